@@ -1,0 +1,345 @@
+"""VAEGuard: a scikit-learn style detector (fit / score_samples / decision_function / predict / save / load).
+
+Follows IsolationForest's contract: `score_samples` is higher for normal rows, `decision_function` is
+negative for anomalies, `predict` gives -1 for anomalies and 1 for normal rows. `anomaly_score` is the
+plain score the CLI writes (higher = more anomalous). Everything that turns a score into a flag lives in
+the one fitted attribute `calibration_`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import __version__, checkpoint
+from .calibrate import Calibration
+from .encode import Encoded, Preprocessor
+from .errors import CheckpointError, ConfigError, InputError
+from .model import VARIANTS, TabularAutoencoder
+from .schema import ColumnSpec, infer_schema
+from .train import EpochRecord, TrainConfig, TrainResult, train
+
+SCORE_KINDS = ("elbo", "recon")
+MIN_FIT_ROWS = 5
+SCORE_BATCH = 4096
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device '{device}'; use auto, cpu or cuda")
+    return torch.device(device)
+
+
+def as_frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise InputError(f"expected a 2-D table, got an array of shape {arr.shape}")
+    return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+
+
+class VAEGuard:
+    def __init__(
+        self,
+        model: str = "vae",
+        latent_dim: int = 8,
+        hidden: tuple[int, ...] = (64, 32),
+        epochs: int | None = None,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        beta: float = 1.0,
+        score: str | None = None,
+        samples: int = 16,
+        fpr: float | None = None,
+        contamination: float | None = None,
+        val_fraction: float = 0.1,
+        max_categories: int = 200,
+        seed: int = 0,
+        device: str = "auto",
+        ignore: tuple[str, ...] = (),
+        coerce: bool = False,
+    ):
+        self.model = model
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.beta = beta
+        self.score = score
+        self.samples = samples
+        self.fpr = fpr
+        self.contamination = contamination
+        self.val_fraction = val_fraction
+        self.max_categories = max_categories
+        self.seed = seed
+        self.device = device
+        self.ignore = ignore
+        self.coerce = coerce
+
+    # ---- configuration checks ------------------------------------------------------------------
+    def _check_params(self) -> str:
+        if self.model not in VARIANTS:
+            raise ConfigError(f"unknown --model '{self.model}'; choose one of: {', '.join(VARIANTS)}")
+        kind = self.score or ("elbo" if self.model == "vae" else "recon")
+        if kind not in SCORE_KINDS:
+            raise ConfigError(f"unknown --score '{kind}'; choose elbo or recon")
+        if kind == "elbo" and self.model != "vae":
+            raise ConfigError(f"--score elbo needs --model vae (a {self.model} has no ELBO); use --score recon")
+        for name, value, low in (("latent-dim", self.latent_dim, 1), ("batch-size", self.batch_size, 1), ("samples", self.samples, 1)):
+            if int(value) < low:
+                raise ConfigError(f"--{name} must be at least {low}; got {value}")
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1; got {self.epochs}")
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            raise ConfigError(f"--hidden needs positive layer sizes such as 64,32; got {self.hidden}")
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be positive; got {self.lr}")
+        if not self.beta >= 0:
+            raise ConfigError(f"--beta must be zero or more; got {self.beta}")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"--val-fraction must be between 0 and 1; got {self.val_fraction}")
+        return kind
+
+    # ---- fitting -------------------------------------------------------------------------------
+    def fit(
+        self,
+        X,
+        y=None,
+        on_epoch: Callable[[EpochRecord, int], None] | None = None,
+        checkpoint_dir: str | Path | None = None,
+    ) -> "VAEGuard":
+        """Learn what normal rows look like from X (labels, if given, are ignored)."""
+        score_kind = self._check_params()
+        df = as_frame(X)
+        if len(df) < MIN_FIT_ROWS:
+            raise InputError(f"need at least {MIN_FIT_ROWS} rows to fit, got {len(df)}")
+        device = resolve_device(self.device)
+        specs = infer_schema(df, tuple(self.ignore))
+
+        rng = np.random.default_rng(self.seed)
+        perm = rng.permutation(len(df))
+        n_val = min(len(df) - 1, max(1, int(round(self.val_fraction * len(df)))))
+        val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        train_df, val_df = df.iloc[train_idx], df.iloc[val_idx]
+
+        pre = Preprocessor.fit(train_df, specs, coerce=self.coerce, max_categories=self.max_categories)
+        torch.manual_seed(self.seed)
+        net = TabularAutoencoder(
+            len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, int(self.latent_dim), [int(h) for h in self.hidden], self.model
+        ).to(device)
+        self.schema_, self.preprocessor_, self.model_ = specs, pre, net
+        self.score_kind_ = score_kind
+        self.eps_ = torch.randn(int(self.samples), int(self.latent_dim), generator=torch.Generator().manual_seed(self.seed + 1))
+        self.calibration_ = None
+        self.baselines_ = np.zeros(len(pre.column_names))
+        self.n_train_rows_, self.n_val_rows_ = len(train_df), len(val_df)
+        self.feature_names_in_ = np.asarray([str(c) for c in df.columns], dtype=object)
+        self.n_features_in_ = len(df.columns)
+
+        train_t = self._tensors(pre.transform(train_df, coerce=self.coerce), device)
+        val_t = self._tensors(pre.transform(val_df, coerce=self.coerce), device)
+        config = TrainConfig(epochs=self.epochs, batch_size=int(self.batch_size), lr=float(self.lr), beta=float(self.beta))
+        self.train_config_ = config
+        on_best = None
+        if checkpoint_dir is not None:
+            def on_best(model, result):  # noqa: E306 - save the best epoch so far, so a crash loses little
+                self.history_ = result
+                self.save(checkpoint_dir, state="training")
+
+        self.history_ = TrainResult()
+        self.history_ = train(net, train_t, val_t, config, torch.Generator().manual_seed(self.seed), on_epoch, on_best, result=self.history_)
+
+        val_scores, val_contrib = self._score_encoded(pre.transform(val_df, coerce=self.coerce))
+        self.baselines_ = np.median(val_contrib, axis=0) if len(val_contrib) else self.baselines_
+        self.calibration_ = Calibration.from_scores(val_scores, self.fpr, self.contamination)
+        return self
+
+    @staticmethod
+    def _tensors(enc: Encoded, device: torch.device) -> tuple[torch.Tensor, ...]:
+        return (
+            torch.from_numpy(enc.x_num).to(device),
+            torch.from_numpy(enc.observed).to(device),
+            torch.from_numpy(enc.x_cat).to(device),
+        )
+
+    # ---- scoring -------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if getattr(self, "model_", None) is None or getattr(self, "calibration_", None) is None:
+            raise ConfigError("this VAEGuard is not fitted yet; call fit() or VAEGuard.load() first")
+
+    def _score_encoded(self, enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and per-column contributions for encoded rows, in fixed-size batches."""
+        device = next(self.model_.parameters()).device
+        eps = self.eps_.to(device)
+        n = enc.x_num.shape[0]
+        scores = np.empty(n, dtype=np.float64)
+        contrib = np.empty((n, len(self.preprocessor_.column_names)), dtype=np.float64)
+        self.model_.eval()
+        for start in range(0, n, SCORE_BATCH):
+            sl = slice(start, start + SCORE_BATCH)
+            part = Encoded(enc.x_num[sl], enc.observed[sl], enc.x_cat[sl])
+            s, c = self.model_.score(*self._tensors(part, device), kind=self.score_kind_, eps=eps)
+            scores[sl] = s.double().cpu().numpy()
+            contrib[sl] = c.double().cpu().numpy()
+        return scores, contrib
+
+    def anomaly_score(self, X, coerce: bool = False) -> np.ndarray:
+        """Per-row anomaly score: higher means more anomalous (negative ELBO or reconstruction NLL)."""
+        from .scoring import score_chunk
+
+        self._check_fitted()
+        out, _ = score_chunk(self, as_frame(X), coerce=coerce)
+        return out["anomaly_score"].to_numpy()
+
+    def score_frame(self, X, coerce: bool = False) -> pd.DataFrame:
+        from .scoring import score_frame
+
+        self._check_fitted()
+        return score_frame(self, as_frame(X), coerce=coerce)
+
+    def score_samples(self, X) -> np.ndarray:
+        """The opposite of the anomaly score, as in scikit-learn: the lower, the more abnormal."""
+        return -self.anomaly_score(X)
+
+    @property
+    def offset_(self) -> float:
+        self._check_fitted()
+        return -self.calibration_.threshold
+
+    def decision_function(self, X) -> np.ndarray:
+        """score_samples minus offset_: negative for rows flagged as anomalies."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """-1 for anomalies, 1 for normal rows."""
+        return np.where(self.anomaly_score(X) > self.calibration_.threshold, -1, 1)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).predict(X)
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def _manifest(self, state: str) -> dict:
+        h = self.history_
+        return {
+            "vaeguard_version": __version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "state": state,
+            "schema": [s.to_dict() for s in self.schema_],
+            "feature_names_in": [str(c) for c in self.feature_names_in_],
+            "preprocessing": self.preprocessor_.to_dict(),
+            "model": {
+                "variant": self.model,
+                "latent_dim": int(self.latent_dim),
+                "hidden": [int(x) for x in self.hidden],
+            },
+            "training": {
+                "epochs": self.epochs,
+                "batch_size": int(self.batch_size),
+                "lr": float(self.lr),
+                "beta": float(self.beta),
+                "seed": int(self.seed),
+                "val_fraction": float(self.val_fraction),
+                "max_categories": int(self.max_categories),
+                "coerce": bool(self.coerce),
+                "train_rows": int(self.n_train_rows_),
+                "val_rows": int(self.n_val_rows_),
+                "best_epoch": int(h.best_epoch),
+                "best_val_loss": float(h.best_val_loss),
+                "stopped_early": bool(h.stopped_early),
+                "history": [vars(r) for r in h.history],
+            },
+            "scoring": {
+                "score": self.score_kind_,
+                "samples": int(self.samples),
+                "columns": self.preprocessor_.column_names,
+                "baselines": [float(b) for b in self.baselines_],
+            },
+            "calibration": self.calibration_.to_dict() if self.calibration_ is not None else None,
+        }
+
+    def save(self, path: str | Path, state: str = "trained") -> Path:
+        if getattr(self, "model_", None) is None:
+            raise ConfigError("nothing to save: fit the model first")
+        tensors = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+        tensors["scoring.eps"] = self.eps_
+        checkpoint.remove_stale_temp_files(path) if Path(path).exists() else None
+        return checkpoint.save(path, self._manifest(state), tensors)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> "VAEGuard":
+        """Load a model folder written by `save` / `vaeguard fit`, validating it before trusting it."""
+        manifest = checkpoint.read_manifest(path)
+        if manifest["state"] != "trained":
+            raise CheckpointError(
+                f"the model in '{path}' did not finish training (fit was interrupted); run `vaeguard fit` again"
+            )
+        try:
+            guard = cls._from_manifest(manifest)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise CheckpointError(f"the manifest in '{path}' is malformed ({type(e).__name__}: {e}); retrain with `vaeguard fit`") from None
+        tensors = checkpoint.read_weights(path, manifest)
+        expected = {f"model.{k}": v for k, v in guard.model_.state_dict().items()}
+        expected["scoring.eps"] = torch.empty(guard.samples, guard.latent_dim)
+        checkpoint.check_state_dict(expected, tensors, str(path))
+        guard.model_.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        guard.eps_ = tensors["scoring.eps"]
+        guard.model_.to(resolve_device(device)).eval()
+        return guard
+
+    @classmethod
+    def _from_manifest(cls, m: dict) -> "VAEGuard":
+        t, s, mdl = m["training"], m["scoring"], m["model"]
+        cal = m["calibration"]
+        if cal is None:
+            raise CheckpointError("the manifest has no calibration; run `vaeguard fit` again")
+        guard = cls(
+            model=str(mdl["variant"]),
+            latent_dim=int(mdl["latent_dim"]),
+            hidden=tuple(int(h) for h in mdl["hidden"]),
+            epochs=t["epochs"],
+            batch_size=int(t["batch_size"]),
+            lr=float(t["lr"]),
+            beta=float(t["beta"]),
+            score=str(s["score"]),
+            samples=int(s["samples"]),
+            val_fraction=float(t["val_fraction"]),
+            max_categories=int(t["max_categories"]),
+            seed=int(t["seed"]),
+            coerce=bool(t["coerce"]),
+        )
+        guard.score_kind_ = guard._check_params()
+        guard.schema_ = [ColumnSpec(str(c["name"]), str(c["role"]), str(c["reason"])) for c in m["schema"]]
+        guard.preprocessor_ = Preprocessor.from_dict(m["preprocessing"])
+        pre = guard.preprocessor_
+        if [c for c in pre.column_names] != [str(c) for c in s["columns"]]:
+            raise CheckpointError("the manifest's preprocessing and scoring columns disagree; the model folder is corrupt")
+        guard.baselines_ = np.asarray(s["baselines"], dtype=np.float64)
+        if guard.baselines_.shape != (len(pre.column_names),):
+            raise CheckpointError("the manifest's score baselines do not match its columns; the model folder is corrupt")
+        guard.calibration_ = Calibration.from_dict(cal)
+        guard.feature_names_in_ = np.asarray(m.get("feature_names_in", []), dtype=object)
+        guard.n_features_in_ = len(guard.feature_names_in_)
+        guard.n_train_rows_, guard.n_val_rows_ = int(t["train_rows"]), int(t["val_rows"])
+        from .train import EpochRecord as _ER
+
+        guard.history_ = TrainResult(
+            [_ER(**r) for r in t["history"]], int(t["best_epoch"]),
+            float(t["best_val_loss"]) if t["best_val_loss"] is not None else float("inf"), bool(t["stopped_early"]),
+        )
+        guard.model_ = TabularAutoencoder(
+            len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, guard.latent_dim, list(guard.hidden), guard.model
+        )
+        return guard

@@ -1,0 +1,50 @@
+"""Thresholds and empirical p-values from the scores of held-out normal rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+@dataclass
+class Calibration:
+    """Everything that turns a score into a flag. Kept as one fitted attribute (`VAEGuard.calibration_`)."""
+
+    mode: str  # "fpr" or "contamination"
+    target: float  # the false-positive rate or contamination asked for
+    threshold: float  # scores strictly above this are flagged
+    scores: np.ndarray  # sorted calibration scores, for p-values
+
+    @classmethod
+    def from_scores(cls, scores: np.ndarray, fpr: float | None = None, contamination: float | None = None) -> "Calibration":
+        if fpr is not None and contamination is not None:
+            raise ConfigError("give either --fpr or --contamination, not both")
+        mode, target = ("contamination", contamination) if contamination is not None else ("fpr", 0.01 if fpr is None else fpr)
+        if not 0.0 < target < 1.0:
+            raise ConfigError(f"--{mode} must be between 0 and 1 (exclusive); got {target}")
+        s = np.sort(np.asarray(scores, dtype=np.float64))
+        s = s[np.isfinite(s)]
+        if len(s) == 0:
+            raise ConfigError("no finite calibration scores: the validation rows could not be scored")
+        # The (1 - target) quantile, taken as an observed score so at most `target` of rows lie above it.
+        threshold = float(np.quantile(s, 1.0 - target, method="higher"))
+        return cls(mode, float(target), threshold, s)
+
+    def p_values(self, scores: np.ndarray) -> np.ndarray:
+        """Share of calibration rows scoring at least as high (with the +1 correction, never exactly 0)."""
+        n = len(self.scores)
+        above = n - np.searchsorted(self.scores, np.asarray(scores, dtype=np.float64), side="left")
+        return (above + 1.0) / (n + 1.0)
+
+    def flags(self, scores: np.ndarray) -> np.ndarray:
+        return (np.asarray(scores) > self.threshold).astype(np.int8)
+
+    def to_dict(self) -> dict:
+        return {"mode": self.mode, "target": self.target, "threshold": self.threshold, "scores": self.scores.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Calibration":
+        return cls(str(d["mode"]), float(d["target"]), float(d["threshold"]), np.asarray(d["scores"], dtype=np.float64))

@@ -1,0 +1,330 @@
+"""The `vaeguard` command: parses options, calls the API, prints tables to stderr. No logic of its own.
+
+Heavy libraries (torch, pandas) are imported inside the commands so `vaeguard --help` starts instantly.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import EXIT_ANOMALIES_FOUND, EXIT_INTERNAL, EXIT_USAGE, VaeguardError
+
+HELP = f"""vaeguard {__version__}: learn what normal rows of a table look like with a Variational
+Autoencoder, then flag the rows that do not fit.
+
+\b
+  vaeguard fit flows.csv --model model/
+  vaeguard score new.csv --model model/ --out flagged.csv
+
+\b
+Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies;
+2 usage or input error (bad file, missing column, corrupt model); 3 internal error.
+"""
+
+app = typer.Typer(
+    help=HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+DEFAULT_MODEL_DIR = "vaeguard-model"
+IN_PROGRESS = "in-progress"
+
+
+def _console(quiet: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handles_errors(fn):
+    """Turn user errors into one line on stderr and an exit code; never show a traceback unless asked."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except VaeguardError as e:
+            _fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; no output file was written", 130)
+        except BrokenPipeError:
+            # Downstream (e.g. `| head`) closed the pipe: not an error worth a traceback.
+            os._exit(0)
+        except MemoryError:
+            _fail("out of memory; lower --chunk-size (score) or --max-rows (fit)", EXIT_INTERNAL)
+        except Exception as e:  # noqa: BLE001 - last line of defence, by design
+            if os.environ.get("VAEGUARD_DEBUG"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (set VAEGUARD_DEBUG=1 to see the traceback)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"vaeguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version_callback, is_eager=True)
+    ] = False,
+) -> None:
+    pass
+
+
+# ---- shared option types ---------------------------------------------------------------------------
+ModelDir = Annotated[
+    Path,
+    typer.Option("--model", "-m", help="Model folder (written by fit, read by score).", envvar="VAEGUARD_MODEL"),
+]
+FormatOpt = Annotated[
+    Optional[str],
+    typer.Option("--format", help="Input format: csv, csv.gz or parquet. Default: from the file extension."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or tables; errors still go to stderr.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto (a GPU when present), cpu or cuda.")]
+CoerceOpt = Annotated[
+    bool,
+    typer.Option("--coerce", help="Treat text found in numeric columns as missing values instead of stopping with an error."),
+]
+
+
+def _parse_hidden(text: str) -> tuple[int, ...]:
+    from .errors import ConfigError
+
+    try:
+        sizes = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise ConfigError(f"--hidden takes layer sizes separated by commas, such as 64,32; got '{text}'") from None
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"--hidden takes positive layer sizes such as 64,32; got '{text}'")
+    return sizes
+
+
+# ---- fit ---------------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def fit(
+    data: Annotated[str, typer.Argument(help="Table of normal rows: .csv, .csv.gz, .parquet, or - for CSV on stdin.")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    fmt: FormatOpt = None,
+    ignore: Annotated[
+        Optional[list[str]],
+        typer.Option("--ignore", "-i", help="Leave this column out of the model (ids, timestamps, labels). Repeatable."),
+    ] = None,
+    model_type: Annotated[
+        str, typer.Option("--model-type", help="vae (default), ae, dae (denoising) or sparse-ae (L1 on the code).")
+    ] = "vae",
+    latent_dim: Annotated[int, typer.Option("--latent-dim", help="Size of the latent code z.")] = 8,
+    hidden: Annotated[str, typer.Option("--hidden", help="Hidden layer sizes of the encoder, comma separated; the decoder mirrors them.")] = "64,32",
+    epochs: Annotated[
+        Optional[int], typer.Option("--epochs", help="Maximum passes over the data. Default: chosen from the row count (about 3,000 updates).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per gradient step.")] = 256,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
+    beta: Annotated[float, typer.Option("--beta", help="Weight of the KL term in the ELBO (1 = the true ELBO).")] = 1.0,
+    score: Annotated[
+        Optional[str],
+        typer.Option("--score", help="elbo: negative importance-weighted ELBO (VAE default); recon: reconstruction error from the latent mean."),
+    ] = None,
+    samples: Annotated[int, typer.Option("--samples", help="Importance samples K per row for --score elbo (fixed draws, so scores are deterministic).")] = 16,
+    fpr: Annotated[
+        Optional[float], typer.Option("--fpr", help="Target false-positive rate on held-out normal rows; sets the threshold. Default 0.01.")
+    ] = None,
+    contamination: Annotated[
+        Optional[float], typer.Option("--contamination", help="Expected share of anomalies in the training data; sets the threshold instead of --fpr.")
+    ] = None,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of rows held out for early stopping and calibration.")] = 0.1,
+    max_rows: Annotated[
+        int, typer.Option("--max-rows", help="Train on a uniform sample of at most this many rows, drawn while streaming the file.")
+    ] = 1_000_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same data and seed give the same model and scores on CPU.")] = 0,
+    device: DeviceOpt = "auto",
+    coerce: CoerceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Learn what normal rows look like, calibrate a threshold, and save the model folder."""
+    from .errors import ConfigError
+
+    console = _console(quiet)
+    if max_rows < 10:
+        raise ConfigError(f"--max-rows must be at least 10; got {max_rows}")
+    from .api import VAEGuard
+    from .io import read_table
+
+    with console.status(f"reading {data}"):
+        df, total = read_table(data, fmt, max_rows=max_rows, seed=seed)
+    if len(df) == 0:
+        raise VaeguardError(f"'{data}' has a header but no rows; nothing to learn from")
+    guard = VAEGuard(
+        model=model_type, latent_dim=latent_dim, hidden=_parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
+        beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
+        seed=seed, device=device, ignore=tuple(ignore or ()), coerce=coerce,
+    )
+    guard._check_params()
+    if total > len(df):
+        console.print(f"sampled {len(df):,} of {total:,} rows (--max-rows)")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs"),
+        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=console, transient=False,
+    )
+    task = None
+
+    def on_epoch(rec, total_epochs):
+        nonlocal task
+        if task is None:
+            task = progress.add_task("fit", total=total_epochs, losses="")
+        progress.update(task, completed=rec.epoch, losses=f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}")
+
+    # The best epoch so far is saved beside the model, not over it: an interrupted fit leaves any
+    # previous model in `model` intact.
+    in_progress = model / IN_PROGRESS
+    with progress:
+        guard.fit(df, on_epoch=on_epoch, checkpoint_dir=in_progress)
+        if task is not None:
+            progress.update(task, total=progress.tasks[0].completed)
+    guard.save(model)
+    shutil.rmtree(in_progress, ignore_errors=True)
+    if not quiet:
+        _print_fit_summary(console, guard, model, len(df))
+
+
+def _print_fit_summary(console, guard, model_dir: Path, rows: int) -> None:
+    from rich.table import Table
+
+    roles = Table(title="columns", title_justify="left")
+    for col in ("column", "role", "why"):
+        roles.add_column(col)
+    for spec in guard.schema_:
+        style = "dim" if spec.role == "ignored" else None
+        roles.add_row(spec.name, spec.role, spec.reason, style=style)
+    console.print(roles)
+    h = guard.history_
+    cal = guard.calibration_
+    summary = Table(show_header=False, title="model", title_justify="left")
+    summary.add_column()
+    summary.add_column()
+    summary.add_row("rows", f"{rows:,} ({guard.n_train_rows_:,} train, {guard.n_val_rows_:,} held out)")
+    summary.add_row("model", f"{guard.model} latent {guard.latent_dim}, hidden {','.join(map(str, guard.hidden))}")
+    summary.add_row("epochs", f"{len(h.history)} (best {h.best_epoch}{', stopped early' if h.stopped_early else ''})")
+    summary.add_row("best validation loss", f"{h.best_val_loss:.4f}")
+    summary.add_row("score", guard.score_kind_)
+    summary.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
+    summary.add_row("saved to", str(model_dir))
+    console.print(summary)
+
+
+# ---- score -------------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def score(
+    data: Annotated[str, typer.Argument(help="Table to score: .csv, .csv.gz, .parquet, or - for CSV on stdin.")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    out: Annotated[
+        str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .parquet), or - for stdout.")
+    ] = "-",
+    fmt: FormatOpt = None,
+    out_format: Annotated[
+        Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz or parquet. Default: from the --out extension.")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it.")] = 100_000,
+    only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
+    fail_on_anomaly: Annotated[
+        bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")
+    ] = False,
+    device: DeviceOpt = "cpu",
+    coerce: CoerceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Score rows against a trained model: adds anomaly_score, p_value, is_anomaly and top_features."""
+    from .errors import ConfigError
+
+    if chunk_size < 1:
+        raise ConfigError(f"--chunk-size must be at least 1; got {chunk_size}")
+    console = _console(quiet)
+    from .api import VAEGuard
+    from .io import AtomicTableWriter, iter_chunks
+    from .scoring import ChunkReport, score_chunk
+
+    guard = VAEGuard.load(model, device=device)
+    report = ChunkReport()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("scoring"), TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+    with progress, AtomicTableWriter(out, out_format) as writer:
+        task = progress.add_task("score", total=None)
+        wrote_any = False
+        for chunk in iter_chunks(data, fmt, chunk_size):
+            scored, rep = score_chunk(guard, chunk, coerce=coerce)
+            report.add(rep)
+            if only_anomalies:
+                scored = scored[scored["is_anomaly"] == 1]
+            if len(scored) or not wrote_any:
+                writer.write(scored)
+                wrote_any = True
+            progress.update(task, advance=len(chunk))
+    if report.rows == 0 and not quiet:
+        console.print(f"[yellow]warning:[/] '{data}' has a header but no rows")
+    if not quiet:
+        _print_score_summary(console, guard, report, out)
+    if fail_on_anomaly and report.flagged:
+        raise typer.Exit(EXIT_ANOMALIES_FOUND)
+
+
+def _print_score_summary(console, guard, report, out: str) -> None:
+    from rich.table import Table
+
+    t = Table(show_header=False, title="score", title_justify="left")
+    t.add_column()
+    t.add_column()
+    t.add_row("rows scored", f"{report.rows:,}")
+    share = report.flagged / report.rows if report.rows else 0.0
+    t.add_row("flagged", f"{report.flagged:,} ({share:.2%})")
+    cal = guard.calibration_
+    t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
+    if report.coerced:
+        t.add_row("text in numeric columns", ", ".join(f"{k}: {v}" for k, v in report.coerced.items()) + " (treated as missing)")
+    if report.unknown:
+        t.add_row("values unseen in training", ", ".join(f"{k}: {v}" for k, v in report.unknown.items()))
+    t.add_row("written to", "stdout" if out == "-" else out)
+    console.print(t)
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

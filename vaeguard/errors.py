@@ -1,0 +1,31 @@
+"""Errors a user can cause. Each carries the exit code the CLI returns and a message that names the fix."""
+
+from __future__ import annotations
+
+# Exit codes, documented in the README and in `vaeguard --help`.
+EXIT_OK = 0
+EXIT_ANOMALIES_FOUND = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+class VaeguardError(Exception):
+    """Base class: anything the user can fix. The CLI prints the message on one line and exits."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputError(VaeguardError):
+    """The input table cannot be used (missing, unreadable, empty, wrong types)."""
+
+
+class SchemaError(VaeguardError):
+    """The table does not match what the model was trained on."""
+
+
+class CheckpointError(VaeguardError):
+    """The model directory is missing, corrupt, or from an incompatible version."""
+
+
+class ConfigError(VaeguardError):
+    """Options that contradict each other or are out of range."""

@@ -1,0 +1,186 @@
+"""One model module for every autoencoder variant: VAE, plain AE, denoising AE and sparse AE.
+
+The encoder reads scaled numbers, missing indicators and categories (an embedding sum, which equals a
+linear layer over one-hot codes); the decoder has one likelihood head per column type:
+Gaussian with a learned per-column variance for numbers, Bernoulli for "was this value missing",
+softmax for categories. So the negative ELBO is a real per-row quantity over a mixed table and splits
+into per-column contributions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .encode import INPUT_CLIP
+
+VARIANTS = ("vae", "ae", "dae", "sparse-ae")
+LOG_2PI = math.log(2 * math.pi)
+# Floor on a numeric column's learned variance (in robust-scaled units). Without it a column the
+# decoder copies almost perfectly gets a vanishing variance and then dominates every score.
+NUM_LOGVAR_MIN = math.log(0.01)
+NUM_LOGVAR_MAX = math.log(100.0)
+LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX = -10.0, 10.0
+DAE_NOISE = 0.2  # std of the Gaussian corruption on numeric inputs
+DAE_CAT_SWAP = 0.1  # chance a category is swapped for a random one during training
+SPARSE_L1 = 1e-2  # weight of the L1 penalty on the code
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.SiLU()]
+    return nn.Sequential(*layers)
+
+
+class TabularAutoencoder(nn.Module):
+    def __init__(
+        self,
+        n_num: int,
+        flag_index: list[int],
+        vocab_sizes: list[int],
+        latent_dim: int = 8,
+        hidden: list[int] | tuple[int, ...] = (64, 32),
+        variant: str = "vae",
+    ):
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown model variant {variant!r}")
+        hidden = list(hidden)
+        self.variant = variant
+        self.n_num, self.n_flag, self.n_cat = n_num, len(flag_index), len(vocab_sizes)
+        self.vocab_sizes = list(vocab_sizes)
+        self.latent_dim = latent_dim
+        self.register_buffer("flag_index", torch.tensor(flag_index, dtype=torch.long))
+        offsets = [0]
+        for v in vocab_sizes[:-1]:
+            offsets.append(offsets[-1] + v)
+        self.register_buffer("cat_offsets", torch.tensor(offsets, dtype=torch.long))
+        total_vocab = sum(vocab_sizes)
+
+        h0 = hidden[0]
+        dense_in = n_num + self.n_flag
+        self.enc_dense = nn.Linear(dense_in, h0) if dense_in else None
+        self.enc_cat = nn.Embedding(total_vocab, h0) if total_vocab else None
+        if self.enc_cat is not None:
+            nn.init.normal_(self.enc_cat.weight, std=1.0 / math.sqrt(max(1, self.n_cat)))
+        self.enc_bias = nn.Parameter(torch.zeros(h0)) if self.enc_dense is None else None
+        self.enc_body = nn.Sequential(nn.SiLU(), *mlp(hidden))
+        self.enc_mu = nn.Linear(hidden[-1], latent_dim)
+        self.enc_logvar = nn.Linear(hidden[-1], latent_dim) if variant == "vae" else None
+
+        self.dec_body = mlp([latent_dim] + hidden[::-1])
+        hl = hidden[0]
+        self.num_mean = nn.Linear(hl, n_num) if n_num else None
+        self.num_logvar = nn.Parameter(torch.zeros(n_num))
+        self.flag_logit = nn.Linear(hl, self.n_flag) if self.n_flag else None
+        self.cat_logits = nn.Linear(hl, total_vocab) if total_vocab else None
+
+    # ---- encoder / decoder ---------------------------------------------------------------------
+    def encode(self, x_num: torch.Tensor, observed: torch.Tensor, x_cat: torch.Tensor):
+        h = None
+        if self.enc_dense is not None:
+            parts = [x_num.clamp(-INPUT_CLIP, INPUT_CLIP)]
+            if self.n_flag:
+                parts.append(1.0 - observed[:, self.flag_index])
+            h = self.enc_dense(torch.cat(parts, dim=1))
+        if self.enc_cat is not None:
+            hc = self.enc_cat(x_cat + self.cat_offsets).sum(dim=1)
+            h = hc if h is None else h + hc
+        if self.enc_bias is not None:
+            h = h + self.enc_bias
+        h = self.enc_body(h)
+        mu = self.enc_mu(h)
+        logvar = self.enc_logvar(h).clamp(LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX) if self.enc_logvar is not None else None
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor):
+        h = self.dec_body(z)
+        mean = self.num_mean(h) if self.num_mean is not None else None
+        flags = self.flag_logit(h) if self.flag_logit is not None else None
+        logits = self.cat_logits(h) if self.cat_logits is not None else None
+        return mean, flags, logits
+
+    def column_nll(self, decoded, x_num, observed, x_cat) -> torch.Tensor:
+        """Negative log-likelihood of each model column, shape (rows, n_num + n_cat)."""
+        mean, flags, logits = decoded
+        cols = []
+        if self.n_num:
+            logvar = self.num_logvar.clamp(NUM_LOGVAR_MIN, NUM_LOGVAR_MAX)
+            nll = 0.5 * ((x_num - mean) ** 2 * torch.exp(-logvar) + logvar + LOG_2PI) * observed
+            if self.n_flag:
+                missing = 1.0 - observed[:, self.flag_index]
+                bce = F.binary_cross_entropy_with_logits(flags, missing, reduction="none")
+                nll = nll.index_add(1, self.flag_index, bce)
+            cols.append(nll)
+        if self.n_cat:
+            cat_nll = []
+            for j, (off, size) in enumerate(zip(self.cat_offsets.tolist(), self.vocab_sizes)):
+                logp = F.log_softmax(logits[:, off : off + size], dim=1)
+                cat_nll.append(-logp.gather(1, x_cat[:, j : j + 1]))
+            cols.append(torch.cat(cat_nll, dim=1))
+        return torch.cat(cols, dim=1)
+
+    @staticmethod
+    def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """Closed-form KL(N(mu, sigma^2) || N(0, I)) per row."""
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+    # ---- training ------------------------------------------------------------------------------
+    def training_loss(self, x_num, observed, x_cat, beta: float = 1.0) -> torch.Tensor:
+        """Mean per-row loss for one batch: negative ELBO (VAE) or reconstruction NLL plus penalties."""
+        enc_num, enc_cat = x_num, x_cat
+        if self.variant == "dae":
+            enc_num = x_num + DAE_NOISE * torch.randn_like(x_num)
+            if self.n_cat:
+                swap = torch.rand(x_cat.shape, device=x_cat.device) < DAE_CAT_SWAP
+                sizes = torch.tensor(self.vocab_sizes, device=x_cat.device)
+                random_cat = (torch.rand(x_cat.shape, device=x_cat.device) * sizes).long()
+                enc_cat = torch.where(swap, random_cat, x_cat)
+        mu, logvar = self.encode(enc_num, observed, enc_cat)
+        if self.variant == "vae":
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        else:
+            z = mu
+        loss = self.column_nll(self.decode(z), x_num, observed, x_cat).sum(dim=1)
+        if self.variant == "vae":
+            loss = loss + beta * self.kl(mu, logvar)
+        elif self.variant == "sparse-ae":
+            loss = loss + SPARSE_L1 * mu.abs().sum(dim=1)
+        return loss.mean()
+
+    # ---- scoring -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def score(self, x_num, observed, x_cat, kind: str = "elbo", eps: torch.Tensor | None = None):
+        """Per-row anomaly score (higher = more anomalous) and per-column contributions.
+
+        kind="elbo": negative importance-weighted bound with the K fixed draws in `eps` (K, latent_dim);
+        shared draws make the score deterministic and independent of how rows are batched.
+        kind="recon": reconstruction NLL decoded from the latent mean.
+        """
+        mu, logvar = self.encode(x_num, observed, x_cat)
+        if kind == "recon" or self.variant != "vae":
+            contrib = self.column_nll(self.decode(mu), x_num, observed, x_cat)
+            return contrib.sum(dim=1), contrib
+        k, b = eps.shape[0], mu.shape[0]
+        std = torch.exp(0.5 * logvar)
+        z = mu.unsqueeze(0) + std.unsqueeze(0) * eps.unsqueeze(1)  # (K, B, d)
+        flat = z.reshape(k * b, -1)
+        rep = lambda t: t.unsqueeze(0).expand(k, *t.shape).reshape(k * b, *t.shape[1:])  # noqa: E731
+        nll = self.column_nll(self.decode(flat), rep(x_num), rep(observed), rep(x_cat)).reshape(k, b, -1)
+        log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(dim=2)
+        log_qz = -0.5 * (eps.pow(2).unsqueeze(1) + logvar.unsqueeze(0) + LOG_2PI).sum(dim=2)
+        log_w = -nll.sum(dim=2) + log_pz - log_qz  # (K, B)
+        bound = torch.logsumexp(log_w, dim=0) - math.log(k)
+        weights = torch.softmax(log_w, dim=0).unsqueeze(2)
+        contrib = (weights * nll).sum(dim=0)
+        return -bound, contrib
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None):
+        """Draw z from the prior and decode: (numeric means, missing probabilities, category logits)."""
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return self.decode(z)

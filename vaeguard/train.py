@@ -1,0 +1,133 @@
+"""The one training loop for every variant: shuffled mini-batches held on the device, KL warm-up,
+gradient clipping, early stopping on the validation loss, and a callback at each new best epoch."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .model import TabularAutoencoder
+
+# Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
+TARGET_STEPS = 3000
+MIN_EPOCHS, MAX_EPOCHS = 10, 200
+
+
+@dataclass
+class TrainConfig:
+    epochs: int | None = None  # None: chosen from the row count
+    batch_size: int = 256
+    lr: float = 1e-3
+    beta: float = 1.0
+    warmup_fraction: float = 0.2  # share of epochs over which the KL weight ramps from 0 to beta
+    patience: int = 15
+    grad_clip: float = 5.0
+    weight_decay: float = 0.0
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    beta: float
+
+
+@dataclass
+class TrainResult:
+    history: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    stopped_early: bool = False
+
+
+def auto_epochs(n_rows: int, batch_size: int) -> int:
+    """Enough epochs for about TARGET_STEPS updates: small tables get more passes, big ones fewer."""
+    steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch))))
+
+
+def _batches(n: int, batch_size: int, perm: torch.Tensor):
+    for start in range(0, n, batch_size):
+        yield perm[start : start + batch_size]
+
+
+def evaluate_loss(model: TabularAutoencoder, tensors, batch_size: int = 8192) -> float:
+    """Mean validation loss at full beta, with a fixed noise seed so epochs compare fairly."""
+    model.eval()
+    n = tensors[0].shape[0]
+    total = 0.0
+    state = torch.random.get_rng_state()
+    torch.manual_seed(12345)
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            batch = [t[start : start + batch_size] for t in tensors]
+            total += model.training_loss(*batch, beta=1.0).item() * batch[0].shape[0]
+    torch.random.set_rng_state(state)
+    model.train()
+    return total / max(1, n)
+
+
+def train(
+    model: TabularAutoencoder,
+    train_tensors: tuple[torch.Tensor, ...],
+    val_tensors: tuple[torch.Tensor, ...],
+    config: TrainConfig,
+    generator: torch.Generator,
+    on_epoch: Callable[[EpochRecord, int], None] | None = None,
+    on_best: Callable[[TabularAutoencoder, TrainResult], None] | None = None,
+    start_epoch: int = 0,
+    result: TrainResult | None = None,
+) -> TrainResult:
+    n = train_tensors[0].shape[0]
+    epochs = config.epochs or auto_epochs(n, config.batch_size)
+    warmup = max(1, int(round(config.warmup_fraction * epochs)))
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    result = result or TrainResult()
+    best_state = copy.deepcopy(model.state_dict())
+    since_best = 0
+    model.train()
+    device = train_tensors[0].device
+    for epoch in range(start_epoch, epochs):
+        beta = config.beta * min(1.0, (epoch + 1) / warmup) if model.variant == "vae" else 0.0
+        perm = torch.randperm(n, generator=generator).to(device)
+        total = torch.zeros((), device=device)
+        for idx in _batches(n, config.batch_size, perm):
+            batch = [t[idx] for t in train_tensors]
+            loss = model.training_loss(*batch, beta=beta)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            opt.step()
+            total += loss.detach() * idx.shape[0]  # stays on the device: no per-batch sync
+        train_loss = total.item() / n
+        val_loss = evaluate_loss(model, val_tensors)
+        if not math.isfinite(train_loss):
+            # Clamps and clipping make this unreachable in practice; stop rather than save garbage.
+            break
+        record = EpochRecord(epoch + 1, train_loss, val_loss, beta)
+        result.history.append(record)
+        # Only compare once the KL weight is at full strength: earlier losses are not on the same scale.
+        comparable = epoch + 1 >= warmup
+        improved = not math.isfinite(result.best_val_loss) or val_loss < result.best_val_loss - 1e-4 * abs(result.best_val_loss)
+        if comparable and math.isfinite(val_loss) and improved:
+            result.best_val_loss, result.best_epoch = val_loss, epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+            since_best = 0
+            if on_best is not None:
+                on_best(model, result)
+        elif comparable:
+            since_best += 1
+        if on_epoch is not None:
+            on_epoch(record, epochs)
+        if since_best >= config.patience:
+            result.stopped_early = True
+            break
+    if result.best_epoch:
+        model.load_state_dict(best_state)
+    model.eval()
+    return result
