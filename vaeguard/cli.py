@@ -269,9 +269,10 @@ def score(
         raise ConfigError(f"--chunk-size must be at least 1; got {chunk_size}")
     console = _console(quiet)
     from .api import VAEGuard
-    from .io import AtomicTableWriter, iter_chunks
+    from .io import AtomicTableWriter, check_input, iter_chunks
     from .scoring import ChunkReport, score_chunk
 
+    check_input(data, fmt)
     guard = VAEGuard.load(model, device=device)
     report = ChunkReport()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

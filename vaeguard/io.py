@@ -74,11 +74,17 @@ def _csv_source(path: str) -> str | IO[bytes]:
     return sys.stdin.buffer if path == STDIO else path
 
 
-def iter_chunks(path: str, fmt: str | None = None, chunk_size: int = 100_000) -> Iterator[pd.DataFrame]:
-    """Yield the table as DataFrames of at most `chunk_size` rows; memory stays bounded by one chunk."""
+def check_input(path: str, fmt: str | None = None) -> str:
+    """Fail early (before any progress bar or output file) on a missing file or a format mismatch."""
     _check_exists(path)
     fmt = detect_format(path, fmt)
     _sniff_mismatch(path, fmt)
+    return fmt
+
+
+def iter_chunks(path: str, fmt: str | None = None, chunk_size: int = 100_000) -> Iterator[pd.DataFrame]:
+    """Yield the table as DataFrames of at most `chunk_size` rows; memory stays bounded by one chunk."""
+    fmt = check_input(path, fmt)
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq

@@ -1,0 +1,70 @@
+"""Shared fixtures: small generated tables and one quickly trained model reused across tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from vaeguard.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str, input: str | bytes | None = None):
+    return runner.invoke(app, [str(a) for a in args], input=input)
+
+
+def make_flows(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A small mixed table: heavy-tailed counts, a rate, categories, missing values and an id."""
+    rng = np.random.default_rng(seed)
+    proto = rng.choice(["tcp", "udp"], n, p=[0.8, 0.2])
+    packets = rng.poisson(10, n) + 1
+    df = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "proto": proto,
+            "service": rng.choice(["http", "dns", "ssh"], n),
+            "bytes": (packets * rng.lognormal(5, 1.5, n)).round().astype(int),
+            "packets": packets,
+            "duration": rng.exponential(1.0, n).round(3),
+            "rate": rng.beta(2, 20, n).round(3),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "duration"] = np.nan
+    return df
+
+
+@pytest.fixture(scope="session")
+def flows_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "flows.csv"
+    make_flows().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, runner) -> Path:
+    """A model trained on the sample flows (few epochs: enough to tell normal from the sample attacks)."""
+    model = tmp_path_factory.mktemp("model") / "m"
+    res = invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, "--epochs", "30", "--quiet", "--seed", "1")
+    assert res.exit_code == 0, res.output
+    return model
+
+
+@pytest.fixture
+def model_copy(trained_model, tmp_path) -> Path:
+    """A private copy that a test may damage."""
+    dst = tmp_path / "model"
+    shutil.copytree(trained_model, dst)
+    return dst

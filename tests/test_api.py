@@ -1,0 +1,64 @@
+"""The Python API follows scikit-learn's detector contract (IsolationForest's signs and labels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeguard import VAEGuard, score_frame
+
+from .conftest import make_flows
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return VAEGuard(epochs=5, seed=0).fit(make_flows(300))
+
+
+def test_contract_signs(fitted):
+    df = make_flows(50, seed=9)
+    df.loc[0, "bytes"] = 10**9  # an obvious outlier
+    a = fitted.anomaly_score(df)
+    np.testing.assert_allclose(fitted.score_samples(df), -a)
+    np.testing.assert_allclose(fitted.decision_function(df), fitted.calibration_.threshold - a)
+    pred = fitted.predict(df)
+    assert set(pred) <= {-1, 1} and pred[0] == -1
+    np.testing.assert_array_equal(pred == -1, fitted.decision_function(df) < 0)
+    assert a[0] == a.max()
+
+
+def test_numpy_input():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    guard = VAEGuard(epochs=3).fit(X)
+    s = guard.score_samples(np.vstack([X[:5], [[50, 50, 50, 50]]]))
+    assert s.shape == (6,) and s[-1] < s[:5].min()
+    assert guard.n_features_in_ == 4
+
+
+def test_score_frame_is_pure_and_matches_api(fitted):
+    df = make_flows(40, seed=3)
+    before = df.copy()
+    out = score_frame(fitted, df)
+    pd.testing.assert_frame_equal(df, before)  # input untouched
+    np.testing.assert_array_equal(out["anomaly_score"].to_numpy(), fitted.anomaly_score(df))
+    # Row by row gives the same scores as the whole frame.
+    single = np.concatenate([score_frame(fitted, df.iloc[[i]])["anomaly_score"].to_numpy() for i in range(5)])
+    np.testing.assert_allclose(single, out["anomaly_score"].to_numpy()[:5], rtol=1e-6)
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    again = VAEGuard.load(tmp_path / "m")
+    df = make_flows(30, seed=4)
+    np.testing.assert_array_equal(again.anomaly_score(df), fitted.anomaly_score(df))
+    assert again.calibration_.threshold == fitted.calibration_.threshold
+    assert len(again.history_.history) == len(fitted.history_.history)
+
+
+def test_unfitted_errors():
+    from vaeguard.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        VAEGuard().predict(make_flows(5))

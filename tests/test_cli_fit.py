@@ -1,0 +1,220 @@
+"""`vaeguard fit` through the Typer app in-process: every option, and what lands in the model folder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeguard import VAEGuard
+
+from .conftest import SAMPLE, invoke, make_flows
+
+FAST = ("--epochs", "2", "--quiet")
+
+
+def manifest(model) -> dict:
+    return json.loads((model / "manifest.json").read_text())
+
+
+def test_fit_writes_self_describing_checkpoint(runner, flows_csv, tmp_path):
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "3")
+    assert res.exit_code == 0, res.output
+    m = manifest(model)
+    assert m["format_version"] == 1 and m["state"] == "trained"
+    roles = {c["name"]: c["role"] for c in m["schema"]}
+    assert roles == {
+        "id": "ignored", "proto": "categorical", "service": "categorical",
+        "bytes": "numeric", "packets": "numeric", "duration": "numeric", "rate": "numeric",
+    }
+    num = {c["name"]: c for c in m["preprocessing"]["numeric"]}
+    assert num["bytes"]["log"] is True  # heavy-tailed counts get the log transform
+    assert num["duration"]["missing_flag"] is True and num["bytes"]["missing_flag"] is False
+    assert len(m["training"]["history"]) == 3
+    assert m["calibration"]["threshold"] == pytest.approx(np.quantile(m["calibration"]["scores"], 0.99, method="higher"))
+    assert list(model.glob("*.safetensors")) and not list(model.glob("*.pkl"))
+    assert not (model / "in-progress").exists()
+    # The summary names each column's role.
+    assert "categorical" in res.stderr and "ignored" in res.stderr and "threshold" in res.stderr
+
+
+def test_quiet_prints_nothing(runner, flows_csv, tmp_path):
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", *FAST)
+    assert res.exit_code == 0
+    assert res.output == ""
+
+
+def test_ignore_leaves_columns_out(runner, flows_csv, tmp_path):
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--ignore", "rate", "-i", "service", *FAST)
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: (c["role"], c["reason"]) for c in manifest(model)["schema"]}
+    assert roles["rate"] == ("ignored", "--ignore") and roles["service"] == ("ignored", "--ignore")
+    # ...but they still pass through to the scored output.
+    out = tmp_path / "o.csv"
+    assert invoke(runner, "score", flows_csv, "--model", model, "--out", out, "-q").exit_code == 0
+    assert {"rate", "service", "anomaly_score"} <= set(pd.read_csv(out).columns)
+
+
+def test_ignore_unknown_column_is_an_error(runner, flows_csv, tmp_path):
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--ignore", "nope", *FAST)
+    assert res.exit_code == 2
+    assert "nope" in res.stderr and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("variant", ["vae", "ae", "dae", "sparse-ae"])
+def test_model_types(runner, flows_csv, tmp_path, variant):
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--model-type", variant, *FAST)
+    assert res.exit_code == 0, res.output
+    m = manifest(model)
+    assert m["model"]["variant"] == variant
+    assert m["scoring"]["score"] == ("elbo" if variant == "vae" else "recon")
+
+
+def test_elbo_needs_vae(runner, flows_csv, tmp_path):
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--model-type", "ae", "--score", "elbo", *FAST)
+    assert res.exit_code == 2 and "--score recon" in res.stderr
+
+
+def test_architecture_and_optimiser_options_are_recorded(runner, flows_csv, tmp_path):
+    model = tmp_path / "m"
+    res = invoke(
+        runner, "fit", flows_csv, "--model", model, "--latent-dim", "3", "--hidden", "16,8,4", "--batch-size", "32",
+        "--lr", "0.003", "--beta", "0.5", "--samples", "4", "--val-fraction", "0.25", *FAST,
+    )
+    assert res.exit_code == 0, res.output
+    m = manifest(model)
+    assert m["model"]["latent_dim"] == 3 and m["model"]["hidden"] == [16, 8, 4]
+    t = m["training"]
+    assert (t["batch_size"], t["lr"], t["beta"], t["val_fraction"]) == (32, 0.003, 0.5, 0.25)
+    assert t["val_rows"] == 100 and t["train_rows"] == 300
+    assert m["scoring"]["samples"] == 4
+    assert [r["beta"] for r in t["history"]][-1] == 0.5  # KL warm-up ends at --beta
+
+
+@pytest.mark.parametrize("bad", [("--hidden", "a,b"), ("--latent-dim", "0"), ("--lr", "-1"), ("--fpr", "1.5"),
+                                 ("--model-type", "gan"), ("--score", "magic"), ("--val-fraction", "1"), ("--max-rows", "2")])
+def test_bad_option_values(runner, flows_csv, tmp_path, bad):
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", *bad, *FAST)
+    assert res.exit_code == 2, res.output
+    assert "error:" in res.stderr and "Traceback" not in res.output
+
+
+def test_score_recon(runner, flows_csv, tmp_path):
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", flows_csv, "--model", model, "--score", "recon", *FAST).exit_code == 0
+    assert manifest(model)["scoring"]["score"] == "recon"
+
+
+def test_fpr_and_contamination(runner, flows_csv, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert invoke(runner, "fit", flows_csv, "--model", a, "--fpr", "0.2", *FAST).exit_code == 0
+    assert invoke(runner, "fit", flows_csv, "--model", b, "--contamination", "0.2", *FAST).exit_code == 0
+    ca, cb = manifest(a)["calibration"], manifest(b)["calibration"]
+    assert (ca["mode"], cb["mode"]) == ("fpr", "contamination")
+    scores = np.asarray(ca["scores"])
+    assert np.mean(scores > ca["threshold"]) <= 0.2
+    assert ca["threshold"] < np.max(scores)
+    res = invoke(runner, "fit", flows_csv, "--model", a, "--fpr", "0.1", "--contamination", "0.1", *FAST)
+    assert res.exit_code == 2 and "not both" in res.stderr
+
+
+def test_seed_makes_fit_and_score_reproducible(runner, flows_csv, tmp_path):
+    outs = []
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        model, out = tmp_path / name, tmp_path / f"{name}.csv"
+        assert invoke(runner, "fit", flows_csv, "--model", model, "--seed", seed, *FAST).exit_code == 0
+        assert invoke(runner, "score", flows_csv, "--model", model, "--out", out, "-q").exit_code == 0
+        outs.append(pd.read_csv(out)["anomaly_score"].to_numpy())
+    assert np.array_equal(outs[0], outs[1])
+    assert not np.array_equal(outs[0], outs[2])
+
+
+def test_max_rows_samples_uniformly(runner, flows_csv, tmp_path):
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--max-rows", "100", "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    t = manifest(model)["training"]
+    assert t["train_rows"] + t["val_rows"] == 100
+    assert "sampled 100 of 400 rows" in res.stderr
+
+
+def test_device_cpu_and_missing_cuda(runner, flows_csv, tmp_path):
+    import torch
+
+    assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--device", "cpu", *FAST).exit_code == 0
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m2", "--device", "cuda", *FAST)
+    if torch.cuda.is_available():
+        assert res.exit_code == 0
+    else:
+        assert res.exit_code == 2 and "no CUDA GPU" in res.stderr
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a CUDA GPU")
+def test_cuda_fit_and_score(runner, flows_csv, tmp_path):
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", flows_csv, "--model", model, "--device", "cuda", *FAST).exit_code == 0
+    assert invoke(runner, "score", flows_csv, "--model", model, "--device", "cuda", "--out", tmp_path / "o.csv").exit_code == 0
+
+
+def test_parquet_gzip_and_stdin_inputs(runner, tmp_path):
+    df = make_flows(200)
+    pq, gz = tmp_path / "t.parquet", tmp_path / "t.csv.gz"
+    df.to_parquet(pq)
+    with gzip.open(gz, "wt") as f:
+        df.to_csv(f, index=False)
+    for src in (pq, gz):
+        assert invoke(runner, "fit", src, "--model", tmp_path / src.name.replace(".", "_"), *FAST).exit_code == 0
+    res = invoke(runner, "fit", "-", "--model", tmp_path / "stdin", *FAST, input=df.to_csv(index=False))
+    assert res.exit_code == 0, res.output
+    # --format overrides the extension.
+    odd = tmp_path / "table.dat"
+    odd.write_bytes(gz.read_bytes())
+    assert invoke(runner, "fit", odd, "--format", "csv.gz", "--model", tmp_path / "odd", *FAST).exit_code == 0
+
+
+def test_text_in_numeric_column_fit_and_coerce(runner, tmp_path):
+    df = make_flows(200).astype({"bytes": object})
+    df.loc[[3, 7], "bytes"] = "n/a?"
+    path = tmp_path / "dirty.csv"
+    df.to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", *FAST)
+    assert res.exit_code == 2
+    assert "'bytes'" in res.stderr and "2 rows" in res.stderr and "--coerce" in res.stderr
+    assert invoke(runner, "fit", path, "--model", tmp_path / "m", "--coerce", *FAST).exit_code == 0
+
+
+def test_sample_data_roles(runner, tmp_path):
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, *FAST).exit_code == 0
+    roles = {c["name"]: c["role"] for c in manifest(model)["schema"]}
+    assert roles["flow_id"] == roles["start_time"] == "ignored"
+    assert roles["src_bytes"] == "numeric" and roles["service"] == "categorical"
+
+
+def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monkeypatch):
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", flows_csv, "--model", model, *FAST).exit_code == 0
+    before = (model / "manifest.json").read_bytes()
+
+    from vaeguard import train as train_mod
+
+    real = train_mod.evaluate_loss
+    calls = {"n": 0}
+
+    def boom(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", boom)
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "10", "-q")
+    assert res.exit_code == 130
+    assert (model / "manifest.json").read_bytes() == before
+    assert VAEGuard.load(model) is not None

@@ -1,0 +1,170 @@
+"""`vaeguard score` in-process: outputs, streaming, flags, formats and exit codes."""
+
+from __future__ import annotations
+
+import gzip
+import io
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from vaeguard.scoring import SCORE_COLUMNS
+
+from .conftest import SAMPLE, invoke
+
+NEW = SAMPLE / "flows_new.csv"
+
+
+def score_to(runner, model, out, *extra, src=NEW):
+    res = invoke(runner, "score", src, "--model", model, "--out", out, *extra)
+    assert res.exit_code == 0, res.output
+    return res
+
+
+def test_output_has_every_input_column_then_scores(runner, trained_model, tmp_path):
+    out = tmp_path / "o.csv"
+    res = score_to(runner, trained_model, out)
+    df, src = pd.read_csv(out), pd.read_csv(NEW)
+    assert list(df.columns) == list(src.columns) + list(SCORE_COLUMNS)
+    assert len(df) == len(src)
+    pd.testing.assert_frame_equal(df[src.columns], src)
+    assert np.isfinite(df["anomaly_score"]).all()
+    assert df["p_value"].between(0, 1).all() and set(df["is_anomaly"]) <= {0, 1}
+    assert df["top_features"].str.count(";").eq(2).all()
+    # The summary goes to stderr, and says how many rows were flagged.
+    assert "rows scored" in res.stderr and "1,000" in res.stderr and "flagged" in res.stderr
+
+
+def test_flags_the_sample_attacks(runner, trained_model, tmp_path):
+    out = tmp_path / "o.csv"
+    score_to(runner, trained_model, out)
+    df = pd.read_csv(out)
+    attack = df["label"] == "attack"
+    assert roc_auc_score(attack, df["anomaly_score"]) > 0.95
+    assert df.loc[attack, "is_anomaly"].mean() >= 0.5
+    assert df.loc[~attack, "is_anomaly"].mean() < 0.05
+    # Higher score, lower p-value.
+    order = np.argsort(df["anomaly_score"].to_numpy())
+    assert np.all(np.diff(df["p_value"].to_numpy()[order]) <= 1e-12)
+
+
+def test_only_anomalies(runner, trained_model, tmp_path):
+    full, only = tmp_path / "full.csv", tmp_path / "only.csv"
+    score_to(runner, trained_model, full)
+    score_to(runner, trained_model, only, "--only-anomalies")
+    a, b = pd.read_csv(full), pd.read_csv(only)
+    assert len(b) == a["is_anomaly"].sum() > 0
+    assert (b["is_anomaly"] == 1).all()
+
+
+def test_chunk_size_does_not_change_scores(runner, trained_model, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    score_to(runner, trained_model, a, "--chunk-size", "100000")
+    score_to(runner, trained_model, b, "--chunk-size", "37")
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+def test_stdin_to_stdout(runner, trained_model):
+    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=NEW.read_text())
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(io.StringIO(res.stdout))
+    assert len(df) == 1000 and "anomaly_score" in df.columns
+
+
+def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW)
+    pq, gz = tmp_path / "in.parquet", tmp_path / "in.csv.gz"
+    src.to_parquet(pq)
+    with gzip.open(gz, "wt") as f:
+        src.to_csv(f, index=False)
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    expected = pd.read_csv(ref)["anomaly_score"].to_numpy()
+    for inp, out in ((pq, tmp_path / "o.parquet"), (gz, tmp_path / "o.csv.gz"), (pq, tmp_path / "o2.csv")):
+        score_to(runner, trained_model, out, "--chunk-size", "300", src=inp)
+        got = pd.read_parquet(out) if out.suffix == ".parquet" else pd.read_csv(out)
+        np.testing.assert_allclose(got["anomaly_score"].to_numpy(), expected, rtol=1e-6)
+    # --out-format overrides the extension.
+    odd = tmp_path / "scores.bin"
+    score_to(runner, trained_model, odd, "--out-format", "parquet")
+    assert len(pd.read_parquet(odd)) == 1000
+
+
+def test_fail_on_anomaly_exit_code(runner, trained_model, tmp_path):
+    res = invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "o.csv", "--fail-on-anomaly", "-q")
+    assert res.exit_code == 1
+    normal = tmp_path / "normal.csv"
+    pd.read_csv(NEW).query("label == 'normal'").head(20).to_csv(normal, index=False)
+    res = invoke(runner, "score", normal, "--model", trained_model, "--out", tmp_path / "o2.csv", "--fail-on-anomaly", "-q")
+    assert res.exit_code == 0, res.output
+
+
+def test_extra_columns_and_other_order_pass_through(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW)
+    shuffled = src[src.columns[::-1]].assign(note="x")
+    path, out, ref = tmp_path / "s.csv", tmp_path / "o.csv", tmp_path / "ref.csv"
+    shuffled.to_csv(path, index=False)
+    score_to(runner, trained_model, out, src=path)
+    score_to(runner, trained_model, ref)
+    got = pd.read_csv(out)
+    assert list(got.columns[: len(shuffled.columns)]) == list(shuffled.columns)
+    np.testing.assert_array_equal(got["anomaly_score"], pd.read_csv(ref)["anomaly_score"])
+
+
+def test_unseen_category_raises_score_not_crash(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW).query("label == 'normal'").head(50).reset_index(drop=True)
+    odd = src.copy()
+    odd["service"] = "never-seen-before"
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    src.to_csv(a, index=False)
+    odd.to_csv(b, index=False)
+    score_to(runner, trained_model, tmp_path / "oa.csv", src=a)
+    res = score_to(runner, trained_model, tmp_path / "ob.csv", src=b)
+    sa = pd.read_csv(tmp_path / "oa.csv")["anomaly_score"]
+    sb = pd.read_csv(tmp_path / "ob.csv")
+    assert (sb["anomaly_score"] > sa).all()
+    assert sb["top_features"].str.startswith("service").mean() > 0.9
+    assert "unseen" in res.stderr and "service: 50" in res.stderr
+
+
+def test_text_in_numeric_column_at_score_time(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW).astype({"src_bytes": object})
+    src.loc[[1, 2, 3], "src_bytes"] = "lots"
+    path = tmp_path / "dirty.csv"
+    src.to_csv(path, index=False)
+    res = invoke(runner, "score", path, "--model", trained_model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2
+    assert "'src_bytes'" in res.stderr and "3 rows" in res.stderr and "--coerce" in res.stderr
+    assert not (tmp_path / "o.csv").exists()
+    res = score_to(runner, trained_model, tmp_path / "o.csv", "--coerce", src=path)
+    assert "src_bytes: 3" in res.stderr
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 1000
+
+
+def test_missing_values_score_finite(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW)
+    src.loc[::7, "dst_bytes"] = np.nan
+    src.loc[::5, "flag"] = np.nan
+    path = tmp_path / "gaps.csv"
+    src.to_csv(path, index=False)
+    score_to(runner, trained_model, tmp_path / "o.csv", src=path)
+    assert np.isfinite(pd.read_csv(tmp_path / "o.csv")["anomaly_score"]).all()
+
+
+def test_quiet_score_to_file_prints_nothing(runner, trained_model, tmp_path):
+    res = score_to(runner, trained_model, tmp_path / "o.csv", "-q")
+    assert res.output == ""
+
+
+def test_failed_score_leaves_previous_output(runner, trained_model, tmp_path):
+    out = tmp_path / "o.csv"
+    out.write_text("previous\n")
+    src = pd.read_csv(NEW)
+    # The second chunk is missing a model column: the run fails midway.
+    path = tmp_path / "bad.csv"
+    src.astype({"packets": object}).assign(packets=lambda d: d["packets"].where(d.index < 600, "x")).to_csv(path, index=False)
+    res = invoke(runner, "score", path, "--model", trained_model, "--out", out, "--chunk-size", "200")
+    assert res.exit_code == 2
+    assert out.read_text() == "previous\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.csv")] == []

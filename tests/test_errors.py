@@ -1,0 +1,128 @@
+"""Bad input: one clear line on stderr, exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pandas as pd
+import pytest
+
+from .conftest import SAMPLE, invoke
+
+NEW = SAMPLE / "flows_new.csv"
+
+
+def assert_clean_error(res, *needles, code=2):
+    assert res.exit_code == code, res.output
+    assert "Traceback" not in res.output
+    err = res.stderr.strip()
+    assert err.startswith("error:"), err
+    assert len(err.splitlines()) == 1 or all(n in err for n in needles), err
+    for n in needles:
+        assert n in err, err
+
+
+def test_file_not_found(runner, trained_model, tmp_path):
+    assert_clean_error(invoke(runner, "fit", tmp_path / "nope.csv", "--model", tmp_path / "m"), "file not found")
+    assert_clean_error(invoke(runner, "score", tmp_path / "nope.csv", "--model", trained_model), "file not found")
+
+
+def test_unknown_extension_and_format(runner, tmp_path):
+    p = tmp_path / "t.xlsx"
+    p.write_text("a,b\n1,2\n")
+    assert_clean_error(invoke(runner, "fit", p, "--model", tmp_path / "m"), "--format")
+    assert_clean_error(invoke(runner, "fit", p, "--format", "excel", "--model", tmp_path / "m"), "unknown format")
+
+
+def test_unreadable_format(runner, tmp_path):
+    fake = tmp_path / "t.parquet"
+    fake.write_text("a,b\n1,2\n")
+    assert_clean_error(invoke(runner, "fit", fake, "--model", tmp_path / "m"), "not a Parquet file")
+    gz = tmp_path / "t.csv"
+    with gzip.open(gz, "wt") as f:
+        f.write("a,b\n1,2\n")
+    assert_clean_error(invoke(runner, "fit", gz, "--model", tmp_path / "m"), "gzip")
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"a,b\n\xff\xfe\x00,1\n")
+    assert_clean_error(invoke(runner, "fit", binary, "--model", tmp_path / "m"), "UTF-8")
+
+
+def test_empty_tables(runner, trained_model, tmp_path):
+    empty = tmp_path / "e.csv"
+    empty.write_text("")
+    assert_clean_error(invoke(runner, "fit", empty, "--model", tmp_path / "m"), "empty")
+    assert_clean_error(invoke(runner, "score", empty, "--model", trained_model), "empty")
+    header = tmp_path / "h.csv"
+    header.write_text("a,b,c\n")
+    assert_clean_error(invoke(runner, "fit", header, "--model", tmp_path / "m"), "no rows")
+
+
+def test_too_few_rows_and_no_usable_columns(runner, tmp_path):
+    p = tmp_path / "few.csv"
+    p.write_text("a,b\n1,2\n3,4\n")
+    assert_clean_error(invoke(runner, "fit", p, "--model", tmp_path / "m"), "at least")
+    c = tmp_path / "const.csv"
+    pd.DataFrame({"a": [1] * 50, "b": [None] * 50}).to_csv(c, index=False)
+    assert_clean_error(invoke(runner, "fit", c, "--model", tmp_path / "m"), "no usable columns")
+
+
+def test_missing_columns_at_score_time(runner, trained_model, tmp_path):
+    p = tmp_path / "s.csv"
+    pd.read_csv(NEW).drop(columns=["src_bytes", "service"]).to_csv(p, index=False)
+    res = invoke(runner, "score", p, "--model", trained_model)
+    assert_clean_error(res, "'service'", "'src_bytes'", "trained on")
+
+
+def test_missing_model(runner, tmp_path):
+    assert_clean_error(invoke(runner, "score", NEW, "--model", tmp_path / "none"), "not found", "vaeguard fit")
+    (tmp_path / "emptydir").mkdir()
+    assert_clean_error(invoke(runner, "score", NEW, "--model", tmp_path / "emptydir"), "manifest.json")
+
+
+def test_corrupt_manifest(runner, model_copy):
+    (model_copy / "manifest.json").write_text("{not json")
+    assert_clean_error(invoke(runner, "score", NEW, "--model", model_copy), "not valid JSON")
+
+
+def test_newer_format_version(runner, model_copy):
+    m = json.loads((model_copy / "manifest.json").read_text())
+    m["format_version"] = 99
+    (model_copy / "manifest.json").write_text(json.dumps(m))
+    assert_clean_error(invoke(runner, "score", NEW, "--model", model_copy), "newer", "upgrade")
+
+
+def test_corrupt_weights(runner, model_copy):
+    w = next(model_copy.glob("weights-*.safetensors"))
+    data = bytearray(w.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    w.write_bytes(bytes(data))
+    assert_clean_error(invoke(runner, "score", NEW, "--model", model_copy), "checksum")
+    w.write_bytes(bytes(data[: len(data) // 3]))
+    assert_clean_error(invoke(runner, "score", NEW, "--model", model_copy), "checksum")
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda m: m.pop("schema"), "lacks the key 'schema'"),
+    (lambda m: m.update(schema="oops"), "wrong type"),
+    (lambda m: m["model"].update(latent_dim=99), "shape"),
+    (lambda m: m.update(state="training"), "did not finish training"),
+    (lambda m: m.update(weights_file="../../etc/passwd"), "unexpected weights file"),
+])
+def test_malformed_manifest(runner, model_copy, mutate, needle):
+    path = model_copy / "manifest.json"
+    m = json.loads(path.read_text())
+    mutate(m)
+    path.write_text(json.dumps(m))
+    assert_clean_error(invoke(runner, "score", NEW, "--model", model_copy), needle)
+
+
+def test_missing_output_folder(runner, trained_model, tmp_path):
+    res = invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "no" / "o.csv")
+    assert_clean_error(res, "does not exist")
+
+
+def test_ragged_rows(runner, trained_model, tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(NEW.read_text() + "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18\n")
+    assert_clean_error(invoke(runner, "score", p, "--model", trained_model, "--out", tmp_path / "o.csv"), "CSV")

@@ -1,0 +1,43 @@
+"""Every command and option explains itself; --help is cheap."""
+
+import subprocess
+import sys
+
+import typer
+
+from vaeguard.cli import app
+
+from .conftest import invoke
+
+
+def test_every_command_and_option_has_help_text():
+    group = typer.main.get_command(app)
+    assert group.help
+    assert set(group.commands) >= {"fit", "score"}
+    for name, cmd in group.commands.items():
+        assert cmd.help, f"command {name} has no help"
+        for param in cmd.params:
+            text = getattr(param, "help", None)
+            assert text and text.strip(), f"{name}: parameter {param.name} has no help text"
+
+
+def test_help_runs_and_lists_exit_codes(runner):
+    res = invoke(runner, "--help")
+    assert res.exit_code == 0
+    assert "Exit codes" in res.output
+    for cmd in ("fit", "score"):
+        res = invoke(runner, cmd, "--help")
+        assert res.exit_code == 0, res.output
+        assert "--model" in res.output
+
+
+def test_version(runner):
+    res = invoke(runner, "--version")
+    assert res.exit_code == 0
+    assert "vaeguard" in res.output
+
+
+def test_help_does_not_import_torch_or_pandas():
+    code = "import sys; from vaeguard.cli import app; print('torch' in sys.modules, 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
