@@ -26,7 +26,6 @@ from .train import EpochRecord, TrainConfig, TrainResult, train
 
 SCORE_KINDS = ("elbo", "recon")
 MIN_FIT_ROWS = 5
-SCORE_BATCH = 4096
 
 
 def resolve_device(device: str) -> torch.device:
@@ -186,8 +185,9 @@ class VAEGuard:
         scores = np.empty(n, dtype=np.float64)
         contrib = np.empty((n, len(self.preprocessor_.column_names)), dtype=np.float64)
         self.model_.eval()
-        for start in range(0, n, SCORE_BATCH):
-            sl = slice(start, start + SCORE_BATCH)
+        rows = self.model_.score_batch_rows(eps.shape[0] if self.score_kind_ == "elbo" else 1)
+        for start in range(0, n, rows):
+            sl = slice(start, start + rows)
             part = Encoded(enc.x_num[sl], enc.observed[sl], enc.x_cat[sl])
             s, c = self.model_.score(*self._tensors(part, device), kind=self.score_kind_, eps=eps)
             scores[sl] = s.double().cpu().numpy()

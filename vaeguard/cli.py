@@ -284,7 +284,7 @@ def score(
     with progress, AtomicTableWriter(out, out_format) as writer:
         task = progress.add_task("score", total=None)
         wrote_any = False
-        for chunk in iter_chunks(data, fmt, chunk_size):
+        for chunk in iter_chunks(data, fmt, chunk_size, text=True):
             scored, rep = score_chunk(guard, chunk, coerce=coerce)
             report.add(rep)
             if only_anomalies:

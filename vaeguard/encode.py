@@ -26,6 +26,7 @@ MISSING = "<missing>"
 INPUT_CLIP = 10.0
 TARGET_CLIP = 1e4
 SKEW_FOR_LOG = 2.0
+SCALING = "robust"  # "robust": median and IQR; "standard": mean and standard deviation
 
 
 @dataclass
@@ -41,6 +42,7 @@ class NumericColumn:
 class CategoricalColumn:
     name: str
     vocab: list[str]
+    kind: str = "text"  # how the training values were typed: "text", "number" or "bool"
 
 
 @dataclass
@@ -63,8 +65,30 @@ def _finite(v: np.ndarray) -> np.ndarray:
     return np.nan_to_num(v, nan=np.nan, posinf=np.finfo(np.float64).max, neginf=-np.finfo(np.float64).max)
 
 
-def canonical_strings(s: pd.Series) -> np.ndarray:
-    """Category labels as strings, the same whatever dtype a chunk happened to be read as (6, 6.0, '6')."""
+def value_kind(s: pd.Series) -> str:
+    if pdt.is_bool_dtype(s):
+        return "bool"
+    if pdt.is_numeric_dtype(s):
+        return "number"
+    return "text"
+
+
+def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
+    """Category labels as strings, the same whatever dtype a chunk happened to be read as (6, 6.0, '6').
+
+    `kind` is how the training column was typed: a column of integer codes read back as text (the fast
+    CSV path keeps every field as a string) is parsed as numbers first, and 'true'/'TRUE' map to 'True'.
+    """
+    if kind == "number" and not pdt.is_numeric_dtype(s) and not pdt.is_bool_dtype(s):
+        parsed = pd.to_numeric(s, errors="coerce")
+        labels = canonical_strings(parsed)
+        unparsed = (parsed.isna() & s.notna()).to_numpy()
+        if unparsed.any():
+            labels[unparsed] = s.to_numpy(dtype=object)[unparsed]
+        return labels
+    if kind == "bool" and not pdt.is_bool_dtype(s):
+        lowered = s.astype(object).map(lambda v: v if not isinstance(v, str) else {"true": True, "false": False}.get(v.strip().lower(), v))
+        return canonical_strings(lowered)
     out = np.full(len(s), MISSING, dtype=object)
     present = s.notna().to_numpy()
     if pdt.is_bool_dtype(s):
@@ -121,9 +145,13 @@ class Preprocessor:
                 present = v[ok]
                 log = bool(len(present) > 2 and present.min() >= 0 and _skew(present) > SKEW_FOR_LOG)
                 t = _signed_log(present) if log else present
-                center = float(np.median(t)) if len(t) else 0.0
-                q75, q25 = (np.percentile(t, [75, 25]) if len(t) else (1.0, 0.0))
-                scale = float((q75 - q25) / 1.349)
+                if SCALING == "standard":
+                    center = float(np.mean(t)) if len(t) else 0.0
+                    scale = float(np.std(t)) if len(t) else 1.0
+                else:
+                    center = float(np.median(t)) if len(t) else 0.0
+                    q75, q25 = (np.percentile(t, [75, 25]) if len(t) else (1.0, 0.0))
+                    scale = float((q75 - q25) / 1.349)
                 if not np.isfinite(scale) or scale <= 1e-12:
                     scale = float(np.std(t)) if len(t) else 1.0
                 if not np.isfinite(scale) or scale <= 1e-12:
@@ -135,7 +163,7 @@ class Preprocessor:
                 frequent = counts[counts >= min_count].index.tolist()[:max_categories]
                 pooled = len(frequent) < len(counts)
                 vocab = [UNKNOWN] + ([OTHER] if pooled else []) + sorted(frequent)
-                categorical.append(CategoricalColumn(spec.name, vocab))
+                categorical.append(CategoricalColumn(spec.name, vocab, value_kind(s)))
         return cls(numeric, categorical)
 
     # ---- applying ------------------------------------------------------------------------------
@@ -161,7 +189,7 @@ class Preprocessor:
         x_cat = np.zeros((n, len(self.categorical)), dtype=np.int64)
         unknown: dict[str, int] = {}
         for j, (col, lookup) in enumerate(zip(self.categorical, self._lookups)):
-            labels = canonical_strings(df[col.name])
+            labels = canonical_strings(df[col.name], col.kind)
             idx = lookup.get_indexer(labels)
             unseen = idx < 0
             if unseen.any():

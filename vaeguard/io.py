@@ -82,8 +82,15 @@ def check_input(path: str, fmt: str | None = None) -> str:
     return fmt
 
 
-def iter_chunks(path: str, fmt: str | None = None, chunk_size: int = 100_000) -> Iterator[pd.DataFrame]:
-    """Yield the table as DataFrames of at most `chunk_size` rows; memory stays bounded by one chunk."""
+def iter_chunks(
+    path: str, fmt: str | None = None, chunk_size: int = 100_000, text: bool = False
+) -> Iterator[pd.DataFrame]:
+    """Yield the table as DataFrames of at most `chunk_size` rows; memory stays bounded by one chunk.
+
+    text=True (CSV only) keeps every CSV field as the string it was, parsed by pyarrow's multi-threaded
+    reader: the fast path for scoring, where the model converts the columns it needs and every other
+    value passes through exactly as written. text=False lets pandas infer column types (for fit).
+    """
     fmt = check_input(path, fmt)
     try:
         if fmt == "parquet":
@@ -96,6 +103,9 @@ def iter_chunks(path: str, fmt: str | None = None, chunk_size: int = 100_000) ->
                 yield batch.to_pandas()
             if empty:
                 yield pf.schema_arrow.empty_table().to_pandas()
+            return
+        if text:
+            yield from _iter_csv_text(path, fmt, chunk_size)
             return
         compression = "gzip" if fmt == "csv.gz" else None
         reader = pd.read_csv(
@@ -118,10 +128,69 @@ def iter_chunks(path: str, fmt: str | None = None, chunk_size: int = 100_000) ->
         raise InputError(f"cannot parse '{path}' as CSV: {msg}; check the delimiter and the row lengths") from None
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise InputError(f"cannot read '{path}': {e}") from None
-    except Exception as e:  # pyarrow raises its own types for corrupt Parquet
+    except Exception as e:  # pyarrow raises its own types for corrupt files
         if type(e).__module__.startswith("pyarrow"):
-            raise InputError(f"cannot read '{path}' as Parquet: {e}") from None
+            raise InputError(_arrow_message(path, fmt, e)) from None
         raise
+
+
+def _arrow_message(path: str, fmt: str, e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "UTF8" in text or "UTF-8" in text:
+        return f"'{path}' is not UTF-8 text; re-save it as UTF-8 CSV"
+    if "parse error" in text.lower() or "expected" in text.lower():
+        return f"cannot parse '{path}' as CSV: {text}; check the delimiter and the row lengths"
+    kind = "Parquet" if fmt == "parquet" else "CSV"
+    return f"cannot read '{path}' as {kind}: {text}"
+
+
+def _iter_csv_text(path: str, fmt: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if path == STDIO:
+        fh: IO[bytes] = sys.stdin.buffer
+    elif fmt == "csv.gz":
+        fh = gzip.open(path, "rb")
+    else:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, after the generator is exhausted
+    try:
+        header = fh.readline()
+        if not header.strip():
+            raise InputError(f"'{path}' is empty: it has no header row and no data")
+        try:
+            names = next(csv.reader([header.decode("utf-8").rstrip("\r\n")]))
+        except UnicodeDecodeError:
+            raise InputError(f"'{path}' is not UTF-8 text (in the header); re-save it as UTF-8 CSV") from None
+        # pyarrow reads blocks of bytes, not rows: size the blocks from the header's width so one block
+        # holds about one chunk, then cut the batches to exactly `chunk_size` rows.
+        row_bytes = max(16, len(header) * 2)
+        block = int(min(64 << 20, max(1 << 20, row_bytes * min(chunk_size, 200_000))))
+        reader = pacsv.open_csv(
+            fh,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=block),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+        )
+        pending: list = []
+        held = 0
+        yielded = False
+        for batch in reader:
+            pending.append(batch)
+            held += batch.num_rows
+            while held >= chunk_size:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, chunk_size).to_pandas()
+                yielded = True
+                rest = table.slice(chunk_size)
+                pending, held = rest.to_batches(), rest.num_rows
+        if held or not yielded:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield table.to_pandas()
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
 
 
 def read_table(
@@ -154,11 +223,26 @@ def read_table(
     return kept.reset_index(drop=True), total
 
 
+def to_arrow(df: pd.DataFrame):
+    """A DataFrame as an Arrow table; object columns of mixed types are written as their strings."""
+    import pyarrow as pa
+
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        fixed = df.copy()
+        for c in fixed.columns:
+            if fixed[c].dtype == object:
+                fixed[c] = fixed[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+        return pa.Table.from_pandas(fixed, preserve_index=False)
+
+
 class AtomicTableWriter:
     """Write a table chunk by chunk to a temporary file beside the target, renamed into place on success.
 
     An interrupted run (exception, Ctrl-C, SIGKILL) leaves the previous target untouched and no partial file
-    under the target's name. Writing to "-" streams CSV to stdout.
+    under the target's name. Writing to "-" streams CSV to stdout. CSV goes through pyarrow's writer,
+    several times faster than pandas' to_csv.
     """
 
     def __init__(self, path: str, fmt: str | None = None):
@@ -166,60 +250,62 @@ class AtomicTableWriter:
         self.fmt = detect_format(path, fmt) if path != STDIO else "csv"
         self._tmp: str | None = None
         self._fh: IO | None = None
-        self._parquet = None
-        self._header_done = False
+        self._writer = None
+        self._schema = None
         self.rows = 0
 
     def __enter__(self) -> "AtomicTableWriter":
         if self.path == STDIO:
-            self._fh = sys.stdout
+            self._fh = sys.stdout.buffer
             return self
         target = Path(self.path)
         if not target.parent.exists():
             raise InputError(f"output folder '{target.parent}' does not exist; create it first")
+        if target.is_dir():
+            raise InputError(f"--out '{self.path}' is a folder; give a file name such as scored.csv")
         fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
         if self.fmt == "csv.gz":
-            self._fh = gzip.open(self._tmp, "wt", encoding="utf-8", newline="")
+            self._fh = gzip.open(self._tmp, "wb")
         elif self.fmt == "csv":
-            self._fh = open(self._tmp, "w", encoding="utf-8", newline="")
+            self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
         return self
 
     def write(self, df: pd.DataFrame) -> None:
-        self.rows += len(df)
-        if self.fmt == "parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema)
-            elif table.schema != self._parquet.schema:
-                # Chunks of one CSV can infer different dtypes (an int column with a gap becomes float).
-                table = table.cast(self._parquet.schema, safe=False)
-            self._parquet.write_table(table)
-            return
-        df.to_csv(self._fh, index=False, header=not self._header_done, lineterminator="\n")
-        self._header_done = True
+        self.rows += len(df)
+        table = to_arrow(df)
+        if self._writer is None:
+            if self.fmt == "parquet":
+                self._writer = pq.ParquetWriter(self._tmp, table.schema)
+            else:
+                self._writer = pacsv.CSVWriter(self._fh, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
+            self._schema = table.schema
+        elif not table.schema.equals(self._schema, check_metadata=False):
+            # Chunks of one file can infer different dtypes (an int column with a gap becomes float).
+            table = table.cast(self._schema, safe=False)
+        self._writer.write_table(table)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.path == STDIO:
-            sys.stdout.flush()
-            return
         try:
-            if self._parquet is not None:
-                self._parquet.close()
+            if self._writer is not None:
+                self._writer.close()
             if self._fh is not None:
-                self._fh.close()
+                if self.path == STDIO:
+                    self._fh.flush()
+                else:
+                    self._fh.close()
         finally:
-            if exc_type is None:
-                if self.fmt == "parquet" and self._parquet is None:
-                    raise InputError("nothing to write: no rows were produced")
-                if self.fmt == "csv" and not self._header_done:
-                    pass  # an empty output file is a valid result of --only-anomalies
+            if self.path == STDIO:
+                return
+            if exc_type is None and self._writer is not None:
                 os.replace(self._tmp, self.path)
             elif self._tmp and os.path.exists(self._tmp):
                 os.unlink(self._tmp)
+            if exc_type is None and self._writer is None:
+                raise InputError("nothing to write: the input produced no rows and no columns")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

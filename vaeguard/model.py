@@ -60,6 +60,16 @@ class TabularAutoencoder(nn.Module):
             offsets.append(offsets[-1] + v)
         self.register_buffer("cat_offsets", torch.tensor(offsets, dtype=torch.long))
         total_vocab = sum(vocab_sizes)
+        # Every column's slice of the logits, padded to the longest vocabulary, so all the per-column
+        # softmaxes run as one tensor op (a Python loop over 1,000+ columns would dominate the run time).
+        width = max(vocab_sizes, default=1)
+        index = torch.zeros(len(vocab_sizes), width, dtype=torch.long)
+        valid = torch.zeros(len(vocab_sizes), width, dtype=torch.bool)
+        for j, (off, size) in enumerate(zip(offsets, vocab_sizes)):
+            index[j, :size] = torch.arange(off, off + size)
+            valid[j, :size] = True
+        self.register_buffer("cat_index", index, persistent=False)
+        self.register_buffer("cat_valid", valid, persistent=False)
 
         h0 = hidden[0]
         dense_in = n_num + self.n_flag
@@ -117,11 +127,9 @@ class TabularAutoencoder(nn.Module):
                 nll = nll.index_add(1, self.flag_index, bce)
             cols.append(nll)
         if self.n_cat:
-            cat_nll = []
-            for j, (off, size) in enumerate(zip(self.cat_offsets.tolist(), self.vocab_sizes)):
-                logp = F.log_softmax(logits[:, off : off + size], dim=1)
-                cat_nll.append(-logp.gather(1, x_cat[:, j : j + 1]))
-            cols.append(torch.cat(cat_nll, dim=1))
+            seg = logits[:, self.cat_index].masked_fill(~self.cat_valid, float("-inf"))
+            logp = F.log_softmax(seg, dim=2)
+            cols.append(-logp.gather(2, x_cat.unsqueeze(2)).squeeze(2))
         return torch.cat(cols, dim=1)
 
     @staticmethod
@@ -178,6 +186,11 @@ class TabularAutoencoder(nn.Module):
         weights = torch.softmax(log_w, dim=0).unsqueeze(2)
         contrib = (weights * nll).sum(dim=0)
         return -bound, contrib
+
+    def score_batch_rows(self, samples: int, budget: int = 2**24) -> int:
+        """Rows per scoring batch so the K-sample decoder outputs stay within ~`budget` floats."""
+        width = self.n_num + self.n_flag + self.n_cat * max(self.vocab_sizes, default=0) + sum(self.vocab_sizes) + 64
+        return int(max(64, min(8192, budget // max(1, samples * width))))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None):

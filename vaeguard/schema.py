@@ -41,11 +41,28 @@ def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
         return series.astype(float), 0, []
     if pdt.is_numeric_dtype(series):
         return series.astype(float), 0, []
+    fast = _arrow_float(series)
+    if fast is not None:
+        return fast, 0, []
     coerced = pd.to_numeric(series, errors="coerce")
     bad = coerced.isna() & series.notna()
     n_bad = int(bad.sum())
     examples = [str(v) for v in series[bad].unique()[:3]] if n_bad else []
     return coerced.astype(float), n_bad, examples
+
+
+def _arrow_float(series: pd.Series) -> pd.Series | None:
+    """Parse a column of number strings with pyarrow (much faster than pandas); None if any value is not a number."""
+    if not pdt.is_string_dtype(series):
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pc.cast(pa.array(series, from_pandas=True, type=pa.large_string()), pa.float64())
+        return pd.Series(arr.to_numpy(zero_copy_only=False), index=series.index, dtype=float)
+    except Exception:  # noqa: BLE001 - any failure means "not all numbers"; pandas then finds which
+        return None
 
 
 def infer_column(name: str, s: pd.Series) -> ColumnSpec:

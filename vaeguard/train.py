@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,6 +36,7 @@ class EpochRecord:
     train_loss: float
     val_loss: float
     beta: float
+    seconds: float = 0.0  # wall time of the training pass (not validation), for throughput figures
 
 
 @dataclass
@@ -94,6 +96,7 @@ def train(
     device = train_tensors[0].device
     for epoch in range(start_epoch, epochs):
         beta = config.beta * min(1.0, (epoch + 1) / warmup) if model.variant == "vae" else 0.0
+        t0 = time.perf_counter()
         perm = torch.randperm(n, generator=generator).to(device)
         total = torch.zeros((), device=device)
         for idx in _batches(n, config.batch_size, perm):
@@ -105,11 +108,12 @@ def train(
             opt.step()
             total += loss.detach() * idx.shape[0]  # stays on the device: no per-batch sync
         train_loss = total.item() / n
+        seconds = time.perf_counter() - t0
         val_loss = evaluate_loss(model, val_tensors)
         if not math.isfinite(train_loss):
             # Clamps and clipping make this unreachable in practice; stop rather than save garbage.
             break
-        record = EpochRecord(epoch + 1, train_loss, val_loss, beta)
+        record = EpochRecord(epoch + 1, train_loss, val_loss, beta, seconds)
         result.history.append(record)
         # Only compare once the KL weight is at full strength: earlier losses are not on the same scale.
         comparable = epoch + 1 >= warmup

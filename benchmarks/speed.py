@@ -1,0 +1,196 @@
+"""Speed and memory: vaeguard against PyOD and the raw I/O floor, all in one run.
+
+    python benchmarks/speed.py                 # 1M-row table (+ 5M for score memory) -> results/speed.md
+    python benchmarks/speed.py --rows 200000 --no-5m   # a quick look
+
+Tables come from ../shared/tools/make_flows.py (36 numeric + 3 categorical columns; `is_attack` is
+dropped). Every figure is measured in the same run, so the ratios hold on a noisy machine. Peak memory
+is the child process's maximum resident set size. Needs the bench extra: pip install -e ".[bench]".
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MAKE_FLOWS = ROOT.parent / "shared" / "tools" / "make_flows.py"
+RESULTS = ROOT / "benchmarks" / "results"
+PY = sys.executable
+VAEGUARD = [PY, "-m", "vaeguard"]
+
+
+def run_measured(cmd: list[str], **kw) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Wall seconds and peak RSS (MiB) of one command, run in a fresh wrapper so the RSS is its own."""
+    wrapper = (
+        "import resource, subprocess, sys, time, json;"
+        "t = time.perf_counter(); p = subprocess.run(sys.argv[1:]);"
+        "print(json.dumps([time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, p.returncode]))"
+    )
+    proc = subprocess.run([PY, "-c", wrapper, *cmd], capture_output=True, text=True, **kw)
+    try:
+        wall, rss, rc = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise RuntimeError(f"benchmark command failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}") from None
+    if rc != 0:
+        raise RuntimeError(f"benchmark command exited {rc}: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    return wall, rss, proc
+
+
+def make_table(rows: int, path: Path) -> Path:
+    if not path.exists():
+        print(f"generating {rows:,} rows -> {path}", file=sys.stderr, flush=True)
+        subprocess.run([PY, str(MAKE_FLOWS), str(rows), str(path)], check=True)
+        import pandas as pd
+
+        # Drop the label once, so every method reads the same columns.
+        tmp = path.with_suffix(".tmp.csv")
+        first = True
+        for chunk in pd.read_csv(path, chunksize=500_000):
+            chunk.drop(columns=["is_attack"]).to_csv(tmp, index=False, header=first, mode="w" if first else "a")
+            first = False
+        tmp.replace(path)
+    return path
+
+
+def io_floor(path: Path) -> dict[str, float]:
+    """Bare read + write of the same CSV: pandas, and pyarrow's multi-threaded reader and writer."""
+    import pandas as pd
+    import pyarrow.csv as pacsv
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        table = pacsv.read_csv(path)
+        pacsv.write_csv(table, Path(tmp) / "o.csv")
+        out["pyarrow"] = time.perf_counter() - t
+        del table
+        t = time.perf_counter()
+        first = True
+        for chunk in pd.read_csv(path, chunksize=100_000):
+            chunk.to_csv(Path(tmp) / "p.csv", index=False, header=first, mode="w" if first else "a")
+            first = False
+        out["pandas"] = time.perf_counter() - t
+    return out
+
+
+def pyod_throughput(path: Path, rows: int, batch_size: int | None) -> tuple[float, float]:
+    """PyOD VAE: seconds per epoch (fit with 2 epochs minus fit with 1), and decision_function rows/s."""
+    import numpy as np
+    import pandas as pd
+    from pyod.models.vae import VAE
+
+    df = pd.read_csv(path, nrows=rows)
+    X = pd.get_dummies(df, columns=["proto", "service", "flag"], dtype=float).to_numpy(np.float32)
+    times = []
+    det = None
+    for epochs in (1, 2):
+        kw = {"epoch_num": epochs, "verbose": 0, "random_state": 0}
+        if batch_size:
+            kw["batch_size"] = batch_size
+        t = time.perf_counter()
+        det = VAE(**kw).fit(X)
+        times.append(time.perf_counter() - t)
+    per_epoch = max(1e-9, times[1] - times[0])
+    t = time.perf_counter()
+    det.decision_function(X)
+    return rows / per_epoch, rows / (time.perf_counter() - t)
+
+
+def help_time(args: list[str], repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run([*VAEGUARD, *args], capture_output=True, check=True)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def machine() -> str:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from quality import machine as m
+
+    return m()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--fit-rows", type=int, default=200_000, help="rows vaeguard fit trains on (sampled)")
+    ap.add_argument("--fit-epochs", type=int, default=3)
+    ap.add_argument("--pyod-rows", type=int, default=100_000, help="rows for the PyOD throughput figures")
+    ap.add_argument("--no-5m", action="store_true", help="skip the 5M-row memory check")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()))
+    ap.add_argument("--out", type=Path, default=RESULTS / "speed.md")
+    args = ap.parse_args()
+    if not MAKE_FLOWS.exists():
+        sys.exit(f"{MAKE_FLOWS} not found (the benchmark needs ../shared)")
+
+    big = make_table(args.rows, args.data_dir / f"flows_{args.rows}.csv")
+    rows: list[tuple[str, str, str]] = []  # (measure, value, note)
+    work = Path(tempfile.mkdtemp(prefix="vaeguard-speed-"))
+    model = work / "model"
+
+    # fit
+    wall, rss, _ = run_measured([*VAEGUARD, "fit", str(big), "--model", str(model), "--max-rows", str(args.fit_rows),
+                                 "--epochs", str(args.fit_epochs), "--device", args.device, "--quiet"])
+    manifest = json.loads((model / "manifest.json").read_text())
+    hist = manifest["training"]["history"]
+    train_rows = manifest["training"]["train_rows"]
+    epoch_s = sorted(h["seconds"] for h in hist)[len(hist) // 2]
+    fit_tput = train_rows / epoch_s
+    rows.append(("vaeguard fit: training throughput", f"{fit_tput:,.0f} rows x epochs / s",
+                 f"{train_rows:,} rows, median of {len(hist)} epochs, batch {manifest['training']['batch_size']}, {args.device}"))
+    rows.append(("vaeguard fit: wall time", f"{wall:.1f} s", f"reading + sampling {args.rows:,} rows, {len(hist)} epochs, calibration"))
+    rows.append(("vaeguard fit: peak memory", f"{rss:,.0f} MiB", f"--max-rows {args.fit_rows:,}"))
+
+    pyod_default, pyod_score = pyod_throughput(big, args.pyod_rows, None)
+    pyod_1024, _ = pyod_throughput(big, args.pyod_rows, 1024)
+    rows.append(("PyOD VAE fit, defaults (batch 32)", f"{pyod_default:,.0f} rows x epochs / s", f"{args.pyod_rows:,} rows"))
+    rows.append(("PyOD VAE fit, batch_size=1024", f"{pyod_1024:,.0f} rows x epochs / s", f"{args.pyod_rows:,} rows"))
+    rows.append(("vaeguard fit vs PyOD VAE defaults", f"{fit_tput / pyod_default:.1f}x", "target: at least 10x"))
+
+    # score
+    out = work / "scored.csv"
+    wall, rss, _ = run_measured([*VAEGUARD, "score", str(big), "--model", str(model), "--out", str(out), "--quiet"])
+    score_tput = args.rows / wall
+    floor = io_floor(big)
+    rows.append(("vaeguard score CSV -> CSV, end to end", f"{score_tput:,.0f} rows / s", f"{args.rows:,} rows, {wall:.1f} s"))
+    for name, secs in floor.items():
+        rows.append((f"I/O floor: read + write with {name}", f"{args.rows / secs:,.0f} rows / s", f"{secs:.1f} s"))
+    best_floor = args.rows / min(floor.values())
+    rows.append(("vaeguard score vs the faster I/O floor", f"{score_tput / best_floor:.0%}", "target: at least 50%"))
+    rows.append(("PyOD VAE decision_function (no I/O)", f"{pyod_score:,.0f} rows / s", f"{args.pyod_rows:,} rows in memory"))
+    rows.append((f"vaeguard score peak memory, {args.rows:,} rows", f"{rss:,.0f} MiB", "default --chunk-size"))
+    out.unlink(missing_ok=True)
+    if not args.no_5m:
+        big5 = make_table(5_000_000, args.data_dir / "flows_5000000.csv")
+        wall5, rss5, _ = run_measured([*VAEGUARD, "score", str(big5), "--model", str(model), "--out", str(out), "--quiet"])
+        rows.append(("vaeguard score peak memory, 5,000,000 rows", f"{rss5:,.0f} MiB",
+                     f"{big5.stat().st_size / 1e9:.2f} GB of CSV, {5_000_000 / wall5:,.0f} rows / s; target under 1 GiB"))
+        out.unlink(missing_ok=True)
+
+    rows.append(("`vaeguard --help`", f"{help_time(['--help']):.2f} s", "best of 5; target under 0.3 s"))
+    rows.append(("`vaeguard score --help`", f"{help_time(['score', '--help']):.2f} s", "best of 5"))
+
+    lines = ["# Speed and memory", "", f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine()}.",
+             f"Table: `make_flows.py {args.rows}` (36 numeric + 3 categorical columns, `is_attack` dropped).", "",
+             "| measure | value | notes |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
