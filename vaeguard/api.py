@@ -38,6 +38,15 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _typed_labels(labels: np.ndarray, kind: str) -> np.ndarray:
+    """Category labels back to the type they had in training (codes as numbers, flags as booleans)."""
+    if kind == "number":
+        return pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce").to_numpy()
+    if kind == "bool":
+        return np.array([None if v is None else v == "True" for v in labels], dtype=object)
+    return labels
+
+
 def as_frame(X) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         return X
@@ -212,6 +221,106 @@ class VAEGuard:
         """The opposite of the anomaly score, as in scikit-learn: the lower, the more abnormal."""
         return -self.anomaly_score(X)
 
+    # ---- day-two operations ----------------------------------------------------------------------
+    def recalibrate(self, X, fpr: float | None = None, contamination: float | None = None, coerce: bool = False) -> Calibration:
+        """Move the threshold using fresh normal rows, without retraining. The old calibration is kept in
+        `calibration_history_` (threshold, mode, target, size and date; not its scores)."""
+        from .scoring import score_chunk
+
+        self._check_fitted()
+        df = as_frame(X)
+        if len(df) < 2:
+            raise InputError(f"need at least 2 rows to calibrate, got {len(df)}")
+        out, _ = score_chunk(self, df, coerce=coerce)
+        old = self.calibration_
+        if fpr is None and contamination is None:
+            fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
+        new = Calibration.from_scores(out["anomaly_score"].to_numpy(), fpr, contamination)
+        self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
+            "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
+            "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }]
+        self.calibration_ = new
+        return new
+
+    def explain(self, X, coerce: bool = False) -> list[pd.DataFrame]:
+        """For each row: every model column's contribution to its score, next to the value the model
+        expected there (decoded from the row's latent mean), largest excess over typical first."""
+        self._check_fitted()
+        df = as_frame(X)
+        from .schema import check_columns
+
+        check_columns(df, self.schema_)
+        pre = self.preprocessor_
+        enc = pre.transform(df, coerce=coerce)
+        _, contrib = self._score_encoded(enc)
+        device = next(self.model_.parameters()).device
+        with torch.no_grad():
+            mu, _ = self.model_.encode(*self._tensors(enc, device))
+            mean, _, logits = self.model_.decode(mu)
+        expected_num = pre.inverse_numeric(mean.double().cpu().numpy()) if mean is not None else np.zeros((len(df), 0))
+        expected_cat = []
+        for j, col in enumerate(pre.categorical):
+            if logits is None:
+                break
+            seg = logits[:, self.model_.cat_index[j, : len(col.vocab)]].cpu().numpy()
+            expected_cat.append([col.vocab[k] for k in seg.argmax(axis=1)])
+        names = pre.column_names
+        roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical)
+        tables = []
+        for i in range(len(df)):
+            expected = list(expected_num[i]) + [c[i] for c in expected_cat]
+            t = pd.DataFrame({
+                "column": names,
+                "role": roles,
+                "observed": [df[c].iloc[i] for c in names],
+                "expected": expected,
+                "contribution": contrib[i],
+                "typical": self.baselines_,
+                "excess": contrib[i] - self.baselines_,
+            }).sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
+            tables.append(t)
+        return tables
+
+    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
+        """Draw n rows from the prior through the decoder, in the original units and categories."""
+        self._check_fitted()
+        if n < 0:
+            raise ConfigError(f"-n must be zero or more; got {n}")
+        g = torch.Generator().manual_seed(self.seed if seed is None else seed)
+        model = self.model_.cpu()
+        pre = self.preprocessor_
+        with torch.no_grad():
+            z = torch.randn(n, self.latent_dim, generator=g)
+            mean, flags, logits = model.decode(z)
+            out: dict[str, np.ndarray] = {}
+            if mean is not None:
+                from .model import NUM_LOGVAR_MAX, NUM_LOGVAR_MIN
+
+                std = torch.exp(0.5 * model.num_logvar.clamp(NUM_LOGVAR_MIN, NUM_LOGVAR_MAX))
+                draw = mean + std * torch.randn(mean.shape, generator=g)
+                values = pre.inverse_numeric(draw.double().numpy())
+                missing = np.zeros_like(values, dtype=bool)
+                if flags is not None:
+                    p_missing = torch.sigmoid(flags).double().numpy()
+                    missing[:, pre.missing_flag_index] = np.random.default_rng(g.initial_seed()).random(p_missing.shape) < p_missing
+                for j, col in enumerate(pre.numeric):
+                    v = np.round(values[:, j]) if col.integer else values[:, j]
+                    out[col.name] = np.where(missing[:, j], np.nan, v)
+            for j, col in enumerate(pre.categorical):
+                seg = logits[:, model.cat_index[j, : len(col.vocab)]].clone()
+                # Only real training values: never the unknown or pooled buckets.
+                for k, label in enumerate(col.vocab):
+                    if label.startswith("<") and label.endswith(">") and label != "<missing>":
+                        seg[:, k] = float("-inf")
+                idx = torch.multinomial(torch.softmax(seg, dim=1), 1, generator=g).squeeze(1).numpy() if n else np.zeros(0, int)
+                labels = np.asarray(col.vocab, dtype=object)[idx]
+                labels[labels == "<missing>"] = None
+                out[col.name] = _typed_labels(labels, col.kind)
+        model.to(next(self.model_.parameters()).device)
+        order = [s.name for s in self.schema_ if s.name in out]
+        return pd.DataFrame(out, columns=order)
+
     @property
     def offset_(self) -> float:
         self._check_fitted()
@@ -266,6 +375,7 @@ class VAEGuard:
                 "baselines": [float(b) for b in self.baselines_],
             },
             "calibration": self.calibration_.to_dict() if self.calibration_ is not None else None,
+            "calibration_history": list(getattr(self, "calibration_history_", [])),
         }
 
     def save(self, path: str | Path, state: str = "trained") -> Path:
@@ -330,6 +440,10 @@ class VAEGuard:
         if guard.baselines_.shape != (len(pre.column_names),):
             raise CheckpointError("the manifest's score baselines do not match its columns; the model folder is corrupt")
         guard.calibration_ = Calibration.from_dict(cal)
+        history = m.get("calibration_history", [])
+        if not isinstance(history, list):
+            raise CheckpointError("the manifest's calibration_history is not a list; the model folder is corrupt")
+        guard.calibration_history_ = history
         guard.feature_names_in_ = np.asarray(m.get("feature_names_in", []), dtype=object)
         guard.n_features_in_ = len(guard.feature_names_in_)
         guard.n_train_rows_, guard.n_val_rows_ = int(t["train_rows"]), int(t["val_rows"])

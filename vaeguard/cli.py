@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -112,6 +113,30 @@ CoerceOpt = Annotated[
 ]
 
 
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object of results to stdout instead of tables (implies --quiet).")
+]
+
+
+def _emit_json(obj: dict) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(obj, indent=1, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    return str(o)
+
+
 def _parse_hidden(text: str) -> tuple[int, ...]:
     from .errors import ConfigError
 
@@ -165,10 +190,12 @@ def fit(
     device: DeviceOpt = "auto",
     coerce: CoerceOpt = False,
     quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Learn what normal rows look like, calibrate a threshold, and save the model folder."""
     from .errors import ConfigError
 
+    quiet = quiet or json_out
     console = _console(quiet)
     if max_rows < 10:
         raise ConfigError(f"--max-rows must be at least 10; got {max_rows}")
@@ -211,8 +238,22 @@ def fit(
             progress.update(task, total=progress.tasks[0].completed)
     guard.save(model)
     shutil.rmtree(in_progress, ignore_errors=True)
-    if not quiet:
+    if json_out:
+        _emit_json(_fit_summary(guard, model, len(df), total))
+    elif not quiet:
         _print_fit_summary(console, guard, model, len(df))
+
+
+def _fit_summary(guard, model_dir: Path, rows: int, total: int) -> dict:
+    h, cal = guard.history_, guard.calibration_
+    return {
+        "model_dir": str(model_dir), "rows_read": total, "rows_used": rows,
+        "train_rows": guard.n_train_rows_, "val_rows": guard.n_val_rows_,
+        "columns": [s.to_dict() for s in guard.schema_],
+        "model": {"type": guard.model, "latent_dim": guard.latent_dim, "hidden": list(guard.hidden)},
+        "epochs": len(h.history), "best_epoch": h.best_epoch, "best_val_loss": h.best_val_loss, "stopped_early": h.stopped_early,
+        "score": guard.score_kind_, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target},
+    }
 
 
 def _print_fit_summary(console, guard, model_dir: Path, rows: int) -> None:
@@ -261,10 +302,14 @@ def score(
     device: DeviceOpt = "cpu",
     coerce: CoerceOpt = False,
     quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
 ) -> None:
     """Score rows against a trained model: adds anomaly_score, p_value, is_anomaly and top_features."""
     from .errors import ConfigError
 
+    if json_out and out == "-":
+        raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
+    quiet = quiet or json_out
     if chunk_size < 1:
         raise ConfigError(f"--chunk-size must be at least 1; got {chunk_size}")
     console = _console(quiet)
@@ -295,7 +340,14 @@ def score(
             progress.update(task, advance=len(chunk))
     if report.rows == 0 and not quiet:
         console.print(f"[yellow]warning:[/] '{data}' has a header but no rows")
-    if not quiet:
+    if json_out:
+        cal = guard.calibration_
+        _emit_json({
+            "rows": report.rows, "flagged": report.flagged, "threshold": cal.threshold,
+            "calibration": {"mode": cal.mode, "target": cal.target}, "coerced": report.coerced,
+            "unseen_categories": report.unknown, "out": out,
+        })
+    elif not quiet:
         _print_score_summary(console, guard, report, out)
     if fail_on_anomaly and report.flagged:
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
@@ -317,6 +369,285 @@ def _print_score_summary(console, guard, report, out: str) -> None:
     if report.unknown:
         t.add_row("values unseen in training", ", ".join(f"{k}: {v}" for k, v in report.unknown.items()))
     t.add_row("written to", "stdout" if out == "-" else out)
+    console.print(t)
+
+
+# ---- evaluate ----------------------------------------------------------------------------------------
+def _score_file(guard, data: str, fmt: str | None, coerce: bool, console, chunk_size: int = 100_000):
+    """Score a whole file into memory (for commands that need every score at once)."""
+    import pandas as pd
+
+    from .io import iter_chunks
+    from .scoring import ChunkReport, score_chunk
+
+    parts, report = [], ChunkReport()
+    with console.status(f"scoring {data}"):
+        for chunk in iter_chunks(data, fmt, chunk_size):
+            scored, rep = score_chunk(guard, chunk, coerce=coerce)
+            report.add(rep)
+            parts.append(scored)
+    return pd.concat(parts, ignore_index=True), report
+
+
+@app.command()
+@handles_errors
+def evaluate(
+    data: Annotated[str, typer.Argument(help="Labelled table: .csv, .csv.gz, .parquet, or - for CSV on stdin.")],
+    label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    positive: Annotated[
+        Optional[str], typer.Option("--positive", help="Label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")
+    ] = None,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="Folder for PNG plots (score histogram, ROC, precision-recall) and metrics.json.")
+    ] = None,
+    fmt: FormatOpt = None,
+    coerce: CoerceOpt = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure detection against known labels: ROC-AUC, PR-AUC, precision, recall, F1, confusion matrix."""
+    from .api import VAEGuard
+    from .errors import InputError
+    from .evaluate import label_vector, metrics, write_report
+
+    quiet = quiet or json_out
+    console = _console(quiet)
+    guard = VAEGuard.load(model)
+    scored, _ = _score_file(guard, data, fmt, coerce, console)
+    if label not in scored.columns:
+        raise InputError(f"label column '{label}' is not in the table; columns: {', '.join(map(str, scored.columns[:30]))}")
+    y = label_vector(scored[label], positive)
+    result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())
+    result["threshold"] = guard.calibration_.threshold
+    if report is not None:
+        result["report_files"] = [str(p) for p in write_report(report, y, scored["anomaly_score"].to_numpy(), guard.calibration_.threshold, result)]
+    if json_out:
+        _emit_json(result)
+        return
+    if quiet:
+        return
+    from rich.table import Table
+
+    t = Table(show_header=False, title=f"evaluation at threshold {result['threshold']:.4f}", title_justify="left")
+    t.add_column()
+    t.add_column()
+    t.add_row("rows (anomalous)", f"{result['rows']:,} ({result['anomalies']:,})")
+    for key in ("roc_auc", "pr_auc", "precision", "recall", "f1", "false_positive_rate"):
+        t.add_row(key.replace("_", " "), f"{result[key]:.4f}")
+    console.print(t)
+    c = result["confusion"]
+    cm = Table(title="confusion matrix", title_justify="left")
+    cm.add_column("")
+    cm.add_column("flagged")
+    cm.add_column("not flagged")
+    cm.add_row("anomalous", f"{c['true_positive']:,}", f"{c['false_negative']:,}")
+    cm.add_row("normal", f"{c['false_positive']:,}", f"{c['true_negative']:,}")
+    console.print(cm)
+    if report is not None:
+        console.print(f"report written to {report}")
+
+
+# ---- info --------------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def info(
+    model_dir: Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")] = Path(DEFAULT_MODEL_DIR),
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve as a PNG to this path.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""
+    from .api import VAEGuard
+    from .checkpoint import read_manifest
+
+    guard = VAEGuard.load(model_dir)
+    m = read_manifest(model_dir)
+    hist = m["training"]["history"]
+    summary = {
+        "model_dir": str(model_dir), "vaeguard_version": m["vaeguard_version"], "format_version": m["format_version"],
+        "created": m.get("created"), "model": m["model"], "score": m["scoring"]["score"], "samples": m["scoring"]["samples"],
+        "columns": m["schema"], "training": {k: v for k, v in m["training"].items() if k != "history"},
+        "history": hist, "threshold": guard.calibration_.threshold,
+        "calibration": {"mode": guard.calibration_.mode, "target": guard.calibration_.target, "rows": len(guard.calibration_.scores)},
+        "calibration_history": guard.calibration_history_,
+    }
+    if plot is not None:
+        _plot_history(hist, plot)
+        summary["plot"] = str(plot)
+    if json_out:
+        _emit_json(summary)
+        return
+    from rich.table import Table
+
+    console = _console()
+    cols = Table(title="columns", title_justify="left")
+    for c in ("column", "role", "why"):
+        cols.add_column(c)
+    for c in m["schema"]:
+        cols.add_row(c["name"], c["role"], c["reason"], style="dim" if c["role"] == "ignored" else None)
+    console.print(cols)
+    t = Table(show_header=False, title="model", title_justify="left")
+    t.add_column()
+    t.add_column()
+    mm, tr = m["model"], m["training"]
+    t.add_row("type", f"{mm['variant']} latent {mm['latent_dim']}, hidden {','.join(map(str, mm['hidden']))}")
+    t.add_row("score", f"{m['scoring']['score']} (K = {m['scoring']['samples']})" if m["scoring"]["score"] == "elbo" else m["scoring"]["score"])
+    t.add_row("training", f"{tr['train_rows']:,} rows, {len(hist)} epochs (best {tr['best_epoch']}), batch {tr['batch_size']}, lr {tr['lr']}, beta {tr['beta']}, seed {tr['seed']}")
+    t.add_row("threshold", f"{guard.calibration_.threshold:.4f} ({guard.calibration_.mode} {guard.calibration_.target:g}, {len(guard.calibration_.scores):,} calibration rows)")
+    if guard.calibration_history_:
+        t.add_row("earlier thresholds", ", ".join(f"{h['threshold']:.4f}" for h in guard.calibration_history_))
+    t.add_row("versions", f"vaeguard {m['vaeguard_version']}, checkpoint format {m['format_version']}, created {m.get('created')}")
+    console.print(t)
+    if hist:
+        console.print("validation loss by epoch: " + _sparkline([h["val_loss"] for h in hist]))
+    if plot is not None:
+        console.print(f"training curve written to {plot}")
+
+
+def _sparkline(values: list[float]) -> str:
+    import math
+
+    ticks = "▁▂▃▄▅▆▇█"
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    lo, hi = min(finite), max(finite)
+    step = max(1, len(values) // 60)
+    out = []
+    for v in values[::step]:
+        out.append(" " if v is None or not math.isfinite(v) else ticks[int((v - lo) / (hi - lo + 1e-12) * (len(ticks) - 1))])
+    return "".join(out) + f"  ({finite[0]:.3f} -> {finite[-1]:.3f})"
+
+
+def _plot_history(hist: list[dict], path: Path) -> None:
+    from .errors import ConfigError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("--plot needs matplotlib: pip install 'vaeguard[report]'") from None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], label="train")
+    ax.plot([h["epoch"] for h in hist], [h["val_loss"] for h in hist], label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (negative ELBO per row)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---- calibrate ---------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def calibrate(
+    data: Annotated[str, typer.Argument(help="Fresh normal rows: .csv, .csv.gz, .parquet, or - for CSV on stdin.")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
+    contamination: Annotated[
+        Optional[float], typer.Option("--contamination", help="Expected share of anomalies in these rows, instead of --fpr.")
+    ] = None,
+    fmt: FormatOpt = None,
+    coerce: CoerceOpt = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
+    from .api import VAEGuard
+    from .io import read_table
+
+    quiet = quiet or json_out
+    console = _console(quiet)
+    guard = VAEGuard.load(model)
+    df, _ = read_table(data, fmt)
+    old = guard.calibration_.threshold
+    new = guard.recalibrate(df, fpr=fpr, contamination=contamination, coerce=coerce)
+    guard.save(model)
+    result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target}
+    if json_out:
+        _emit_json(result)
+    else:
+        console.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {len(df):,} rows); saved to {model}")
+
+
+# ---- generate ----------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def generate(
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    n: Annotated[int, typer.Option("-n", "--rows", help="How many rows to draw.")] = 1000,
+    out: Annotated[str, typer.Option("--out", "-o", help="Output file (.csv, .csv.gz, .parquet) or - for stdout.")] = "-",
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed for the draws. Default: the model's seed.")] = None,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Draw synthetic rows from the prior through the decoder, in the original units and categories."""
+    from .api import VAEGuard
+    from .errors import ConfigError
+    from .io import AtomicTableWriter
+
+    if json_out and out == "-":
+        raise ConfigError("--json prints a summary to stdout, so the rows need a file: add --out synthetic.csv")
+    guard = VAEGuard.load(model)
+    df = guard.sample(n, seed=seed)
+    with AtomicTableWriter(out) as writer:
+        writer.write(df)
+    if json_out:
+        _emit_json({"rows": len(df), "columns": list(df.columns), "out": out})
+    elif not quiet and out != "-":
+        _console().print(f"wrote {len(df):,} synthetic rows to {out}")
+
+
+# ---- explain -----------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def explain(
+    data: Annotated[str, typer.Argument(help="Table holding the row: .csv, .csv.gz, .parquet, or - for CSV on stdin.")],
+    row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row).")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    fmt: FormatOpt = None,
+    coerce: CoerceOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show each column's contribution to one row's score, with the value the model expected there."""
+    from .api import VAEGuard
+    from .errors import InputError
+    from .io import iter_chunks
+
+    guard = VAEGuard.load(model)
+    if row < 0:
+        raise InputError(f"--row must be 0 or more; got {row}")
+    seen, picked = 0, None
+    for chunk in iter_chunks(data, fmt):
+        if row < seen + len(chunk):
+            picked = chunk.iloc[[row - seen]]
+            break
+        seen += len(chunk)
+    if picked is None:
+        raise InputError(f"--row {row} is past the end of '{data}' ({seen:,} rows; the first is row 0)")
+    scored = guard.score_frame(picked, coerce=coerce).iloc[0]
+    table = guard.explain(picked, coerce=coerce)[0]
+    if json_out:
+        _emit_json({
+            "row": row, "anomaly_score": float(scored["anomaly_score"]), "p_value": float(scored["p_value"]),
+            "is_anomaly": int(scored["is_anomaly"]), "threshold": guard.calibration_.threshold,
+            "columns": table.to_dict(orient="records"),
+        })
+        return
+    from rich.table import Table
+
+    console = _console()
+    t = Table(title=f"row {row}: score {scored['anomaly_score']:.4g} (threshold {guard.calibration_.threshold:.4g}, "
+                    f"p-value {scored['p_value']:.4f}){' FLAGGED' if scored['is_anomaly'] else ''}", title_justify="left")
+    for c in ("column", "observed", "expected", "contribution", "typical", "excess"):
+        t.add_column(c, justify="right" if c in ("contribution", "typical", "excess") else "left")
+    for r in table.itertuples():
+        exp = f"{r.expected:.4g}" if isinstance(r.expected, float) else str(r.expected)
+        t.add_row(r.column, str(r.observed), exp, f"{r.contribution:.3g}", f"{r.typical:.3g}", f"{r.excess:+.3g}",
+                  style="bold" if r.excess > 1 else None)
     console.print(t)
 
 

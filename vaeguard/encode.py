@@ -36,6 +36,7 @@ class NumericColumn:
     center: float
     scale: float
     missing_flag: bool
+    integer: bool = False  # every training value was a whole number (generated rows are rounded)
 
 
 @dataclass
@@ -156,7 +157,8 @@ class Preprocessor:
                     scale = float(np.std(t)) if len(t) else 1.0
                 if not np.isfinite(scale) or scale <= 1e-12:
                     scale = 1.0
-                numeric.append(NumericColumn(spec.name, log, center, scale, bool((~ok).any())))
+                integer = bool(len(present) and np.all(present == np.round(present)))
+                numeric.append(NumericColumn(spec.name, log, center, scale, bool((~ok).any()), integer))
             elif spec.role == CATEGORICAL:
                 labels = canonical_strings(s)
                 counts = pd.Series(labels).value_counts()

@@ -1,0 +1,105 @@
+"""Detection metrics against known labels, and an optional report folder of plots and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, InputError
+
+
+def label_vector(labels: pd.Series, positive: str | None) -> np.ndarray:
+    """1 for anomalous rows. Without --positive: 1/true/anomaly/attack-like values, or anything that is not
+    'normal'/'benign'/0 when the column holds such a value."""
+    s = labels.astype(object)
+    if s.isna().any():
+        raise InputError(f"label column '{labels.name}' has {int(s.isna().sum())} missing values; fill them or drop those rows")
+    text = s.map(lambda v: str(v).strip().lower())
+    if positive is not None:
+        y = (text == str(positive).strip().lower()).to_numpy()
+        if not y.any():
+            raise InputError(f"no row of '{labels.name}' equals --positive {positive!r}; values seen: {', '.join(sorted(set(text))[:10])}")
+        return y.astype(int)
+    values = set(text)
+    if values <= {"0", "1", "0.0", "1.0", "true", "false"}:
+        return text.isin({"1", "1.0", "true"}).to_numpy().astype(int)
+    for normal in ("normal", "benign", "0", "false", "negative"):
+        if normal in values:
+            return (text != normal).to_numpy().astype(int)
+    raise InputError(
+        f"cannot tell which values of '{labels.name}' mean anomaly; pass --positive VALUE (values seen: {', '.join(sorted(values)[:10])})"
+    )
+
+
+def metrics(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict:
+    from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_fscore_support, roc_auc_score
+
+    if len(set(y.tolist())) < 2:
+        raise InputError("the labels hold only one class; evaluation needs both normal and anomalous rows")
+    p, r, f1, _ = precision_recall_fscore_support(y, flags, average="binary", zero_division=0)
+    tn, fp, fn, tp = confusion_matrix(y, flags, labels=[0, 1]).ravel()
+    return {
+        "rows": int(len(y)), "anomalies": int(y.sum()), "roc_auc": float(roc_auc_score(y, scores)),
+        "pr_auc": float(average_precision_score(y, scores)), "precision": float(p), "recall": float(r), "f1": float(f1),
+        "confusion": {"true_negative": int(tn), "false_positive": int(fp), "false_negative": int(fn), "true_positive": int(tp)},
+        "false_positive_rate": float(fp / max(1, fp + tn)),
+    }
+
+
+def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict) -> list[Path]:
+    """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("--report needs matplotlib: pip install 'vaeguard[report]'") from None
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    # Scores span orders of magnitude (an exfiltration row can score 1e8): plot them on a log axis.
+    shown = np.log10(np.maximum(scores - min(scores.min(), threshold) + 1.0, 1.0))
+    thr = np.log10(threshold - min(scores.min(), threshold) + 1.0)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(shown.min(), shown.max() + 1e-9, 60)
+    ax.hist(shown[y == 0], bins=bins, alpha=0.6, label="normal", density=True)
+    ax.hist(shown[y == 1], bins=bins, alpha=0.6, label="anomalous", density=True)
+    ax.axvline(thr, color="k", linestyle="--", label="threshold")
+    ax.set_xlabel("log10(score - min + 1)")
+    ax.set_ylabel("density")
+    ax.legend()
+    ax.set_title("anomaly scores")
+    written.append(_save(fig, directory / "score_histogram.png"))
+    fpr, tpr, _ = roc_curve(y, scores)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(fpr, tpr, label=f"ROC-AUC {result['roc_auc']:.3f}")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.legend(loc="lower right")
+    written.append(_save(fig, directory / "roc.png"))
+    prec, rec, _ = precision_recall_curve(y, scores)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot(rec, prec, label=f"PR-AUC {result['pr_auc']:.3f}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.legend(loc="lower left")
+    written.append(_save(fig, directory / "precision_recall.png"))
+    path = directory / "metrics.json"
+    path.write_text(json.dumps(result, indent=1))
+    written.append(path)
+    return written
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
