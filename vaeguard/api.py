@@ -126,8 +126,14 @@ class VAEGuard:
         y=None,
         on_epoch: Callable[[EpochRecord, int], None] | None = None,
         checkpoint_dir: str | Path | None = None,
+        resume: str | Path | None = None,
     ) -> "VAEGuard":
-        """Learn what normal rows look like from X (labels, if given, are ignored)."""
+        """Learn what normal rows look like from X (labels, if given, are ignored).
+
+        checkpoint_dir: save the best epoch so far there while training (state "training").
+        resume: such a folder from an interrupted fit on the same data and options; training continues
+        from its last saved epoch (with a fresh optimiser state).
+        """
         score_kind = self._check_params()
         df = as_frame(X)
         if len(df) < MIN_FIT_ROWS:
@@ -166,12 +172,40 @@ class VAEGuard:
                 self.save(checkpoint_dir, state="training")
 
         self.history_ = TrainResult()
-        self.history_ = train(net, train_t, val_t, config, torch.Generator().manual_seed(self.seed), on_epoch, on_best, result=self.history_)
+        start_epoch = 0
+        if resume is not None:
+            self.history_ = self._restore_training(resume)
+            start_epoch = self.history_.best_epoch
+        self.history_ = train(
+            net, train_t, val_t, config, torch.Generator().manual_seed(self.seed + start_epoch), on_epoch, on_best,
+            start_epoch=start_epoch, result=self.history_,
+        )
 
         val_scores, val_contrib = self._score_encoded(pre.transform(val_df, coerce=self.coerce))
         self.baselines_ = np.median(val_contrib, axis=0) if len(val_contrib) else self.baselines_
         self.calibration_ = Calibration.from_scores(val_scores, self.fpr, self.contamination)
         return self
+
+    def _restore_training(self, folder: str | Path) -> TrainResult:
+        """Load the weights and history an interrupted fit saved, after checking they fit this model."""
+        manifest = checkpoint.read_manifest(folder)
+        if manifest["state"] != "training":
+            raise CheckpointError(f"'{folder}' holds a finished model, not an interrupted fit; run fit without --resume")
+        if manifest["preprocessing"] != self.preprocessor_.to_dict() or manifest["model"] != self._manifest("training")["model"]:
+            raise CheckpointError(
+                f"the interrupted fit in '{folder}' used other data or options; rerun it with the same ones, or fit without --resume"
+            )
+        tensors = checkpoint.read_weights(folder, manifest)
+        expected = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+        expected["scoring.eps"] = self.eps_
+        checkpoint.check_state_dict(expected, tensors, str(folder))
+        self.model_.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        t = manifest["training"]
+        try:
+            records = [EpochRecord(**r) for r in t["history"]][: int(t["best_epoch"])]
+            return TrainResult(records, int(t["best_epoch"]), float(t["best_val_loss"]), False)
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"the interrupted fit in '{folder}' has a malformed history ({e}); fit without --resume") from None
 
     @staticmethod
     def _tensors(enc: Encoded, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -198,9 +232,15 @@ class VAEGuard:
         for start in range(0, n, rows):
             sl = slice(start, start + rows)
             part = Encoded(enc.x_num[sl], enc.observed[sl], enc.x_cat[sl])
+            m = part.x_num.shape[0]
+            if m < rows:
+                # Always the same batch shape: matrix kernels pick their summation order by shape, so a
+                # row scored in a short batch could differ in the last bits from the same row in a full one.
+                # Padding makes scores byte-identical whatever the chunking.
+                part = Encoded(*(np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in (part.x_num, part.observed, part.x_cat)))
             s, c = self.model_.score(*self._tensors(part, device), kind=self.score_kind_, eps=eps)
-            scores[sl] = s.double().cpu().numpy()
-            contrib[sl] = c.double().cpu().numpy()
+            scores[sl] = s[:m].double().cpu().numpy()
+            contrib[sl] = c[:m].double().cpu().numpy()
         return scores, contrib
 
     def anomaly_score(self, X, coerce: bool = False) -> np.ndarray:

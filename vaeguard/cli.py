@@ -34,7 +34,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    # Every option can also come from the environment: VAEGUARD_<COMMAND>_<OPTION>, e.g. VAEGUARD_FIT_EPOCHS.
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "VAEGUARD"},
 )
 
 DEFAULT_MODEL_DIR = "vaeguard-model"
@@ -89,11 +90,65 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", callback=_version_callback, is_eager=True)
     ] = False,
+    config: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--config",
+            help="TOML file of option defaults: top-level keys apply to every command, [fit]/[score]/... tables to one. "
+            "Command-line flags and VAEGUARD_* environment variables win over it.",
+            envvar="VAEGUARD_CONFIG",
+        ),
+    ] = None,
 ) -> None:
-    pass
+    if config is not None:
+        try:
+            ctx.default_map = _config_defaults(config, ctx.command)
+        except VaeguardError as e:
+            _fail(str(e), e.exit_code)
+
+
+def _config_defaults(path: Path, group) -> dict:
+    """Turn a TOML file into click's default_map: {"fit": {"epochs": 50, ...}, "score": {...}}."""
+    import tomllib
+
+    from .errors import ConfigError
+
+    if not path.exists():
+        raise ConfigError(f"config file '{path}' not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"config file '{path}' is not valid TOML: {e}") from None
+    commands = group.commands
+    shared = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    unknown_tables = [k for k, v in data.items() if isinstance(v, dict) and k not in commands]
+    if unknown_tables:
+        raise ConfigError(f"config file '{path}': unknown section [{unknown_tables[0]}]; sections: {', '.join(sorted(commands))}")
+    result: dict[str, dict] = {}
+    for name, cmd in commands.items():
+        opts = {o.lstrip("-").replace("-", "_"): p.name for p in cmd.params for o in getattr(p, "opts", []) if o.startswith("--")}
+        chosen = {}
+        for key, value in shared.items():
+            norm = key.replace("-", "_")
+            if norm in opts:
+                chosen[opts[norm]] = value
+        for key, value in data.get(name, {}).items():
+            norm = key.replace("-", "_")
+            if norm not in opts:
+                raise ConfigError(
+                    f"config file '{path}': [{name}] has no option '{key}'; options: {', '.join(sorted(k for k in opts if k not in ('help',)))}"
+                )
+            chosen[opts[norm]] = value
+        if chosen:
+            result[name] = chosen
+    unused = [k for k in shared if not any(k.replace("-", "_") in {o.lstrip("-").replace("-", "_") for p in c.params for o in getattr(p, "opts", [])} for c in commands.values())]
+    if unused:
+        raise ConfigError(f"config file '{path}': no command has an option '{unused[0]}'")
+    return result
 
 
 # ---- shared option types ---------------------------------------------------------------------------
@@ -189,6 +244,9 @@ def fit(
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same data and seed give the same model and scores on CPU.")] = 0,
     device: DeviceOpt = "auto",
     coerce: CoerceOpt = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted fit from its last saved epoch (same data and options).")
+    ] = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -232,8 +290,10 @@ def fit(
     # The best epoch so far is saved beside the model, not over it: an interrupted fit leaves any
     # previous model in `model` intact.
     in_progress = model / IN_PROGRESS
+    if resume and not (in_progress / "manifest.json").exists():
+        raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
     with progress:
-        guard.fit(df, on_epoch=on_epoch, checkpoint_dir=in_progress)
+        guard.fit(df, on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None)
         if task is not None:
             progress.update(task, total=progress.tasks[0].completed)
     guard.save(model)

@@ -120,7 +120,8 @@ class Preprocessor:
     def __init__(self, numeric: list[NumericColumn], categorical: list[CategoricalColumn]):
         self.numeric = numeric
         self.categorical = categorical
-        self._lookups = [pd.Index(c.vocab) for c in categorical]
+        # Object-dtype indexes: hashing Python strings beats iterating Arrow-backed ones here.
+        self._lookups = [pd.Index(np.asarray(c.vocab, dtype=object), dtype=object) for c in categorical]
 
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod

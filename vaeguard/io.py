@@ -79,7 +79,34 @@ def check_input(path: str, fmt: str | None = None) -> str:
     _check_exists(path)
     fmt = detect_format(path, fmt)
     _sniff_mismatch(path, fmt)
+    if path != STDIO and fmt in ("csv", "csv.gz"):
+        opener = gzip.open if fmt == "csv.gz" else open
+        try:
+            with opener(path, "rb") as f:
+                _check_header(path, f.readline())
+        except (OSError, EOFError) as e:
+            raise InputError(f"cannot read '{path}': {e}") from None
     return fmt
+
+
+def _check_header(path: str, header: bytes) -> list[str]:
+    """Column names from a CSV header line; duplicates are an error (pandas would silently rename them)."""
+    import csv
+
+    if not header.strip():
+        return []
+    try:
+        names = next(csv.reader([header.decode("utf-8-sig").rstrip("\r\n")]))
+    except UnicodeDecodeError:
+        raise InputError(f"'{path}' is not UTF-8 text (in the header); re-save it as UTF-8 CSV") from None
+    seen, dupes = set(), []
+    for n in names:
+        if n in seen and n not in dupes:
+            dupes.append(n)
+        seen.add(n)
+    if dupes:
+        raise InputError(f"'{path}' has duplicate column names: {', '.join(dupes)}; rename them so each is unique")
+    return names
 
 
 def iter_chunks(
@@ -145,8 +172,6 @@ def _arrow_message(path: str, fmt: str, e: Exception) -> str:
 
 
 def _iter_csv_text(path: str, fmt: str, chunk_size: int) -> Iterator[pd.DataFrame]:
-    import csv
-
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -160,10 +185,7 @@ def _iter_csv_text(path: str, fmt: str, chunk_size: int) -> Iterator[pd.DataFram
         header = fh.readline()
         if not header.strip():
             raise InputError(f"'{path}' is empty: it has no header row and no data")
-        try:
-            names = next(csv.reader([header.decode("utf-8").rstrip("\r\n")]))
-        except UnicodeDecodeError:
-            raise InputError(f"'{path}' is not UTF-8 text (in the header); re-save it as UTF-8 CSV") from None
+        names = _check_header(path, header)
         # pyarrow reads blocks of bytes, not rows: size the blocks from the header's width so one block
         # holds about one chunk, then cut the batches to exactly `chunk_size` rows.
         row_bytes = max(16, len(header) * 2)

@@ -74,7 +74,9 @@ class TabularAutoencoder(nn.Module):
         h0 = hidden[0]
         dense_in = n_num + self.n_flag
         self.enc_dense = nn.Linear(dense_in, h0) if dense_in else None
-        self.enc_cat = nn.Embedding(total_vocab, h0) if total_vocab else None
+        # A sum of embeddings equals a linear layer over one-hot codes; EmbeddingBag sums without
+        # materialising a (rows, columns, hidden) tensor, which matters for tables with 1,000+ columns.
+        self.enc_cat = nn.EmbeddingBag(total_vocab, h0, mode="sum") if total_vocab else None
         if self.enc_cat is not None:
             nn.init.normal_(self.enc_cat.weight, std=1.0 / math.sqrt(max(1, self.n_cat)))
         self.enc_bias = nn.Parameter(torch.zeros(h0)) if self.enc_dense is None else None
@@ -98,7 +100,7 @@ class TabularAutoencoder(nn.Module):
                 parts.append(1.0 - observed[:, self.flag_index])
             h = self.enc_dense(torch.cat(parts, dim=1))
         if self.enc_cat is not None:
-            hc = self.enc_cat(x_cat + self.cat_offsets).sum(dim=1)
+            hc = self.enc_cat(x_cat + self.cat_offsets)
             h = hc if h is None else h + hc
         if self.enc_bias is not None:
             h = h + self.enc_bias
@@ -190,7 +192,7 @@ class TabularAutoencoder(nn.Module):
     def score_batch_rows(self, samples: int, budget: int = 2**24) -> int:
         """Rows per scoring batch so the K-sample decoder outputs stay within ~`budget` floats."""
         width = self.n_num + self.n_flag + self.n_cat * max(self.vocab_sizes, default=0) + sum(self.vocab_sizes) + 64
-        return int(max(64, min(8192, budget // max(1, samples * width))))
+        return int(max(64, min(1024, budget // max(1, samples * width))))
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None):

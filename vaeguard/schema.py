@@ -99,16 +99,18 @@ def infer_column(name: str, s: pd.Series) -> ColumnSpec:
 
 def infer_schema(df: pd.DataFrame, ignore: list[str] | tuple[str, ...] = ()) -> list[ColumnSpec]:
     """Give every column of `df` a role. Columns named in `ignore` are left out on request."""
-    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if dupes:
-        raise InputError(f"duplicate column names: {', '.join(map(str, dupes))}; rename them so each is unique")
-    unknown = [c for c in ignore if c not in df.columns]
+        raise InputError(f"duplicate column names: {', '.join(dupes)}; rename them so each is unique")
+    present = set(df.columns)
+    unknown = [c for c in ignore if c not in present]
     if unknown:
         raise InputError(
             f"--ignore names column(s) not in the table: {', '.join(unknown)}; "
             f"the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     specs = []
+    ignore = set(ignore)
     for name in df.columns:
         if name in ignore:
             specs.append(ColumnSpec(str(name), IGNORED, "--ignore"))
@@ -123,7 +125,7 @@ def infer_schema(df: pd.DataFrame, ignore: list[str] | tuple[str, ...] = ()) -> 
 def check_columns(df: pd.DataFrame, specs: list[ColumnSpec]) -> None:
     """Raise a SchemaError naming every model column that `df` lacks. Extra columns are fine."""
     used = [s.name for s in specs if s.role != IGNORED]
-    dupes = sorted({str(c) for c in df.columns if list(df.columns).count(c) > 1})
+    dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if dupes:
         raise InputError(f"duplicate column names: {', '.join(dupes)}; rename them so each is unique")
     have = set(map(str, df.columns))

@@ -1,0 +1,153 @@
+"""evaluate, info, calibrate, generate, explain; --json everywhere; config files and environment variables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from .conftest import SAMPLE, SHARED, invoke
+
+NEW = SAMPLE / "flows_new.csv"
+
+
+def as_json(res) -> dict:
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_evaluate_table_and_json(runner, trained_model):
+    res = invoke(runner, "evaluate", NEW, "--model", trained_model, "--label", "label")
+    assert res.exit_code == 0, res.output
+    assert "roc auc" in res.stderr and "confusion matrix" in res.stderr
+    m = as_json(invoke(runner, "evaluate", NEW, "--model", trained_model, "--label", "label", "--json"))
+    assert m["rows"] == 1000 and m["anomalies"] == 20
+    assert m["roc_auc"] > 0.9
+    c = m["confusion"]
+    assert c["true_positive"] + c["false_negative"] == 20 and sum(c.values()) == 1000
+    assert m["recall"] == pytest.approx(c["true_positive"] / 20)
+
+
+def test_evaluate_positive_value_and_report(runner, trained_model, tmp_path):
+    pytest.importorskip("matplotlib")
+    rep = tmp_path / "rep"
+    m = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--positive", "attack", "--report", rep, "--json"))
+    assert m["anomalies"] == 20
+    for name in ("score_histogram.png", "roc.png", "precision_recall.png", "metrics.json"):
+        assert (rep / name).stat().st_size > 0
+    assert (rep / "score_histogram.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((rep / "metrics.json").read_text())["roc_auc"] == pytest.approx(m["roc_auc"])
+
+
+def test_evaluate_errors(runner, trained_model):
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "nope")
+    assert res.exit_code == 2 and "label column 'nope'" in res.stderr
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--positive", "martian")
+    assert res.exit_code == 2 and "--positive" in res.stderr
+
+
+def test_info(runner, trained_model, tmp_path):
+    res = invoke(runner, "info", trained_model)
+    assert res.exit_code == 0, res.output
+    assert "src_bytes" in res.stderr and "threshold" in res.stderr and "validation loss" in res.stderr
+    m = as_json(invoke(runner, "info", trained_model, "--json"))
+    assert m["model"]["variant"] == "vae" and m["format_version"] == 1
+    assert len(m["history"]) == m["training"]["best_epoch"] or len(m["history"]) >= m["training"]["best_epoch"]
+    assert {c["name"] for c in m["columns"]} >= {"flow_id", "service"}
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "curve.png"
+    assert invoke(runner, "info", trained_model, "--plot", png).exit_code == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_path):
+    before = json.loads((model_copy / "manifest.json").read_text())["calibration"]["threshold"]
+    normal = tmp_path / "normal.csv"
+    pd.read_csv(NEW).query("label == 'normal'").to_csv(normal, index=False)
+    m = as_json(invoke(runner, "calibrate", normal, "--model", model_copy, "--fpr", "0.1", "--json"))
+    assert m["old_threshold"] == pytest.approx(before)
+    assert m["threshold"] < before  # 10% of normal rows above it, instead of 1%
+    man = json.loads((model_copy / "manifest.json").read_text())
+    assert man["calibration"]["threshold"] == pytest.approx(m["threshold"]) and man["calibration"]["target"] == 0.1
+    assert man["calibration_history"][-1]["threshold"] == pytest.approx(before)
+    res = invoke(runner, "score", NEW, "--model", model_copy, "--out", tmp_path / "o.csv", "--json")
+    assert as_json(res)["flagged"] > 90
+
+
+def test_generate(runner, trained_model, tmp_path):
+    out = tmp_path / "syn.csv"
+    m = as_json(invoke(runner, "generate", "--model", trained_model, "-n", "500", "--out", out, "--json", "--seed", "3"))
+    assert m["rows"] == 500
+    df = pd.read_csv(out)
+    train = pd.read_csv(SAMPLE / "flows_train.csv")
+    assert len(df) == 500 and "flow_id" not in df.columns
+    assert set(df["service"].dropna()) <= set(train["service"])
+    assert (df["packets"] == df["packets"].round()).all()
+    # Generated rows look like the training rows in bulk (the decoder learned the marginals).
+    assert abs(np.log1p(df["src_bytes"].clip(lower=0)).median() - np.log1p(train["src_bytes"]).median()) < 1.0
+    res = invoke(runner, "generate", "--model", trained_model, "-n", "3")
+    assert res.exit_code == 0 and len(pd.read_csv(pd.io.common.StringIO(res.stdout))) == 3
+
+
+def test_explain(runner, trained_model):
+    src = pd.read_csv(NEW)
+    row = int(src.index[(src["label"] == "attack") & (src["src_bytes"] > 1e6)][0])
+    m = as_json(invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row), "--json"))
+    assert m["is_anomaly"] == 1
+    top = m["columns"][0]
+    assert top["column"] == "src_bytes" and top["excess"] > 0
+    assert float(top["observed"]) == src.loc[row, "src_bytes"] and top["expected"] < 1e6
+    res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row))
+    assert res.exit_code == 0 and "FLAGGED" in res.stderr
+    res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", "5000")
+    assert res.exit_code == 2 and "past the end" in res.stderr
+
+
+def test_json_outputs_parse(runner, flows_csv, tmp_path):
+    fit = as_json(invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2", "--json"))
+    assert fit["epochs"] == 2 and fit["threshold"] > 0
+    score = as_json(invoke(runner, "score", flows_csv, "--model", tmp_path / "m", "--out", tmp_path / "o.csv", "--json"))
+    assert score["rows"] == 400
+    res = invoke(runner, "score", flows_csv, "--model", tmp_path / "m", "--json")
+    assert res.exit_code == 2 and "--out" in res.stderr
+
+
+def test_config_file_and_environment(runner, flows_csv, tmp_path, monkeypatch):
+    cfg = tmp_path / "vaeguard.toml"
+    cfg.write_text(f'model = "{tmp_path / "m"}"\nquiet = true\n[fit]\nepochs = 2\nhidden = "16,8"\n[score]\nchunk-size = 50\n')
+    res = invoke(runner, "--config", cfg, "fit", flows_csv)
+    assert res.exit_code == 0, res.output
+    man = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert man["model"]["hidden"] == [16, 8] and len(man["training"]["history"]) == 2
+    # Flags win over the config file.
+    assert invoke(runner, "--config", cfg, "fit", flows_csv, "--epochs", "3").exit_code == 0
+    assert len(json.loads((tmp_path / "m" / "manifest.json").read_text())["training"]["history"]) == 3
+    monkeypatch.setenv("VAEGUARD_MODEL", str(tmp_path / "m"))
+    assert invoke(runner, "score", flows_csv, "--out", tmp_path / "o.csv", "-q").exit_code == 0
+    monkeypatch.setenv("VAEGUARD_FIT_EPOCHS", "4")
+    assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "e", "-q").exit_code == 0
+    assert len(json.loads((tmp_path / "e" / "manifest.json").read_text())["training"]["history"]) == 4
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[fit]\nepochz = 3\n")
+    res = invoke(runner, "--config", bad, "fit", flows_csv)
+    assert res.exit_code == 2 and "epochz" in res.stderr
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "nslkdd" / "train_20pct.csv").exists(), reason="needs ../shared")
+def test_day_two_commands_on_nslkdd(runner, tmp_path):
+    nsl = SHARED / "data" / "nslkdd" / "train_20pct.csv"
+    df = pd.read_csv(nsl).head(6000)
+    normal, mixed = tmp_path / "normal.csv", tmp_path / "mixed.csv"
+    df[df["label"] == "normal"].iloc[:2500].drop(columns=["difficulty"]).to_csv(normal, index=False)
+    df.iloc[3000:].drop(columns=["difficulty"]).to_csv(mixed, index=False)
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", normal, "--model", model, "--ignore", "label", "--epochs", "15", "-q").exit_code == 0
+    m = as_json(invoke(runner, "evaluate", mixed, "--model", model, "--label", "label", "--json"))
+    assert m["roc_auc"] > 0.9
+    assert invoke(runner, "info", model, "--json").exit_code == 0
+    assert as_json(invoke(runner, "calibrate", normal, "--model", model, "--json"))["rows"] == 2500
+    assert invoke(runner, "generate", "--model", model, "-n", "50", "--out", tmp_path / "g.csv", "-q").exit_code == 0
+    assert set(pd.read_csv(tmp_path / "g.csv")["protocol_type"]) <= {"tcp", "udp", "icmp"}
+    assert as_json(invoke(runner, "explain", mixed, "--model", model, "--row", "0", "--json"))["columns"]

@@ -1,0 +1,307 @@
+"""Hostile input, crashes and determinism: vaeguard fails safely, loses no rows, and runs no code it reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vaeguard import VAEGuard
+
+from .conftest import SAMPLE, invoke, make_flows
+
+NEW = SAMPLE / "flows_new.csv"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---- checkpoints never execute code ---------------------------------------------------------------
+class _Payload:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("target", ["weights", "manifest"])
+def test_pickle_payload_is_never_executed(runner, model_copy, tmp_path, target):
+    marker = tmp_path / "pwned"
+    blob = pickle.dumps(_Payload(str(marker)))
+    if target == "weights":
+        w = next(model_copy.glob("weights-*.safetensors"))
+        w.write_bytes(blob)
+        needle = "checksum"
+    else:
+        (model_copy / "manifest.json").write_bytes(blob)
+        needle = "not valid JSON"
+    for cmd in (["score", NEW, "--model", model_copy, "--out", tmp_path / "o.csv"], ["info", model_copy]):
+        res = invoke(runner, *cmd)
+        assert res.exit_code == 2 and needle in res.stderr
+    assert not marker.exists()
+
+
+def test_payload_with_matching_checksum_is_still_rejected(runner, model_copy, tmp_path):
+    """An attacker who also rewrites the checksum gets a safetensors parse error, not code execution."""
+    import hashlib
+
+    marker = tmp_path / "pwned"
+    blob = pickle.dumps(_Payload(str(marker)))
+    m = json.loads((model_copy / "manifest.json").read_text())
+    (model_copy / m["weights_file"]).write_bytes(blob)
+    m["weights_sha256"] = hashlib.sha256(blob).hexdigest()
+    (model_copy / "manifest.json").write_text(json.dumps(m))
+    res = invoke(runner, "score", NEW, "--model", model_copy, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "safetensors" in res.stderr
+    assert not marker.exists()
+
+
+def test_tensor_shapes_must_match_manifest(runner, model_copy, tmp_path):
+    import hashlib
+
+    import torch
+    from safetensors.torch import load, save
+
+    m = json.loads((model_copy / "manifest.json").read_text())
+    path = model_copy / m["weights_file"]
+    tensors = load(path.read_bytes())
+    key = next(k for k in tensors if k.endswith("enc_mu.weight"))
+    tensors[key] = torch.zeros(tensors[key].shape[0] + 1, tensors[key].shape[1])
+    blob = save(tensors)
+    path.write_bytes(blob)
+    m["weights_sha256"] = hashlib.sha256(blob).hexdigest()
+    (model_copy / "manifest.json").write_text(json.dumps(m))
+    res = invoke(runner, "score", NEW, "--model", model_copy, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "shape" in res.stderr
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda m: m["calibration"].update(scores="many"),
+    lambda m: m["preprocessing"]["numeric"][0].pop("scale"),
+    lambda m: m["schema"].append(7),
+    lambda m: m.update(format_version="1"),
+    lambda m: m["scoring"].update(baselines=[0.0]),
+    lambda m: m["model"].update(hidden=[-3]),
+    lambda m: m.update(calibration=None),
+])
+def test_manifest_with_wrong_types(runner, model_copy, tmp_path, mutate):
+    path = model_copy / "manifest.json"
+    m = json.loads(path.read_text())
+    mutate(m)
+    path.write_text(json.dumps(m))
+    res = invoke(runner, "score", NEW, "--model", model_copy, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2, res.output
+    assert res.stderr.startswith("error:") and "Traceback" not in res.output
+
+
+# ---- bad tables --------------------------------------------------------------------------------------
+def write(tmp_path, name: str, text: str | bytes) -> Path:
+    p = tmp_path / name
+    (p.write_bytes if isinstance(text, bytes) else p.write_text)(text)
+    return p
+
+
+def test_duplicate_column_names(runner, tmp_path, trained_model):
+    p = write(tmp_path, "d.csv", "a,a,b\n" + "".join(f"{i},{i * 2},{i % 3}\n" for i in range(50)))
+    res = invoke(runner, "fit", p, "--model", tmp_path / "m", "--epochs", "1")
+    assert res.exit_code == 2 and "duplicate column" in res.stderr
+    src = pd.read_csv(NEW)
+    dup = tmp_path / "dup.csv"
+    dup.write_text(",".join(list(src.columns) + ["service"]) + "\n" + "\n".join(",".join(map(str, r)) + ",x" for r in src.head(5).itertuples(index=False)) + "\n")
+    res = invoke(runner, "score", dup, "--model", trained_model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "duplicate column" in res.stderr
+
+
+def test_wrong_delimiter(runner, tmp_path, trained_model):
+    src = pd.read_csv(NEW).head(50)
+    p = tmp_path / "semi.csv"
+    src.to_csv(p, sep=";", index=False)
+    res = invoke(runner, "score", p, "--model", trained_model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "missing" in res.stderr  # one column named 'flow_id;start_time;...'
+
+
+def test_extreme_values_score_finite(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW).head(40).astype({"src_bytes": float, "duration": float})
+    src.loc[0, "src_bytes"] = np.inf
+    src.loc[1, "src_bytes"] = -np.inf
+    src.loc[2, "src_bytes"] = 1e308
+    src.loc[3, "duration"] = -1e308
+    src.loc[4, "src_bytes"] = np.nan
+    src.loc[5, :] = np.nan  # an all-empty row
+    p = tmp_path / "x.csv"
+    src.to_csv(p, index=False)
+    out = tmp_path / "o.csv"
+    res = invoke(runner, "score", p, "--model", trained_model, "--out", out)
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out)
+    assert len(got) == 40 and np.isfinite(got["anomaly_score"]).all()
+    assert got.loc[:3, "is_anomaly"].eq(1).all()
+
+
+def test_single_row_and_all_missing_column(runner, trained_model, tmp_path):
+    one = tmp_path / "one.csv"
+    pd.read_csv(NEW).head(1).to_csv(one, index=False)
+    assert invoke(runner, "score", one, "--model", trained_model, "--out", tmp_path / "o.csv").exit_code == 0
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 1
+    gaps = tmp_path / "gaps.csv"
+    pd.read_csv(NEW).head(30).assign(packets=np.nan).to_csv(gaps, index=False)
+    assert invoke(runner, "score", gaps, "--model", trained_model, "--out", tmp_path / "o2.csv").exit_code == 0
+    assert np.isfinite(pd.read_csv(tmp_path / "o2.csv")["anomaly_score"]).all()
+
+
+def test_header_only_score_writes_header(runner, trained_model, tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text(NEW.read_text().splitlines()[0] + "\n")
+    out = tmp_path / "o.csv"
+    res = invoke(runner, "score", p, "--model", trained_model, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert "anomaly_score" in out.read_text() and len(pd.read_csv(out)) == 0
+
+
+def test_compressed_file_with_wrong_extension(runner, trained_model, tmp_path):
+    import gzip
+
+    p = tmp_path / "flows.parquet"
+    with gzip.open(p, "wt") as f:
+        f.write(NEW.read_text())
+    res = invoke(runner, "score", p, "--model", trained_model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "--format" in res.stderr
+    assert invoke(runner, "score", p, "--format", "csv.gz", "--model", trained_model, "--out", tmp_path / "o.csv").exit_code == 0
+
+
+def test_no_silent_row_loss(runner, trained_model, tmp_path):
+    src = pd.read_csv(NEW).astype({"packets": object})
+    src.loc[[10, 500, 999], "packets"] = "??"
+    p = tmp_path / "dirty.csv"
+    src.to_csv(p, index=False)
+    out = tmp_path / "o.csv"
+    res = invoke(runner, "score", p, "--model", trained_model, "--out", out, "--coerce", "--chunk-size", "128")
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out)
+    assert len(got) == len(src)
+    assert got["flow_id"].tolist() == src["flow_id"].tolist()  # order kept
+    assert "packets: 3" in res.stderr
+
+
+# ---- determinism -------------------------------------------------------------------------------------
+def test_byte_identical_scores_across_runs_and_chunk_sizes(runner, trained_model, tmp_path):
+    src = tmp_path / "rows.csv"
+    pd.read_csv(NEW).head(60).to_csv(src, index=False)
+    outs = []
+    for i, chunk in enumerate(["100000", "100000", "1", "7"]):
+        out = tmp_path / f"o{i}.csv"
+        assert invoke(runner, "score", src, "--model", trained_model, "--out", out, "--chunk-size", chunk, "-q").exit_code == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2] == outs[3]
+    assert b"anomaly_score" in outs[0]
+
+
+def test_fit_is_deterministic(tmp_path):
+    df = make_flows(300)
+    a = VAEGuard(epochs=3, seed=4).fit(df).anomaly_score(df)
+    b = VAEGuard(epochs=3, seed=4).fit(df).anomaly_score(df)
+    assert np.array_equal(a, b)
+
+
+# ---- fit --resume ------------------------------------------------------------------------------------
+def test_resume_continues_interrupted_fit(runner, flows_csv, tmp_path, monkeypatch):
+    model = tmp_path / "m"
+    from vaeguard import train as train_mod
+
+    real = train_mod.evaluate_loss
+    calls = {"n": 0}
+
+    def stop_after_six(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 6:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", stop_after_six)
+    assert invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "12", "-q").exit_code == 130
+    saved = json.loads((model / "in-progress" / "manifest.json").read_text())
+    assert saved["state"] == "training" and saved["training"]["best_epoch"] >= 3
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "12", "--resume", "--json")
+    assert res.exit_code == 0, res.output
+    man = json.loads((model / "manifest.json").read_text())
+    epochs = [h["epoch"] for h in man["training"]["history"]]
+    assert epochs == list(range(1, len(epochs) + 1)) and epochs[-1] == 12
+    assert not (model / "in-progress").exists()
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--resume")
+    assert res.exit_code == 2 and "nothing to resume" in res.stderr
+
+
+# ---- nothing half-written under SIGKILL ----------------------------------------------------------------
+def _kill_during(cmd: list[str], delay: float) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "vaeguard", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_sigkill_during_score_leaves_previous_output(trained_model, tmp_path):
+    big = tmp_path / "big.csv"
+    src = pd.read_csv(NEW)
+    pd.concat([src] * 60, ignore_index=True).to_csv(big, index=False)
+    out = tmp_path / "o.csv"
+    out.write_text("previous\n")
+    for delay in (0.5, 1.5, 2.5, 3.5):
+        _kill_during(["score", str(big), "--model", str(trained_model), "--out", str(out), "--chunk-size", "2000", "-q"], delay)
+        assert out.read_text() == "previous\n" or len(pd.read_csv(out)) == len(src) * 60
+
+
+def test_sigkill_during_fit_keeps_previous_model(flows_csv, tmp_path):
+    model = tmp_path / "m"
+    ok = subprocess.run([sys.executable, "-m", "vaeguard", "fit", str(flows_csv), "--model", str(model), "--epochs", "2", "-q"], cwd=ROOT)
+    assert ok.returncode == 0
+    before = (model / "manifest.json").read_bytes()
+    for delay in (1.0, 2.5, 4.0):
+        _kill_during(["fit", str(flows_csv), "--model", str(model), "--epochs", "400", "-q"], delay)
+        assert (model / "manifest.json").read_bytes() == before
+        VAEGuard.load(model)  # still loads and validates
+
+
+# ---- fuzzing -----------------------------------------------------------------------------------------
+cell = st.one_of(
+    st.none(),
+    st.integers(-10**6, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.sampled_from(["a", "b", "tcp", "", " ", "1e308", "NaN", "é", "x,y", '"q"', "0"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 4),
+    data=st.data(),
+)
+def test_fuzz_fit_and_score_never_crash(runner, tmp_path_factory, rows, cols, data):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    table = {f"c{j}": data.draw(st.lists(cell, min_size=rows, max_size=rows)) for j in range(cols)}
+    df = pd.DataFrame(table)
+    path = tmp / "t.csv"
+    df.to_csv(path, index=False)
+    model = tmp / "m"
+    res = invoke(runner, "fit", path, "--model", model, "--epochs", "1", "-q", "--coerce")
+    assert res.exit_code in (0, 2), res.output
+    assert "Traceback" not in res.output and "internal error" not in res.output
+    if res.exit_code != 0:
+        return
+    out = tmp / "o.csv"
+    res = invoke(runner, "score", path, "--model", model, "--out", out, "--coerce", "-q")
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(out)
+    assert len(got) == rows
+    assert np.isfinite(got["anomaly_score"]).all()
