@@ -26,7 +26,7 @@ TEST_CAP = 20_000
 # name -> (VAEGuard keyword arguments, module constants to override as "module.NAME": value)
 CANDIDATES: dict[str, tuple[dict, dict]] = {
     "iforest": ({}, {}),
-    "base": ({}, {}),
+    "base": ({}, {}),  # the current defaults
     "steps1000": ({}, {"train.TARGET_STEPS": 1000}),
     "steps10000": ({}, {"train.TARGET_STEPS": 10000}),
     "standard-scale": ({}, {"encode.SCALING": "standard"}),
@@ -41,6 +41,13 @@ CANDIDATES: dict[str, tuple[dict, dict]] = {
     "batch1024": ({"batch_size": 1024}, {}),
     "no-int-categories": ({}, {"schema.MAX_INT_CATEGORIES": 0}),
     "recon": ({"score": "recon"}, {}),
+    "iqr-scale": ({}, {"encode.SCALING": "iqr"}),
+    "std+trim0.05": ({}, {"encode.SCALING": "standard", "train.TRIM": 0.05}),
+    "std+trim0.1": ({}, {"encode.SCALING": "standard", "train.TRIM": 0.1}),
+    "std+beta2": ({"beta": 2.0}, {"encode.SCALING": "standard"}),
+    "std+latent4": ({"latent_dim": 4}, {"encode.SCALING": "standard"}),
+    "std+recon": ({"score": "recon"}, {"encode.SCALING": "standard"}),
+    "std+batch1024": ({"batch_size": 1024}, {"encode.SCALING": "standard"}),
     "std+steps1000": ({}, {"encode.SCALING": "standard", "train.TARGET_STEPS": 1000}),
     "std+fixed-var": ({}, {"encode.SCALING": "standard", "model.NUM_LOGVAR_MIN": 0.0, "model.NUM_LOGVAR_MAX": 0.0}),
     "std+steps1000+fixed-var": ({}, {"encode.SCALING": "standard", "train.TARGET_STEPS": 1000,
@@ -85,7 +92,7 @@ def main() -> None:
             print(f"  {r[0]:18s} {r[1]:22s} ROC {r[2]:.3f} PR {r[3]:.3f} {r[4]:5.1f}s", file=sys.stderr, flush=True)
     df = pd.DataFrame(rows, columns=["candidate", "dataset", "roc", "pr", "seconds"])
     table = df.pivot(index="dataset", columns="candidate", values="roc").reindex(columns=names)
-    print(table.round(3).to_markdown() if hasattr(table, "to_markdown") else table.round(3))
+    print(table.round(3).to_string())
     summary = df.groupby("candidate")[["roc", "pr", "seconds"]].mean().reindex(names)
     summary["rank"] = table.rank(axis=1, ascending=False).mean()
     print(summary.round(4).to_string())

@@ -55,9 +55,9 @@ def flows_csv(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, runner) -> Path:
-    """A model trained on the sample flows (few epochs: enough to tell normal from the sample attacks)."""
+    """A model trained on the sample flows with the default settings."""
     model = tmp_path_factory.mktemp("model") / "m"
-    res = invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, "--epochs", "30", "--quiet", "--seed", "1")
+    res = invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, "--quiet", "--seed", "1")
     assert res.exit_code == 0, res.output
     return model
 

@@ -62,3 +62,26 @@ def test_unfitted_errors():
 
     with pytest.raises(ConfigError):
         VAEGuard().predict(make_flows(5))
+
+
+def test_sklearn_estimator_protocol():
+    from sklearn.base import clone, is_outlier_detector
+
+    guard = VAEGuard(latent_dim=3, epochs=2)
+    assert is_outlier_detector(guard)
+    assert clone(guard).get_params() == guard.get_params()
+    guard.set_params(beta=0.5)
+    assert guard.beta == 0.5
+
+
+@pytest.mark.parametrize("check", ["check_fit2d_predict1d", "check_estimators_dtypes",
+                                   "check_fit_score_takes_y", "check_dont_overwrite_parameters", "check_outlier_contamination"])
+def test_sklearn_estimator_checks(check):
+    """The scikit-learn estimator checks that apply. (check_outliers_fit_predict does not: vaeguard calibrates
+    --contamination on its held-out rows, not on the rows it trained on.)"""
+    from sklearn.utils import estimator_checks
+
+    fn = getattr(estimator_checks, check, None)
+    if fn is None:
+        pytest.skip(f"{check} not in this scikit-learn")
+    fn("VAEGuard", VAEGuard(epochs=2, latent_dim=2, hidden=(8,), contamination=0.1))

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator, OutlierMixin
 
 from . import __version__, checkpoint
 from .calibrate import Calibration
@@ -52,18 +53,21 @@ def as_frame(X) -> pd.DataFrame:
         return X
     arr = np.asarray(X)
     if arr.ndim != 2:
-        raise InputError(f"expected a 2-D table, got an array of shape {arr.shape}")
+        raise InputError(
+            f"expected a 2-D table, got an array of shape {arr.shape}. Reshape your data with "
+            f"array.reshape(1, -1) for a single row, or array.reshape(-1, 1) for a single column"
+        )
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-class VAEGuard:
+class VAEGuard(OutlierMixin, BaseEstimator):
     def __init__(
         self,
         model: str = "vae",
         latent_dim: int = 8,
         hidden: tuple[int, ...] = (64, 32),
         epochs: int | None = None,
-        batch_size: int = 256,
+        batch_size: int = 1024,
         lr: float = 1e-3,
         beta: float = 1.0,
         score: str | None = None,
@@ -76,6 +80,7 @@ class VAEGuard:
         device: str = "auto",
         ignore: tuple[str, ...] = (),
         coerce: bool = False,
+        trim: float = 0.05,
     ):
         self.model = model
         self.latent_dim = latent_dim
@@ -94,6 +99,7 @@ class VAEGuard:
         self.device = device
         self.ignore = ignore
         self.coerce = coerce
+        self.trim = trim
 
     # ---- configuration checks ------------------------------------------------------------------
     def _check_params(self) -> str:
@@ -115,6 +121,8 @@ class VAEGuard:
             raise ConfigError(f"--lr must be positive; got {self.lr}")
         if not self.beta >= 0:
             raise ConfigError(f"--beta must be zero or more; got {self.beta}")
+        if not 0.0 <= self.trim < 0.5:
+            raise ConfigError(f"--trim must be at least 0 and below 0.5; got {self.trim}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ConfigError(f"--val-fraction must be between 0 and 1; got {self.val_fraction}")
         return kind
@@ -163,7 +171,9 @@ class VAEGuard:
 
         train_t = self._tensors(pre.transform(train_df, coerce=self.coerce), device)
         val_t = self._tensors(pre.transform(val_df, coerce=self.coerce), device)
-        config = TrainConfig(epochs=self.epochs, batch_size=int(self.batch_size), lr=float(self.lr), beta=float(self.beta))
+        config = TrainConfig(
+            epochs=self.epochs, batch_size=int(self.batch_size), lr=float(self.lr), beta=float(self.beta), trim=float(self.trim)
+        )
         self.train_config_ = config
         on_best = None
         if checkpoint_dir is not None:
@@ -401,6 +411,7 @@ class VAEGuard:
                 "val_fraction": float(self.val_fraction),
                 "max_categories": int(self.max_categories),
                 "coerce": bool(self.coerce),
+                "trim": float(self.trim),
                 "train_rows": int(self.n_train_rows_),
                 "val_rows": int(self.n_val_rows_),
                 "best_epoch": int(h.best_epoch),
@@ -469,6 +480,7 @@ class VAEGuard:
             max_categories=int(t["max_categories"]),
             seed=int(t["seed"]),
             coerce=bool(t["coerce"]),
+            trim=float(t.get("trim", 0.0)),
         )
         guard.score_kind_ = guard._check_params()
         guard.schema_ = [ColumnSpec(str(c["name"]), str(c["role"]), str(c["reason"])) for c in m["schema"]]

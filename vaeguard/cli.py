@@ -223,7 +223,10 @@ def fit(
     epochs: Annotated[
         Optional[int], typer.Option("--epochs", help="Maximum passes over the data. Default: chosen from the row count (about 3,000 updates).")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per gradient step.")] = 256,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per gradient step.")] = 1024,
+    trim: Annotated[
+        float, typer.Option("--trim", help="Share of each batch's worst-fitting rows left out of training (robust to anomalies in the training data); 0 turns it off.")
+    ] = 0.05,
     lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
     beta: Annotated[float, typer.Option("--beta", help="Weight of the KL term in the ELBO (1 = the true ELBO).")] = 1.0,
     score: Annotated[
@@ -267,7 +270,7 @@ def fit(
     guard = VAEGuard(
         model=model_type, latent_dim=latent_dim, hidden=_parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
         beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
-        seed=seed, device=device, ignore=tuple(ignore or ()), coerce=coerce,
+        seed=seed, device=device, ignore=tuple(ignore or ()), coerce=coerce, trim=trim,
     )
     guard._check_params()
     if total > len(df):

@@ -15,7 +15,7 @@ class VaeguardError(Exception):
     exit_code = EXIT_USAGE
 
 
-class InputError(VaeguardError):
+class InputError(VaeguardError, ValueError):
     """The input table cannot be used (missing, unreadable, empty, wrong types)."""
 
 
@@ -27,5 +27,5 @@ class CheckpointError(VaeguardError):
     """The model directory is missing, corrupt, or from an incompatible version."""
 
 
-class ConfigError(VaeguardError):
+class ConfigError(VaeguardError, ValueError):
     """Options that contradict each other or are out of range."""

@@ -190,11 +190,17 @@ def _iter_csv_text(path: str, fmt: str, chunk_size: int) -> Iterator[pd.DataFram
         # holds about one chunk, then cut the batches to exactly `chunk_size` rows.
         row_bytes = max(16, len(header) * 2)
         block = int(min(64 << 20, max(1 << 20, row_bytes * min(chunk_size, 200_000))))
-        reader = pacsv.open_csv(
-            fh,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=block),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
-        )
+        try:
+            reader = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(column_names=names, block_size=block),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid as e:
+            if "Empty CSV" not in str(e):
+                raise
+            yield pd.DataFrame({n: pd.Series([], dtype="str") for n in names})  # a header and no rows
+            return
         pending: list = []
         held = 0
         yielded = False

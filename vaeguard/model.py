@@ -27,6 +27,7 @@ LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX = -10.0, 10.0
 DAE_NOISE = 0.2  # std of the Gaussian corruption on numeric inputs
 DAE_CAT_SWAP = 0.1  # chance a category is swapped for a random one during training
 SPARSE_L1 = 1e-2  # weight of the L1 penalty on the code
+CAT_LOGIT_BOUND = 30.0  # a category's probability can fall to about e^-60, never to 0
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -70,6 +71,11 @@ class TabularAutoencoder(nn.Module):
             valid[j, :size] = True
         self.register_buffer("cat_index", index, persistent=False)
         self.register_buffer("cat_valid", valid, persistent=False)
+        # Vocabulary entry -> its column, as a 0/1 matrix: per-column sums of exp(logits) become one GEMM.
+        segments = torch.zeros(total_vocab, len(vocab_sizes))
+        for j, (off, size) in enumerate(zip(offsets, vocab_sizes)):
+            segments[off : off + size, j] = 1.0
+        self.register_buffer("cat_segments", segments, persistent=False)
 
         h0 = hidden[0]
         dense_in = n_num + self.n_flag
@@ -129,9 +135,12 @@ class TabularAutoencoder(nn.Module):
                 nll = nll.index_add(1, self.flag_index, bce)
             cols.append(nll)
         if self.n_cat:
-            seg = logits[:, self.cat_index].masked_fill(~self.cat_valid, float("-inf"))
-            logp = F.log_softmax(seg, dim=2)
-            cols.append(-logp.gather(2, x_cat.unsqueeze(2)).squeeze(2))
+            # Softmax cross-entropy of every categorical column at once. Logits are bounded so that one
+            # shared shift per row keeps every exp() inside float32's range (e^-60 > 1e-38).
+            logits = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
+            shift = logits.max(dim=1, keepdim=True).values
+            log_norm = torch.log(torch.exp(logits - shift) @ self.cat_segments) + shift
+            cols.append(log_norm - logits.gather(1, x_cat + self.cat_offsets))
         return torch.cat(cols, dim=1)
 
     @staticmethod
@@ -140,8 +149,12 @@ class TabularAutoencoder(nn.Module):
         return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
     # ---- training ------------------------------------------------------------------------------
-    def training_loss(self, x_num, observed, x_cat, beta: float = 1.0) -> torch.Tensor:
-        """Mean per-row loss for one batch: negative ELBO (VAE) or reconstruction NLL plus penalties."""
+    def training_loss(self, x_num, observed, x_cat, beta: float = 1.0, trim: float = 0.0) -> torch.Tensor:
+        """Mean per-row loss for one batch: negative ELBO (VAE) or reconstruction NLL plus penalties.
+
+        trim: leave out this share of the batch's worst-fitting rows. Real training data holds some
+        anomalies; fitting them teaches the model that they are normal.
+        """
         enc_num, enc_cat = x_num, x_cat
         if self.variant == "dae":
             enc_num = x_num + DAE_NOISE * torch.randn_like(x_num)
@@ -160,6 +173,9 @@ class TabularAutoencoder(nn.Module):
             loss = loss + beta * self.kl(mu, logvar)
         elif self.variant == "sparse-ae":
             loss = loss + SPARSE_L1 * mu.abs().sum(dim=1)
+        if trim > 0.0 and loss.shape[0] > 1:
+            keep = max(1, int(round(loss.shape[0] * (1.0 - trim))))
+            loss = torch.topk(loss, keep, largest=False, sorted=False).values
         return loss.mean()
 
     # ---- scoring -------------------------------------------------------------------------------

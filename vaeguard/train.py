@@ -15,19 +15,24 @@ from .model import TabularAutoencoder
 
 # Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
 TARGET_STEPS = 3000
+# Share of each batch's worst-fitting rows left out of the gradient once KL warm-up is over: training
+# tables hold some anomalies, and fitting them teaches the model they are normal. 0.05 lifted mean
+# ROC-AUC on the quality benchmark's data from 0.739 to 0.750 (benchmarks/tune.py).
+TRIM = 0.05
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
 
 
 @dataclass
 class TrainConfig:
     epochs: int | None = None  # None: chosen from the row count
-    batch_size: int = 256
+    batch_size: int = 1024
     lr: float = 1e-3
     beta: float = 1.0
     warmup_fraction: float = 0.2  # share of epochs over which the KL weight ramps from 0 to beta
     patience: int = 15
     grad_clip: float = 5.0
     weight_decay: float = 0.0
+    trim: float = field(default_factory=lambda: TRIM)  # share of each batch's worst-fitting rows left out once warm-up is over
 
 
 @dataclass
@@ -101,7 +106,7 @@ def train(
         total = torch.zeros((), device=device)
         for idx in _batches(n, config.batch_size, perm):
             batch = [t[idx] for t in train_tensors]
-            loss = model.training_loss(*batch, beta=beta)
+            loss = model.training_loss(*batch, beta=beta, trim=config.trim if epoch + 1 > warmup else 0.0)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
