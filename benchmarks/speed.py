@@ -49,14 +49,13 @@ def make_table(rows: int, path: Path) -> Path:
     if not path.exists():
         print(f"generating {rows:,} rows -> {path}", file=sys.stderr, flush=True)
         subprocess.run([PY, str(MAKE_FLOWS), str(rows), str(path)], check=True)
-        import pandas as pd
+        import pyarrow.csv as pacsv
 
         # Drop the label once, so every method reads the same columns.
         tmp = path.with_suffix(".tmp.csv")
-        first = True
-        for chunk in pd.read_csv(path, chunksize=500_000):
-            chunk.drop(columns=["is_attack"]).to_csv(tmp, index=False, header=first, mode="w" if first else "a")
-            first = False
+        table = pacsv.read_csv(path)
+        pacsv.write_csv(table.drop_columns(["is_attack"]), tmp)
+        del table
         tmp.replace(path)
     return path
 

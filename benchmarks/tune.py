@@ -41,6 +41,8 @@ CANDIDATES: dict[str, tuple[dict, dict]] = {
     "batch1024": ({"batch_size": 1024}, {}),
     "no-int-categories": ({}, {"schema.MAX_INT_CATEGORIES": 0}),
     "recon": ({"score": "recon"}, {}),
+    "samples4": ({"samples": 4}, {}),
+    "samples1": ({"samples": 1}, {}),
     "iqr-scale": ({}, {"encode.SCALING": "iqr"}),
     "std+trim0.05": ({}, {"encode.SCALING": "standard", "train.TRIM": 0.05}),
     "std+trim0.1": ({}, {"encode.SCALING": "standard", "train.TRIM": 0.1}),

@@ -357,7 +357,7 @@ def score(
     out_format: Annotated[
         Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz or parquet. Default: from the --out extension.")
     ] = None,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it.")] = 100_000,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it.")] = 50_000,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
     fail_on_anomaly: Annotated[
         bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")

@@ -16,6 +16,9 @@ from .errors import InputError
 
 FORMATS = ("csv", "csv.gz", "parquet")
 STDIO = "-"
+# pyarrow reads ahead several blocks on its own threads; small blocks keep that read-ahead, and so the
+# memory of a streaming score, bounded however fast the file reads compared with the scoring.
+BLOCK_MAX = 8 << 20
 
 
 def detect_format(path: str, override: str | None = None) -> str:
@@ -189,7 +192,7 @@ def _iter_csv_text(path: str, fmt: str, chunk_size: int) -> Iterator[pd.DataFram
         # pyarrow reads blocks of bytes, not rows: size the blocks from the header's width so one block
         # holds about one chunk, then cut the batches to exactly `chunk_size` rows.
         row_bytes = max(16, len(header) * 2)
-        block = int(min(64 << 20, max(1 << 20, row_bytes * min(chunk_size, 200_000))))
+        block = int(min(BLOCK_MAX, max(1 << 20, row_bytes * min(chunk_size, 200_000))))
         try:
             reader = pacsv.open_csv(
                 fh,
