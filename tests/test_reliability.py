@@ -243,11 +243,12 @@ def test_resume_continues_interrupted_fit(runner, flows_csv, tmp_path, monkeypat
 
 
 # ---- nothing half-written under SIGKILL ----------------------------------------------------------------
-def _kill_during(cmd: list[str], delay: float) -> None:
+def _kill_during(cmd: list[str], delay: float) -> int:
+    """Run a vaeguard command, SIGKILL it after `delay` seconds; its exit status (-9 when killed)."""
     proc = subprocess.Popen([sys.executable, "-m", "vaeguard", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     time.sleep(delay)
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    return proc.wait()
 
 
 def test_sigkill_during_score_leaves_previous_output(trained_model, tmp_path):
@@ -266,10 +267,17 @@ def test_sigkill_during_fit_keeps_previous_model(flows_csv, tmp_path):
     ok = subprocess.run([sys.executable, "-m", "vaeguard", "fit", str(flows_csv), "--model", str(model), "--epochs", "2", "-q"], cwd=ROOT)
     assert ok.returncode == 0
     before = (model / "manifest.json").read_bytes()
-    for delay in (1.0, 2.5, 4.0):
+    kept = 0
+    for delay in (1.0, 2.0, 3.0, 4.0):
         _kill_during(["fit", str(flows_csv), "--model", str(model), "--epochs", "400", "-q"], delay)
-        assert (model / "manifest.json").read_bytes() == before
+        now = (model / "manifest.json").read_bytes()
+        if now == before:
+            kept += 1
+        else:  # the fit got as far as its final save: then the new model must be complete and valid
+            assert json.loads(now)["state"] == "trained"
+            before = now
         VAEGuard.load(model)  # still loads and validates
+    assert kept, "every fit finished before it could be killed; the test proved nothing"
 
 
 # ---- fuzzing -----------------------------------------------------------------------------------------

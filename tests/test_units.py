@@ -167,3 +167,30 @@ def test_auto_epochs_scale_with_rows():
     assert auto_epochs(100, 256) == 200
     assert auto_epochs(1_000_000, 256) == 10
     assert auto_epochs(30_000, 256) > auto_epochs(1_000_000, 256)
+
+
+def test_prefetch_keeps_order_raises_errors_and_stops_when_abandoned():
+    import threading
+    import time
+
+    from vaeguard.io import prefetch
+
+    assert list(prefetch(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("bad block")
+
+    got = []
+    with pytest.raises(ValueError, match="bad block"):
+        for x in prefetch(failing()):
+            got.append(x)
+    assert got == [1]
+
+    gen = prefetch(iter(range(10**9)))
+    assert next(gen) == 0
+    gen.close()  # the consumer gives up early: the producer thread must not hang on a full queue
+    deadline = time.time() + 5
+    while any(t.name == "vaeguard-prefetch" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "vaeguard-prefetch" for t in threading.enumerate())

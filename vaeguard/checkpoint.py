@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -43,16 +44,39 @@ REQUIRED_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 
 
-def save(directory: str | Path, manifest: dict, state_dict: dict[str, torch.Tensor]) -> Path:
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Bundle:
+    """A whole checkpoint in memory: the manifest's JSON text and the safetensors bytes.
+
+    This is what travels to Dask and Spark workers (a few hundred KB, no shared file system needed);
+    each worker validates it exactly as `read_manifest` and `read_weights` validate a folder.
+    """
+
+    manifest: bytes
+    weights: bytes
+
+    @property
+    def key(self) -> str:
+        # The manifest names the weights' SHA-256, so its own hash identifies the whole checkpoint.
+        return hashlib.sha256(self.manifest).hexdigest()
+
+
+def pack(manifest: dict, state_dict: dict[str, torch.Tensor]) -> tuple[Bundle, str]:
+    """Serialise a checkpoint; returns the bundle and the content-derived weights file name."""
     blob = st_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()})
     digest = hashlib.sha256(blob).hexdigest()
     weights_name = f"weights-{digest[:16]}.safetensors"
-    atomic_write_bytes(d / weights_name, blob)
     manifest = dict(manifest, format=FORMAT, format_version=FORMAT_VERSION, weights_file=weights_name, weights_sha256=digest)
     text = json.dumps(_jsonable(manifest), indent=1, allow_nan=False)
-    atomic_write_bytes(d / MANIFEST, text.encode("utf-8"))
+    return Bundle(text.encode("utf-8"), blob), weights_name
+
+
+def save(directory: str | Path, manifest: dict, state_dict: dict[str, torch.Tensor]) -> Path:
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    bundle, weights_name = pack(manifest, state_dict)
+    atomic_write_bytes(d / weights_name, bundle.weights)
+    atomic_write_bytes(d / MANIFEST, bundle.manifest)
     # Only now is the old weights file unreferenced.
     for old in d.glob("weights-*.safetensors"):
         if old.name != weights_name:
@@ -74,7 +98,11 @@ def _jsonable(obj):
 
 
 def read_manifest(directory: str | Path) -> dict:
-    d = Path(directory)
+    path = _manifest_path(Path(directory))
+    return parse_manifest(path.read_bytes(), str(path), str(directory))
+
+
+def _manifest_path(d: Path) -> Path:
     if not d.exists():
         raise CheckpointError(f"model folder '{d}' not found; train one with `vaeguard fit DATA --model {d}`")
     if not d.is_dir():
@@ -84,46 +112,74 @@ def read_manifest(directory: str | Path) -> dict:
         raise CheckpointError(f"'{d}' has no {MANIFEST}: it is not a vaeguard model folder (or fit was interrupted before the first save)")
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise CheckpointError(f"'{path}' is implausibly large; the model folder is corrupt")
-    try:
-        manifest = json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"'{path}' is not valid JSON ({e}); the model folder is corrupt, retrain with `vaeguard fit`") from None
-    if not isinstance(manifest, dict):
-        raise CheckpointError(f"'{path}' is not a vaeguard manifest (expected a JSON object)")
-    if manifest.get("format") != FORMAT:
-        raise CheckpointError(f"'{path}' is not a vaeguard manifest (format is {manifest.get('format')!r})")
-    version = manifest.get("format_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"the model in '{d}' uses checkpoint format {version}, newer than this vaeguard reads ({FORMAT_VERSION}); "
-            f"upgrade with `pip install -U vaeguard`"
-        )
-    for key, typ in REQUIRED_KEYS.items():
-        if key not in manifest:
-            raise CheckpointError(f"'{path}' lacks the key '{key}'; the model folder is corrupt, retrain with `vaeguard fit`")
-        value = manifest[key]
-        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
-            raise CheckpointError(f"'{path}': key '{key}' has the wrong type ({type(value).__name__}); the model folder is corrupt")
-    if version < 1:
-        raise CheckpointError(f"'{path}': format_version {version} is not valid")
-    return manifest
+    return path
 
 
-def read_weights(directory: str | Path, manifest: dict) -> dict[str, torch.Tensor]:
-    d = Path(directory)
+def _weights_path(d: Path, manifest: dict) -> Path:
     name = manifest["weights_file"]
     if not re.fullmatch(r"weights-[0-9a-f]{16}\.safetensors", name):
         raise CheckpointError(f"manifest names an unexpected weights file {name!r}; the model folder is corrupt")
     path = d / name
     if not path.exists():
         raise CheckpointError(f"weights file '{path}' is missing; the model folder is incomplete, retrain with `vaeguard fit`")
-    blob = path.read_bytes()
+    return path
+
+
+def parse_manifest(raw: bytes, where: str, folder: str | None = None) -> dict:
+    """Validate a manifest's JSON text: format, version, and the type of every required key."""
+    folder = folder or where
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise CheckpointError(f"'{where}' is implausibly large; the model folder is corrupt")
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"'{where}' is not valid JSON ({e}); the model folder is corrupt, retrain with `vaeguard fit`") from None
+    if not isinstance(manifest, dict):
+        raise CheckpointError(f"'{where}' is not a vaeguard manifest (expected a JSON object)")
+    if manifest.get("format") != FORMAT:
+        raise CheckpointError(f"'{where}' is not a vaeguard manifest (format is {manifest.get('format')!r})")
+    version = manifest.get("format_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"the model in '{folder}' uses checkpoint format {version}, newer than this vaeguard reads ({FORMAT_VERSION}); "
+            f"upgrade with `pip install -U vaeguard`"
+        )
+    for key, typ in REQUIRED_KEYS.items():
+        if key not in manifest:
+            raise CheckpointError(f"'{where}' lacks the key '{key}'; the model folder is corrupt, retrain with `vaeguard fit`")
+        value = manifest[key]
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            raise CheckpointError(f"'{where}': key '{key}' has the wrong type ({type(value).__name__}); the model folder is corrupt")
+    if version < 1:
+        raise CheckpointError(f"'{where}': format_version {version} is not valid")
+    return manifest
+
+
+def read_weights(directory: str | Path, manifest: dict) -> dict[str, torch.Tensor]:
+    path = _weights_path(Path(directory), manifest)
+    return parse_weights(path.read_bytes(), manifest, str(path))
+
+
+def parse_weights(blob: bytes, manifest: dict, where: str) -> dict[str, torch.Tensor]:
+    """Check the weights against the manifest's SHA-256 before safetensors parses a single byte."""
     if hashlib.sha256(blob).hexdigest() != manifest["weights_sha256"]:
-        raise CheckpointError(f"weights file '{path}' fails its checksum (truncated or modified); retrain with `vaeguard fit`")
+        raise CheckpointError(f"weights file '{where}' fails its checksum (truncated or modified); retrain with `vaeguard fit`")
     try:
         return st_load(blob)
     except Exception as e:  # safetensors raises its own error type for malformed headers
-        raise CheckpointError(f"weights file '{path}' is not a valid safetensors file ({e})") from None
+        raise CheckpointError(f"weights file '{where}' is not a valid safetensors file ({e})") from None
+
+
+def read_bundle(directory: str | Path) -> Bundle:
+    """A model folder's files in memory, checked (manifest valid, weights match their checksum)."""
+    d = Path(directory)
+    mpath = _manifest_path(d)
+    raw = mpath.read_bytes()
+    manifest = parse_manifest(raw, str(mpath), str(d))
+    path = _weights_path(d, manifest)
+    blob = path.read_bytes()
+    parse_weights(blob, manifest, str(path))
+    return Bundle(raw, blob)
 
 
 def check_state_dict(expected: dict[str, torch.Tensor], loaded: dict[str, torch.Tensor], where: str) -> None:

@@ -233,7 +233,7 @@ def fit(
         Optional[str],
         typer.Option("--score", help="elbo: negative importance-weighted ELBO (VAE default); recon: reconstruction error from the latent mean."),
     ] = None,
-    samples: Annotated[int, typer.Option("--samples", help="Importance samples K per row for --score elbo (fixed draws, so scores are deterministic).")] = 16,
+    samples: Annotated[int, typer.Option("--samples", help="Importance samples K per row for --score elbo (fixed draws, so scores are deterministic).")] = 4,
     fpr: Annotated[
         Optional[float], typer.Option("--fpr", help="Target false-positive rate on held-out normal rows; sets the threshold. Default 0.01.")
     ] = None,
@@ -364,11 +364,35 @@ def score(
     ] = False,
     device: DeviceOpt = "cpu",
     coerce: CoerceOpt = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local: stream the file in this process. dask: score a folder or glob of Parquet files "
+            "in parallel on a Dask cluster and write a folder of Parquet files to --out.",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        Optional[str],
+        typer.Option("--scheduler", help="With --engine dask: address of a running Dask scheduler (tcp://host:8786). Default: start a local cluster."),
+    ] = None,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", help="With --engine dask and no --scheduler: local worker processes. Default: one per CPU core.")
+    ] = None,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Score rows against a trained model: adds anomaly_score, p_value, is_anomaly and top_features."""
     from .errors import ConfigError
+
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"--engine must be local or dask; got '{engine}'")
+    if engine == "local" and (scheduler or workers):
+        raise ConfigError("--scheduler and --workers go with --engine dask")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers must be at least 1; got {workers}")
+    if engine == "dask":
+        return _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, coerce, quiet, json_out)
 
     if json_out and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
@@ -377,7 +401,7 @@ def score(
         raise ConfigError(f"--chunk-size must be at least 1; got {chunk_size}")
     console = _console(quiet)
     from .api import VAEGuard
-    from .io import AtomicTableWriter, check_input, iter_chunks
+    from .io import AtomicTableWriter, check_input, iter_chunks, prefetch
     from .scoring import ChunkReport, score_chunk
 
     check_input(data, fmt)
@@ -389,18 +413,27 @@ def score(
         SpinnerColumn(), TextColumn("scoring"), TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn(),
         console=console, transient=True,
     )
-    with progress, AtomicTableWriter(out, out_format) as writer:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Three stages overlap: the next chunk is read on one thread and the previous one written on
+    # another while this one is scored. At most three chunks are in memory at once.
+    with progress, AtomicTableWriter(out, out_format) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool:
         task = progress.add_task("score", total=None)
         wrote_any = False
-        for chunk in iter_chunks(data, fmt, chunk_size, text=True):
+        pending = None
+        for chunk in prefetch(iter_chunks(data, fmt, chunk_size, text=True)):
             scored, rep = score_chunk(guard, chunk, coerce=coerce)
             report.add(rep)
             if only_anomalies:
                 scored = scored[scored["is_anomaly"] == 1]
             if len(scored) or not wrote_any:
-                writer.write(scored)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write, scored)
                 wrote_any = True
             progress.update(task, advance=len(chunk))
+        if pending is not None:
+            pending.result()
     if report.rows == 0 and not quiet:
         console.print(f"[yellow]warning:[/] '{data}' has a header but no rows")
     if json_out:
@@ -413,6 +446,35 @@ def score(
     elif not quiet:
         _print_score_summary(console, guard, report, out)
     if fail_on_anomaly and report.flagged:
+        raise typer.Exit(EXIT_ANOMALIES_FOUND)
+
+
+def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, coerce, quiet, json_out) -> None:
+    from .errors import ConfigError
+
+    if out == "-":
+        raise ConfigError("--engine dask writes a folder of Parquet files: add --out scored/")
+    quiet = quiet or json_out
+    console = _console(quiet)
+    from .dask import score_files
+
+    with console.status(f"scoring on {'the Dask cluster at ' + scheduler if scheduler else 'a local Dask cluster'}"):
+        summary = score_files(data, model, out, scheduler, workers, only_anomalies, coerce, quiet)
+    if json_out:
+        _emit_json({"rows": summary.rows, "flagged": summary.flagged, "partitions": summary.partitions, "workers": summary.workers, "out": out})
+    elif not quiet:
+        from rich.table import Table
+
+        t = Table(show_header=False, title="score (dask)", title_justify="left")
+        t.add_column()
+        t.add_column()
+        t.add_row("rows scored", f"{summary.rows:,}")
+        share = summary.flagged / summary.rows if summary.rows else 0.0
+        t.add_row("flagged", f"{summary.flagged:,} ({share:.2%})")
+        t.add_row("partitions / workers", f"{summary.partitions} / {summary.workers}")
+        t.add_row("written to", f"{out} (Parquet files)")
+        console.print(t)
+    if fail_on_anomaly and summary.flagged:
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 
@@ -509,6 +571,36 @@ def evaluate(
     console.print(cm)
     if report is not None:
         console.print(f"report written to {report}")
+
+
+# ---- export ------------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def export(
+    model_dir: Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")] = Path(DEFAULT_MODEL_DIR),
+    onnx_path: Annotated[
+        Optional[Path], typer.Option("--onnx", help="Write the scoring graph (preprocessed inputs -> per-row score) as ONNX to this file.")
+    ] = None,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export the model for runtimes without Python and torch; the result is checked against torch with onnxruntime."""
+    from .errors import ConfigError
+
+    if onnx_path is None:
+        raise ConfigError("say what to export: --onnx model.onnx")
+    from .api import VAEGuard
+    from .export import export_onnx
+
+    guard = VAEGuard.load(model_dir)
+    checked = export_onnx(guard, onnx_path)
+    if json_out:
+        _emit_json({"onnx": str(onnx_path), **checked})
+    elif not quiet:
+        _console().print(
+            f"wrote {onnx_path}; onnxruntime matches torch on {checked['rows_checked']} generated rows "
+            f"(largest relative difference {checked['max_rel_diff']:.1e})"
+        )
 
 
 # ---- info --------------------------------------------------------------------------------------------

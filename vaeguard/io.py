@@ -7,7 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -266,6 +266,51 @@ def to_arrow(df: pd.DataFrame):
             if fixed[c].dtype == object:
                 fixed[c] = fixed[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
         return pa.Table.from_pandas(fixed, preserve_index=False)
+
+
+def prefetch(items: Iterable, depth: int = 1) -> Iterator:
+    """Yield from `items`, producing the next `depth` items on a background thread meanwhile.
+
+    Reading and parsing CSV (pyarrow) and scoring (torch) both release the GIL for most of their work,
+    so overlapping them hides most of the read time. Errors from the producer are raised here, in order.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():  # the consumer may have gone away; never block forever
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((done, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            put((done, e))
+
+    thread = threading.Thread(target=produce, name="vaeguard-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = q.get()
+            if item is done:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 class AtomicTableWriter:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
 TOP_K = 3
+# pandas' own dtype for text ("str" from pandas 3, object before), so an empty chunk and a full one
+# agree; Dask and Spark need to know the output's types before they see a row.
+TEXT_DTYPE = pd.Series(["x"]).dtype
+SCORE_DTYPES = {"anomaly_score": np.dtype("float64"), "p_value": np.dtype("float64"), "is_anomaly": np.dtype("int8"), "top_features": TEXT_DTYPE}
 
 
 @dataclass
@@ -63,7 +67,7 @@ def score_chunk(guard: "VAEGuard", df: pd.DataFrame, coerce: bool = False) -> tu
         "anomaly_score": scores,
         "p_value": cal.p_values(scores),
         "is_anomaly": flags,
-        "top_features": top_features(contrib - guard.baselines_, guard.preprocessor_.column_names),
+        "top_features": pd.array(top_features(contrib - guard.baselines_, guard.preprocessor_.column_names), dtype=TEXT_DTYPE),
     }
     if out is df:
         out = pd.concat([df.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
@@ -72,6 +76,14 @@ def score_chunk(guard: "VAEGuard", df: pd.DataFrame, coerce: bool = False) -> tu
         for k, v in extra.items():
             out[k] = v
     return out, ChunkReport(len(df), int(flags.sum()), enc.coerced, enc.unknown)
+
+
+def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
+    """An empty frame with the columns and dtypes that score_chunk returns for input shaped like `meta`."""
+    out = meta.iloc[:0].copy()
+    for k, v in SCORE_DTYPES.items():  # score columns already present keep their place, as in score_chunk
+        out[k] = pd.Series([], dtype=v, index=out.index)
+    return out
 
 
 def score_frame(guard: "VAEGuard", df: pd.DataFrame, coerce: bool = False) -> pd.DataFrame:

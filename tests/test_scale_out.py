@@ -1,0 +1,224 @@
+"""Dask, Spark and ONNX give the same scores as `vaeguard score`, row for row."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeguard import VAEGuard, remote
+from vaeguard.checkpoint import Bundle
+from vaeguard.errors import CheckpointError, SchemaError
+
+from .conftest import SAMPLE, invoke
+
+
+@pytest.fixture(scope="module")
+def new_rows() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE / "flows_new.csv")
+
+
+@pytest.fixture(scope="module")
+def parquet_parts(tmp_path_factory, new_rows):
+    """The sample's new rows as one Parquet file and as a folder of four parts."""
+    root = tmp_path_factory.mktemp("lake")
+    (root / "flows").mkdir()
+    for i in range(4):
+        new_rows.iloc[i * 250 : (i + 1) * 250].to_parquet(root / "flows" / f"part-{i}.parquet", index=False)
+    new_rows.to_parquet(root / "all.parquet", index=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_scores(runner, trained_model, parquet_parts) -> pd.DataFrame:
+    """What the ordinary streaming `vaeguard score` writes for the same rows."""
+    out = parquet_parts / "local.parquet"
+    res = invoke(runner, "score", parquet_parts / "all.parquet", "--model", trained_model, "--out", out, "--quiet", "--chunk-size", "300")
+    assert res.exit_code == 0, res.output
+    return pd.read_parquet(out)
+
+
+def assert_same_scores(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    got = got.sort_values("flow_id").reset_index(drop=True)
+    want = want.sort_values("flow_id").reset_index(drop=True)
+    assert len(got) == len(want)
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), want["anomaly_score"].to_numpy())
+    np.testing.assert_array_equal(got["p_value"].to_numpy(), want["p_value"].to_numpy())
+    np.testing.assert_array_equal(got["is_anomaly"].to_numpy(), want["is_anomaly"].to_numpy())
+    assert got["top_features"].tolist() == want["top_features"].tolist()
+    for col in want.columns[:-4]:  # the input columns pass through unchanged
+        assert got[col].astype(str).tolist() == want[col].astype(str).tolist(), col
+
+
+# ---- the model as bytes ---------------------------------------------------------------------------
+def test_bundle_round_trip_scores_identically(trained_model, new_rows):
+    guard = VAEGuard.load(trained_model)
+    again = VAEGuard.from_bundle(guard.to_bundle())
+    np.testing.assert_array_equal(guard.score_samples(new_rows), again.score_samples(new_rows))
+    assert remote.as_bundle(trained_model).key == remote.as_bundle(trained_model).key
+
+
+def test_damaged_bundle_is_refused(trained_model):
+    bundle = remote.as_bundle(trained_model)
+    flipped = bytearray(bundle.weights)
+    flipped[len(flipped) // 2] ^= 0xFF
+    with pytest.raises(CheckpointError, match="checksum"):
+        VAEGuard.from_bundle(Bundle(bundle.manifest, bytes(flipped)))
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        VAEGuard.from_bundle(Bundle(b"\x80(not json", bundle.weights))
+
+
+def test_each_process_builds_a_model_once(trained_model):
+    bundle = remote.as_bundle(trained_model)
+    remote._cache.clear()
+    before = remote.builds
+    first = remote.guard_for(bundle)
+    for _ in range(5):
+        assert remote.guard_for(bundle) is first
+    assert remote.builds == before + 1
+
+
+# ---- Dask -----------------------------------------------------------------------------------------
+dask = pytest.importorskip("dask")
+
+
+def test_dask_api_matches_score_frame(trained_model, new_rows):
+    import dask.dataframe as dd
+
+    import vaeguard.dask
+
+    guard = VAEGuard.load(trained_model)
+    ddf = dd.from_pandas(new_rows, npartitions=3)
+    with dask.config.set(scheduler="sync"):
+        got = vaeguard.dask.score(ddf, trained_model).compute()
+    want = guard.score_frame(new_rows)
+    np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), want["anomaly_score"].to_numpy())
+    assert got["top_features"].tolist() == want["top_features"].tolist()
+    # Declared output types match what the partitions return, so Dask never has to guess.
+    assert dict(vaeguard.dask.score(ddf, guard).dtypes.tail(4)) == dict(got.dtypes.tail(4))
+
+
+def test_dask_api_names_missing_columns(trained_model, new_rows):
+    import dask.dataframe as dd
+
+    import vaeguard.dask
+
+    with pytest.raises(SchemaError, match="src_bytes"):
+        vaeguard.dask.score(dd.from_pandas(new_rows.drop(columns=["src_bytes"]), npartitions=2), trained_model)
+
+
+def test_cli_dask_local_cluster_matches_local_score(runner, trained_model, parquet_parts, local_scores, tmp_path):
+    pytest.importorskip("distributed")
+    out = tmp_path / "scored"
+    res = invoke(runner, "score", parquet_parts / "flows", "--model", trained_model, "--engine", "dask", "--workers", "2", "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["rows"] == 1000 and summary["partitions"] == 4 and summary["workers"] == 2
+    assert summary["flagged"] == int(local_scores["is_anomaly"].sum())
+    assert sorted(p.name for p in out.iterdir()) == [f"part.{i}.parquet" for i in range(4)]
+    assert_same_scores(pd.read_parquet(out), local_scores)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folder left behind"
+
+    # Run again over the same --out, with a glob and only the flagged rows: the old folder is replaced.
+    res = invoke(
+        runner, "score", str(parquet_parts / "flows" / "*.parquet"), "--model", trained_model, "--engine", "dask",
+        "--workers", "1", "--out", out, "--only-anomalies", "--fail-on-anomaly", "--quiet",
+    )
+    assert res.exit_code == 1, res.output
+    flagged = pd.read_parquet(out)
+    assert len(flagged) == summary["flagged"] and (flagged["is_anomaly"] == 1).all()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--out", "scored.csv"], "folder"),
+        (["--out", "-"], "--out scored/"),
+        (["--out", "x", "--workers", "0"], "--workers"),
+    ],
+)
+def test_cli_dask_bad_options(runner, trained_model, parquet_parts, tmp_path, args, message):
+    res = invoke(runner, "score", parquet_parts / "flows", "--model", trained_model, "--engine", "dask", *args)
+    assert res.exit_code == 2
+    assert message in res.output
+
+
+def test_cli_dask_refuses_csv_and_empty_globs(runner, trained_model, tmp_path):
+    res = invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", trained_model, "--engine", "dask", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "Parquet only" in res.output
+    res = invoke(runner, "score", str(tmp_path / "nothing*.parquet"), "--model", trained_model, "--engine", "dask", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "no Parquet files" in res.output
+    res = invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", trained_model, "--scheduler", "tcp://x:1", "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "--engine dask" in res.output
+
+
+# ---- Spark ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        pytest.skip("Spark needs Java")
+    from pyspark.sql import SparkSession
+
+    os.environ["PYSPARK_PYTHON"] = sys.executable  # executors must run this interpreter, which has vaeguard
+    session = (
+        SparkSession.builder.master("local[2]").appName("vaeguard-tests")
+        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "128")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_spark_matches_local_score(spark, trained_model, parquet_parts, local_scores):
+    import vaeguard.spark
+
+    sdf = spark.read.parquet(str(parquet_parts / "flows"))
+    scored = vaeguard.spark.score(sdf, trained_model)
+    assert scored.columns[-4:] == ["anomaly_score", "p_value", "is_anomaly", "top_features"]
+    assert_same_scores(scored.toPandas(), local_scores)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_spark_names_missing_columns(spark, trained_model, parquet_parts):
+    import vaeguard.spark
+
+    sdf = spark.read.parquet(str(parquet_parts / "flows")).drop("proto")
+    with pytest.raises(SchemaError, match="proto"):
+        vaeguard.spark.score(sdf, trained_model)
+
+
+# ---- ONNX -----------------------------------------------------------------------------------------
+def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    path = tmp_path / "model.onnx"
+    res = invoke(runner, "export", trained_model, "--onnx", path, "--json")
+    assert res.exit_code == 0, res.output
+    checked = json.loads(res.stdout)
+    assert checked["rows_checked"] > 0 and checked["max_rel_diff"] < 1e-4
+
+    guard = VAEGuard.load(trained_model)
+    enc = guard.preprocessor_.transform(new_rows)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {"x_num": enc.x_num, "observed": enc.observed, "x_cat": enc.x_cat}
+    got = session.run(["anomaly_score"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+    want = guard.anomaly_score(new_rows)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    # The same rows are flagged against the calibrated threshold stored in the file.
+    meta = {p.key: p.value for p in __import__("onnx").load(str(path)).metadata_props}
+    assert ((got > float(meta["threshold"])) == (want > guard.calibration_.threshold)).mean() > 0.99
+    assert json.loads(meta["contribution_columns"]) == guard.preprocessor_.column_names
+
+
+def test_export_needs_a_target(runner, trained_model):
+    res = invoke(runner, "export", trained_model)
+    assert res.exit_code == 2 and "--onnx" in res.output

@@ -1,0 +1,134 @@
+"""Score a Dask DataFrame: every partition goes through the same score_frame as `vaeguard score`.
+
+    import dask.dataframe as dd, vaeguard.dask
+    scored = vaeguard.dask.score(dd.read_parquet("flows/"), "vaeguard-model")
+    scored.to_parquet("scored/")
+
+Needs the `dask` extra: pip install "vaeguard[dask]".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError, InputError
+from .remote import ModelLike, as_bundle, guard_for, score_partition
+from .schema import check_columns
+from .scoring import output_meta
+
+
+def _require_dask():
+    try:
+        import dask  # noqa: F401
+        import dask.dataframe as dd
+    except ImportError:
+        raise ConfigError('the Dask engine needs dask: pip install "vaeguard[dask]"') from None
+    return dd
+
+
+def score(ddf, model: ModelLike, coerce: bool = False):
+    """Return `ddf` with anomaly_score, p_value, is_anomaly and top_features, computed lazily per partition."""
+    import dask
+
+    _require_dask()
+    bundle = as_bundle(model)
+    # Validate on the client first, so a bad model or a missing column fails before any worker starts.
+    guard = guard_for(bundle)
+    check_columns(ddf._meta, guard.schema_)
+    # One graph node holds the checkpoint bytes; every partition's task depends on it instead of
+    # carrying its own copy.
+    shipped = dask.delayed(bundle, pure=True)
+    return ddf.map_partitions(score_partition, shipped, coerce, meta=output_meta(ddf._meta))
+
+
+@dataclass
+class Summary:
+    rows: int
+    flagged: int
+    partitions: int
+    workers: int
+
+
+def _input_files(data: str) -> list[str]:
+    import glob
+
+    p = Path(data)
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*.parquet"))
+    else:
+        files = sorted(glob.glob(data, recursive=True))
+    if not files:
+        raise InputError(f"no Parquet files match '{data}'; give a folder of .parquet files or a glob such as 'flows/*.parquet'")
+    other = [f for f in files if not f.endswith(".parquet")]
+    if other:
+        raise InputError(
+            f"--engine dask reads Parquet only; '{other[0]}' is not a .parquet file "
+            f"(score CSV with the default engine, or convert it to Parquet first)"
+        )
+    return files
+
+
+def score_files(
+    data: str, model_dir: str | Path, out: str, scheduler: str | None = None, workers: int | None = None,
+    only_anomalies: bool = False, coerce: bool = False, quiet: bool = False,
+) -> Summary:
+    """The CLI's `score --engine dask`: Parquet files in, a folder of scored Parquet files out.
+
+    The output folder appears only when every partition is written: the parts go to a temporary folder
+    beside it, which is renamed at the end.
+    """
+    dd = _require_dask()
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    files = _input_files(data)
+    bundle = as_bundle(model_dir)
+    target = Path(out)
+    if target.suffix in (".csv", ".gz", ".parquet") or out == "-":
+        raise ConfigError(f"--engine dask writes a folder of Parquet files; give --out a folder name such as 'scored/', not '{out}'")
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"--out '{out}' is a file; --engine dask writes a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+    if quiet:
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        n = workers or max(1, os.cpu_count() or 1)
+        # One thread per worker process: torch inside each worker then uses one core (Dask's nanny sets
+        # OMP_NUM_THREADS=1), so n workers use n cores without oversubscription.
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        ddf = dd.read_parquet(files)
+        scored = score(ddf, bundle, coerce=coerce)
+        counts = scored[["is_anomaly"]].assign(rows=1).astype({"is_anomaly": "int64"})
+        written = scored[scored["is_anomaly"] == 1] if only_anomalies else scored
+        import dask
+
+        # The write and the counts share one pass over the scored partitions.
+        store = written.to_parquet(str(tmp), write_index=False, compute=False)
+        _, totals = dask.compute(store, counts.sum())
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+        return Summary(int(totals["rows"]), int(totals["is_anomaly"]), ddf.npartitions, n_workers)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        client.close()
+        if cluster is not None:
+            cluster.close()

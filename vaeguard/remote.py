@@ -1,0 +1,65 @@
+"""The model as it travels to Dask and Spark workers: checkpoint bytes, rebuilt once per worker process.
+
+Workers get the manifest and safetensors bytes (small; no shared file system needed) and validate them
+exactly as `VAEGuard.load` validates a folder. The rebuilt model is cached per process, keyed by the
+checkpoint's hash, so a worker builds it once however many partitions or batches it scores.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+import pandas as pd
+
+from .checkpoint import Bundle, read_bundle
+
+if TYPE_CHECKING:
+    from .api import VAEGuard
+
+ModelLike = Union[str, Path, "VAEGuard", Bundle]
+
+_CACHE_SIZE = 4
+_cache: "OrderedDict[str, VAEGuard]" = OrderedDict()
+_lock = threading.Lock()
+builds = 0  # how many times this process rebuilt a model from bytes (the tests check the cache works)
+
+
+def as_bundle(model: ModelLike) -> Bundle:
+    """A model folder, a fitted VAEGuard, or a Bundle, as checked checkpoint bytes."""
+    from .api import VAEGuard
+
+    if isinstance(model, Bundle):
+        return model
+    if isinstance(model, VAEGuard):
+        return model.to_bundle()
+    if isinstance(model, (str, Path)):
+        return read_bundle(model)
+    raise TypeError(f"model must be a model folder, a fitted VAEGuard or a Bundle; got {type(model).__name__}")
+
+
+def guard_for(bundle: Bundle) -> "VAEGuard":
+    global builds
+    from .api import VAEGuard
+
+    key = bundle.key
+    with _lock:
+        guard = _cache.get(key)
+        if guard is not None:
+            _cache.move_to_end(key)
+            return guard
+        guard = VAEGuard.from_bundle(bundle)
+        builds += 1
+        _cache[key] = guard
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+        return guard
+
+
+def score_partition(df: pd.DataFrame, bundle: Bundle, coerce: bool = False) -> pd.DataFrame:
+    """score_frame for one partition, with the model taken from this process's cache."""
+    from .scoring import score_chunk
+
+    return score_chunk(guard_for(bundle), df, coerce=coerce)[0]

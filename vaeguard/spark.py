@@ -1,0 +1,54 @@
+"""Score a Spark DataFrame with mapInPandas: each batch goes through the same score_frame as `vaeguard score`.
+
+    import vaeguard.spark
+    scored = vaeguard.spark.score(spark.read.parquet("flows/"), "vaeguard-model")
+    scored.write.parquet("scored/")
+
+The checkpoint travels once as a broadcast variable; each executor's Python worker rebuilds the model
+once and keeps it for every later batch and partition. Needs the `spark` extra (pip install
+"vaeguard[spark]") and vaeguard installed on the executors.
+"""
+
+from __future__ import annotations
+
+from .remote import ModelLike, as_bundle, guard_for
+from .schema import IGNORED
+from .scoring import SCORE_COLUMNS
+
+
+def output_schema(schema):
+    """The input's Spark schema (minus any old score columns) followed by the four score columns."""
+    from pyspark.sql.types import ByteType, DoubleType, StringType, StructField, StructType
+
+    kept = [f for f in schema.fields if f.name not in SCORE_COLUMNS]
+    return StructType(kept + [
+        StructField("anomaly_score", DoubleType(), False),
+        StructField("p_value", DoubleType(), False),
+        StructField("is_anomaly", ByteType(), False),
+        StructField("top_features", StringType(), True),
+    ])
+
+
+def score(spark_df, model: ModelLike, coerce: bool = False):
+    """Return `spark_df` with anomaly_score, p_value, is_anomaly and top_features appended (lazily)."""
+    from .errors import SchemaError
+
+    bundle = as_bundle(model)
+    guard = guard_for(bundle)  # validate on the driver before any executor works
+    used = [s.name for s in guard.schema_ if s.role != IGNORED]
+    missing = [c for c in used if c not in spark_df.columns]
+    if missing:
+        raise SchemaError(f"columns {', '.join(repr(c) for c in missing)} are missing; the model was trained on: {', '.join(used)}")
+    old = [c for c in SCORE_COLUMNS if c in spark_df.columns]
+    if old:
+        spark_df = spark_df.drop(*old)
+    shipped = spark_df.sparkSession.sparkContext.broadcast(bundle)
+
+    def score_batches(batches):
+        from vaeguard.scoring import score_chunk
+
+        local = guard_for(shipped.value)
+        for pdf in batches:
+            yield score_chunk(local, pdf, coerce=coerce)[0]
+
+    return spark_df.mapInPandas(score_batches, output_schema(spark_df.schema))
