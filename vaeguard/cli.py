@@ -260,7 +260,7 @@ def fit(
     console = _console(quiet)
     if max_rows < 10:
         raise ConfigError(f"--max-rows must be at least 10; got {max_rows}")
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .io import read_table
 
     with console.status(f"reading {data}"):
@@ -400,7 +400,7 @@ def score(
     if chunk_size < 1:
         raise ConfigError(f"--chunk-size must be at least 1; got {chunk_size}")
     console = _console(quiet)
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .io import AtomicTableWriter, check_input, iter_chunks, prefetch
     from .scoring import ChunkReport, score_chunk
 
@@ -532,7 +532,7 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Measure detection against known labels: ROC-AUC, PR-AUC, precision, recall, F1, confusion matrix."""
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .errors import InputError
     from .evaluate import label_vector, metrics, write_report
 
@@ -589,7 +589,7 @@ def export(
 
     if onnx_path is None:
         raise ConfigError("say what to export: --onnx model.onnx")
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .export import export_onnx
 
     guard = VAEGuard.load(model_dir)
@@ -612,7 +612,7 @@ def info(
     json_out: JsonOpt = False,
 ) -> None:
     """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .checkpoint import read_manifest
 
     guard = VAEGuard.load(model_dir)
@@ -711,7 +711,7 @@ def calibrate(
     json_out: JsonOpt = False,
 ) -> None:
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .io import read_table
 
     quiet = quiet or json_out
@@ -740,7 +740,7 @@ def generate(
     json_out: JsonOpt = False,
 ) -> None:
     """Draw synthetic rows from the prior through the decoder, in the original units and categories."""
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .errors import ConfigError
     from .io import AtomicTableWriter
 
@@ -768,7 +768,7 @@ def explain(
     json_out: JsonOpt = False,
 ) -> None:
     """Show each column's contribution to one row's score, with the value the model expected there."""
-    from .api import VAEGuard
+    from .detector import Detector as VAEGuard
     from .errors import InputError
     from .io import iter_chunks
 

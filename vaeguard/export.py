@@ -23,7 +23,7 @@ from .errors import ConfigError
 from .io import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from .api import VAEGuard
+    from .detector import Detector
 
 INPUTS = ("x_num", "observed", "x_cat")
 OUTPUTS = ("anomaly_score", "contributions")
@@ -43,7 +43,7 @@ class _GatherSum(nn.Module):
 
 
 class ScoreGraph(nn.Module):
-    def __init__(self, guard: "VAEGuard"):
+    def __init__(self, guard: "Detector"):
         super().__init__()
         model = copy.deepcopy(guard.model_).cpu().eval()
         if model.enc_cat is not None:
@@ -65,7 +65,7 @@ def _require_onnx():
     return onnx, onnxruntime
 
 
-def export_onnx(guard: "VAEGuard", path: str | Path, check_rows: int = 512, seed: int = 0) -> dict:
+def export_onnx(guard: "Detector", path: str | Path, check_rows: int = 512, seed: int = 0) -> dict:
     """Write the scoring graph to `path` (atomically) and check it against torch on generated rows.
 
     Returns what was checked: rows, the largest absolute and relative score differences.

@@ -17,32 +17,32 @@ import pandas as pd
 from .checkpoint import Bundle, read_bundle
 
 if TYPE_CHECKING:
-    from .api import VAEGuard
+    from .detector import Detector
 
-ModelLike = Union[str, Path, "VAEGuard", Bundle]
+ModelLike = Union[str, Path, "Detector", Bundle]
 
 _CACHE_SIZE = 4
-_cache: "OrderedDict[str, VAEGuard]" = OrderedDict()
+_cache: "OrderedDict[str, Detector]" = OrderedDict()
 _lock = threading.Lock()
 builds = 0  # how many times this process rebuilt a model from bytes (the tests check the cache works)
 
 
 def as_bundle(model: ModelLike) -> Bundle:
     """A model folder, a fitted VAEGuard, or a Bundle, as checked checkpoint bytes."""
-    from .api import VAEGuard
+    from .detector import Detector
 
     if isinstance(model, Bundle):
         return model
-    if isinstance(model, VAEGuard):
+    if isinstance(model, Detector):
         return model.to_bundle()
     if isinstance(model, (str, Path)):
         return read_bundle(model)
     raise TypeError(f"model must be a model folder, a fitted VAEGuard or a Bundle; got {type(model).__name__}")
 
 
-def guard_for(bundle: Bundle) -> "VAEGuard":
+def guard_for(bundle: Bundle) -> "Detector":
     global builds
-    from .api import VAEGuard
+    from .detector import Detector
 
     key = bundle.key
     with _lock:
@@ -50,7 +50,7 @@ def guard_for(bundle: Bundle) -> "VAEGuard":
         if guard is not None:
             _cache.move_to_end(key)
             return guard
-        guard = VAEGuard.from_bundle(bundle)
+        guard = Detector.from_bundle(bundle)
         builds += 1
         _cache[key] = guard
         while len(_cache) > _CACHE_SIZE:

@@ -15,7 +15,7 @@ import pandas as pd
 from .schema import check_columns
 
 if TYPE_CHECKING:
-    from .api import VAEGuard
+    from .detector import Detector
 
 SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
 TOP_K = 3
@@ -56,7 +56,7 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K) -> np.nda
     return out
 
 
-def score_chunk(guard: "VAEGuard", df: pd.DataFrame, coerce: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
+def score_chunk(guard: "Detector", df: pd.DataFrame, coerce: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
     check_columns(df, guard.schema_)
     enc = guard.preprocessor_.transform(df, coerce=coerce)
     scores, contrib = guard._score_encoded(enc)
@@ -86,6 +86,6 @@ def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def score_frame(guard: "VAEGuard", df: pd.DataFrame, coerce: bool = False) -> pd.DataFrame:
+def score_frame(guard: "Detector", df: pd.DataFrame, coerce: bool = False) -> pd.DataFrame:
     """Return `df` with anomaly_score, p_value, is_anomaly and top_features appended."""
     return score_chunk(guard, df, coerce=coerce)[0]

@@ -79,6 +79,15 @@ def evaluate_loss(model: TabularAutoencoder, tensors, batch_size: int = 8192) ->
     return total / max(1, n)
 
 
+def _adam(model: TabularAutoencoder, config: TrainConfig) -> torch.optim.Adam:
+    # The fused kernel updates every parameter in one pass: 15-20% more rows per second on a 2-core CPU
+    # for these small layers (benchmarks/speed.py). Older torch builds lack it on some devices.
+    try:
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
 def train(
     model: TabularAutoencoder,
     train_tensors: tuple[torch.Tensor, ...],
@@ -93,7 +102,7 @@ def train(
     n = train_tensors[0].shape[0]
     epochs = config.epochs or auto_epochs(n, config.batch_size)
     warmup = max(1, int(round(config.warmup_fraction * epochs)))
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = _adam(model, config)
     result = result or TrainResult()
     best_state = copy.deepcopy(model.state_dict())
     since_best = 0
