@@ -280,6 +280,21 @@ def test_sigkill_during_fit_keeps_previous_model(flows_csv, tmp_path):
     assert kept, "every fit finished before it could be killed; the test proved nothing"
 
 
+def test_sigkill_during_calibrate_keeps_a_valid_model(model_copy, tmp_path):
+    fresh = tmp_path / "fresh.csv"
+    pd.concat([pd.read_csv(SAMPLE / "flows_train.csv")] * 20, ignore_index=True).to_csv(fresh, index=False)
+    before = (model_copy / "manifest.json").read_bytes()
+    outcomes = set()
+    for delay in (0.3, 1.0, 1.5, 2.0, 3.0, 6.0):
+        _kill_during(["calibrate", str(fresh), "--model", str(model_copy), "--fpr", "0.05", "-q"], delay)
+        now = (model_copy / "manifest.json").read_bytes()
+        outcomes.add("old" if now == before else "new")
+        guard = VAEGuard.load(model_copy)  # old or new, never half-written
+        if now != before:
+            assert guard.calibration_.target == 0.05
+    assert "old" in outcomes, "every calibrate finished before it could be killed; the test proved nothing"
+
+
 # ---- fuzzing -----------------------------------------------------------------------------------------
 cell = st.one_of(
     st.none(),
