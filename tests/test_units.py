@@ -194,3 +194,12 @@ def test_prefetch_keeps_order_raises_errors_and_stops_when_abandoned():
     while any(t.name == "vaeguard-prefetch" for t in threading.enumerate()) and time.time() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "vaeguard-prefetch" for t in threading.enumerate())
+
+
+def test_default_batch_grows_only_for_large_tables():
+    from vaeguard.train import BASE_BATCH, auto_batch_size
+
+    assert auto_batch_size(50_000) == BASE_BATCH
+    assert auto_batch_size(100_000) == 2 * BASE_BATCH
+    # the larger batch keeps the epochs of the base one: same rows seen, half the steps
+    assert auto_epochs(150_000, BASE_BATCH) == auto_epochs(150_000, 1024)

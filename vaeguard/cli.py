@@ -223,7 +223,9 @@ def fit(
     epochs: Annotated[
         Optional[int], typer.Option("--epochs", help="Maximum passes over the data. Default: chosen from the row count (about 3,000 updates).")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per gradient step.")] = 1024,
+    batch_size: Annotated[
+        Optional[int], typer.Option("--batch-size", help="Rows per gradient step. Default: 1024, or 2048 for 100,000 training rows or more.")
+    ] = None,
     trim: Annotated[
         float, typer.Option("--trim", help="Share of each batch's worst-fitting rows left out of training (robust to anomalies in the training data); 0 turns it off.")
     ] = 0.05,
@@ -357,7 +359,7 @@ def score(
     out_format: Annotated[
         Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz or parquet. Default: from the --out extension.")
     ] = None,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it.")] = 50_000,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it.")] = 25_000,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
     fail_on_anomaly: Annotated[
         bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")

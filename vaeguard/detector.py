@@ -25,7 +25,7 @@ from .encode import Encoded, Preprocessor
 from .errors import CheckpointError, ConfigError, InputError
 from .model import VARIANTS, TabularAutoencoder
 from .schema import ColumnSpec, infer_schema
-from .train import EpochRecord, TrainConfig, TrainResult, train
+from .train import BASE_BATCH, EpochRecord, TrainConfig, TrainResult, auto_batch_size, auto_epochs, train
 
 SCORE_KINDS = ("elbo", "recon")
 MIN_FIT_ROWS = 5
@@ -69,7 +69,7 @@ class Detector:
         latent_dim: int = 8,
         hidden: tuple[int, ...] = (64, 32),
         epochs: int | None = None,
-        batch_size: int = 1024,
+        batch_size: int | None = None,  # None: 1024, or 2048 from 100,000 training rows (train.auto_batch_size)
         lr: float = 1e-3,
         beta: float = 1.0,
         score: str | None = None,
@@ -112,7 +112,7 @@ class Detector:
             raise ConfigError(f"unknown --score '{kind}'; choose elbo or recon")
         if kind == "elbo" and self.model != "vae":
             raise ConfigError(f"--score elbo needs --model vae (a {self.model} has no ELBO); use --score recon")
-        for name, value, low in (("latent-dim", self.latent_dim, 1), ("batch-size", self.batch_size, 1), ("samples", self.samples, 1)):
+        for name, value, low in (("latent-dim", self.latent_dim, 1), ("batch-size", 1 if self.batch_size is None else self.batch_size, 1), ("samples", self.samples, 1)):
             if int(value) < low:
                 raise ConfigError(f"--{name} must be at least {low}; got {value}")
         if self.epochs is not None and self.epochs < 1:
@@ -173,9 +173,13 @@ class Detector:
 
         train_t = self._tensors(pre.transform(train_df, coerce=self.coerce), device)
         val_t = self._tensors(pre.transform(val_df, coerce=self.coerce), device)
-        config = TrainConfig(
-            epochs=self.epochs, batch_size=int(self.batch_size), lr=float(self.lr), beta=float(self.beta), trim=float(self.trim)
-        )
+        if self.batch_size is not None:
+            batch, epochs = int(self.batch_size), self.epochs
+        else:
+            batch = auto_batch_size(len(train_df))
+            epochs = self.epochs or auto_epochs(len(train_df), BASE_BATCH)
+        self.batch_size_ = batch
+        config = TrainConfig(epochs=epochs, batch_size=batch, lr=float(self.lr), beta=float(self.beta), trim=float(self.trim))
         self.train_config_ = config
         on_best = None
         if checkpoint_dir is not None:
@@ -406,7 +410,7 @@ class Detector:
             },
             "training": {
                 "epochs": self.epochs,
-                "batch_size": int(self.batch_size),
+                "batch_size": int(getattr(self, "batch_size_", None) or self.batch_size),
                 "lr": float(self.lr),
                 "beta": float(self.beta),
                 "seed": int(self.seed),
