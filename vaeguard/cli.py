@@ -465,14 +465,7 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
     if json_out:
         _emit_json({"rows": summary.rows, "flagged": summary.flagged, "partitions": summary.partitions, "workers": summary.workers, "out": out})
     elif not quiet:
-        from rich.table import Table
-
-        t = Table(show_header=False, title="score (dask)", title_justify="left")
-        t.add_column()
-        t.add_column()
-        t.add_row("rows scored", f"{summary.rows:,}")
-        share = summary.flagged / summary.rows if summary.rows else 0.0
-        t.add_row("flagged", f"{summary.flagged:,} ({share:.2%})")
+        t = _counts_table("score (dask)", summary.rows, summary.flagged)
         t.add_row("partitions / workers", f"{summary.partitions} / {summary.workers}")
         t.add_row("written to", f"{out} (Parquet files)")
         console.print(t)
@@ -480,15 +473,21 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 
-def _print_score_summary(console, guard, report, out: str) -> None:
+def _counts_table(title: str, rows: int, flagged: int):
+    """The two-column summary table every scoring path prints, starting with rows and flagged."""
     from rich.table import Table
 
-    t = Table(show_header=False, title="score", title_justify="left")
+    t = Table(show_header=False, title=title, title_justify="left")
     t.add_column()
     t.add_column()
-    t.add_row("rows scored", f"{report.rows:,}")
-    share = report.flagged / report.rows if report.rows else 0.0
-    t.add_row("flagged", f"{report.flagged:,} ({share:.2%})")
+    t.add_row("rows scored", f"{rows:,}")
+    share = flagged / rows if rows else 0.0
+    t.add_row("flagged", f"{flagged:,} ({share:.2%})")
+    return t
+
+
+def _print_score_summary(console, guard, report, out: str) -> None:
+    t = _counts_table("score", report.rows, report.flagged)
     cal = guard.calibration_
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
     if report.coerced:
