@@ -44,6 +44,8 @@ CANDIDATES: dict[str, tuple[dict, dict]] = {
     "samples4": ({"samples": 4}, {}),
     "samples1": ({"samples": 1}, {}),
     "iqr-scale": ({}, {"encode.SCALING": "iqr"}),
+    "no-log": ({}, {"encode.SKEW_FOR_LOG": 1e9}),
+    "trim0.1": ({}, {"train.TRIM": 0.1}),
     "std+trim0.05": ({}, {"encode.SCALING": "standard", "train.TRIM": 0.05}),
     "std+trim0.1": ({}, {"encode.SCALING": "standard", "train.TRIM": 0.1}),
     "std+beta2": ({"beta": 2.0}, {"encode.SCALING": "standard"}),
