@@ -219,6 +219,17 @@ def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     assert json.loads(meta["contribution_columns"]) == guard.preprocessor_.column_names
 
 
-def test_export_needs_a_target(runner, trained_model):
+def test_export_needs_a_target(runner, trained_model, tmp_path):
     res = invoke(runner, "export", trained_model)
     assert res.exit_code == 2 and "--onnx" in res.output
+    res = invoke(runner, "export", trained_model, "--onnx", tmp_path / "no" / "such" / "m.onnx")
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_cli_dask_unreachable_scheduler(runner, trained_model, parquet_parts, tmp_path):
+    pytest.importorskip("distributed")
+    res = invoke(runner, "score", parquet_parts / "flows", "--model", trained_model, "--engine", "dask",
+                 "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "o", "-q")
+    assert res.exit_code == 2, res.output
+    assert "cannot reach the Dask scheduler" in res.output
+    assert not (tmp_path / "o").exists()

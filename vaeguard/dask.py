@@ -99,7 +99,13 @@ def score_files(
         logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise ConfigError(
+                f"cannot reach the Dask scheduler at '{scheduler}' ({type(e).__name__}); check the address, "
+                f"or leave out --scheduler to start a local cluster"
+            ) from None
     else:
         n = workers or max(1, os.cpu_count() or 1)
         # One thread per worker process: torch inside each worker then uses one core (Dask's nanny sets

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .io import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -72,6 +72,11 @@ def export_onnx(guard: "Detector", path: str | Path, check_rows: int = 512, seed
     """
     onnx, ort = _require_onnx()
     guard._check_fitted()
+    target = Path(path)
+    if not target.parent.exists():
+        raise InputError(f"output folder '{target.parent}' does not exist; create it first")
+    if target.is_dir():
+        raise InputError(f"--onnx '{target}' is a folder; give a file name such as model.onnx")
     graph = ScoreGraph(guard).eval()
     pre = guard.preprocessor_
     example = pre.transform(guard.sample(max(2, check_rows), seed=seed), coerce=True)
