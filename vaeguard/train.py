@@ -32,7 +32,7 @@ LARGE_TABLE = 100_000
 class TrainConfig:
     epochs: int | None = None  # None: chosen from the row count
     batch_size: int = BASE_BATCH
-    lr: float = 1e-3
+    lr: float = 5e-4
     beta: float = 1.0
     warmup_fraction: float = 0.2  # share of epochs over which the KL weight ramps from 0 to beta
     patience: int = 15
