@@ -229,7 +229,7 @@ def fit(
     trim: Annotated[
         float, typer.Option("--trim", help="Share of each batch's worst-fitting rows left out of training (robust to anomalies in the training data); 0 turns it off.")
     ] = 0.05,
-    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 5e-4,
+    lr: Annotated[float, typer.Option("--lr", help="Adam learning rate.")] = 1e-3,
     beta: Annotated[float, typer.Option("--beta", help="Weight of the KL term in the ELBO (1 = the true ELBO).")] = 1.0,
     score: Annotated[
         Optional[str],

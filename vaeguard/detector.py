@@ -70,7 +70,7 @@ class Detector:
         hidden: tuple[int, ...] = (64, 32),
         epochs: int | None = None,
         batch_size: int | None = None,  # None: 1024, or 2048 from 100,000 training rows (train.auto_batch_size)
-        lr: float = 5e-4,  # tune: mean ROC-AUC 0.752 vs 0.748 at 1e-3 (3e-4: 0.750, 1e-4: 0.750, 3e-3: 0.741)
+        lr: float = 1e-3,  # see train.TrainConfig.lr for the sweep behind it
         beta: float = 1.0,
         score: str | None = None,
         samples: int = 4,  # 16 scored no better on the quality benchmark (0.749 vs 0.748 ROC-AUC) and 1.4x slower
