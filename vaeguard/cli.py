@@ -156,6 +156,7 @@ ModelDir = Annotated[
     Path,
     typer.Option("--model", "-m", help="Model folder (written by fit, read by score).", envvar="VAEGUARD_MODEL"),
 ]
+ModelDirArg = Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")]
 FormatOpt = Annotated[
     Optional[str],
     typer.Option("--format", help="Input format: csv, csv.gz or parquet. Default: from the file extension."),
@@ -262,14 +263,14 @@ def fit(
     console = _console(quiet)
     if max_rows < 10:
         raise ConfigError(f"--max-rows must be at least 10; got {max_rows}")
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .io import read_table
 
     with console.status(f"reading {data}"):
         df, total = read_table(data, fmt, max_rows=max_rows, seed=seed)
     if len(df) == 0:
         raise VaeguardError(f"'{data}' has a header but no rows; nothing to learn from")
-    guard = VAEGuard(
+    guard = Detector(
         model=model_type, latent_dim=latent_dim, hidden=_parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
         beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
         seed=seed, device=device, ignore=tuple(ignore or ()), coerce=coerce, trim=trim,
@@ -402,12 +403,12 @@ def score(
     if chunk_size < 1:
         raise ConfigError(f"--chunk-size must be at least 1; got {chunk_size}")
     console = _console(quiet)
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .io import AtomicTableWriter, check_input, iter_chunks, prefetch
     from .scoring import ChunkReport, score_chunk
 
     check_input(data, fmt)
-    guard = VAEGuard.load(model, device=device)
+    guard = Detector.load(model, device=device)
     report = ChunkReport()
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -533,13 +534,13 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Measure detection against known labels: ROC-AUC, PR-AUC, precision, recall, F1, confusion matrix."""
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .errors import InputError
     from .evaluate import label_vector, metrics, write_report
 
     quiet = quiet or json_out
     console = _console(quiet)
-    guard = VAEGuard.load(model)
+    guard = Detector.load(model)
     scored, _ = _score_file(guard, data, fmt, coerce, console)
     if label not in scored.columns:
         raise InputError(f"label column '{label}' is not in the table; columns: {', '.join(map(str, scored.columns[:30]))}")
@@ -578,7 +579,7 @@ def evaluate(
 @app.command()
 @handles_errors
 def export(
-    model_dir: Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")] = Path(DEFAULT_MODEL_DIR),
+    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
     onnx_path: Annotated[
         Optional[Path], typer.Option("--onnx", help="Write the scoring graph (preprocessed inputs -> per-row score) as ONNX to this file.")
     ] = None,
@@ -590,10 +591,10 @@ def export(
 
     if onnx_path is None:
         raise ConfigError("say what to export: --onnx model.onnx")
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .export import export_onnx
 
-    guard = VAEGuard.load(model_dir)
+    guard = Detector.load(model_dir)
     checked = export_onnx(guard, onnx_path)
     if json_out:
         _emit_json({"onnx": str(onnx_path), **checked})
@@ -608,15 +609,15 @@ def export(
 @app.command()
 @handles_errors
 def info(
-    model_dir: Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")] = Path(DEFAULT_MODEL_DIR),
+    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve as a PNG to this path.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .checkpoint import read_manifest
 
-    guard = VAEGuard.load(model_dir)
+    guard = Detector.load(model_dir)
     m = read_manifest(model_dir)
     hist = m["training"]["history"]
     summary = {
@@ -712,12 +713,12 @@ def calibrate(
     json_out: JsonOpt = False,
 ) -> None:
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .io import read_table
 
     quiet = quiet or json_out
     console = _console(quiet)
-    guard = VAEGuard.load(model)
+    guard = Detector.load(model)
     df, _ = read_table(data, fmt)
     old = guard.calibration_.threshold
     new = guard.recalibrate(df, fpr=fpr, contamination=contamination, coerce=coerce)
@@ -741,13 +742,13 @@ def generate(
     json_out: JsonOpt = False,
 ) -> None:
     """Draw synthetic rows from the prior through the decoder, in the original units and categories."""
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .errors import ConfigError
     from .io import AtomicTableWriter
 
     if json_out and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the rows need a file: add --out synthetic.csv")
-    guard = VAEGuard.load(model)
+    guard = Detector.load(model)
     df = guard.sample(n, seed=seed)
     with AtomicTableWriter(out) as writer:
         writer.write(df)
@@ -769,11 +770,11 @@ def explain(
     json_out: JsonOpt = False,
 ) -> None:
     """Show each column's contribution to one row's score, with the value the model expected there."""
-    from .detector import Detector as VAEGuard
+    from .detector import Detector
     from .errors import InputError
     from .io import iter_chunks
 
-    guard = VAEGuard.load(model)
+    guard = Detector.load(model)
     if row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
     seen, picked = 0, None

@@ -211,17 +211,23 @@ class Detector:
             raise CheckpointError(
                 f"the interrupted fit in '{folder}' used other data or options; rerun it with the same ones, or fit without --resume"
             )
-        tensors = checkpoint.read_weights(folder, manifest)
-        expected = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
-        expected["scoring.eps"] = self.eps_
-        checkpoint.check_state_dict(expected, tensors, str(folder))
-        self.model_.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        # The scoring draws come from the seed again (self.eps_); only their shape is checked here.
+        self._load_weights(checkpoint.read_weights(folder, manifest), str(folder))
         t = manifest["training"]
         try:
             records = [EpochRecord(**r) for r in t["history"]][: int(t["best_epoch"])]
             return TrainResult(records, int(t["best_epoch"]), float(t["best_val_loss"]), False)
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"the interrupted fit in '{folder}' has a malformed history ({e}); fit without --resume") from None
+
+    def _load_weights(self, tensors: dict[str, torch.Tensor], where: str) -> torch.Tensor:
+        """Check saved tensors against this model (names, shapes, dtypes, finite), load the weights,
+        and return the saved scoring draws."""
+        expected = {f"model.{k}": v for k, v in self.model_.state_dict().items()}
+        expected["scoring.eps"] = torch.empty(int(self.samples), int(self.latent_dim))
+        checkpoint.check_state_dict(expected, tensors, where)
+        self.model_.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+        return tensors["scoring.eps"]
 
     @staticmethod
     def _tensors(enc: Encoded, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -476,12 +482,7 @@ class Detector:
             raise
         except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
             raise CheckpointError(f"the manifest in '{where}' is malformed ({type(e).__name__}: {e}); retrain with `vaeguard fit`") from None
-        tensors = read_tensors()
-        expected = {f"model.{k}": v for k, v in guard.model_.state_dict().items()}
-        expected["scoring.eps"] = torch.empty(guard.samples, guard.latent_dim)
-        checkpoint.check_state_dict(expected, tensors, where)
-        guard.model_.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
-        guard.eps_ = tensors["scoring.eps"]
+        guard.eps_ = guard._load_weights(read_tensors(), where)
         guard.model_.to(resolve_device(device)).eval()
         return guard
 

@@ -12,7 +12,7 @@ once and keeps it for every later batch and partition. Needs the `spark` extra (
 from __future__ import annotations
 
 from .remote import ModelLike, as_bundle, guard_for
-from .schema import IGNORED
+from .schema import check_columns
 from .scoring import SCORE_COLUMNS
 
 
@@ -31,14 +31,12 @@ def output_schema(schema):
 
 def score(spark_df, model: ModelLike, coerce: bool = False):
     """Return `spark_df` with anomaly_score, p_value, is_anomaly and top_features appended (lazily)."""
-    from .errors import SchemaError
+    import pandas as pd
 
     bundle = as_bundle(model)
     guard = guard_for(bundle)  # validate on the driver before any executor works
-    used = [s.name for s in guard.schema_ if s.role != IGNORED]
-    missing = [c for c in used if c not in spark_df.columns]
-    if missing:
-        raise SchemaError(f"columns {', '.join(repr(c) for c in missing)} are missing; the model was trained on: {', '.join(used)}")
+    # The same column check (missing and duplicate names) as every other scoring path, on the names alone.
+    check_columns(pd.DataFrame(columns=spark_df.columns), guard.schema_)
     old = [c for c in SCORE_COLUMNS if c in spark_df.columns]
     if old:
         spark_df = spark_df.drop(*old)
