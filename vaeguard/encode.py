@@ -256,6 +256,6 @@ def _skew(v: np.ndarray) -> float:
 def _text_in_numeric(name: str, n_bad: int, examples: list[str], command: str) -> InputError:
     ex = ", ".join(repr(e) for e in examples)
     return InputError(
-        f"column '{name}' is numeric but {n_bad} row{'s' if n_bad != 1 else ''} hold text (e.g. {ex}); "
+        f"column '{name}' is numeric but {n_bad} {'rows hold' if n_bad != 1 else 'row holds'} text (e.g. {ex}); "
         f"fix those values, or pass `{command} --coerce` to treat them as missing"
     )
