@@ -8,7 +8,7 @@ import pytest
 
 from vaeguard import VAEGuard, score_frame
 
-from .conftest import make_flows
+from .conftest import invoke, make_flows
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +57,32 @@ def test_save_load_round_trip(fitted, tmp_path):
     assert len(again.history_.history) == len(fitted.history_.history)
 
 
-def test_unfitted_errors():
-    from vaeguard.errors import ConfigError
+def test_unfitted_and_parameter_errors_speak_python(runner, flows_csv, tmp_path):
+    from sklearn.exceptions import NotFittedError
 
-    with pytest.raises(ConfigError):
+    with pytest.raises(NotFittedError):
         VAEGuard().predict(make_flows(5))
+    with pytest.raises(ValueError, match=r"^lr must be positive") as err:
+        VAEGuard(lr=-1.0).fit(make_flows(50))
+    assert "--" not in str(err.value)
+    with pytest.raises(ValueError, match=r"^trim must be"):
+        VAEGuard(trim=0.7).fit(make_flows(50))
+    # The CLI names its flags for the same mistakes.
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--lr", "-1")
+    assert res.exit_code == 2 and "--lr must be positive" in res.stderr
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--model-type", "gan")
+    assert res.exit_code == 2 and "--model-type" in res.stderr
+
+
+def test_strict_is_a_python_parameter_too():
+    df = make_flows(200)
+    dirty = make_flows(20, seed=3).astype({"bytes": object})
+    dirty.loc[2, "bytes"] = "lots"
+    guard = VAEGuard(epochs=2, latent_dim=2, hidden=(8,)).fit(df)
+    assert np.isfinite(guard.predict(dirty)).all()  # scored as malformed, not an error
+    strict = VAEGuard(epochs=2, latent_dim=2, hidden=(8,), strict=True).fit(df)
+    with pytest.raises(ValueError, match="'bytes' is numeric"):
+        strict.predict(dirty)
 
 
 def test_sklearn_estimator_protocol():

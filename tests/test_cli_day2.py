@@ -53,7 +53,7 @@ def test_info(runner, trained_model, tmp_path):
     assert res.exit_code == 0, res.output
     assert "src_bytes" in res.stderr and "threshold" in res.stderr and "validation loss" in res.stderr
     m = as_json(invoke(runner, "info", trained_model, "--json"))
-    assert m["model"]["variant"] == "vae" and m["format_version"] == 1
+    assert m["model"]["variant"] == "vae" and m["format_version"] == 2
     assert len(m["history"]) == m["training"]["best_epoch"] or len(m["history"]) >= m["training"]["best_epoch"]
     assert {c["name"] for c in m["columns"]} >= {"flow_id", "service"}
     pytest.importorskip("matplotlib")
@@ -82,7 +82,10 @@ def test_generate(runner, trained_model, tmp_path):
     assert m["rows"] == 500
     df = pd.read_csv(out)
     train = pd.read_csv(SAMPLE / "flows_train.csv")
-    assert len(df) == 500 and "flow_id" not in df.columns
+    # Every training column is written (ids and timestamps, which the model never learned, empty), so
+    # the rows can be scored by the same model.
+    assert len(df) == 500 and list(df.columns) == list(train.columns) and df["flow_id"].isna().all()
+    assert (df["duration"].dropna() >= 0).all() and (df["src_bytes"] >= 0).all() and (df["same_srv_rate"] <= 1).all()
     assert set(df["service"].dropna()) <= set(train["service"])
     assert (df["packets"] == df["packets"].round()).all()
     # Generated rows look like the training rows in bulk (the decoder learned the marginals).
@@ -151,3 +154,40 @@ def test_day_two_commands_on_nslkdd(runner, tmp_path):
     assert invoke(runner, "generate", "--model", model, "-n", "50", "--out", tmp_path / "g.csv", "-q").exit_code == 0
     assert set(pd.read_csv(tmp_path / "g.csv")["protocol_type"]) <= {"tcp", "udp", "icmp"}
     assert as_json(invoke(runner, "explain", mixed, "--model", model, "--row", "0", "--json"))["columns"]
+
+
+def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, tmp_path):
+    pytest.importorskip("matplotlib")
+    rep = tmp_path / "rep"
+    m = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", rep, "--json"))
+    page = (rep / "report.html").read_text()
+    assert str(rep / "report.html") in m["report_files"]
+    assert page.count("data:image/png;base64,") == 3 and "src=\"http" not in page and "<script" not in page
+    assert "Confusion matrix" in page and f"{m['confusion']['true_positive']:,}" in page
+    assert page.count("<tr>") > 25 and "top_features" in page  # the top flagged rows with their reasons
+
+
+def test_report_html_renders_in_headless_chromium(runner, trained_model, tmp_path):
+    """Look at the page as a person would: the plots load and the tables show."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        pytest.skip("Debian's chromium is not installed")
+    pytest.importorskip("matplotlib")
+    rep = tmp_path / "rep"
+    assert invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", rep, "-q").exit_code == 0
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    url = (rep / "report.html").as_uri()
+    # The DOM after rendering: every image decoded (natural width > 0), the tables present.
+    dom = subprocess.run([browser, *flags, "--virtual-time-budget=3000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<img") == 3 and "confusion" in dom and "Top " in dom
+    shot = tmp_path / "page.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,2400", url], capture_output=True, timeout=120)
+    from matplotlib.image import imread
+
+    pixels = imread(shot)
+    assert pixels.shape[0] > 1000 and pixels.std() > 0.05  # not a blank page: plots and tables drew

@@ -133,13 +133,18 @@ def test_text_in_numeric_column_at_score_time(runner, trained_model, tmp_path):
     src.loc[[1, 2, 3], "src_bytes"] = "lots"
     path = tmp_path / "dirty.csv"
     src.to_csv(path, index=False)
-    res = invoke(runner, "score", path, "--model", trained_model, "--out", tmp_path / "o.csv")
+    res = invoke(runner, "score", path, "--model", trained_model, "--out", tmp_path / "s.csv", "--strict")
     assert res.exit_code == 2
-    assert "'src_bytes'" in res.stderr and "3 rows" in res.stderr and "--coerce" in res.stderr
-    assert not (tmp_path / "o.csv").exists()
-    res = score_to(runner, trained_model, tmp_path / "o.csv", "--coerce", src=path)
-    assert "src_bytes: 3" in res.stderr
-    assert len(pd.read_csv(tmp_path / "o.csv")) == 1000
+    assert "'src_bytes'" in res.stderr and "3 rows" in res.stderr and "--strict" in res.stderr
+    assert not (tmp_path / "s.csv").exists()
+    res = score_to(runner, trained_model, tmp_path / "o.csv", src=path)
+    assert "text in numeric columns" in res.stderr and "src_bytes: 3" in res.stderr
+    got = pd.read_csv(tmp_path / "o.csv")
+    assert len(got) == 1000
+    score_to(runner, trained_model, tmp_path / "c.csv")
+    base = pd.read_csv(tmp_path / "c.csv")["anomaly_score"]
+    # Malformed evidence never makes a row look more normal.
+    assert (got["anomaly_score"][[1, 2, 3]] > base[[1, 2, 3]]).all()
 
 
 def test_missing_values_score_finite(runner, trained_model, tmp_path):
@@ -164,7 +169,7 @@ def test_failed_score_leaves_previous_output(runner, trained_model, tmp_path):
     # The second chunk is missing a model column: the run fails midway.
     path = tmp_path / "bad.csv"
     src.astype({"packets": object}).assign(packets=lambda d: d["packets"].where(d.index < 600, "x")).to_csv(path, index=False)
-    res = invoke(runner, "score", path, "--model", trained_model, "--out", out, "--chunk-size", "200")
+    res = invoke(runner, "score", path, "--model", trained_model, "--out", out, "--chunk-size", "200", "--strict")
     assert res.exit_code == 2
     assert out.read_text() == "previous\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.csv")] == []

@@ -28,24 +28,29 @@ def test_file_not_found(runner, trained_model, tmp_path):
     assert_clean_error(invoke(runner, "score", tmp_path / "nope.csv", "--model", trained_model), "file not found")
 
 
-def test_unknown_extension_and_format(runner, tmp_path):
-    p = tmp_path / "t.xlsx"
-    p.write_text("a,b\n1,2\n")
-    assert_clean_error(invoke(runner, "fit", p, "--model", tmp_path / "m"), "--format")
-    assert_clean_error(invoke(runner, "fit", p, "--format", "excel", "--model", tmp_path / "m"), "unknown format")
-
-
-def test_unreadable_format(runner, tmp_path):
+def test_format_comes_from_the_bytes(runner, tmp_path):
+    named = tmp_path / "t.xlsx"
+    named.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    assert invoke(runner, "fit", named, "--model", tmp_path / "m1", "--epochs", "1", "-q").exit_code == 0
+    assert_clean_error(invoke(runner, "fit", named, "--format", "excel", "--model", tmp_path / "m"), "unknown format")
+    zipped = tmp_path / "real.xlsx"
+    zipped.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
+    assert_clean_error(invoke(runner, "fit", zipped, "--model", tmp_path / "m"), "not UTF-8 text", "Zeek")
     fake = tmp_path / "t.parquet"
-    fake.write_text("a,b\n1,2\n")
-    assert_clean_error(invoke(runner, "fit", fake, "--model", tmp_path / "m"), "not a Parquet file")
+    fake.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    assert invoke(runner, "fit", fake, "--model", tmp_path / "m2", "--epochs", "1", "-q").exit_code == 0
+    assert_clean_error(invoke(runner, "fit", fake, "--format", "parquet", "--model", tmp_path / "m"), "not a Parquet file")
     gz = tmp_path / "t.csv"
     with gzip.open(gz, "wt") as f:
-        f.write("a,b\n1,2\n")
-    assert_clean_error(invoke(runner, "fit", gz, "--model", tmp_path / "m"), "gzip")
+        f.write("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
+    assert invoke(runner, "fit", gz, "--model", tmp_path / "m3", "--epochs", "1", "-q").exit_code == 0
     binary = tmp_path / "b.csv"
     binary.write_bytes(b"a,b\n\xff\xfe\x00,1\n")
     assert_clean_error(invoke(runner, "fit", binary, "--model", tmp_path / "m"), "UTF-8")
+
+
+def test_output_format_hint_names_the_right_flag(runner, trained_model, tmp_path):
+    assert_clean_error(invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "x.xlsx"), "--out-format")
 
 
 def test_empty_tables(runner, trained_model, tmp_path):

@@ -53,3 +53,34 @@ def test_score_does_not_import_scikit_learn(trained_model, tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["0", "False"]
+
+
+def test_every_option_reads_the_environment_variable_named_after_it():
+    """VAEGUARD_<COMMAND>_<OPTION>, from the long option's own name; the model folder is VAEGUARD_MODEL."""
+    group = typer.main.get_command(app)
+    for name, cmd in group.commands.items():
+        for param in cmd.params:
+            longs = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+            if not longs or param.name == "help":
+                continue
+            if param.name == "model":
+                assert param.envvar == "VAEGUARD_MODEL"
+                continue
+            derived = longs[0][2:].replace("-", "_").upper()
+            assert param.envvar is None and param.name.upper() == derived, f"{name} {longs[0]}: env name {param.name.upper()}"
+
+
+def test_environment_variables_work_and_version_stays_off_them(runner, flows_csv, tmp_path, monkeypatch):
+    import json
+
+    model = tmp_path / "m"
+    monkeypatch.setenv("VAEGUARD_VERSION", "1")  # must not turn the command into a silent no-op
+    monkeypatch.setenv("VAEGUARD_FIT_JSON", "1")
+    monkeypatch.setenv("VAEGUARD_FIT_EPOCHS", "2")
+    res = invoke(runner, "fit", flows_csv, "--model", model)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["epochs"] == 2 and (model / "manifest.json").exists()
+    monkeypatch.setenv("VAEGUARD_GENERATE_ROWS", "7")
+    monkeypatch.setenv("VAEGUARD_GENERATE_FORMAT", "csv")  # no such option: ignored, as click does
+    res = invoke(runner, "generate", "--model", model)
+    assert res.exit_code == 0 and len(res.stdout.strip().splitlines()) == 8

@@ -209,7 +209,9 @@ def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     guard = VAEGuard.load(trained_model)
     enc = guard.preprocessor_.transform(new_rows)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds = {"x_num": enc.x_num, "observed": enc.observed, "x_cat": enc.x_cat}
+    from vaeguard.scoring import fixed_terms
+
+    feeds = {"x_num": enc.x_num, "observed": enc.observed, "x_cat": enc.x_cat, "fixed": fixed_terms(guard, enc).astype(np.float32)}
     got = session.run(["anomaly_score"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
     want = guard.anomaly_score(new_rows)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)

@@ -37,7 +37,7 @@ def test_schema_roles():
         "when": pd.date_range("2026-01-01", periods=n, freq="min"),
     })
     assert roles(df) == {
-        "row": "ignored", "const": "ignored", "empty": "ignored", "flag": "categorical", "port_class": "categorical",
+        "row": "ignored", "const": "constant", "empty": "constant", "flag": "categorical", "port_class": "port",
         "count": "numeric", "x": "numeric", "host": "ignored", "proto": "categorical", "numtext": "numeric", "when": "ignored",
     }
 
@@ -67,8 +67,13 @@ def test_encoding_numeric_and_categorical():
     enc = pre.transform(new)
     assert np.isfinite(enc.x_num).all()
     assert enc.observed[0, 1] == 0 and enc.observed[1, 1] == 1
-    assert enc.x_cat[:, 0].tolist() == [vocab.index(OTHER), vocab.index(OTHER), vocab.index("a")]
-    assert enc.unknown == {"svc": 2}
+    # "c" was seen in training, rarely: pooled into <other>. "zzz" never was: <unknown>, with a fixed cost.
+    assert enc.x_cat[:, 0].tolist() == [vocab.index(OTHER), vocab.index(UNKNOWN), vocab.index("a")]
+    assert enc.unknown == {"svc": 1}
+    svc = pre.categorical[0]
+    assert enc.fixed[1, 2] == pytest.approx(svc.unknown_cost) and enc.novel[1, 2] and not enc.novel[0, 2]
+    singletons = int((df["svc"].value_counts() == 1).sum())
+    assert svc.unknown_cost == pytest.approx(-math.log((singletons + 1) / (500 + 2)))  # Good-Turing, add-one smoothed
     # JSON round trip gives the same transform.
     again = Preprocessor.from_dict(pre.to_dict()).transform(new)
     np.testing.assert_array_equal(again.x_num, enc.x_num)
@@ -99,17 +104,21 @@ def test_kl_closed_form_matches_monte_carlo():
 def test_column_nll_is_a_real_likelihood():
     m = make_model().eval()
     x, obs, cat = batch()
-    mean, flags, logits = m.decode(torch.zeros(x.shape[0], 2))
-    nll = m.column_nll((mean, flags, logits), x, obs, cat)
+    decoded = m.decode(torch.zeros(x.shape[0], 2))
+    mean, flags, logits, _ = decoded
+    nll = m.column_nll(decoded, x, obs, cat)
     assert nll.shape == (64, 5)
     var = torch.exp(m.num_logvar.clamp(min=math.log(0.01)))
     gauss = -torch.distributions.Normal(mean, var.sqrt()).log_prob(x) * obs
     bern = torch.nn.functional.binary_cross_entropy_with_logits(flags[:, 0], 1 - obs[:, 1], reduction="none")
     np.testing.assert_allclose(nll[:, 0].detach(), gauss[:, 0].detach(), rtol=1e-5)
     np.testing.assert_allclose(nll[:, 1].detach(), (gauss[:, 1] + bern).detach(), rtol=1e-5)
-    # Categorical NLL is a cross-entropy over each column's own slice of logits.
-    ce = torch.nn.functional.cross_entropy(logits[:, 4:7], cat[:, 1], reduction="none")
-    np.testing.assert_allclose(nll[:, 4].detach(), ce.detach(), rtol=1e-5)
+    # Categorical NLL is a cross-entropy over each column's own slice of logits, less its <unknown> entry
+    # (index 0, whose probability is a fixed estimate outside the network: its rows cost 0 here).
+    ce = torch.nn.functional.cross_entropy(logits[:, 5:7], (cat[:, 1] - 1).clamp(min=0), reduction="none")
+    known = cat[:, 1] > 0
+    np.testing.assert_allclose(nll[known, 4].detach(), ce[known].detach(), rtol=1e-5)
+    assert (nll[~known, 4] == 0).all()
 
 
 def test_importance_weighted_bound_is_tighter_and_batch_independent():

@@ -1,7 +1,7 @@
 """vaeguard: flag the rows of a table that do not look like the normal ones, with a Variational Autoencoder."""
 
 __version__ = "0.1.0"
-__all__ = ["VAEGuard", "score_frame", "__version__"]
+__all__ = ["VAEGuard", "score_frame", "fit_file", "score_file", "__version__"]
 
 
 def __getattr__(name: str):
@@ -14,4 +14,8 @@ def __getattr__(name: str):
         from .scoring import score_frame
 
         return score_frame
+    if name in ("fit_file", "score_file"):
+        from . import pipeline
+
+        return getattr(pipeline, name)
     raise AttributeError(f"module 'vaeguard' has no attribute {name!r}")

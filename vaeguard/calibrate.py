@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, ParamError
 
 
 @dataclass
@@ -17,21 +17,24 @@ class Calibration:
     target: float  # the false-positive rate or contamination asked for
     threshold: float  # scores strictly above this are flagged
     scores: np.ndarray  # sorted calibration scores, for p-values
+    # What a value training never held costs at least, in a column where such values are rarer than the
+    # target rate: enough to flag a row on its own (the threshold less the lowest calibration score, plus 1).
+    novelty_floor: float = 0.0
 
     @classmethod
     def from_scores(cls, scores: np.ndarray, fpr: float | None = None, contamination: float | None = None) -> "Calibration":
         if fpr is not None and contamination is not None:
-            raise ConfigError("give either --fpr or --contamination, not both")
+            raise ConfigError("give either fpr or contamination, not both")
         mode, target = ("contamination", contamination) if contamination is not None else ("fpr", 0.01 if fpr is None else fpr)
         if not 0.0 < target < 1.0:
-            raise ConfigError(f"--{mode} must be between 0 and 1 (exclusive); got {target}")
+            raise ParamError(mode, f"{{name}} must be between 0 and 1 (exclusive); got {target}")
         s = np.sort(np.asarray(scores, dtype=np.float64))
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ConfigError("no finite calibration scores: the validation rows could not be scored")
         # The (1 - target) quantile, taken as an observed score so at most `target` of rows lie above it.
         threshold = float(np.quantile(s, 1.0 - target, method="higher"))
-        return cls(mode, float(target), threshold, s)
+        return cls(mode, float(target), threshold, s, float(threshold - s[0] + 1.0))
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """Share of calibration rows scoring at least as high (with the +1 correction, never exactly 0)."""
@@ -43,8 +46,10 @@ class Calibration:
         return (np.asarray(scores) > self.threshold).astype(np.int8)
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "target": self.target, "threshold": self.threshold, "scores": self.scores.tolist()}
+        return {"mode": self.mode, "target": self.target, "threshold": self.threshold, "novelty_floor": self.novelty_floor,
+                "scores": self.scores.tolist()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Calibration":
-        return cls(str(d["mode"]), float(d["target"]), float(d["threshold"]), np.asarray(d["scores"], dtype=np.float64))
+        return cls(str(d["mode"]), float(d["target"]), float(d["threshold"]), np.asarray(d["scores"], dtype=np.float64),
+                   float(d["novelty_floor"]))

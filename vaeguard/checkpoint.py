@@ -24,7 +24,8 @@ from .io import atomic_write_bytes
 
 MANIFEST = "manifest.json"
 FORMAT = "vaeguard-checkpoint"
-FORMAT_VERSION = 1
+# 2: per-column fixed terms (unseen categories, constant checks, missingness) and flow-aware roles.
+FORMAT_VERSION = 2
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 # Top-level manifest keys and the JSON types they must hold.
@@ -152,6 +153,11 @@ def parse_manifest(raw: bytes, where: str, folder: str | None = None) -> dict:
             raise CheckpointError(f"'{where}': key '{key}' has the wrong type ({type(value).__name__}); the model folder is corrupt")
     if version < 1:
         raise CheckpointError(f"'{where}': format_version {version} is not valid")
+    if version < FORMAT_VERSION:
+        raise CheckpointError(
+            f"the model in '{folder}' was written by an older vaeguard (checkpoint format {version}); "
+            f"retrain it with `vaeguard fit` (this version scores with evidence the old one did not keep)"
+        )
     return manifest
 
 

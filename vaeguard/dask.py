@@ -30,7 +30,7 @@ def _require_dask():
     return dd
 
 
-def score(ddf, model: ModelLike, coerce: bool = False):
+def score(ddf, model: ModelLike, strict: bool = False):
     """Return `ddf` with anomaly_score, p_value, is_anomaly and top_features, computed lazily per partition."""
     import dask
 
@@ -42,7 +42,7 @@ def score(ddf, model: ModelLike, coerce: bool = False):
     # One graph node holds the checkpoint bytes; every partition's task depends on it instead of
     # carrying its own copy.
     shipped = dask.delayed(bundle, pure=True)
-    return ddf.map_partitions(score_partition, shipped, coerce, meta=output_meta(ddf._meta))
+    return ddf.map_partitions(score_partition, shipped, strict, meta=output_meta(ddf._meta))
 
 
 @dataclass
@@ -74,7 +74,7 @@ def _input_files(data: str) -> list[str]:
 
 def score_files(
     data: str, model_dir: str | Path, out: str, scheduler: str | None = None, workers: int | None = None,
-    only_anomalies: bool = False, coerce: bool = False, quiet: bool = False,
+    only_anomalies: bool = False, strict: bool = False, quiet: bool = False,
 ) -> Summary:
     """The CLI's `score --engine dask`: Parquet files in, a folder of scored Parquet files out.
 
@@ -115,7 +115,7 @@ def score_files(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         ddf = dd.read_parquet(files)
-        scored = score(ddf, bundle, coerce=coerce)
+        scored = score(ddf, bundle, strict=strict)
         counts = scored[["is_anomaly"]].assign(rows=1).astype({"is_anomaly": "int64"})
         written = scored[scored["is_anomaly"] == 1] if only_anomalies else scored
         import dask

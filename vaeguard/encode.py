@@ -1,13 +1,22 @@
 """Fitted per-column transforms: a mixed table in, plain arrays the model reads out.
 
 Numeric columns: signed log for heavy-tailed counts, robust centring and scaling, missing values imputed
-with a missing-indicator. Categorical columns: a vocabulary with rare values pooled and an explicit
-unknown bucket, so a value first seen at scoring time maps somewhere (and scores as unlikely).
+with a missing-indicator. Categorical columns (ports, address scopes and time of day included): a
+vocabulary with rare values pooled into `<other>`. Constant columns are kept as checks.
+
+Evidence the network never sees still counts, as fixed log-probability terms added to a row's score
+(`Encoded.fixed`), each a smoothed estimate from the training counts, so no new evidence can make a row
+look more normal:
+- a category never seen in training: its Good-Turing probability, (values seen once + 1) / (rows + 2);
+- a number missing where training had no gaps, or text where a number belongs: (count + 1) / (rows + 2);
+- a constant column holding another value: 1 / (rows + 2).
 Everything here round-trips through JSON: no pickled transformers.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -15,11 +24,12 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError
-from .schema import CATEGORICAL, NUMERIC, ColumnSpec, numeric_text_values
+from .schema import ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, numeric_text_values, set_lengths
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
 OTHER = "<other>"  # rare training values pooled together
 MISSING = "<missing>"
+EPHEMERAL = "ephemeral"  # ports from 1024 up that are not a service seen often in training
 
 # Encoder inputs are clipped so one absurd value cannot saturate the network; the likelihood still sees
 # the (much larger) unclipped value, so the row scores as anomalous.
@@ -28,8 +38,10 @@ TARGET_CLIP = 1e4
 SKEW_FOR_LOG = 2.0
 # "robust": median and IQR/1.349, the IQR floored at a third of the standard deviation (a spiky column
 # with a near-zero IQR would otherwise blow up); "standard": mean and standard deviation.
-# benchmarks/tune.py chose "robust" (mean ROC-AUC 0.740 vs 0.739 standard, 0.727 plain IQR).
 SCALING = "robust"
+# A port from 1024 up keeps its own category when it is this common in training (a local service).
+SERVICE_PORT_SHARE = 0.005
+RARE_KEEP = 5000  # rare training values remembered per column, so they score as <other>, not as unseen
 
 
 @dataclass
@@ -38,26 +50,58 @@ class NumericColumn:
     log: bool
     center: float
     scale: float
-    missing_flag: bool
+    missing_flag: bool  # training had gaps: the network learns how likely a gap is
     integer: bool = False  # every training value was a whole number (generated rows are rounded)
+    transform: str = ""  # "length": Zeek set / vector member counts
+    low: float = -math.inf  # training range, in the original units (generated rows stay inside it)
+    high: float = math.inf
+    missing_cost: float = 0.0  # -log P(missing) when training had no gaps
+    malformed_cost: float = 0.0  # -log P(text where a number belongs)
 
 
 @dataclass
 class CategoricalColumn:
-    name: str
+    name: str  # the model column ("ts:hour" for a derived one)
     vocab: list[str]
     kind: str = "text"  # how the training values were typed: "text", "number" or "bool"
+    source: str = ""  # the input column ("" = name)
+    derive: str = ""  # "", "port", "address", "hour", "weekday"
+    rare: list[str] = field(default_factory=list)  # training values pooled into <other>
+    ports: list[int] = field(default_factory=list)  # ports from 1024 up kept as their own category
+    unknown_cost: float = 0.0  # -log P(a value never seen in training)
+
+    @property
+    def column(self) -> str:
+        return self.source or self.name
+
+
+@dataclass
+class ConstantColumn:
+    name: str
+    value: str  # its one training value, as a label (MISSING when always missing)
+    kind: str = "text"
+    transform: str = ""
+    other_cost: float = 0.0  # -log P(any other value)
 
 
 @dataclass
 class Encoded:
-    """One batch of rows in model form, plus how many values needed coercing."""
+    """One batch of rows in model form, plus what the rows held that training never had."""
 
     x_num: np.ndarray  # (n, n_num) float32, scaled, missing filled with 0
     observed: np.ndarray  # (n, n_num) float32, 1 where the value was present
-    x_cat: np.ndarray  # (n, n_cat) int64 vocabulary indices
-    coerced: dict[str, int] = field(default_factory=dict)  # column -> text values turned into missing
-    unknown: dict[str, int] = field(default_factory=dict)  # column -> values not in the vocabulary
+    x_cat: np.ndarray  # (n, n_cat) int64 vocabulary indices (0 = unknown)
+    fixed: np.ndarray  # (n, n_columns) float64: -log-probability terms outside the network, per column
+    novel: np.ndarray  # (n, n_columns) bool: the row holds there what training never had
+    malformed: dict[str, int] = field(default_factory=dict)  # column -> text values where numbers belong
+    unknown: dict[str, int] = field(default_factory=dict)  # column -> values never seen in training
+    new_missing: dict[str, int] = field(default_factory=dict)  # column -> gaps where training had none
+    broken: dict[str, int] = field(default_factory=dict)  # constant column -> rows holding another value
+
+
+def smoothed_cost(count: int, total: int) -> float:
+    """-log of the add-one estimate (count + 1) / (total + 2): never zero, never one."""
+    return float(-math.log((count + 1.0) / (total + 2.0)))
 
 
 def _signed_log(v: np.ndarray) -> np.ndarray:
@@ -117,48 +161,141 @@ def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
     return out
 
 
+# ---- derived categories ------------------------------------------------------------------------------
+def port_labels(s: pd.Series, ports: list[int] | set[int]) -> np.ndarray:
+    """A port as the service it names: below 1024, or a port from 1024 up that training saw often,
+    keeps its number; any other port is an ephemeral (client-side) one."""
+    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    labels = canonical_strings(s, "number")
+    ok = np.isfinite(values) & (values == np.round(values))
+    high = ok & (values >= 1024)
+    if high.any():
+        keep = np.isin(values, np.asarray(sorted(ports), dtype=float)) if ports else np.zeros(len(values), bool)
+        labels[high & ~keep] = EPHEMERAL
+    return labels
+
+
+def _scope(text: str) -> str:
+    try:
+        ip = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return "invalid"
+    for name in ("loopback", "link_local", "multicast", "unspecified", "private"):
+        if getattr(ip, f"is_{name}"):
+            return name.replace("_", "-")
+    return "public"
+
+
+def address_labels(s: pd.Series) -> np.ndarray:
+    """An IP address as its scope (RFC 1918 / 4193 private, public, loopback, link-local, multicast)."""
+    present = s.notna().to_numpy()
+    out = np.full(len(s), MISSING, dtype=object)
+    if present.any():
+        values = s[present].astype(str)
+        scopes = {v: _scope(v) for v in values.unique()}
+        out[present] = values.map(scopes).to_numpy(dtype=object)
+    return out
+
+
+def _datetimes(s: pd.Series) -> pd.Series:
+    if pdt.is_datetime64_any_dtype(s):
+        return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+    values = pd.to_numeric(s, errors="coerce")
+    if values.notna().mean() >= 0.9:
+        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0
+        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us"
+        return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
+    return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+
+
+def time_labels(s: pd.Series, part: str) -> np.ndarray:
+    t = _datetimes(s)
+    values = t.dt.hour if part == "hour" else t.dt.day_of_week
+    return canonical_strings(values.astype("Float64").astype(float))
+
+
+def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
+    if col.derive == "port":
+        return port_labels(s, col.ports)
+    if col.derive == "address":
+        return address_labels(s)
+    if col.derive in ("hour", "weekday"):
+        return time_labels(s, col.derive)
+    return canonical_strings(s, col.kind)
+
+
+def _constant_labels(col: ConstantColumn, s: pd.Series) -> np.ndarray:
+    if col.transform == "length":
+        return canonical_strings(set_lengths(s))
+    return canonical_strings(s, col.kind)
+
+
+# ---- the preprocessor --------------------------------------------------------------------------------
 class Preprocessor:
     """Learns the transforms on training rows; applies them to any later chunk."""
 
-    def __init__(self, numeric: list[NumericColumn], categorical: list[CategoricalColumn]):
+    def __init__(self, numeric: list[NumericColumn], categorical: list[CategoricalColumn], constant: list[ConstantColumn] | None = None):
         self.numeric = numeric
         self.categorical = categorical
+        self.constant = constant or []
         # Object-dtype indexes: hashing Python strings beats iterating Arrow-backed ones here.
         self._lookups = [pd.Index(np.asarray(c.vocab, dtype=object), dtype=object) for c in categorical]
+        self._rare = [set(c.rare) for c in categorical]
+        self._port_sets = [set(c.ports) for c in categorical]
 
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod
     def fit(
-        cls,
-        df: pd.DataFrame,
-        specs: list[ColumnSpec],
-        coerce: bool = False,
-        max_categories: int = 200,
+        cls, df: pd.DataFrame, specs: list[ColumnSpec], max_categories: int = 200, strict: bool = False,
         min_category_count: int | None = None,
     ) -> "Preprocessor":
-        numeric, categorical = [], []
+        numeric, categorical, constant = [], [], []
         n = len(df)
         min_count = min_category_count if min_category_count is not None else max(2, int(np.ceil(0.0005 * n)))
         for spec in specs:
             s = df[spec.name]
             if spec.role == NUMERIC:
                 with np.errstate(over="ignore", invalid="ignore"):  # 1e308 squares to inf in the skew
-                    numeric.append(cls._fit_numeric(spec.name, s, coerce))
-                continue
-            if spec.role == CATEGORICAL:
-                labels = canonical_strings(s)
-                counts = pd.Series(labels).value_counts()
-                frequent = counts[counts >= min_count].index.tolist()[:max_categories]
-                pooled = len(frequent) < len(counts)
-                vocab = [UNKNOWN] + ([OTHER] if pooled else []) + sorted(frequent)
-                categorical.append(CategoricalColumn(spec.name, vocab, value_kind(s)))
-        return cls(numeric, categorical)
+                    numeric.append(cls._fit_numeric(spec, s, strict))
+            elif spec.role == CONSTANT:
+                kind = "number" if spec.transform == "length" else value_kind(s)
+                labels = canonical_strings(set_lengths(s)) if spec.transform == "length" else canonical_strings(s, kind)
+                value = str(labels[0]) if len(labels) else MISSING
+                constant.append(ConstantColumn(spec.name, value, kind, spec.transform, smoothed_cost(0, n)))
+            elif spec.role in (CATEGORICAL, PORT, ADDRESS):
+                derive = {PORT: "port", ADDRESS: "address"}.get(spec.role, "")
+                col = CategoricalColumn(spec.name, [], value_kind(s), "", derive)
+                if derive == "port":
+                    values = pd.to_numeric(s, errors="coerce")
+                    counts = values[values >= 1024].value_counts()
+                    col.ports = sorted(int(p) for p, c in counts.items() if c >= max(min_count, SERVICE_PORT_SHARE * n) and p == int(p))
+                    col.kind = "number"
+                categorical.append(cls._fit_vocab(col, _labels(col, s), min_count, max_categories))
+            elif spec.role == TIME:
+                for part in ("hour", "weekday"):
+                    col = CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part)
+                    categorical.append(cls._fit_vocab(col, _labels(col, s), min_count, max_categories))
+        return cls(numeric, categorical, constant)
 
     @staticmethod
-    def _fit_numeric(name: str, s: pd.Series, coerce: bool) -> NumericColumn:
-        values, n_bad, examples = numeric_text_values(s)
-        if n_bad and not coerce:
-            raise _text_in_numeric(name, n_bad, examples, "fit")
+    def _fit_vocab(col: CategoricalColumn, labels: np.ndarray, min_count: int, max_categories: int) -> CategoricalColumn:
+        counts = pd.Series(labels).value_counts()
+        frequent = counts[counts >= min_count].index.tolist()[:max_categories]
+        rare = counts.index[len(frequent):].tolist() if len(frequent) < len(counts) else []
+        col.vocab = [UNKNOWN] + ([OTHER] if rare else []) + sorted(frequent)
+        col.rare = sorted(rare[:RARE_KEEP])
+        col.unknown_cost = smoothed_cost(int((counts == 1).sum()), int(counts.sum()))
+        return col
+
+    @staticmethod
+    def _fit_numeric(spec: ColumnSpec, s: pd.Series, strict: bool) -> NumericColumn:
+        name = spec.name
+        if spec.transform == "length":
+            values, n_bad, examples = set_lengths(s), 0, []
+        else:
+            values, n_bad, examples = numeric_text_values(s)
+        if n_bad and strict:
+            raise _text_in_numeric(name, n_bad, examples)
         v = _finite(values.to_numpy(dtype=float))
         ok = ~np.isnan(v)
         present = v[ok]
@@ -169,11 +306,8 @@ class Preprocessor:
         elif SCALING == "robust":
             q75, q25 = np.percentile(t, [75, 25])
             center, scale = float(np.median(t)), float(max((q75 - q25) / 1.349, np.std(t) / 3.0))
-        elif SCALING == "standard":
+        else:  # "standard"
             center, scale = float(np.mean(t)), float(np.std(t))
-        else:  # "iqr": the plain robust scaling, kept for comparison
-            q75, q25 = np.percentile(t, [75, 25])
-            center, scale = float(np.median(t)), float((q75 - q25) / 1.349)
         if not np.isfinite(scale) or scale <= 1e-12:
             scale = float(np.std(t)) if len(t) else 1.0
         if not np.isfinite(scale) or scale <= 1e-12:
@@ -181,46 +315,90 @@ class Preprocessor:
         if not np.isfinite(center):
             center = 0.0
         integer = bool(len(present) and np.all(present == np.round(present)))
-        return NumericColumn(name, log, center, scale, bool((~ok).any()), integer)
+        n_missing = int((~ok).sum()) - n_bad
+        low, high = (float(present.min()), float(present.max())) if len(present) else (-math.inf, math.inf)
+        return NumericColumn(
+            name, log, center, scale, bool(n_missing > 0), integer, spec.transform, low, high,
+            smoothed_cost(n_missing, len(v)), smoothed_cost(n_bad, len(v)),
+        )
 
     # ---- applying ------------------------------------------------------------------------------
-    def transform(self, df: pd.DataFrame, coerce: bool = False) -> Encoded:
+    def transform(self, df: pd.DataFrame, strict: bool = False) -> Encoded:
         n = len(df)
-        x_num = np.zeros((n, len(self.numeric)), dtype=np.float32)
-        observed = np.ones((n, len(self.numeric)), dtype=np.float32)
-        coerced: dict[str, int] = {}
+        n_num, n_cat = len(self.numeric), len(self.categorical)
+        x_num = np.zeros((n, n_num), dtype=np.float32)
+        observed = np.ones((n, n_num), dtype=np.float32)
+        fixed = np.zeros((n, n_num + n_cat + len(self.constant)), dtype=np.float64)
+        novel = np.zeros(fixed.shape, dtype=bool)
+        enc = Encoded(x_num, observed, np.zeros((n, n_cat), dtype=np.int64), fixed, novel)
         for j, col in enumerate(self.numeric):
-            values, n_bad, examples = numeric_text_values(df[col.name])
-            if n_bad:
-                if not coerce:
-                    raise _text_in_numeric(col.name, n_bad, examples, "score")
-                coerced[col.name] = n_bad
+            s = df[col.name]
+            if col.transform == "length":
+                values, n_bad, examples = set_lengths(s), 0, []
+            else:
+                values, n_bad, examples = numeric_text_values(s)
             v = _finite(values.to_numpy(dtype=float))
             missing = np.isnan(v)
+            if n_bad:
+                if strict:
+                    raise _text_in_numeric(col.name, n_bad, examples)
+                enc.malformed[col.name] = n_bad
+                bad = missing & s.notna().to_numpy()
+                fixed[bad, j] = col.malformed_cost
+                novel[bad, j] = True
+                missing_only = missing & ~bad
+            else:
+                missing_only = missing
+            if not col.missing_flag and missing_only.any():
+                fixed[missing_only, j] = col.missing_cost
+                novel[missing_only, j] = True
+                enc.new_missing[col.name] = int(missing_only.sum())
             t = _signed_log(v) if col.log else v
             with np.errstate(over="ignore", invalid="ignore"):
                 z = (t - col.center) / col.scale
-            z = np.clip(np.nan_to_num(z, nan=0.0), -TARGET_CLIP, TARGET_CLIP)
-            x_num[:, j] = z
+            x_num[:, j] = np.clip(np.nan_to_num(z, nan=0.0), -TARGET_CLIP, TARGET_CLIP)
             observed[:, j] = ~missing
-        x_cat = np.zeros((n, len(self.categorical)), dtype=np.int64)
-        unknown: dict[str, int] = {}
-        for j, (col, lookup) in enumerate(zip(self.categorical, self._lookups)):
-            labels = canonical_strings(df[col.name], col.kind)
+        for j, (col, lookup, rare) in enumerate(zip(self.categorical, self._lookups, self._rare)):
+            labels = _labels(col, df[col.column])
             idx = lookup.get_indexer(labels)
             unseen = idx < 0
             if unseen.any():
-                # Rare-in-training values were pooled into <other>; anything else is new.
-                idx[unseen] = 1 if (len(col.vocab) > 1 and col.vocab[1] == OTHER) else 0
-                unknown[col.name] = int(unseen.sum())
-            x_cat[:, j] = idx
-        return Encoded(x_num, observed, x_cat, coerced, unknown)
+                # Rare training values were pooled into <other>; anything else was never seen.
+                pooled = np.fromiter((v in rare for v in labels[unseen]), bool, int(unseen.sum())) if rare else np.zeros(int(unseen.sum()), bool)
+                fill = np.where(pooled, 1, 0)
+                idx[unseen] = fill
+                if (~pooled).any():
+                    enc.unknown[col.name] = int((~pooled).sum())
+            is_unknown = idx == 0
+            fixed[:, n_num + j] = np.where(is_unknown, col.unknown_cost, -math.log1p(-math.exp(-col.unknown_cost)))
+            novel[:, n_num + j] = is_unknown
+            enc.x_cat[:, j] = idx
+        for j, col in enumerate(self.constant):
+            other = _constant_labels(col, df[col.name]) != col.value
+            fixed[:, n_num + n_cat + j] = np.where(other, col.other_cost, -math.log1p(-math.exp(-col.other_cost)))
+            novel[:, n_num + n_cat + j] = other
+            if other.any():
+                enc.broken[col.name] = int(other.sum())
+        return enc
 
     # ---- description ---------------------------------------------------------------------------
     @property
     def column_names(self) -> list[str]:
-        """Model columns in the order the per-column likelihoods come out."""
-        return [c.name for c in self.numeric] + [c.name for c in self.categorical]
+        """Model columns in the order the per-column contributions come out."""
+        return [c.name for c in self.numeric] + [c.name for c in self.categorical] + [c.name for c in self.constant]
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The input columns a table must have."""
+        return list(dict.fromkeys([c.name for c in self.numeric] + [c.column for c in self.categorical] + [c.name for c in self.constant]))
+
+    @property
+    def optional_columns(self) -> list[str]:
+        """Input columns a record may leave out (JSON logs omit unset fields): those training saw missing."""
+        out = [c.name for c in self.numeric if c.missing_flag or c.transform == "length"]
+        out += [c.column for c in self.categorical if MISSING in c.vocab or MISSING in c.rare]
+        out += [c.name for c in self.constant if c.value == MISSING or c.transform == "length"]
+        return list(dict.fromkeys(out))
 
     @property
     def missing_flag_index(self) -> list[int]:
@@ -231,11 +409,19 @@ class Preprocessor:
         return [len(c.vocab) for c in self.categorical]
 
     def to_dict(self) -> dict:
-        return {"numeric": [asdict(c) for c in self.numeric], "categorical": [asdict(c) for c in self.categorical]}
+        return {
+            "numeric": [asdict(c) for c in self.numeric],
+            "categorical": [asdict(c) for c in self.categorical],
+            "constant": [asdict(c) for c in self.constant],
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessor":
-        return cls([NumericColumn(**c) for c in d["numeric"]], [CategoricalColumn(**c) for c in d["categorical"]])
+        return cls(
+            [NumericColumn(**c) for c in d["numeric"]],
+            [CategoricalColumn(**c) for c in d["categorical"]],
+            [ConstantColumn(**c) for c in d.get("constant", [])],
+        )
 
     def inverse_numeric(self, z: np.ndarray) -> np.ndarray:
         """Scaled model values back to the original units (for explanations and generated rows)."""
@@ -253,9 +439,9 @@ def _skew(v: np.ndarray) -> float:
     return float(np.mean(((v - v.mean()) / sd) ** 3))
 
 
-def _text_in_numeric(name: str, n_bad: int, examples: list[str], command: str) -> InputError:
+def _text_in_numeric(name: str, n_bad: int, examples: list[str]) -> InputError:
     ex = ", ".join(repr(e) for e in examples)
     return InputError(
         f"column '{name}' is numeric but {n_bad} {'rows hold' if n_bad != 1 else 'row holds'} text (e.g. {ex}); "
-        f"fix those values, or pass `{command} --coerce` to treat them as missing"
+        f"fix those values, or leave out --strict to score them as malformed"
     )

@@ -29,3 +29,19 @@ class CheckpointError(VaeguardError):
 
 class ConfigError(VaeguardError, ValueError):
     """Options that contradict each other or are out of range."""
+
+
+class NotFittedError(ConfigError, AttributeError):
+    """The detector is used before `fit` or `load` (scikit-learn's VAEGuard raises sklearn's own type)."""
+
+
+class ParamError(ConfigError):
+    """A parameter out of range. The message names the Python parameter; the CLI names the flag instead."""
+
+    def __init__(self, param: str, message: str):
+        self.param = param
+        self.message = message  # holds "{name}" where the parameter's name goes
+        super().__init__(message.format(name=param))
+
+    def with_name(self, name: str) -> str:
+        return self.message.format(name=name)

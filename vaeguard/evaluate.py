@@ -49,8 +49,10 @@ def metrics(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict:
     }
 
 
-def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict) -> list[Path]:
-    """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON."""
+def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict,
+                 scored: pd.DataFrame | None = None) -> list[Path]:
+    """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON,
+    and report.html: all of it in one self-contained page (plots embedded) with the top flagged rows."""
     try:
         import matplotlib
 
@@ -93,7 +95,62 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
     path = directory / "metrics.json"
     path.write_text(json.dumps(result, indent=1))
     written.append(path)
+    written.append(_write_html(directory / "report.html", written[:3], result, scored, y))
     return written
+
+
+TOP_ROWS = 25
+
+
+def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFrame | None, y: np.ndarray) -> Path:
+    """One page that can be mailed or opened from a cron host: no external files, no scripts."""
+    import base64
+    import html
+
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return html.escape(str(v))
+
+    c = result["confusion"]
+    metrics = "".join(f"<tr><th>{k.replace('_', ' ')}</th><td>{result[k]:.4f}</td></tr>"
+                      for k in ("roc_auc", "pr_auc", "precision", "recall", "f1", "false_positive_rate"))
+    drift = result.get("drift") or {}
+    drift_line = (f"<p class=warn>Drift: {drift['flag_rate']:.1%} of rows flagged where {drift['expected_flag_rate']:.1%} was "
+                  f"expected; columns that moved most: {html.escape(', '.join(drift.get('columns', [])))}.</p>") if drift.get("drift") else ""
+    plots = "".join(
+        f'<figure><img alt="{p.stem.replace("_", " ")}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
+        f"<figcaption>{p.stem.replace('_', ' ')}</figcaption></figure>" for p in images
+    )
+    rows = ""
+    if scored is not None and len(scored):
+        top = scored.assign(_label=y).sort_values("anomaly_score", ascending=False).head(TOP_ROWS)
+        shown = [col for col in top.columns if col not in ("_label",)][:12]
+        for col in ("anomaly_score", "p_value", "is_anomaly", "top_features"):
+            if col not in shown:
+                shown.append(col)
+        head = "".join(f"<th>{html.escape(str(col))}</th>" for col in shown) + "<th>labelled anomalous</th>"
+        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + f"<td>{'yes' if r['_label'] else 'no'}</td></tr>"
+                       for _, r in top.iterrows())
+        rows = f"<h2>Top {len(top)} rows by score</h2><table class=rows><tr>{head}</tr>{body}</table>"
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vaeguard evaluation</title>
+<style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
+th,td{{border:1px solid #bbb;padding:3px 8px;text-align:left;font-size:13px}}th{{background:#eee}}
+figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:520px}}.warn{{color:#a40}}</style></head>
+<body><h1>vaeguard evaluation</h1>
+<p>{result['rows']:,} rows, {result['anomalies']:,} labelled anomalous; threshold {result['threshold']:.4f}.</p>
+{drift_line}
+<h2>Metrics</h2><table class=metrics>{metrics}</table>
+<h2>Confusion matrix</h2><table class=confusion><tr><th></th><th>flagged</th><th>not flagged</th></tr>
+<tr><th>anomalous</th><td>{c['true_positive']:,}</td><td>{c['false_negative']:,}</td></tr>
+<tr><th>normal</th><td>{c['false_positive']:,}</td><td>{c['true_negative']:,}</td></tr></table>
+<h2>Plots</h2>{plots}
+{rows}
+</body></html>
+"""
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 def _save(fig, path: Path) -> Path:

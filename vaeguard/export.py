@@ -21,11 +21,12 @@ from torch import nn
 from . import __version__
 from .errors import ConfigError, InputError
 from .io import atomic_write_bytes
+from .scoring import fixed_terms, score_encoded
 
 if TYPE_CHECKING:
     from .detector import Detector
 
-INPUTS = ("x_num", "observed", "x_cat")
+INPUTS = ("x_num", "observed", "x_cat", "fixed")
 OUTPUTS = ("anomaly_score", "contributions")
 OPSET = 17
 # onnxruntime and torch sum in different orders; float32 scores agree to about 1e-6 relative.
@@ -52,8 +53,14 @@ class ScoreGraph(nn.Module):
         self.kind = guard.score_kind_
         self.register_buffer("eps", guard.eps_.detach().clone().cpu())
 
-    def forward(self, x_num, observed, x_cat):
-        return self.model.score(x_num, observed, x_cat, kind=self.kind, eps=self.eps)
+    def forward(self, x_num, observed, x_cat, fixed):
+        # `fixed` holds the per-column terms the network never sees (unseen categories, constant checks,
+        # gaps where training had none): computed with the preprocessing, added here.
+        s, c = self.model.score(x_num, observed, x_cat, kind=self.kind, eps=self.eps)
+        pad = fixed.shape[1] - c.shape[1]
+        if pad:
+            c = torch.cat([c, torch.zeros(c.shape[0], pad, dtype=c.dtype)], dim=1)
+        return s + fixed.sum(dim=1), c + fixed
 
 
 def _require_onnx():
@@ -79,8 +86,9 @@ def export_onnx(guard: "Detector", path: str | Path, check_rows: int = 512, seed
         raise InputError(f"--onnx '{target}' is a folder; give a file name such as model.onnx")
     graph = ScoreGraph(guard).eval()
     pre = guard.preprocessor_
-    example = pre.transform(guard.sample(max(2, check_rows), seed=seed), coerce=True)
-    tensors = tuple(torch.from_numpy(a) for a in (example.x_num, example.observed, example.x_cat))
+    example = pre.transform(guard.sample(max(2, check_rows), seed=seed))
+    fixed = fixed_terms(guard, example).astype(np.float32)
+    tensors = tuple(torch.from_numpy(a) for a in (example.x_num, example.observed, example.x_cat, fixed))
     buf = io.BytesIO()
     # The tracer warns about Python-side constants (K, log K) that are constants by design.
     with torch.no_grad(), warnings.catch_warnings():
@@ -96,7 +104,8 @@ def export_onnx(guard: "Detector", path: str | Path, check_rows: int = 512, seed
         "threshold": repr(float(guard.calibration_.threshold)),
         "contribution_columns": json.dumps(pre.column_names),
         "inputs": "x_num: scaled numeric columns (float32, rows x numeric); observed: 1 where the numeric value "
-        "was present (float32, same shape); x_cat: category codes (int64, rows x categorical). "
+        "was present (float32, same shape); x_cat: category codes (int64, rows x categorical); fixed: per-column "
+        "terms outside the network (float32, rows x contribution_columns). "
         "The preprocessing parameters are in the model folder's manifest.json.",
     }
     for k, v in meta.items():
@@ -106,10 +115,10 @@ def export_onnx(guard: "Detector", path: str | Path, check_rows: int = 512, seed
 
     # Check the exported graph against torch before anything is written.
     session = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
-    feed_all = {"x_num": example.x_num, "observed": example.observed, "x_cat": example.x_cat}
+    feed_all = {"x_num": example.x_num, "observed": example.observed, "x_cat": example.x_cat, "fixed": fixed}
     feed = {i.name: feed_all[i.name] for i in session.get_inputs()}
     got = session.run([OUTPUTS[0]], feed)[0].astype(np.float64)
-    want, _ = guard._score_encoded(example)
+    want, _ = score_encoded(guard, example)
     diff = np.abs(got - want)
     rel = diff / np.maximum(np.abs(want), 1e-12)
     if not np.all(np.isfinite(got)) or not np.allclose(got, want, rtol=RTOL, atol=ATOL):

@@ -24,6 +24,15 @@ LOG_2PI = math.log(2 * math.pi)
 NUM_LOGVAR_MIN = math.log(0.01)
 NUM_LOGVAR_MAX = math.log(100.0)
 LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX = -10.0, 10.0
+# Likelihood of a numeric column given z: "gaussian"; "student" (Student-t with NUM_DOF degrees of
+# freedom, whose cost grows with the log of a deviation rather than its square); "student-learned"
+# (each column's degrees of freedom learned with the rest, starting from NUM_DOF).
+NUM_LIKELIHOOD = "gaussian"
+NUM_DOF = 3.0
+DOF_MIN, DOF_MAX = 0.5, 100.0
+# A numeric column's variance: "column" (one learned value per column) or "row" (the decoder gives one
+# per row and column, so some regions of the latent space may vary more than others).
+NUM_VARIANCE = "column"
 DAE_NOISE = 0.2  # std of the Gaussian corruption on numeric inputs
 DAE_CAT_SWAP = 0.1  # chance a category is swapped for a random one during training
 SPARSE_L1 = 1e-2  # weight of the L1 penalty on the code
@@ -72,9 +81,11 @@ class TabularAutoencoder(nn.Module):
         self.register_buffer("cat_index", index, persistent=False)
         self.register_buffer("cat_valid", valid, persistent=False)
         # Vocabulary entry -> its column, as a 0/1 matrix: per-column sums of exp(logits) become one GEMM.
+        # Entry 0 of every column, <unknown>, is left out: its probability is a fixed estimate from the
+        # training counts (encode.Encoded.fixed), not something the decoder can learn from rows it never saw.
         segments = torch.zeros(total_vocab, len(vocab_sizes))
         for j, (off, size) in enumerate(zip(offsets, vocab_sizes)):
-            segments[off : off + size, j] = 1.0
+            segments[off + 1 : off + size, j] = 1.0
         self.register_buffer("cat_segments", segments, persistent=False)
 
         h0 = hidden[0]
@@ -85,6 +96,8 @@ class TabularAutoencoder(nn.Module):
         self.enc_cat = nn.EmbeddingBag(total_vocab, h0, mode="sum") if total_vocab else None
         if self.enc_cat is not None:
             nn.init.normal_(self.enc_cat.weight, std=1.0 / math.sqrt(max(1, self.n_cat)))
+            with torch.no_grad():  # an unseen category tells the encoder nothing (the row never trains it)
+                self.enc_cat.weight[torch.tensor(offsets, dtype=torch.long)] = 0.0
         self.enc_bias = nn.Parameter(torch.zeros(h0)) if self.enc_dense is None else None
         self.enc_body = nn.Sequential(nn.SiLU(), *mlp(hidden))
         self.enc_mu = nn.Linear(hidden[-1], latent_dim)
@@ -94,6 +107,9 @@ class TabularAutoencoder(nn.Module):
         hl = hidden[0]
         self.num_mean = nn.Linear(hl, n_num) if n_num else None
         self.num_logvar = nn.Parameter(torch.zeros(n_num))
+        self.num_logvar_head = nn.Linear(hl, n_num) if n_num and NUM_VARIANCE == "row" else None
+        self.likelihood = NUM_LIKELIHOOD
+        self.num_logdof = nn.Parameter(torch.full((n_num,), math.log(NUM_DOF))) if NUM_LIKELIHOOD == "student-learned" else None
         self.flag_logit = nn.Linear(hl, self.n_flag) if self.n_flag else None
         self.cat_logits = nn.Linear(hl, total_vocab) if total_vocab else None
 
@@ -120,15 +136,25 @@ class TabularAutoencoder(nn.Module):
         mean = self.num_mean(h) if self.num_mean is not None else None
         flags = self.flag_logit(h) if self.flag_logit is not None else None
         logits = self.cat_logits(h) if self.cat_logits is not None else None
-        return mean, flags, logits
+        logvar = self.num_logvar if self.num_logvar_head is None else self.num_logvar + self.num_logvar_head(h)
+        return mean, flags, logits, logvar.clamp(NUM_LOGVAR_MIN, NUM_LOGVAR_MAX)
 
     def column_nll(self, decoded, x_num, observed, x_cat) -> torch.Tensor:
-        """Negative log-likelihood of each model column, shape (rows, n_num + n_cat)."""
-        mean, flags, logits = decoded
+        """Negative log-likelihood of each network column, shape (rows, n_num + n_cat)."""
+        mean, flags, logits, logvar = decoded
         cols = []
         if self.n_num:
-            logvar = self.num_logvar.clamp(NUM_LOGVAR_MIN, NUM_LOGVAR_MAX)
-            nll = 0.5 * ((x_num - mean) ** 2 * torch.exp(-logvar) + logvar + LOG_2PI) * observed
+            r2 = (x_num - mean) ** 2 * torch.exp(-logvar)
+            if self.likelihood == "student":
+                nu = NUM_DOF
+                const = 0.5 * math.log(nu * math.pi) + math.lgamma(nu / 2) - math.lgamma((nu + 1) / 2)
+                nll = (0.5 * logvar + const + 0.5 * (nu + 1) * torch.log1p(r2 / nu)) * observed
+            elif self.likelihood == "student-learned":
+                nu = self.num_logdof.exp().clamp(DOF_MIN, DOF_MAX)
+                const = 0.5 * torch.log(nu * math.pi) + torch.lgamma(nu / 2) - torch.lgamma((nu + 1) / 2)
+                nll = (0.5 * logvar + const + 0.5 * (nu + 1) * torch.log1p(r2 / nu)) * observed
+            else:
+                nll = 0.5 * (r2 + logvar + LOG_2PI) * observed
             if self.n_flag:
                 missing = 1.0 - observed[:, self.flag_index]
                 bce = F.binary_cross_entropy_with_logits(flags, missing, reduction="none")
@@ -140,7 +166,8 @@ class TabularAutoencoder(nn.Module):
             logits = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
             shift = logits.max(dim=1, keepdim=True).values
             log_norm = torch.log(torch.exp(logits - shift) @ self.cat_segments) + shift
-            cols.append(log_norm - logits.gather(1, x_cat + self.cat_offsets))
+            nll = log_norm - logits.gather(1, x_cat + self.cat_offsets)
+            cols.append(torch.where(x_cat == 0, torch.zeros_like(nll), nll))  # <unknown>: a fixed term outside
         return torch.cat(cols, dim=1)
 
     @staticmethod

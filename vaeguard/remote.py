@@ -58,8 +58,8 @@ def guard_for(bundle: Bundle) -> "Detector":
         return guard
 
 
-def score_partition(df: pd.DataFrame, bundle: Bundle, coerce: bool = False) -> pd.DataFrame:
+def score_partition(df: pd.DataFrame, bundle: Bundle, strict: bool = False) -> pd.DataFrame:
     """score_frame for one partition, with the model taken from this process's cache."""
     from .scoring import score_chunk
 
-    return score_chunk(guard_for(bundle), df, coerce=coerce)[0]
+    return score_chunk(guard_for(bundle), df, strict=strict)[0]

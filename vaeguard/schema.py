@@ -1,7 +1,14 @@
-"""Infer each column's role from the data, and check a new table against the trained schema."""
+"""Give every column a role, with the reason shown to the user; check a new table against the trained columns.
+
+Network data has meaning that value counts alone miss: a timestamp is a time, not a magnitude; an IP
+address identifies a host, it does not measure one; a port names a service; a byte count is a count
+however few distinct values one day had. The rules use, in order: the user's `--role`, what the file
+format says (Zeek's #types), the column's name, and its values.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -10,15 +17,35 @@ from pandas.api import types as pdt
 
 from .errors import InputError, SchemaError
 
-NUMERIC, CATEGORICAL, IGNORED = "numeric", "categorical", "ignored"
+NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, CONSTANT, IGNORED = (
+    "numeric", "categorical", "port", "address", "time", "constant", "ignored",
+)
+# What `--role COL=ROLE` accepts. `address` and `time` are opt-in derived features: the scope of an IP
+# address (private, public, ...) and the hour of day and day of week of a timestamp.
+USER_ROLES = {"numeric": NUMERIC, "categorical": CATEGORICAL, "port": PORT, "address": ADDRESS, "time": TIME, "ignore": IGNORED}
 
-# An integer column with at most this many distinct values is a code (port class, flag, protocol number),
-# not a quantity: a value never seen in training should count as unknown, not as "a bit larger".
-MAX_INT_CATEGORIES = 10
 # Text columns where most values are distinct are identifiers (hosts, session ids), not categories.
 ID_UNIQUE_FRACTION = 0.5
 # A text column where this share of values parse as numbers is a numeric column with dirty values.
 NUMERIC_TEXT_FRACTION = 0.9
+# An integer column named like a code (flag, type, state...) is a category up to this many values.
+MAX_CODE_VALUES = 50
+# Epoch times from 2000 to 2100, in seconds, milliseconds and microseconds.
+EPOCH_RANGES = ((9.46e8, 4.11e9), (9.46e11, 4.11e12), (9.46e14, 4.11e15))
+# Logs are written roughly in time order (Zeek writes a connection when it ends, stamped with its start).
+ORDERED_FRACTION = 0.75
+SAMPLE = 2000  # values looked at for the text patterns
+
+_TIME_WORDS = {"ts", "time", "timestamp", "datetime", "date", "stime", "ltime", "start", "end", "seen", "first", "last"}
+_PORT_WORDS = {"port", "sport", "dport", "dsport", "srcport", "dstport"}
+_SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb"}
+_ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
+_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category"}
+_LABEL_NAMES = {"label", "labels", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
+_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_IPV6 = re.compile(r"^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$")
+_MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 @dataclass
@@ -26,9 +53,26 @@ class ColumnSpec:
     name: str
     role: str
     reason: str
+    transform: str = ""  # "length": the column holds Zeek sets or vectors; the member count is the feature
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _words(name: str) -> set[str]:
+    return {w for w in re.split(r"[^0-9a-zA-Z]+", name.lower()) if w}
+
+
+def zeek_base_type(hint: str) -> str:
+    return hint.split("[", 1)[0].lower() if hint else ""
+
+
+def set_lengths(s: pd.Series) -> pd.Series:
+    """Members of Zeek sets and vectors as written in a log ("a,b"; "(empty)" or unset: none)."""
+    text = s.astype(object).where(s.notna(), "")
+    text = text.astype(str)
+    counts = text.str.count(",") + 1
+    return counts.where(~text.isin(["", "(empty)", "-"]), 0).astype(float)
 
 
 def _is_integer_valued(values: np.ndarray) -> bool:
@@ -37,9 +81,7 @@ def _is_integer_valued(values: np.ndarray) -> bool:
 
 def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
     """Coerce a column to float; return it, how many non-missing values were text, and a few examples."""
-    if pdt.is_bool_dtype(series):
-        return series.astype(float), 0, []
-    if pdt.is_numeric_dtype(series):
+    if pdt.is_bool_dtype(series) or pdt.is_numeric_dtype(series):
         return series.astype(float), 0, []
     fast = _arrow_float(series)
     if fast is not None:
@@ -53,7 +95,7 @@ def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
 
 def _arrow_float(series: pd.Series) -> pd.Series | None:
     """Parse a column of number strings with pyarrow (much faster than pandas); None if any value is not a number."""
-    if not pdt.is_string_dtype(series):
+    if not (pdt.is_string_dtype(series) or pdt.is_object_dtype(series)):
         return None
     try:
         import pyarrow as pa
@@ -65,61 +107,185 @@ def _arrow_float(series: pd.Series) -> pd.Series | None:
         return None
 
 
-def infer_column(name: str, s: pd.Series) -> ColumnSpec:
+def _share(values: pd.Series, pattern: re.Pattern) -> float:
+    sample = values.iloc[:SAMPLE].astype(str)
+    return float(sample.str.match(pattern).mean()) if len(sample) else 0.0
+
+
+def _epoch_like(values: np.ndarray) -> bool:
+    return any(float(np.mean((values >= lo) & (values <= hi))) >= 0.95 for lo, hi in EPOCH_RANGES)
+
+
+def _ordered(values: np.ndarray) -> bool:
+    return len(values) >= 20 and float(np.mean(np.diff(values) >= 0)) >= ORDERED_FRACTION
+
+
+def _random_ids(values: np.ndarray) -> bool:
+    """All distinct, spread evenly over a huge range: random identifiers or sequence numbers, not counts."""
+    if len(values) < 50 or np.unique(values).size < 0.95 * len(values):
+        return False
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 2**24:
+        return False
+    q = (np.percentile(values, [10, 50, 90]) - lo) / (hi - lo)
+    return bool(0.02 < q[0] < 0.2 and 0.35 < q[1] < 0.65 and 0.8 < q[2] < 0.98)
+
+
+def _time_reason(how: str, name: str) -> str:
+    return f"timestamp ({how}); --role {name}=time adds hour of day and day of week"
+
+
+def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> ColumnSpec:
+    """Roles for a column of numbers (non-missing values, as floats)."""
+    words = _words(name)
+    integer = _is_integer_valued(values)
+    nunique = int(np.unique(values).size)
+    if _epoch_like(values) and (words & _TIME_WORDS or _ordered(values)):
+        how = "epoch values, by name" if words & _TIME_WORDS else "epoch values in time order"
+        return ColumnSpec(name, IGNORED, _time_reason(how, name))
+    if words & _SEQ_WORDS:
+        return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
+    if integer and words & _PORT_WORDS and values.min() >= 0 and values.max() <= 65535:
+        return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral" + note)
+    if words & _ID_WORDS and nunique > ID_UNIQUE_FRACTION * len(values) and len(values) >= 20:
+        return ColumnSpec(name, IGNORED, f"identifier, by name ({nunique:,} distinct values)")
+    if integer:
+        if nunique == len(values) and n >= 20 and (np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)):
+            return ColumnSpec(name, IGNORED, "row number (unique, ordered)")
+        if _random_ids(values):
+            return ColumnSpec(name, IGNORED, "random identifier (distinct, spread evenly over a huge range)")
+        if nunique == 2:
+            return ColumnSpec(name, CATEGORICAL, "two values (a flag)" + note)
+        if words & _CODE_WORDS and nunique <= MAX_CODE_VALUES:
+            return ColumnSpec(name, CATEGORICAL, f"integer code, by name ({nunique} values)" + note)
+        return ColumnSpec(name, NUMERIC, ("count" if values.min() >= 0 else "integers") + note)
+    return ColumnSpec(name, NUMERIC, "numbers" + note)
+
+
+def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
+    """Roles that the file format states (Zeek's #types, Suricata's and Zeek JSON's known fields)."""
+    base = zeek_base_type(hint)
+    if base == "time":
+        return ColumnSpec(name, IGNORED, _time_reason(f"type {hint}", name))
+    if base in ("addr", "subnet"):
+        return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; --role {name}=address adds its scope")
+    if base == "id":
+        return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
+    if base in ("set", "vector", "table"):
+        lengths = set_lengths(s)
+        if lengths.nunique() <= 1:
+            return ColumnSpec(name, CONSTANT, f"type {hint}, always {int(lengths.iloc[0]) if len(lengths) else 0} members in training: "
+                              "any other count is flagged", transform="length")
+        return ColumnSpec(name, NUMERIC, f"type {hint}: the number of members", transform="length")
+    if s.notna().sum() == 0:
+        return None
+    if base == "port":
+        return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
+    if base in ("count", "int", "interval", "double"):
+        return ColumnSpec(name, NUMERIC, f"{'count' if base == 'count' else 'number'} (type {hint})")
+    if base == "bool":
+        return ColumnSpec(name, CATEGORICAL, f"true/false (type {hint})")
+    return None  # string / enum: the text rules decide (an id-like string such as Zeek's uid is ignored)
+
+
+def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
+    hinted = _hinted(name, s, hint) if hint else None
+    if hinted is not None:
+        return hinted
     n = len(s)
     non_null = s.dropna()
     if len(non_null) == 0:
-        return ColumnSpec(name, IGNORED, "all values missing")
+        return ColumnSpec(name, CONSTANT, "always missing in training: a value here is flagged")
     if pdt.is_datetime64_any_dtype(s) or pdt.is_timedelta64_dtype(s):
-        return ColumnSpec(name, IGNORED, "timestamp")
-    nunique = int(non_null.nunique())
-    if nunique <= 1:
-        return ColumnSpec(name, IGNORED, "constant")
+        return ColumnSpec(name, IGNORED, _time_reason("date-time values", name))
+    nunique = int(non_null.astype(str).nunique()) if pdt.is_object_dtype(non_null) else int(non_null.nunique())
+    if nunique == 1 and len(non_null) == n:
+        return ColumnSpec(name, CONSTANT, f"constant ({_short(non_null.iloc[0])}) in training: any other value is flagged")
+    if nunique == 1:
+        return ColumnSpec(name, CATEGORICAL, "one value, sometimes missing")
     if pdt.is_bool_dtype(s):
         return ColumnSpec(name, CATEGORICAL, "true/false")
     if pdt.is_numeric_dtype(s):
-        values = non_null.to_numpy(dtype=float)
-        if _is_integer_valued(values):
-            if nunique == len(non_null) and n >= 20 and (np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)):
-                return ColumnSpec(name, IGNORED, "row number (unique, ordered)")
-            if nunique <= MAX_INT_CATEGORIES:
-                return ColumnSpec(name, CATEGORICAL, f"integer code, {nunique} values")
-        return ColumnSpec(name, NUMERIC, "numbers")
+        return _numeric_role(name, non_null.to_numpy(dtype=float), n)
     # Text (object / string dtype).
-    coerced = pd.to_numeric(non_null, errors="coerce")
+    text = non_null.astype(str)
+    coerced = pd.to_numeric(text, errors="coerce")
     parsed = float(coerced.notna().mean())
-    if parsed == 1.0:
-        return ColumnSpec(name, NUMERIC, "numbers stored as text")
     if parsed >= NUMERIC_TEXT_FRACTION:
-        return ColumnSpec(name, NUMERIC, "numbers with some text values")
+        spec = _numeric_role(name, coerced.dropna().to_numpy(dtype=float), n, " (stored as text)" if parsed == 1.0 else " (some values are text)")
+        if parsed < 1.0 and spec.role == CATEGORICAL:
+            spec.role = NUMERIC
+        return spec
+    if _share(text, _IPV4) >= 0.95 or (_share(text, _IPV6) >= 0.95 and text.str.contains(":").mean() >= 0.95):
+        return ColumnSpec(name, IGNORED, f"IP address: identifies a host; --role {name}=address adds its scope")
+    if _share(text, _ISO_TIME) >= 0.95:
+        return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
+    if _share(text, _MAC) >= 0.95:
+        return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
-        return ColumnSpec(name, IGNORED, f"id-like text ({nunique} distinct values)")
+        return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
 
 
-def infer_schema(df: pd.DataFrame, ignore: list[str] | tuple[str, ...] = ()) -> list[ColumnSpec]:
-    """Give every column of `df` a role. Columns named in `ignore` are left out on request."""
+def _short(value) -> str:
+    text = str(value)
+    return text if len(text) <= 20 else text[:17] + "..."
+
+
+def parse_roles(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`COL=ROLE` strings (the column may itself hold '=': the last one splits) -> {column: role}."""
+    out = {}
+    for pair in pairs:
+        col, sep, role = pair.rpartition("=")
+        if not sep or not col:
+            raise InputError(f"--role takes COLUMN=ROLE, such as ts=time; got '{pair}'")
+        key = role.strip().lower()
+        if key == "ignored":
+            key = "ignore"
+        if key not in USER_ROLES:
+            raise InputError(f"--role {pair}: unknown role '{role}'; choose one of: {', '.join(USER_ROLES)}")
+        out[col] = USER_ROLES[key]
+    return out
+
+
+def infer_schema(
+    df: pd.DataFrame,
+    ignore: list[str] | tuple[str, ...] = (),
+    roles: dict[str, str] | None = None,
+    hints: dict[str, str] | None = None,
+) -> list[ColumnSpec]:
+    """Give every column of `df` a role. `roles` ({column: role}) and `ignore` override the rules."""
     dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if dupes:
         raise InputError(f"duplicate column names: {', '.join(dupes)}; rename them so each is unique")
-    present = set(df.columns)
-    unknown = [c for c in ignore if c not in present]
+    chosen = dict(roles or {})
+    chosen.update({c: IGNORED for c in ignore})
+    unknown = [c for c in chosen if c not in set(map(str, df.columns))]
     if unknown:
         raise InputError(
-            f"--ignore names column(s) not in the table: {', '.join(unknown)}; "
+            f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}; "
             f"the table has: {', '.join(map(str, df.columns[:30]))}"
         )
+    hints = hints or {}
     specs = []
-    ignore = set(ignore)
     for name in df.columns:
-        if name in ignore:
-            specs.append(ColumnSpec(str(name), IGNORED, "--ignore"))
+        key = str(name)
+        if key in chosen:
+            role = chosen[key]
+            hint = zeek_base_type(hints.get(key, ""))
+            transform = "length" if role == NUMERIC and hint in ("set", "vector", "table") else ""
+            specs.append(ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform))
         else:
-            specs.append(infer_column(str(name), df[name]))
-    if not any(s.role != IGNORED for s in specs):
+            specs.append(infer_column(key, df[name], hints.get(key, "")))
+    if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
-        raise InputError(f"no usable columns: every column is ignored ({reasons})")
+        raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
     return specs
+
+
+def label_like(specs: list[ColumnSpec]) -> list[str]:
+    """Columns used as features whose name says they hold the answer (label, class, attack...)."""
+    return [s.name for s in specs if s.role != IGNORED and s.name.lower() in _LABEL_NAMES]
 
 
 def check_columns(df: pd.DataFrame, specs: list[ColumnSpec]) -> None:

@@ -1,7 +1,8 @@
-"""score_frame: a pandas chunk in, the same rows with score columns out.
+"""Scoring: rows in, per-row scores and per-column contributions out.
 
-This is the one scoring path: the CLI's streaming loop, the Python API and distributed engines all call
-it, so a row gets the same score whichever way it is scored.
+`score_rows` is the one computation; `score_frame` / `score_chunk` format it as the table every path
+writes (the CLI's streaming loop, the Python API, Dask and Spark), so a row gets the same score
+whichever way it is scored.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .encode import Encoded
 from .schema import check_columns
 
 if TYPE_CHECKING:
@@ -27,17 +29,99 @@ SCORE_DTYPES = {"anomaly_score": np.dtype("float64"), "p_value": np.dtype("float
 
 @dataclass
 class ChunkReport:
+    """What scoring saw, summed over chunks: counts for the summary and the drift check."""
+
     rows: int = 0
     flagged: int = 0
-    coerced: dict[str, int] = field(default_factory=dict)  # text values treated as missing, per column
-    unknown: dict[str, int] = field(default_factory=dict)  # category values not seen in training, per column
+    malformed: dict[str, int] = field(default_factory=dict)  # text where a number belongs, per column
+    unknown: dict[str, int] = field(default_factory=dict)  # category values never seen in training
+    new_missing: dict[str, int] = field(default_factory=dict)  # gaps in columns that training never left empty
+    broken: dict[str, int] = field(default_factory=dict)  # constant columns holding another value
+    contribution_sum: np.ndarray | None = None  # per model column, for the drift check
 
     def add(self, other: "ChunkReport") -> None:
         self.rows += other.rows
         self.flagged += other.flagged
-        for mine, theirs in ((self.coerced, other.coerced), (self.unknown, other.unknown)):
+        for mine, theirs in ((self.malformed, other.malformed), (self.unknown, other.unknown),
+                             (self.new_missing, other.new_missing), (self.broken, other.broken)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
+        if other.contribution_sum is not None:
+            self.contribution_sum = other.contribution_sum.copy() if self.contribution_sum is None else self.contribution_sum + other.contribution_sum
+
+    def evidence(self) -> dict[str, dict[str, int]]:
+        """The non-empty per-column counts of things training never had, by kind."""
+        kinds = {"text in numeric columns": self.malformed, "values unseen in training": self.unknown,
+                 "missing where training had none": self.new_missing, "constant columns changed": self.broken}
+        return {k: v for k, v in kinds.items() if v}
+
+
+@dataclass
+class RowScores:
+    scores: np.ndarray  # (n,) higher = more anomalous, in nats
+    contributions: np.ndarray  # (n, model columns): each column's share of the score
+    encoded: Encoded
+
+
+def network_scores(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+    """The network's part of the score for encoded rows, in fixed-size batches."""
+    import torch
+
+    model = detector.model_
+    device = next(model.parameters()).device
+    eps = detector.eps_.to(device)
+    n = enc.x_num.shape[0]
+    scores = np.empty(n, dtype=np.float64)
+    contrib = np.empty((n, model.n_num + model.n_cat), dtype=np.float64)
+    model.eval()
+    rows = model.score_batch_rows(eps.shape[0] if detector.score_kind_ == "elbo" else 1)
+    for start in range(0, n, rows):
+        sl = slice(start, start + rows)
+        part = [enc.x_num[sl], enc.observed[sl], enc.x_cat[sl]]
+        m = part[0].shape[0]
+        if m < rows:
+            # Always the same batch shape: matrix kernels pick their summation order by shape, so a row
+            # scored in a short batch could differ in the last bits from the same row in a full one.
+            # Padding makes scores byte-identical whatever the chunking.
+            part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
+        tensors = [torch.from_numpy(a).to(device) for a in part]
+        s, c = model.score(*tensors, kind=detector.score_kind_, eps=eps)
+        scores[sl] = s[:m].double().cpu().numpy()
+        contrib[sl] = c[:m].double().cpu().numpy()
+    return scores, contrib
+
+
+def fixed_terms(detector: "Detector", enc: Encoded) -> np.ndarray:
+    """The per-column terms outside the network, with novelty raised to the calibration's floor.
+
+    A value training never held, where the training counts put the chance of such a value below the
+    calibrated false-positive rate, is by itself reason enough to flag: flagging every such row costs
+    less than the rate the threshold already allows.
+    """
+    cal = getattr(detector, "calibration_", None)
+    if cal is None or not cal.novelty_floor or not enc.novel.any():
+        return enc.fixed
+    rare = enc.novel & (enc.fixed > -np.log(cal.target))
+    return np.where(rare, np.maximum(enc.fixed, cal.novelty_floor), enc.fixed)
+
+
+def score_encoded(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+    """Network terms plus the fixed terms the network never sees (unseen categories, new gaps, ...)."""
+    scores, contrib = network_scores(detector, enc)
+    fixed = fixed_terms(detector, enc)
+    extra = fixed.shape[1] - contrib.shape[1]
+    if extra:
+        contrib = np.concatenate([contrib, np.zeros((contrib.shape[0], extra))], axis=1)
+    contrib = contrib + fixed
+    return scores + fixed.sum(axis=1), contrib
+
+
+def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> RowScores:
+    """Score a table against a fitted detector: scores, per-column contributions and what was unusual."""
+    check_columns(df, detector.schema_)
+    enc = detector.preprocessor_.transform(df, strict=strict)
+    scores, contrib = score_encoded(detector, enc)
+    return RowScores(scores, contrib, enc)
 
 
 def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K) -> np.ndarray:
@@ -56,18 +140,16 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K) -> np.nda
     return out
 
 
-def score_chunk(guard: "Detector", df: pd.DataFrame, coerce: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
-    check_columns(df, guard.schema_)
-    enc = guard.preprocessor_.transform(df, coerce=coerce)
-    scores, contrib = guard._score_encoded(enc)
-    cal = guard.calibration_
-    flags = cal.flags(scores)
+def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
+    rs = score_rows(detector, df, strict=strict)
+    cal = detector.calibration_
+    flags = cal.flags(rs.scores)
     out = df.copy() if any(c in df.columns for c in SCORE_COLUMNS) else df
     extra = {
-        "anomaly_score": scores,
-        "p_value": cal.p_values(scores),
+        "anomaly_score": rs.scores,
+        "p_value": cal.p_values(rs.scores),
         "is_anomaly": flags,
-        "top_features": pd.array(top_features(contrib - guard.baselines_, guard.preprocessor_.column_names), dtype=TEXT_DTYPE),
+        "top_features": pd.array(top_features(rs.contributions - detector.baselines_, detector.preprocessor_.column_names), dtype=TEXT_DTYPE),
     }
     if out is df:
         out = pd.concat([df.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
@@ -75,7 +157,9 @@ def score_chunk(guard: "Detector", df: pd.DataFrame, coerce: bool = False) -> tu
     else:
         for k, v in extra.items():
             out[k] = v
-    return out, ChunkReport(len(df), int(flags.sum()), enc.coerced, enc.unknown)
+    e = rs.encoded
+    report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, rs.contributions.sum(axis=0))
+    return out, report
 
 
 def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
@@ -86,6 +170,6 @@ def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def score_frame(guard: "Detector", df: pd.DataFrame, coerce: bool = False) -> pd.DataFrame:
+def score_frame(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> pd.DataFrame:
     """Return `df` with anomaly_score, p_value, is_anomaly and top_features appended."""
-    return score_chunk(guard, df, coerce=coerce)[0]
+    return score_chunk(detector, df, strict=strict)[0]

@@ -29,7 +29,7 @@ def output_schema(schema):
     ])
 
 
-def score(spark_df, model: ModelLike, coerce: bool = False):
+def score(spark_df, model: ModelLike, strict: bool = False):
     """Return `spark_df` with anomaly_score, p_value, is_anomaly and top_features appended (lazily)."""
     import pandas as pd
 
@@ -47,6 +47,6 @@ def score(spark_df, model: ModelLike, coerce: bool = False):
 
         local = guard_for(shipped.value)
         for pdf in batches:
-            yield score_chunk(local, pdf, coerce=coerce)[0]
+            yield score_chunk(local, pdf, strict=strict)[0]
 
     return spark_df.mapInPandas(score_batches, output_schema(spark_df.schema))

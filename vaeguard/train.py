@@ -15,10 +15,6 @@ from .model import TabularAutoencoder
 
 # Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
 TARGET_STEPS = 3000
-# Share of each batch's worst-fitting rows left out of the gradient once KL warm-up is over: training
-# tables hold some anomalies, and fitting them teaches the model they are normal. 0.05 lifted mean
-# ROC-AUC on the quality benchmark's data from 0.739 to 0.750 (benchmarks/tune.py).
-TRIM = 0.05
 MIN_EPOCHS, MAX_EPOCHS = 10, 200
 # Default batch: BASE_BATCH, doubled for tables of LARGE_TABLE rows or more, with the epochs of the base
 # batch (the same rows seen in half the steps). At 170k-200k rows this fitted 1.5-1.8x faster and scored
@@ -40,7 +36,7 @@ class TrainConfig:
     patience: int = 15
     grad_clip: float = 5.0
     weight_decay: float = 0.0
-    trim: float = field(default_factory=lambda: TRIM)  # share of each batch's worst-fitting rows left out once warm-up is over
+    trim: float = 0.0  # share of each batch's worst-fitting rows left out once warm-up is over
 
 
 @dataclass
@@ -58,6 +54,7 @@ class TrainResult:
     best_epoch: int = 0
     best_val_loss: float = math.inf
     stopped_early: bool = False
+    saved_epoch: int = 0  # the epoch whose weights the last checkpoint holds (resume starts after it)
 
 
 def auto_epochs(n_rows: int, batch_size: int) -> int:
@@ -148,10 +145,16 @@ def train(
             result.best_val_loss, result.best_epoch = val_loss, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
             since_best = 0
+            result.saved_epoch = epoch + 1
             if on_best is not None:
                 on_best(model, result)
         elif comparable:
             since_best += 1
+        elif on_best is not None:
+            # During KL warm-up losses are not comparable yet, but an interrupted fit should still have
+            # something to resume from: keep the latest epoch.
+            result.saved_epoch = epoch + 1
+            on_best(model, result)
         if on_epoch is not None:
             on_epoch(record, epochs)
         if since_best >= config.patience:

@@ -1,0 +1,84 @@
+"""Evidence never makes a row look more normal: each kind of surprise raises a row's score above its unchanged twin."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeguard import VAEGuard
+
+from .conftest import make_flows
+
+
+@pytest.fixture(scope="module")
+def guard():
+    df = make_flows(1200, seed=1).drop(columns=["id"])
+    df["fragment"] = 0  # constant in training, as NSL-KDD's wrong_fragment is in every normal row
+    df["packets"] = df["packets"].astype(float)  # never missing in training
+    return VAEGuard(epochs=15, seed=0).fit(df)
+
+
+@pytest.fixture
+def twins():
+    df = make_flows(60, seed=7).drop(columns=["id"])
+    df["fragment"] = 0
+    df["duration"] = df["duration"].fillna(0.5)
+    return df
+
+
+def raised(guard, before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    return guard.anomaly_score(after) - guard.anomaly_score(before)
+
+
+def test_a_constant_column_is_kept_as_a_check(guard, twins):
+    changed = twins.assign(fragment=3)
+    delta = raised(guard, twins, changed)
+    n = guard.n_train_rows_
+    # At least as costly as a value never seen in a categorical column: -log(1 / (n + 2)); and, being
+    # rarer than the 1% false-positive budget, enough to flag the row on its own.
+    assert (delta >= math.log(n + 2) - 0.01).all()
+    assert (guard.predict(changed) == -1).all()
+    table = guard.explain(changed.iloc[[0]])[0]
+    assert table.iloc[0]["column"] == "fragment" and table.iloc[0]["role"] == "constant"
+    assert guard.score_frame(changed)["top_features"].str.startswith("fragment").all()
+
+
+def test_missing_where_training_had_no_gaps_raises_the_score(guard, twins):
+    gaps = twins.copy()
+    gaps["packets"] = np.nan
+    assert (raised(guard, twins, gaps) > 0).all()
+    assert (guard.predict(gaps) == -1).all()  # a field always set in training and now empty is itself suspicious
+    # A column that had gaps in training (duration, 5%) learned how likely a gap is: the gap has a cost.
+    table = guard.explain(twins.assign(duration=np.nan).iloc[[0]])[0].set_index("column")
+    assert table.loc["duration", "contribution"] > 0
+
+
+def test_text_where_a_number_belongs_raises_the_score(guard, twins):
+    dirty = twins.astype({"bytes": object})
+    dirty["bytes"] = "n/a"
+    assert (raised(guard, twins, dirty) > 0).all()
+
+
+def test_an_unseen_category_in_a_small_vocabulary_is_improbable_on_its_own(guard, twins):
+    fourth = twins.assign(proto="sctp")  # training had tcp and udp only
+    delta = raised(guard, twins, fourth)
+    col = next(c for c in guard.preprocessor_.categorical if c.name == "proto")
+    assert col.unknown_cost == pytest.approx(-math.log(1 / (guard.n_train_rows_ + 2)))
+    assert (delta > col.unknown_cost - 3.0).all()
+    # Alone, it is enough to flag the typical row.
+    typical = twins.iloc[[int(np.argmin(np.abs(guard.anomaly_score(twins) - np.median(guard.anomaly_score(twins)))))]]
+    assert guard.predict(typical.assign(proto="sctp"))[0] == -1
+
+
+def test_unseen_values_are_counted_per_column(guard, twins):
+    from vaeguard.scoring import score_chunk
+
+    odd = twins.assign(proto="sctp", fragment=1).astype({"bytes": object})
+    odd.loc[odd.index[:4], "bytes"] = "?"
+    odd.loc[odd.index[:5], "packets"] = np.nan
+    _, report = score_chunk(guard, odd)
+    assert report.unknown == {"proto": 60} and report.broken == {"fragment": 60}
+    assert report.malformed == {"bytes": 4} and report.new_missing == {"packets": 5}

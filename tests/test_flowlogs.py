@@ -1,0 +1,291 @@
+"""Flow logs as sensors write them: Zeek TSV and JSON, Suricata eve.json, sniffed CSV delimiters, flow-aware roles."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeguard.schema import infer_schema
+from vaeguard.sources import open_source, read_table
+
+from .conftest import SHARED, invoke
+
+FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration", "orig_bytes",
+          "resp_bytes", "conn_state", "local_orig", "missed_bytes", "history", "orig_pkts", "resp_pkts", "tunnel_parents"]
+TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count", "string", "bool",
+         "count", "string", "count", "count", "set[string]"]
+
+
+def conn_rows(n: int, seed: int = 0, start: float = 1545403816.0, net: str = "192.168.1") -> list[list]:
+    """Normal traffic: NTP and DNS from one host, ephemeral source ports, small counts."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        dns = rng.random() < 0.3
+        pkts = int(rng.integers(1, 3))
+        rows.append([
+            f"{start + 7.5 * i:.6f}", f"C{rng.integers(1 << 40):x}", f"{net}.{int(rng.integers(2, 20))}",
+            int(rng.integers(32768, 61000)) if dns else 123, f"{int(rng.integers(1, 223))}.{int(rng.integers(256))}.1.{int(rng.integers(256))}",
+            53 if dns else 123, "udp", "dns" if dns else None, round(float(rng.exponential(0.01)), 6),
+            int(rng.integers(30, 60)) if dns else 48, int(rng.integers(60, 200)) if dns else 48, "SF", None, 0,
+            "Dd", pkts, pkts, None,
+        ])
+    return rows
+
+
+def zeek_text(rows: list[list], close: bool = True) -> str:
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tconn",
+            "#open\t2019-01-10-12-00-00", "#fields\t" + "\t".join(FIELDS), "#types\t" + "\t".join(TYPES)]
+    body = ["\t".join("-" if v is None else str(v) for v in r) for r in rows]
+    return "\n".join(head + body + (["#close\t2019-01-10-13-00-00"] if close else [])) + "\n"
+
+
+def zeek_json_text(rows: list[list]) -> str:
+    out = []
+    for r in rows:
+        rec = {k: v for k, v in zip(FIELDS, r) if v is not None}
+        rec["ts"] = float(rec["ts"])
+        out.append(json.dumps(rec))
+    return "\n".join(out) + "\n"
+
+
+def eve_text(rows: list[list]) -> str:
+    out = [json.dumps({"timestamp": "2019-01-10T20:06:29.067208+0000", "event_type": "stats", "stats": {"uptime": 60}})]
+    for i, r in enumerate(rows):
+        rec = dict(zip(FIELDS, r))
+        out.append(json.dumps({
+            "timestamp": "2019-01-10T20:06:30.753992+0000", "flow_id": 1000000000000 + i, "event_type": "flow",
+            "src_ip": rec["id.orig_h"], "src_port": rec["id.orig_p"], "dest_ip": rec["id.resp_h"], "dest_port": rec["id.resp_p"],
+            "proto": rec["proto"].upper(), **({"app_proto": rec["service"]} if rec["service"] else {}),
+            "flow": {"pkts_toserver": rec["orig_pkts"], "pkts_toclient": rec["resp_pkts"], "bytes_toserver": rec["orig_bytes"],
+                     "bytes_toclient": rec["resp_bytes"], "start": "2019-01-10T20:06:29.067208+0000",
+                     "end": "2019-01-10T20:06:30.753992+0000", "age": 0, "state": "established", "reason": "timeout"},
+        }))
+        if i % 50 == 0:
+            out.append(json.dumps({"timestamp": "2019-01-10T20:06:31+0000", "event_type": "dns", "dns": {"type": "query"}}))
+    return "\n".join(out) + "\n"
+
+
+def attack_rows(n: int) -> list[list]:
+    """C&C over TCP to a port training never saw, and a telnet scan: what a bot does."""
+    rows = conn_rows(n, seed=9)
+    for i, r in enumerate(rows):
+        r[6], r[7], r[11], r[14] = "tcp", None, "S0", "S"
+        r[5] = 6667 if i % 2 else 23
+        r[9], r[10], r[15], r[16] = None, None, 3, 0
+        r[8] = None
+    return rows
+
+
+# ---- readers -----------------------------------------------------------------------------------------
+def test_zeek_tsv_header_types_unset_and_close(tmp_path):
+    path = tmp_path / "conn.log"
+    path.write_text(zeek_text(conn_rows(50)))
+    src = open_source(str(path))
+    assert src.format == "zeek" and src.hints["id.resp_p"] == "port" and src.hints["tunnel_parents"] == "set[string]"
+    df, total = read_table(src)
+    assert total == 50 and list(df.columns) == FIELDS  # the #close line is no row
+    assert df["local_orig"].isna().all()  # '-' is unset
+    assert src.bad_lines == 0
+
+
+def test_zeek_bad_lines_are_counted_or_stop_with_strict(tmp_path, runner):
+    text = zeek_text(conn_rows(40))
+    lines = text.splitlines()
+    lines[12] = "\t".join(lines[12].split("\t")[:5])  # a field count that does not match #fields
+    broken = "\n".join(lines[:-1]) + "\n" + lines[-2][:20]  # and a truncated last line, no #close
+    path = tmp_path / "conn.log"
+    path.write_text(broken)
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert src.bad_lines == 2 and len(df) == 40 - 1  # the broken row; the truncated copy of the last is extra
+    assert "2 malformed lines skipped" in src.skipped_summary()
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", path, "--model", model, "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    assert "2 malformed lines skipped" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--epochs", "2", "--strict")
+    assert res.exit_code == 2 and "--strict" in res.stderr and not (tmp_path / "m2").exists()
+
+
+def test_concatenated_gzip_logs_on_stdin(tmp_path, runner):
+    # `zcat conn.*.log.gz | vaeguard score -`: several headers and #close lines inside one stream.
+    train = tmp_path / "train.log"
+    train.write_text(zeek_text(conn_rows(300)))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", train, "--model", model, "--epochs", "3", "-q").exit_code == 0
+    stream = (zeek_text(conn_rows(30, seed=1)) + zeek_text(conn_rows(20, seed=2))).encode()
+    out = tmp_path / "o.csv"
+    res = invoke(runner, "score", "-", "--model", model, "--out", out, "--json", input=gzip.compress(stream))
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"] == 50 and len(pd.read_csv(out)) == 50
+
+
+def test_zeek_json_and_suricata_eve(tmp_path):
+    zj = tmp_path / "conn.json"
+    zj.write_text(zeek_json_text(conn_rows(30)))
+    src = open_source(str(zj))
+    assert src.format == "json" and src.hints["id.orig_h"] == "addr"
+    df, _ = read_table(src)
+    assert len(df) == 30 and "service" in df and "local_orig" not in df  # unset fields are left out by Zeek
+    eve = tmp_path / "eve.json.gz"
+    eve.write_bytes(gzip.compress(eve_text(conn_rows(120)).encode()))
+    src = open_source(str(eve))
+    df, _ = read_table(src)
+    assert len(df) == 120 and src.other_events == 1 + 3  # one stats event, three dns events
+    assert "flow.bytes_toserver" in df and "flow.start" in df
+    roles = {s.name: s.role for s in infer_schema(df, hints=src.hints)}
+    assert roles["src_ip"] == roles["timestamp"] == roles["flow.start"] == roles["flow_id"] == "ignored"
+    assert roles["dest_port"] == "port" and roles["flow.bytes_toclient"] == "numeric"
+
+
+@pytest.mark.parametrize("sep", [",", "\t", ";", "|"])
+def test_csv_delimiter_is_sniffed(tmp_path, sep):
+    path = tmp_path / "t.txt"
+    pd.DataFrame({"a": range(30), "b": ["x", "y", "z"] * 10, "c": np.linspace(0, 1, 30)}).to_csv(path, sep=sep, index=False)
+    src = open_source(str(path))
+    assert src.format == "csv" and src.delimiter == sep
+    assert list(read_table(src)[0].columns) == ["a", "b", "c"]
+    text = next(src.chunks(10, text=True))
+    assert list(text.columns) == ["a", "b", "c"] and len(text) == 10
+
+
+def test_format_override_and_wrong_bytes(tmp_path, runner):
+    path = tmp_path / "conn.dat"
+    path.write_text(zeek_text(conn_rows(30)))
+    assert open_source(str(path)).format == "zeek"
+    res = invoke(runner, "fit", path, "--format", "parquet", "--model", tmp_path / "m")
+    assert res.exit_code == 2 and "not a Parquet file" in res.stderr
+    junk = tmp_path / "x.parquet"
+    junk.write_bytes(bytes(range(256)) * 4)
+    res = invoke(runner, "fit", junk, "--model", tmp_path / "m")
+    assert res.exit_code == 2 and "not UTF-8 text nor a Parquet file" in res.stderr and "--format csv" not in res.stderr
+
+
+# ---- roles -------------------------------------------------------------------------------------------
+def test_flow_roles_from_zeek_types(tmp_path):
+    path = tmp_path / "conn.log"
+    path.write_text(zeek_text(conn_rows(200)))
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    specs = {s.name: s for s in infer_schema(df, hints=src.hints)}
+    assert specs["ts"].role == "ignored" and "timestamp" in specs["ts"].reason and "--role ts=time" in specs["ts"].reason
+    assert specs["id.orig_h"].role == specs["id.resp_h"].role == "ignored" and "IP address" in specs["id.orig_h"].reason
+    assert specs["uid"].role == "ignored"
+    assert specs["id.resp_p"].role == specs["id.orig_p"].role == "port"
+    # Few distinct counts in training are still counts.
+    assert specs["orig_pkts"].role == specs["resp_pkts"].role == "numeric"
+    assert specs["local_orig"].role == "constant" and specs["tunnel_parents"].transform == "length"
+
+
+def test_flow_roles_from_names_and_values():
+    n = 300
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "Stime": 1421927377 + np.sort(rng.integers(0, 5000, n)),  # epoch seconds, by name
+        "start": 1421927377000 + np.arange(n) * 1000,  # epoch milliseconds in order
+        "srcip": [f"10.0.0.{i % 250}" for i in range(n)],
+        "dstip6": [f"2001:db8::{i:x}" for i in range(n)],
+        "sport": rng.integers(1024, 65535, n),
+        "dsport": rng.choice([80, 443, 53], n),
+        "stcpb": rng.integers(0, 2**32, n),
+        "sbytes": rng.choice([0, 40, 52], n),  # three values: still a count
+        "is_ftp_login": rng.choice([0, 1], n),  # two values: a flag
+        "state_code": rng.choice([1, 2, 3, 4, 5], n),  # named like a code
+        "seen_at": pd.date_range("2026-01-01", periods=n, freq="s").astype(str),
+        "mac": [f"00:1a:2b:3c:4d:{i % 256:02x}" for i in range(n)],
+        "dur": rng.exponential(1.0, n),
+    })
+    roles = {s.name: s.role for s in infer_schema(df)}
+    assert roles == {
+        "Stime": "ignored", "start": "ignored", "srcip": "ignored", "dstip6": "ignored", "sport": "port", "dsport": "port",
+        "stcpb": "ignored", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
+        "seen_at": "ignored", "mac": "ignored", "dur": "numeric",
+    }
+
+
+def test_role_overrides_and_their_errors(tmp_path, runner):
+    path = tmp_path / "conn.log"
+    path.write_text(zeek_text(conn_rows(300)))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", path, "--model", model, "--epochs", "2", "--json",
+                 "--role", "ts=time", "--role", "id.orig_h=address", "--role", "orig_pkts=categorical", "--role", "uid=ignore")
+    assert res.exit_code == 0, res.output
+    cols = {c["name"]: c for c in json.loads(res.stdout)["columns"]}
+    assert cols["ts"]["role"] == "time" and cols["id.orig_h"]["role"] == "address" and cols["orig_pkts"]["role"] == "categorical"
+    assert "--role" in cols["ts"]["reason"]
+    man = json.loads((model / "manifest.json").read_text())
+    names = man["scoring"]["columns"]
+    assert "ts:hour" in names and "ts:weekday" in names and "id.orig_h" in names
+    res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "nope=numeric")
+    assert res.exit_code == 2 and "nope" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "ts=timestamp")
+    assert res.exit_code == 2 and "unknown role" in res.stderr and "time" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "ts")
+    assert res.exit_code == 2 and "COLUMN=ROLE" in res.stderr
+
+
+# ---- end to end --------------------------------------------------------------------------------------
+def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
+    """Fit on one day's conn log; another day from other hosts at another time: normal rows stay quiet."""
+    train = tmp_path / "day1.log"
+    train.write_text(zeek_text(conn_rows(1500)))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
+    normal, attacks = conn_rows(400, seed=5, start=1600000000.0, net="192.168.7"), attack_rows(40)
+    day2 = tmp_path / "day2.json"
+    day2.write_text(zeek_json_text(normal + attacks))
+    out = tmp_path / "scored.csv"
+    res = invoke(runner, "score", day2, "--model", model, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    scored = pd.read_csv(out)
+    y = np.r_[np.zeros(400), np.ones(40)]
+    assert scored["is_anomaly"][y == 0].mean() <= 0.03
+    assert scored["is_anomaly"][y == 1].mean() >= 0.9
+    summary = json.loads(res.stdout)
+    assert summary["drift"] is True and 0 < summary["expected_flag_rate"] < 0.05 and summary["flag_rate"] > 0.08
+    assert "ts" not in {name for row in scored["top_features"] for name in row.split(";")}
+
+
+def test_drift_warning_names_columns_and_stays_quiet_on_normal(tmp_path, runner):
+    train = tmp_path / "day1.log"
+    train.write_text(zeek_text(conn_rows(1500)))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
+    same = tmp_path / "same.log"
+    same.write_text(zeek_text(conn_rows(800, seed=3)))
+    res = invoke(runner, "score", same, "--model", model, "--out", tmp_path / "a.csv")
+    assert res.exit_code == 0 and "warning: drift" not in res.stderr
+    moved = conn_rows(800, seed=4)
+    for r in moved:
+        r[9] = int(r[9]) * 40  # every flow now sends 40 times the bytes
+    other = tmp_path / "other.log"
+    other.write_text(zeek_text(moved))
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "b.csv")
+    assert res.exit_code == 0
+    assert "warning: drift" in res.stderr and "orig_bytes" in res.stderr and "vaeguard calibrate" in res.stderr
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "iot23" / "conn34.log").exists(), reason="needs ../shared")
+def test_iot23_capture_to_capture(tmp_path, runner):
+    iot = SHARED / "data" / "iot23"
+    lines = (iot / "conn34.log").read_text().splitlines(True)
+    body = [ln for ln in lines if not ln.startswith("#")]
+    y34 = pd.read_csv(iot / "labels34.csv")["malicious"].to_numpy()
+    benign = tmp_path / "benign34.log"
+    benign.write_text("".join([ln for ln in lines if ln.startswith("#")][:-1] + [b for b, m in zip(body, y34) if m == 0]))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", benign, "--model", model, "-q").exit_code == 0
+    from sklearn.metrics import roc_auc_score
+
+    out = tmp_path / "s44.csv"
+    assert invoke(runner, "score", iot / "conn44.log", "--model", model, "--out", out, "-q").exit_code == 0
+    s, y = pd.read_csv(out), pd.read_csv(iot / "labels44.csv")["malicious"].to_numpy()
+    assert roc_auc_score(y, s["anomaly_score"]) >= 0.95 and s["is_anomaly"][y == 0].mean() <= 0.03
+    out = tmp_path / "s8.csv"
+    res = invoke(runner, "score", iot / "eve8.json.gz", "--model", model, "--out", out, "--json")
+    assert res.exit_code == 2 and "missing" in res.stderr  # Suricata's fields are not Zeek's: a clear error

@@ -1,0 +1,86 @@
+"""Is the flagged share far above what the calibration promised? A binomial test, and the columns that moved.
+
+On the calibration rows a share p0 of normal rows scored above the threshold. If the scored rows were
+normal traffic like those, the number flagged would be Binomial(n, p0). A flagged count in that law's far
+upper tail means the traffic differs from the training data: attacks, or a network that changed (then
+`vaeguard calibrate` or a refit is the fix). The calibration set is finite, so p0 is taken at the top of
+its 99.7% interval (3 standard errors) before testing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+# One-sided p-value below which the flagged share counts as drift.
+DRIFT_P = 1e-3
+TOP_COLUMNS = 3
+
+
+@dataclass
+class DriftCheck:
+    expected_flag_rate: float
+    flag_rate: float
+    p_value: float
+    drift: bool
+    columns: list[str] = field(default_factory=list)  # model columns whose contributions rose most
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def message(self) -> str:
+        moved = f"; the columns that moved most: {', '.join(self.columns)}" if self.columns else ""
+        return (
+            f"drift: {self.flag_rate:.1%} of rows flagged where {self.expected_flag_rate:.1%} was expected "
+            f"(binomial p = {self.p_value:.1g}){moved}. If this traffic is normal, run `vaeguard calibrate` on it "
+            f"or refit; otherwise look at the flagged rows"
+        )
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p), summed in log space from k up until the terms vanish."""
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0.0:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    lp, lq = math.log(p), math.log1p(-p)
+    log_c = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+    term = log_c + k * lp + (n - k) * lq
+    total, i = 0.0, k
+    peak = term
+    while i <= n:
+        total += math.exp(term - peak)
+        if i > n * p and math.exp(term - peak) < 1e-16 * total:
+            break
+        # ratio of consecutive binomial terms
+        term += math.log(n - i) - math.log(i + 1) + lp - lq if i < n else 0.0
+        i += 1
+    return min(1.0, math.exp(peak) * total)
+
+
+def expected_rate(calibration) -> tuple[float, float]:
+    """The share of calibration rows above the threshold, (k + 1) / (n + 1), and the top of its interval."""
+    n = len(calibration.scores)
+    k = int(np.sum(calibration.scores > calibration.threshold))
+    p0 = (k + 1.0) / (n + 1.0)
+    return p0, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / max(1, n)))
+
+
+def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray | None) -> DriftCheck:
+    p0, p_high = expected_rate(detector.calibration_)
+    rate = flagged / rows if rows else 0.0
+    p = binomial_tail(flagged, rows, p_high) if rows else 1.0
+    drift = bool(rows and rate > p_high and p < DRIFT_P)
+    columns: list[str] = []
+    stats = getattr(detector, "contribution_stats_", None)
+    if drift and contribution_sum is not None and stats is not None:
+        mean, std = stats
+        shift = (contribution_sum / rows - mean) / (std + 0.1)
+        order = np.argsort(-shift, kind="stable")
+        names = detector.preprocessor_.column_names
+        columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
+    return DriftCheck(p0, rate, p, drift, columns)

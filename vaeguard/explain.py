@@ -1,0 +1,52 @@
+"""Why a row scored as it did: each model column's contribution next to the value the model expected."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .schema import check_columns
+from .scoring import score_rows
+
+if TYPE_CHECKING:
+    from .detector import Detector
+
+
+def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
+    """For each row: every model column's contribution to its score, next to the value the model
+    expected there (decoded from the row's latent mean), largest excess over typical first."""
+    from .detector import tensors
+
+    check_columns(df, d.schema_)
+    pre = d.preprocessor_
+    rs = score_rows(d, df, strict=d.strict)
+    device = next(d.model_.parameters()).device
+    with torch.no_grad():
+        mu, _ = d.model_.encode(*tensors(rs.encoded, device))
+        mean, _, logits, _ = d.model_.decode(mu)
+    expected_num = pre.inverse_numeric(mean.double().cpu().numpy()) if mean is not None else np.zeros((len(df), 0))
+    expected_cat = []
+    for j, col in enumerate(pre.categorical):
+        # Entry 0 (<unknown>) is never a prediction.
+        seg = logits[:, d.model_.cat_index[j, 1 : len(col.vocab)]].cpu().numpy()
+        expected_cat.append([col.vocab[k + 1] for k in seg.argmax(axis=1)])
+    names = pre.column_names
+    roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
+    sources = [c.name for c in pre.numeric] + [c.column for c in pre.categorical] + [c.name for c in pre.constant]
+    tables = []
+    for i in range(len(df)):
+        expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]
+        t = pd.DataFrame({
+            "column": names,
+            "role": roles,
+            "observed": [df[c].iloc[i] for c in sources],
+            "expected": expected,
+            "contribution": rs.contributions[i],
+            "typical": d.baselines_,
+            "excess": rs.contributions[i] - d.baselines_,
+        }).sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
+        tables.append(t)
+    return tables

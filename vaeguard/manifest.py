@@ -1,0 +1,199 @@
+"""The model folder's manifest, in one place: what a fitted Detector writes and how it is read back.
+
+checkpoint.py stores bytes safely (JSON + safetensors, checksummed, no pickle); this module maps a
+Detector to the manifest's sections and back, checking every value before the model is used:
+
+    schema         columns with their roles and reasons
+    preprocessing  per-column transforms (encode.Preprocessor)
+    model          variant, latent size, hidden layers
+    training       options, rows, history, best epoch
+    scoring        score kind, K, column names, baselines and calibration-row statistics
+    calibration    threshold and sorted calibration scores; calibration_history: earlier thresholds
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from . import __version__, checkpoint
+from .calibrate import Calibration
+from .encode import Preprocessor
+from .errors import CheckpointError
+from .model import TabularAutoencoder
+from .schema import ColumnSpec
+from .train import EpochRecord, TrainResult
+
+if TYPE_CHECKING:
+    from .detector import Detector
+
+
+def build(d: "Detector", state: str) -> dict:
+    h = d.history_
+    stats = getattr(d, "contribution_stats_", None)
+    return {
+        "vaeguard_version": __version__,
+        "created": getattr(d, "created_", None) or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "state": state,
+        "schema": [s.to_dict() for s in d.schema_],
+        "feature_names_in": [str(c) for c in d.feature_names_in_],
+        "preprocessing": d.preprocessor_.to_dict(),
+        "model": {"variant": d.model, "latent_dim": int(d.latent_dim), "hidden": [int(x) for x in d.hidden]},
+        "training": {
+            "epochs": d.epochs,
+            "batch_size": int(getattr(d, "batch_size_", None) or d.batch_size),
+            "lr": float(d.lr),
+            "beta": float(d.beta),
+            "seed": int(d.seed),
+            "val_fraction": float(d.val_fraction),
+            "max_categories": int(d.max_categories),
+            "strict": bool(d.strict),
+            "trim": float(d.trim),
+            "train_rows": int(d.n_train_rows_),
+            "val_rows": int(d.n_val_rows_),
+            "best_epoch": int(h.best_epoch),
+            "best_val_loss": float(h.best_val_loss),
+            "stopped_early": bool(h.stopped_early),
+            "saved_epoch": int(h.saved_epoch),
+            "history": [vars(r) for r in h.history],
+        },
+        "scoring": {
+            "score": d.score_kind_,
+            "samples": int(d.samples),
+            "columns": d.preprocessor_.column_names,
+            "baselines": [float(b) for b in d.baselines_],
+            "contribution_mean": None if stats is None else [float(v) for v in stats[0]],
+            "contribution_std": None if stats is None else [float(v) for v in stats[1]],
+        },
+        "calibration": d.calibration_.to_dict() if d.calibration_ is not None else None,
+        "calibration_history": list(getattr(d, "calibration_history_", [])),
+    }
+
+
+def _tensors(d: "Detector") -> dict[str, torch.Tensor]:
+    out = {f"model.{k}": v for k, v in d.model_.state_dict().items()}
+    out["scoring.eps"] = d.eps_
+    return out
+
+
+def save(d: "Detector", path: str | Path, state: str = "trained") -> Path:
+    if Path(path).exists():
+        checkpoint.remove_stale_temp_files(path)
+    return checkpoint.save(path, build(d, state), _tensors(d))
+
+
+def to_bundle(d: "Detector") -> checkpoint.Bundle:
+    return checkpoint.pack(build(d, "trained"), _tensors(d))[0]
+
+
+def load(cls, path: str | Path, device: str = "cpu") -> "Detector":
+    manifest = checkpoint.read_manifest(path)
+    return _from_checked(cls, manifest, lambda: checkpoint.read_weights(path, manifest), str(path), device)
+
+
+def from_bundle(cls, bundle: checkpoint.Bundle, device: str = "cpu", where: str = "model bundle") -> "Detector":
+    manifest = checkpoint.parse_manifest(bundle.manifest, where)
+    return _from_checked(cls, manifest, lambda: checkpoint.parse_weights(bundle.weights, manifest, where), where, device)
+
+
+def _from_checked(cls, manifest: dict, read_tensors, where: str, device: str) -> "Detector":
+    from .detector import resolve_device
+
+    if manifest["state"] != "trained":
+        raise CheckpointError(f"the model in '{where}' did not finish training (fit was interrupted); run `vaeguard fit` again")
+    try:
+        d = _detector(cls, manifest)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        raise CheckpointError(f"the manifest in '{where}' is malformed ({type(e).__name__}: {e}); retrain with `vaeguard fit`") from None
+    d.eps_ = load_weights(d, read_tensors(), where)
+    d.model_.to(resolve_device(device)).eval()
+    return d
+
+
+def _detector(cls, m: dict) -> "Detector":
+    t, s, mdl = m["training"], m["scoring"], m["model"]
+    cal = m["calibration"]
+    if cal is None:
+        raise CheckpointError("the manifest has no calibration; run `vaeguard fit` again")
+    d = cls(
+        model=str(mdl["variant"]), latent_dim=int(mdl["latent_dim"]), hidden=tuple(int(h) for h in mdl["hidden"]),
+        epochs=t["epochs"], batch_size=int(t["batch_size"]), lr=float(t["lr"]), beta=float(t["beta"]),
+        score=str(s["score"]), samples=int(s["samples"]), val_fraction=float(t["val_fraction"]),
+        max_categories=int(t["max_categories"]), seed=int(t["seed"]), strict=bool(t["strict"]), trim=float(t["trim"]),
+    )
+    d.score_kind_ = d._check_params()
+    d.schema_ = [ColumnSpec(str(c["name"]), str(c["role"]), str(c["reason"]), str(c.get("transform", ""))) for c in m["schema"]]
+    d.preprocessor_ = pre = Preprocessor.from_dict(m["preprocessing"])
+    names = pre.column_names
+    if names != [str(c) for c in s["columns"]]:
+        raise CheckpointError("the manifest's preprocessing and scoring columns disagree; the model folder is corrupt")
+    d.baselines_ = _vector(s["baselines"], len(names), "score baselines")
+    d.contribution_stats_ = None
+    if s.get("contribution_mean") is not None:
+        d.contribution_stats_ = (_vector(s["contribution_mean"], len(names), "contribution means"),
+                                 _vector(s["contribution_std"], len(names), "contribution spreads"))
+    d.calibration_ = Calibration.from_dict(cal)
+    history = m.get("calibration_history", [])
+    if not isinstance(history, list):
+        raise CheckpointError("the manifest's calibration_history is not a list; the model folder is corrupt")
+    d.calibration_history_ = history
+    d.created_ = m.get("created")
+    d.feature_names_in_ = np.asarray(m.get("feature_names_in", []), dtype=object)
+    d.n_features_in_ = len(d.feature_names_in_)
+    d.n_train_rows_, d.n_val_rows_ = int(t["train_rows"]), int(t["val_rows"])
+    d.history_ = TrainResult(
+        [EpochRecord(**r) for r in t["history"]], int(t["best_epoch"]),
+        float(t["best_val_loss"]) if t["best_val_loss"] is not None else float("inf"), bool(t["stopped_early"]),
+    )
+    d.model_ = TabularAutoencoder(len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, d.latent_dim, list(d.hidden), d.model)
+    return d
+
+
+def _vector(values, n: int, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.shape != (n,):
+        raise CheckpointError(f"the manifest's {what} do not match its columns; the model folder is corrupt")
+    return arr
+
+
+def load_weights(d: "Detector", loaded: dict[str, torch.Tensor], where: str) -> torch.Tensor:
+    """Check saved tensors against the model (names, shapes, dtypes, finite), load the weights, and
+    return the saved scoring draws."""
+    expected = {f"model.{k}": v for k, v in d.model_.state_dict().items()}
+    expected["scoring.eps"] = torch.empty(int(d.samples), int(d.latent_dim))
+    checkpoint.check_state_dict(expected, loaded, where)
+    d.model_.load_state_dict({k[len("model."):]: v for k, v in loaded.items() if k.startswith("model.")})
+    return loaded["scoring.eps"]
+
+
+def _as_json(obj):
+    import json
+
+    return json.loads(json.dumps(checkpoint._jsonable(obj)))
+
+
+def restore_training(d: "Detector", folder: str | Path) -> TrainResult:
+    """Load the weights and history an interrupted fit saved, after checking they fit this model."""
+    manifest = checkpoint.read_manifest(folder)
+    if manifest["state"] != "training":
+        raise CheckpointError(f"'{folder}' holds a finished model, not an interrupted fit; run fit without --resume")
+    if manifest["preprocessing"] != _as_json(d.preprocessor_.to_dict()) or manifest["model"] != _as_json(build(d, "training")["model"]):
+        raise CheckpointError(
+            f"the interrupted fit in '{folder}' used other data or options; rerun it with the same ones, or fit without --resume"
+        )
+    # The scoring draws come from the seed again (d.eps_); only their shape is checked here.
+    load_weights(d, checkpoint.read_weights(folder, manifest), str(folder))
+    t = manifest["training"]
+    try:
+        saved = int(t.get("saved_epoch") or t["best_epoch"])
+        records = [EpochRecord(**r) for r in t["history"]][:saved]
+        best = float(t["best_val_loss"]) if t["best_val_loss"] is not None else float("inf")
+        return TrainResult(records, int(t["best_epoch"]), best, False, saved)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"the interrupted fit in '{folder}' has a malformed history ({e}); fit without --resume") from None

@@ -1,0 +1,170 @@
+"""File to model and file to file: the library pipelines the CLI only wires up.
+
+    from vaeguard.pipeline import fit_file, score_file
+    run = fit_file("conn.log", "model/")                       # read, fit, calibrate, save
+    result = score_file("other.log", "model/", "flagged.csv")  # stream, score, write atomically
+
+`fit_file` saves the best epoch so far to MODEL/in-progress/ while training, so an interrupted fit can
+be resumed and never damages the model already in MODEL. `score_file` streams in chunks: reading the
+next chunk, scoring this one and writing the previous one overlap on three threads.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .defaults import DEFAULTS
+from .errors import ConfigError, InputError
+
+IN_PROGRESS = "in-progress"
+
+
+@dataclass
+class FitRun:
+    detector: object  # the fitted Detector
+    rows_read: int
+    rows_used: int
+    skipped: str  # what reading left out ("" when nothing)
+
+
+@dataclass
+class ScoreRun:
+    report: object  # scoring.ChunkReport
+    drift: object  # drift.DriftCheck
+    skipped: str
+    detector: object = None
+
+
+def check_writable_folder(path: Path, what: str = "--model") -> None:
+    """Fail before any work when the folder cannot be created or written."""
+    if path.exists():
+        if not path.is_dir():
+            raise InputError(f"{what} '{path}' is a file; give a folder name (fit writes several files into it)")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise InputError(f"cannot write to {what} folder '{path}': permission denied; choose another folder or fix its permissions")
+        return
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"cannot create {what} folder '{path}': '{parent}' is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot create {what} folder '{path}': permission denied in '{parent}'")
+
+
+def fit_file(
+    data: str,
+    model_dir: str | Path,
+    detector=None,
+    *,
+    fmt: str | None = None,
+    max_rows: int = DEFAULTS.max_rows,
+    resume: bool = False,
+    on_epoch: Callable | None = None,
+    on_read: Callable | None = None,
+) -> FitRun:
+    """Read `data` (a uniform sample of `max_rows` rows when larger), fit `detector`, save it to `model_dir`."""
+    from .detector import Detector, check_config
+    from .sources import open_source, read_table
+
+    detector = detector if detector is not None else Detector()
+    check_config(detector)
+    if max_rows < 10:
+        raise ConfigError(f"max_rows must be at least 10; got {max_rows}")
+    model_dir = Path(model_dir)
+    check_writable_folder(model_dir)
+    in_progress = model_dir / IN_PROGRESS
+    if resume and not (in_progress / "manifest.json").exists():
+        raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
+    source = open_source(data, fmt, strict=detector.strict)
+    df, total = read_table(source, max_rows=max_rows, seed=detector.seed)
+    if len(df) == 0:
+        raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
+    if on_read is not None:
+        on_read(len(df), total, source.skipped_summary())
+    detector.fit(df, on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.hints)
+    detector.save(model_dir)
+    shutil.rmtree(in_progress, ignore_errors=True)
+    return FitRun(detector, total, len(df), source.skipped_summary())
+
+
+def _detector(model, device: str = "cpu"):
+    from .detector import Detector
+
+    return model if isinstance(model, Detector) else Detector.load(model, device=device)
+
+
+def score_file(
+    data: str,
+    model,
+    out: str = "-",
+    *,
+    fmt: str | None = None,
+    out_format: str | None = None,
+    chunk_size: int = DEFAULTS.chunk_size,
+    only_anomalies: bool = False,
+    strict: bool = False,
+    device: str = "cpu",
+    on_rows: Callable[[int], None] | None = None,
+) -> ScoreRun:
+    """Score `data` against `model` (a folder or a fitted Detector) and write every row, or only the
+    flagged ones, with its scores to `out` (a file written atomically, or "-" for stdout)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .drift import check_drift
+    from .io import AtomicTableWriter, prefetch
+    from .scoring import ChunkReport, score_chunk
+    from .sources import Source, open_source
+
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size must be at least 1; got {chunk_size}")
+    # A missing or unreadable file fails before the model loads. `data` may be an opened Source.
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict)
+    detector = _detector(model, device)
+    report = ChunkReport()
+    columns = detector.preprocessor_.optional_columns
+    # Three stages overlap: the next chunk is read on one thread and the previous one written on
+    # another while this one is scored. At most three chunks are in memory at once.
+    with AtomicTableWriter(out, out_format) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool:
+        wrote_any = False
+        pending = None
+        for chunk in prefetch(source.chunks(chunk_size, text=True, columns=columns)):
+            scored, rep = score_chunk(detector, chunk, strict=strict)
+            report.add(rep)
+            if only_anomalies:
+                scored = scored[scored["is_anomaly"] == 1]
+            if len(scored) or not wrote_any:
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write, scored)
+                wrote_any = True
+            if on_rows is not None:
+                on_rows(len(chunk))
+        if pending is not None:
+            pending.result()
+    drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum)
+    return ScoreRun(report, drift, source.skipped_summary(), detector)
+
+
+def score_table(data: str, model, *, fmt: str | None = None, strict: bool = False, chunk_size: int = 100_000):
+    """Score a whole file into memory (for commands that need every score at once): (frame, ScoreRun)."""
+    import pandas as pd
+
+    from .drift import check_drift
+    from .scoring import ChunkReport, score_chunk
+    from .sources import Source, open_source
+
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict)
+    detector = _detector(model)
+    parts, report = [], ChunkReport()
+    columns = detector.preprocessor_.optional_columns
+    for chunk in source.chunks(chunk_size, text=False, columns=columns):
+        scored, rep = score_chunk(detector, chunk, strict=strict)
+        report.add(rep)
+        parts.append(scored)
+    frame = pd.concat(parts, ignore_index=True)
+    return frame, ScoreRun(report, check_drift(detector, report.rows, report.flagged, report.contribution_sum), source.skipped_summary(), detector)

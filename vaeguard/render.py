@@ -1,0 +1,210 @@
+"""What the CLI shows: rich tables on stderr, JSON summaries on stdout, plots. No computation."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def console(quiet: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+def emit_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def _pairs(title: str):
+    from rich.table import Table
+
+    t = Table(show_header=False, title=title, title_justify="left")
+    t.add_column()
+    t.add_column()
+    return t
+
+
+def roles_table(schema: list[dict]):
+    from rich.table import Table
+
+    t = Table(title="columns", title_justify="left")
+    for c in ("column", "role", "why"):
+        t.add_column(c, overflow="fold")
+    from rich.markup import escape
+
+    for c in schema:
+        t.add_row(escape(c["name"]), c["role"], escape(c["reason"]), style="dim" if c["role"] == "ignored" else None)
+    return t
+
+
+def warning(con, text: str) -> None:
+    from rich.markup import escape
+
+    con.print(f"[yellow]warning:[/] {escape(text)}", soft_wrap=True)
+
+
+# ---- fit ---------------------------------------------------------------------------------------------
+def fit_summary(detector, model_dir: Path, run) -> dict:
+    from .manifest import build
+
+    h, cal = detector.history_, detector.calibration_
+    m = build(detector, "trained")
+    return {
+        "model_dir": str(model_dir), "rows_read": run.rows_read, "rows_used": run.rows_used, "skipped": run.skipped,
+        "train_rows": detector.n_train_rows_, "val_rows": detector.n_val_rows_, "columns": m["schema"], "model": m["model"],
+        "epochs": len(h.history), "best_epoch": h.best_epoch, "best_val_loss": h.best_val_loss, "stopped_early": h.stopped_early,
+        "score": detector.score_kind_, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target},
+    }
+
+
+def print_fit_summary(con, detector, model_dir: Path, rows: int) -> None:
+    con.print(roles_table([s.to_dict() for s in detector.schema_]))
+    h, cal = detector.history_, detector.calibration_
+    t = _pairs("model")
+    t.add_row("rows", f"{rows:,} ({detector.n_train_rows_:,} train, {detector.n_val_rows_:,} held out)")
+    t.add_row("model", f"{detector.model} latent {detector.latent_dim}, hidden {','.join(map(str, detector.hidden))}")
+    t.add_row("epochs", f"{len(h.history)} (best {h.best_epoch}{', stopped early' if h.stopped_early else ''})")
+    t.add_row("best validation loss", f"{h.best_val_loss:.4f}")
+    t.add_row("score", detector.score_kind_)
+    t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
+    t.add_row("saved to", str(model_dir))
+    con.print(t)
+
+
+# ---- score -------------------------------------------------------------------------------------------
+def counts_table(title: str, rows: int, flagged: int):
+    """The two-column summary table every scoring path prints, starting with rows and flagged."""
+    t = _pairs(title)
+    t.add_row("rows scored", f"{rows:,}")
+    t.add_row("flagged", f"{flagged:,} ({flagged / rows if rows else 0.0:.2%})")
+    return t
+
+
+def score_summary(detector, run, out: str) -> dict:
+    r, cal = run.report, detector.calibration_
+    return {
+        "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target},
+        "expected_flag_rate": run.drift.expected_flag_rate, "flag_rate": run.drift.flag_rate, "drift": run.drift.drift,
+        "drift_p_value": run.drift.p_value, "drift_columns": run.drift.columns,
+        "malformed": r.malformed, "unseen_categories": r.unknown, "new_missing": r.new_missing, "constants_changed": r.broken,
+        "skipped": run.skipped, "out": out,
+    }
+
+
+def print_score_summary(con, detector, run, out: str) -> None:
+    r, cal = run.report, detector.calibration_
+    t = counts_table("score", r.rows, r.flagged)
+    t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
+    for kind, counts in r.evidence().items():
+        t.add_row(kind, ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+    if run.skipped:
+        t.add_row("not read", run.skipped)
+    t.add_row("written to", "stdout" if out == "-" else out)
+    con.print(t)
+    print_drift(con, run.drift)
+
+
+def print_drift(con, drift) -> None:
+    if drift.drift:
+        warning(con, drift.message())
+
+
+# ---- evaluate ----------------------------------------------------------------------------------------
+def print_evaluation(con, result: dict) -> None:
+    from rich.table import Table
+
+    t = _pairs(f"evaluation at threshold {result['threshold']:.4f}")
+    t.add_row("rows (anomalous)", f"{result['rows']:,} ({result['anomalies']:,})")
+    for key in ("roc_auc", "pr_auc", "precision", "recall", "f1", "false_positive_rate"):
+        t.add_row(key.replace("_", " "), f"{result[key]:.4f}")
+    con.print(t)
+    c = result["confusion"]
+    cm = Table(title="confusion matrix", title_justify="left")
+    for col in ("", "flagged", "not flagged"):
+        cm.add_column(col)
+    cm.add_row("anomalous", f"{c['true_positive']:,}", f"{c['false_negative']:,}")
+    cm.add_row("normal", f"{c['false_positive']:,}", f"{c['true_negative']:,}")
+    con.print(cm)
+
+
+# ---- info --------------------------------------------------------------------------------------------
+def print_info(con, m: dict, detector) -> None:
+    con.print(roles_table(m["schema"]))
+    cal = detector.calibration_
+    t = _pairs("model")
+    mm, tr, hist = m["model"], m["training"], m["training"]["history"]
+    t.add_row("type", f"{mm['variant']} latent {mm['latent_dim']}, hidden {','.join(map(str, mm['hidden']))}")
+    t.add_row("score", f"{m['scoring']['score']} (K = {m['scoring']['samples']})" if m["scoring"]["score"] == "elbo" else m["scoring"]["score"])
+    t.add_row("training", f"{tr['train_rows']:,} rows, {len(hist)} epochs (best {tr['best_epoch']}), batch {tr['batch_size']}, "
+                          f"lr {tr['lr']}, beta {tr['beta']}, trim {tr['trim']}, seed {tr['seed']}")
+    t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g}, {len(cal.scores):,} calibration rows)")
+    if detector.calibration_history_:
+        t.add_row("earlier thresholds", ", ".join(f"{h['threshold']:.4f}" for h in detector.calibration_history_))
+    t.add_row("versions", f"vaeguard {m['vaeguard_version']}, checkpoint format {m['format_version']}, created {m.get('created')}")
+    con.print(t)
+    if hist:
+        con.print("validation loss by epoch: " + sparkline([h["val_loss"] for h in hist]))
+
+
+def sparkline(values: list[float]) -> str:
+    ticks = "▁▂▃▄▅▆▇█"
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    lo, hi = min(finite), max(finite)
+    step = max(1, len(values) // 60)
+    out = [" " if v is None or not math.isfinite(v) else ticks[int((v - lo) / (hi - lo + 1e-12) * (len(ticks) - 1))] for v in values[::step]]
+    return "".join(out) + f"  ({finite[0]:.3f} -> {finite[-1]:.3f})"
+
+
+def plot_history(hist: list[dict], path: Path) -> None:
+    from .errors import ConfigError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError("--plot needs matplotlib: pip install 'vaeguard[report]'") from None
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], label="train")
+    ax.plot([h["epoch"] for h in hist], [h["val_loss"] for h in hist], label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (negative ELBO per row)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---- explain -----------------------------------------------------------------------------------------
+def print_explanation(con, row: int, scored, table, threshold: float) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=f"row {row}: score {scored['anomaly_score']:.4g} (threshold {threshold:.4g}, "
+                    f"p-value {scored['p_value']:.4f}){' FLAGGED' if scored['is_anomaly'] else ''}", title_justify="left")
+    for c in ("column", "observed", "expected", "contribution", "typical", "excess"):
+        # Column names are never cut: long ones wrap.
+        t.add_column(c, justify="right" if c in ("contribution", "typical", "excess") else "left",
+                     overflow="fold", no_wrap=False, min_width=len(c))
+    for r in table.itertuples():
+        exp = f"{r.expected:.4g}" if isinstance(r.expected, float) else str(r.expected)
+        t.add_row(escape(str(r.column)), escape(str(r.observed)), escape(exp), f"{r.contribution:.3g}", f"{r.typical:.3g}", f"{r.excess:+.3g}",
+                  style="bold" if r.excess > 1 else None)
+    con.print(t)

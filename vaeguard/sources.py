@@ -1,0 +1,429 @@
+"""Open a table and read it in chunks, whatever a sensor or a spreadsheet wrote.
+
+The format comes from the bytes, not the name: Parquet, CSV with its delimiter sniffed (comma, tab,
+semicolon, pipe), Zeek's TSV logs (`#fields` / `#types` header) and JSON lines (Zeek JSON, Suricata
+eve.json), each gzip-compressed or not, from a path or from stdin. `--format` overrides the guess.
+Memory stays bounded by one chunk whatever the file size.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+FORMATS = ("csv", "parquet", "zeek", "json")
+# Names users reach for, mapped to what they mean here (compression is detected from the bytes).
+FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
+STDIO = "-"
+DELIMITERS = (",", "\t", ";", "|")
+HEAD_BYTES = 1 << 16
+# pyarrow reads ahead several blocks on its own threads; small blocks keep that read-ahead, and so the
+# memory of a streaming score, bounded however fast the file reads compared with the scoring.
+BLOCK_MAX = 8 << 20
+
+
+def normalise_format(fmt: str) -> str:
+    name = fmt.lower().lstrip(".")
+    name = FORMAT_ALIASES.get(name, name)
+    if name not in FORMATS:
+        raise InputError(f"unknown format '{fmt}'; use one of: {', '.join(FORMATS)} (or leave it out: the format is read from the file)")
+    return name
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that gives back the bytes already peeked at, then the rest: stdin can be read only once."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head, self._pos, self._rest = head, 0, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self._pos < len(self._head):
+            n = min(len(b), len(self._head) - self._pos)
+            b[:n] = self._head[self._pos : self._pos + n]
+            self._pos += n
+            return n
+        data = self._rest.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+def _read_up_to(stream: IO[bytes], n: int) -> bytes:
+    parts, got = [], 0
+    while got < n:
+        part = stream.read(n - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+@dataclass
+class Source:
+    """An opened table: its format, what the format says about each column, and what reading skipped."""
+
+    path: str
+    format: str
+    compressed: bool = False
+    delimiter: str = ","
+    # What the file itself says a column holds (Zeek's #types, Arrow's types): column -> type name.
+    hints: dict[str, str] = field(default_factory=dict)
+    strict: bool = False
+    zeek: object = None  # flowlogs.ZeekHeader for Zeek logs
+    bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)
+    bad_example: str = ""
+    other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
+    _stream: IO[bytes] | None = None  # stdin, already peeked at
+
+    @property
+    def name(self) -> str:
+        return "stdin" if self.path == STDIO else self.path
+
+    def bad_line(self, text: str) -> None:
+        self.bad_lines += 1
+        if not self.bad_example:
+            self.bad_example = text[:80]
+        if self.strict:
+            raise InputError(
+                f"'{self.name}' has a line that is not a row ({text[:80]!r}); fix or drop it, "
+                f"or leave out --strict to skip such lines and count them"
+            )
+
+    def skipped_summary(self) -> str:
+        """One line on what reading left out, or '' when nothing was."""
+        parts = []
+        if self.bad_lines:
+            parts.append(f"{self.bad_lines:,} malformed line{'s' if self.bad_lines != 1 else ''} skipped (e.g. {self.bad_example!r})")
+        if self.other_events:
+            parts.append(f"{self.other_events:,} non-flow event{'s' if self.other_events != 1 else ''} left out")
+        return "; ".join(parts)
+
+    def binary(self) -> IO[bytes]:
+        """The file's bytes, decompressed. stdin can be read once."""
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            return gzip.GzipFile(fileobj=stream) if self.compressed else stream
+        if self.path == STDIO:
+            raise InputError("stdin can be read only once")
+        return gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb")  # noqa: SIM115
+
+    def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+        """Yield the table as DataFrames of at most `chunk_size` rows.
+
+        text=True keeps every field as the string it was (the scoring path: the model converts the columns
+        it needs and every other value passes through as written); text=False types the columns (fit).
+        columns: for JSON lines, the fields every chunk must have (records may leave out unset fields).
+        """
+        try:
+            if self.format == "parquet":
+                yield from _parquet_chunks(self.path, chunk_size)
+            elif self.format == "zeek":
+                from .flowlogs import zeek_chunks
+
+                yield from zeek_chunks(self, chunk_size)
+            elif self.format == "json":
+                from .flowlogs import json_chunks
+
+                yield from json_chunks(self, chunk_size, text, columns)
+            elif text:
+                yield from _csv_text_chunks(self, chunk_size)
+            else:
+                yield from _csv_typed_chunks(self, chunk_size)
+        except InputError:
+            raise
+        except pd.errors.EmptyDataError:
+            raise InputError(f"'{self.name}' is empty: it has no header row and no data") from None
+        except UnicodeDecodeError as e:
+            raise InputError(f"'{self.name}' is not UTF-8 text (byte {e.start}); re-save it as UTF-8") from None
+        except pd.errors.ParserError as e:
+            msg = str(e).strip().splitlines()[-1]
+            raise InputError(f"cannot parse '{self.name}' as CSV: {msg}; check the delimiter and the row lengths") from None
+        except (OSError, EOFError) as e:
+            raise InputError(f"cannot read '{self.name}': {e}") from None
+        except Exception as e:  # pyarrow raises its own types for corrupt files
+            if type(e).__module__.startswith("pyarrow"):
+                raise InputError(_arrow_message(self, e)) from None
+            raise
+
+
+def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Source:
+    """Check the file, work out its format from its first bytes (or `fmt`), and return a Source.
+
+    Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
+    """
+    want = normalise_format(fmt) if fmt else None
+    stream = None
+    if path == STDIO:
+        raw = sys.stdin.buffer
+        head = _read_up_to(raw, HEAD_BYTES)
+        stream = io.BufferedReader(_Prefixed(head, raw))
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise InputError(f"file not found: '{path}'")
+        if p.is_dir():
+            raise InputError(f"'{path}' is a folder, not a table file")
+        try:
+            with open(p, "rb") as f:
+                head = f.read(HEAD_BYTES)
+        except OSError as e:
+            raise InputError(f"cannot read '{path}': {e.strerror or e}") from None
+    name = "stdin" if path == STDIO else path
+    if not head:
+        raise InputError(f"'{name}' is empty: it has no header row and no data")
+    if head[:4] == b"PAR1":
+        if want not in (None, "parquet"):
+            raise InputError(f"'{name}' is a Parquet file, not {want}; leave out --format to read it as Parquet")
+        if path == STDIO:
+            raise InputError("Parquet cannot be read from stdin; give the file's path")
+        return Source(path, "parquet", hints=_parquet_hints(path), strict=strict)
+    if want == "parquet":
+        raise InputError(f"'{name}' is not a Parquet file; leave out --format to read it as the text table it is")
+    compressed = head[:2] == b"\x1f\x8b"
+    if compressed:
+        head = _gunzip_head(head, path)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        # A multi-byte character cut at the end of the peeked block is fine; anything earlier is not text.
+        if e.start < len(head) - 4:
+            hint = " nor a Parquet file" if Path(name).suffix.lower() in (".parquet", ".pq") else ""
+            raise InputError(f"'{name}' is not UTF-8 text{hint}; vaeguard reads CSV, Parquet, Zeek logs and JSON lines") from None
+        text = head[: e.start].decode("utf-8-sig")
+    if not text.strip():
+        raise InputError(f"'{name}' is empty: it has no header row and no data")
+    kind = want or _guess_text_format(text)
+    source = Source(path, kind, compressed=compressed, strict=strict, _stream=stream)
+    if kind == "zeek":
+        from .flowlogs import parse_zeek_header
+
+        source.zeek = parse_zeek_header(text, name)
+        source.hints = dict(zip(source.zeek.fields, source.zeek.types))
+    elif kind == "json":
+        from .flowlogs import json_hints
+
+        source.hints = json_hints(text)
+    else:
+        source.delimiter = sniff_delimiter(text)
+        _check_header(name, text.splitlines()[0], source.delimiter)
+    return source
+
+
+def _gunzip_head(head: bytes, path: str) -> bytes:
+    try:
+        if path == STDIO:
+            # Decompress a copy of the peeked bytes: enough for a format guess, nothing consumed.
+            return gzip.GzipFile(fileobj=io.BytesIO(head)).read(HEAD_BYTES)
+        with gzip.open(path, "rb") as f:
+            return f.read(HEAD_BYTES)
+    except EOFError:
+        with gzip.GzipFile(fileobj=io.BytesIO(head)) as f:
+            return _read_partial_gzip(f)
+    except (OSError, gzip.BadGzipFile) as e:
+        raise InputError(f"'{'stdin' if path == STDIO else path}' looks gzip-compressed but cannot be decompressed: {e}") from None
+
+
+def _read_partial_gzip(f) -> bytes:
+    out = bytearray()
+    try:
+        while True:
+            part = f.read(4096)
+            if not part:
+                break
+            out += part
+    except EOFError:  # the peeked block ends mid-stream
+        pass
+    return bytes(out)
+
+
+def _guess_text_format(text: str) -> str:
+    first = text.lstrip()
+    if first.startswith("#separator") or first.startswith("#fields"):
+        return "zeek"
+    if first.startswith("{"):
+        return "json"
+    return "csv"
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the same number of fields, the most fields winning."""
+    lines = text.splitlines()
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last peeked line may be cut
+    lines = [line for line in lines[:20] if line.strip()]
+    best, best_fields = ",", 1
+    for d in DELIMITERS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=d)}
+        except csv.Error:
+            continue
+        if len(counts) == 1:
+            n = counts.pop()
+            if n > best_fields:
+                best, best_fields = d, n
+    if best_fields == 1 and lines:
+        # Ragged lines with every candidate: keep the one that splits the header most (errors name it).
+        header = lines[0]
+        best = max(DELIMITERS, key=lambda d: (header.count(d), d == ","))
+        if header.count(best) == 0:
+            best = ","
+    return best
+
+
+def _check_header(name: str, header: str, delimiter: str) -> list[str]:
+    """Column names from a CSV header line; duplicates are an error (pandas would silently rename them)."""
+    if not header.strip():
+        return []
+    names = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter))
+    seen, dupes = set(), []
+    for n in names:
+        if n in seen and n not in dupes:
+            dupes.append(n)
+        seen.add(n)
+    if dupes:
+        raise InputError(f"'{name}' has duplicate column names: {', '.join(dupes)}; rename them so each is unique")
+    return names
+
+
+def _arrow_message(source: Source, e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "UTF8" in text or "UTF-8" in text:
+        return f"'{source.name}' is not UTF-8 text; re-save it as UTF-8"
+    if "parse error" in text.lower() or "expected" in text.lower():
+        return f"cannot parse '{source.name}' as {source.format}: {text}; check the delimiter and the row lengths"
+    return f"cannot read '{source.name}' as {source.format}: {text}"
+
+
+# ---- Parquet -------------------------------------------------------------------------------------
+def _parquet_hints(path: str) -> dict[str, str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as e:  # noqa: BLE001 - pyarrow's own error types
+        raise InputError(f"cannot read '{path}' as Parquet: {str(e).splitlines()[0]}") from None
+    return {f.name: "time" for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)}
+
+
+def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    empty = True
+    for batch in pf.iter_batches(batch_size=chunk_size):
+        empty = False
+        yield batch.to_pandas()
+    if empty:
+        yield pf.schema_arrow.empty_table().to_pandas()
+
+
+# ---- CSV -----------------------------------------------------------------------------------------
+def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
+    reader = pd.read_csv(source.binary(), sep=source.delimiter, chunksize=chunk_size, low_memory=False, encoding_errors="strict")
+    with reader:
+        yield from reader
+
+
+def rebatch(batches, chunk_size: int, schema=None) -> Iterator[pd.DataFrame]:
+    """Arrow record batches in, DataFrames of exactly `chunk_size` rows out (the last one shorter)."""
+    import pyarrow as pa
+
+    pending: list = []
+    held = 0
+    yielded = False
+    for batch in batches:
+        if schema is None:
+            schema = batch.schema
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= chunk_size:
+            table = pa.Table.from_batches(pending, schema=schema)
+            yield table.slice(0, chunk_size).to_pandas()
+            yielded = True
+            rest = table.slice(chunk_size)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held or not yielded:
+        yield pa.Table.from_batches(pending, schema=schema).to_pandas()
+
+
+def block_size(header_bytes: int, chunk_size: int) -> int:
+    # pyarrow reads blocks of bytes, not rows: size the blocks from the header's width so one block
+    # holds about one chunk, then cut the batches to exactly `chunk_size` rows.
+    row_bytes = max(16, header_bytes * 2)
+    return int(min(BLOCK_MAX, max(1 << 20, row_bytes * min(chunk_size, 200_000))))
+
+
+def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    fh = source.binary()
+    try:
+        header = fh.readline()
+        if not header.strip():
+            raise InputError(f"'{source.name}' is empty: it has no header row and no data")
+        try:
+            names = _check_header(source.name, header.decode("utf-8-sig"), source.delimiter)
+        except UnicodeDecodeError:
+            raise InputError(f"'{source.name}' is not UTF-8 text (in the header); re-save it as UTF-8") from None
+        try:
+            reader = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
+                parse_options=pacsv.ParseOptions(delimiter=source.delimiter),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+            )
+        except pa.ArrowInvalid as e:
+            if "Empty CSV" not in str(e):
+                raise
+            yield pd.DataFrame({n: pd.Series([], dtype="str") for n in names})  # a header and no rows
+            return
+        yield from rebatch(reader, chunk_size, reader.schema)
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+
+
+# ---- whole tables, sampled -------------------------------------------------------------------------
+def read_table(
+    source: Source, max_rows: int | None = None, seed: int = 0, chunk_size: int = 200_000
+) -> tuple[pd.DataFrame, int]:
+    """Read a whole table, or a uniform sample of `max_rows` rows drawn while streaming.
+
+    Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
+    sample), so memory is bounded by max_rows plus one chunk and the sample does not depend on chunking.
+    """
+    rng = np.random.default_rng(seed)
+    kept: pd.DataFrame | None = None
+    kept_keys = np.empty(0)
+    total = 0
+    for chunk in source.chunks(chunk_size):
+        chunk.index = pd.RangeIndex(total, total + len(chunk))
+        keys = rng.random(len(chunk))
+        total += len(chunk)
+        if kept is None:
+            kept, kept_keys = chunk, keys
+        else:
+            kept = pd.concat([kept, chunk])
+            kept_keys = np.concatenate([kept_keys, keys])
+        if max_rows is not None and len(kept) > max_rows:
+            order = np.argpartition(kept_keys, max_rows - 1)[:max_rows]
+            order.sort()  # restore file order
+            kept, kept_keys = kept.iloc[order], kept_keys[order]
+    if kept is None or len(kept.columns) == 0:
+        raise InputError(f"'{source.name}' is empty: it has no columns")
+    return kept.reset_index(drop=True), total
