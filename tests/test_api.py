@@ -18,6 +18,7 @@ def fitted():
 
 def test_contract_signs(fitted):
     df = make_flows(50, seed=9)
+    twin = fitted.anomaly_score(df.iloc[[0]])[0]
     df.loc[0, "bytes"] = 10**9  # an obvious outlier
     a = fitted.anomaly_score(df)
     np.testing.assert_allclose(fitted.score_samples(df), -a)
@@ -25,7 +26,7 @@ def test_contract_signs(fitted):
     pred = fitted.predict(df)
     assert set(pred) <= {-1, 1} and pred[0] == -1
     np.testing.assert_array_equal(pred == -1, fitted.decision_function(df) < 0)
-    assert a[0] == a.max()
+    assert a[0] > twin + 3.0 and a[0] > np.quantile(a, 0.9)
 
 
 def test_numpy_input():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import SAMPLE, SHARED, invoke
+from .conftest import SAMPLE, invoke
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -54,7 +54,7 @@ def test_info(runner, trained_model, tmp_path):
     assert "src_bytes" in res.stderr and "threshold" in res.stderr and "validation loss" in res.stderr
     m = as_json(invoke(runner, "info", trained_model, "--json"))
     assert m["model"]["variant"] == "vae" and m["format_version"] == 2
-    assert len(m["history"]) == m["training"]["best_epoch"] or len(m["history"]) >= m["training"]["best_epoch"]
+    assert 1 <= m["training"]["best_epoch"] <= len(m["history"]) == len({h["epoch"] for h in m["history"]})
     assert {c["name"] for c in m["columns"]} >= {"flow_id", "service"}
     pytest.importorskip("matplotlib")
     png = tmp_path / "curve.png"
@@ -138,24 +138,6 @@ def test_config_file_and_environment(runner, flows_csv, tmp_path, monkeypatch):
     assert res.exit_code == 2 and "epochz" in res.stderr
 
 
-@pytest.mark.skipif(not (SHARED / "data" / "nslkdd" / "train_20pct.csv").exists(), reason="needs ../shared")
-def test_day_two_commands_on_nslkdd(runner, tmp_path):
-    nsl = SHARED / "data" / "nslkdd" / "train_20pct.csv"
-    df = pd.read_csv(nsl).head(6000)
-    normal, mixed = tmp_path / "normal.csv", tmp_path / "mixed.csv"
-    df[df["label"] == "normal"].iloc[:2500].drop(columns=["difficulty"]).to_csv(normal, index=False)
-    df.iloc[3000:].drop(columns=["difficulty"]).to_csv(mixed, index=False)
-    model = tmp_path / "m"
-    assert invoke(runner, "fit", normal, "--model", model, "--ignore", "label", "--epochs", "15", "-q").exit_code == 0
-    m = as_json(invoke(runner, "evaluate", mixed, "--model", model, "--label", "label", "--json"))
-    assert m["roc_auc"] > 0.9
-    assert invoke(runner, "info", model, "--json").exit_code == 0
-    assert as_json(invoke(runner, "calibrate", normal, "--model", model, "--json"))["rows"] == 2500
-    assert invoke(runner, "generate", "--model", model, "-n", "50", "--out", tmp_path / "g.csv", "-q").exit_code == 0
-    assert set(pd.read_csv(tmp_path / "g.csv")["protocol_type"]) <= {"tcp", "udp", "icmp"}
-    assert as_json(invoke(runner, "explain", mixed, "--model", model, "--row", "0", "--json"))["columns"]
-
-
 def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, tmp_path):
     pytest.importorskip("matplotlib")
     rep = tmp_path / "rep"
@@ -167,6 +149,7 @@ def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, 
     assert page.count("<tr>") > 25 and "top_features" in page  # the top flagged rows with their reasons
 
 
+@pytest.mark.slow
 def test_report_html_renders_in_headless_chromium(runner, trained_model, tmp_path):
     """Look at the page as a person would: the plots load and the tables show."""
     import shutil

@@ -221,4 +221,4 @@ def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monke
     res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "10", "-q")
     assert res.exit_code == 130
     assert (model / "manifest.json").read_bytes() == before
-    assert VAEGuard.load(model) is not None
+    assert VAEGuard.load(model).calibration_.threshold == json.loads(before)["calibration"]["threshold"]

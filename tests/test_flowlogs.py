@@ -271,6 +271,7 @@ def test_drift_warning_names_columns_and_stays_quiet_on_normal(tmp_path, runner)
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "iot23" / "conn34.log").exists(), reason="needs ../shared")
+@pytest.mark.slow
 def test_iot23_capture_to_capture(tmp_path, runner):
     iot = SHARED / "data" / "iot23"
     lines = (iot / "conn34.log").read_text().splitlines(True)

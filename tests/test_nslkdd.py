@@ -10,7 +10,7 @@ from .conftest import SHARED, invoke
 
 NSL = SHARED / "data" / "nslkdd" / "train_20pct.csv"
 
-pytestmark = pytest.mark.skipif(not NSL.exists(), reason="needs ../shared/data/nslkdd (benchmark data)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not NSL.exists(), reason="needs ../shared/data/nslkdd (benchmark data)")]
 
 
 def test_fit_on_normal_rows_separates_attacks(runner, tmp_path):

@@ -113,6 +113,7 @@ def test_dask_api_names_missing_columns(trained_model, new_rows):
         vaeguard.dask.score(dd.from_pandas(new_rows.drop(columns=["src_bytes"]), npartitions=2), trained_model)
 
 
+@pytest.mark.slow
 def test_cli_dask_local_cluster_matches_local_score(runner, trained_model, parquet_parts, local_scores, tmp_path):
     pytest.importorskip("distributed")
     out = tmp_path / "scored"
@@ -178,6 +179,7 @@ def spark():
     session.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_spark_matches_local_score(spark, trained_model, parquet_parts, local_scores):
     import vaeguard.spark
@@ -188,6 +190,7 @@ def test_spark_matches_local_score(spark, trained_model, parquet_parts, local_sc
     assert_same_scores(scored.toPandas(), local_scores)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::FutureWarning")
 def test_spark_names_missing_columns(spark, trained_model, parquet_parts):
     import vaeguard.spark
@@ -228,6 +231,7 @@ def test_export_needs_a_target(runner, trained_model, tmp_path):
     assert res.exit_code == 2 and "does not exist" in res.output
 
 
+@pytest.mark.slow
 def test_cli_dask_unreachable_scheduler(runner, trained_model, parquet_parts, tmp_path):
     pytest.importorskip("distributed")
     res = invoke(runner, "score", parquet_parts / "flows", "--model", trained_model, "--engine", "dask",

@@ -79,9 +79,10 @@ def test_encoding_numeric_and_categorical():
     np.testing.assert_array_equal(again.x_num, enc.x_num)
 
 
-def make_model(variant="vae"):
+def make_model(variant="vae", likelihood=None, dof=None):
     torch.manual_seed(0)
-    return TabularAutoencoder(n_num=3, flag_index=[1], vocab_sizes=[4, 3], latent_dim=2, hidden=[16, 8], variant=variant)
+    return TabularAutoencoder(n_num=3, flag_index=[1], vocab_sizes=[4, 3], latent_dim=2, hidden=[16, 8], variant=variant,
+                              likelihood=likelihood, dof=dof)
 
 
 def batch(n=64):
@@ -101,8 +102,19 @@ def test_kl_closed_form_matches_monte_carlo():
     assert TabularAutoencoder.kl(mu, logvar).item() == pytest.approx((log_q - log_p).mean().item(), abs=0.01)
 
 
+@pytest.mark.parametrize("dof", [1.0, 3.0])
+def test_student_t_nll_is_the_student_t_density(dof):
+    m = make_model(likelihood="student", dof=dof).eval()
+    x, obs, cat = batch()
+    decoded = m.decode(torch.zeros(x.shape[0], 2))
+    mean, _, _, logvar = decoded
+    nll = m.column_nll(decoded, x, obs, cat)
+    ref = -torch.distributions.StudentT(dof, mean, torch.exp(0.5 * logvar)).log_prob(x) * obs
+    np.testing.assert_allclose(nll[:, 0].detach(), ref[:, 0].detach(), rtol=1e-5, atol=1e-6)
+
+
 def test_column_nll_is_a_real_likelihood():
-    m = make_model().eval()
+    m = make_model(likelihood="gaussian").eval()
     x, obs, cat = batch()
     decoded = m.decode(torch.zeros(x.shape[0], 2))
     mean, flags, logits, _ = decoded

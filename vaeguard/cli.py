@@ -1,146 +1,24 @@
 """The `vaeguard` command: parses options, calls the library (pipeline.py, Detector), shows results (render.py).
 
-Heavy libraries (torch, pandas) are imported inside the commands so `vaeguard --help` starts instantly.
-Every option can also come from the environment as VAEGUARD_<COMMAND>_<OPTION> (the long option's name,
-upper case, '-' as '_'), and the model folder as VAEGUARD_MODEL.
+fit and score live here; the day-two commands (evaluate, export, info, calibrate, generate, explain) in
+cli_day2.py; what they share (the app, error handling, option types) in cli_common.py.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from . import __version__
-from .defaults import DEFAULTS
-from .errors import EXIT_ANOMALIES_FOUND, EXIT_INTERNAL, EXIT_USAGE, ParamError, VaeguardError
-
-HELP = f"""vaeguard {__version__}: learn what normal rows of a table look like with a Variational
-Autoencoder, then flag the rows that do not fit.
-
-\b
-  vaeguard fit flows.csv --model model/
-  vaeguard score new.csv --model model/ --out flagged.csv
-  vaeguard fit conn.log --model zeek/   (Zeek, Suricata logs as they are)
-
-\b
-Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies;
-2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error.
-"""
-
-app = typer.Typer(
-    help=HELP,
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "VAEGUARD"},
+from .cli_common import (
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, app, handles_errors, parse_hidden,
 )
+from .defaults import DEFAULTS
+from .errors import EXIT_ANOMALIES_FOUND
 
-DEFAULT_MODEL_DIR = "vaeguard-model"
-# Python parameter names -> the flags that set them, so library errors name the flag in the CLI.
-FLAGS = {"model": "--model-type", "n": "--rows"}
-
-
-def _fail(message: str, code: int) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message.strip())}")
-    raise typer.Exit(code)
-
-
-def handles_errors(fn):
-    """Turn user errors into one line on stderr and an exit code; never show a traceback unless asked."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except ParamError as e:
-            _fail(e.with_name(FLAGS.get(e.param, "--" + e.param.replace("_", "-"))), e.exit_code)
-        except VaeguardError as e:
-            _fail(str(e), e.exit_code)
-        except KeyboardInterrupt:
-            hint = " (fit: run the same command with --resume to continue from the last saved epoch)" if fn.__name__ == "fit" else ""
-            _fail(f"interrupted; no output file was written{hint}", 130)
-        except BrokenPipeError:
-            # Downstream (e.g. `| head`) closed the pipe: not an error worth a traceback.
-            os._exit(0)
-        except MemoryError:
-            _fail("out of memory; lower --chunk-size (score) or --max-rows (fit)", EXIT_INTERNAL)
-        except OSError as e:  # permissions, a full disk, a path that is a file: the user's to fix
-            where = f"'{e.filename}': " if e.filename else ""
-            _fail(f"cannot use {where}{e.strerror or e}; check the path and its permissions", EXIT_USAGE)
-        except Exception as e:  # noqa: BLE001 - last line of defence, by design
-            if os.environ.get("VAEGUARD_DEBUG"):
-                raise
-            _fail(f"internal error: {type(e).__name__}: {e} (set VAEGUARD_DEBUG=1 to see the traceback)", EXIT_INTERNAL)
-
-    return wrapper
-
-
-def _version_callback(ctx: typer.Context, value: bool) -> None:
-    # Never from the environment: VAEGUARD_VERSION=1 must not turn every cron run into a no-op.
-    # (By name: typer may carry its own copy of click's ParameterSource.)
-    if value and getattr(ctx.get_parameter_source("version"), "name", "") != "ENVIRONMENT":
-        typer.echo(f"vaeguard {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version_callback, is_eager=True, show_envvar=False)] = False,
-    config: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--config", envvar="VAEGUARD_CONFIG",
-            help="TOML file of option defaults: top-level keys apply to every command, \\[fit] or \\[score] tables to one command. "
-            "Flags and VAEGUARD_* environment variables win over it.",
-        ),
-    ] = None,
-) -> None:
-    if config is not None:
-        from .config import config_defaults
-
-        try:
-            ctx.default_map = config_defaults(config, ctx.command)
-        except VaeguardError as e:
-            _fail(str(e), e.exit_code)
-
-
-# ---- shared option types ---------------------------------------------------------------------------
-ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model folder (written by fit, read by the other commands).", envvar="VAEGUARD_MODEL")]
-ModelDirArg = Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")]
-FormatOpt = Annotated[
-    Optional[str],
-    typer.Option("--format", help="Input format: csv (delimiter sniffed), parquet, zeek (TSV log) or json (Zeek JSON, "
-                 "Suricata eve.json). Default: read from the file's first bytes; gzip is detected too."),
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, tables or warnings; errors still go to stderr.")]
-StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed log line, instead of scoring "
-                       "the value as malformed (improbable) or skipping the line and counting it.")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object of results to stdout instead of tables (implies --quiet).")]
-DataArg = Annotated[str, typer.Argument(help="Table: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")]
-
-
-def _parse_hidden(text: str) -> tuple[int, ...]:
-    from .errors import ConfigError
-
-    try:
-        sizes = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
-    except ValueError:
-        raise ConfigError(f"--hidden takes layer sizes separated by commas, such as 64,32; got '{text}'") from None
-    if not sizes or min(sizes) < 1:
-        raise ConfigError(f"--hidden takes positive layer sizes such as 64,32; got '{text}'")
-    return sizes
+__all__ = ["app", "main"]
 
 
 # ---- fit ---------------------------------------------------------------------------------------------
@@ -194,7 +72,7 @@ def fit(
     quiet = quiet or json
     con = render.console(quiet)
     detector = Detector(
-        model=model_type, latent_dim=latent_dim, hidden=_parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
+        model=model_type, latent_dim=latent_dim, hidden=parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
         beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
         seed=seed, device=device, ignore=tuple(ignore or ()), roles=parse_roles(role or ()), strict=strict, trim=trim,
     )
@@ -326,216 +204,8 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 
-# ---- evaluate ----------------------------------------------------------------------------------------
-@app.command()
-@handles_errors
-def evaluate(
-    data: Annotated[str, typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
-    label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
-    model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")] = None,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, precision-recall) and metrics.json.")] = None,
-    format: FormatOpt = None,
-    strict: StrictOpt = False,
-    quiet: QuietOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Measure detection against known labels: ROC-AUC, PR-AUC, precision, recall, F1, confusion matrix, drift."""
-    from . import render
-    from .detector import Detector
-    from .errors import InputError
-    from .evaluate import label_vector, metrics, write_report
-    from .pipeline import score_table
 
-    quiet = quiet or json
-    con = render.console(quiet)
-    from .sources import open_source
-
-    source = open_source(data, format, strict=strict)
-    detector = Detector.load(model)
-    with con.status(f"scoring {data}"):
-        scored, run = score_table(source, detector, strict=strict)
-    if label not in scored.columns:
-        raise InputError(f"label column '{label}' is not in the table; columns: {', '.join(map(str, scored.columns[:30]))}")
-    y = label_vector(scored[label], positive)
-    result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())
-    result["threshold"] = detector.calibration_.threshold
-    result["drift"] = run.drift.to_dict()
-    if report is not None:
-        result["report_files"] = [str(p) for p in write_report(report, y, scored["anomaly_score"].to_numpy(), detector.calibration_.threshold,
-                                                               result, scored)]
-    if json:
-        render.emit_json(result)
-        return
-    render.print_evaluation(con, result)
-    render.print_drift(con, run.drift)
-    if report is not None:
-        con.print(f"report written to {report}")
-
-
-# ---- export ------------------------------------------------------------------------------------------
-@app.command()
-@handles_errors
-def export(
-    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
-    onnx: Annotated[Optional[Path], typer.Option("--onnx", help="Write the scoring graph (preprocessed inputs -> per-row score) as ONNX to this file.")] = None,
-    quiet: QuietOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Export the model for runtimes without Python and torch; the result is checked against torch with onnxruntime."""
-    from . import render
-    from .detector import Detector
-    from .errors import ConfigError
-
-    if onnx is None:
-        raise ConfigError("say what to export: --onnx model.onnx")
-    from .export import export_onnx
-
-    checked = export_onnx(Detector.load(model_dir), onnx)
-    if json:
-        render.emit_json({"onnx": str(onnx), **checked})
-    elif not quiet:
-        render.console().print(f"wrote {onnx}; onnxruntime matches torch on {checked['rows_checked']} generated rows "
-                               f"(largest relative difference {checked['max_rel_diff']:.1e})")
-
-
-# ---- info --------------------------------------------------------------------------------------------
-@app.command()
-@handles_errors
-def info(
-    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve as a PNG to this path.")] = None,
-    json: JsonOpt = False,
-) -> None:
-    """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""
-    from . import render
-    from .checkpoint import read_manifest
-    from .detector import Detector
-
-    detector = Detector.load(model_dir)
-    m = read_manifest(model_dir)
-    cal = detector.calibration_
-    summary = {
-        "model_dir": str(model_dir), "vaeguard_version": m["vaeguard_version"], "format_version": m["format_version"],
-        "created": m.get("created"), "model": m["model"], "score": m["scoring"]["score"], "samples": m["scoring"]["samples"],
-        "columns": m["schema"], "training": {k: v for k, v in m["training"].items() if k != "history"},
-        "history": m["training"]["history"], "threshold": cal.threshold,
-        "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores)},
-        "calibration_history": detector.calibration_history_,
-    }
-    if plot is not None:
-        render.plot_history(m["training"]["history"], plot)
-        summary["plot"] = str(plot)
-    if json:
-        render.emit_json(summary)
-        return
-    con = render.console()
-    render.print_info(con, m, detector)
-    if plot is not None:
-        con.print(f"training curve written to {plot}")
-
-
-# ---- calibrate ---------------------------------------------------------------------------------------
-@app.command()
-@handles_errors
-def calibrate(
-    data: Annotated[str, typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
-    model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
-    contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,
-    format: FormatOpt = None,
-    strict: StrictOpt = False,
-    quiet: QuietOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
-    from . import render
-    from .detector import Detector
-    from .sources import open_source, read_table
-
-    con = render.console(quiet or json)
-    detector = Detector.load(model)
-    detector.strict = strict
-    df, _ = read_table(open_source(data, format, strict=strict))
-    old = detector.calibration_.threshold
-    new = detector.recalibrate(df, fpr=fpr, contamination=contamination)
-    detector.save(model)
-    result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target}
-    if json:
-        render.emit_json(result)
-    else:
-        con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {len(df):,} rows); saved to {model}")
-
-
-# ---- generate ----------------------------------------------------------------------------------------
-@app.command()
-@handles_errors
-def generate(
-    model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to draw.")] = 1000,
-    out: Annotated[str, typer.Option("--out", "-o", help="Output file (.csv, .csv.gz, .parquet) or - for stdout.")] = "-",
-    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed for the draws. Default: the model's seed.")] = None,
-    quiet: QuietOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Draw synthetic rows from the prior through the decoder, in the original units and categories."""
-    from . import render
-    from .detector import Detector
-    from .errors import ConfigError
-    from .io import AtomicTableWriter
-
-    if json and out == "-":
-        raise ConfigError("--json prints a summary to stdout, so the rows need a file: add --out synthetic.csv")
-    detector = Detector.load(model)
-    df = detector.sample(rows, seed=seed)
-    with AtomicTableWriter(out) as writer:
-        writer.write(df)
-    if json:
-        render.emit_json({"rows": len(df), "columns": list(df.columns), "out": out})
-    elif not quiet and out != "-":
-        render.console().print(f"wrote {len(df):,} synthetic rows to {out}")
-
-
-# ---- explain -----------------------------------------------------------------------------------------
-@app.command()
-@handles_errors
-def explain(
-    data: Annotated[str, typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
-    row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row).")],
-    model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    format: FormatOpt = None,
-    strict: StrictOpt = False,
-    json: JsonOpt = False,
-) -> None:
-    """Show each column's contribution to one row's score, with the value the model expected there."""
-    from . import render
-    from .detector import Detector
-    from .errors import InputError
-    from .sources import open_source
-
-    detector = Detector.load(model)
-    detector.strict = strict
-    if row < 0:
-        raise InputError(f"--row must be 0 or more; got {row}")
-    seen, picked = 0, None
-    source = open_source(data, format, strict=strict)
-    for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
-        if row < seen + len(chunk):
-            picked = chunk.iloc[[row - seen]]
-            break
-        seen += len(chunk)
-    if picked is None:
-        raise InputError(f"--row {row} is past the end of '{data}' ({seen:,} rows; the first is row 0)")
-    scored = detector.score_frame(picked).iloc[0]
-    table = detector.explain(picked)[0]
-    if json:
-        render.emit_json({
-            "row": row, "anomaly_score": float(scored["anomaly_score"]), "p_value": float(scored["p_value"]),
-            "is_anomaly": int(scored["is_anomaly"]), "threshold": detector.calibration_.threshold,
-            "columns": table.to_dict(orient="records"),
-        })
-        return
-    render.print_explanation(render.console(), row, scored, table, detector.calibration_.threshold)
+from . import cli_day2  # noqa: E402,F401 - registers the day-two commands after fit and score
 
 
 def main() -> None:

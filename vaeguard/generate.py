@@ -13,7 +13,6 @@ import pandas as pd
 import torch
 
 from .encode import EPHEMERAL, MISSING
-from .model import NUM_DOF, NUM_LIKELIHOOD
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -39,9 +38,9 @@ def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
         mean, flags, logits, logvar = model.decode(z)
         if mean is not None:
             noise = torch.randn(mean.shape, generator=g)
-            if NUM_LIKELIHOOD == "student":  # a Student-t draw: a normal over the root of a scaled chi-square
-                chi2 = torch.distributions.Chi2(torch.full(mean.shape, NUM_DOF)).sample()
-                noise = noise / torch.sqrt(chi2 / NUM_DOF)
+            if model.likelihood == "student":  # a Student-t draw: a normal over the root of a scaled chi-square
+                chi2 = torch.distributions.Chi2(torch.full(mean.shape, model.dof)).sample()
+                noise = noise / torch.sqrt(chi2 / model.dof)
             values = pre.inverse_numeric((mean + torch.exp(0.5 * logvar) * noise).double().numpy())
             missing = np.zeros_like(values, dtype=bool)
             if flags is not None:

@@ -42,7 +42,8 @@ def build(d: "Detector", state: str) -> dict:
         "schema": [s.to_dict() for s in d.schema_],
         "feature_names_in": [str(c) for c in d.feature_names_in_],
         "preprocessing": d.preprocessor_.to_dict(),
-        "model": {"variant": d.model, "latent_dim": int(d.latent_dim), "hidden": [int(x) for x in d.hidden]},
+        "model": {"variant": d.model, "latent_dim": int(d.latent_dim), "hidden": [int(x) for x in d.hidden],
+                  "likelihood": d.model_.likelihood, "dof": float(d.model_.dof)},
         "training": {
             "epochs": d.epochs,
             "batch_size": int(getattr(d, "batch_size_", None) or d.batch_size),
@@ -151,7 +152,8 @@ def _detector(cls, m: dict) -> "Detector":
         [EpochRecord(**r) for r in t["history"]], int(t["best_epoch"]),
         float(t["best_val_loss"]) if t["best_val_loss"] is not None else float("inf"), bool(t["stopped_early"]),
     )
-    d.model_ = TabularAutoencoder(len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, d.latent_dim, list(d.hidden), d.model)
+    d.model_ = TabularAutoencoder(len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, d.latent_dim, list(d.hidden), d.model,
+                                  str(mdl["likelihood"]), float(mdl["dof"]))
     return d
 
 

@@ -1,0 +1,141 @@
+"""What every `vaeguard` command shares: the Typer app, error handling, option types.
+
+Heavy libraries (torch, pandas) are imported inside the commands so `vaeguard --help` starts instantly.
+Every option can also come from the environment as VAEGUARD_<COMMAND>_<OPTION> (the long option's name,
+upper case, '-' as '_'), and the model folder as VAEGUARD_MODEL.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import EXIT_INTERNAL, EXIT_USAGE, ParamError, VaeguardError
+
+HELP = f"""vaeguard {__version__}: learn what normal rows of a table look like with a Variational
+Autoencoder, then flag the rows that do not fit.
+
+\b
+  vaeguard fit flows.csv --model model/
+  vaeguard score new.csv --model model/ --out flagged.csv
+  vaeguard fit conn.log --model zeek/   (Zeek, Suricata logs as they are)
+
+\b
+Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies;
+2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error.
+"""
+
+app = typer.Typer(
+    help=HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "VAEGUARD"},
+)
+
+DEFAULT_MODEL_DIR = "vaeguard-model"
+# Python parameter names -> the flags that set them, so library errors name the flag in the CLI.
+FLAGS = {"model": "--model-type", "n": "--rows"}
+
+
+def _fail(message: str, code: int) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message.strip())}")
+    raise typer.Exit(code)
+
+
+def handles_errors(fn):
+    """Turn user errors into one line on stderr and an exit code; never show a traceback unless asked."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ParamError as e:
+            _fail(e.with_name(FLAGS.get(e.param, "--" + e.param.replace("_", "-"))), e.exit_code)
+        except VaeguardError as e:
+            _fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            hint = " (fit: run the same command with --resume to continue from the last saved epoch)" if fn.__name__ == "fit" else ""
+            _fail(f"interrupted; no output file was written{hint}", 130)
+        except BrokenPipeError:
+            # Downstream (e.g. `| head`) closed the pipe: not an error worth a traceback.
+            os._exit(0)
+        except MemoryError:
+            _fail("out of memory; lower --chunk-size (score) or --max-rows (fit)", EXIT_INTERNAL)
+        except OSError as e:  # permissions, a full disk, a path that is a file: the user's to fix
+            where = f"'{e.filename}': " if e.filename else ""
+            _fail(f"cannot use {where}{e.strerror or e}; check the path and its permissions", EXIT_USAGE)
+        except Exception as e:  # noqa: BLE001 - last line of defence, by design
+            if os.environ.get("VAEGUARD_DEBUG"):
+                raise
+            _fail(f"internal error: {type(e).__name__}: {e} (set VAEGUARD_DEBUG=1 to see the traceback)", EXIT_INTERNAL)
+
+    return wrapper
+
+
+def _version_callback(ctx: typer.Context, value: bool) -> None:
+    # Never from the environment: VAEGUARD_VERSION=1 must not turn every cron run into a no-op.
+    # (By name: typer may carry its own copy of click's ParameterSource.)
+    if value and getattr(ctx.get_parameter_source("version"), "name", "") != "ENVIRONMENT":
+        typer.echo(f"vaeguard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version_callback, is_eager=True, show_envvar=False)] = False,
+    config: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--config", envvar="VAEGUARD_CONFIG",
+            help="TOML file of option defaults: top-level keys apply to every command, \\[fit] or \\[score] tables to one command. "
+            "Flags and VAEGUARD_* environment variables win over it.",
+        ),
+    ] = None,
+) -> None:
+    if config is not None:
+        from .config import config_defaults
+
+        try:
+            ctx.default_map = config_defaults(config, ctx.command)
+        except VaeguardError as e:
+            _fail(str(e), e.exit_code)
+
+
+# ---- shared option types ---------------------------------------------------------------------------
+ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model folder (written by fit, read by the other commands).", envvar="VAEGUARD_MODEL")]
+ModelDirArg = Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")]
+FormatOpt = Annotated[
+    Optional[str],
+    typer.Option("--format", help="Input format: csv (delimiter sniffed), parquet, zeek (TSV log) or json (Zeek JSON, "
+                 "Suricata eve.json). Default: read from the file's first bytes; gzip is detected too."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, tables or warnings; errors still go to stderr.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed log line, instead of scoring "
+                       "the value as malformed (improbable) or skipping the line and counting it.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object of results to stdout instead of tables (implies --quiet).")]
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    from .errors import ConfigError
+
+    try:
+        sizes = tuple(int(x) for x in text.replace(" ", "").split(",") if x)
+    except ValueError:
+        raise ConfigError(f"--hidden takes layer sizes separated by commas, such as 64,32; got '{text}'") from None
+    if not sizes or min(sizes) < 1:
+        raise ConfigError(f"--hidden takes positive layer sizes such as 64,32; got '{text}'")
+    return sizes

@@ -1,0 +1,222 @@
+"""The day-two commands: evaluate, export, info, calibrate, generate, explain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .cli_common import DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, QuietOpt, StrictOpt, app, handles_errors
+
+
+# ---- evaluate ----------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def evaluate(
+    data: Annotated[str, typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, precision-recall) and metrics.json.")] = None,
+    format: FormatOpt = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Measure detection against known labels: ROC-AUC, PR-AUC, precision, recall, F1, confusion matrix, drift."""
+    from . import render
+    from .detector import Detector
+    from .errors import InputError
+    from .evaluate import label_vector, metrics, write_report
+    from .pipeline import score_table
+
+    quiet = quiet or json
+    con = render.console(quiet)
+    from .sources import open_source
+
+    source = open_source(data, format, strict=strict)
+    detector = Detector.load(model)
+    with con.status(f"scoring {data}"):
+        scored, run = score_table(source, detector, strict=strict)
+    if label not in scored.columns:
+        raise InputError(f"label column '{label}' is not in the table; columns: {', '.join(map(str, scored.columns[:30]))}")
+    y = label_vector(scored[label], positive)
+    result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())
+    result["threshold"] = detector.calibration_.threshold
+    result["drift"] = run.drift.to_dict()
+    if report is not None:
+        result["report_files"] = [str(p) for p in write_report(report, y, scored["anomaly_score"].to_numpy(), detector.calibration_.threshold,
+                                                               result, scored)]
+    if json:
+        render.emit_json(result)
+        return
+    render.print_evaluation(con, result)
+    render.print_drift(con, run.drift)
+    if report is not None:
+        con.print(f"report written to {report}")
+
+
+# ---- export ------------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def export(
+    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
+    onnx: Annotated[Optional[Path], typer.Option("--onnx", help="Write the scoring graph (preprocessed inputs -> per-row score) as ONNX to this file.")] = None,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Export the model for runtimes without Python and torch; the result is checked against torch with onnxruntime."""
+    from . import render
+    from .detector import Detector
+    from .errors import ConfigError
+
+    if onnx is None:
+        raise ConfigError("say what to export: --onnx model.onnx")
+    from .export import export_onnx
+
+    checked = export_onnx(Detector.load(model_dir), onnx)
+    if json:
+        render.emit_json({"onnx": str(onnx), **checked})
+    elif not quiet:
+        render.console().print(f"wrote {onnx}; onnxruntime matches torch on {checked['rows_checked']} generated rows "
+                               f"(largest relative difference {checked['max_rel_diff']:.1e})")
+
+
+# ---- info --------------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def info(
+    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve as a PNG to this path.")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""
+    from . import render
+    from .checkpoint import read_manifest
+    from .detector import Detector
+
+    detector = Detector.load(model_dir)
+    m = read_manifest(model_dir)
+    cal = detector.calibration_
+    summary = {
+        "model_dir": str(model_dir), "vaeguard_version": m["vaeguard_version"], "format_version": m["format_version"],
+        "created": m.get("created"), "model": m["model"], "score": m["scoring"]["score"], "samples": m["scoring"]["samples"],
+        "columns": m["schema"], "training": {k: v for k, v in m["training"].items() if k != "history"},
+        "history": m["training"]["history"], "threshold": cal.threshold,
+        "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores)},
+        "calibration_history": detector.calibration_history_,
+    }
+    if plot is not None:
+        render.plot_history(m["training"]["history"], plot)
+        summary["plot"] = str(plot)
+    if json:
+        render.emit_json(summary)
+        return
+    con = render.console()
+    render.print_info(con, m, detector)
+    if plot is not None:
+        con.print(f"training curve written to {plot}")
+
+
+# ---- calibrate ---------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def calibrate(
+    data: Annotated[str, typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
+    contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,
+    format: FormatOpt = None,
+    strict: StrictOpt = False,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
+    from . import render
+    from .detector import Detector
+    from .sources import open_source, read_table
+
+    con = render.console(quiet or json)
+    detector = Detector.load(model)
+    detector.strict = strict
+    df, _ = read_table(open_source(data, format, strict=strict))
+    old = detector.calibration_.threshold
+    new = detector.recalibrate(df, fpr=fpr, contamination=contamination)
+    detector.save(model)
+    result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target}
+    if json:
+        render.emit_json(result)
+    else:
+        con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {len(df):,} rows); saved to {model}")
+
+
+# ---- generate ----------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def generate(
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows to draw.")] = 1000,
+    out: Annotated[str, typer.Option("--out", "-o", help="Output file (.csv, .csv.gz, .parquet) or - for stdout.")] = "-",
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed for the draws. Default: the model's seed.")] = None,
+    quiet: QuietOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Draw synthetic rows from the prior through the decoder, in the original units and categories."""
+    from . import render
+    from .detector import Detector
+    from .errors import ConfigError
+    from .io import AtomicTableWriter
+
+    if json and out == "-":
+        raise ConfigError("--json prints a summary to stdout, so the rows need a file: add --out synthetic.csv")
+    detector = Detector.load(model)
+    df = detector.sample(rows, seed=seed)
+    with AtomicTableWriter(out) as writer:
+        writer.write(df)
+    if json:
+        render.emit_json({"rows": len(df), "columns": list(df.columns), "out": out})
+    elif not quiet and out != "-":
+        render.console().print(f"wrote {len(df):,} synthetic rows to {out}")
+
+
+# ---- explain -----------------------------------------------------------------------------------------
+@app.command()
+@handles_errors
+def explain(
+    data: Annotated[str, typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row).")],
+    model: ModelDir = Path(DEFAULT_MODEL_DIR),
+    format: FormatOpt = None,
+    strict: StrictOpt = False,
+    json: JsonOpt = False,
+) -> None:
+    """Show each column's contribution to one row's score, with the value the model expected there."""
+    from . import render
+    from .detector import Detector
+    from .errors import InputError
+    from .sources import open_source
+
+    detector = Detector.load(model)
+    detector.strict = strict
+    if row < 0:
+        raise InputError(f"--row must be 0 or more; got {row}")
+    seen, picked = 0, None
+    source = open_source(data, format, strict=strict)
+    for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
+        if row < seen + len(chunk):
+            picked = chunk.iloc[[row - seen]]
+            break
+        seen += len(chunk)
+    if picked is None:
+        raise InputError(f"--row {row} is past the end of '{data}' ({seen:,} rows; the first is row 0)")
+    scored = detector.score_frame(picked).iloc[0]
+    table = detector.explain(picked)[0]
+    if json:
+        render.emit_json({
+            "row": row, "anomaly_score": float(scored["anomaly_score"]), "p_value": float(scored["p_value"]),
+            "is_anomaly": int(scored["is_anomaly"]), "threshold": detector.calibration_.threshold,
+            "columns": table.to_dict(orient="records"),
+        })
+        return
+    render.print_explanation(render.console(), row, scored, table, detector.calibration_.threshold)
