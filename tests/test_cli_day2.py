@@ -174,3 +174,23 @@ def test_report_html_renders_in_headless_chromium(runner, trained_model, tmp_pat
 
     pixels = imread(shot)
     assert pixels.shape[0] > 1000 and pixels.std() > 0.05  # not a blank page: plots and tables drew
+
+
+def test_calibrate_keeps_the_creation_time(runner, model_copy, tmp_path):
+    before = json.loads((model_copy / "manifest.json").read_text())["created"]
+    assert invoke(runner, "calibrate", SAMPLE / "flows_train.csv", "--model", model_copy, "--fpr", "0.02", "-q").exit_code == 0
+    assert json.loads((model_copy / "manifest.json").read_text())["created"] == before
+
+
+def test_explain_never_cuts_column_names(runner, tmp_path):
+    long_name = "a_rather_long_column_name_that_a_narrow_table_would_cut"
+    df = pd.read_csv(SAMPLE / "flows_train.csv").rename(columns={"src_bytes": long_name})
+    path = tmp_path / "long.csv"
+    df.to_csv(path, index=False)
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "explain", path, "--model", model, "--row", "0")
+    assert res.exit_code == 0, res.output
+    # The first cell of every table line, joined: a long name wraps inside its cell instead of being cut.
+    first_cells = "".join(line.split("│")[1].strip() for line in res.stderr.splitlines() if line.startswith("│"))
+    assert long_name in first_cells

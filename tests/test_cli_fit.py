@@ -222,3 +222,76 @@ def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monke
     assert res.exit_code == 130
     assert (model / "manifest.json").read_bytes() == before
     assert VAEGuard.load(model).calibration_.threshold == json.loads(before)["calibration"]["threshold"]
+
+
+def test_label_like_column_gets_a_warning(runner, tmp_path):
+    df = make_flows(200)
+    df["label"] = np.where(np.arange(200) % 10 == 0, "attack", "normal")
+    path = tmp_path / "labelled.csv"
+    df.to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "2")
+    assert res.exit_code == 0
+    assert "warning:" in res.stderr and "label" in res.stderr and "--ignore label" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--epochs", "2", "--ignore", "label")
+    assert "warning:" not in res.stderr
+
+
+def test_outputs_follow_the_umask(runner, flows_csv, tmp_path):
+    import os
+    import stat
+
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    old = os.umask(0o022)
+    try:
+        assert invoke(runner, "fit", flows_csv, "--model", model, *FAST).exit_code == 0
+        assert invoke(runner, "score", flows_csv, "--model", model, "--out", out, "-q").exit_code == 0
+    finally:
+        os.umask(old)
+    # io reads the umask once, at import: as `cp` does, new files get 0666 less the umask.
+    from vaeguard import io
+
+    want = 0o666 & ~io._UMASK
+    for p in (out, model / "manifest.json", *model.glob("weights-*.safetensors")):
+        assert stat.S_IMODE(p.stat().st_mode) == want, p
+
+
+def test_unwritable_model_paths_fail_before_training(runner, flows_csv, tmp_path):
+    a_file = tmp_path / "taken"
+    a_file.write_text("x")
+    res = invoke(runner, "fit", flows_csv, "--model", a_file, *FAST)
+    assert res.exit_code == 2 and "is a file" in res.stderr and str(a_file) in res.stderr
+    res = invoke(runner, "fit", flows_csv, "--model", a_file / "sub", *FAST)
+    assert res.exit_code == 2 and "is a file" in res.stderr
+    import os
+
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        res = invoke(runner, "fit", flows_csv, "--model", locked / "m", *FAST)
+        assert res.exit_code == 2 and "ermission denied" in res.stderr
+    res = invoke(runner, "fit", flows_csv, "--model", "/proc/no-model-here", *FAST)  # even root cannot write there
+    assert res.exit_code == 2 and "cannot write --model folder" in res.stderr
+
+
+def test_an_interrupt_in_the_first_epoch_can_be_resumed(runner, flows_csv, tmp_path, monkeypatch):
+    from vaeguard import train as train_mod
+
+    real = train_mod.evaluate_loss
+    calls = {"n": 0}
+
+    def stop_in_epoch_two(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    model = tmp_path / "m"
+    monkeypatch.setattr(train_mod, "evaluate_loss", stop_in_epoch_two)
+    res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "20")
+    assert res.exit_code == 130 and "--resume" in res.stderr
+    saved = json.loads((model / "in-progress" / "manifest.json").read_text())
+    assert saved["training"]["saved_epoch"] == 1  # during KL warm-up, before any comparable best epoch
+    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    assert invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "20", "--resume", "-q").exit_code == 0
+    epochs = [h["epoch"] for h in manifest(model)["training"]["history"]]
+    assert epochs[0] == 1 and epochs == list(range(1, len(epochs) + 1))

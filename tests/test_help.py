@@ -84,3 +84,10 @@ def test_environment_variables_work_and_version_stays_off_them(runner, flows_csv
     monkeypatch.setenv("VAEGUARD_GENERATE_FORMAT", "csv")  # no such option: ignored, as click does
     res = invoke(runner, "generate", "--model", model)
     assert res.exit_code == 0 and len(res.stdout.strip().splitlines()) == 8
+
+
+def test_help_texts_keep_their_brackets(runner):
+    res = invoke(runner, "--help")
+    assert "[fit]" in res.output and "[score]" in res.output
+    res = invoke(runner, "score", "--help")
+    assert "cpu (the default" in " ".join(res.output.split())

@@ -141,23 +141,25 @@ class AtomicTableWriter:
         return self
 
     def write(self, df: pd.DataFrame) -> None:
-        import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
 
         self.rows += len(df)
         table = to_arrow(df)
-        if self._writer is None:
+        first = self._schema is None
+        if first:
+            self._schema = table.schema
             if self.fmt == "parquet":
                 self._writer = pq.ParquetWriter(self._tmp, table.schema)
-            else:
-                self._writer = pacsv.CSVWriter(self._fh, table.schema, write_options=pacsv.WriteOptions(quoting_style="needed"))
-            self._schema = table.schema
         elif not table.schema.equals(self._schema, check_metadata=False):
             # Chunks of one file can infer different dtypes (an int column with a gap becomes float).
             table = table.cast(self._schema, safe=False)
-        self._writer.write_table(table)
+        if self._writer is not None:
+            self._writer.write_table(table)
+        else:
+            self._fh.write(_csv_bytes(table, header=first))
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        wrote = self._schema is not None
         try:
             if self._writer is not None:
                 self._writer.close()
@@ -169,13 +171,29 @@ class AtomicTableWriter:
         finally:
             if self.path == STDIO:
                 return
-            if exc_type is None and self._writer is not None:
+            if exc_type is None and wrote:
                 os.chmod(self._tmp, 0o666 & ~_UMASK)
                 os.replace(self._tmp, self.path)
             elif self._tmp and os.path.exists(self._tmp):
                 os.unlink(self._tmp)
-            if exc_type is None and self._writer is None:
+            if exc_type is None and not wrote:
                 raise InputError("nothing to write: the input produced no rows and no columns")
+
+
+def _csv_bytes(table, header: bool) -> bytes:
+    """One chunk as CSV: values as they are, quoted only where a value needs it (pyarrow's "needed"
+    style quotes every string, which doubles the size of a table read as text)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    for style in ("none", "needed"):
+        buf = pa.BufferOutputStream()
+        try:
+            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=header, quoting_style=style))
+        except pa.ArrowInvalid:  # a value holds a comma, a quote or a newline: quote the strings
+            continue
+        return buf.getvalue().to_pybytes()
+    raise AssertionError("unreachable: the needed style quotes any value")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -40,20 +40,28 @@ class ScoreRun:
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
-    """Fail before any work when the folder cannot be created or written."""
-    if path.exists():
-        if not path.is_dir():
-            raise InputError(f"{what} '{path}' is a file; give a folder name (fit writes several files into it)")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise InputError(f"cannot write to {what} folder '{path}': permission denied; choose another folder or fix its permissions")
-        return
-    parent = path.parent
+    """Fail before any work when the folder cannot be created or written: try it, and leave no trace."""
+    import tempfile
+
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} '{path}' is a file; give a folder name (fit writes several files into it)")
+    parent = path
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
         raise InputError(f"cannot create {what} folder '{path}': '{parent}' is a file")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"cannot create {what} folder '{path}': permission denied in '{parent}'")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".vaeguard-write-test-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+        if not path.exists():
+            path.mkdir(parents=True)
+            for created in [path, *path.parents]:  # remove what this check created, nothing more
+                if created == parent:
+                    break
+                created.rmdir()
+    except OSError as e:
+        raise InputError(f"cannot write {what} folder '{path}': {e.strerror or e}; choose another folder or fix its permissions") from None
 
 
 def fit_file(

@@ -11,6 +11,7 @@ from typing import Callable
 
 import torch
 
+from .defaults import DEFAULTS
 from .model import TabularAutoencoder
 
 # Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
@@ -28,15 +29,13 @@ LARGE_TABLE = 100_000
 class TrainConfig:
     epochs: int | None = None  # None: chosen from the row count
     batch_size: int = BASE_BATCH
-    # benchmarks/tune.py: lower rates (1e-4 to 5e-4) raised the ADBench mean ROC-AUC by up to 0.005 but
-    # lowered NSL-KDD, the closest stand-in for flow tables, from 0.977 to 0.970-0.971; 3e-3 lost 0.007.
-    lr: float = 1e-3
-    beta: float = 1.0
+    lr: float = DEFAULTS.lr
+    beta: float = DEFAULTS.beta
     warmup_fraction: float = 0.2  # share of epochs over which the KL weight ramps from 0 to beta
     patience: int = 15
     grad_clip: float = 5.0
     weight_decay: float = 0.0
-    trim: float = 0.0  # share of each batch's worst-fitting rows left out once warm-up is over
+    trim: float = DEFAULTS.trim  # share of each batch's worst-fitting rows left out once warm-up is over
 
 
 @dataclass
