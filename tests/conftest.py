@@ -46,6 +46,22 @@ def make_flows(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def interrupt_fit_after(monkeypatch, epochs: int) -> None:
+    """Make the next fit raise KeyboardInterrupt (Ctrl-C) after `epochs` epochs; monkeypatch.undo() ends it."""
+    from vaeguard import train as train_mod
+
+    real = train_mod.evaluate_loss
+    calls = {"n": 0}
+
+    def interrupted(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > epochs:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(train_mod, "evaluate_loss", interrupted)
+
+
 @pytest.fixture(scope="session")
 def flows_csv(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "flows.csv"

@@ -11,7 +11,7 @@ import pytest
 
 from vaeguard import VAEGuard
 
-from .conftest import SAMPLE, invoke, make_flows
+from .conftest import SAMPLE, interrupt_fit_after, invoke, make_flows
 
 FAST = ("--epochs", "2", "--quiet")
 
@@ -205,19 +205,7 @@ def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monke
     model = tmp_path / "m"
     assert invoke(runner, "fit", flows_csv, "--model", model, *FAST).exit_code == 0
     before = (model / "manifest.json").read_bytes()
-
-    from vaeguard import train as train_mod
-
-    real = train_mod.evaluate_loss
-    calls = {"n": 0}
-
-    def boom(*a, **k):
-        calls["n"] += 1
-        if calls["n"] > 3:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(train_mod, "evaluate_loss", boom)
+    interrupt_fit_after(monkeypatch, 3)
     res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "10", "-q")
     assert res.exit_code == 130
     assert (model / "manifest.json").read_bytes() == before
@@ -274,24 +262,13 @@ def test_unwritable_model_paths_fail_before_training(runner, flows_csv, tmp_path
 
 
 def test_an_interrupt_in_the_first_epoch_can_be_resumed(runner, flows_csv, tmp_path, monkeypatch):
-    from vaeguard import train as train_mod
-
-    real = train_mod.evaluate_loss
-    calls = {"n": 0}
-
-    def stop_in_epoch_two(*a, **k):
-        calls["n"] += 1
-        if calls["n"] > 1:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
     model = tmp_path / "m"
-    monkeypatch.setattr(train_mod, "evaluate_loss", stop_in_epoch_two)
+    interrupt_fit_after(monkeypatch, 1)
     res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "20")
     assert res.exit_code == 130 and "--resume" in res.stderr
     saved = json.loads((model / "in-progress" / "manifest.json").read_text())
     assert saved["training"]["saved_epoch"] == 1  # during KL warm-up, before any comparable best epoch
-    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    monkeypatch.undo()
     assert invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "20", "--resume", "-q").exit_code == 0
     epochs = [h["epoch"] for h in manifest(model)["training"]["history"]]
     assert epochs[0] == 1 and epochs == list(range(1, len(epochs) + 1))

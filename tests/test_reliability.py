@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from vaeguard import VAEGuard
 
-from .conftest import SAMPLE, invoke, make_flows
+from .conftest import SAMPLE, interrupt_fit_after, invoke, make_flows
 
 NEW = SAMPLE / "flows_new.csv"
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,22 +222,11 @@ def test_fit_is_deterministic(tmp_path):
 # ---- fit --resume ------------------------------------------------------------------------------------
 def test_resume_continues_interrupted_fit(runner, flows_csv, tmp_path, monkeypatch):
     model = tmp_path / "m"
-    from vaeguard import train as train_mod
-
-    real = train_mod.evaluate_loss
-    calls = {"n": 0}
-
-    def stop_after_six(*a, **k):
-        calls["n"] += 1
-        if calls["n"] > 6:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(train_mod, "evaluate_loss", stop_after_six)
+    interrupt_fit_after(monkeypatch, 6)
     assert invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "12", "-q").exit_code == 130
     saved = json.loads((model / "in-progress" / "manifest.json").read_text())
     assert saved["state"] == "training" and saved["training"]["best_epoch"] >= 3
-    monkeypatch.setattr(train_mod, "evaluate_loss", real)
+    monkeypatch.undo()
     res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "12", "--resume", "--json")
     assert res.exit_code == 0, res.output
     man = json.loads((model / "manifest.json").read_text())

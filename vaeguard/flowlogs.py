@@ -247,5 +247,5 @@ def _frame(records: list[dict], columns: list[str], text: bool) -> pd.DataFrame:
         return pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
     data = {}
     for c in columns:
-        data[c] = pd.array([None if (v := r.get(c)) is None else _text(v) for r in records], dtype="str")
+        data[c] = pd.Series([None if (v := r.get(c)) is None else _text(v) for r in records], dtype=object)
     return pd.DataFrame(data, columns=columns)

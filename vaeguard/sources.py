@@ -333,9 +333,13 @@ def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
 
 # ---- CSV -----------------------------------------------------------------------------------------
 def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
-    reader = pd.read_csv(source.binary(), sep=source.delimiter, chunksize=chunk_size, low_memory=False, encoding_errors="strict")
-    with reader:
-        yield from reader
+    fh = source.binary()
+    try:
+        with pd.read_csv(fh, sep=source.delimiter, chunksize=chunk_size, low_memory=False, encoding_errors="strict") as reader:
+            yield from reader
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
 
 
 def rebatch(batches, chunk_size: int, schema=None) -> Iterator[pd.DataFrame]:
