@@ -208,6 +208,17 @@ def test_flow_roles_from_names_and_values():
     }
 
 
+def test_a_zeek_log_exported_as_csv_keeps_its_roles(tmp_path):
+    """No #types to go by: the names and values decide, and decide the same."""
+    path = tmp_path / "conn.csv"
+    pd.DataFrame(conn_rows(300), columns=FIELDS).to_csv(path, index=False)
+    src = open_source(str(path))
+    roles = {s.name: s.role for s in infer_schema(read_table(src)[0], hints=src.hints)}
+    assert roles["ts"] == roles["uid"] == roles["id.orig_h"] == roles["id.resp_h"] == "ignored"
+    assert roles["id.orig_p"] == roles["id.resp_p"] == "port"
+    assert roles["orig_pkts"] == roles["orig_bytes"] == "numeric" and roles["proto"] == "constant"
+
+
 def test_role_overrides_and_their_errors(tmp_path, runner):
     path = tmp_path / "conn.log"
     path.write_text(zeek_text(conn_rows(300)))

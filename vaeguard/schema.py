@@ -38,8 +38,10 @@ SAMPLE = 2000  # values looked at for the text patterns
 
 _TIME_WORDS = {"ts", "time", "timestamp", "datetime", "date", "stime", "ltime", "start", "end", "seen", "first", "last"}
 _PORT_WORDS = {"port", "sport", "dport", "dsport", "srcport", "dstport"}
+_ZEEK_PORT = re.compile(r"(^|\.)(orig|resp)_p$")  # Zeek's id.orig_p / id.resp_p in a CSV export
 _SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb"}
 _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
+_COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
 _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category"}
 _LABEL_NAMES = {"label", "labels", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -145,7 +147,7 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
         return ColumnSpec(name, IGNORED, _time_reason(how, name))
     if words & _SEQ_WORDS:
         return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
-    if integer and words & _PORT_WORDS and values.min() >= 0 and values.max() <= 65535:
+    if integer and (words & _PORT_WORDS or _ZEEK_PORT.search(name.lower())) and values.min() >= 0 and values.max() <= 65535:
         return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral" + note)
     if words & _ID_WORDS and nunique > ID_UNIQUE_FRACTION * len(values) and len(values) >= 20:
         return ColumnSpec(name, IGNORED, f"identifier, by name ({nunique:,} distinct values)")
@@ -154,7 +156,7 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
             return ColumnSpec(name, IGNORED, "row number (unique, ordered)")
         if _random_ids(values):
             return ColumnSpec(name, IGNORED, "random identifier (distinct, spread evenly over a huge range)")
-        if nunique == 2:
+        if nunique == 2 and not words & _COUNT_WORDS:
             return ColumnSpec(name, CATEGORICAL, "two values (a flag)" + note)
         if words & _CODE_WORDS and nunique <= MAX_CODE_VALUES:
             return ColumnSpec(name, CATEGORICAL, f"integer code, by name ({nunique} values)" + note)
