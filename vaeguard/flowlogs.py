@@ -245,7 +245,14 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
 def _frame(records: list[dict], columns: list[str], text: bool) -> pd.DataFrame:
     if not text:
         return pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+    import pyarrow as pa
+
     data = {}
     for c in columns:
-        data[c] = pd.Series([None if (v := r.get(c)) is None else _text(v) for r in records], dtype=object)
+        values = [r.get(c) for r in records]
+        try:
+            # One typed column, cast to text in C: JSON's true/false and numbers come out as written.
+            data[c] = pa.array(values).cast(pa.string()).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed types in one column
+            data[c] = pd.Series([None if v is None else _text(v) for v in values], dtype=object)
     return pd.DataFrame(data, columns=columns)
