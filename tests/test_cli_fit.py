@@ -272,3 +272,16 @@ def test_an_interrupt_in_the_first_epoch_can_be_resumed(runner, flows_csv, tmp_p
     assert invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "20", "--resume", "-q").exit_code == 0
     epochs = [h["epoch"] for h in manifest(model)["training"]["history"]]
     assert epochs[0] == 1 and epochs == list(range(1, len(epochs) + 1))
+
+
+def test_threads_caps_the_cpu_threads(runner, flows_csv, tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--threads", "1", *FAST).exit_code == 0
+        assert torch.get_num_threads() == 1
+        res = invoke(runner, "score", flows_csv, "--model", tmp_path / "m", "--out", tmp_path / "o.csv", "--threads", "0")
+        assert res.exit_code == 2 and "--threads must be at least 1" in res.stderr
+    finally:
+        torch.set_num_threads(before)

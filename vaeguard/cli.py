@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, app, handles_errors, parse_hidden,
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, ThreadsOpt, app, handles_errors, parse_hidden, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -58,6 +58,7 @@ def fit(
     max_rows: Annotated[int, typer.Option("--max-rows", help="Train on a uniform sample of at most this many rows, drawn while streaming the file.")] = DEFAULTS.max_rows,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same data and seed give the same model and scores on CPU.")] = DEFAULTS.seed,
     device: Annotated[str, typer.Option("--device", help="auto (a CUDA GPU when present, the default), cpu or cuda.")] = "auto",
+    threads: ThreadsOpt = None,
     strict: StrictOpt = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted fit from its last saved epoch (same data and options).")] = False,
     quiet: QuietOpt = False,
@@ -71,6 +72,7 @@ def fit(
 
     quiet = quiet or json
     con = render.console(quiet)
+    use_threads(threads)
     detector = Detector(
         model=model_type, latent_dim=latent_dim, hidden=parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
         beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
@@ -127,6 +129,7 @@ def score(
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
     fail_on_anomaly: Annotated[bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu (the default: scoring is I/O-bound) or cuda; auto uses a CUDA GPU when present.")] = "cpu",
+    threads: ThreadsOpt = None,
     strict: StrictOpt = False,
     engine: Annotated[
         str, typer.Option("--engine", help="local: stream the file in this process. dask: score a folder or glob of Parquet files "
@@ -153,6 +156,7 @@ def score(
         return _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, strict, quiet, json)
     if json and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
+    use_threads(threads)
     quiet = quiet or json
     con = render.console(quiet)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

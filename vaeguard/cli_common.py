@@ -126,6 +126,28 @@ StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed log line, instead of scoring "
                        "the value as malformed (improbable) or skipping the line and counting it.")
 ]
+ThreadsOpt = Annotated[
+    Optional[int],
+    typer.Option("--threads", help="CPU threads for the model and the CSV reader. Default: what the machine offers "
+                 "(OMP_NUM_THREADS is respected); 1 leaves the other cores to other work."),
+]
+
+
+def use_threads(threads: int | None) -> None:
+    """Cap the threads torch and pyarrow use (the CLI runs one command per process, so this is global)."""
+    if threads is None:
+        return
+    from .errors import ParamError
+
+    if threads < 1:
+        raise ParamError("threads", f"{{name}} must be at least 1; got {threads}")
+    import pyarrow as pa
+    import torch
+
+    torch.set_num_threads(threads)
+    pa.set_cpu_count(threads)
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object of results to stdout instead of tables (implies --quiet).")]
 
 
