@@ -192,6 +192,7 @@ def test_flow_roles_from_names_and_values():
         "dstip6": [f"2001:db8::{i:x}" for i in range(n)],
         "sport": rng.integers(1024, 65535, n),
         "dsport": rng.choice([80, 443, 53], n),
+        "ct_src_dport_ltm": rng.integers(1, 40, n),  # a count of connections to a port: not a port
         "stcpb": rng.integers(0, 2**32, n),
         "sbytes": rng.choice([0, 40, 52], n),  # three values: still a count
         "is_ftp_login": rng.choice([0, 1], n),  # two values: a flag
@@ -203,7 +204,7 @@ def test_flow_roles_from_names_and_values():
     roles = {s.name: s.role for s in infer_schema(df)}
     assert roles == {
         "Stime": "ignored", "start": "ignored", "srcip": "ignored", "dstip6": "ignored", "sport": "port", "dsport": "port",
-        "stcpb": "ignored", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
+        "ct_src_dport_ltm": "numeric", "stcpb": "ignored", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
         "seen_at": "ignored", "mac": "ignored", "dur": "numeric",
     }
 

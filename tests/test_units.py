@@ -37,7 +37,7 @@ def test_schema_roles():
         "when": pd.date_range("2026-01-01", periods=n, freq="min"),
     })
     assert roles(df) == {
-        "row": "ignored", "const": "constant", "empty": "constant", "flag": "categorical", "port_class": "port",
+        "row": "ignored", "const": "constant", "empty": "constant", "flag": "categorical", "port_class": "categorical",
         "count": "numeric", "x": "numeric", "host": "ignored", "proto": "categorical", "numtext": "numeric", "when": "ignored",
     }
 

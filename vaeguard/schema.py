@@ -77,6 +77,13 @@ def set_lengths(s: pd.Series) -> pd.Series:
     return counts.where(~text.isin(["", "(empty)", "-"]), 0).astype(float)
 
 
+def _port_name(name: str) -> bool:
+    """Named as a port: the last word says so (dest_port, sport, dsport), or Zeek's id.orig_p / id.resp_p.
+    Not a count of ports such as UNSW-NB15's ct_src_dport_ltm."""
+    words = [w for w in re.split(r"[^0-9a-zA-Z]+", name.lower()) if w]
+    return bool(words and words[-1] in _PORT_WORDS) or bool(_ZEEK_PORT.search(name.lower()))
+
+
 def _is_integer_valued(values: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
@@ -147,7 +154,7 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
         return ColumnSpec(name, IGNORED, _time_reason(how, name))
     if words & _SEQ_WORDS:
         return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
-    if integer and (words & _PORT_WORDS or _ZEEK_PORT.search(name.lower())) and values.min() >= 0 and values.max() <= 65535:
+    if integer and _port_name(name) and values.min() >= 0 and values.max() <= 65535:
         return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral" + note)
     if words & _ID_WORDS and nunique > ID_UNIQUE_FRACTION * len(values) and len(values) >= 20:
         return ColumnSpec(name, IGNORED, f"identifier, by name ({nunique:,} distinct values)")
