@@ -125,7 +125,8 @@ def score(
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .parquet), or - for stdout.")] = "-",
     format: FormatOpt = None,
     out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz or parquet. Default: from the --out extension.")] = None,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it.")] = DEFAULTS.chunk_size,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
+                                            "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
     fail_on_anomaly: Annotated[bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu (the default: scoring is I/O-bound) or cuda; auto uses a CUDA GPU when present.")] = "cpu",
@@ -161,21 +162,28 @@ def score(
     con = render.console(quiet)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .detector import Detector
     from .io import output_format
-    from .pipeline import score_file
+    from .pipeline import read_ahead, score_file
     from .sources import open_source
 
     # Everything that can go wrong with the options, the input or the model fails before the progress display.
     output_format(out, out_format)
     source = open_source(data, format, strict=strict)
-    detector = Detector.load(model, device=device)
+    ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
+    try:
+        from .detector import Detector  # torch: a second and a half, while the reader starts on the file
+
+        detector = Detector.load(model, device=device)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
     progress = Progress(SpinnerColumn(), TextColumn("scoring"), TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn(),
                         console=con, transient=True)
     with progress:
         task = progress.add_task("score", total=None)
         run = score_file(source, detector, out, out_format=out_format, chunk_size=chunk_size, only_anomalies=only_anomalies,
-                         strict=strict, on_rows=lambda n: progress.update(task, advance=n))
+                         strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead)
     if run.report.rows == 0 and not quiet:
         render.warning(con, f"'{data}' has a header but no rows; the output holds the header only")
     if json:

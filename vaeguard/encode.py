@@ -224,6 +224,16 @@ def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
     return canonical_strings(s, col.kind)
 
 
+def _label_counts(col: CategoricalColumn, s: pd.Series) -> pd.Series:
+    """How many rows hold each label, most common first (ties in order of first appearance, as pandas)."""
+    text = _arrow_text(s) if col.derive == "" and col.kind == "text" else None
+    if text is None:
+        return pd.Series(_labels(col, s)).value_counts()
+    # Counted in Arrow, with no Python string per row (a million rows left 65 MB of freed strings behind),
+    # through the same pandas call as the labels would take, so ties keep the same order.
+    return s.fillna(MISSING).value_counts()
+
+
 def _constant_labels(col: ConstantColumn, s: pd.Series) -> np.ndarray:
     if col.transform == "length":
         return canonical_strings(set_lengths(s))
@@ -242,18 +252,25 @@ class Preprocessor:
         self._lookups = [pd.Index(np.asarray(c.vocab, dtype=object), dtype=object) for c in categorical]
         self._rare = [set(c.rare) for c in categorical]
         self._port_sets = [set(c.ports) for c in categorical]
+        self._missing_flags = np.array([c.missing_flag for c in numeric], dtype=bool)
+        self._vocab_arrays = [_arrow_vocab(c.vocab) for c in categorical]
+        self._log_columns = np.array([c.log for c in numeric], dtype=bool)
+        self._centers = np.array([c.center for c in numeric], dtype=np.float64)
+        self._scales = np.array([c.scale for c in numeric], dtype=np.float64)
 
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod
     def fit(
         cls, df: pd.DataFrame, specs: list[ColumnSpec], max_categories: int = 200, strict: bool = False,
-        min_category_count: int | None = None,
+        min_category_count: int | None = None, rows: np.ndarray | None = None,
     ) -> "Preprocessor":
+        """Learn the transforms from `df`, or from its `rows` (positions) only: one column is copied at a
+        time, never the whole table."""
         numeric, categorical, constant = [], [], []
-        n = len(df)
+        n = len(df) if rows is None else len(rows)
         min_count = min_category_count if min_category_count is not None else max(2, int(np.ceil(0.0005 * n)))
         for spec in specs:
-            s = df[spec.name]
+            s = df[spec.name] if rows is None else df[spec.name].iloc[rows]
             if spec.role == NUMERIC:
                 with np.errstate(over="ignore", invalid="ignore"):  # 1e308 squares to inf in the skew
                     numeric.append(cls._fit_numeric(spec, s, strict))
@@ -270,16 +287,15 @@ class Preprocessor:
                     counts = values[values >= 1024].value_counts()
                     col.ports = sorted(int(p) for p, c in counts.items() if c >= max(min_count, SERVICE_PORT_SHARE * n) and p == int(p))
                     col.kind = "number"
-                categorical.append(cls._fit_vocab(col, _labels(col, s), min_count, max_categories))
+                categorical.append(cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories))
             elif spec.role == TIME:
                 for part in ("hour", "weekday"):
                     col = CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part)
-                    categorical.append(cls._fit_vocab(col, _labels(col, s), min_count, max_categories))
+                    categorical.append(cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories))
         return cls(numeric, categorical, constant)
 
     @staticmethod
-    def _fit_vocab(col: CategoricalColumn, labels: np.ndarray, min_count: int, max_categories: int) -> CategoricalColumn:
-        counts = pd.Series(labels).value_counts()
+    def _fit_vocab(col: CategoricalColumn, counts: pd.Series, min_count: int, max_categories: int) -> CategoricalColumn:
         frequent = counts[counts >= min_count].index.tolist()[:max_categories]
         rare = counts.index[len(frequent):].tolist() if len(frequent) < len(counts) else []
         col.vocab = [UNKNOWN] + ([OTHER] if rare else []) + sorted(frequent)
@@ -323,6 +339,21 @@ class Preprocessor:
         )
 
     # ---- applying ------------------------------------------------------------------------------
+    def network_inputs(self, df: pd.DataFrame, rows: np.ndarray, strict: bool = False, chunk: int = 16_384):
+        """(x_num, observed, x_cat) for `rows` of `df`, encoded a chunk at a time: training needs only the
+        network's inputs, and a whole-table transform would hold several float64 copies of it at once.
+        `observed` is 0/1 in uint8; the training loop widens each batch to float32."""
+        n = len(rows)
+        x_num = np.empty((n, len(self.numeric)), dtype=np.float32)
+        observed = np.empty((n, len(self.numeric)), dtype=np.uint8)  # 0/1: a quarter of float32's memory
+        x_cat = np.empty((n, len(self.categorical)), dtype=np.int64)
+        for start in range(0, n, chunk):
+            part = self.transform(df.iloc[rows[start : start + chunk]], strict=strict)
+            x_num[start : start + chunk] = part.x_num
+            observed[start : start + chunk] = part.observed
+            x_cat[start : start + chunk] = part.x_cat
+        return x_num, observed, x_cat
+
     def transform(self, df: pd.DataFrame, strict: bool = False) -> Encoded:
         n = len(df)
         n_num, n_cat = len(self.numeric), len(self.categorical)
@@ -331,40 +362,71 @@ class Preprocessor:
         fixed = np.zeros((n, n_num + n_cat + len(self.constant)), dtype=np.float64)
         novel = np.zeros(fixed.shape, dtype=bool)
         enc = Encoded(x_num, observed, np.zeros((n, n_cat), dtype=np.int64), fixed, novel)
-        for j, col in enumerate(self.numeric):
-            s = df[col.name]
-            if col.transform == "length":
-                values, n_bad, examples = set_lengths(s), 0, []
-            else:
-                values, n_bad, examples = numeric_text_values(s)
-            v = _finite(values.to_numpy(dtype=float))
+        if n_num:
+            # Parsed column by column, each into a contiguous row of `v` (numeric columns x rows), then
+            # scaled as one matrix: a pass per operation, not one per operation and column.
+            v = np.empty((n_num, n), dtype=np.float64)
+            bad_any = np.zeros((n_num, n), dtype=bool)
+            for j, col in enumerate(self.numeric):
+                s = df[col.name]
+                parsed = _arrow_numbers(s) if col.transform != "length" else None
+                if parsed is not None:
+                    v[j] = parsed
+                    continue
+                if col.transform == "length":
+                    values, n_bad, examples = set_lengths(s), 0, []
+                else:
+                    values, n_bad, examples = numeric_text_values(s)
+                v[j] = values.to_numpy(dtype=float)
+                if n_bad:
+                    if strict:
+                        raise _text_in_numeric(col.name, n_bad, examples)
+                    enc.malformed[col.name] = n_bad
+                    bad = np.isnan(v[j]) & s.notna().to_numpy()
+                    fixed[bad, j] = col.malformed_cost
+                    novel[bad, j] = True
+                    bad_any[j] = bad
+            # +/-inf would turn into NaN under scaling: the largest representable magnitude instead.
+            big = np.finfo(np.float64).max
+            np.clip(v, -big, big, out=v)
             missing = np.isnan(v)
-            if n_bad:
-                if strict:
-                    raise _text_in_numeric(col.name, n_bad, examples)
-                enc.malformed[col.name] = n_bad
-                bad = missing & s.notna().to_numpy()
-                fixed[bad, j] = col.malformed_cost
-                novel[bad, j] = True
-                missing_only = missing & ~bad
-            else:
-                missing_only = missing
-            if not col.missing_flag and missing_only.any():
-                fixed[missing_only, j] = col.missing_cost
-                novel[missing_only, j] = True
-                enc.new_missing[col.name] = int(missing_only.sum())
-            t = _signed_log(v) if col.log else v
+            observed[:] = ~missing.T
+            # Gaps where training had none (text already counted as malformed is not a gap too).
+            gaps = missing & ~bad_any & ~self._missing_flags[:, None]
+            if gaps.any():
+                counts = gaps.sum(axis=1)
+                for j in np.flatnonzero(counts):
+                    rows = gaps[j]
+                    fixed[rows, j] = self.numeric[j].missing_cost
+                    novel[rows, j] = True
+                    enc.new_missing[self.numeric[j].name] = int(counts[j])
+            logged = self._log_columns
+            if logged.any():
+                v[logged] = _signed_log(v[logged])
             with np.errstate(over="ignore", invalid="ignore"):
-                z = (t - col.center) / col.scale
-            x_num[:, j] = np.clip(np.nan_to_num(z, nan=0.0), -TARGET_CLIP, TARGET_CLIP)
-            observed[:, j] = ~missing
+                v -= self._centers[:, None]
+                v /= self._scales[:, None]
+            np.nan_to_num(v, copy=False, nan=0.0)
+            np.clip(v, -TARGET_CLIP, TARGET_CLIP, out=v)
+            x_num[:] = v.T
         for j, (col, lookup, rare) in enumerate(zip(self.categorical, self._lookups, self._rare)):
-            labels = _labels(col, df[col.column])
-            idx = lookup.get_indexer(labels)
-            unseen = idx < 0
+            s = df[col.column]
+            text = _arrow_text(s) if col.derive == "" and col.kind == "text" else None
+            if text is not None:  # the scoring path: Arrow's hash lookup, no Python strings
+                import pyarrow.compute as pc
+
+                found = pc.index_in(pc.fill_null(text, MISSING), value_set=self._vocab_arrays[j])
+                idx = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+                unseen = idx < 0
+                unseen_labels = lambda: np.asarray(text.filter(unseen).to_pylist(), dtype=object)  # noqa: E731
+            else:
+                labels = _labels(col, s)
+                idx = lookup.get_indexer(labels)
+                unseen = idx < 0
+                unseen_labels = lambda: labels[unseen]  # noqa: E731
             if unseen.any():
                 # Rare training values were pooled into <other>; anything else was never seen.
-                pooled = np.fromiter((v in rare for v in labels[unseen]), bool, int(unseen.sum())) if rare else np.zeros(int(unseen.sum()), bool)
+                pooled = np.fromiter((v in rare for v in unseen_labels()), bool, int(unseen.sum())) if rare else np.zeros(int(unseen.sum()), bool)
                 fill = np.where(pooled, 1, 0)
                 idx[unseen] = fill
                 if (~pooled).any():
@@ -430,6 +492,36 @@ class Preprocessor:
             t = z[:, j] * col.scale + col.center
             out[:, j] = np.sign(t) * np.expm1(np.minimum(np.abs(t), 700)) if col.log else t
         return out
+
+
+def _arrow_text(s: pd.Series):
+    """The Arrow array behind a text column read by pyarrow (the scoring path), else None."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return s.array.__arrow_array__()
+    return None
+
+
+def _arrow_numbers(s: pd.Series) -> np.ndarray | None:
+    """A text column of numbers parsed by Arrow, gaps as NaN; None when a value is not a number (the
+    slower pandas path then finds and counts those values)."""
+    text = _arrow_text(s)
+    if text is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(text, pa.float64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _arrow_vocab(vocab: list[str]):
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency; the pandas path still works
+        return None
+    return pa.array(vocab, type=pa.large_string())
 
 
 def _skew(v: np.ndarray) -> float:

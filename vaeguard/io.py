@@ -61,49 +61,73 @@ def to_arrow(df: pd.DataFrame):
         return pa.Table.from_pandas(fixed, preserve_index=False)
 
 
-def prefetch(items: Iterable, depth: int = 1) -> Iterator:
-    """Yield from `items`, producing the next `depth` items on a background thread meanwhile.
+class prefetch:  # noqa: N801 - used like the generator it was
+    """Iterate over `items`, producing up to `depth` items ahead on a background thread.
 
     Reading and parsing CSV (pyarrow) and scoring (torch) both release the GIL for most of their work,
     so overlapping them hides most of the read time. Errors from the producer are raised here, in order.
+    The thread starts at once, so a caller can begin reading before slow set-up (importing torch, loading
+    the model); `close()` (or leaving a `with` block) stops it when the items are not wanted after all.
     """
-    import queue
-    import threading
 
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    _DONE = object()
 
-    def put(entry) -> bool:
-        while not stop.is_set():  # the consumer may have gone away; never block forever
+    def __init__(self, items: Iterable, depth: int = 1):
+        import queue
+        import threading
+
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._finished = False
+        self._thread = threading.Thread(target=self._produce, args=(iter(items),), name="vaeguard-prefetch", daemon=True)
+        self._thread.start()
+
+    def _put(self, entry) -> bool:
+        import queue
+
+        while not self._stop.is_set():  # the consumer may have gone away; never block forever
             try:
-                q.put(entry, timeout=0.1)
+                self._q.put(entry, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def _produce(self, items: Iterator) -> None:
         try:
             for item in items:
-                if not put((item, None)):
+                if not self._put((item, None)):
                     return
-            put((done, None))
+            self._put((self._DONE, None))
         except BaseException as e:  # noqa: BLE001 - handed to the consumer
-            put((done, e))
+            self._put((self._DONE, e))
 
-    thread = threading.Thread(target=produce, name="vaeguard-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item, err = q.get()
-            if item is done:
-                if err is not None:
-                    raise err
-                return
-            yield item
-    finally:
-        stop.set()
+    def __iter__(self) -> "prefetch":
+        return self
+
+    def __next__(self):
+        if self._finished:
+            raise StopIteration
+        item, err = self._q.get()
+        if item is self._DONE:
+            self.close()
+            if err is not None:
+                raise err
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._finished = True
+        self._stop.set()
+
+    def __enter__(self) -> "prefetch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self._stop.set()
 
 
 class AtomicTableWriter:

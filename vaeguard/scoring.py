@@ -118,22 +118,28 @@ def score_encoded(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.nd
 
 def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> RowScores:
     """Score a table against a fitted detector: scores, per-column contributions and what was unusual."""
-    check_columns(df, detector.schema_)
-    enc = detector.preprocessor_.transform(df, strict=strict)
-    scores, contrib = score_encoded(detector, enc)
-    return RowScores(scores, contrib, enc)
+    return score_network(detector, encode_chunk(detector, df, strict=strict))
 
 
 def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K) -> np.ndarray:
     """For each row, the k columns whose contribution most exceeds their typical value, joined by ';'."""
+    import torch
+
     n, m = excess.shape
     k = min(k, m)
     if n == 0 or k == 0:
         return np.full(n, "", dtype=object)
-    idx = np.argpartition(-excess, k - 1, axis=1)[:, :k] if m > k else np.tile(np.arange(m), (n, 1))
-    order = np.argsort(-np.take_along_axis(excess, idx, axis=1), axis=1, kind="stable")
-    idx = np.take_along_axis(idx, order, axis=1)
+    # torch's top-k is twice as fast as numpy's argpartition plus a sort of the k.
+    idx = torch.topk(torch.from_numpy(np.ascontiguousarray(excess)), k, dim=1).indices.numpy()
     arr = np.asarray(names, dtype=object)
+    code = idx[:, 0].astype(np.int64)
+    for j in range(1, k):
+        code = code * m + idx[:, j]
+    inverse, uniq = pd.factorize(code)
+    if len(uniq) <= n // 8:  # flow tables repeat a few combinations: join each once
+        first = np.full(len(uniq), -1, dtype=np.int64)
+        first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+        return np.array([";".join(arr[idx[i]]) for i in first], dtype=object)[inverse]
     out = arr[idx[:, 0]]
     for j in range(1, k):
         out = out + ";" + arr[idx[:, j]]
@@ -141,7 +147,23 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K) -> np.nda
 
 
 def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
-    rs = score_rows(detector, df, strict=strict)
+    return finish_chunk(detector, df, score_rows(detector, df, strict=strict))
+
+
+def encode_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> Encoded:
+    """The first third of `score_chunk` (checks and encoding), for pipelines that run it on another thread."""
+    check_columns(df, detector.schema_)
+    return detector.preprocessor_.transform(df, strict=strict)
+
+
+def score_network(detector: "Detector", enc: Encoded) -> RowScores:
+    """The second third of `score_chunk`: the network and the fixed terms."""
+    scores, contrib = score_encoded(detector, enc)
+    return RowScores(scores, contrib, enc)
+
+
+def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple[pd.DataFrame, ChunkReport]:
+    """The last third of `score_chunk`: flags, p-values and top features appended to `df`, and the counts."""
     cal = detector.calibration_
     flags = cal.flags(rs.scores)
     out = df.copy() if any(c in df.columns for c in SCORE_COLUMNS) else df

@@ -1,0 +1,161 @@
+"""The fast paths for large files give exactly what the plain paths give: Arrow parsing and lookups in
+the encoder, chunked encoding for training, the in-place likelihood, the sampled read, the pipelined score."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+import torch
+
+from vaeguard.encode import CategoricalColumn, Preprocessor, _label_counts, _labels
+from vaeguard.model import TabularAutoencoder
+from vaeguard.schema import infer_schema
+from vaeguard.scoring import top_features
+
+
+def mixed_table(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "bytes": rng.lognormal(8, 2, n).round(),
+        "rate": rng.normal(0, 1, n),
+        "gappy": np.where(rng.random(n) < 0.1, np.nan, rng.normal(5, 1, n)),
+        "proto": rng.choice(["tcp", "udp", "icmp"], n, p=[0.7, 0.29, 0.01]),
+        "service": rng.choice([f"s{i}" for i in range(30)] + [None], n),
+    })
+    return df
+
+
+def as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """The table as the scoring path reads it: every field an Arrow-backed string, gaps as nulls."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    text = pa.table({c: table.column(c).cast(pa.string()) for c in table.column_names})
+    return text.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+
+
+def test_arrow_text_encoding_equals_the_typed_encoding():
+    df = mixed_table()
+    pre = Preprocessor.fit(df, infer_schema(df))
+    scoring = mixed_table(500, seed=1)
+    scoring.loc[3, "proto"] = "sctp"  # unseen
+    scoring.loc[4, "rate"] = np.nan  # a gap where training had none
+    typed, text = pre.transform(scoring), pre.transform(as_text(scoring))
+    for name in ("x_num", "observed", "x_cat", "fixed", "novel"):
+        assert np.array_equal(getattr(typed, name), getattr(text, name)), name
+    assert typed.unknown == text.unknown == {"proto": 1} and typed.new_missing == text.new_missing == {"rate": 1}
+
+
+def test_text_in_a_numeric_column_still_counts_as_malformed_on_the_arrow_path():
+    df = mixed_table()
+    pre = Preprocessor.fit(df, infer_schema(df))
+    scoring = as_text(mixed_table(200, seed=2))
+    scoring["rate"] = scoring["rate"].astype(object)
+    scoring.loc[5, "rate"] = "n/a"
+    scoring["rate"] = scoring["rate"].astype(pd.StringDtype("pyarrow"))
+    enc = pre.transform(scoring)
+    assert enc.malformed == {"rate": 1} and enc.novel[5, 1] and enc.fixed[5, 1] > 0
+
+
+def test_fit_on_rows_and_chunked_inputs_equal_fit_on_a_copy():
+    df = mixed_table(5000)
+    specs = infer_schema(df)
+    rows = np.sort(np.random.default_rng(3).permutation(len(df))[:4000])
+    a = Preprocessor.fit(df.iloc[rows], specs)
+    b = Preprocessor.fit(df, specs, rows=rows)
+    assert a.to_dict() == b.to_dict()
+    whole = a.transform(df.iloc[rows])
+    x_num, observed, x_cat = b.network_inputs(df, rows, chunk=333)
+    assert np.array_equal(whole.x_num, x_num) and np.array_equal(whole.observed, observed) and np.array_equal(whole.x_cat, x_cat)
+    assert observed.dtype == np.uint8
+
+
+def test_label_counts_break_ties_as_pandas_does():
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        k = int(rng.integers(2, 30))
+        values = np.array([f"v{i}" for i in range(k)] + [None], dtype=object)
+        s = pd.Series(rng.choice(values, int(rng.integers(5, 2000)), p=rng.dirichlet(np.ones(k + 1) * 0.3))).astype("str")
+        col = CategoricalColumn("c", [], "text")
+        fast, plain = _label_counts(col, s), pd.Series(_labels(col, s)).value_counts()
+        assert list(fast.index) == list(plain.index) and list(fast.to_numpy()) == list(plain.to_numpy())
+
+
+def test_in_place_likelihood_equals_the_training_likelihood():
+    torch.manual_seed(0)
+    net = TabularAutoencoder(5, [1], [4, 3], 3, [16, 8], "vae").eval()
+    x_num = torch.randn(64, 5)
+    observed = (torch.rand(64, 5) > 0.1).float()
+    x_cat = torch.stack([torch.randint(0, 4, (64,)), torch.randint(0, 3, (64,))], dim=1)
+    z = torch.randn(64, 3)
+    with torch.enable_grad():
+        reference = net.column_nll(net.decode(z), x_num, observed, x_cat).detach()
+    with torch.no_grad():
+        in_place = net.column_nll(net.decode(z), x_num, observed, x_cat)
+        # K draws decoded at once against the rows by broadcasting, as the importance-weighted score does
+        stacked = tuple(None if t is None else t.unsqueeze(0).expand(2, *t.shape) for t in net.decode(z)[:3])
+        broadcast = net.column_nll((*stacked, net.decode(z)[3]), x_num, observed, x_cat)
+    assert torch.equal(reference, in_place)
+    assert torch.equal(broadcast[0], reference) and torch.equal(broadcast[1], reference)
+
+
+def test_top_features_same_labels_whether_combinations_repeat_or_not():
+    rng = np.random.default_rng(5)
+    names = [f"c{i}" for i in range(12)]
+    few = np.tile(rng.normal(size=(3, 12)), (400, 1))  # 3 combinations: joined once each
+    many = rng.normal(size=(1200, 12))  # nearly every row its own combination
+    for excess in (few, many):
+        got = top_features(excess, names)
+        order = np.argsort(-excess, axis=1, kind="stable")[:, :3]
+        assert list(got) == [";".join(names[j] for j in row) for row in order]
+
+
+def test_read_table_sample_does_not_depend_on_chunking(tmp_path):
+    from vaeguard.sources import open_source, read_table
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": np.arange(5000), "b": np.arange(5000) % 7}).to_csv(path, index=False)
+    samples = [read_table(open_source(str(path)), max_rows=600, seed=1, chunk_size=c)[0] for c in (97, 1000, 10_000)]
+    assert len(samples[0]) == 600 and samples[0]["a"].is_monotonic_increasing
+    assert all(s.equals(samples[0]) for s in samples[1:])
+    whole, total = read_table(open_source(str(path)), max_rows=None, chunk_size=333)
+    assert total == 5000 and whole["a"].tolist() == list(range(5000))
+
+
+def test_score_stops_reading_ahead_when_the_model_cannot_load(tmp_path):
+    from typer.testing import CliRunner
+
+    from vaeguard.cli import app
+
+    path = tmp_path / "t.csv"
+    mixed_table(20_000).to_csv(path, index=False)
+    res = CliRunner().invoke(app, ["score", str(path), "--model", str(tmp_path / "no-model"), "--out", str(tmp_path / "o.csv")])
+    assert res.exit_code == 2 and "no-model" in res.output
+    deadline = time.time() + 5
+    while any(t.name == "vaeguard-prefetch" for t in threading.enumerate()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "vaeguard-prefetch" for t in threading.enumerate())
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("chunk", [7, 4097, 10_000])
+def test_pipelined_score_file_equals_score_frame(tmp_path, chunk):
+    from vaeguard.detector import Detector
+    from vaeguard.pipeline import score_file
+
+    train = mixed_table(3000)
+    det = Detector(epochs=2, hidden=(16, 8), seed=0).fit(train)
+    data = mixed_table(5000, seed=7)
+    data.loc[10, "proto"] = "sctp"
+    path, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    data.to_csv(path, index=False)
+    run = score_file(str(path), det, str(out), chunk_size=chunk)
+    got = pd.read_csv(out)
+    want = det.score_frame(pd.read_csv(path))
+    assert run.report.rows == len(data) and run.report.unknown == {"proto": 1}
+    assert np.array_equal(got["anomaly_score"].to_numpy(), want["anomaly_score"].to_numpy())
+    assert got["top_features"].tolist() == want["top_features"].tolist()
+    assert run.report.flagged == int(want["is_anomaly"].sum())
