@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -155,8 +154,7 @@ def machine() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--fit-rows", type=int, default=200_000, help="rows vaeguard fit trains on (sampled)")
-    ap.add_argument("--fit-epochs", type=int, default=3)
+    ap.add_argument("--fit-epochs", type=int, default=2)
     ap.add_argument("--pyod-rows", type=int, default=100_000, help="rows for the PyOD throughput figures")
     ap.add_argument("--no-5m", action="store_true", help="skip the 5M-row memory check")
     ap.add_argument("--device", default="cpu")
@@ -171,24 +169,27 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="vaeguard-speed-"))
     model = work / "model"
 
-    # fit
-    wall, rss, _ = run_measured([*VAEGUARD, "fit", str(big), "--model", str(model), "--max-rows", str(args.fit_rows),
-                                 "--epochs", str(args.fit_epochs), "--device", args.device, "--quiet"])
+    # fit: the whole command on the whole table, as a user runs it (the default --max-rows keeps every row)
+    wall, rss, _ = run_measured([*VAEGUARD, "fit", str(big), "--model", str(model), "--epochs", str(args.fit_epochs),
+                                 "--device", args.device, "--quiet"])
     manifest = json.loads((model / "manifest.json").read_text())
     hist = manifest["training"]["history"]
     train_rows = manifest["training"]["train_rows"]
     epoch_s = sorted(h["seconds"] for h in hist)[len(hist) // 2]
     fit_tput = train_rows / epoch_s
-    rows.append(("vaeguard fit: training throughput", f"{fit_tput:,.0f} rows x epochs / s",
-                 f"{train_rows:,} rows, median of {len(hist)} epochs, batch {manifest['training']['batch_size']}, {args.device}"))
-    rows.append(("vaeguard fit: wall time", f"{wall:.1f} s", f"reading + sampling {args.rows:,} rows, {len(hist)} epochs, calibration"))
-    rows.append(("vaeguard fit: peak memory", f"{rss:,.0f} MiB", f"--max-rows {args.fit_rows:,}"))
+    whole_tput = args.rows * len(hist) / wall
+    rows.append(("vaeguard fit: whole command", f"{whole_tput:,.0f} rows x epochs / s",
+                 f"{args.rows:,} rows x {len(hist)} epochs in {wall:.1f} s: reading, roles, encoding, training, calibration, saving"))
+    rows.append(("vaeguard fit: training alone", f"{fit_tput:,.0f} rows x epochs / s",
+                 f"{train_rows:,} training rows, median of {len(hist)} epochs, batch {manifest['training']['batch_size']}, {args.device}"))
+    rows.append((f"vaeguard fit: peak memory, {args.rows:,} rows", f"{rss:,.0f} MiB", "target: under 1 GiB (1,024 MiB)"))
 
     pyod_default, pyod_score = pyod_throughput(big, args.pyod_rows, None)
     pyod_1024, _ = pyod_throughput(big, args.pyod_rows, 1024)
-    rows.append(("PyOD VAE fit, defaults (batch 32)", f"{pyod_default:,.0f} rows x epochs / s", f"{args.pyod_rows:,} rows"))
-    rows.append(("PyOD VAE fit, batch_size=1024", f"{pyod_1024:,.0f} rows x epochs / s", f"{args.pyod_rows:,} rows"))
-    rows.append(("vaeguard fit vs PyOD VAE defaults", f"{fit_tput / pyod_default:.1f}x", "target: at least 10x"))
+    rows.append(("PyOD VAE fit, defaults (batch 32), training alone", f"{pyod_default:,.0f} rows x epochs / s", f"{args.pyod_rows:,} rows"))
+    rows.append(("PyOD VAE fit, batch_size=1024, training alone", f"{pyod_1024:,.0f} rows x epochs / s", f"{args.pyod_rows:,} rows"))
+    rows.append(("whole vaeguard fit vs PyOD VAE's default training", f"{whole_tput / pyod_default:.1f}x", "target: at least 15x (goal 30x)"))
+    rows.append(("vaeguard training vs PyOD VAE's default training", f"{fit_tput / pyod_default:.1f}x", "both without I/O"))
 
     # score
     out = work / "scored.csv"
@@ -199,7 +200,9 @@ def main() -> None:
     for name, secs in floor.items():
         rows.append((f"I/O floor: read + write with {name}", f"{args.rows / secs:,.0f} rows / s", f"{secs:.1f} s"))
     best_floor = args.rows / min(floor.values())
-    rows.append(("vaeguard score vs the faster I/O floor", f"{score_tput / best_floor:.0%}", "target: at least 50%"))
+    rows.append(("vaeguard score vs the faster I/O floor", f"{score_tput / best_floor:.0%}", "target: at least 80%"))
+    ratio = out.stat().st_size / big.stat().st_size
+    rows.append(("scored CSV size / input size", f"{ratio:.2f}x", "four score columns added; target: at most 1.35x"))
     rows.append(("PyOD VAE decision_function (no I/O)", f"{pyod_score:,.0f} rows / s", f"{args.pyod_rows:,} rows in memory"))
     rows.append((f"vaeguard score peak memory, {args.rows:,} rows", f"{rss:,.0f} MiB", "default --chunk-size"))
     out.unlink(missing_ok=True)
@@ -218,7 +221,8 @@ def main() -> None:
             wall_d, _, _ = run_measured([*VAEGUARD, "score", str(parts), "--model", str(model), "--engine", "dask",
                                          "--workers", str(n), "--out", str(work / f"dask{n}"), "--quiet"])
             rows.append((f"Dask score, {n} worker{'s' if n > 1 else ''}, 5,000,000 rows", f"{5_000_000 / wall_d:,.0f} rows / s",
-                         f"{len(list(parts.iterdir()))} Parquet files in, a folder of Parquet out; {wall_d:.1f} s incl. cluster start"))
+                         f"{len(list(parts.iterdir()))} Parquet files in, a folder of Parquet out; {wall_d:.1f} s incl. cluster start; "
+                         f"{wall_local / wall_d:.0%} of the streaming rate" + (" (target: at least 80%)" if n == 1 else "")))
 
     rows.append(("`vaeguard --help`", f"{help_time(['--help']):.2f} s", "best of 5; target under 0.3 s"))
     rows.append(("`vaeguard score --help`", f"{help_time(['score', '--help']):.2f} s", "best of 5"))

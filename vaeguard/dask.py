@@ -107,10 +107,13 @@ def score_files(
                 f"or leave out --scheduler to start a local cluster"
             ) from None
     else:
-        n = workers or max(1, os.cpu_count() or 1)
-        # One thread per worker process: torch inside each worker then uses one core (Dask's nanny sets
-        # OMP_NUM_THREADS=1), so n workers use n cores without oversubscription.
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        cores = max(1, os.cpu_count() or 1)
+        n = workers or cores
+        # Each worker gets its share of the cores as threads, each scoring its own partition; torch in a
+        # worker uses one core per thread (Dask's nanny sets OMP_NUM_THREADS=1), so n workers use all the
+        # cores without oversubscription, and one worker is not held to one core.
+        cluster = LocalCluster(n_workers=n, threads_per_worker=max(1, cores // n), processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
         client = Client(cluster)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
