@@ -185,12 +185,13 @@ def score_file(
             wrote_any = True
         return rep
 
-    # Three stages overlap: reading the next chunk (one thread), encoding and the network on two chunks
+    # Three stages overlap: reading the next chunks (one thread), encoding and the network on two chunks
     # at once (two threads), and formatting and writing the previous one (one thread). Encoding plus
     # the network is the largest stage, and torch's kernels run in parallel across Python threads
-    # better than inside one on few cores. At most five chunks are in memory at once, and they are
-    # written in input order.
-    with AtomicTableWriter(out, out_format) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
+    # better than inside one on few cores. At most eight chunks are in memory at once (four read ahead),
+    # and they are written in input order.
+    chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
+    with chunks, AtomicTableWriter(out, out_format) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
             ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network, network_threads():
         pending = None
         inflight: deque = deque()
@@ -205,7 +206,6 @@ def score_file(
             if on_rows is not None:
                 on_rows(len(chunk))
 
-        chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
         for chunk in chunks:
             inflight.append((chunk, network.submit(encode_and_score, chunk)))
             if len(inflight) >= NETWORK_WORKERS:
