@@ -23,7 +23,7 @@ import torch
 
 from .calibrate import Calibration
 from .defaults import DEFAULTS
-from .encode import Encoded, Preprocessor
+from .encode import Preprocessor
 from .errors import ConfigError, InputError, NotFittedError, ParamError
 from .model import VARIANTS, TabularAutoencoder
 from .schema import infer_schema
@@ -55,8 +55,9 @@ def as_frame(X) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-def tensors(enc: Encoded, device: torch.device) -> tuple[torch.Tensor, ...]:
-    return tuple(torch.from_numpy(a).to(device) for a in (enc.x_num, enc.observed, enc.x_cat))
+def tensors(arrays, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The network's inputs (`Encoded.inputs` or `Preprocessor.network_inputs`) as tensors on `device`."""
+    return tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
 class Detector:
@@ -180,8 +181,8 @@ class Detector:
 
         # Validation rows first: their whole-table transform then runs before the training arrays exist.
         val_enc = pre.transform(df.iloc[val_idx])
-        val_t = tensors(val_enc, device)
-        train_t = tuple(torch.from_numpy(a).to(device) for a in pre.network_inputs(df, train_idx))
+        val_t = tensors(val_enc.inputs, device)
+        train_t = tensors(pre.network_inputs(df, train_idx), device)
         # The table is not needed from here on; when the caller handed over its only reference
         # (pipeline.fit_file does), training runs without it in memory.
         del X, df

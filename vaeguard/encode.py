@@ -98,6 +98,11 @@ class Encoded:
     new_missing: dict[str, int] = field(default_factory=dict)  # column -> gaps where training had none
     broken: dict[str, int] = field(default_factory=dict)  # constant column -> rows holding another value
 
+    @property
+    def inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What the network reads: (x_num, observed, x_cat)."""
+        return self.x_num, self.observed, self.x_cat
+
 
 def smoothed_cost(count: int, total: int) -> float:
     """-log of the add-one estimate (count + 1) / (total + 2): never zero, never one."""
@@ -108,9 +113,11 @@ def _signed_log(v: np.ndarray) -> np.ndarray:
     return np.sign(v) * np.log1p(np.abs(v))
 
 
-def _finite(v: np.ndarray) -> np.ndarray:
-    # +/-inf would turn into NaN under scaling; treat them as the largest representable magnitude.
-    return np.nan_to_num(v, nan=np.nan, posinf=np.finfo(np.float64).max, neginf=-np.finfo(np.float64).max)
+def _finite(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # +/-inf would turn into NaN under scaling; treat them as the largest representable magnitude (NaN,
+    # a missing value, stays NaN).
+    big = np.finfo(np.float64).max
+    return np.clip(v, -big, big, out=out)
 
 
 def value_kind(s: pd.Series) -> str:
@@ -386,9 +393,7 @@ class Preprocessor:
                     fixed[bad, j] = col.malformed_cost
                     novel[bad, j] = True
                     bad_any[j] = bad
-            # +/-inf would turn into NaN under scaling: the largest representable magnitude instead.
-            big = np.finfo(np.float64).max
-            np.clip(v, -big, big, out=v)
+            _finite(v, out=v)
             missing = np.isnan(v)
             observed[:] = ~missing.T
             # Gaps where training had none (text already counted as malformed is not a gap too).

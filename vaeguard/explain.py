@@ -25,7 +25,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     rs = score_rows(d, df, strict=d.strict)
     device = next(d.model_.parameters()).device
     with torch.no_grad():
-        mu, _ = d.model_.encode(*tensors(rs.encoded, device))
+        mu, _ = d.model_.encode(*tensors(rs.encoded.inputs, device))
         mean, _, logits, _ = d.model_.decode(mu)
     expected_num = pre.inverse_numeric(mean.double().cpu().numpy()) if mean is not None else np.zeros((len(df), 0))
     expected_cat = []

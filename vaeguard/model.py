@@ -183,9 +183,7 @@ class TabularAutoencoder(nn.Module):
             index = (x_cat + self.cat_offsets).expand(*logits.shape[:-1], -1)
             nll = log_norm - logits.gather(-1, index)
             cols.append(torch.where(x_cat == 0, torch.zeros_like(nll), nll))  # <unknown>: a fixed term outside
-        if len(cols) == 1:
-            return cols[0]
-        return torch.cat([c.expand(*cols[0].shape[:-1], -1) for c in cols], dim=-1)
+        return torch.cat(cols, dim=-1)
 
     @staticmethod
     def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

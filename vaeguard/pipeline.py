@@ -5,8 +5,9 @@
     result = score_file("other.log", "model/", "flagged.csv")  # stream, score, write atomically
 
 `fit_file` saves the best epoch so far to MODEL/in-progress/ while training, so an interrupted fit can
-be resumed and never damages the model already in MODEL. `score_file` streams in chunks: reading and
-encoding the next chunk, the network on this one and writing the previous one overlap on three threads.
+be resumed and never damages the model already in MODEL. `score_file` streams in chunks: reading the
+next chunks, encoding and the network on two chunks at once and writing the previous one overlap on
+four threads.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def fit_file(
 
 
 def warm_optimizer_imports() -> None:
-    """Import torch._dynamo on a background thread while the table is read.
+    """Import torch._dynamo on a background thread while roles are inferred and the rows encoded.
 
     torch's optimisers import it on construction (torch 2.x: `add_param_group` is wrapped to disable
     the compiler), which takes 1.5 s; schema inference and encoding leave a core for it. Only for

@@ -77,7 +77,7 @@ def network_scores(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.n
     rows = model.score_batch_rows(eps.shape[0] if detector.score_kind_ == "elbo" else 1)
     for start in range(0, n, rows):
         sl = slice(start, start + rows)
-        part = [enc.x_num[sl], enc.observed[sl], enc.x_cat[sl]]
+        part = [a[sl] for a in enc.inputs]
         m = part[0].shape[0]
         if m < rows:
             # Always the same batch shape: matrix kernels pick their summation order by shape, so a row
