@@ -26,7 +26,6 @@ from .errors import ConfigError, InputError
 IN_PROGRESS = "in-progress"
 NETWORK_WORKERS = 2  # chunks in the network at once while scoring a file
 AHEAD_CHUNKS = 4  # chunks `read_ahead` may hold while the model loads
-WARM_IMPORT_MAX_BYTES = 128 << 20
 
 
 @dataclass
@@ -96,8 +95,6 @@ def fit_file(
         raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
     source = open_source(data, fmt, strict=detector.strict)
     df, total = read_table(source, max_rows=max_rows, seed=detector.seed)
-    if df.memory_usage(index=False).sum() < WARM_IMPORT_MAX_BYTES:
-        warm_optimizer_imports()
     if len(df) == 0:
         raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
     if on_read is not None:
@@ -110,25 +107,6 @@ def fit_file(
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
     return FitRun(detector, total, rows_used, source.skipped_summary())
-
-
-def warm_optimizer_imports() -> None:
-    """Import torch._dynamo on a background thread while roles are inferred and the rows encoded.
-
-    torch's optimisers import it on construction (torch 2.x: `add_param_group` is wrapped to disable
-    the compiler), which takes 1.5 s; schema inference and encoding leave a core for it. Only for
-    tables under WARM_IMPORT_MAX_BYTES: its 70 MB would otherwise add to the peak while the table is
-    in memory (a million flow rows: 944 MiB without, 1,015 MiB with).
-    """
-    import threading
-
-    def load() -> None:
-        try:
-            import torch._dynamo  # noqa: F401
-        except Exception:  # noqa: BLE001 - only a head start; the optimiser imports what it needs itself
-            pass
-
-    threading.Thread(target=load, name="vaeguard-warm-imports", daemon=True).start()
 
 
 def _detector(model, device: str = "cpu"):
