@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,35 @@ def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):
     odd = tmp_path / "scores.bin"
     score_to(runner, trained_model, odd, "--out-format", "parquet")
     assert len(pd.read_parquet(odd)) == 1000
+
+
+def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):
+    """A CSV is read as text; its Parquet output still types numbers (as pyarrow's CSV reader would),
+    and a later value that does not fit its column's type becomes a null, counted and warned about."""
+    src = pd.read_csv(NEW)
+    out = tmp_path / "o.parquet"
+    score_to(runner, trained_model, out)
+    got = pd.read_parquet(out)
+    for col in ("src_bytes", "dst_bytes", "packets", "syn_count"):
+        assert got[col].dtype == "int64", col
+    for col in ("duration", "error_rate"):
+        assert got[col].dtype == "float64", col
+    assert got["proto"].map(type).eq(str).all() and got["start_time"].map(type).eq(str).all()
+    pd.testing.assert_frame_equal(got[src.columns], src, check_dtype=False)
+
+    dirty = src.astype(object)
+    dirty.loc[700, "src_bytes"] = "oops"  # after the first chunk of 300 rows
+    dirty.loc[800, "packets"] = "2.5"
+    bad = tmp_path / "dirty.csv"
+    dirty.to_csv(bad, index=False)
+    res = invoke(runner, "score", bad, "--model", trained_model, "--out", out, "--chunk-size", "300", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["written_as_null"] == {"src_bytes": 1, "packets": 1}
+    got = pd.read_parquet(out)
+    assert got["src_bytes"].isna().sum() == 1 and pd.isna(got.loc[700, "src_bytes"])
+    assert pd.isna(got.loc[800, "packets"]) and got["packets"].notna().sum() == 999
+    res = invoke(runner, "score", bad, "--model", trained_model, "--out", out, "--chunk-size", "300")
+    assert "written to the Parquet output as nulls: src_bytes (1), packets (1)" in " ".join(res.stderr.split())
 
 
 def test_fail_on_anomaly_exit_code(runner, trained_model, tmp_path):

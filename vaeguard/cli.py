@@ -186,6 +186,10 @@ def score(
                          strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead)
     if run.report.rows == 0 and not quiet:
         render.warning(con, f"'{data}' has a header but no rows; the output holds the header only")
+    if run.not_numbers and not quiet:
+        lost = ", ".join(f"{c} ({n:,})" for c, n in run.not_numbers.items())
+        render.warning(con, f"values that do not fit their column's number type (set by the first rows) were written to "
+                            f"the Parquet output as nulls: {lost}; write CSV (--out-format csv) to keep every value as written")
     if json:
         render.emit_json(render.score_summary(detector, run, out))
     elif not quiet:

@@ -145,6 +145,8 @@ class AtomicTableWriter:
         self._fh: IO | None = None
         self._writer = None
         self._schema = None
+        self._number_types: dict = {}
+        self.not_numbers: dict[str, int] = {}  # Parquet output: values that did not fit their column's number type
         self.rows = 0
 
     def __enter__(self) -> "AtomicTableWriter":
@@ -170,6 +172,8 @@ class AtomicTableWriter:
         self.rows += len(df)
         table = to_arrow(df)
         first = self._schema is None
+        if self.fmt == "parquet":
+            table = self._numbers_typed(table, first)
         if first:
             self._schema = table.schema
             if self.fmt == "parquet":
@@ -181,6 +185,49 @@ class AtomicTableWriter:
             self._writer.write_table(table)
         else:
             self._fh.write(_csv_bytes(table, header=first))
+
+    def _numbers_typed(self, table, first: bool):
+        """Parquet output: text columns that hold numbers (a CSV or a log is read as text) become int64 or
+        float64, as pyarrow's CSV reader would type them, decided on the first chunk.
+
+        A later value that does not fit its column's type is written as a null and counted in
+        `self.not_numbers` (CSV output keeps every value as written)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if first:
+            self._number_types = {}
+            for field in table.schema:
+                if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+                    continue
+                col = table.column(field.name)
+                if col.null_count == len(col):
+                    continue
+                for kind in (pa.int64(), pa.float64()):
+                    try:
+                        pc.cast(col, kind)
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                        continue
+                    self._number_types[field.name] = kind
+                    break
+        for name, kind in self._number_types.items():
+            i = table.schema.get_field_index(name)
+            if i < 0:
+                continue
+            col = table.column(i)
+            if col.type == kind:
+                continue
+            try:
+                typed = pc.cast(col, kind)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                typed = _numbers_or_nulls(col, kind)
+                lost = (len(col) - col.null_count) - (len(typed) - typed.null_count)
+                self.not_numbers[name] = self.not_numbers.get(name, 0) + lost
+            table = table.set_column(i, pa.field(name, kind), typed)
+        if self._number_types:
+            # pandas' metadata still names these columns' text dtype, and read_parquet would restore it.
+            table = table.replace_schema_metadata(None)
+        return table
 
     def __exit__(self, exc_type, exc, tb) -> None:
         wrote = self._schema is not None
@@ -202,6 +249,19 @@ class AtomicTableWriter:
                 os.unlink(self._tmp)
             if exc_type is None and not wrote:
                 raise InputError("nothing to write: the input produced no rows and no columns")
+
+
+def _numbers_or_nulls(col, kind):
+    """`col` (text) as `kind`, a null wherever a value is not such a number (an int64 column also drops
+    fractions rather than rounding them)."""
+    import pyarrow as pa
+
+    values = pd.to_numeric(col.to_pandas(), errors="coerce")
+    if pa.types.is_integer(kind):
+        values = values.where(values == values.round())
+        values = values.where(values.abs() < 2**63)
+        return pa.chunked_array([pa.array(values.astype("Int64"), type=kind)])
+    return pa.chunked_array([pa.array(values.astype(float), type=kind, from_pandas=True)])
 
 
 def _csv_bytes(table, header: bool) -> bytes:

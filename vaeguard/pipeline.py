@@ -16,7 +16,7 @@ import os
 import shutil
 from collections import deque
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -42,6 +42,7 @@ class ScoreRun:
     drift: object  # drift.DriftCheck
     skipped: str
     detector: object = None
+    not_numbers: dict = field(default_factory=dict)  # Parquet output: {column: values written as null}
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
@@ -194,7 +195,7 @@ def score_file(
         if pending is not None:
             report.add(pending.result())
     drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum)
-    return ScoreRun(report, drift, source.skipped_summary(), detector)
+    return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers)
 
 
 def read_ahead(source, chunk_size: int = DEFAULTS.chunk_size):
