@@ -104,6 +104,28 @@ def test_dask_api_matches_score_frame(trained_model, new_rows):
     assert dict(vaeguard.dask.score(ddf, guard).dtypes.tail(4)) == dict(got.dtypes.tail(4))
 
 
+def test_large_partition_scores_in_chunks_with_the_same_scores(trained_model, new_rows):
+    """A partition longer than a chunk is scored a chunk at a time; scores and order are unchanged."""
+    bundle = remote.as_bundle(trained_model)
+    whole = remote.score_partition(new_rows, bundle, chunk_size=len(new_rows))
+    chunked = remote.score_partition(new_rows, bundle, chunk_size=128)
+    pd.testing.assert_frame_equal(chunked, whole)
+
+
+def test_local_cluster_workers_keep_glibcs_trim_threshold():
+    """Dask's nanny would start workers with MALLOC_TRIM_THRESHOLD_=65536 (a third of the run in the
+    kernel); the local cluster's workers start without it, and keep one torch thread each."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from vaeguard.dask import local_cluster
+
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        env = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    (got,) = env.values()
+    assert got == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}
+
+
 def test_dask_api_names_missing_columns(trained_model, new_rows):
     import dask.dataframe as dd
 
