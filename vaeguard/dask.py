@@ -58,8 +58,8 @@ def local_cluster(workers: int | None = None):
     # worker uses one core per thread (Dask's nanny sets OMP_NUM_THREADS=1), so n workers use all the
     # cores without oversubscription, and one worker is not held to one core.
     # The nanny also sets MALLOC_TRIM_THRESHOLD_=65536, which hands every freed block back to the OS:
-    # the encoder's large temporaries are then mapped and zeroed afresh each time (5M rows, one worker:
-    # 53 s, 41 s of it in the kernel; 36 s with glibc's own threshold). The workers go without it.
+    # the encoder's large temporaries are then mapped and zeroed afresh each time (5M rows on two threads:
+    # 61 s, 41 s of it in the kernel; 36 s with glibc's own threshold). The workers go without it.
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
