@@ -23,10 +23,13 @@ def test_contract_signs(fitted):
     a = fitted.anomaly_score(df)
     np.testing.assert_allclose(fitted.score_samples(df), -a)
     np.testing.assert_allclose(fitted.decision_function(df), fitted.calibration_.threshold - a)
+    assert a[0] > twin + 3.0 and a[0] > np.quantile(a, 0.9)
+    # A protocol training never saw is rarer than --fpr here, so it flags the row on its own; a large
+    # number alone costs only the log of its distance under the Cauchy likelihood.
+    df.loc[0, "proto"] = "gre"
     pred = fitted.predict(df)
     assert set(pred) <= {-1, 1} and pred[0] == -1
     np.testing.assert_array_equal(pred == -1, fitted.decision_function(df) < 0)
-    assert a[0] > twin + 3.0 and a[0] > np.quantile(a, 0.9)
 
 
 def test_numpy_input():

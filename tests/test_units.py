@@ -178,6 +178,27 @@ def test_calibration_threshold_and_p_values():
     assert Calibration.from_scores(scores, contamination=0.1).mode == "contamination"
 
 
+def test_small_calibration_sets_extrapolate_the_tail():
+    """Fewer than 1 / fpr - 1 calibration rows: the highest score would be exceeded by 1 / (n + 1) of
+    normal rows (4.5% for 21); the threshold goes beyond it, and fresh normal rows are flagged at about
+    half that rate. From 99 rows on (fpr 0.01) the plain quantile is kept."""
+    from vaeguard.calibrate import threshold_for
+
+    rng = np.random.default_rng(0)
+    at_max, extrapolated = [], []
+    for _ in range(300):
+        cal = np.sort(rng.gumbel(size=21))
+        fresh = rng.gumbel(size=5000)
+        t = threshold_for(cal, 0.01)
+        assert t >= cal[-1]
+        at_max.append((fresh > cal[-1]).mean())
+        extrapolated.append((fresh > t).mean())
+    assert np.mean(at_max) > 0.04 and np.mean(extrapolated) < 0.03
+    big = np.sort(rng.gumbel(size=99))
+    assert threshold_for(big, 0.01) == np.quantile(big, 0.99, method="higher")
+    assert threshold_for(np.array([3.0]), 0.01) == 3.0  # one score: nothing to fit a tail to
+
+
 def test_top_features_orders_by_excess():
     excess = np.array([[0.1, 5.0, 2.0, -1.0], [9.0, 0.0, 0.5, 3.0]])
     assert list(top_features(excess, ["a", "b", "c", "d"])) == ["b;c;a", "a;d;c"]

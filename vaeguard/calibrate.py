@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ConfigError, ParamError
+
+
+# Calibration scores that describe the upper tail when the threshold lies beyond the highest of them:
+# the top tenth, and never fewer than this many.
+TAIL_MIN = 5
+
+
+def threshold_for(scores: np.ndarray, target: float) -> float:
+    """The score above which a normal row lands with probability about `target`, from sorted scores.
+
+    The (1 - target) quantile, taken as an observed score. A new normal row exceeds the k-th smallest of
+    n exchangeable calibration scores with probability (n + 1 - k) / (n + 1); with fewer than
+    1 / target - 1 rows (21 validation rows at --fpr 0.01) even the highest is exceeded by 1 / (n + 1)
+    of normal rows (4.5% for 21). There the threshold goes beyond the data: the scores' upper tail
+    (negative log-likelihoods) is taken as exponential, fitted to their top tenth (peaks over a
+    threshold with shape 0), P(S > u + t) = (m / (n + 1)) exp(-t / mean excess).
+    """
+    n = len(scores)
+    if (n + 1) * target >= 1.0 - 1e-12:
+        return float(np.quantile(scores, 1.0 - target, method="higher"))
+    m = min(n - 1, max(TAIL_MIN, int(math.ceil(0.1 * n))))
+    if m < 2:
+        return float(scores[-1])
+    u = scores[n - m - 1]
+    excess = float(np.mean(scores[n - m :] - u))
+    return float(max(scores[-1], u + excess * math.log(m / ((n + 1) * target))))
 
 
 @dataclass
@@ -32,8 +59,7 @@ class Calibration:
         s = s[np.isfinite(s)]
         if len(s) == 0:
             raise ConfigError("no finite calibration scores: the validation rows could not be scored")
-        # The (1 - target) quantile, taken as an observed score so at most `target` of rows lie above it.
-        threshold = float(np.quantile(s, 1.0 - target, method="higher"))
+        threshold = threshold_for(s, target)
         return cls(mode, float(target), threshold, s, float(threshold - s[0] + 1.0))
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
