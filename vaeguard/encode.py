@@ -24,7 +24,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError
-from .schema import ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, numeric_text_values, set_lengths
+from .schema import ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, numeric_text_values, set_lengths
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
 OTHER = "<other>"  # rare training values pooled together
@@ -231,9 +231,15 @@ def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
     return canonical_strings(s, col.kind)
 
 
+def _plain_text(col: CategoricalColumn, s: pd.Series):
+    """The Arrow array behind `s` when its labels are its own text (no port, address or time derived from
+    it, no numbers to canonicalise), else None."""
+    return arrow_text(s) if col.derive == "" and col.kind == "text" else None
+
+
 def _label_counts(col: CategoricalColumn, s: pd.Series) -> pd.Series:
     """How many rows hold each label, most common first (ties in order of first appearance, as pandas)."""
-    text = _arrow_text(s) if col.derive == "" and col.kind == "text" else None
+    text = _plain_text(col, s)
     if text is None:
         return pd.Series(_labels(col, s)).value_counts()
     # Counted in Arrow, with no Python string per row (a million rows left 65 MB of freed strings behind),
@@ -376,7 +382,9 @@ class Preprocessor:
             bad_any = np.zeros((n_num, n), dtype=bool)
             for j, col in enumerate(self.numeric):
                 s = df[col.name]
-                parsed = _arrow_numbers(s) if col.transform != "length" else None
+                # The scoring path's text columns: Arrow parses them straight into this row of `v`.
+                text = arrow_text(s) if col.transform != "length" else None
+                parsed = arrow_floats(text) if text is not None else None
                 if parsed is not None:
                     v[j] = parsed
                     continue
@@ -416,7 +424,7 @@ class Preprocessor:
             x_num[:] = v.T
         for j, (col, lookup, rare) in enumerate(zip(self.categorical, self._lookups, self._rare)):
             s = df[col.column]
-            text = _arrow_text(s) if col.derive == "" and col.kind == "text" else None
+            text = _plain_text(col, s)
             if text is not None:  # the scoring path: Arrow's hash lookup, no Python strings
                 import pyarrow.compute as pc
 
@@ -497,28 +505,6 @@ class Preprocessor:
             t = z[:, j] * col.scale + col.center
             out[:, j] = np.sign(t) * np.expm1(np.minimum(np.abs(t), 700)) if col.log else t
         return out
-
-
-def _arrow_text(s: pd.Series):
-    """The Arrow array behind a text column read by pyarrow (the scoring path), else None."""
-    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
-        return s.array.__arrow_array__()
-    return None
-
-
-def _arrow_numbers(s: pd.Series) -> np.ndarray | None:
-    """A text column of numbers parsed by Arrow, gaps as NaN; None when a value is not a number (the
-    slower pandas path then finds and counts those values)."""
-    text = _arrow_text(s)
-    if text is None:
-        return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        return pc.cast(text, pa.float64()).to_numpy()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
 
 
 def _arrow_vocab(vocab: list[str]):

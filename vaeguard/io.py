@@ -195,8 +195,8 @@ class AtomicTableWriter:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        first_casts = {}  # the first chunk's columns as cast while choosing their types
         if first:
-            self._number_types = {}
             for field in table.schema:
                 if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
                     continue
@@ -205,7 +205,7 @@ class AtomicTableWriter:
                     continue
                 for kind in (pa.int64(), pa.float64()):
                     try:
-                        pc.cast(col, kind)
+                        first_casts[field.name] = pc.cast(col, kind)
                     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                         continue
                     self._number_types[field.name] = kind
@@ -218,7 +218,7 @@ class AtomicTableWriter:
             if col.type == kind:
                 continue
             try:
-                typed = pc.cast(col, kind)
+                typed = first_casts[name] if name in first_casts else pc.cast(col, kind)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 typed = _numbers_or_nulls(col, kind)
                 lost = (len(col) - col.null_count) - (len(typed) - typed.null_count)

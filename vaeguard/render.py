@@ -101,7 +101,7 @@ def score_summary(detector, run, out: str) -> dict:
         "expected_flag_rate": run.drift.expected_flag_rate, "flag_rate": run.drift.flag_rate, "drift": run.drift.drift,
         "drift_p_value": run.drift.p_value, "drift_columns": run.drift.columns,
         "malformed": r.malformed, "unseen_categories": r.unknown, "new_missing": r.new_missing, "constants_changed": r.broken,
-        "skipped": run.skipped, "out": out, "written_as_null": getattr(run, "not_numbers", {}),
+        "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
     }
 
 

@@ -102,18 +102,39 @@ def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
     return coerced.astype(float), n_bad, examples
 
 
+def arrow_text(s: pd.Series):
+    """The Arrow array behind a text column read by pyarrow (the scoring path), else None."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return s.array.__arrow_array__()
+    return None
+
+
+def arrow_floats(text) -> np.ndarray | None:
+    """An Arrow text array of numbers parsed by Arrow, gaps as NaN; None when a value is not a number
+    (pandas then finds and counts those values)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _arrow_float(series: pd.Series) -> pd.Series | None:
     """Parse a column of number strings with pyarrow (much faster than pandas); None if any value is not a number."""
     if not (pdt.is_string_dtype(series) or pdt.is_object_dtype(series)):
         return None
     try:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        arr = pc.cast(pa.array(series, from_pandas=True, type=pa.large_string()), pa.float64())
-        return pd.Series(arr.to_numpy(zero_copy_only=False), index=series.index, dtype=float)
+        text = arrow_text(series)  # read by pyarrow: parse its own array, no conversion first
+        if text is None:
+            text = pa.array(series, from_pandas=True, type=pa.large_string())
+        values = arrow_floats(text)
     except Exception:  # noqa: BLE001 - any failure means "not all numbers"; pandas then finds which
         return None
+    return None if values is None else pd.Series(values, index=series.index, dtype=float)
 
 
 def _share(values: pd.Series, pattern: re.Pattern) -> float:

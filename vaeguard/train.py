@@ -135,14 +135,12 @@ def _fused_kernel_runs(device: torch.device) -> bool:
 
 def _adam(model: TabularAutoencoder, config: TrainConfig):
     # The fused kernel updates every parameter in one pass: 15-20% more rows per second on a 2-core CPU
-    # for these small layers (benchmarks/speed.py). A build or device without it gets torch's loop.
+    # for these small layers (benchmarks/speed.py). A build or device without it (where torch.optim's
+    # fused=True fails too) gets torch's loop.
     device = next(model.parameters()).device
     if _fused_kernel_runs(device):
         return FusedAdam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    try:
-        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
 def train(
