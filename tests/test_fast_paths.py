@@ -102,15 +102,18 @@ def test_in_place_likelihood_equals_the_training_likelihood():
     assert torch.equal(broadcast[0], reference) and torch.equal(broadcast[1], reference)
 
 
-def test_top_features_same_labels_whether_combinations_repeat_or_not():
+def test_top_features_match_a_stable_sort():
     rng = np.random.default_rng(5)
     names = [f"c{i}" for i in range(12)]
-    few = np.tile(rng.normal(size=(3, 12)), (400, 1))  # 3 combinations: joined once each
+    few = np.tile(rng.normal(size=(3, 12)), (400, 1))  # a few combinations, repeated
     many = rng.normal(size=(1200, 12))  # nearly every row its own combination
-    for excess in (few, many):
+    ties = np.round(rng.normal(size=(500, 12)))  # equal contributions: the first column goes first
+    for excess in (few, many, ties):
+        before = excess.copy()
         got = top_features(excess, names)
         order = np.argsort(-excess, axis=1, kind="stable")[:, :3]
         assert list(got) == [";".join(names[j] for j in row) for row in order]
+        assert np.array_equal(excess, before)  # the caller's array is left alone
 
 
 def test_read_table_sample_does_not_depend_on_chunking(tmp_path):

@@ -124,10 +124,10 @@ def zeek_chunks(source: "Source", chunk_size: int) -> Iterator[pd.DataFrame]:
             ),
             parse_options=pacsv.ParseOptions(delimiter=header.separator, quote_char=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[header.unset_field], strings_can_be_null=True
+                column_types={n: pa.large_string() for n in names}, null_values=[header.unset_field], strings_can_be_null=True
             ),
         )
-        schema = pa.schema([(n, pa.string()) for n in names])
+        schema = pa.schema([(n, pa.large_string()) for n in names])
         yield from rebatch(_rows_only(reader, stop), chunk_size, schema)
     except pa.ArrowInvalid as e:
         if stop:

@@ -121,29 +121,31 @@ def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> 
     return score_network(detector, encode_chunk(detector, df, strict=strict))
 
 
-def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K) -> np.ndarray:
-    """For each row, the k columns whose contribution most exceeds their typical value, joined by ';'."""
-    import torch
+def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K):
+    """For each row, the k columns whose contribution most exceeds their typical value, joined by ';'.
+
+    Returns pandas text (TEXT_DTYPE).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     n, m = excess.shape
     k = min(k, m)
     if n == 0 or k == 0:
-        return np.full(n, "", dtype=object)
-    # torch's top-k is twice as fast as numpy's argpartition plus a sort of the k.
-    idx = torch.topk(torch.from_numpy(np.ascontiguousarray(excess)), k, dim=1).indices.numpy()
-    arr = np.asarray(names, dtype=object)
-    code = idx[:, 0].astype(np.int64)
-    for j in range(1, k):
-        code = code * m + idx[:, j]
-    inverse, uniq = pd.factorize(code)
-    if len(uniq) <= n // 8:  # flow tables repeat a few combinations: join each once
-        first = np.full(len(uniq), -1, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(n - 1, -1, -1)
-        return np.array([";".join(arr[idx[i]]) for i in first], dtype=object)[inverse]
-    out = arr[idx[:, 0]]
-    for j in range(1, k):
-        out = out + ";" + arr[idx[:, j]]
-    return out
+        return pd.array(np.full(n, "", dtype=object), dtype=TEXT_DTYPE)
+    # k passes of argmax, each knocking out the column it found: for k = 3 of a few dozen columns this
+    # is faster than a top-k or a partition, and ties go to the first column, as a stable sort would.
+    excess = np.array(excess, dtype=np.float64)  # a copy: each pass knocks out what it found
+    rows = np.arange(n)
+    label = pa.array(names, type=pa.large_string())
+    parts = []
+    for _ in range(k):
+        j = excess.argmax(axis=1)
+        excess[rows, j] = -np.inf
+        parts.append(label.take(j))
+    # Joined in Arrow: Python string concatenation cost a second and a half per million rows.
+    joined = pc.binary_join_element_wise(*parts, pa.scalar(";", pa.large_string())) if k > 1 else parts[0]
+    return pd.array(joined, dtype=TEXT_DTYPE)
 
 
 def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
@@ -171,7 +173,7 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
         "anomaly_score": rs.scores,
         "p_value": cal.p_values(rs.scores),
         "is_anomaly": flags,
-        "top_features": pd.array(top_features(rs.contributions - detector.baselines_, detector.preprocessor_.column_names), dtype=TEXT_DTYPE),
+        "top_features": top_features(rs.contributions - detector.baselines_, detector.preprocessor_.column_names),
     }
     if out is df:
         out = pd.concat([df.reset_index(drop=True), pd.DataFrame(extra)], axis=1)

@@ -390,7 +390,7 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
                 fh,
                 read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
                 parse_options=pacsv.ParseOptions(delimiter=source.delimiter),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, strings_can_be_null=True),
             )
         except pa.ArrowInvalid as e:
             if "Empty CSV" not in str(e):
