@@ -66,18 +66,26 @@ def fit(
 ) -> None:
     """Learn what normal rows look like, calibrate a threshold, and save the model folder."""
     from . import render
-    from .detector import Detector
-    from .pipeline import fit_file
+    from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
+    from .sources import open_source
 
     quiet = quiet or json
     con = render.console(quiet)
     use_threads(threads)
-    detector = Detector(
-        model=model_type, latent_dim=latent_dim, hidden=parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
-        beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
-        seed=seed, device=device, ignore=tuple(ignore or ()), roles=parse_roles(role or ()), strict=strict, trim=trim,
-    )
+    source = open_source(data, format, strict=strict)
+    ahead = read_table_ahead(source, max_rows, seed)
+    try:
+        from .detector import Detector  # torch: while the reader parses the file
+
+        detector = Detector(
+            model=model_type, latent_dim=latent_dim, hidden=parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
+            beta=beta, score=score, samples=samples, fpr=fpr, contamination=contamination, val_fraction=val_fraction,
+            seed=seed, device=device, ignore=tuple(ignore or ()), roles=parse_roles(role or ()), strict=strict, trim=trim,
+        )
+    except BaseException:
+        ahead.close()
+        raise
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     progress = Progress(
@@ -100,7 +108,7 @@ def fit(
         progress.update(task, completed=rec.epoch, losses=f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}")
 
     try:
-        run = fit_file(data, model, detector, fmt=format, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read)
+        run = fit_file(source, model, detector, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read, ahead=ahead)
         if task is not None:
             progress.update(task, total=progress.tasks[0].completed)
     finally:
