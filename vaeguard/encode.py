@@ -333,8 +333,8 @@ class Preprocessor:
         if not len(t):
             center, scale = 0.0, 1.0
         elif SCALING == "robust":
-            q75, q25 = np.percentile(t, [75, 25])
-            center, scale = float(np.median(t)), float(max((q75 - q25) / 1.349, np.std(t) / 3.0))
+            q75, median, q25 = np.percentile(t, [75, 50, 25])  # one partition for all three
+            center, scale = float(median), float(max((q75 - q25) / 1.349, np.std(t) / 3.0))
         else:  # "standard"
             center, scale = float(np.mean(t)), float(np.std(t))
         if not np.isfinite(scale) or scale <= 1e-12:

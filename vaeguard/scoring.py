@@ -86,8 +86,8 @@ def network_scores(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.n
             part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
         tensors = [torch.from_numpy(a).to(device) for a in part]
         s, c = model.score(*tensors, kind=detector.score_kind_, eps=eps)
-        scores[sl] = s[:m].double().cpu().numpy()
-        contrib[sl] = c[:m].double().cpu().numpy()
+        scores[sl] = s[:m].cpu().numpy()  # float32 to float64 by numpy on assignment: one pass, not two
+        contrib[sl] = c[:m].cpu().numpy()
     return scores, contrib
 
 
