@@ -143,6 +143,40 @@ def test_zeek_json_and_suricata_eve(tmp_path):
     assert roles["dest_port"] == "port" and roles["flow.bytes_toclient"] == "numeric"
 
 
+@pytest.mark.parametrize("text", [True, False])
+def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, text):
+    from vaeguard import flowlogs
+
+    rows = [json.dumps({"ts": 1.5 + i, "id.orig_p": i, "n": i if i % 7 else None, "ok": bool(i % 2),
+                        **({"tunnel_parents": ["a", "b"] if i % 10 else []} if i % 5 == 0 else {}),
+                        **({"nested": {"x": i, "y": {"z": "q"}}} if i % 13 == 0 else {}),
+                        **({"late": "v"} if i > 150 else {})}) for i in range(200)]
+    mixed = rows[:80] + ['{"ts": 2.0, "id.orig_p": "eighty"}', '{"cut": ', "[1, 2]"] + rows[80:]
+    eve = eve_text(conn_rows(90))
+    files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve}
+    real, used = flowlogs._arrow_lines, []
+
+    def counted(lines):
+        table = real(lines)
+        used.append(table is not None)
+        return table
+
+    def read(name: str, reader):
+        path = tmp_path / name
+        path.write_text(files[name] + "\n")
+        src = open_source(str(path))
+        monkeypatch.setattr(flowlogs, "_arrow_lines", reader)
+        frames = list(flowlogs.json_chunks(src, 64, text, None))
+        return pd.concat(frames, ignore_index=True), src.skipped_summary()
+
+    for name in files:
+        by_arrow, by_python = read(name, counted), read(name, lambda lines: None)
+        pd.testing.assert_frame_equal(by_arrow[0], by_python[0])
+        assert by_arrow[1] == by_python[1]
+    assert any(used) and not all(used)  # both paths ran: the chunk with bad lines went through Python
+    assert by_arrow[0]["flow.bytes_toserver"].notna().all()  # eve's nested flow object, flattened
+
+
 @pytest.mark.parametrize("sep", [",", "\t", ";", "|"])
 def test_csv_delimiter_is_sniffed(tmp_path, sep):
     path = tmp_path / "t.txt"

@@ -6,12 +6,14 @@ Zeek TSV is read by pyarrow's streaming CSV reader set up from the log's own hea
 count that does not match `#fields`) never reach the table: comment lines are passed over, the others
 are counted and reported, or stop the run with --strict. Compared with the Zeek readers on PyPI this
 streams in bounded memory at C speed (zat and zeeklog2pandas read whole files; parsezeeklogs is pure
-Python, 25x slower) and needs no extra dependency.
+Python, 25x slower) and needs no extra dependency. JSON lines go through pyarrow's JSON reader a chunk
+at a time, with Python's json for the chunks Arrow would read differently (see `json_chunks`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
@@ -201,45 +203,157 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
 
     Every chunk has the columns of `columns` plus those of the first chunk (for text=True, a field first
     seen later is dropped, so a streamed output keeps one header); text=False gives the union.
+
+    A chunk is parsed by Arrow's JSON reader (C++, no Python object per value); a chunk Arrow cannot
+    take as it is (a bad line, a field whose type changes, a list of objects, text Arrow would read as a
+    date) goes through Python's json, which gives the same frame and finds the bad lines.
     """
     fh = source.binary()
     known: dict[str, None] = dict.fromkeys(columns or [])
     fixed = False
-    records: list[dict] = []
+    lines: list[bytes] = []
     yielded = False
+
+    def frame(lines: list[bytes]) -> pd.DataFrame:
+        nonlocal fixed
+        table = _arrow_lines(lines)
+        if table is None:
+            records = _records(lines, source)
+            if not (fixed and text):
+                for r in records:
+                    known.update(dict.fromkeys(r))
+            fixed = fixed or bool(records)
+            return _frame(records, list(known), text)
+        if not (fixed and text):
+            known.update(dict.fromkeys(table.column_names))
+        fixed = True
+        return _arrow_frame(table, list(known), text)
+
     try:
         for line in fh:
             line = line.strip()
             if not line:
                 continue
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                source.bad_line(line.decode("utf-8", "replace"))
-                continue
-            if not isinstance(obj, dict):
-                source.bad_line(line.decode("utf-8", "replace"))
-                continue
-            event = obj.get("event_type")
-            if event is not None and event not in FLOW_EVENTS:
-                source.other_events += 1
-                continue
-            records.append(_flatten(obj))
-            if len(records) >= chunk_size:
-                if not (fixed and text):
-                    for r in records:
-                        known.update(dict.fromkeys(r))
-                fixed = True
-                yield _frame(records, list(known), text)
-                yielded = True
-                records = []
+            if b'"event_type"' in line:
+                event = _EVENT.search(line)
+                if event is not None and event.group(1).decode("utf-8", "replace") not in FLOW_EVENTS:
+                    source.other_events += 1
+                    continue
+            lines.append(line)
+            if len(lines) >= chunk_size:
+                chunk = frame(lines)
+                lines = []
+                if len(chunk):
+                    yield chunk
+                    yielded = True
     finally:
         fh.close()
-    if records or not yielded:
-        if not (fixed and text):
-            for r in records:
-                known.update(dict.fromkeys(r))
-        yield _frame(records, list(known), text)
+    if lines or not yielded:
+        chunk = frame(lines)
+        if len(chunk) or not yielded:
+            yield chunk
+
+
+# The event type of an eve.json line, found without parsing it (the first "event_type" key: Suricata
+# writes it before any nested object).
+_EVENT = re.compile(rb'"event_type"\s*:\s*"([^"\\]*)"')
+
+
+def _records(lines: list[bytes], source: "Source") -> list[dict]:
+    records = []
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            source.bad_line(line.decode("utf-8", "replace"))
+            continue
+        if not isinstance(obj, dict):
+            source.bad_line(line.decode("utf-8", "replace"))
+            continue
+        event = obj.get("event_type")
+        if event is not None and event not in FLOW_EVENTS:
+            source.other_events += 1
+            continue
+        records.append(_flatten(obj))
+    return records
+
+
+def _arrow_lines(lines: list[bytes]):
+    """The lines as one flat Arrow table, or None where Python's reading could differ or is needed."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    if not lines:
+        return None
+    data = b"\n".join(lines)
+    try:
+        table = pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(block_size=len(data) + 1),  # one block: one type per field
+            parse_options=pajson.ParseOptions(unexpected_field_behavior="infer"),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(lines):
+        return None
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()  # {"flow": {"bytes": 1}} -> "flow.bytes"
+    names = table.column_names
+    if len(set(names)) != len(names):  # "a.b" written both nested and flat
+        return None
+    cols = []
+    for field, col in zip(table.schema, table.columns):
+        t = field.type
+        if pa.types.is_list(t) or pa.types.is_large_list(t):
+            col = _joined_list(col)
+            if col is None:
+                return None
+        elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
+            return None  # Arrow read text as a date or time; Python keeps it as written
+        if "event_type" == field.name and len(col):
+            import pyarrow.compute as pc
+
+            kinds = pc.unique(col.drop_null()).to_pylist()
+            if any(k not in FLOW_EVENTS for k in kinds):
+                return None
+        cols.append(col)
+    return pa.table(cols, names=names)
+
+
+def _joined_list(col):
+    """A list column as Zeek writes a set in TSV (joined by ',', '(empty)' for none), or None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_type = col.type.value_type
+    if pa.types.is_null(value_type) or pa.types.is_string(value_type):
+        items = col.cast(pa.list_(pa.string()))
+    elif pa.types.is_int64(value_type):
+        items = col.cast(pa.list_(pa.string()))  # str(int) == Arrow's text of an int64
+    else:
+        return None
+    joined = pc.binary_join(items, ",")
+    empty = pc.equal(pc.list_value_length(items), 0)
+    return pc.if_else(empty, pa.scalar("(empty)"), joined)
+
+
+def _arrow_frame(table, columns: list[str], text: bool) -> pd.DataFrame:
+    import pyarrow as pa
+
+    n = table.num_rows
+    data = {}
+    for c in columns:
+        if c in table.column_names:
+            col = table.column(c)
+        else:
+            col = pa.nulls(n)
+        if text:
+            data[c] = col.cast(pa.large_string()).to_pandas()
+        else:
+            data[c] = col.to_pandas()
+    return pd.DataFrame(data, columns=columns)
 
 
 def _frame(records: list[dict], columns: list[str], text: bool) -> pd.DataFrame:
