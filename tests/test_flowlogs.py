@@ -152,7 +152,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
                         **({"nested": {"x": i, "y": {"z": "q"}}} if i % 13 == 0 else {}),
                         **({"late": "v"} if i > 150 else {})}) for i in range(200)]
     mixed = rows[:80] + ['{"ts": 2.0, "id.orig_p": "eighty"}', '{"cut": ', "[1, 2]"] + rows[80:]
-    eve = eve_text(conn_rows(90))
+    eve = eve_text(conn_rows(90)) + '{"timestamp": "2019-01-10T20:06:31+0000", "event_type": "stats", "stats": {"upt'  # cut short
     files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve}
     real, used = flowlogs._arrow_lines, []
 
@@ -173,6 +173,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
         by_arrow, by_python = read(name, counted), read(name, lambda lines: None)
         pd.testing.assert_frame_equal(by_arrow[0], by_python[0])
         assert by_arrow[1] == by_python[1]
+    assert "1 malformed line" in by_arrow[1]  # the cut eve line: counted, not taken for a non-flow event
     assert any(used) and not all(used)  # both paths ran: the chunk with bad lines went through Python
     assert by_arrow[0]["flow.bytes_toserver"].notna().all()  # eve's nested flow object, flattened
 

@@ -234,7 +234,7 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
             line = line.strip()
             if not line:
                 continue
-            if b'"event_type"' in line:
+            if b'"event_type"' in line and line.endswith(b"}"):  # a cut line is left to the parser, which counts it
                 event = _EVENT.search(line)
                 if event is not None and event.group(1).decode("utf-8", "replace") not in FLOW_EVENTS:
                     source.other_events += 1
