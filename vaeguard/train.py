@@ -169,7 +169,9 @@ def train(
         perm = torch.randperm(n, generator=generator).to(device)
         total = torch.zeros((), device=device)
         for idx in _batches(n, config.batch_size, perm):
-            batch = [t[idx].float() if t.dtype == torch.uint8 else t[idx] for t in train_tensors]
+            # index_select copies whole rows; t[idx] goes through the general indexing kernel (2x slower)
+            rows = [t.index_select(0, idx) for t in train_tensors]
+            batch = [r.float() if r.dtype == torch.uint8 else r for r in rows]
             loss = model.training_loss(*batch, beta=beta, trim=config.trim if epoch + 1 > warmup else 0.0)
             opt.zero_grad(set_to_none=True)
             loss.backward()
