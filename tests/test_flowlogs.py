@@ -153,7 +153,8 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
                         **({"late": "v"} if i > 150 else {})}) for i in range(200)]
     mixed = rows[:80] + ['{"ts": 2.0, "id.orig_p": "eighty"}', '{"cut": ', "[1, 2]"] + rows[80:]
     eve = eve_text(conn_rows(90)) + '{"timestamp": "2019-01-10T20:06:31+0000", "event_type": "stats", "stats": {"upt'  # cut short
-    files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve}
+    iso = [json.dumps({"ts": f"2019-01-10T20:{i // 60:02d}:{i % 60:02d}.067208Z", "n": i}) for i in range(100)]  # Zeek's ISO 8601 option
+    files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve, "iso.json": "\n".join(iso)}
     real, used = flowlogs._arrow_lines, []
 
     def counted(lines):

@@ -288,12 +288,21 @@ def _arrow_lines(lines: list[bytes]):
     if not lines:
         return None
     data = b"\n".join(lines)
-    try:
-        table = pajson.read_json(
+
+    def read(as_text=()):
+        schema = pa.schema([(name, pa.string()) for name in as_text]) if as_text else None
+        return pajson.read_json(
             io.BytesIO(data),
             read_options=pajson.ReadOptions(block_size=len(data) + 1),  # one block: one type per field
-            parse_options=pajson.ParseOptions(unexpected_field_behavior="infer"),
+            parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"),
         )
+
+    try:
+        table = read()
+        # Arrow reads ISO 8601 text as a timestamp (Zeek's JSON can write `ts` so); read it as the text it is.
+        stamps = [f.name for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
+        if stamps:
+            table = read(stamps)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     if table.num_rows != len(lines):
