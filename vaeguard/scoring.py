@@ -145,6 +145,8 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K):
         parts.append(label.take(j))
     # Joined in Arrow: Python string concatenation cost a second and a half per million rows.
     joined = pc.binary_join_element_wise(*parts, pa.scalar(";", pa.large_string())) if k > 1 else parts[0]
+    if not isinstance(TEXT_DTYPE, pd.StringDtype):  # pandas 2: text is Python strings
+        return pd.array(joined.to_numpy(zero_copy_only=False), dtype=object)
     return pd.array(joined, dtype=TEXT_DTYPE)
 
 
