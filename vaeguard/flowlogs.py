@@ -205,8 +205,8 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
     seen later is dropped, so a streamed output keeps one header); text=False gives the union.
 
     A chunk is parsed by Arrow's JSON reader (C++, no Python object per value); a chunk Arrow cannot
-    take as it is (a bad line, a field whose type changes, a list of objects, text Arrow would read as a
-    date) goes through Python's json, which gives the same frame and finds the bad lines.
+    take as it is (a bad line, a field whose type changes, a list of objects, a nested field Arrow would
+    read as a date) goes through Python's json, which gives the same frame and finds the bad lines.
     """
     fh = source.binary()
     known: dict[str, None] = dict.fromkeys(columns or [])
