@@ -121,10 +121,10 @@ def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> 
     return score_network(detector, encode_chunk(detector, df, strict=strict))
 
 
-def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K):
+def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K, copy: bool = True):
     """For each row, the k columns whose contribution most exceeds their typical value, joined by ';'.
 
-    Returns pandas text (TEXT_DTYPE).
+    Returns pandas text (TEXT_DTYPE). copy=False lets it overwrite `excess` (a caller's own temporary).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -135,7 +135,8 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K):
         return pd.array(np.full(n, "", dtype=object), dtype=TEXT_DTYPE)
     # k passes of argmax, each knocking out the column it found: for k = 3 of a few dozen columns this
     # is faster than a top-k or a partition, and ties go to the first column, as a stable sort would.
-    excess = np.array(excess, dtype=np.float64)  # a copy: each pass knocks out what it found
+    # Each pass knocks out what it found: a copy, unless the caller hands over its own temporary.
+    excess = np.array(excess, dtype=np.float64) if copy else np.asarray(excess, dtype=np.float64)
     rows = np.arange(n)
     label = pa.array(names, type=pa.large_string())
     parts = []
@@ -175,7 +176,7 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
         "anomaly_score": rs.scores,
         "p_value": cal.p_values(rs.scores),
         "is_anomaly": flags,
-        "top_features": top_features(rs.contributions - detector.baselines_, detector.preprocessor_.column_names),
+        "top_features": top_features(rs.contributions - detector.baselines_, detector.preprocessor_.column_names, copy=False),
     }
     if out is df:
         out = pd.concat([df.reset_index(drop=True), pd.DataFrame(extra)], axis=1)
