@@ -245,3 +245,58 @@ def test_default_batch_grows_only_for_large_tables():
     assert auto_batch_size(100_000) == 2 * BASE_BATCH
     # the larger batch keeps the epochs of the base one: same rows seen, half the steps
     assert auto_epochs(150_000, BASE_BATCH) == auto_epochs(150_000, 1024)
+
+
+def test_columns_prepared_on_threads_match_one_thread():
+    """Roles, scaling statistics, vocabularies and encoded inputs do not depend on the thread count, and
+    a failure is the one the plain loop would raise first."""
+    import pyarrow as pa
+
+    from vaeguard.errors import InputError
+    from vaeguard.parallel import thread_map
+
+    rng = np.random.default_rng(3)
+    n = 40_000
+    df = pd.DataFrame({f"n{j}": rng.lognormal(j % 5, 1 + j % 3, n).round(j % 2) for j in range(12)})
+    df["svc"] = rng.choice(["dns", "http", "ssh", "ntp"], n)
+    df["dport"] = rng.choice([53, 80, 443, 40001], n)
+    df["ts"] = 1.7e9 + np.arange(n, dtype=float)
+    rows = np.sort(rng.permutation(n)[: n - 4000])
+    before = pa.cpu_count()
+    try:
+        out = {}
+        for threads in (1, 2, 4):
+            pa.set_cpu_count(threads)
+            specs = infer_schema(df)
+            pre = Preprocessor.fit(df, specs, rows=rows)
+            out[threads] = ([s.__dict__ for s in specs], pre.to_dict(), pre.network_inputs(df, rows, chunk=3000))
+        for threads in (2, 4):
+            assert out[threads][:2] == out[1][:2]
+            assert all(np.array_equal(a, b) for a, b in zip(out[threads][2], out[1][2]))
+
+        pa.set_cpu_count(2)
+        assert thread_map(lambda x: x * x, range(100)) == [x * x for x in range(100)]
+
+        def fail_on_odd(x):
+            if x % 2:
+                raise InputError(f"bad {x}")
+            return x
+
+        with pytest.raises(InputError, match="bad 1$"):
+            thread_map(fail_on_odd, range(10))
+    finally:
+        pa.set_cpu_count(before)
+
+
+def test_importing_vaeguard_asks_mkl_for_reproducible_results_unless_told_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, vaeguard; print(os.environ.get('MKL_CBWR'))"
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    assert got == "AUTO,STRICT"
+    env["MKL_CBWR"] = "COMPATIBLE"
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.strip()
+    assert got == "COMPATIBLE"

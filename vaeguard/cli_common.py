@@ -128,7 +128,7 @@ StrictOpt = Annotated[
 ]
 ThreadsOpt = Annotated[
     Optional[int],
-    typer.Option("--threads", help="CPU threads for the model and the CSV reader. Default: what the machine offers "
+    typer.Option("--threads", help="CPU threads for the model, the CSV reader and preparing columns. Default: what the machine offers "
                  "(OMP_NUM_THREADS is respected); 1 leaves the other cores to other work."),
 ]
 

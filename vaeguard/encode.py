@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError
+from .parallel import thread_map
 from .schema import ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, numeric_text_values, set_lengths
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
@@ -279,20 +280,20 @@ class Preprocessor:
     ) -> "Preprocessor":
         """Learn the transforms from `df`, or from its `rows` (positions) only: one column is copied at a
         time, never the whole table."""
-        numeric, categorical, constant = [], [], []
         n = len(df) if rows is None else len(rows)
         min_count = min_category_count if min_category_count is not None else max(2, int(np.ceil(0.0005 * n)))
-        for spec in specs:
+
+        def fit_column(spec: ColumnSpec) -> list:
             s = df[spec.name] if rows is None else df[spec.name].iloc[rows]
             if spec.role == NUMERIC:
                 with np.errstate(over="ignore", invalid="ignore"):  # 1e308 squares to inf in the skew
-                    numeric.append(cls._fit_numeric(spec, s, strict))
-            elif spec.role == CONSTANT:
+                    return [cls._fit_numeric(spec, s, strict)]
+            if spec.role == CONSTANT:
                 kind = "number" if spec.transform == "length" else value_kind(s)
                 labels = canonical_strings(set_lengths(s)) if spec.transform == "length" else canonical_strings(s, kind)
                 value = str(labels[0]) if len(labels) else MISSING
-                constant.append(ConstantColumn(spec.name, value, kind, spec.transform, smoothed_cost(0, n)))
-            elif spec.role in (CATEGORICAL, PORT, ADDRESS):
+                return [ConstantColumn(spec.name, value, kind, spec.transform, smoothed_cost(0, n))]
+            if spec.role in (CATEGORICAL, PORT, ADDRESS):
                 derive = {PORT: "port", ADDRESS: "address"}.get(spec.role, "")
                 col = CategoricalColumn(spec.name, [], value_kind(s), "", derive)
                 if derive == "port":
@@ -300,12 +301,18 @@ class Preprocessor:
                     counts = values[values >= 1024].value_counts()
                     col.ports = sorted(int(p) for p, c in counts.items() if c >= max(min_count, SERVICE_PORT_SHARE * n) and p == int(p))
                     col.kind = "number"
-                categorical.append(cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories))
-            elif spec.role == TIME:
-                for part in ("hour", "weekday"):
-                    col = CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part)
-                    categorical.append(cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories))
-        return cls(numeric, categorical, constant)
+                return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories)]
+            if spec.role == TIME:
+                parts = [CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part) for part in ("hour", "weekday")]
+                return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
+            return []
+
+        fitted = [c for cols in thread_map(fit_column, specs) for c in cols]
+        return cls(
+            [c for c in fitted if isinstance(c, NumericColumn)],
+            [c for c in fitted if isinstance(c, CategoricalColumn)],
+            [c for c in fitted if isinstance(c, ConstantColumn)],
+        )
 
     @staticmethod
     def _fit_vocab(col: CategoricalColumn, counts: pd.Series, min_count: int, max_categories: int) -> CategoricalColumn:
@@ -360,6 +367,8 @@ class Preprocessor:
         x_num = np.empty((n, len(self.numeric)), dtype=np.float32)
         observed = np.empty((n, len(self.numeric)), dtype=np.uint8)  # 0/1: a quarter of float32's memory
         x_cat = np.empty((n, len(self.categorical)), dtype=np.int64)
+        # One chunk at a time on purpose: on two threads this took 0.6 s less on 1M rows, but each thread's
+        # malloc arena kept its freed chunk temporaries and the fit's peak rose by 55 MiB, past 1 GiB.
         for start in range(0, n, chunk):
             part = self.transform(df.iloc[rows[start : start + chunk]], strict=strict)
             x_num[start : start + chunk] = part.x_num

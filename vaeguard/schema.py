@@ -16,6 +16,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError, SchemaError
+from .parallel import thread_map
 
 NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, CONSTANT, IGNORED = (
     "numeric", "categorical", "port", "address", "time", "constant", "ignored",
@@ -311,16 +312,17 @@ def infer_schema(
             f"the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     hints = hints or {}
-    specs = []
-    for name in df.columns:
+
+    def spec_for(name) -> ColumnSpec:
         key = str(name)
         if key in chosen:
             role = chosen[key]
             hint = zeek_base_type(hints.get(key, ""))
             transform = "length" if role == NUMERIC and hint in ("set", "vector", "table") else ""
-            specs.append(ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform))
-        else:
-            specs.append(infer_column(key, df[name], hints.get(key, "")))
+            return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
+        return infer_column(key, df[name], hints.get(key, ""))
+
+    specs = thread_map(spec_for, df.columns)
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
