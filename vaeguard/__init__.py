@@ -2,13 +2,14 @@
 
 import os
 
-# torch's CPU matrix products go through MKL, whose kernels pick a code path by the memory alignment of
-# their operands: the same fit could then end a few units in the 7th digit apart from one run to the
-# next (about one fit in six on a 1,923-row Zeek log, none in fourteen with this set). Strict
-# conditional numerical reproducibility makes --seed mean the same weights bit for bit; it cost no
-# measurable time on a 1M-row fit or score. MKL reads it at its first call, so this holds even when torch
-# was imported first; a value the user set is kept.
-os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+# torch's CPU matrix products go through MKL, which may pick its code path afresh on each run: the same
+# fit then ended a few units in the 7th digit apart in about one run in six (a 1,923-row Zeek log; none
+# in thirty with this set). Conditional numerical reproducibility (AUTO: the fastest path this CPU
+# offers, fixed) makes --seed mean the same weights bit for bit, at no measurable cost; the stricter
+# "AUTO,STRICT", which also ignores operand alignment, cost 15% of the scoring network's time. MKL reads
+# the variable at its first call, so this holds even when torch was imported first; a value the user set
+# is kept.
+os.environ.setdefault("MKL_CBWR", "AUTO")
 
 __version__ = "0.1.0"
 __all__ = ["VAEGuard", "score_frame", "fit_file", "score_file", "__version__"]
