@@ -234,8 +234,9 @@ def main() -> None:
 
         # Scale out: the same 5M rows as Parquet, scored by Dask workers next to the streaming score.
         parts, single = to_parquet(big5, args.data_dir / "flows_5000000_parquet")
-        wall_local, _, _ = run_measured([*VAEGUARD, "score", str(single), "--model", str(model), "--out", str(work / "s.parquet"), "--quiet"])
-        rows.append(("streaming score, 5,000,000 rows Parquet -> Parquet", f"{5_000_000 / wall_local:,.0f} rows / s", f"one process, {wall_local:.1f} s"))
+        wall_local, rss_local, _ = run_measured([*VAEGUARD, "score", str(single), "--model", str(model), "--out", str(work / "s.parquet"), "--quiet"])
+        rows.append(("streaming score, 5,000,000 rows Parquet -> Parquet", f"{5_000_000 / wall_local:,.0f} rows / s",
+                     f"one process, {wall_local:.1f} s, peak {rss_local:,.0f} MiB"))
         for n in (1, 2):
             wall_d, _, _ = run_measured([*VAEGUARD, "score", str(parts), "--model", str(model), "--engine", "dask",
                                          "--workers", str(n), "--out", str(work / f"dask{n}"), "--quiet"])

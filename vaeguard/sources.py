@@ -322,7 +322,9 @@ def _parquet_hints(path: str) -> dict[str, str]:
 def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    # pre_buffer keeps every row group's bytes it fetched until the file is closed: reading a 5M-row file
+    # batch by batch grew to 1.3 GiB with it, and stays at 0.4 GiB without it.
+    pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
