@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, InputError
+from .io import PARQUET_OPTIONS
 from .remote import ModelLike, as_bundle, guard_for, score_partition
 from .schema import check_columns
 from .scoring import output_meta
@@ -140,7 +141,7 @@ def score_files(
         import dask
 
         # The write and the counts share one pass over the scored partitions.
-        store = written.to_parquet(str(tmp), write_index=False, compute=False)
+        store = written.to_parquet(str(tmp), write_index=False, compute=False, **PARQUET_OPTIONS)
         _, totals = dask.compute(store, counts.sum())
         n_workers = len(client.scheduler_info().get("workers", {}))
         if target.exists():
