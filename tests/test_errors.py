@@ -49,6 +49,29 @@ def test_format_comes_from_the_bytes(runner, tmp_path):
     assert_clean_error(invoke(runner, "fit", binary, "--model", tmp_path / "m"), "UTF-8")
 
 
+def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, tmp_path):
+    """Read in chunks, the first bad byte can sit megabytes in; the message says which line holds it."""
+    src = pd.read_csv(NEW)
+    good = src.to_csv(index=False).encode()
+    body = good + good.split(b"\n", 1)[1] * 60  # past the first block any reader looks at
+    row = b"f9,2026-11-02T00:00:00,tcp," + "caf\u00e9".encode("latin-1") + b",SF,0.5,1,1,1,1,0.0,0.5,normal\n"
+    bad = body + row + good.split(b"\n", 1)[1]
+    line = body.count(b"\n") + 1
+    plain, zipped = tmp_path / "latin.csv", tmp_path / "latin.csv.gz"
+    plain.write_bytes(bad)
+    zipped.write_bytes(gzip.compress(bad))
+    where = f"line {line} holds byte 0xe9 in 'f9,2026-11-02T00:00:00,tcp,caf\\xe9,SF,0.5,1,1,1,1,0.0,0.5,normal'"
+    assert_clean_error(invoke(runner, "fit", plain, "--model", tmp_path / "m", "--epochs", "1"), where, "iconv")
+    assert_clean_error(invoke(runner, "score", plain, "--model", trained_model, "--out", tmp_path / "o.csv"), where)
+    assert_clean_error(invoke(runner, "score", zipped, "--model", trained_model, "--out", tmp_path / "o.csv"), where)
+    assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m" / "manifest.json").exists()
+    assert_clean_error(invoke(runner, "score", "-", "--model", trained_model, "--out", tmp_path / "o.csv", input=bad), "not UTF-8 text;")
+    early = tmp_path / "early.csv"
+    cut = good.index(b"\n", 200) + 1
+    early.write_bytes(good[:cut] + row + good[cut:])
+    assert_clean_error(invoke(runner, "score", early, "--model", trained_model, "--out", tmp_path / "o.csv"), "holds byte 0xe9")
+
+
 def test_output_format_hint_names_the_right_flag(runner, trained_model, tmp_path):
     assert_clean_error(invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "x.xlsx"), "--out-format")
 

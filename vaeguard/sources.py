@@ -146,8 +146,8 @@ class Source:
             raise
         except pd.errors.EmptyDataError:
             raise InputError(f"'{self.name}' is empty: it has no header row and no data") from None
-        except UnicodeDecodeError as e:
-            raise InputError(f"'{self.name}' is not UTF-8 text (byte {e.start}); re-save it as UTF-8") from None
+        except UnicodeDecodeError:
+            raise InputError(not_utf8_message(self)) from None
         except pd.errors.ParserError as e:
             msg = str(e).strip().splitlines()[-1]
             raise InputError(f"cannot parse '{self.name}' as CSV: {msg}; check the delimiter and the row lengths") from None
@@ -200,6 +200,9 @@ def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Sour
     except UnicodeDecodeError as e:
         # A multi-byte character cut at the end of the peeked block is fine; anything earlier is not text.
         if e.start < len(head) - 4:
+            before = head[: e.start]
+            if b"\n" in before and not any(b < 32 and b not in b"\t\n\r\x0c" for b in before):  # lines of text, then a bad byte
+                raise InputError(not_utf8_message(Source(path, "csv", compressed=compressed))) from None
             hint = " nor a Parquet file" if Path(name).suffix.lower() in (".parquet", ".pq") else ""
             raise InputError(f"'{name}' is not UTF-8 text{hint}; vaeguard reads CSV, Parquet, Zeek logs and JSON lines") from None
         text = head[: e.start].decode("utf-8-sig")
@@ -298,10 +301,37 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
     return names
 
 
+def not_utf8_message(source: Source) -> str:
+    """Which line is not UTF-8, found by reading the file again (the readers' errors give no position);
+    stdin cannot be read again, so its message says only what is wrong."""
+    where = ""
+    if source.path != STDIO:
+        import codecs
+
+        decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
+        try:
+            with gzip.open(source.path, "rb") if source.compressed else open(source.path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError as e:
+                        data = e.object  # the block, after any bytes of a character cut at the last one's end
+                        line += data.count(b"\n", 0, e.start)
+                        start = max(data.rfind(b"\n", 0, e.start) + 1, e.start - 30)
+                        end = data.find(b"\n", e.start)
+                        shown = data[start : min(end if end >= 0 else len(data), e.end + 30)].decode("utf-8", "backslashreplace")
+                        where = f": line {line} holds byte {data[e.start]:#04x} in '{shown}'"
+                        break
+                    line += block.count(b"\n")
+        except (OSError, EOFError):
+            pass
+    return f"'{source.name}' is not UTF-8 text{where}; re-save it as UTF-8 (from Latin-1, say: iconv -f latin1 -t utf-8)"
+
+
 def _arrow_message(source: Source, e: Exception) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if "UTF8" in text or "UTF-8" in text:
-        return f"'{source.name}' is not UTF-8 text; re-save it as UTF-8"
+        return not_utf8_message(source)
     if "parse error" in text.lower() or "expected" in text.lower():
         return f"cannot parse '{source.name}' as {source.format}: {text}; check the delimiter and the row lengths"
     return f"cannot read '{source.name}' as {source.format}: {text}"
