@@ -143,6 +143,18 @@ def test_zeek_json_and_suricata_eve(tmp_path):
     assert roles["dest_port"] == "port" and roles["flow.bytes_toclient"] == "numeric"
 
 
+def test_scored_json_keeps_the_files_field_order(tmp_path):
+    """A field the model needs that the first records leave out goes after the file's own fields."""
+    from vaeguard.flowlogs import json_chunks
+
+    rows = [{"ts": 1.5, "proto": "tcp", "orig_bytes": 3}, {"ts": 2.5, "service": "dns", "proto": "udp", "orig_bytes": 9}]
+    path = tmp_path / "conn.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (chunk,) = json_chunks(open_source(str(path)), 64, True, ["orig_bytes", "service"])
+    assert list(chunk.columns) == ["ts", "proto", "orig_bytes", "service"]
+    assert chunk["service"].tolist()[1] == "dns"
+
+
 @pytest.mark.parametrize("text", [True, False])
 def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, text):
     from vaeguard import flowlogs

@@ -201,16 +201,20 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
     """JSON lines as DataFrames, nested keys flattened with '.'. Records of eve.json events other than
     flows are counted and left out. Fields a record leaves out (Zeek omits unset ones) are missing.
 
-    Every chunk has the columns of `columns` plus those of the first chunk (for text=True, a field first
-    seen later is dropped, so a streamed output keeps one header); text=False gives the union.
+    Every chunk has the columns of the first chunk in the file's order, then those of `columns` that it
+    lacks (for text=True, a field first seen later is dropped, so a streamed output keeps one header);
+    text=False gives the union.
 
     A chunk is parsed by Arrow's JSON reader (C++, no Python object per value); a chunk Arrow cannot
     take as it is (a bad line, a field whose type changes, a list of objects, a nested field Arrow would
     read as a date) goes through Python's json, which gives the same frame and finds the bad lines.
     """
     fh = source.binary()
-    known: dict[str, None] = dict.fromkeys(columns or [])
+    known: dict[str, None] = {}
     fixed = False
+
+    def order() -> list[str]:
+        return list(known) + [c for c in columns or [] if c not in known]
     lines: list[bytes] = []
     yielded = False
 
@@ -223,11 +227,11 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
                 for r in records:
                     known.update(dict.fromkeys(r))
             fixed = fixed or bool(records)
-            return _frame(records, list(known), text)
+            return _frame(records, order(), text)
         if not (fixed and text):
             known.update(dict.fromkeys(table.column_names))
         fixed = True
-        return _arrow_frame(table, list(known), text)
+        return _arrow_frame(table, order(), text)
 
     try:
         for line in fh:
