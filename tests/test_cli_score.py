@@ -121,6 +121,34 @@ def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_
     assert "written to the Parquet output as nulls: src_bytes (1), packets (1)" in " ".join(res.stderr.split())
 
 
+def test_parquet_output_keeps_a_parquet_inputs_types(runner, trained_model, tmp_path):
+    """Through pandas, an int64 column with a gap became float64, decimal128(12, 4) took the precision of
+    its values and a dictionary's int32 indices shrank to int8; the output now has the input's types."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    src = pd.read_csv(NEW)
+    table = pa.Table.from_pandas(src, preserve_index=False)
+    src_bytes = pa.array(src["src_bytes"].astype("Int64").mask(src.index == 5), pa.int64())
+    duration = pa.array([None if v != v else decimal.Decimal(f"{v:.4f}") for v in src["duration"]], pa.decimal128(12, 4))
+    for name, column in (("src_bytes", src_bytes), ("duration", duration), ("packets", table["packets"].cast(pa.int32())),
+                         ("proto", table["proto"].dictionary_encode())):
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    inp, out = tmp_path / "typed.parquet", tmp_path / "o.parquet"
+    pq.write_table(table, inp)
+    score_to(runner, trained_model, out, "--chunk-size", "300", src=inp)
+    got, want = pq.read_schema(out), pq.read_schema(inp)
+    for field in want:
+        assert got.field(field.name).type == field.type, field.name
+    scored = pq.read_table(out)
+    assert scored["src_bytes"].null_count == 1 and scored["src_bytes"].to_pylist()[6] == src["src_bytes"][6]
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    np.testing.assert_allclose(scored["anomaly_score"].to_numpy()[6:], pd.read_csv(ref)["anomaly_score"].to_numpy()[6:], rtol=1e-5)
+
+
 def test_fail_on_anomaly_exit_code(runner, trained_model, tmp_path):
     res = invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "o.csv", "--fail-on-anomaly", "-q")
     assert res.exit_code == 1

@@ -143,9 +143,10 @@ class AtomicTableWriter:
     several times faster than pandas' to_csv.
     """
 
-    def __init__(self, path: str, fmt: str | None = None):
+    def __init__(self, path: str, fmt: str | None = None, input_schema=None):
         self.path = path
         self.fmt = output_format(path, fmt)
+        self.input_schema = input_schema  # a Parquet input's Arrow schema: its columns keep their types
         self._tmp: str | None = None
         self._fh: IO | None = None
         self._writer = None
@@ -179,6 +180,8 @@ class AtomicTableWriter:
         first = self._schema is None
         if self.fmt == "parquet":
             table = self._numbers_typed(table, first)
+            if self.input_schema is not None:
+                table = _as_input_types(table, self.input_schema)
         if first:
             self._schema = table.schema
             if self.fmt == "parquet":
@@ -267,6 +270,24 @@ def _numbers_or_nulls(col, kind):
         values = values.where(values.abs() < 2**63)
         return pa.chunked_array([pa.array(values.astype("Int64"), type=kind)])
     return pa.chunked_array([pa.array(values.astype(float), type=kind, from_pandas=True)])
+
+
+def _as_input_types(table, schema):
+    """Columns that came from a Parquet input, with the input's own types again: on the way through pandas
+    an int64 column with nulls became float64, decimal128(10, 2) became decimal128(4, 2) and a dictionary's
+    int32 indices int8."""
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        j = schema.get_field_index(field.name)
+        if j < 0 or schema.field(j).type == field.type:
+            continue
+        try:
+            column = table.column(i).cast(schema.field(j).type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue  # a value the input's type cannot hold (text in a number column): left as scored
+        table = table.set_column(i, schema.field(j), column)
+    return table
 
 
 def _csv_bytes(table, header: bool) -> bytes:

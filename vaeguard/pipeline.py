@@ -179,7 +179,7 @@ def score_file(
     # better than inside one on few cores. At most eight chunks are in memory at once (four read ahead),
     # and they are written in input order.
     chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
-    with chunks, AtomicTableWriter(out, out_format) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
+    with chunks, AtomicTableWriter(out, out_format, source.arrow_schema) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
             ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network, network_threads():
         pending = None
         inflight: deque = deque()

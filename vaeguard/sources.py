@@ -86,6 +86,7 @@ class Source:
     bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)
     bad_example: str = ""
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
+    arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -189,7 +190,8 @@ def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Sour
             raise InputError(f"'{name}' is a Parquet file, not {want}; leave out --format to read it as Parquet")
         if path == STDIO:
             raise InputError("Parquet cannot be read from stdin; give the file's path")
-        return Source(path, "parquet", hints=_parquet_hints(path), strict=strict)
+        schema = _parquet_schema(path)
+        return Source(path, "parquet", hints=_time_hints(schema), strict=strict, arrow_schema=schema)
     if want == "parquet":
         raise InputError(f"'{name}' is not a Parquet file; leave out --format to read it as the text table it is")
     compressed = head[:2] == b"\x1f\x8b"
@@ -338,14 +340,18 @@ def _arrow_message(source: Source, e: Exception) -> str:
 
 
 # ---- Parquet -------------------------------------------------------------------------------------
-def _parquet_hints(path: str) -> dict[str, str]:
-    import pyarrow as pa
+def _parquet_schema(path: str):
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        return pq.read_schema(path)
     except Exception as e:  # noqa: BLE001 - pyarrow's own error types
         raise InputError(f"cannot read '{path}' as Parquet: {str(e).splitlines()[0]}") from None
+
+
+def _time_hints(schema) -> dict[str, str]:
+    import pyarrow as pa
+
     return {f.name: "time" for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)}
 
 
