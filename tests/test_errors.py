@@ -72,6 +72,13 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
     assert_clean_error(invoke(runner, "score", early, "--model", trained_model, "--out", tmp_path / "o.csv"), "holds byte 0xe9")
 
 
+def test_numbers_out_of_range_name_their_flag(runner, trained_model, tmp_path):
+    assert_clean_error(invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "o.csv", "--chunk-size", "0"),
+                       "--chunk-size must be at least 1; got 0")
+    assert_clean_error(invoke(runner, "fit", NEW, "--model", tmp_path / "m", "--max-rows", "5"), "--max-rows must be at least 10; got 5")
+    assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m").exists()
+
+
 def test_output_format_hint_names_the_right_flag(runner, trained_model, tmp_path):
     assert_clean_error(invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "x.xlsx"), "--out-format")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from .defaults import DEFAULTS
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, ParamError
 
 IN_PROGRESS = "in-progress"
 NETWORK_WORKERS = 2  # chunks in the network at once while scoring a file
@@ -93,7 +93,7 @@ def fit_file(
         detector = detector if detector is not None else Detector()
         check_config(detector)
         if max_rows < 10:
-            raise ConfigError(f"max_rows must be at least 10; got {max_rows}")
+            raise ParamError("max_rows", f"{{name}} must be at least 10; got {max_rows}")
         model_dir = Path(model_dir)
         check_writable_folder(model_dir)
         in_progress = model_dir / IN_PROGRESS
@@ -151,7 +151,7 @@ def score_file(
     from .sources import Source, open_source
 
     if chunk_size < 1:
-        raise ConfigError(f"chunk_size must be at least 1; got {chunk_size}")
+        raise ParamError("chunk_size", f"{{name}} must be at least 1; got {chunk_size}")
     # A missing or unreadable file fails before the model loads. `data` may be an opened Source.
     source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict)
     detector = _detector(model, device)
