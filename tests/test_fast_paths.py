@@ -149,6 +149,38 @@ def test_reading_parquet_in_chunks_holds_about_one_row_group(tmp_path):
     assert held < whole / 2, f"{held / 1e6:.1f} MB held by Arrow while reading a {whole / 1e6:.1f} MB file"
 
 
+def test_a_parquet_file_read_whole_equals_it_read_in_chunks(tmp_path):
+    """Parquet that the sample keeps whole is read in one go (less memory); the frame is the one the
+    chunked reader gives, types included, and a larger file is still sampled."""
+    import datetime as dt
+    import decimal
+
+    import pyarrow.parquet as pq
+
+    from vaeguard.sources import open_source, read_table
+
+    n = 3000
+    rng = np.random.default_rng(3)
+    table = pa.table({
+        "ts": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=i) for i in range(n)], pa.timestamp("us", tz="UTC")),
+        "bytes": pa.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 10**6, n)).tolist(), pa.int64()),
+        "dur": rng.random(n),
+        "proto": pa.array(rng.choice(["tcp", "udp", None], n).tolist()).dictionary_encode(),
+        "price": pa.array([decimal.Decimal(f"{v:.2f}") for v in rng.random(n) * 100], pa.decimal128(10, 2)),
+        "ok": rng.random(n) > 0.5,
+    })
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=700)
+    whole, total = read_table(open_source(str(path)), max_rows=None)
+    chunked = pd.concat(list(open_source(str(path)).chunks(chunk_size=512))).reset_index(drop=True)
+    assert total == n
+    pd.testing.assert_frame_equal(whole, chunked)
+    assert read_table(open_source(str(path)), max_rows=n)[0].equals(whole)
+    sample, total = read_table(open_source(str(path)), max_rows=1000, seed=1)
+    assert total == n and len(sample) == 1000
+    assert sample.equals(read_table(open_source(str(path)), max_rows=1000, seed=1, chunk_size=97)[0])
+
+
 def test_score_stops_reading_ahead_when_the_model_cannot_load(tmp_path):
     from typer.testing import CliRunner
 

@@ -187,6 +187,7 @@ class Detector:
         # (pipeline.fit_file does), training runs without it in memory.
         del X, df
         gc.collect()  # pandas frames hold reference cycles: free the table now, not at some later collection
+        _release_arrow_memory()
         if self.batch_size is not None:
             batch, epochs = int(self.batch_size), self.epochs
         else:
@@ -334,3 +335,14 @@ def check_config(detector: Detector) -> None:
     detector._check_params()
     if detector.fpr is not None and detector.contamination is not None:
         raise ConfigError("give either fpr or contamination, not both")
+
+
+def _release_arrow_memory() -> None:
+    """Hand the freed table back to the OS when Arrow's allocator held it (a Parquet table's columns are
+    Arrow's own buffers): mimalloc keeps freed pages for reuse, torch allocates elsewhere, and a 1M-row
+    fit from Parquet peaked 73 MiB higher with them kept."""
+    import sys
+
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()

@@ -369,6 +369,24 @@ def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
         yield pf.schema_arrow.empty_table().to_pandas()
 
 
+def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
+    """A Parquet file that the sample would keep whole, read in one go; None when it has more rows.
+
+    Batch by batch, a file written as one row group (pyarrow's default up to 1M rows) held the decoded
+    group, the batches and their concatenation at once: reading 1M rows x 39 columns peaked at 1.2 GiB
+    and a fit at 1.4 GiB. Read whole, each column freed once converted: 0.77 GiB and 1.0 GiB. (Converted
+    without consolidating, fit copied the columns into one block later and peaked higher.)"""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path, pre_buffer=False)
+    if max_rows is not None and pf.metadata.num_rows > max_rows:
+        return None
+    frame = pf.read().to_pandas(self_destruct=True)
+    pa.default_memory_pool().release_unused()  # the decoded pages, freed, else kept by Arrow's allocator
+    return frame
+
+
 # ---- CSV -----------------------------------------------------------------------------------------
 def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
     fh = source.binary()
@@ -450,6 +468,12 @@ def read_table(
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
     sample), so memory is bounded by max_rows plus one chunk and the sample does not depend on chunking.
     """
+    if source.format == "parquet":
+        whole = _parquet_whole(source.path, max_rows)
+        if whole is not None:
+            if len(whole.columns) == 0:
+                raise InputError(f"'{source.name}' is empty: it has no columns")
+            return whole, len(whole)
     rng = np.random.default_rng(seed)
     parts: list[pd.DataFrame] = []
     keys: list[np.ndarray] = []
