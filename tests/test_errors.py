@@ -79,6 +79,21 @@ def test_numbers_out_of_range_name_their_flag(runner, trained_model, tmp_path):
     assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m").exists()
 
 
+def test_a_damaged_parquet_file_is_one_line(runner, trained_model, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.Table.from_pandas(pd.read_csv(NEW), preserve_index=False), good)
+    data = bytearray(good.read_bytes())
+    data[4 : len(data) // 2] = bytes(len(data) // 2 - 4)  # the footer survives, the pages do not
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(bytes(data))
+    assert_clean_error(invoke(runner, "fit", bad, "--model", tmp_path / "m"), "cannot read", "damaged")
+    assert_clean_error(invoke(runner, "score", bad, "--model", trained_model, "--out", tmp_path / "o.csv"), "cannot read", "damaged")
+    assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m" / "manifest.json").exists()
+
+
 def test_output_format_hint_names_the_right_flag(runner, trained_model, tmp_path):
     assert_clean_error(invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "x.xlsx"), "--out-format")
 

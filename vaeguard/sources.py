@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
@@ -128,7 +129,7 @@ class Source:
         it needs and every other value passes through as written); text=False types the columns (fit).
         columns: for JSON lines, the fields every chunk must have (records may leave out unset fields).
         """
-        try:
+        with self.errors_as_input_errors():
             if self.format == "parquet":
                 yield from _parquet_chunks(self.path, chunk_size)
             elif self.format == "zeek":
@@ -143,6 +144,12 @@ class Source:
                 yield from _csv_text_chunks(self, chunk_size)
             else:
                 yield from _csv_typed_chunks(self, chunk_size)
+
+    @contextmanager
+    def errors_as_input_errors(self):
+        """What the readers raise on a bad file, as one InputError that names the file and the fix."""
+        try:
+            yield
         except InputError:
             raise
         except pd.errors.EmptyDataError:
@@ -153,7 +160,9 @@ class Source:
             msg = str(e).strip().splitlines()[-1]
             raise InputError(f"cannot parse '{self.name}' as CSV: {msg}; check the delimiter and the row lengths") from None
         except (OSError, EOFError) as e:
-            raise InputError(f"cannot read '{self.name}': {e}") from None
+            detail = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+            damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
+            raise InputError(f"cannot read '{self.name}': {detail}{damaged}") from None
         except Exception as e:  # pyarrow raises its own types for corrupt files
             if type(e).__module__.startswith("pyarrow"):
                 raise InputError(_arrow_message(self, e)) from None
@@ -469,7 +478,8 @@ def read_table(
     sample), so memory is bounded by max_rows plus one chunk and the sample does not depend on chunking.
     """
     if source.format == "parquet":
-        whole = _parquet_whole(source.path, max_rows)
+        with source.errors_as_input_errors():
+            whole = _parquet_whole(source.path, max_rows)
         if whole is not None:
             if len(whole.columns) == 0:
                 raise InputError(f"'{source.name}' is empty: it has no columns")
