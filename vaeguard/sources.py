@@ -160,7 +160,7 @@ class Source:
             msg = str(e).strip().splitlines()[-1]
             raise InputError(f"cannot parse '{self.name}' as CSV: {msg}; check the delimiter and the row lengths") from None
         except (OSError, EOFError) as e:
-            detail = "; ".join(line.strip() for line in str(e).splitlines() if line.strip())
+            detail = "; ".join(line.strip().rstrip(".") for line in str(e).splitlines() if line.strip())
             damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
             raise InputError(f"cannot read '{self.name}': {detail}{damaged}") from None
         except Exception as e:  # pyarrow raises its own types for corrupt files
