@@ -321,7 +321,7 @@ def not_utf8_message(source: Source) -> str:
 
         decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
         try:
-            with gzip.open(source.path, "rb") if source.compressed else open(source.path, "rb") as fh:
+            with source.binary() as fh:
                 while block := fh.read(1 << 20):
                     try:
                         decoder.decode(block)
