@@ -26,6 +26,8 @@ def mixed_table(n: int = 3000, seed: int = 0) -> pd.DataFrame:
         "gappy": np.where(rng.random(n) < 0.1, np.nan, rng.normal(5, 1, n)),
         "proto": rng.choice(["tcp", "udp", "icmp"], n, p=[0.7, 0.29, 0.01]),
         "service": rng.choice([f"s{i}" for i in range(30)] + [None], n),
+        # true/false with gaps, as Arrow hands a CSV or JSON flag to pandas: objects, not a bool dtype
+        "syn": rng.choice(np.array([True, False, None], dtype=object), n),
     })
     return df
 

@@ -251,13 +251,22 @@ def test_flow_roles_from_names_and_values():
         "seen_at": pd.date_range("2026-01-01", periods=n, freq="s").astype(str),
         "mac": [f"00:1a:2b:3c:4d:{i % 256:02x}" for i in range(n)],
         "dur": rng.exponential(1.0, n),
+        # One gateway in training says nothing about the next capture's: still an address, not a constant.
+        "gateway": ["192.168.1.1"] * n,
+        "ether.dest_macs": ["00:11:22:33:44:55"] * n,  # Suricata's list of one MAC, joined as Zeek writes sets
+        "ether.src_macs": [f"00:1a:2b:3c:4d:{i % 3:02x},00:1a:2b:3c:4d:ff" for i in range(n)],
+        "clock": rng.choice(["12:30:45", "08:15:00", "23:59:59"], n),  # hex digits and colons, not IPv6
+        "iface": ["eth0"] * n,
     })
-    roles = {s.name: s.role for s in infer_schema(df)}
-    assert roles == {
+    specs = {s.name: s for s in infer_schema(df)}
+    assert {name: spec.role for name, spec in specs.items()} == {
         "Stime": "ignored", "start": "ignored", "srcip": "ignored", "dstip6": "ignored", "sport": "port", "dsport": "port",
         "ct_src_dport_ltm": "numeric", "stcpb": "ignored", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
         "seen_at": "ignored", "mac": "ignored", "dur": "numeric",
+        "gateway": "ignored", "ether.dest_macs": "ignored", "ether.src_macs": "ignored", "clock": "categorical", "iface": "constant",
     }
+    assert "IP address" in specs["gateway"].reason and "IP address" in specs["dstip6"].reason
+    assert all("MAC" in specs[c].reason for c in ("mac", "ether.dest_macs", "ether.src_macs"))
 
 
 def test_a_zeek_log_exported_as_csv_keeps_its_roles(tmp_path):
@@ -312,6 +321,37 @@ def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
     summary = json.loads(res.stdout)
     assert summary["drift"] is True and 0 < summary["expected_flag_rate"] < 0.05 and summary["flag_rate"] > 0.08
     assert "ts" not in {name for row in scored["top_features"] for name in row.split(";")}
+
+
+def test_a_suricata_7_eve_log_from_the_next_day_is_quiet(tmp_path, runner):
+    """Suricata 7 adds the interface, the Ethernet addresses (lists of MACs) and, on TCP flows only, a tcp
+    object of true/false flags. The next day's flows from the same network are scored as normal: the
+    gateway's MAC is an address, not a constant, and a flag read as 'true' is the flag fitted as True."""
+    def suricata7(rows, seed):
+        rng = np.random.default_rng(seed)
+        out = []
+        for line in eve_text(rows).splitlines():
+            rec = json.loads(line)
+            if rec["event_type"] == "flow":
+                rec["in_iface"] = "eth0"
+                rec["ether"] = {"src_macs": [f"00:1a:2b:3c:4d:{int(rng.integers(256)):02x}"], "dest_macs": ["00:11:22:33:44:55"]}
+                if rec.get("app_proto") == "dns" and rng.random() < 0.5:  # DNS over TCP
+                    rec["proto"] = "TCP"
+                    rec["tcp"] = {"tcp_flags": "1b", "syn": True, "fin": True, "ack": True, "state": "closed"}
+            out.append(json.dumps(rec))
+        return "\n".join(out) + "\n"
+
+    train, day2 = tmp_path / "eve1.json", tmp_path / "eve2.json"
+    train.write_text(suricata7(conn_rows(1500), 0))
+    day2.write_text(suricata7(conn_rows(400, seed=5, start=1600000000.0, net="192.168.7"), 1))
+    model, out = tmp_path / "m", tmp_path / "scored.csv"
+    assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["ether.src_macs"] == roles["ether.dest_macs"] == "ignored" and roles["tcp.syn"] == "categorical"
+    res = invoke(runner, "score", day2, "--model", model, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["flag_rate"] <= 0.03 and summary["drift"] is False and not summary["unseen_categories"], summary
 
 
 def test_drift_warning_names_columns_and_stays_quiet_on_normal(tmp_path, runner):

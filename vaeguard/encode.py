@@ -124,6 +124,10 @@ def _finite(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def value_kind(s: pd.Series) -> str:
     if pdt.is_bool_dtype(s):
         return "bool"
+    if pdt.is_object_dtype(s) and pdt.infer_dtype(s, skipna=True) == "boolean":
+        # JSON true/false with gaps (Suricata's tcp.syn, set only on TCP flows): pandas keeps them as
+        # objects, while scoring reads the same field as the text 'true'.
+        return "bool"
     if pdt.is_numeric_dtype(s):
         return "number"
     return "text"

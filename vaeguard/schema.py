@@ -8,6 +8,7 @@ format says (Zeek's #types), the column's name, and its values.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import asdict, dataclass
 
@@ -45,9 +46,7 @@ _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
 _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
 _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category"}
 _LABEL_NAMES = {"label", "labels", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
-_IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
-_IPV6 = re.compile(r"^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$")
-_MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$")
+_MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
@@ -141,6 +140,32 @@ def _arrow_float(series: pd.Series) -> pd.Series | None:
 def _share(values: pd.Series, pattern: re.Pattern) -> float:
     sample = values.iloc[:SAMPLE].astype(str)
     return float(sample.str.match(pattern).mean()) if len(sample) else 0.0
+
+
+def _ip_share(values: pd.Series) -> float:
+    """Share of sampled values that are IP addresses, v4 or v6 (a pattern would take 12:30:45 for one)."""
+
+    def is_ip(text: str) -> bool:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            return False
+        return True
+
+    sample = values.iloc[:SAMPLE].astype(str)
+    return float(np.mean([is_ip(v) for v in sample])) if len(sample) else 0.0
+
+
+def _identity_role(name: str, text: pd.Series) -> ColumnSpec | None:
+    """Text that names a host, a device or a moment: ignored however few values training had, since a
+    single gateway or a single day in training says nothing about the next capture's."""
+    if _share(text, _MAC) >= 0.95:
+        return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
+    if _ip_share(text) >= 0.95:
+        return ColumnSpec(name, IGNORED, f"IP address: identifies a host; --role {name}=address adds its scope")
+    if _share(text, _ISO_TIME) >= 0.95:
+        return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
+    return None
 
 
 def _epoch_like(values: np.ndarray) -> bool:
@@ -241,11 +266,11 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     counts = (non_null.astype(str) if pdt.is_object_dtype(non_null) else non_null).value_counts(sort=False)
     counts = counts[counts > 0]  # a categorical dtype lists values no row holds
     nunique = len(counts)
+    text = non_null.astype(str)
     if nunique == 1:
-        return _one_value(name, non_null, n)
+        return _identity_role(name, text) or _one_value(name, non_null, n)
     if pdt.is_bool_dtype(s):
         return ColumnSpec(name, CATEGORICAL, "true/false")
-    text = non_null.astype(str)
     distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
     weights = counts.to_numpy()
     parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
@@ -255,12 +280,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if parsed < 1.0 and spec.role == CATEGORICAL:
             spec.role = NUMERIC
         return spec
-    if _share(text, _IPV4) >= 0.95 or (_share(text, _IPV6) >= 0.95 and text.str.contains(":").mean() >= 0.95):
-        return ColumnSpec(name, IGNORED, f"IP address: identifies a host; --role {name}=address adds its scope")
-    if _share(text, _ISO_TIME) >= 0.95:
-        return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
-    if _share(text, _MAC) >= 0.95:
-        return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
+    identity = _identity_role(name, text)
+    if identity is not None:
+        return identity
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
