@@ -233,6 +233,29 @@ def test_flow_roles_from_zeek_types(tmp_path):
     assert specs["local_orig"].role == "constant" and specs["tunnel_parents"].transform == "length"
 
 
+def test_zeek_policy_fields_are_identifiers_and_codes(tmp_path):
+    """Fields that Zeek's policy scripts add to conn.log: the Community ID (typed string; one NTP client
+    and server give the same hash on every flow), the MAC addresses (string) and two numbers that are
+    codes (ip_proto: count, vlan: int)."""
+    rows = conn_rows(300)
+    rng = np.random.default_rng(1)
+    extra = {"community_id": "string", "orig_l2_addr": "string", "resp_l2_addr": "string", "ip_proto": "count", "vlan": "int"}
+    hashes = ["1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "1:3zOc4P1sCPd/yCpwY4RNeiQhUaQ=", "1:q0S8W2gAq1TtVkTbEgmMoBzUWyE="]
+    for r in rows:
+        r += [rng.choice(hashes), f"00:1a:2b:3c:4d:{int(rng.integers(4)):02x}", "00:11:22:33:44:55", 17, rng.choice([10, 20, 30])]
+    text = zeek_text(rows).replace("#fields\t" + "\t".join(FIELDS), "#fields\t" + "\t".join(FIELDS + list(extra)))
+    text = text.replace("#types\t" + "\t".join(TYPES), "#types\t" + "\t".join(TYPES + list(extra.values())))
+    path = tmp_path / "conn.log"
+    path.write_text(text)
+    src = open_source(str(path))
+    specs = {s.name: s for s in infer_schema(read_table(src)[0], hints=src.hints)}
+    assert specs["community_id"].role == "ignored" and "Community ID" in specs["community_id"].reason
+    assert specs["orig_l2_addr"].role == specs["resp_l2_addr"].role == "ignored" and "MAC" in specs["resp_l2_addr"].reason
+    assert specs["vlan"].role == "categorical" and "code" in specs["vlan"].reason
+    assert specs["ip_proto"].role == "constant"  # one protocol in training: another is flagged, not measured
+    assert specs["orig_pkts"].role == "numeric"  # a count typed count stays a count
+
+
 def test_flow_roles_from_names_and_values():
     n = 300
     rng = np.random.default_rng(0)

@@ -44,10 +44,11 @@ _ZEEK_PORT = re.compile(r"(^|\.)(orig|resp)_p$")  # Zeek's id.orig_p / id.resp_p
 _SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb"}
 _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
 _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
-_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category"}
+_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category", "vlan"}
 _LABEL_NAMES = {"label", "labels", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
 
 
 @dataclass
@@ -165,6 +166,8 @@ def _identity_role(name: str, text: pd.Series) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address: identifies a host; --role {name}=address adds its scope")
     if _share(text, _ISO_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
+    if _share(text, _COMMUNITY_ID) >= 0.95:
+        return ColumnSpec(name, IGNORED, "Community ID: a hash of the flow's addresses and ports, identifies them")
     return None
 
 
@@ -238,6 +241,13 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
+    if base in ("count", "int") and _words(name) & _CODE_WORDS:
+        # Zeek types ip_proto and vlan as numbers; they name a protocol and a network segment.
+        values = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
+        if len(values) and _is_integer_valued(values):
+            if np.unique(values).size == 1:
+                return _one_value(name, s.dropna(), len(s))
+            return _numeric_role(name, values, len(s), f" (type {hint})")
     if base in ("count", "int", "interval", "double"):
         return ColumnSpec(name, NUMERIC, f"{'count' if base == 'count' else 'number'} (type {hint})")
     if base == "bool":
