@@ -292,6 +292,25 @@ def test_flow_roles_from_names_and_values():
     assert all("MAC" in specs[c].reason for c in ("mac", "ether.dest_macs", "ether.src_macs"))
 
 
+def test_flow_exporters_column_names():
+    """Argus / CTU-13, nfdump and CICFlowMeter name and write their fields their own way: slashed and US
+    dates, two-letter port names, camel case."""
+    rng = np.random.default_rng(0)
+    n = 300
+    times = pd.Timestamp("2017-07-07 08:59") + pd.to_timedelta(np.sort(rng.uniform(0, 3600, n)), unit="s")
+    df = pd.DataFrame({
+        "StartTime": times.strftime("%Y/%m/%d %H:%M:%S.%f"),  # Argus
+        " Timestamp": [f"{t.month}/{t.day}/{t.year} {t.hour}:{t.minute:02d}" for t in times],  # CICFlowMeter: 60 values
+        "sp": rng.integers(1024, 65535, n), "dp": rng.choice([80, 443, 53], n),  # nfdump
+        "svln": rng.choice([0, 10, 20], n),
+        "DestinationPort": rng.choice([80, 443, 53], n), "TotBytes": rng.integers(0, 4, n),
+        "version": rng.choice(["1.2.3", "1.10.2"], n),
+    })
+    roles = {s.name: s.role for s in infer_schema(df)}
+    assert roles == {"StartTime": "ignored", " Timestamp": "ignored", "sp": "port", "dp": "port", "svln": "categorical",
+                     "DestinationPort": "port", "TotBytes": "numeric", "version": "categorical"}
+
+
 def test_a_zeek_log_exported_as_csv_keeps_its_roles(tmp_path):
     """No #types to go by: the names and values decide, and decide the same."""
     path = tmp_path / "conn.csv"

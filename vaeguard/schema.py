@@ -39,15 +39,16 @@ ORDERED_FRACTION = 0.75
 SAMPLE = 2000  # values looked at for the text patterns
 
 _TIME_WORDS = {"ts", "time", "timestamp", "datetime", "date", "stime", "ltime", "start", "end", "seen", "first", "last"}
-_PORT_WORDS = {"port", "sport", "dport", "dsport", "srcport", "dstport"}
+_PORT_WORDS = {"port", "sport", "dport", "dsport", "srcport", "dstport", "sp", "dp"}  # sp, dp: nfdump
 _ZEEK_PORT = re.compile(r"(^|\.)(orig|resp)_p$")  # Zeek's id.orig_p / id.resp_p in a CSV export
 _SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb"}
 _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
 _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
-_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category", "vlan"}
+_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category", "vlan", "svln", "dvln"}
 _LABEL_NAMES = {"label", "labels", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
+_DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([T ]\d{1,2}:\d{2}|$)")
 _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
 
 
@@ -62,8 +63,14 @@ class ColumnSpec:
         return asdict(self)
 
 
+def _spellings(name: str) -> list[list[str]]:
+    """The name's words as written and split at camel case: 'StartTime' gives [starttime] and [start, time]."""
+    camel = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
+    return [[w for w in re.split(r"[^0-9a-zA-Z]+", text.lower()) if w] for text in (name, camel)]
+
+
 def _words(name: str) -> set[str]:
-    return {w for w in re.split(r"[^0-9a-zA-Z]+", name.lower()) if w}
+    return {w for words in _spellings(name) for w in words}
 
 
 def zeek_base_type(hint: str) -> str:
@@ -81,8 +88,7 @@ def set_lengths(s: pd.Series) -> pd.Series:
 def _port_name(name: str) -> bool:
     """Named as a port: the last word says so (dest_port, sport, dsport), or Zeek's id.orig_p / id.resp_p.
     Not a count of ports such as UNSW-NB15's ct_src_dport_ltm."""
-    words = [w for w in re.split(r"[^0-9a-zA-Z]+", name.lower()) if w]
-    return bool(words and words[-1] in _PORT_WORDS) or bool(_ZEEK_PORT.search(name.lower()))
+    return any(words and words[-1] in _PORT_WORDS for words in _spellings(name)) or bool(_ZEEK_PORT.search(name.lower()))
 
 
 def _is_integer_valued(values: np.ndarray) -> bool:
@@ -164,7 +170,7 @@ def _identity_role(name: str, text: pd.Series) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
     if _ip_share(text) >= 0.95:
         return ColumnSpec(name, IGNORED, f"IP address: identifies a host; --role {name}=address adds its scope")
-    if _share(text, _ISO_TIME) >= 0.95:
+    if _share(text, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
     if _share(text, _COMMUNITY_ID) >= 0.95:
         return ColumnSpec(name, IGNORED, "Community ID: a hash of the flow's addresses and ports, identifies them")
