@@ -7,6 +7,7 @@ cli_day2.py; what they share (the app, error handling, option types) in cli_comm
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -119,9 +120,9 @@ def fit(
     elif not quiet:
         render.print_fit_summary(con, detector, model, run.rows_used)
     if suspects and not quiet:
-        render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(suspects)} look{'s' if len(suspects) == 1 else ''} like "
+        render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "
-                            + " ".join(f"--ignore {s}" for s in suspects) + " unless that is intended")
+                            + " ".join(f"--ignore {shlex.quote(s)}" for s in suspects) + " unless that is intended")
 
 
 # ---- score -------------------------------------------------------------------------------------------

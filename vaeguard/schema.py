@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -67,6 +68,11 @@ def _spellings(name: str) -> list[list[str]]:
     """The name's words as written and split at camel case: 'StartTime' gives [starttime] and [start, time]."""
     camel = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
     return [[w for w in re.split(r"[^0-9a-zA-Z]+", text.lower()) if w] for text in (name, camel)]
+
+
+def role_flag(name: str, role: str) -> str:
+    """The --role option for a column, quoted for a shell where the name needs it (CICFlowMeter's ' Label')."""
+    return "--role " + shlex.quote(f"{name}={role}")
 
 
 def _words(name: str) -> set[str]:
@@ -169,7 +175,7 @@ def _identity_role(name: str, text: pd.Series) -> ColumnSpec | None:
     if _share(text, _MAC) >= 0.95:
         return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
     if _ip_share(text) >= 0.95:
-        return ColumnSpec(name, IGNORED, f"IP address: identifies a host; --role {name}=address adds its scope")
+        return ColumnSpec(name, IGNORED, f"IP address: identifies a host; {role_flag(name, 'address')} adds its scope")
     if _share(text, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
     if _share(text, _COMMUNITY_ID) >= 0.95:
@@ -197,7 +203,7 @@ def _random_ids(values: np.ndarray) -> bool:
 
 
 def _time_reason(how: str, name: str) -> str:
-    return f"timestamp ({how}); --role {name}=time adds hour of day and day of week"
+    return f"timestamp ({how}); {role_flag(name, 'time')} adds hour of day and day of week"
 
 
 def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "", nunique: int | None = None) -> ColumnSpec:
@@ -234,7 +240,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "time":
         return ColumnSpec(name, IGNORED, _time_reason(f"type {hint}", name))
     if base in ("addr", "subnet"):
-        return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; --role {name}=address adds its scope")
+        return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
     if base in ("set", "vector", "table"):
@@ -369,7 +375,7 @@ def infer_schema(
 
 def label_like(specs: list[ColumnSpec]) -> list[str]:
     """Columns used as features whose name says they hold the answer (label, class, attack...)."""
-    return [s.name for s in specs if s.role != IGNORED and s.name.lower() in _LABEL_NAMES]
+    return [s.name for s in specs if s.role != IGNORED and s.name.strip().lower() in _LABEL_NAMES]
 
 
 def check_columns(df: pd.DataFrame, specs: list[ColumnSpec]) -> None:
