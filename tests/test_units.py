@@ -35,11 +35,17 @@ def test_schema_roles():
         "proto": ["tcp", "udp"] * (n // 2),
         "numtext": [str(i * 1.5) for i in range(n)],
         "when": pd.date_range("2026-01-01", periods=n, freq="min"),
+        "took": pd.to_timedelta(np.arange(n) * 37 % 101, unit="ms"),  # a Parquet duration is a magnitude
     })
     assert roles(df) == {
         "row": "ignored", "const": "constant", "empty": "constant", "flag": "categorical", "port_class": "categorical",
         "count": "numeric", "x": "numeric", "host": "ignored", "proto": "categorical", "numtext": "numeric", "when": "ignored",
+        "took": "numeric",
     }
+    # ... measured in seconds.
+    seconds = df.assign(took=df["took"].dt.total_seconds())
+    specs = infer_schema(df)
+    assert np.array_equal(Preprocessor.fit(df, specs).transform(df).x_num, Preprocessor.fit(seconds, specs).transform(seconds).x_num)
 
 
 def test_canonical_strings_agree_across_dtypes():

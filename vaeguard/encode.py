@@ -25,7 +25,10 @@ from pandas.api import types as pdt
 
 from .errors import InputError
 from .parallel import thread_map
-from .schema import ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, numeric_text_values, set_lengths
+from .schema import (
+    ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
+    numeric_text_values, set_lengths,
+)
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
 OTHER = "<other>"  # rare training values pooled together
@@ -122,11 +125,8 @@ def _finite(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def value_kind(s: pd.Series) -> str:
-    if pdt.is_bool_dtype(s):
-        return "bool"
-    if pdt.is_object_dtype(s) and pdt.infer_dtype(s, skipna=True) == "boolean":
-        # JSON true/false with gaps (Suricata's tcp.syn, set only on TCP flows): pandas keeps them as
-        # objects, while scoring reads the same field as the text 'true'.
+    # Flags with gaps too (Suricata's tcp.syn, set only on TCP flows): scoring reads them as 'true'.
+    if holds_booleans(s):
         return "bool"
     if pdt.is_numeric_dtype(s):
         return "number"

@@ -101,10 +101,17 @@ def _is_integer_valued(values: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
 
+def holds_booleans(s: pd.Series) -> bool:
+    """True/false values, including with gaps: pandas keeps a JSON or CSV flag with gaps as objects."""
+    return pdt.is_bool_dtype(s) or (pdt.is_object_dtype(s) and pdt.infer_dtype(s, skipna=True) == "boolean")
+
+
 def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
     """Coerce a column to float; return it, how many non-missing values were text, and a few examples."""
     if pdt.is_bool_dtype(series) or pdt.is_numeric_dtype(series):
         return series.astype(float), 0, []
+    if pdt.is_timedelta64_dtype(series):  # a Parquet duration: seconds, as Zeek's interval
+        return series.dt.total_seconds(), 0, []
     fast = _arrow_float(series)
     if fast is not None:
         return fast, 0, []
@@ -275,7 +282,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     non_null = s.dropna()
     if len(non_null) == 0:
         return ColumnSpec(name, CONSTANT, "always missing in training: a value here is flagged")
-    if pdt.is_datetime64_any_dtype(s) or pdt.is_timedelta64_dtype(s):
+    if pdt.is_timedelta64_dtype(s):
+        return ColumnSpec(name, NUMERIC, "duration, in seconds")
+    if pdt.is_datetime64_any_dtype(s):
         return ColumnSpec(name, IGNORED, _time_reason("date-time values", name))
     if pdt.is_numeric_dtype(s) and not pdt.is_bool_dtype(s):
         # Numbers: one sort gives the distinct count every rule below needs (a hash count costs 3x).
@@ -291,7 +300,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     text = non_null.astype(str)
     if nunique == 1:
         return _identity_role(name, text) or _one_value(name, non_null, n)
-    if pdt.is_bool_dtype(s):
+    if holds_booleans(s):
         return ColumnSpec(name, CATEGORICAL, "true/false")
     distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
     weights = counts.to_numpy()
