@@ -322,6 +322,26 @@ def test_a_zeek_log_exported_as_csv_keeps_its_roles(tmp_path):
     assert roles["orig_pkts"] == roles["orig_bytes"] == "numeric" and roles["proto"] == "constant"
 
 
+def test_a_zeek_log_exported_with_its_unset_marks_scores_itself_quietly(tmp_path, runner):
+    """'-' (Zeek's unset field, kept by a CSV export) and 'None' mean no value to fit's reader and to
+    score's alike: counts with gaps stay counts, and the training file scored is not full of unseen values."""
+    rows = conn_rows(1500)
+    for i, r in enumerate(rows):
+        if i % 4 == 0:
+            r[FIELDS.index("duration")] = r[FIELDS.index("orig_bytes")] = None  # one-packet flows: unset
+    frame = pd.DataFrame(rows, columns=FIELDS).astype(object).where(lambda d: d.notna(), "-")
+    frame["note"] = np.where(np.arange(len(frame)) % 3 == 0, "None", "ok")
+    path = tmp_path / "conn.csv"
+    frame.to_csv(path, index=False)
+    model, out = tmp_path / "m", tmp_path / "scored.csv"
+    assert invoke(runner, "fit", path, "--model", model, "-q").exit_code == 0
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["duration"] == roles["orig_bytes"] == "numeric" and roles["note"] == "categorical"
+    res = invoke(runner, "score", path, "--model", model, "--out", out, "--json")
+    summary = json.loads(res.stdout)
+    assert summary["flag_rate"] <= 0.03 and not summary["unseen_categories"] and not summary["malformed"], summary
+
+
 def test_role_overrides_and_their_errors(tmp_path, runner):
     path = tmp_path / "conn.log"
     path.write_text(zeek_text(conn_rows(300)))

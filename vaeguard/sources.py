@@ -26,6 +26,12 @@ FORMATS = ("csv", "parquet", "zeek", "json")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
+# Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
+# the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
+# as missing was an unseen category when scored), and '-', the unset mark of Zeek, Argus and nfdump,
+# so a count exported with gaps stays a count, not text.
+CSV_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+             "NULL", "NaN", "None", "n/a", "nan", "null", "-"]
 DELIMITERS = (",", "\t", ";", "|")
 HEAD_BYTES = 1 << 16
 # pyarrow reads ahead several blocks on its own threads; small blocks keep that read-ahead, and so the
@@ -400,7 +406,8 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
 def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
     fh = source.binary()
     try:
-        with pd.read_csv(fh, sep=source.delimiter, chunksize=chunk_size, low_memory=False, encoding_errors="strict") as reader:
+        with pd.read_csv(fh, sep=source.delimiter, chunksize=chunk_size, low_memory=False, encoding_errors="strict",
+                         na_values=CSV_NULLS, keep_default_na=False) as reader:
             yield from reader
     finally:
         if fh is not sys.stdin.buffer:
@@ -455,7 +462,8 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
                 fh,
                 read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
                 parse_options=pacsv.ParseOptions(delimiter=source.delimiter),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, strings_can_be_null=True),
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=CSV_NULLS,
+                                                     strings_can_be_null=True),
             )
         except pa.ArrowInvalid as e:
             if "Empty CSV" not in str(e):
