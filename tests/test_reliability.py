@@ -120,6 +120,11 @@ def test_duplicate_column_names(runner, tmp_path, trained_model):
     dup.write_text(",".join(list(src.columns) + ["service"]) + "\n" + "\n".join(",".join(map(str, r)) + ",x" for r in src.head(5).itertuples(index=False)) + "\n")
     res = invoke(runner, "score", dup, "--model", trained_model, "--out", tmp_path / "o.csv")
     assert res.exit_code == 2 and "duplicate column" in res.stderr
+    # A file with no header row (NSL-KDD's KDDTrain+.txt): its first row's repeated values are not names.
+    bare = write(tmp_path, "kdd.txt", "".join(f"0,tcp,ftp_data,SF,{i},0,0,0.0,0.0,normal,20\n" for i in range(50)))
+    res = invoke(runner, "fit", bare, "--model", tmp_path / "m", "--epochs", "1")
+    assert res.exit_code == 2 and "no header row" in res.stderr and "(0, tcp, ftp_data, SF, 0, 0, ...)" in res.stderr
+    assert not (tmp_path / "m").exists()
 
 
 def test_other_delimiters_are_sniffed(runner, tmp_path, trained_model):

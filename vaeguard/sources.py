@@ -314,8 +314,32 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
             dupes.append(n)
         seen.add(n)
     if dupes:
+        if sum(map(_value_like, names)) >= len(names) / 2:
+            # KDD Cup and NSL-KDD's .txt files, UNSW-NB15's CSVs and zeek-cut's output come without names.
+            shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+            raise InputError(f"'{name}' has no header row: its first line holds values ({shown}); "
+                             f"add a first line of column names")
         raise InputError(f"'{name}' has duplicate column names: {', '.join(dupes)}; rename them so each is unique")
     return names
+
+
+def _value_like(field: str) -> bool:
+    """A number, an IP address or a no-value mark: what a data row holds and a header rarely does."""
+    import ipaddress
+
+    text = field.strip()
+    if text in CSV_NULLS:
+        return True
+    try:
+        float(text)
+        return True
+    except ValueError:
+        pass
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
 
 
 def not_utf8_message(source: Source) -> str:
