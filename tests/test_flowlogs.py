@@ -125,6 +125,27 @@ def test_concatenated_gzip_logs_on_stdin(tmp_path, runner):
     assert json.loads(res.stdout)["rows"] == 50 and len(pd.read_csv(out)) == 50
 
 
+def test_iot23_labelled_conn_log_splits_its_space_joined_fields(tmp_path, runner):
+    """IoT-23's conn.log.labeled joins its last three fields with spaces, in #fields and in every row."""
+    text = zeek_text(conn_rows(60))
+    lines = []
+    for i, line in enumerate(text.splitlines()):
+        if line.startswith("#fields") or line.startswith("#types"):
+            line += "   label   detailed-label" if line.startswith("#fields") else "   string   string"
+        elif not line.startswith("#"):
+            line += "   Malicious   C&C" if i % 10 == 0 else "   Benign   -"
+        lines.append(line)
+    path = tmp_path / "conn.log.labeled"
+    path.write_text("\n".join(lines) + "\n")
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert list(df.columns[-3:]) == ["tunnel_parents", "label", "detailed-label"] and len(df) == 60
+    assert set(df["label"]) == {"Malicious", "Benign"} and df["detailed-label"].isna().sum() == (df["label"] == "Benign").sum()
+    assert src.hints["tunnel_parents"] == "set[string]" and df["tunnel_parents"].isna().all()  # '-': unset
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1")
+    assert res.exit_code == 0 and "--ignore label --ignore detailed-label" in res.stderr
+
+
 def test_zeek_json_and_suricata_eve(tmp_path):
     zj = tmp_path / "conn.json"
     zj.write_text(zeek_json_text(conn_rows(30)))
