@@ -49,6 +49,7 @@ _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "s
 _LABEL_NAMES = {"label", "labels", "detailed-label", "detailed_label", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 # Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
+_IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
 _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([T ]\d{1,2}:\d{2}|$)")
 _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
 
@@ -173,7 +174,9 @@ def _ip_share(values: pd.Series) -> float:
         return True
 
     sample = values.iloc[:SAMPLE].astype(str)
-    return float(np.mean([is_ip(v) for v in sample])) if len(sample) else 0.0
+    if not len(sample) or sample.str.match(_IP_CHARS).mean() < 0.95:  # most text columns end here, cheaply
+        return 0.0
+    return float(np.mean([is_ip(v) for v in sample]))
 
 
 def _identity_role(name: str, text: pd.Series) -> ColumnSpec | None:
