@@ -5,7 +5,8 @@
 Data: ../shared/data/iot23 (Zeek TSV conn logs, the same connections as Zeek JSON and as Suricata
 eve.json among stats and dns events; labels beside them) and ../shared/data/unsw.
 Protocol: fit on the benign rows of one capture, written back in the capture's own format (header lines
-kept), score another capture as it is. Captures 34 and 44 come from one network (192.168.1.0/24),
+kept), score another capture as it is. "zeek as csv": both conn logs exported to CSV as a user might
+(names from #fields, Zeek's '-' for unset fields kept). Captures 34 and 44 come from one network (192.168.1.0/24),
 capture 8 from another (192.168.100.0/24). For each pair: ROC-AUC, PR-AUC, the share of benign and of
 malicious rows flagged at the default --fpr 0.01, and whether score warned of drift. The labels never go
 into a fit. IsolationForest gets hand-built features: counts, durations and bytes (unset as 0), one-hot
@@ -51,6 +52,21 @@ def zeek_benign(capture: str, folder: Path) -> Path:
     out = folder / f"benign{capture}.log"
     out.write_text("".join([ln for ln in lines if ln.startswith("#") and not ln.startswith("#close")]
                            + [ln for ln, m in zip(body, y) if m == 0] + [ln for ln in lines if ln.startswith("#close")]))
+    return out
+
+
+def zeek_csv(capture: str, folder: Path, benign_only: bool = False) -> Path:
+    """The capture's conn log exported to CSV as a user might (names from #fields, Zeek's '-' kept)."""
+    import csv
+
+    lines = (IOT / f"conn{capture}.log").read_text().splitlines()
+    fields = next(ln for ln in lines if ln.startswith("#fields")).split("\t")[1:]
+    body = [ln.split("\t") for ln in lines if not ln.startswith("#")]
+    if benign_only:
+        body = [r for r, m in zip(body, labels(capture)) if m == 0]
+    out = folder / f"{'benign' if benign_only else 'conn'}{capture}.csv"
+    with out.open("w", newline="") as f:
+        csv.writer(f).writerows([fields, *body])
     return out
 
 
@@ -138,12 +154,12 @@ def row(kind: str, name: str, method: str, y, scores, flags, drift=None, seconds
 def zeek_pairs(folder: Path, fmt: str) -> list[dict]:
     rows = []
     for a in ("34", "8", "44"):
-        train_file = zeek_benign(a, folder)
+        train_file = zeek_csv(a, folder, benign_only=True) if fmt == "zeek as csv" else zeek_benign(a, folder)
         train = zeek_frame(train_file)
         for b in ("34", "8", "44"):
             if a == b:
                 continue
-            test_file = IOT / (f"conn{b}.json" if fmt == "zeek-json" else f"conn{b}.log")
+            test_file = zeek_csv(b, folder) if fmt == "zeek as csv" else IOT / (f"conn{b}.json" if fmt == "zeek-json" else f"conn{b}.log")
             if not test_file.exists():
                 continue
             y = labels(b)
@@ -231,7 +247,7 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        rows = zeek_pairs(folder, "zeek tsv") + zeek_pairs(folder, "zeek-json") + eve_pairs(folder)
+        rows = zeek_pairs(folder, "zeek tsv") + zeek_pairs(folder, "zeek-json") + zeek_pairs(folder, "zeek as csv") + eve_pairs(folder)
         if UNSW.exists():
             rows += unsw_runs(folder)
     text = report(rows, time.perf_counter() - t0)

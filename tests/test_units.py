@@ -36,11 +36,13 @@ def test_schema_roles():
         "numtext": [str(i * 1.5) for i in range(n)],
         "when": pd.date_range("2026-01-01", periods=n, freq="min"),
         "took": pd.to_timedelta(np.arange(n) * 37 % 101, unit="ms"),  # a Parquet duration is a magnitude
+        "orig_bytes": [48.0, np.nan] * (n // 2),  # one NTP capture's byte count: still a count
+        "missed_bytes": 0,
     })
     assert roles(df) == {
         "row": "ignored", "const": "constant", "empty": "constant", "flag": "categorical", "port_class": "categorical",
         "count": "numeric", "x": "numeric", "host": "ignored", "proto": "categorical", "numtext": "numeric", "when": "ignored",
-        "took": "numeric",
+        "took": "numeric", "orig_bytes": "numeric", "missed_bytes": "numeric",
     }
     # ... measured in seconds.
     seconds = df.assign(took=df["took"].dt.total_seconds())

@@ -323,9 +323,22 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
 
 
 def _one_value(name: str, non_null: pd.Series, n: int) -> ColumnSpec:
+    if _words(name) & _COUNT_WORDS and _is_number(non_null.iloc[0]):
+        # One NTP capture's orig_bytes: 48 or unset. Another day's 96 is a larger count, not a new category.
+        value = non_null.iloc[0]
+        shown = int(value) if isinstance(value, float) and value.is_integer() else value
+        return ColumnSpec(name, NUMERIC, f"count, by name (always {_short(shown)} in training)")
     if len(non_null) == n:
         return ColumnSpec(name, CONSTANT, f"constant ({_short(non_null.iloc[0])}) in training: any other value is flagged")
     return ColumnSpec(name, CATEGORICAL, "one value, sometimes missing")
+
+
+def _is_number(value) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _short(value) -> str:

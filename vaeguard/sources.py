@@ -28,10 +28,11 @@ FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log
 STDIO = "-"
 # Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
-# as missing was an unseen category when scored), and '-', the unset mark of Zeek, Argus and nfdump,
-# so a count exported with gaps stays a count, not text.
+# as missing was an unseen category when scored), '-', the unset mark of Zeek, Argus and nfdump, so a
+# count exported with gaps stays a count, not text, and Zeek's '(empty)' set, which one sensor writes
+# where another leaves the field unset.
 CSV_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
-             "NULL", "NaN", "None", "n/a", "nan", "null", "-"]
+             "NULL", "NaN", "None", "n/a", "nan", "null", "-", "(empty)"]
 DELIMITERS = (",", "\t", ";", "|")
 HEAD_BYTES = 1 << 16
 # pyarrow reads ahead several blocks on its own threads; small blocks keep that read-ahead, and so the
