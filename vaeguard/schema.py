@@ -48,8 +48,8 @@ _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "lengt
 _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category", "vlan", "svln", "dvln"}
 _LABEL_NAMES = {"label", "labels", "detailed-label", "detailed_label", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
-# Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
+# Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
 _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([T ]\d{1,2}:\d{2}|$)")
 _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
 
