@@ -332,3 +332,51 @@ def test_fuzz_fit_and_score_never_crash(runner, tmp_path_factory, rows, cols, da
     got = pd.read_csv(out)
     assert len(got) == rows
     assert np.isfinite(got["anomaly_score"]).all()
+
+
+# ---- fit and score read a file alike --------------------------------------------------------------
+def awkward_table(n: int = 1200) -> pd.DataFrame:
+    """Columns that fit's typed readers and score's text readers could take differently."""
+    rng = np.random.default_rng(7)
+
+    def gaps(values, share=0.2):
+        out = np.asarray(values, dtype=object)
+        out[rng.random(len(out)) < share] = None
+        return out
+
+    return pd.DataFrame({
+        "bytes": rng.lognormal(6, 2, n).round().astype(int),
+        "duration": gaps(rng.exponential(1, n).round(4)),
+        "pkts": gaps(rng.integers(0, 100, n)),
+        "syn": gaps(rng.choice([True, False], n)),
+        "service": gaps(rng.choice(["http", "dns", "ssh"], n)),
+        "state_code": gaps(rng.choice([1, 2, 3], n)),
+        "dport": rng.choice([80, 443, 53, 8080], n),
+        "zip": rng.choice(["007", "010", "123"], n),
+        "ratio": rng.choice([1.0, 2.0, 0.30000000000000004], n),
+        "mixed": rng.choice(["1", "2", "a"], n),
+        "missed_bytes": 0,
+        "note": rng.choice(["ok", "None"], n),  # a no-value mark in a CSV, a word in JSON and Parquet
+        "when": pd.date_range("2024-01-01", periods=n, freq="min").astype(str),
+    })
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
+def test_the_training_file_scores_as_it_was_fitted(runner, tmp_path, fmt):
+    """Scoring the very rows a model was fitted on finds no unseen value, new gap, changed constant or
+    text in a number column: fit's reader and score's agree on every value."""
+    df = awkward_table()
+    path = tmp_path / f"t.{fmt}"
+    if fmt == "csv":
+        df.to_csv(path, index=False)
+    elif fmt == "json":
+        path.write_text("".join(json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in r.items() if v is not None}) + "\n"
+                                for r in df.to_dict("records")))
+    else:
+        df.astype({"pkts": "Int64", "syn": "boolean", "state_code": "Int64"}).to_parquet(path, index=False)
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "3", "-q").exit_code == 0
+    res = invoke(runner, "score", path, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    found = {k: summary[k] for k in ("unseen_categories", "new_missing", "constants_changed", "malformed") if summary[k]}
+    assert not found, found

@@ -404,7 +404,8 @@ def _frame(records: list[dict], columns: list[str], text: bool) -> pd.DataFrame:
         values = [r.get(c) for r in records]
         try:
             # One typed column, cast to text in C: JSON's true/false and numbers come out as written.
-            data[c] = pa.array(values).cast(pa.large_string()).to_pandas()  # large: the type pandas keeps
+            # NaN (Python's json writes and reads it) is a gap, as it is to fit's typed frame.
+            data[c] = pa.array(values, from_pandas=True).cast(pa.large_string()).to_pandas()  # large: what pandas keeps
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed types in one column
-            data[c] = pd.Series([None if v is None else _text(v) for v in values], dtype=object)
+            data[c] = pd.Series([None if v is None or v != v else _text(v) for v in values], dtype=object)
     return pd.DataFrame(data, columns=columns)
