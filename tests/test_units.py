@@ -44,6 +44,11 @@ def test_schema_roles():
         "count": "numeric", "x": "numeric", "host": "ignored", "proto": "categorical", "numtext": "numeric", "when": "ignored",
         "took": "numeric", "orig_bytes": "numeric", "missed_bytes": "numeric",
     }
+    # A Parquet decimal arrives as Python Decimals: numbers, and the reason says what they are.
+    from decimal import Decimal
+
+    (price,) = infer_schema(pd.DataFrame({"price": [Decimal("1.50"), Decimal("2.25"), Decimal("9.99")] * 40}))
+    assert price.role == "numeric" and price.reason == "numbers (decimal)"
     # ... measured in seconds.
     seconds = df.assign(took=df["took"].dt.total_seconds())
     specs = infer_schema(df)

@@ -310,7 +310,10 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
     if parsed >= NUMERIC_TEXT_FRACTION:
         coerced = pd.to_numeric(text, errors="coerce")
-        spec = _numeric_role(name, coerced.dropna().to_numpy(dtype=float), n, " (stored as text)" if parsed == 1.0 else " (some values are text)")
+        note = " (stored as text)" if parsed == 1.0 else " (some values are text)"
+        if parsed == 1.0 and pdt.infer_dtype(non_null, skipna=True) == "decimal":  # Parquet's decimal128
+            note = " (decimal)"
+        spec = _numeric_role(name, coerced.dropna().to_numpy(dtype=float), n, note)
         if parsed < 1.0 and spec.role == CATEGORICAL:
             spec.role = NUMERIC
         return spec
