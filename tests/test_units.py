@@ -44,15 +44,15 @@ def test_schema_roles():
         "count": "numeric", "x": "numeric", "host": "ignored", "proto": "categorical", "numtext": "numeric", "when": "ignored",
         "took": "numeric", "orig_bytes": "numeric", "missed_bytes": "numeric",
     }
+    # ... measured in seconds.
+    seconds = df.assign(took=df["took"].dt.total_seconds())
+    specs = infer_schema(df)
+    assert np.array_equal(Preprocessor.fit(df, specs).transform(df).x_num, Preprocessor.fit(seconds, specs).transform(seconds).x_num)
     # A Parquet decimal arrives as Python Decimals: numbers, and the reason says what they are.
     from decimal import Decimal
 
     (price,) = infer_schema(pd.DataFrame({"price": [Decimal("1.50"), Decimal("2.25"), Decimal("9.99")] * 40}))
     assert price.role == "numeric" and price.reason == "numbers (decimal)"
-    # ... measured in seconds.
-    seconds = df.assign(took=df["took"].dt.total_seconds())
-    specs = infer_schema(df)
-    assert np.array_equal(Preprocessor.fit(df, specs).transform(df).x_num, Preprocessor.fit(seconds, specs).transform(seconds).x_num)
 
 
 def test_canonical_strings_agree_across_dtypes():
