@@ -163,32 +163,41 @@ def _share(values: pd.Series, pattern: re.Pattern) -> float:
     return float(sample.str.match(pattern).mean()) if len(sample) else 0.0
 
 
+def is_ip_address(text: str) -> bool:
+    """An IPv4 or IPv6 address, by parsing (a pattern would take 12:30:45 for one)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_number(value) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _ip_share(values: pd.Series) -> float:
-    """Share of sampled values that are IP addresses, v4 or v6 (a pattern would take 12:30:45 for one)."""
-
-    def is_ip(text: str) -> bool:
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            return False
-        return True
-
+    """Share of sampled values that are IP addresses."""
     sample = values.iloc[:SAMPLE].astype(str)
     if not len(sample) or sample.str.match(_IP_CHARS).mean() < 0.95:  # most text columns end here, cheaply
         return 0.0
-    return float(np.mean([is_ip(v) for v in sample]))
+    return float(np.mean([is_ip_address(v) for v in sample]))
 
 
-def _identity_role(name: str, text: pd.Series) -> ColumnSpec | None:
+def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     """Text that names a host, a device or a moment: ignored however few values training had, since a
-    single gateway or a single day in training says nothing about the next capture's."""
-    if _share(text, _MAC) >= 0.95:
+    single gateway or a single day in training says nothing about the next capture's. Looks at a sample."""
+    if _share(values, _MAC) >= 0.95:
         return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
-    if _ip_share(text) >= 0.95:
+    if _ip_share(values) >= 0.95:
         return ColumnSpec(name, IGNORED, f"IP address: identifies a host; {role_flag(name, 'address')} adds its scope")
-    if _share(text, _DATE_TIME) >= 0.95:
+    if _share(values, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
-    if _share(text, _COMMUNITY_ID) >= 0.95:
+    if _share(values, _COMMUNITY_ID) >= 0.95:
         return ColumnSpec(name, IGNORED, "Community ID: a hash of the flow's addresses and ports, identifies them")
     return None
 
@@ -300,11 +309,11 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     counts = (non_null.astype(str) if pdt.is_object_dtype(non_null) else non_null).value_counts(sort=False)
     counts = counts[counts > 0]  # a categorical dtype lists values no row holds
     nunique = len(counts)
-    text = non_null.astype(str)
     if nunique == 1:
-        return _identity_role(name, text) or _one_value(name, non_null, n)
+        return _identity_role(name, non_null) or _one_value(name, non_null, n)
     if holds_booleans(s):
         return ColumnSpec(name, CATEGORICAL, "true/false")
+    text = non_null.astype(str)
     distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
     weights = counts.to_numpy()
     parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
@@ -326,7 +335,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
 
 
 def _one_value(name: str, non_null: pd.Series, n: int) -> ColumnSpec:
-    if _words(name) & _COUNT_WORDS and _is_number(non_null.iloc[0]):
+    if _words(name) & _COUNT_WORDS and is_number(non_null.iloc[0]):
         # One NTP capture's orig_bytes: 48 or unset. Another day's 96 is a larger count, not a new category.
         value = non_null.iloc[0]
         shown = int(value) if isinstance(value, float) and value.is_integer() else value
@@ -334,14 +343,6 @@ def _one_value(name: str, non_null: pd.Series, n: int) -> ColumnSpec:
     if len(non_null) == n:
         return ColumnSpec(name, CONSTANT, f"constant ({_short(non_null.iloc[0])}) in training: any other value is flagged")
     return ColumnSpec(name, CATEGORICAL, "one value, sometimes missing")
-
-
-def _is_number(value) -> bool:
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _short(value) -> str:

@@ -326,21 +326,10 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
 
 def _value_like(field: str) -> bool:
     """A number, an IP address or a no-value mark: what a data row holds and a header rarely does."""
-    import ipaddress
+    from .schema import is_ip_address, is_number
 
     text = field.strip()
-    if text in CSV_NULLS:
-        return True
-    try:
-        float(text)
-        return True
-    except ValueError:
-        pass
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
+    return text in CSV_NULLS or is_number(text) or is_ip_address(text)
 
 
 def not_utf8_message(source: Source) -> str:
