@@ -437,6 +437,52 @@ def test_a_suricata_7_eve_log_from_the_next_day_is_quiet(tmp_path, runner):
     assert summary["flag_rate"] <= 0.03 and summary["drift"] is False and not summary["unseen_categories"], summary
 
 
+def test_another_sensor_writing_the_same_traffic_is_quiet(tmp_path, runner):
+    """Which sensor, interface or capture file wrote a record, and why then, describe the sensor, not the
+    traffic: a model fit on one sensor's log scores the same kind of traffic from another sensor, and the
+    flows a sensor flushes when it stops, as normal. Likewise the sensor fields log shippers add to Zeek JSON."""
+    def eve_from(rows, seed, sensor, iface, reasons):
+        rng = np.random.default_rng(seed)
+        out = []
+        for line in eve_text(rows).splitlines():
+            rec = json.loads(line)
+            if rec["event_type"] == "flow":
+                rec.update(host=sensor, in_iface=iface, capture_file=f"/pcaps/{sensor}.pcap")
+                rec["flow"]["reason"] = str(rng.choice(reasons))
+            out.append(json.dumps(rec))
+        return "\n".join(out) + "\n"
+
+    def zeek_json_from(rows, sensor):
+        recs = [json.loads(line) for line in zeek_json_text(rows).splitlines()]
+        return "".join(json.dumps({"_path": "conn", "_system_name": sensor, "_write_ts": "2019-01-10T20:06:30.753992Z", **r}) + "\n"
+                       for r in recs)
+
+    cases = {
+        "eve": (eve_from(conn_rows(1500), 0, "sensor-a", "eth0", ["timeout"]),
+                eve_from(conn_rows(400, seed=5), 1, "sensor-b", "ens3", ["timeout", "forced", "shutdown"])),
+        "zeek-json": (zeek_json_from(conn_rows(1500), "sensor-a"), zeek_json_from(conn_rows(400, seed=5), "sensor-b")),
+    }
+    for name, (train_text, other_text) in cases.items():
+        train, other = tmp_path / f"{name}-a.json", tmp_path / f"{name}-b.json"
+        train.write_text(train_text)
+        other.write_text(other_text)
+        model, out = tmp_path / f"m-{name}", tmp_path / f"{name}.csv"
+        assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
+        schema = {c["name"]: c for c in json.loads((model / "manifest.json").read_text())["schema"]}
+        sensor_fields = ["host", "in_iface", "capture_file", "flow.reason"] if name == "eve" else ["_path", "_system_name"]
+        for field in sensor_fields:
+            assert schema[field]["role"] == "ignored" and "sensor" in schema[field]["reason"], (name, schema[field])
+        res = invoke(runner, "score", other, "--model", model, "--out", out, "--json")
+        assert res.exit_code == 0, res.output
+        summary = json.loads(res.stdout)
+        assert summary["flag_rate"] <= 0.03 and summary["drift"] is False, (name, summary)
+    # The user's word still wins: a sensor field can be made a feature.
+    model = tmp_path / "m-role"
+    assert invoke(runner, "fit", tmp_path / "eve-a.json", "--model", model, "--role", "in_iface=categorical", "-q").exit_code == 0
+    schema = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert schema["in_iface"] != "ignored"
+
+
 def test_drift_warning_names_columns_and_stays_quiet_on_normal(tmp_path, runner):
     train = tmp_path / "day1.log"
     train.write_text(zeek_text(conn_rows(1500)))

@@ -32,6 +32,8 @@ ZEEK_CONN_TYPES = {
     "orig_pkts": "count", "orig_ip_bytes": "count", "resp_pkts": "count", "resp_ip_bytes": "count",
     "tunnel_parents": "set[string]", "ip_proto": "count", "community_id": "id", "orig_l2_addr": "id",
     "resp_l2_addr": "id", "vlan": "int", "inner_vlan": "int",
+    # What log shippers add to Zeek JSON (Corelight, Security Onion): the log's name, the sensor's, when written.
+    "_path": "sensor", "_system_name": "sensor", "_node": "sensor", "_write_ts": "time",
 }
 # Suricata eve.json flow events, flattened with '.'.
 EVE_FLOW_TYPES = {
@@ -40,8 +42,11 @@ EVE_FLOW_TYPES = {
     "proto": "enum", "app_proto": "string", "event_type": "string",
     "flow.pkts_toserver": "count", "flow.pkts_toclient": "count", "flow.bytes_toserver": "count",
     "flow.bytes_toclient": "count", "flow.start": "time", "flow.end": "time", "flow.age": "interval",
-    "flow.state": "string", "flow.reason": "string", "flow.alerted": "bool",
+    "flow.state": "string", "flow.alerted": "bool",
     "icmp_type": "enum", "icmp_code": "enum", "response_icmp_type": "enum", "response_icmp_code": "enum",
+    # Which sensor, interface or capture file wrote the record, and why then (idle timeout, a forced flush,
+    # the engine stopping): the same flow reads differently on another sensor or at shutdown.
+    "host": "sensor", "in_iface": "sensor", "capture_file": "sensor", "pcap_filename": "sensor", "flow.reason": "sensor",
 }
 # eve.json mixes flows with stats, dns, alert... events; only these describe one flow each.
 FLOW_EVENTS = ("flow", "netflow")
