@@ -277,6 +277,46 @@ def test_zeek_policy_fields_are_identifiers_and_codes(tmp_path):
     assert specs["orig_pkts"].role == "numeric"  # a count typed count stays a count
 
 
+def test_zeek_history_letters_are_evidence_of_their_own(tmp_path, runner):
+    """A history string training never held costs the same whatever it holds; its letters are events, so a
+    new order of familiar ones (a FIN before the responder's) weighs less than an event never seen (a reset)."""
+    rng = np.random.default_rng(0)
+    rows = conn_rows(1500)
+    for r in rows:  # TCP sessions next to the NTP and DNS
+        if rng.random() < 0.4:
+            r[6], r[11], r[14] = "tcp", "SF", str(rng.choice(["ShADadFf", "ShADadfF", "ShADdaFf"]))
+    path = tmp_path / "conn.log"
+    path.write_text(zeek_text(rows))
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    spec = {s.name: s for s in infer_schema(df, hints=src.hints)}["history"]
+    assert spec.role == "categorical" and spec.transform == "history" and "letter" in spec.reason
+    # A column named history that holds other text is a plain category.
+    other = {s.name: s for s in infer_schema(pd.DataFrame({"history": rng.choice(["paid", "late", "none"], 300)}))}["history"]
+    assert other.role == "categorical" and other.transform == ""
+
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", path, "--model", model, "-q").exit_code == 0
+    from vaeguard.detector import Detector
+    from vaeguard.scoring import score_rows
+
+    det = Detector.load(model)
+    names = det.preprocessor_.column_names
+    assert "history:S" in names and "history:R" in names and "history:^" in names
+    base = df[df["history"] == "ShADadFf"].iloc[:1]
+    reordered, reset, none = base.copy(), base.copy(), base.copy()
+    reordered["history"] = "ShADaFdf"  # never held as a string, every letter familiar
+    reset["history"] = "ShADadRr"  # a reset from both sides: letters never seen
+    none["history"] = None  # training always had one: counted once, by the history column
+    rs = score_rows(det, pd.concat([reordered, reset, none], ignore_index=True))
+    novel = pd.DataFrame(rs.encoded.novel[:, : len(names)], columns=names)
+    letters = [c for c in names if c.startswith("history:")]
+    assert novel["history"].all()
+    assert not novel.loc[0, letters].any() and novel.loc[1, ["history:R", "history:r"]].all()
+    assert not novel.loc[2, letters].any() and rs.encoded.fixed[2, [names.index(c) for c in letters]].max() < 0.01
+    assert rs.scores[1] > rs.scores[0]
+
+
 def test_flow_roles_from_names_and_values():
     n = 300
     rng = np.random.default_rng(0)

@@ -358,6 +358,7 @@ def awkward_table(n: int = 1200) -> pd.DataFrame:
         "missed_bytes": 0,
         "note": rng.choice(["ok", "None"], n),  # a no-value mark in a CSV, a word in JSON and Parquet
         "when": pd.date_range("2024-01-01", periods=n, freq="min").astype(str),
+        "history": gaps(rng.choice(["ShADadFf", "Dd", "S", "ShAdDaFf^"], n), 0.1),  # each letter a feature too
     })
 
 

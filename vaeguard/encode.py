@@ -26,7 +26,7 @@ from pandas.api import types as pdt
 from .errors import InputError
 from .parallel import thread_map
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
+    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
     numeric_text_values, set_lengths,
 )
 
@@ -69,7 +69,7 @@ class CategoricalColumn:
     vocab: list[str]
     kind: str = "text"  # how the training values were typed: "text", "number" or "bool"
     source: str = ""  # the input column ("" = name)
-    derive: str = ""  # "", "port", "address", "hour", "weekday"
+    derive: str = ""  # "", "port", "address", "hour", "weekday", "letter:S" (a Zeek history event)
     rare: list[str] = field(default_factory=list)  # training values pooled into <other>
     ports: list[int] = field(default_factory=list)  # ports from 1024 up kept as their own category
     unknown_cost: float = 0.0  # -log P(a value never seen in training)
@@ -226,7 +226,28 @@ def time_labels(s: pd.Series, part: str) -> np.ndarray:
     return canonical_strings(values.astype("Float64").astype(float))
 
 
+LETTER_LABELS = np.array(["0", "1", MISSING], dtype=object)  # a history event letter: absent, present, no history
+
+
+def letter_codes(s: pd.Series, letter: str) -> np.ndarray:
+    """Whether each Zeek history holds the event `letter`, as an index into LETTER_LABELS."""
+    text = arrow_text(s)
+    if text is not None:  # the scoring path: Arrow's substring search, no Python strings
+        import pyarrow.compute as pc
+
+        found = pc.fill_null(pc.match_substring(text, letter), False).to_numpy(zero_copy_only=False)
+        missing = text.is_null().to_numpy(zero_copy_only=False)
+    else:
+        if not (pdt.is_string_dtype(s.dtype) or pdt.is_object_dtype(s.dtype)):
+            s = s.astype("string")  # a chunk whose histories are all missing reads as numbers
+        found = s.str.contains(letter, regex=False, na=False).to_numpy(dtype=bool)
+        missing = s.isna().to_numpy()
+    return np.where(missing, 2, found.astype(np.int8))
+
+
 def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
+    if col.derive.startswith("letter:"):
+        return LETTER_LABELS[letter_codes(s, col.derive[len("letter:"):])]
     if col.derive == "port":
         return port_labels(s, col.ports)
     if col.derive == "address":
@@ -244,6 +265,9 @@ def _plain_text(col: CategoricalColumn, s: pd.Series):
 
 def _label_counts(col: CategoricalColumn, s: pd.Series) -> pd.Series:
     """How many rows hold each label, most common first (ties in order of first appearance, as pandas)."""
+    if col.derive.startswith("letter:"):
+        counts = pd.Series(np.bincount(letter_codes(s, col.derive[len("letter:"):]), minlength=3), index=LETTER_LABELS)
+        return counts[counts > 0].sort_values(ascending=False, kind="stable")
     text = _plain_text(col, s)
     if text is None:
         return pd.Series(_labels(col, s)).value_counts()
@@ -305,7 +329,10 @@ class Preprocessor:
                     counts = values[values >= 1024].value_counts()
                     col.ports = sorted(int(p) for p, c in counts.items() if c >= max(min_count, SERVICE_PORT_SHARE * n) and p == int(p))
                     col.kind = "number"
-                return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories)]
+                cols = [col]
+                if spec.transform == "history":
+                    cols += [CategoricalColumn(f"{spec.name}:{ch}", [], "text", spec.name, f"letter:{ch}") for ch in HISTORY_LETTERS]
+                return [cls._fit_vocab(c, _label_counts(c, s), min_count, max_categories) for c in cols]
             if spec.role == TIME:
                 parts = [CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part) for part in ("hour", "weekday")]
                 return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
@@ -437,6 +464,7 @@ class Preprocessor:
             x_num[:] = v.T
         for j, (col, lookup, rare) in enumerate(zip(self.categorical, self._lookups, self._rare)):
             s = df[col.column]
+            silent = None
             text = _plain_text(col, s)
             if text is not None:  # the scoring path: Arrow's hash lookup, no Python strings
                 import pyarrow.compute as pc
@@ -445,6 +473,14 @@ class Preprocessor:
                 idx = pc.fill_null(found, -1).to_numpy().astype(np.int64)
                 unseen = idx < 0
                 unseen_labels = lambda: np.asarray(text.filter(unseen).to_pylist(), dtype=object)  # noqa: E731
+            elif col.derive.startswith("letter:"):  # three possible labels: look each up once
+                codes = letter_codes(s, col.derive[len("letter:"):])
+                idx = lookup.get_indexer(LETTER_LABELS)[codes]
+                # No history where training always had one: the history column itself counts that, once.
+                silent = (codes == 2) & (idx < 0)
+                idx[silent] = 0
+                unseen = idx < 0
+                unseen_labels = lambda: LETTER_LABELS[codes[unseen]]  # noqa: E731
             else:
                 labels = _labels(col, s)
                 idx = lookup.get_indexer(labels)
@@ -460,6 +496,9 @@ class Preprocessor:
             is_unknown = idx == 0
             fixed[:, n_num + j] = np.where(is_unknown, col.unknown_cost, -math.log1p(-math.exp(-col.unknown_cost)))
             novel[:, n_num + j] = is_unknown
+            if silent is not None:
+                fixed[silent, n_num + j] = 0.0
+                novel[silent, n_num + j] = False
             enc.x_cat[:, j] = idx
         for j, col in enumerate(self.constant):
             other = _constant_labels(col, df[col.name]) != col.value

@@ -51,6 +51,11 @@ _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-])
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
 # Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
 _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([T ]\d{1,2}:\d{2}|$)")
+# Zeek's connection history: one letter per event (s SYN, h SYN-ACK, a ACK, d data, f FIN, r reset, c bad
+# checksum, g gap, t retransmission, w zero window, i inconsistent, q multi-flag, ^ direction flipped);
+# upper case when the originator sent it.
+HISTORY_LETTERS = "ShAaDdFfRrCcGgTtWwIiQq^"
+_HISTORY = re.compile(r"^[ShAaDdFfRrCcGgTtWwIiQq^]+$")
 _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
 
 
@@ -59,7 +64,9 @@ class ColumnSpec:
     name: str
     role: str
     reason: str
-    transform: str = ""  # "length": the column holds Zeek sets or vectors; the member count is the feature
+    # "length": the column holds Zeek sets or vectors; the member count is the feature.
+    # "history": Zeek's connection history; each of its event letters is a feature too.
+    transform: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -308,6 +315,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if nunique == 1:
             return _one_value(name, non_null, n)
         return _numeric_role(name, values, n, nunique=nunique)
+    history = _history_role(name, non_null) if not pdt.is_numeric_dtype(s) else None
+    if history is not None:
+        return history
     # Text, booleans: each distinct value is looked at once, however many rows hold it.
     counts = (non_null.astype(str) if pdt.is_object_dtype(non_null) else non_null).value_counts(sort=False)
     counts = counts[counts > 0]  # a categorical dtype lists values no row holds
@@ -335,6 +345,16 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
+
+
+def _history_role(name: str, non_null: pd.Series) -> ColumnSpec | None:
+    """Zeek's history string. As one category, a string training never held costs the same whatever it
+    holds; its letters are the events (a SYN, a reset, data from the responder), so each is a flag too: a
+    new order of familiar events weighs less than an event never seen."""
+    if name.rsplit(".", 1)[-1].lower() != "history" or _share(non_null, _HISTORY) < 0.95:
+        return None
+    return ColumnSpec(name, CATEGORICAL, "Zeek connection history: the string, and each event letter as a flag (S: the "
+                                         "originator's SYN, h: the responder's SYN-ACK, D: data, R: reset...)", transform="history")
 
 
 def _one_value(name: str, non_null: pd.Series, n: int) -> ColumnSpec:
