@@ -315,6 +315,11 @@ def test_zeek_history_letters_are_evidence_of_their_own(tmp_path, runner):
     assert not novel.loc[0, letters].any() and novel.loc[1, ["history:R", "history:r"]].all()
     assert not novel.loc[2, letters].any() and rs.encoded.fixed[2, [names.index(c) for c in letters]].max() < 0.01
     assert rs.scores[1] > rs.scores[0]
+    from vaeguard.explain import explain_rows
+
+    shown = explain_rows(det, reset).pop().set_index("column")
+    assert shown.loc["history:R", "observed"] == "1" and shown.loc["history:R", "expected"] == "0"
+    assert shown.loc["history", "observed"] == "ShADadRr"
 
 
 def test_flow_roles_from_names_and_values():

@@ -8,11 +8,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .encode import LETTER_LABELS, letter_codes
 from .schema import check_columns
 from .scoring import score_rows
 
 if TYPE_CHECKING:
     from .detector import Detector
+
+
+def letter_flags(col, s: pd.Series) -> np.ndarray:
+    return LETTER_LABELS[letter_codes(s, col.derive[len("letter:"):])]
 
 
 def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
@@ -35,14 +40,17 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         expected_cat.append([col.vocab[k + 1] for k in seg.argmax(axis=1)])
     names = pre.column_names
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
-    sources = [c.name for c in pre.numeric] + [c.column for c in pre.categorical] + [c.name for c in pre.constant]
+    # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
+    observed = ([df[c.name].to_numpy() for c in pre.numeric]
+                + [letter_flags(c, df[c.column]) if c.derive.startswith("letter:") else df[c.column].to_numpy() for c in pre.categorical]
+                + [df[c.name].to_numpy() for c in pre.constant])
     tables = []
     for i in range(len(df)):
         expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]
         t = pd.DataFrame({
             "column": names,
             "role": roles,
-            "observed": [df[c].iloc[i] for c in sources],
+            "observed": [values[i] for values in observed],
             "expected": expected,
             "contribution": rs.contributions[i],
             "typical": d.baselines_,
