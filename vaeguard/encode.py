@@ -78,6 +78,11 @@ class CategoricalColumn:
     def column(self) -> str:
         return self.source or self.name
 
+    @property
+    def letter(self) -> str:
+        """The Zeek history event this column flags, or ''."""
+        return self.derive[len("letter:"):] if self.derive.startswith("letter:") else ""
+
 
 @dataclass
 class ConstantColumn:
@@ -246,8 +251,8 @@ def letter_codes(s: pd.Series, letter: str) -> np.ndarray:
 
 
 def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
-    if col.derive.startswith("letter:"):
-        return LETTER_LABELS[letter_codes(s, col.derive[len("letter:"):])]
+    if col.letter:
+        return LETTER_LABELS[letter_codes(s, col.letter)]
     if col.derive == "port":
         return port_labels(s, col.ports)
     if col.derive == "address":
@@ -265,8 +270,8 @@ def _plain_text(col: CategoricalColumn, s: pd.Series):
 
 def _label_counts(col: CategoricalColumn, s: pd.Series) -> pd.Series:
     """How many rows hold each label, most common first (ties in order of first appearance, as pandas)."""
-    if col.derive.startswith("letter:"):
-        counts = pd.Series(np.bincount(letter_codes(s, col.derive[len("letter:"):]), minlength=3), index=LETTER_LABELS)
+    if col.letter:
+        counts = pd.Series(np.bincount(letter_codes(s, col.letter), minlength=3), index=LETTER_LABELS)
         return counts[counts > 0].sort_values(ascending=False, kind="stable")
     text = _plain_text(col, s)
     if text is None:
@@ -473,8 +478,8 @@ class Preprocessor:
                 idx = pc.fill_null(found, -1).to_numpy().astype(np.int64)
                 unseen = idx < 0
                 unseen_labels = lambda: np.asarray(text.filter(unseen).to_pylist(), dtype=object)  # noqa: E731
-            elif col.derive.startswith("letter:"):  # three possible labels: look each up once
-                codes = letter_codes(s, col.derive[len("letter:"):])
+            elif col.letter:  # three possible labels: look each up once
+                codes = letter_codes(s, col.letter)
                 idx = lookup.get_indexer(LETTER_LABELS)[codes]
                 # No history where training always had one: the history column itself counts that, once.
                 silent = (codes == 2) & (idx < 0)

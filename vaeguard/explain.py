@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     from .detector import Detector
 
 
-def letter_flags(col, s: pd.Series) -> np.ndarray:
-    return LETTER_LABELS[letter_codes(s, col.derive[len("letter:"):])]
-
-
 def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     """For each row: every model column's contribution to its score, next to the value the model
     expected there (decoded from the row's latent mean), largest excess over typical first."""
@@ -42,7 +38,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
     # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
     observed = ([df[c.name].to_numpy() for c in pre.numeric]
-                + [letter_flags(c, df[c.column]) if c.derive.startswith("letter:") else df[c.column].to_numpy() for c in pre.categorical]
+                + [LETTER_LABELS[letter_codes(df[c.column], c.letter)] if c.letter else df[c.column].to_numpy() for c in pre.categorical]
                 + [df[c.name].to_numpy() for c in pre.constant])
     tables = []
     for i in range(len(df)):

@@ -55,7 +55,7 @@ _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/
 # checksum, g gap, t retransmission, w zero window, i inconsistent, q multi-flag, ^ direction flipped);
 # upper case when the originator sent it.
 HISTORY_LETTERS = "ShAaDdFfRrCcGgTtWwIiQq^"
-_HISTORY = re.compile(r"^[ShAaDdFfRrCcGgTtWwIiQq^]+$")
+_HISTORY = re.compile(f"^[{re.escape(HISTORY_LETTERS)}]+$")
 _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
 
 
