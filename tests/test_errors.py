@@ -17,7 +17,7 @@ def assert_clean_error(res, *needles, code=2):
     assert res.exit_code == code, res.output
     assert "Traceback" not in res.output
     err = res.stderr.strip()
-    assert err.startswith("error:"), err
+    assert res.stderr.startswith("error:"), repr(res.stderr)  # not even an empty line before it (cron mails, logs)
     assert len(err.splitlines()) == 1, err
     for n in needles:
         assert n in err, err

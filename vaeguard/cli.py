@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -113,7 +114,8 @@ def fit(
         if task is not None:
             progress.update(task, total=progress.tasks[0].completed)
     finally:
-        progress.stop()
+        if task is not None:  # rich ends even a bar that never started with an empty line (in a log, before the error)
+            progress.stop()
     suspects = label_like(detector.schema_)
     if json:
         render.emit_json(render.fit_summary(detector, model, run))
@@ -189,7 +191,9 @@ def score(
         raise
     progress = Progress(SpinnerColumn(), TextColumn("scoring"), TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn(),
                         console=con, transient=True)
-    with progress:
+    # The spinner only on a terminal: in a log it shows nothing, and rich ends it there with an empty
+    # line, which came ahead of the summary or of an error meant to be one line.
+    with progress if con.is_interactive else nullcontext():
         task = progress.add_task("score", total=None)
         run = score_file(source, detector, out, out_format=out_format, chunk_size=chunk_size, only_anomalies=only_anomalies,
                          strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead)
