@@ -250,9 +250,14 @@ def letter_codes(s: pd.Series, letter: str) -> np.ndarray:
     return np.where(missing, 2, found.astype(np.int8))
 
 
+def letter_labels(s: pd.Series, letter: str) -> np.ndarray:
+    """Whether each Zeek history holds the event `letter`: '1', '0', or MISSING where there is no history."""
+    return LETTER_LABELS[letter_codes(s, letter)]
+
+
 def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
     if col.letter:
-        return LETTER_LABELS[letter_codes(s, col.letter)]
+        return letter_labels(s, col.letter)
     if col.derive == "port":
         return port_labels(s, col.ports)
     if col.derive == "address":

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .encode import LETTER_LABELS, letter_codes
+from .encode import letter_labels
 from .schema import check_columns
 from .scoring import score_rows
 
@@ -38,7 +38,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
     # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
     observed = ([df[c.name].to_numpy() for c in pre.numeric]
-                + [LETTER_LABELS[letter_codes(df[c.column], c.letter)] if c.letter else df[c.column].to_numpy() for c in pre.categorical]
+                + [letter_labels(df[c.column], c.letter) if c.letter else df[c.column].to_numpy() for c in pre.categorical]
                 + [df[c.name].to_numpy() for c in pre.constant])
     tables = []
     for i in range(len(df)):

@@ -315,7 +315,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if nunique == 1:
             return _one_value(name, non_null, n)
         return _numeric_role(name, values, n, nunique=nunique)
-    history = _history_role(name, non_null) if not pdt.is_numeric_dtype(s) else None
+    history = _history_role(name, non_null)
     if history is not None:
         return history
     # Text, booleans: each distinct value is looked at once, however many rows hold it.
