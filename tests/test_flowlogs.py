@@ -322,6 +322,14 @@ def test_zeek_history_letters_are_evidence_of_their_own(tmp_path, runner):
     assert shown.loc["history", "observed"] == "ShADadRr"
 
 
+def test_derived_column_names_print_as_written(capsys):
+    """Names with colons (history:a, ts:hour) are not emoji codes: 'history:a: 3' once showed as 'history🅰 3'."""
+    from vaeguard import render
+
+    render.console().print("values unseen in training: history:a: 3, history:x: 1")
+    assert "history:a: 3, history:x: 1" in capsys.readouterr().err
+
+
 def test_flow_roles_from_names_and_values():
     n = 300
     rng = np.random.default_rng(0)

@@ -11,7 +11,8 @@ from pathlib import Path
 def console(quiet: bool = False):
     from rich.console import Console
 
-    return Console(stderr=True, quiet=quiet, highlight=False)
+    # No emoji codes: column names hold colons (history:a, ts:hour), and 'history:a: 12' showed as 'history🅰 12'.
+    return Console(stderr=True, quiet=quiet, highlight=False, emoji=False)
 
 
 def emit_json(obj: dict) -> None:
