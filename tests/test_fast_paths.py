@@ -199,7 +199,7 @@ def test_score_stops_reading_ahead_when_the_model_cannot_load(tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("chunk", [7, 4097, 10_000])
+@pytest.mark.parametrize("chunk", [7, 4096, 4097, 10_000])
 def test_pipelined_score_file_equals_score_frame(tmp_path, chunk):
     from vaeguard.detector import Detector
     from vaeguard.pipeline import score_file
@@ -214,7 +214,10 @@ def test_pipelined_score_file_equals_score_frame(tmp_path, chunk):
     got = pd.read_csv(out)
     want = det.score_frame(pd.read_csv(path))
     assert run.report.rows == len(data) and run.report.unknown == {"proto": 1}
-    assert np.array_equal(got["anomaly_score"].to_numpy(), want["anomaly_score"].to_numpy())
+    if chunk % 4096 == 0:  # every row keeps its place in a scoring batch: the same bytes
+        assert np.array_equal(got["anomaly_score"].to_numpy(), want["anomaly_score"].to_numpy())
+    else:  # elsewhere in a batch, a matrix product may sum in another order: float32 precision
+        np.testing.assert_allclose(got["anomaly_score"].to_numpy(), want["anomaly_score"].to_numpy(), rtol=1e-5)
     assert got["top_features"].tolist() == want["top_features"].tolist()
     assert run.report.flagged == int(want["is_anomaly"].sum())
 

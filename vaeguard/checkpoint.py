@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
+import numpy as np
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
 
 from .errors import CheckpointError
 from .io import atomic_write_bytes
@@ -62,9 +62,9 @@ class Bundle:
         return hashlib.sha256(self.manifest).hexdigest()
 
 
-def pack(manifest: dict, state_dict: dict[str, torch.Tensor]) -> tuple[Bundle, str]:
+def pack(manifest: dict, arrays: dict[str, np.ndarray]) -> tuple[Bundle, str]:
     """Serialise a checkpoint; returns the bundle and the content-derived weights file name."""
-    blob = st_save({k: v.detach().cpu().contiguous() for k, v in state_dict.items()})
+    blob = st_save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
     digest = hashlib.sha256(blob).hexdigest()
     weights_name = f"weights-{digest[:16]}.safetensors"
     manifest = dict(manifest, format=FORMAT, format_version=FORMAT_VERSION, weights_file=weights_name, weights_sha256=digest)
@@ -72,10 +72,10 @@ def pack(manifest: dict, state_dict: dict[str, torch.Tensor]) -> tuple[Bundle, s
     return Bundle(text.encode("utf-8"), blob), weights_name
 
 
-def save(directory: str | Path, manifest: dict, state_dict: dict[str, torch.Tensor]) -> Path:
+def save(directory: str | Path, manifest: dict, arrays: dict[str, np.ndarray]) -> Path:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    bundle, weights_name = pack(manifest, state_dict)
+    bundle, weights_name = pack(manifest, arrays)
     atomic_write_bytes(d / weights_name, bundle.weights)
     atomic_write_bytes(d / MANIFEST, bundle.manifest)
     # Only now is the old weights file unreferenced.
@@ -161,12 +161,12 @@ def parse_manifest(raw: bytes, where: str, folder: str | None = None) -> dict:
     return manifest
 
 
-def read_weights(directory: str | Path, manifest: dict) -> dict[str, torch.Tensor]:
+def read_weights(directory: str | Path, manifest: dict) -> dict[str, np.ndarray]:
     path = _weights_path(Path(directory), manifest)
     return parse_weights(path.read_bytes(), manifest, str(path))
 
 
-def parse_weights(blob: bytes, manifest: dict, where: str) -> dict[str, torch.Tensor]:
+def parse_weights(blob: bytes, manifest: dict, where: str) -> dict[str, np.ndarray]:
     """Check the weights against the manifest's SHA-256 before safetensors parses a single byte."""
     if hashlib.sha256(blob).hexdigest() != manifest["weights_sha256"]:
         raise CheckpointError(f"weights file '{where}' fails its checksum (truncated or modified); retrain with `vaeguard fit`")
@@ -188,8 +188,8 @@ def read_bundle(directory: str | Path) -> Bundle:
     return Bundle(raw, blob)
 
 
-def check_state_dict(expected: dict[str, torch.Tensor], loaded: dict[str, torch.Tensor], where: str) -> None:
-    """Every tensor the model needs is present with the right shape and dtype, and nothing else."""
+def check_weights(expected: dict[str, tuple[tuple[int, ...], str]], loaded: dict[str, np.ndarray], where: str) -> None:
+    """Every tensor the model needs (name: shape and dtype) is present as expected, and nothing else."""
     missing = sorted(set(expected) - set(loaded))
     extra = sorted(set(loaded) - set(expected))
     if missing or extra:
@@ -197,14 +197,14 @@ def check_state_dict(expected: dict[str, torch.Tensor], loaded: dict[str, torch.
             f"weights in '{where}' do not match the manifest (missing: {missing[:5]}, unexpected: {extra[:5]}); "
             f"the model folder is corrupt"
         )
-    for k, v in expected.items():
+    for k, (shape, dtype) in expected.items():
         got = loaded[k]
-        if tuple(got.shape) != tuple(v.shape) or got.dtype != v.dtype:
+        if tuple(got.shape) != tuple(shape) or got.dtype != np.dtype(dtype):
             raise CheckpointError(
                 f"weights in '{where}': tensor '{k}' has shape {tuple(got.shape)} {got.dtype}, "
-                f"the manifest implies {tuple(v.shape)} {v.dtype}; the model folder is corrupt"
+                f"the manifest implies {tuple(shape)} {dtype}; the model folder is corrupt"
             )
-        if got.is_floating_point() and not torch.isfinite(got).all():
+        if got.dtype.kind == "f" and not np.isfinite(got).all():
             raise CheckpointError(f"weights in '{where}': tensor '{k}' holds NaN or infinite values; retrain the model")
 
 

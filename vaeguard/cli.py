@@ -78,7 +78,9 @@ def fit(
     source = open_source(data, format, strict=strict)
     ahead = read_table_ahead(source, max_rows, seed)
     try:
-        from .detector import Detector  # torch: while the reader parses the file
+        import torch  # noqa: F401 - training needs it: a second and a half, spent while the reader parses the file
+
+        from .detector import Detector
 
         detector = Detector(
             model=model_type, latent_dim=latent_dim, hidden=parse_hidden(hidden), epochs=epochs, batch_size=batch_size, lr=lr,
@@ -182,7 +184,7 @@ def score(
     source = open_source(data, format, strict=strict)
     ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
     try:
-        from .detector import Detector  # torch: a second and a half, while the reader starts on the file
+        from .detector import Detector  # no torch: scoring on the CPU runs the network in numpy
 
         detector = Detector.load(model, device=device)
     except BaseException:

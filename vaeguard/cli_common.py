@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -134,7 +135,8 @@ ThreadsOpt = Annotated[
 
 
 def use_threads(threads: int | None) -> None:
-    """Cap the threads torch and pyarrow use (the CLI runs one command per process, so this is global)."""
+    """Cap the threads of numpy's BLAS, torch and pyarrow (the CLI runs one command per process, so this
+    is global). torch reads OMP_NUM_THREADS when it is imported, which scoring on the CPU never does."""
     if threads is None:
         return
     from .errors import ParamError
@@ -142,9 +144,12 @@ def use_threads(threads: int | None) -> None:
     if threads < 1:
         raise ParamError("threads", f"{{name}} must be at least 1; got {threads}")
     import pyarrow as pa
-    import torch
+    from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(threads)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    threadpool_limits(threads, user_api="blas")
     pa.set_cpu_count(threads)
 
 

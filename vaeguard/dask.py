@@ -55,9 +55,9 @@ def local_cluster(workers: int | None = None):
 
     cores = max(1, os.cpu_count() or 1)
     n = workers or cores
-    # Each worker gets its share of the cores as threads, each scoring its own partition; torch in a
-    # worker uses one core per thread (Dask's nanny sets OMP_NUM_THREADS=1), so n workers use all the
-    # cores without oversubscription, and one worker is not held to one core.
+    # Each worker gets its share of the cores as threads, each scoring its own partition on one core
+    # (the network's BLAS runs on one thread), so n workers use all the cores without oversubscription,
+    # and one worker is not held to one core.
     # The nanny also sets MALLOC_TRIM_THRESHOLD_=65536, which hands every freed block back to the OS:
     # the encoder's large temporaries are then mapped and zeroed afresh each time (5M rows on two threads:
     # 61 s, 41 s of it in the kernel; 36 s with glibc's own threshold). The workers go without it.

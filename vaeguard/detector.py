@@ -15,32 +15,36 @@ from __future__ import annotations
 import datetime as _dt
 import gc
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .calibrate import Calibration
 from .defaults import DEFAULTS
 from .encode import Preprocessor
 from .errors import ConfigError, InputError, NotFittedError, ParamError
-from .model import VARIANTS, TabularAutoencoder
+from .forward import VARIANTS
 from .schema import infer_schema
-from .train import BASE_BATCH, EpochRecord, TrainConfig, TrainResult, auto_batch_size, auto_epochs, train
+
+if TYPE_CHECKING:
+    from .history import EpochRecord
 
 SCORE_KINDS = ("elbo", "recon")
 MIN_FIT_ROWS = 5
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def resolve_device(device: str) -> str:
+    """The device to run on, "cpu" or "cuda". Only asking about a GPU imports torch: on the CPU, scoring runs without it."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ParamError("device", f"unknown {{name}} '{device}'; use auto, cpu or cuda")
+    if device == "cpu":
+        return device
+    import torch
+
     if device == "cuda" and not torch.cuda.is_available():
         raise ParamError("device", "{name} cuda was asked for but no CUDA GPU is visible; use {name} cpu or auto")
-    if device not in ("cpu", "cuda"):
-        raise ParamError("device", f"unknown {{name}} '{device}'; use auto, cpu or cuda")
-    return torch.device(device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def as_frame(X) -> pd.DataFrame:
@@ -55,13 +59,16 @@ def as_frame(X) -> pd.DataFrame:
     return pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
 
 
-def tensors(arrays, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """The network's inputs (`Encoded.inputs` or `Preprocessor.network_inputs`) as tensors on `device`."""
+def tensors(arrays, device: str) -> tuple:
+    """The network's inputs (`Encoded.inputs` or `Preprocessor.network_inputs`) as torch tensors on `device`."""
+    import torch
+
     return tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
 class Detector:
     _not_fitted = NotFittedError
+    _model = None  # the network in torch, once trained or asked for (see `model_`)
 
     def __init__(
         self,
@@ -147,6 +154,11 @@ class Detector:
         from its last saved epoch (with a fresh optimiser state).
         hints: what the file format says each column holds (Zeek's #types), from `sources.open_source`.
         """
+        import torch
+
+        from .model import TabularAutoencoder
+        from .train import BASE_BATCH, TrainConfig, TrainResult, auto_batch_size, auto_epochs, train
+
         score_kind = self._check_params()
         df = as_frame(X)
         if len(df) < MIN_FIT_ROWS:
@@ -167,9 +179,10 @@ class Detector:
         net = TabularAutoencoder(
             len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, int(self.latent_dim), [int(h) for h in self.hidden], self.model
         ).to(device)
-        self.schema_, self.preprocessor_, self.model_ = specs, pre, net
+        self.schema_, self.preprocessor_, self.model_, self.device_ = specs, pre, net, device
+        self.network_ = None  # the numpy scoring pass, once trained
         self.score_kind_ = score_kind
-        self.eps_ = torch.randn(int(self.samples), int(self.latent_dim), generator=torch.Generator().manual_seed(self.seed + 1))
+        self.eps_ = torch.randn(int(self.samples), int(self.latent_dim), generator=torch.Generator().manual_seed(self.seed + 1)).numpy()
         self.calibration_ = None
         self.calibration_history_ = []
         self.baselines_ = np.zeros(len(pre.column_names))
@@ -218,6 +231,7 @@ class Detector:
 
         from .scoring import score_encoded
 
+        self.network_ = net.to_scoring()
         val_scores, val_contrib = score_encoded(self, val_enc)
         if len(val_contrib):
             self.baselines_ = np.median(val_contrib, axis=0)
@@ -226,8 +240,22 @@ class Detector:
         return self
 
     # ---- scoring -------------------------------------------------------------------------------
+    @property
+    def model_(self):
+        """The network in torch (training, explanations, samples, ONNX, GPU scoring). A loaded model scores
+        on the CPU with the numpy pass in `network_` alone, and builds this from it on first use."""
+        if self._model is None and getattr(self, "network_", None) is not None:
+            from .model import TabularAutoencoder
+
+            self._model = TabularAutoencoder.from_scoring(self.network_).to(self.device_)
+        return self._model
+
+    @model_.setter
+    def model_(self, model) -> None:
+        self._model = model
+
     def _check_fitted(self) -> None:
-        if getattr(self, "model_", None) is None or getattr(self, "calibration_", None) is None:
+        if getattr(self, "network_", None) is None or getattr(self, "calibration_", None) is None:
             raise self._not_fitted("this VAEGuard is not fitted yet; call fit() or VAEGuard.load() first")
 
     def anomaly_score(self, X) -> np.ndarray:
@@ -304,7 +332,7 @@ class Detector:
     def save(self, path: str | Path, state: str = "trained") -> Path:
         from .manifest import save
 
-        if getattr(self, "model_", None) is None:
+        if getattr(self, "network_", None) is None:
             raise self._not_fitted("nothing to save: fit the model first")
         return save(self, path, state)
 

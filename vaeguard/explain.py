@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .encode import letter_labels
 from .schema import check_columns
@@ -19,20 +18,16 @@ if TYPE_CHECKING:
 def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     """For each row: every model column's contribution to its score, next to the value the model
     expected there (decoded from the row's latent mean), largest excess over typical first."""
-    from .detector import tensors
-
     check_columns(df, d.schema_)
     pre = d.preprocessor_
     rs = score_rows(d, df, strict=d.strict)
-    device = next(d.model_.parameters()).device
-    with torch.no_grad():
-        mu, _ = d.model_.encode(*tensors(rs.encoded.inputs, device))
-        mean, _, logits, _ = d.model_.decode(mu)
-    expected_num = pre.inverse_numeric(mean.double().cpu().numpy()) if mean is not None else np.zeros((len(df), 0))
+    net = d.network_
+    mean, _, logits = net.decode(net.encode(*rs.encoded.inputs)[0])
+    expected_num = pre.inverse_numeric(mean.astype(np.float64)) if mean is not None else np.zeros((len(df), 0))
     expected_cat = []
     for j, col in enumerate(pre.categorical):
         # Entry 0 (<unknown>) is never a prediction.
-        seg = logits[:, d.model_.cat_index[j, 1 : len(col.vocab)]].cpu().numpy()
+        seg = logits[:, net.offsets[j] + 1 : net.offsets[j] + len(col.vocab)]
         expected_cat.append([col.vocab[k + 1] for k in seg.argmax(axis=1)])
     names = pre.column_names
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)

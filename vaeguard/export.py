@@ -51,7 +51,7 @@ class ScoreGraph(nn.Module):
             model.enc_cat = _GatherSum(model.enc_cat.weight)
         self.model = model
         self.kind = guard.score_kind_
-        self.register_buffer("eps", guard.eps_.detach().clone().cpu())
+        self.register_buffer("eps", torch.from_numpy(guard.eps_.copy()))
 
     def forward(self, x_num, observed, x_cat, fixed):
         # `fixed` holds the per-column terms the network never sees (unseen categories, constant checks,

@@ -18,23 +18,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from . import __version__, checkpoint
 from .calibrate import Calibration
 from .encode import Preprocessor
 from .errors import CheckpointError
-from .model import TabularAutoencoder
+from .forward import NetworkShape, ScoringNetwork
+from .history import EpochRecord, TrainResult
 from .schema import ColumnSpec
-from .train import EpochRecord, TrainResult
 
 if TYPE_CHECKING:
     from .detector import Detector
 
 
+def _network(d: "Detector") -> tuple[NetworkShape, dict[str, np.ndarray]]:
+    """The network's shape and weights: the torch model's while it exists (a fit saves its best epoch so
+    far as it trains; a model built for explanations holds the same weights), else the numpy one's."""
+    model = d._model
+    if model is not None:
+        return model.network_shape, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    return d.network_.shape, d.network_.weights
+
+
 def build(d: "Detector", state: str) -> dict:
     h = d.history_
     stats = getattr(d, "contribution_stats_", None)
+    shape = _network(d)[0]
     return {
         "vaeguard_version": __version__,
         "created": getattr(d, "created_", None) or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -43,7 +52,7 @@ def build(d: "Detector", state: str) -> dict:
         "feature_names_in": [str(c) for c in d.feature_names_in_],
         "preprocessing": d.preprocessor_.to_dict(),
         "model": {"variant": d.model, "latent_dim": int(d.latent_dim), "hidden": [int(x) for x in d.hidden],
-                  "likelihood": d.model_.likelihood, "dof": float(d.model_.dof)},
+                  "likelihood": shape.likelihood, "dof": float(shape.dof)},
         "training": {
             "epochs": d.epochs,
             "batch_size": int(getattr(d, "batch_size_", None) or d.batch_size),
@@ -75,8 +84,8 @@ def build(d: "Detector", state: str) -> dict:
     }
 
 
-def _tensors(d: "Detector") -> dict[str, torch.Tensor]:
-    out = {f"model.{k}": v for k, v in d.model_.state_dict().items()}
+def _tensors(d: "Detector") -> dict[str, np.ndarray]:
+    out = {f"model.{k}": v for k, v in _network(d)[1].items()}
     out["scoring.eps"] = d.eps_
     return out
 
@@ -107,17 +116,20 @@ def _from_checked(cls, manifest: dict, read_tensors, where: str, device: str) ->
     if manifest["state"] != "trained":
         raise CheckpointError(f"the model in '{where}' did not finish training (fit was interrupted); run `vaeguard fit` again")
     try:
-        d = _detector(cls, manifest)
+        d, shape = _detector(cls, manifest)
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
         raise CheckpointError(f"the manifest in '{where}' is malformed ({type(e).__name__}: {e}); retrain with `vaeguard fit`") from None
-    d.eps_ = load_weights(d, read_tensors(), where)
-    d.model_.to(resolve_device(device)).eval()
+    weights = checked_weights(d, shape, read_tensors(), where)
+    d.eps_ = weights.pop("scoring.eps")
+    d.network_ = ScoringNetwork(shape, {k[len("model."):]: v for k, v in weights.items()})
+    # The torch model is built from these weights only when something needs it (explain, sample, export, a GPU).
+    d.device_ = resolve_device(device)
     return d
 
 
-def _detector(cls, m: dict) -> "Detector":
+def _detector(cls, m: dict) -> tuple["Detector", NetworkShape]:
     t, s, mdl = m["training"], m["scoring"], m["model"]
     cal = m["calibration"]
     if cal is None:
@@ -152,9 +164,9 @@ def _detector(cls, m: dict) -> "Detector":
         [EpochRecord(**r) for r in t["history"]], int(t["best_epoch"]),
         float(t["best_val_loss"]) if t["best_val_loss"] is not None else float("inf"), bool(t["stopped_early"]),
     )
-    d.model_ = TabularAutoencoder(len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, d.latent_dim, list(d.hidden), d.model,
-                                  str(mdl["likelihood"]), float(mdl["dof"]))
-    return d
+    shape = NetworkShape(len(pre.numeric), tuple(pre.missing_flag_index), tuple(pre.vocab_sizes), d.latent_dim, tuple(d.hidden), d.model,
+                         str(mdl["likelihood"]), float(mdl["dof"]))
+    return d, shape
 
 
 def _vector(values, n: int, what: str) -> np.ndarray:
@@ -164,14 +176,12 @@ def _vector(values, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def load_weights(d: "Detector", loaded: dict[str, torch.Tensor], where: str) -> torch.Tensor:
-    """Check saved tensors against the model (names, shapes, dtypes, finite), load the weights, and
-    return the saved scoring draws."""
-    expected = {f"model.{k}": v for k, v in d.model_.state_dict().items()}
-    expected["scoring.eps"] = torch.empty(int(d.samples), int(d.latent_dim))
-    checkpoint.check_state_dict(expected, loaded, where)
-    d.model_.load_state_dict({k[len("model."):]: v for k, v in loaded.items() if k.startswith("model.")})
-    return loaded["scoring.eps"]
+def checked_weights(d: "Detector", shape: NetworkShape, loaded: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
+    """Saved tensors checked against the network the manifest describes: names, shapes, dtypes, finite."""
+    expected = {f"model.{k}": v for k, v in shape.weights().items()}
+    expected["scoring.eps"] = ((int(d.samples), int(d.latent_dim)), "float32")
+    checkpoint.check_weights(expected, loaded, where)
+    return loaded
 
 
 def _as_json(obj):
@@ -189,8 +199,11 @@ def restore_training(d: "Detector", folder: str | Path) -> TrainResult:
         raise CheckpointError(
             f"the interrupted fit in '{folder}' used other data or options; rerun it with the same ones, or fit without --resume"
         )
+    import torch
+
     # The scoring draws come from the seed again (d.eps_); only their shape is checked here.
-    load_weights(d, checkpoint.read_weights(folder, manifest), str(folder))
+    weights = checked_weights(d, d.model_.network_shape, checkpoint.read_weights(folder, manifest), str(folder))
+    d.model_.load_state_dict({k[len("model."):]: torch.from_numpy(v) for k, v in weights.items() if k.startswith("model.")})
     t = manifest["training"]
     try:
         saved = int(t.get("saved_epoch") or t["best_epoch"])

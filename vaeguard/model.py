@@ -16,27 +16,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from .encode import INPUT_CLIP
+from .forward import (
+    CAT_LOGIT_BOUND, LATENT_LOGVAR_MAX, LATENT_LOGVAR_MIN, LOG_2PI, NUM_DOF, NUM_LIKELIHOOD, NUM_LOGVAR_MAX, NUM_LOGVAR_MIN,
+    NetworkShape, ScoringNetwork, student_const,
+)
 
-VARIANTS = ("vae", "ae", "dae", "sparse-ae")
-LOG_2PI = math.log(2 * math.pi)
-# Floor on a numeric column's learned variance (in robust-scaled units). Without it a column the
-# decoder copies almost perfectly gets a vanishing variance and then dominates every score.
-NUM_LOGVAR_MIN = math.log(0.01)
-NUM_LOGVAR_MAX = math.log(100.0)
-LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX = -10.0, 10.0
-# Likelihood of a numeric column given z: "student", a Student-t with NUM_DOF degrees of freedom (1: a
-# Cauchy), whose cost grows with the log of a deviation, so no single column the decoder predicts
-# tightly decides a row's score alone and anomalies in the training rows pull the fit less; or
-# "gaussian", whose cost grows with its square. benchmarks/tune.py, mean ROC-AUC on ADBench half A / B:
-# gaussian 0.694 / 0.784, student 1 dof 0.708 / 0.816, 3 dof 0.700 / 0.808 (learned per-column dof
-# 0.696 on A; a per-row decoder variance, 0.671 Gaussian and 0.709 Cauchy on A, was not kept).
-NUM_LIKELIHOOD = "student"
-NUM_DOF = 1.0
-LIKELIHOODS = ("student", "gaussian")
 DAE_NOISE = 0.2  # std of the Gaussian corruption on numeric inputs
 DAE_CAT_SWAP = 0.1  # chance a category is swapped for a random one during training
 SPARSE_L1 = 1e-2  # weight of the L1 penalty on the code
-CAT_LOGIT_BOUND = 30.0  # a category's probability can fall to about e^-60, never to 0
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -69,12 +56,11 @@ class TabularAutoencoder(nn.Module):
         dof: float | None = None,
     ):
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown model variant {variant!r}")
-        self.likelihood = likelihood or NUM_LIKELIHOOD
-        self.dof = float(dof if dof is not None else NUM_DOF)
-        if self.likelihood not in LIKELIHOODS or not self.dof > 0:
-            raise ValueError(f"unknown numeric likelihood {self.likelihood!r} with {self.dof} degrees of freedom")
+        # Checks the options, and names and shapes every weight as the numpy scoring pass reads them.
+        self.network_shape = NetworkShape(n_num, tuple(int(i) for i in flag_index), tuple(int(v) for v in vocab_sizes), latent_dim,
+                                          tuple(int(h) for h in hidden), variant, likelihood or NUM_LIKELIHOOD,
+                                          float(dof if dof is not None else NUM_DOF))
+        self.likelihood, self.dof = self.network_shape.likelihood, self.network_shape.dof
         hidden = list(hidden)
         self.variant = variant
         self.n_num, self.n_flag, self.n_cat = n_num, len(flag_index), len(vocab_sizes)
@@ -168,8 +154,7 @@ class TabularAutoencoder(nn.Module):
             else:
                 r2 = (x_num - mean) ** 2 * torch.exp(-logvar)
             if self.likelihood == "student":
-                nu = self.dof
-                const = 0.5 * math.log(nu * math.pi) + math.lgamma(nu / 2) - math.lgamma((nu + 1) / 2)
+                nu, const = self.dof, student_const(self.dof)
                 if inplace:
                     nll = r2.div_(nu).log1p_().mul_(0.5 * (nu + 1)).add_(0.5 * logvar + const).mul_(observed)
                 else:
@@ -259,17 +244,20 @@ class TabularAutoencoder(nn.Module):
         contrib = (weights * nll).sum(dim=0)
         return -bound, contrib
 
-    def score_batch_rows(self, samples: int, budget: int = 2**24) -> int:
-        """Rows per scoring batch so the K-sample decoder outputs stay within ~`budget` floats.
-
-        A power of two that divides the default score chunk (32,768 rows), so full chunks need no padding;
-        4,096 rows run 20% faster than 1,024 (fewer small kernel calls)."""
-        width = self.n_num + self.n_flag + self.n_cat * max(self.vocab_sizes, default=0) + sum(self.vocab_sizes) + 64
-        rows = max(64, min(4096, budget // max(1, samples * width)))
-        return 1 << (int(rows).bit_length() - 1)
-
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None):
         """Draw z from the prior and decode: (numeric means, missing probabilities, category logits)."""
         z = torch.randn(n, self.latent_dim, generator=generator)
         return self.decode(z)
+
+    # ---- the numpy scoring pass (forward.py) ------------------------------------------------------
+    def to_scoring(self) -> ScoringNetwork:
+        """The weights as numpy arrays of their own (not views: training may go on changing these)."""
+        return ScoringNetwork(self.network_shape, {k: v.detach().cpu().numpy().copy() for k, v in self.state_dict().items()})
+
+    @classmethod
+    def from_scoring(cls, net: ScoringNetwork) -> "TabularAutoencoder":
+        s = net.shape
+        model = cls(s.n_num, list(s.flag_index), list(s.vocab_sizes), s.latent_dim, list(s.hidden), s.variant, s.likelihood, s.dof)
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in net.weights.items()})
+        return model.eval()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -175,12 +174,12 @@ def score_file(
 
     # Three stages overlap: reading the next chunks (one thread), encoding and the network on two chunks
     # at once (two threads), and formatting and writing the previous one (one thread). Encoding plus
-    # the network is the largest stage, and torch's kernels run in parallel across Python threads
+    # the network is the largest stage, and numpy's kernels run in parallel across Python threads
     # better than inside one on few cores. At most eight chunks are in memory at once (four read ahead),
     # and they are written in input order.
     chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
     with chunks, AtomicTableWriter(out, out_format, source.arrow_schema) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
-            ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network, network_threads():
+            ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network:
         pending = None
         inflight: deque = deque()
 
@@ -220,30 +219,12 @@ def read_table_ahead(source, max_rows: int = DEFAULTS.max_rows, seed: int = DEFA
 
 def read_ahead(source, chunk_size: int = DEFAULTS.chunk_size):
     """Start reading `source` for `score_file` now, a few chunks ahead, so the file is being read while
-    torch imports and the model loads (two of the ten seconds a million rows take). None for JSON
-    lines, whose reader needs the model's column list."""
+    the model loads. None for JSON lines, whose reader needs the model's column list."""
     from .io import prefetch
 
     if source.format == "json":
         return None
     return prefetch(source.chunks(chunk_size, text=True), depth=AHEAD_CHUNKS)
-
-
-@contextmanager
-def network_threads():
-    """While the three scoring stages run, the network gets the threads the other two stages leave.
-
-    torch's threads spin while they wait for work; next to a reader and a writer on two cores they took
-    CPU from both (1M rows: 14.6 s with two network threads, 12.8 s with one).
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, (before - 2) // NETWORK_WORKERS))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def score_table(data: str, model, *, fmt: str | None = None, strict: bool = False, chunk_size: int = 100_000):

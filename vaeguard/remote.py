@@ -68,5 +68,6 @@ def score_partition(df: pd.DataFrame, bundle: Bundle, strict: bool = False, chun
     if len(df) <= step:
         return score_chunk(detector, df, strict=strict)[0]
     # A partition of half a million rows scores 17% faster in score's own chunks (its intermediates stay
-    # in cache), with the same scores: a row's score does not depend on its chunk.
+    # in cache), with the same scores: a chunk of a multiple of 4,096 rows keeps each row's place in its
+    # scoring batch.
     return pd.concat([score_chunk(detector, df.iloc[i : i + step], strict=strict)[0] for i in range(0, len(df), step)])

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .encode import Encoded
+from .forward import one_blas_thread
 from .schema import check_columns
 
 if TYPE_CHECKING:
@@ -64,30 +65,37 @@ class RowScores:
 
 
 def network_scores(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
-    """The network's part of the score for encoded rows, in fixed-size batches."""
-    import torch
+    """The network's part of the score for encoded rows, in fixed-size batches: numpy's pass on the CPU
+    (forward.py, no torch), torch's on a GPU."""
+    net = detector.network_
+    kind = detector.score_kind_
+    on_gpu = detector.device_ != "cpu"
+    if on_gpu:
+        import torch
 
-    model = detector.model_
-    device = next(model.parameters()).device
-    eps = detector.eps_.to(device)
+        model = detector.model_.eval()
+        eps = torch.from_numpy(detector.eps_).to(detector.device_)
     n = enc.x_num.shape[0]
     scores = np.empty(n, dtype=np.float64)
-    contrib = np.empty((n, model.n_num + model.n_cat), dtype=np.float64)
-    model.eval()
-    rows = model.score_batch_rows(eps.shape[0] if detector.score_kind_ == "elbo" else 1)
-    for start in range(0, n, rows):
-        sl = slice(start, start + rows)
-        part = [a[sl] for a in enc.inputs]
-        m = part[0].shape[0]
-        if m < rows:
-            # Always the same batch shape: matrix kernels pick their summation order by shape, so a row
-            # scored in a short batch could differ in the last bits from the same row in a full one.
-            # Padding makes scores byte-identical whatever the chunking.
-            part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
-        tensors = [torch.from_numpy(a).to(device) for a in part]
-        s, c = model.score(*tensors, kind=detector.score_kind_, eps=eps)
-        scores[sl] = s[:m].cpu().numpy()  # float32 to float64 by numpy on assignment: one pass, not two
-        contrib[sl] = c[:m].cpu().numpy()
+    contrib = np.empty((n, net.shape.n_num + len(net.shape.vocab_sizes)), dtype=np.float64)
+    rows = net.shape.score_batch_rows(detector.eps_.shape[0] if kind == "elbo" else 1)
+    with one_blas_thread():
+        for start in range(0, n, rows):
+            sl = slice(start, start + rows)
+            part = [a[sl] for a in enc.inputs]
+            m = part[0].shape[0]
+            if m < rows:
+                # Always the same batch shape: matrix kernels pick their summation order by shape, so a row
+                # scored in a short batch could differ in the last bits from the same row in a full one.
+                # Padding makes scores byte-identical whatever the chunking.
+                part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
+            if on_gpu:
+                s, c = model.score(*(torch.from_numpy(a).to(detector.device_) for a in part), kind=kind, eps=eps)
+                s, c = s.cpu().numpy(), c.cpu().numpy()
+            else:
+                s, c = net.score(*part, kind=kind, eps=detector.eps_)
+            scores[sl] = s[:m]  # float32 to float64 by numpy on assignment: one pass, not two
+            contrib[sl] = c[:m]
     return scores, contrib
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
 from .defaults import DEFAULTS
+from .history import EpochRecord, TrainResult
 from .model import TabularAutoencoder
 
 # Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
@@ -40,23 +41,6 @@ class TrainConfig:
     weight_decay: float = 0.0
     trim: float = DEFAULTS.trim  # share of each batch's worst-fitting rows left out once warm-up is over
 
-
-@dataclass
-class EpochRecord:
-    epoch: int
-    train_loss: float
-    val_loss: float
-    beta: float
-    seconds: float = 0.0  # wall time of the training pass (not validation), for throughput figures
-
-
-@dataclass
-class TrainResult:
-    history: list[EpochRecord] = field(default_factory=list)
-    best_epoch: int = 0
-    best_val_loss: float = math.inf
-    stopped_early: bool = False
-    saved_epoch: int = 0  # the epoch whose weights the last checkpoint holds (resume starts after it)
 
 
 def auto_epochs(n_rows: int, batch_size: int) -> int:

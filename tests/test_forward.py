@@ -1,0 +1,107 @@
+"""The numpy scoring pass (forward.py) against the torch model it mirrors (model.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from vaeguard.forward import NetworkShape, one_blas_thread
+from vaeguard.model import TabularAutoencoder
+
+SHAPES = [  # (numeric columns, missing flags, vocabularies, hidden layers)
+    (3, [1], [4, 3], (16, 8)),
+    (3, [], [], (16,)),
+    (0, [], [5], (32, 16, 8)),
+    (2, [0, 1], [1], (8, 8)),
+]
+
+
+def trained_like(n_num, flags, vocab, hidden, variant="vae", likelihood=None, seed=0) -> TabularAutoencoder:
+    """A model with every weight away from its initial value (biases start at 0, num_logvar too)."""
+    torch.manual_seed(seed)
+    model = TabularAutoencoder(n_num, flags, vocab, 4, hidden, variant, likelihood).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+def rows(n_num, vocab, n=300, seed=1):
+    g = np.random.default_rng(seed)
+    x_num = (g.standard_normal((n, n_num)) * 3).astype(np.float32)  # some beyond the input clip
+    observed = (g.random((n, n_num)) > 0.15).astype(np.float32)
+    x_num *= observed
+    x_cat = np.stack([g.integers(0, v, n) for v in vocab], axis=1) if vocab else np.zeros((n, 0), np.int64)
+    return x_num, observed, x_cat.astype(np.int64)
+
+
+@pytest.mark.parametrize("n_num,flags,vocab,hidden", SHAPES)
+def test_shape_names_every_weight_the_torch_model_saves(n_num, flags, vocab, hidden):
+    for variant in ("vae", "ae"):
+        model = TabularAutoencoder(n_num, flags, vocab, 4, hidden, variant)
+        want = {k: (tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in model.state_dict().items()}
+        assert NetworkShape(n_num, tuple(flags), tuple(vocab), 4, hidden, variant).weights() == want
+
+
+@pytest.mark.parametrize("n_num,flags,vocab,hidden", SHAPES)
+@pytest.mark.parametrize("variant,likelihood,kind", [("vae", "student", "elbo"), ("vae", "gaussian", "elbo"), ("vae", "student", "recon"),
+                                                     ("ae", "student", "recon"), ("dae", "gaussian", "recon")])
+def test_numpy_scores_equal_torch_scores(n_num, flags, vocab, hidden, variant, likelihood, kind):
+    model = trained_like(n_num, flags, vocab, hidden, variant, likelihood)
+    net = model.to_scoring()
+    x_num, observed, x_cat = rows(n_num, vocab)
+    eps = torch.randn(4, 4, generator=torch.Generator().manual_seed(2))
+    want_s, want_c = model.score(torch.from_numpy(x_num), torch.from_numpy(observed), torch.from_numpy(x_cat), kind=kind, eps=eps)
+    with one_blas_thread():
+        got_s, got_c = net.score(x_num, observed, x_cat, kind=kind, eps=eps.numpy())
+    assert got_s.dtype == np.float32 and got_c.shape == tuple(want_c.shape)
+    np.testing.assert_allclose(got_s, want_s.numpy(), rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(got_c, want_c.numpy(), rtol=2e-5, atol=2e-5)
+
+
+def test_round_trip_through_torch_keeps_every_weight():
+    model = trained_like(3, [1], [4, 3], (16, 8))
+    again = TabularAutoencoder.from_scoring(model.to_scoring())
+    for (name, a), b in zip(model.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_one_blas_thread_restores_the_callers_setting():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    with one_blas_thread():
+        with one_blas_thread():  # nested, as two scoring threads overlap
+            assert set(blas_threads()) <= {1}
+        assert set(blas_threads()) <= {1}
+    assert blas_threads() == before
+
+
+def test_scoring_a_saved_model_never_imports_torch(tmp_path):
+    from vaeguard import VAEGuard
+    from tests.conftest import make_flows
+
+    df = make_flows(200)
+    guard = VAEGuard(epochs=2).fit(df)
+    guard.save(tmp_path / "m")
+    df.to_csv(tmp_path / "rows.csv", index=False)
+    want = guard.anomaly_score(df)
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from vaeguard.detector import Detector\n"
+        f"d = Detector.load({str(tmp_path / 'm')!r})\n"
+        f"s = d.anomaly_score(pd.read_csv({str(tmp_path / 'rows.csv')!r}))\n"
+        "d.explain(pd.read_csv(" + repr(str(tmp_path / "rows.csv")) + ").head(2))\n"
+        f"np.save({str(tmp_path / 's.npy')!r}, s)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "s.npy"), want, rtol=1e-5)

@@ -1,0 +1,282 @@
+"""The trained network's scoring pass in numpy, so that scoring never imports torch.
+
+Importing torch takes 1.3-1.9 s and 220 MiB, more than scoring a million rows needs for the network
+itself; a cron job that scores a thousand rows spent most of its time on it. Training stays in torch
+(model.py); this module runs the same arithmetic on the weights a fit leaves, in float32, so a row's
+score agrees with torch's to float32 rounding (tests/test_forward.py holds the two together). The
+constants both implementations share live here.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from .encode import INPUT_CLIP
+
+VARIANTS = ("vae", "ae", "dae", "sparse-ae")
+LIKELIHOODS = ("student", "gaussian")
+LOG_2PI = math.log(2 * math.pi)
+# Floor on a numeric column's learned variance (in robust-scaled units). Without it a column the
+# decoder copies almost perfectly gets a vanishing variance and then dominates every score.
+NUM_LOGVAR_MIN = math.log(0.01)
+NUM_LOGVAR_MAX = math.log(100.0)
+LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX = -10.0, 10.0
+# Likelihood of a numeric column given z: "student", a Student-t with NUM_DOF degrees of freedom (1: a
+# Cauchy), whose cost grows with the log of a deviation, so no single column the decoder predicts
+# tightly decides a row's score alone and anomalies in the training rows pull the fit less; or
+# "gaussian", whose cost grows with its square. benchmarks/tune.py, mean ROC-AUC on ADBench half A / B:
+# gaussian 0.694 / 0.784, student 1 dof 0.708 / 0.816, 3 dof 0.700 / 0.808 (learned per-column dof
+# 0.696 on A; a per-row decoder variance, 0.671 Gaussian and 0.709 Cauchy on A, was not kept).
+NUM_LIKELIHOOD = "student"
+NUM_DOF = 1.0
+CAT_LOGIT_BOUND = 30.0  # a category's probability can fall to about e^-60, never to 0
+
+
+def student_const(dof: float) -> float:
+    """The Student-t log-density's constant: log(sqrt(nu pi) Gamma(nu/2) / Gamma((nu+1)/2))."""
+    return 0.5 * math.log(dof * math.pi) + math.lgamma(dof / 2) - math.lgamma((dof + 1) / 2)
+
+
+@dataclass(frozen=True)
+class NetworkShape:
+    """What the weights' names and shapes follow from: the table's columns and the model options."""
+
+    n_num: int
+    flag_index: tuple[int, ...]
+    vocab_sizes: tuple[int, ...]
+    latent_dim: int
+    hidden: tuple[int, ...]
+    variant: str
+    likelihood: str = NUM_LIKELIHOOD
+    dof: float = NUM_DOF
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"unknown model variant {self.variant!r}")
+        if self.likelihood not in LIKELIHOODS or not self.dof > 0:
+            raise ValueError(f"unknown numeric likelihood {self.likelihood!r} with {self.dof} degrees of freedom")
+
+    @property
+    def offsets(self) -> list[int]:
+        """Where each categorical column's vocabulary starts in the shared embedding and logits ([0] with none)."""
+        return [0] + [int(v) for v in np.cumsum(self.vocab_sizes[:-1])]
+
+    def encoder_layers(self) -> list[str]:
+        # model.py's enc_body is Sequential(SiLU, Linear, SiLU, Linear, SiLU, ...): the linears sit at odd places.
+        return [f"enc_body.{2 * i + 1}" for i in range(len(self.hidden) - 1)]
+
+    def decoder_layers(self) -> list[str]:
+        return [f"dec_body.{2 * i}" for i in range(len(self.hidden))]
+
+    def weights(self) -> dict[str, tuple[tuple[int, ...], str]]:
+        """Every tensor a checkpoint holds for this network (torch's state_dict names): shape and dtype."""
+        n_flag, total_vocab, h = len(self.flag_index), int(sum(self.vocab_sizes)), list(self.hidden)
+        out: dict[str, tuple[tuple[int, ...], str]] = {
+            "num_logvar": ((self.n_num,), "float32"), "flag_index": ((n_flag,), "int64"), "cat_offsets": ((len(self.offsets),), "int64"),
+        }
+
+        def linear(name: str, n_in: int, n_out: int) -> None:
+            out[f"{name}.weight"] = ((n_out, n_in), "float32")
+            out[f"{name}.bias"] = ((n_out,), "float32")
+
+        if self.n_num + n_flag:
+            linear("enc_dense", self.n_num + n_flag, h[0])
+        else:
+            out["enc_bias"] = ((h[0],), "float32")
+        if total_vocab:
+            out["enc_cat.weight"] = ((total_vocab, h[0]), "float32")
+        for name, (a, b) in zip(self.encoder_layers(), zip(h[:-1], h[1:])):
+            linear(name, a, b)
+        linear("enc_mu", h[-1], self.latent_dim)
+        if self.variant == "vae":
+            linear("enc_logvar", h[-1], self.latent_dim)
+        sizes = [self.latent_dim] + h[::-1]
+        for name, (a, b) in zip(self.decoder_layers(), zip(sizes[:-1], sizes[1:])):
+            linear(name, a, b)
+        for name, n in (("num_mean", self.n_num), ("flag_logit", n_flag), ("cat_logits", total_vocab)):
+            if n:
+                linear(name, h[0], n)
+        return out
+
+    def score_batch_rows(self, samples: int, budget: int = 2**24) -> int:
+        """Rows per scoring batch so the K-sample decoder outputs stay within ~`budget` floats.
+
+        A power of two that divides the default score chunk (32,768 rows), so full chunks need no padding;
+        4,096 rows run 20% faster than 1,024 (fewer small calls)."""
+        n_cat = len(self.vocab_sizes)
+        width = self.n_num + len(self.flag_index) + n_cat * max(self.vocab_sizes, default=0) + sum(self.vocab_sizes) + 64
+        rows = max(64, min(4096, budget // max(1, samples * width)))
+        return 1 << (int(rows).bit_length() - 1)
+
+
+class _OneBlasThread:
+    """Numpy's BLAS on one thread while any scoring pass runs, then as it was.
+
+    OpenBLAS sums a product in another order on two threads than on one (differences in the last bits),
+    so without this a row's score would depend on how many threads the caller's BLAS had: the streaming
+    CLI, the Python API, Dask and Spark would disagree. Scoring runs on several chunks at once instead.
+    The limit is process-wide, hence the count of passes running.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = 0
+        self._controller = self._limiter = None
+
+    @contextmanager
+    def __call__(self):
+        with self._lock:
+            if self._running == 0:
+                if self._controller is None:  # finding the loaded libraries takes a few milliseconds: once
+                    from threadpoolctl import ThreadpoolController
+
+                    self._controller = ThreadpoolController()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    self._limiter.restore_original_limits()
+
+
+one_blas_thread = _OneBlasThread()
+
+
+def _silu(x: np.ndarray) -> np.ndarray:
+    """x * sigmoid(x), written over x. exp(-x) may overflow to inf for x below -88: x / inf is the right 0."""
+    t = np.negative(x)
+    with np.errstate(over="ignore"):
+        np.exp(t, out=t)
+    t += 1.0
+    return np.divide(x, t, out=x)
+
+
+class ScoringNetwork:
+    """The encoder and decoder as numpy arrays, with the score of model.TabularAutoencoder.score."""
+
+    def __init__(self, shape: NetworkShape, weights: dict[str, np.ndarray]):
+        self.shape = shape
+        self.weights = weights  # as a checkpoint stores them (torch's layout: a linear's weight is out x in)
+        s = shape
+        # Each linear layer's weight transposed once, so a layer is `h @ w` on a contiguous matrix.
+        self._t = {k: np.ascontiguousarray(v.T) for k, v in weights.items() if k.endswith(".weight") and k != "enc_cat.weight"}
+        self.offsets = np.asarray(s.offsets, dtype=np.int64)
+        self.flag_index = np.asarray(s.flag_index, dtype=np.int64)
+        self.num_logvar = np.clip(weights["num_logvar"], NUM_LOGVAR_MIN, NUM_LOGVAR_MAX).astype(np.float32)
+        self.inv_var = np.exp(-self.num_logvar)
+        if s.likelihood == "student":
+            self.num_const = (0.5 * self.num_logvar + student_const(s.dof)).astype(np.float32)
+        else:
+            self.num_const = (0.5 * (self.num_logvar + LOG_2PI)).astype(np.float32)
+        # Vocabulary entry -> its column as a 0/1 matrix, without entry 0 (<unknown>), as in model.py.
+        total = int(sum(s.vocab_sizes))
+        self.segments = np.zeros((total, len(s.vocab_sizes)), dtype=np.float32)
+        for j, (off, size) in enumerate(zip(s.offsets, s.vocab_sizes)):
+            self.segments[off + 1 : off + size, j] = 1.0
+
+    def _linear(self, h: np.ndarray, name: str) -> np.ndarray:
+        out = h @ self._t[f"{name}.weight"]
+        out += self.weights[f"{name}.bias"]
+        return out
+
+    def encode(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray):
+        s = self.shape
+        h = None
+        if s.n_num + len(s.flag_index):
+            dense = np.clip(x_num, -INPUT_CLIP, INPUT_CLIP)
+            if len(s.flag_index):
+                dense = np.concatenate([dense, 1.0 - observed[:, self.flag_index]], axis=1)
+            h = self._linear(dense, "enc_dense")
+        if s.vocab_sizes:
+            table = self.weights["enc_cat.weight"]
+            idx = x_cat + self.offsets
+            hc = table[idx[:, 0]]  # a sum of embedding rows, one column at a time: no (rows, columns, hidden) array
+            for j in range(1, idx.shape[1]):
+                hc += table[idx[:, j]]
+            h = hc if h is None else np.add(h, hc, out=h)
+        if "enc_bias" in self.weights:
+            h = h + self.weights["enc_bias"]
+        _silu(h)
+        for name in s.encoder_layers():
+            h = _silu(self._linear(h, name))
+        mu = self._linear(h, "enc_mu")
+        logvar = np.clip(self._linear(h, "enc_logvar"), LATENT_LOGVAR_MIN, LATENT_LOGVAR_MAX) if s.variant == "vae" else None
+        return mu, logvar
+
+    def decode(self, z: np.ndarray):
+        h = z
+        for name in self.shape.decoder_layers():
+            h = _silu(self._linear(h, name))
+        s = self.shape
+        mean = self._linear(h, "num_mean") if s.n_num else None
+        flags = self._linear(h, "flag_logit") if s.flag_index else None
+        logits = self._linear(h, "cat_logits") if s.vocab_sizes else None
+        return mean, flags, logits
+
+    def column_nll(self, decoded, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray) -> np.ndarray:
+        """Negative log-likelihood of each network column, shape (..., rows, n_num + n_cat); the decoded
+        arrays (which it overwrites) may carry a leading sample dimension the rows broadcast against."""
+        mean, flags, logits = decoded
+        s = self.shape
+        cols = []
+        if s.n_num:
+            r2 = np.subtract(x_num, mean, out=mean)
+            np.square(r2, out=r2)
+            r2 *= self.inv_var
+            if s.likelihood == "student":
+                r2 /= np.float32(s.dof)
+                np.log1p(r2, out=r2)
+                r2 *= np.float32(0.5 * (s.dof + 1))
+            else:
+                r2 *= np.float32(0.5)
+            r2 += self.num_const
+            r2 *= observed
+            if s.flag_index:
+                missing = 1.0 - observed[..., self.flag_index]
+                # Binary cross-entropy with logits, in the stable form torch uses.
+                bce = np.maximum(flags, 0) - flags * missing + np.log1p(np.exp(-np.abs(flags)))
+                r2[..., self.flag_index] += bce
+            cols.append(r2)
+        if s.vocab_sizes:
+            np.clip(logits, -CAT_LOGIT_BOUND, CAT_LOGIT_BOUND, out=logits)
+            shift = logits.max(axis=-1, keepdims=True)
+            with np.errstate(divide="ignore"):  # a column whose vocabulary is <unknown> alone: masked below
+                log_norm = np.log(np.exp(logits - shift) @ self.segments)
+            log_norm += shift
+            index = np.broadcast_to(x_cat + self.offsets, (*logits.shape[:-1], x_cat.shape[1]))
+            nll = log_norm - np.take_along_axis(logits, index, axis=-1)
+            nll[np.broadcast_to(x_cat == 0, nll.shape)] = 0.0  # <unknown>: a fixed term outside the network
+            cols.append(nll)
+        return np.concatenate(cols, axis=-1) if len(cols) > 1 else cols[0]
+
+    def score(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray, kind: str, eps: np.ndarray):
+        """Per-row score (higher = more anomalous) and per-column contributions, as TabularAutoencoder.score:
+        the negative importance-weighted bound with the K fixed draws `eps` (K, latent), or ("recon", and
+        every variant but the VAE) the reconstruction NLL decoded from the latent mean."""
+        mu, logvar = self.encode(x_num, observed, x_cat)
+        if kind == "recon" or self.shape.variant != "vae":
+            contrib = self.column_nll(self.decode(mu), x_num, observed, x_cat)
+            return contrib.sum(axis=1), contrib
+        k, b = eps.shape[0], mu.shape[0]
+        z = mu[None] + np.exp(0.5 * logvar)[None] * eps[:, None]  # (K, B, d)
+        mean, flags, logits = self.decode(z.reshape(k * b, -1))
+        unflat = lambda t: None if t is None else t.reshape(k, b, -1)  # noqa: E731
+        nll = self.column_nll((unflat(mean), unflat(flags), unflat(logits)), x_num, observed, x_cat)
+        log_pz = -0.5 * (np.square(z) + LOG_2PI).sum(axis=2)
+        log_qz = -0.5 * (np.square(eps)[:, None] + logvar[None] + LOG_2PI).sum(axis=2)
+        log_w = log_pz - log_qz - nll.sum(axis=2)  # (K, B)
+        top = log_w.max(axis=0)
+        w = np.exp(log_w - top)
+        total = w.sum(axis=0)
+        bound = np.log(total) + top - np.float32(math.log(k))
+        w /= total
+        contrib = np.einsum("kb,kbc->bc", w, nll)
+        return -bound, contrib
