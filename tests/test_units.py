@@ -250,6 +250,23 @@ def test_prefetch_keeps_order_raises_errors_and_stops_when_abandoned():
         time.sleep(0.05)
     assert not any(t.name == "vaeguard-prefetch" for t in threading.enumerate())
 
+    # Given up on mid-read, close() returns only once the producer has closed its source (a file that
+    # pyarrow's threads read must not be open when the interpreter exits).
+    closed = threading.Event()
+
+    def slow_reader():
+        try:
+            for i in range(10**9):
+                time.sleep(0.05)  # a chunk being parsed
+                yield i
+        finally:
+            closed.set()
+
+    gen = prefetch(slow_reader(), depth=4)
+    assert next(gen) == 0
+    gen.close()
+    assert closed.is_set() and not gen._thread.is_alive()
+
 
 def test_default_batch_grows_only_for_large_tables():
     from vaeguard.train import BASE_BATCH, auto_batch_size
