@@ -120,7 +120,10 @@ class _OneBlasThread:
     OpenBLAS sums a product in another order on two threads than on one (differences in the last bits),
     so without this a row's score would depend on how many threads the caller's BLAS had: the streaming
     CLI, the Python API, Dask and Spark would disagree. Scoring runs on several chunks at once instead.
-    The limit is process-wide, hence the count of passes running.
+    The limit is process-wide, hence the count of passes running. OpenBLAS ignores a change of its
+    thread count made from another thread than the one that started its threads (the main thread, as a
+    rule), so whoever runs scoring on worker threads enters this first on its own thread, as
+    `pipeline.score_file` does; Dask's workers start with one BLAS thread (OMP_NUM_THREADS=1).
     """
 
     def __init__(self):
@@ -171,10 +174,12 @@ class ScoringNetwork:
         self.offsets = np.asarray(s.offsets, dtype=np.int64)
         self.flag_index = np.asarray(s.flag_index, dtype=np.int64)
         self.num_logvar = np.clip(weights["num_logvar"], NUM_LOGVAR_MIN, NUM_LOGVAR_MAX).astype(np.float32)
-        self.inv_var = np.exp(-self.num_logvar)
+        # A squared deviation is scaled once: by 1 / (variance x dof) for a Student-t, 1 / (2 variance) for a Gaussian.
         if s.likelihood == "student":
+            self.num_scale = (np.exp(-self.num_logvar) / s.dof).astype(np.float32)
             self.num_const = (0.5 * self.num_logvar + student_const(s.dof)).astype(np.float32)
         else:
+            self.num_scale = (0.5 * np.exp(-self.num_logvar)).astype(np.float32)
             self.num_const = (0.5 * (self.num_logvar + LOG_2PI)).astype(np.float32)
         # Vocabulary entry -> its column as a 0/1 matrix, without entry 0 (<unknown>), as in model.py.
         total = int(sum(s.vocab_sizes))
@@ -230,13 +235,10 @@ class ScoringNetwork:
         if s.n_num:
             r2 = np.subtract(x_num, mean, out=mean)
             np.square(r2, out=r2)
-            r2 *= self.inv_var
+            r2 *= self.num_scale
             if s.likelihood == "student":
-                r2 /= np.float32(s.dof)
                 np.log1p(r2, out=r2)
                 r2 *= np.float32(0.5 * (s.dof + 1))
-            else:
-                r2 *= np.float32(0.5)
             r2 += self.num_const
             r2 *= observed
             if s.flag_index:
@@ -270,13 +272,17 @@ class ScoringNetwork:
         mean, flags, logits = self.decode(z.reshape(k * b, -1))
         unflat = lambda t: None if t is None else t.reshape(k, b, -1)  # noqa: E731
         nll = self.column_nll((unflat(mean), unflat(flags), unflat(logits)), x_num, observed, x_cat)
-        log_pz = -0.5 * (np.square(z) + LOG_2PI).sum(axis=2)
-        log_qz = -0.5 * (np.square(eps)[:, None] + logvar[None] + LOG_2PI).sum(axis=2)
-        log_w = log_pz - log_qz - nll.sum(axis=2)  # (K, B)
+        # log p(z) - log q(z|x) for z = mu + sigma eps: -0.5 (|z|^2 - |eps|^2 - sum log sigma^2), log 2 pi
+        # cancelling. Sums and products only, no einsum: its loops take another path for other memory
+        # alignments, and a row's score would then depend on where its batch happened to be allocated.
+        log_w = 0.5 * (np.square(eps).sum(axis=1)[:, None] + logvar.sum(axis=1)[None] - np.square(z).sum(axis=2))
+        log_w -= nll.sum(axis=2)  # (K, B)
         top = log_w.max(axis=0)
         w = np.exp(log_w - top)
         total = w.sum(axis=0)
         bound = np.log(total) + top - np.float32(math.log(k))
         w /= total
-        contrib = np.einsum("kb,kbc->bc", w, nll)
+        contrib = w[0][:, None] * nll[0]
+        for j in range(1, k):
+            contrib += w[j][:, None] * nll[j]
         return -bound, contrib

@@ -145,6 +145,7 @@ def score_file(
     from concurrent.futures import ThreadPoolExecutor
 
     from .drift import check_drift
+    from .forward import one_blas_thread
     from .io import AtomicTableWriter, prefetch
     from .scoring import ChunkReport, encode_chunk, finish_chunk, score_network
     from .sources import Source, open_source
@@ -176,10 +177,11 @@ def score_file(
     # at once (two threads), and formatting and writing the previous one (one thread). Encoding plus
     # the network is the largest stage, and numpy's kernels run in parallel across Python threads
     # better than inside one on few cores. At most eight chunks are in memory at once (four read ahead),
-    # and they are written in input order.
+    # and they are written in input order. The network's BLAS goes to one thread here, on this thread:
+    # OpenBLAS would not take the change from the network's threads.
     chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
     with chunks, AtomicTableWriter(out, out_format, source.arrow_schema) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
-            ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network:
+            ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network, one_blas_thread():
         pending = None
         inflight: deque = deque()
 
