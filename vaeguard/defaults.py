@@ -25,7 +25,7 @@ class Defaults:
     val_fraction: float = 0.1
     max_categories: int = 200
     max_rows: int = 1_000_000
-    # A multiple of the scoring batch (model.score_batch_rows), so no rows are padded.
+    # A multiple of the scoring batch (forward.NetworkShape.score_batch_rows), so no rows are padded.
     chunk_size: int = 32_768
     seed: int = 0
 
