@@ -105,3 +105,13 @@ def test_scoring_a_saved_model_never_imports_torch(tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     np.testing.assert_allclose(np.load(tmp_path / "s.npy"), want, rtol=1e-5)
+    # The command itself, --threads included, reports at exit whether torch was imported.
+    cli = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('torch' in sys.modules, file=sys.stderr))\n"
+        "from vaeguard.cli import main\n"
+        "main()\n"
+    )
+    args = ["score", str(tmp_path / "rows.csv"), "--model", str(tmp_path / "m"), "--out", str(tmp_path / "o.csv"), "--threads", "1", "-q"]
+    res = subprocess.run([sys.executable, "-c", cli, *args], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stderr.strip() == "False", res.stderr
