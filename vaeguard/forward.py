@@ -66,6 +66,15 @@ class NetworkShape:
         """Where each categorical column's vocabulary starts in the shared embedding and logits ([0] with none)."""
         return [0] + [int(v) for v in np.cumsum(self.vocab_sizes[:-1])]
 
+    def segments(self) -> np.ndarray:
+        """Vocabulary entry -> its column, as a 0/1 matrix: per-column sums of exp(logits) become one matrix
+        product. Entry 0 of every column, <unknown>, is left out: its probability is a fixed estimate from the
+        training counts (encode.Encoded.fixed), not something the decoder can learn from rows it never saw."""
+        out = np.zeros((int(sum(self.vocab_sizes)), len(self.vocab_sizes)), dtype=np.float32)
+        for j, (off, size) in enumerate(zip(self.offsets, self.vocab_sizes)):
+            out[off + 1 : off + size, j] = 1.0
+        return out
+
     def encoder_layers(self) -> list[str]:
         # model.py's enc_body is Sequential(SiLU, Linear, SiLU, Linear, SiLU, ...): the linears sit at odd places.
         return [f"enc_body.{2 * i + 1}" for i in range(len(self.hidden) - 1)]
@@ -181,11 +190,7 @@ class ScoringNetwork:
         else:
             self.num_scale = (0.5 * np.exp(-self.num_logvar)).astype(np.float32)
             self.num_const = (0.5 * (self.num_logvar + LOG_2PI)).astype(np.float32)
-        # Vocabulary entry -> its column as a 0/1 matrix, without entry 0 (<unknown>), as in model.py.
-        total = int(sum(s.vocab_sizes))
-        self.segments = np.zeros((total, len(s.vocab_sizes)), dtype=np.float32)
-        for j, (off, size) in enumerate(zip(s.offsets, s.vocab_sizes)):
-            self.segments[off + 1 : off + size, j] = 1.0
+        self.segments = s.segments()
 
     def _linear(self, h: np.ndarray, name: str) -> np.ndarray:
         out = h @ self._t[f"{name}.weight"]

@@ -31,19 +31,22 @@ if TYPE_CHECKING:
     from .detector import Detector
 
 
-def _network(d: "Detector") -> tuple[NetworkShape, dict[str, np.ndarray]]:
-    """The network's shape and weights: the torch model's while it exists (a fit saves its best epoch so
-    far as it trains; a model built for explanations holds the same weights), else the numpy one's."""
-    model = d._model
-    if model is not None:
-        return model.network_shape, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
-    return d.network_.shape, d.network_.weights
+def _network_shape(d: "Detector") -> NetworkShape:
+    return d._model.network_shape if d._model is not None else d.network_.shape
+
+
+def _weights(d: "Detector") -> dict[str, np.ndarray]:
+    """The torch model's weights while it exists (a fit saves its best epoch so far as it trains; a model
+    built for explanations holds the same weights), else the numpy pass's."""
+    if d._model is not None:
+        return {k: v.detach().cpu().numpy() for k, v in d._model.state_dict().items()}
+    return d.network_.weights
 
 
 def build(d: "Detector", state: str) -> dict:
     h = d.history_
     stats = getattr(d, "contribution_stats_", None)
-    shape = _network(d)[0]
+    shape = _network_shape(d)
     return {
         "vaeguard_version": __version__,
         "created": getattr(d, "created_", None) or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -85,7 +88,7 @@ def build(d: "Detector", state: str) -> dict:
 
 
 def _tensors(d: "Detector") -> dict[str, np.ndarray]:
-    out = {f"model.{k}": v for k, v in _network(d)[1].items()}
+    out = {f"model.{k}": v for k, v in _weights(d).items()}
     out["scoring.eps"] = d.eps_
     return out
 

@@ -67,9 +67,7 @@ class TabularAutoencoder(nn.Module):
         self.vocab_sizes = list(vocab_sizes)
         self.latent_dim = latent_dim
         self.register_buffer("flag_index", torch.tensor(flag_index, dtype=torch.long))
-        offsets = [0]
-        for v in vocab_sizes[:-1]:
-            offsets.append(offsets[-1] + v)
+        offsets = self.network_shape.offsets
         self.register_buffer("cat_offsets", torch.tensor(offsets, dtype=torch.long))
         total_vocab = sum(vocab_sizes)
         # Every column's slice of the logits, padded to the longest vocabulary, so all the per-column
@@ -82,13 +80,7 @@ class TabularAutoencoder(nn.Module):
             valid[j, :size] = True
         self.register_buffer("cat_index", index, persistent=False)
         self.register_buffer("cat_valid", valid, persistent=False)
-        # Vocabulary entry -> its column, as a 0/1 matrix: per-column sums of exp(logits) become one GEMM.
-        # Entry 0 of every column, <unknown>, is left out: its probability is a fixed estimate from the
-        # training counts (encode.Encoded.fixed), not something the decoder can learn from rows it never saw.
-        segments = torch.zeros(total_vocab, len(vocab_sizes))
-        for j, (off, size) in enumerate(zip(offsets, vocab_sizes)):
-            segments[off + 1 : off + size, j] = 1.0
-        self.register_buffer("cat_segments", segments, persistent=False)
+        self.register_buffer("cat_segments", torch.from_numpy(self.network_shape.segments()), persistent=False)
 
         h0 = hidden[0]
         dense_in = n_num + self.n_flag

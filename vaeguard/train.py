@@ -42,7 +42,6 @@ class TrainConfig:
     trim: float = DEFAULTS.trim  # share of each batch's worst-fitting rows left out once warm-up is over
 
 
-
 def auto_epochs(n_rows: int, batch_size: int) -> int:
     """Enough epochs for about TARGET_STEPS updates: small tables get more passes, big ones fewer."""
     steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
