@@ -12,7 +12,7 @@ import pytest
 from vaeguard.schema import infer_schema
 from vaeguard.sources import open_source, read_table
 
-from .conftest import SHARED, invoke
+from .conftest import ROOT, SHARED, invoke
 
 FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration", "orig_bytes",
           "resp_bytes", "conn_state", "local_orig", "missed_bytes", "history", "orig_pkts", "resp_pkts", "tunnel_parents"]
@@ -575,3 +575,23 @@ def test_iot23_capture_to_capture(tmp_path, runner):
     out = tmp_path / "s8.csv"
     res = invoke(runner, "score", iot / "eve8.json.gz", "--model", model, "--out", out, "--json")
     assert res.exit_code == 2 and "missing" in res.stderr  # Suricata's fields are not Zeek's: a clear error
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "iot23" / "eve44.json").exists(), reason="needs ../shared")
+def test_flow_benchmark_writes_eve_as_the_shared_files_were(tmp_path):
+    # benchmarks/flows.py writes capture 34 (which has no eve.json) as Suricata would; the mapping must
+    # give the shared captures' own flow events back, or its same-network eve figures mean little.
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("flows_benchmark", ROOT / "benchmarks" / "flows.py")
+    flows = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(flows)
+
+    def flow_events(path):
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt") as f:
+            return [ln for ln in f if '"event_type": "flow"' in ln]
+
+    iot = SHARED / "data" / "iot23"
+    for capture, shared in (("44", iot / "eve44.json"), ("8", iot / "eve8.json.gz")):
+        written = flows.eve_from_conn(capture, tmp_path)
+        assert flow_events(written) == flow_events(shared)
