@@ -33,6 +33,8 @@ def test_output_has_every_input_column_then_scores(runner, trained_model, tmp_pa
     assert np.isfinite(df["anomaly_score"]).all()
     assert df["p_value"].between(0, 1).all() and set(df["is_anomaly"]) <= {0, 1}
     assert df["top_features"].str.count(";").eq(2).all()
+    # The header reads as the input's did: names unquoted, so `cut -d,` and awk see them as they are.
+    assert out.read_text().split("\n", 1)[0] == NEW.read_text().split("\n", 1)[0] + "," + ",".join(SCORE_COLUMNS)
     # The summary goes to stderr, and says how many rows were flagged.
     assert "rows scored" in res.stderr and "1,000" in res.stderr and "flagged" in res.stderr
 
@@ -160,13 +162,14 @@ def test_fail_on_anomaly_exit_code(runner, trained_model, tmp_path):
 
 def test_extra_columns_and_other_order_pass_through(runner, trained_model, tmp_path):
     src = pd.read_csv(NEW)
-    shuffled = src[src.columns[::-1]].assign(note="x")
+    shuffled = src[src.columns[::-1]].assign(**{"note, free text": "x"})  # a name that needs quoting keeps them
     path, out, ref = tmp_path / "s.csv", tmp_path / "o.csv", tmp_path / "ref.csv"
     shuffled.to_csv(path, index=False)
     score_to(runner, trained_model, out, src=path)
     score_to(runner, trained_model, ref)
     got = pd.read_csv(out)
     assert list(got.columns[: len(shuffled.columns)]) == list(shuffled.columns)
+    assert '"note, free text"' in out.read_text().split("\n", 1)[0]
     np.testing.assert_array_equal(got["anomaly_score"], pd.read_csv(ref)["anomaly_score"])
 
 

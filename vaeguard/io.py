@@ -306,18 +306,30 @@ def _as_input_types(table, schema):
 
 def _csv_bytes(table, header: bool) -> bytes:
     """One chunk as CSV: values as they are, quoted only where a value needs it (pyarrow's "needed"
-    style quotes every string, which doubles the size of a table read as text)."""
+    style quotes every string, which doubles the size of a table read as text). pyarrow quotes every
+    header name whatever the style; the header is written as the input's was, plain where it can be, so
+    `cut -d,` and awk see `anomaly_score`, not `"anomaly_score"`."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    head = _csv_header(table.column_names) if header else b""
     for style in ("none", "needed"):
         buf = pa.BufferOutputStream()
         try:
-            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=header, quoting_style=style))
+            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style=style))
         except pa.ArrowInvalid:  # a value holds a comma, a quote or a newline: quote the strings
             continue
-        return buf.getvalue().to_pybytes()
+        return head + buf.getvalue().to_pybytes()
     raise AssertionError("unreachable: the needed style quotes any value")
+
+
+def _csv_header(names: list[str]) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(names)  # quotes a name only when it needs it, as pyarrow's body
+    return out.getvalue().encode("utf-8")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
