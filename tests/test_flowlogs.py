@@ -112,6 +112,43 @@ def test_zeek_bad_lines_are_counted_or_stop_with_strict(tmp_path, runner):
     assert res.exit_code == 2 and "--strict" in res.stderr and not (tmp_path / "m2").exists()
 
 
+def nfdump_csv(n: int = 300) -> str:
+    """`nfdump -o csv` as it prints: the flows, then a summary of another shape."""
+    rng = np.random.default_rng(0)
+    lines = ["ts,te,td,sa,da,sp,dp,pr,flg,ipkt,ibyt,opkt,obyt"]
+    for i in range(n):
+        pkts = int(rng.integers(1, 50))
+        lines.append(f"2019-03-01 10:{i // 60 % 60:02d}:{i % 60:02d},2019-03-01 10:{i // 60 % 60:02d}:{i % 60:02d},"
+                     f"{rng.random():.3f},10.0.0.{rng.integers(1, 20)},93.184.216.{rng.integers(1, 9)},"
+                     f"{rng.integers(1024, 65535)},{rng.choice([80, 443, 53])},{rng.choice(['TCP', 'UDP'])},.AP.SF,"
+                     f"{pkts},{pkts * int(rng.integers(40, 1500))},0,0")
+    return "\n".join(lines + ["Summary", "flows,bytes,packets,avg_bps,avg_pps,avg_bpp", f"{n},123456,5000,8000,10,100"]) + "\n"
+
+
+def test_csv_lines_of_another_shape_are_counted_or_stop_with_strict(tmp_path, runner):
+    # nfdump's closing summary and a cut last line: not rows. pandas (fit) padded them with gaps, which
+    # turned the always-zero out-bytes into "sometimes missing" categories; pyarrow (score) stopped.
+    path = tmp_path / "flows.csv"
+    path.write_text(nfdump_csv() + "2019-03-01 11:00:00,2019-03-01 11:0")
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert len(df) == 300 and src.bad_lines == 4 and src.bad_example == "Summary"
+    assert df["obyt"].notna().all() and df["sp"].map(type).eq(int).all()
+    text = pd.concat(open_source(str(path)).chunks(64, text=True))
+    assert len(text) == 300
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    res = invoke(runner, "fit", path, "--model", model, "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    assert "4 malformed lines skipped" in res.stderr and "'Summary'" in res.stderr
+    assert {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}["obyt"] == "constant"
+    res = invoke(runner, "score", path, "--model", model, "--out", out)
+    assert res.exit_code == 0 and len(pd.read_csv(out)) == 300 and "4 malformed lines skipped" in res.stderr
+    for cmd in (["score", path, "--model", model, "--out", tmp_path / "o2.csv"], ["fit", path, "--model", tmp_path / "m2"]):
+        res = invoke(runner, *cmd, "--strict")
+        assert res.exit_code == 2 and "'Summary'" in res.stderr and "--strict" in res.stderr
+    assert not (tmp_path / "o2.csv").exists() and not (tmp_path / "m2").exists()
+
+
 def test_concatenated_gzip_logs_on_stdin(tmp_path, runner):
     # `zcat conn.*.log.gz | vaeguard score -`: several headers and #close lines inside one stream.
     train = tmp_path / "train.log"

@@ -124,7 +124,7 @@ FormatOpt = Annotated[
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, tables or warnings; errors still go to stderr.")]
 StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed log line, instead of scoring "
+    bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed line (a log or CSV line of the wrong shape), instead of scoring "
                        "the value as malformed (improbable) or skipping the line and counting it.")
 ]
 ThreadsOpt = Annotated[

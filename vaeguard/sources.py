@@ -420,12 +420,74 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
 def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
     fh = source.binary()
     try:
-        with pd.read_csv(fh, sep=source.delimiter, chunksize=chunk_size, low_memory=False, encoding_errors="strict",
-                         na_values=CSV_NULLS, keep_default_na=False) as reader:
+        with pd.read_csv(_WholeRows(fh, source), sep=source.delimiter, chunksize=chunk_size, low_memory=False,
+                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False) as reader:
             yield from reader
     finally:
         if fh is not sys.stdin.buffer:
             fh.close()
+
+
+class _WholeRows(io.RawIOBase):
+    """A CSV's bytes without the lines whose field count is not the header's, each one handed to
+    `Source.bad_line` (counted, or an error with --strict), as score's reader skips them.
+
+    pandas pads a short line with gaps without a word and stops at a long one: a cut last line, or the
+    summary nfdump prints after its flows ("Summary", then a six-field table), became rows of gaps that
+    made every column "sometimes missing" at fit, while score stopped at them. A block's delimiters are
+    counted first (bytes.count, a fraction of the parse); only a block whose total is off is split into
+    lines. A block holding a quote is passed on as it is (a quoted field may hold the delimiter or a line
+    break): pandas then reads it as before."""
+
+    def __init__(self, raw: IO[bytes], source: Source):
+        self._raw, self._source = raw, source
+        self._sep = source.delimiter.encode()
+        self._want = -1  # delimiters in a whole row: the header's, once read
+        self._carry = b""  # the last, unfinished line of the block before
+        self._out = memoryview(b"")
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not len(self._out) and not self._eof:
+            self._out = memoryview(self._next_block(max(len(b), 1 << 20)))
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _next_block(self, size: int) -> bytes:
+        data = self._raw.read(size)
+        if not data:
+            self._eof = True
+            block, self._carry = self._carry, b""
+        else:
+            data = self._carry + data
+            end = data.rfind(b"\n") + 1
+            block, self._carry = data[:end], data[end:]
+        if self._want < 0 and block:
+            header_end = block.find(b"\n") + 1 or len(block)
+            header = block[:header_end]
+            self._want = len(_check_header(self._source.name, header.decode("utf-8-sig", "replace").rstrip("\r\n"),
+                                           self._source.delimiter)) - 1
+            return header + self._rows(block[header_end:])
+        return self._rows(block)
+
+    def _rows(self, block: bytes) -> bytes:
+        if not block or b'"' in block:
+            return block
+        lines = block.count(b"\n") + (not block.endswith(b"\n"))
+        if block.count(self._sep) == self._want * lines:
+            return block
+        kept = []
+        for line in block.splitlines(keepends=True):
+            if line.count(self._sep) == self._want or not line.strip():  # pandas skips blank lines itself
+                kept.append(line)
+            else:
+                self._source.bad_line(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+        return b"".join(kept)
 
 
 def rebatch(batches, chunk_size: int, schema=None) -> Iterator[pd.DataFrame]:
@@ -471,20 +533,39 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
             names = _check_header(source.name, header.decode("utf-8-sig"), source.delimiter)
         except UnicodeDecodeError:
             raise InputError(f"'{source.name}' is not UTF-8 text (in the header); re-save it as UTF-8") from None
+        stop: list[InputError] = []
+
+        def on_invalid(row) -> str:
+            # A line whose field count is not the header's (a cut last line, nfdump's closing summary):
+            # counted and skipped as fit skips it, or the error that --strict asks for.
+            try:
+                source.bad_line(row.text or "")
+            except InputError as e:
+                stop.append(e)
+                return "error"
+            return "skip"
+
         try:
             reader = pacsv.open_csv(
                 fh,
                 read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
-                parse_options=pacsv.ParseOptions(delimiter=source.delimiter),
+                parse_options=pacsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=CSV_NULLS,
                                                      strings_can_be_null=True),
             )
         except pa.ArrowInvalid as e:
+            if stop:
+                raise stop[0] from None
             if "Empty CSV" not in str(e):
                 raise
             yield pd.DataFrame({n: pd.Series([], dtype="str") for n in names})  # a header and no rows
             return
-        yield from rebatch(reader, chunk_size, reader.schema)
+        try:
+            yield from rebatch(reader, chunk_size, reader.schema)
+        except pa.ArrowInvalid:
+            if stop:
+                raise stop[0] from None
+            raise
     finally:
         if fh is not sys.stdin.buffer:
             fh.close()
