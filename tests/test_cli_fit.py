@@ -195,6 +195,39 @@ def test_text_in_numeric_column_fit_counts_it_or_stops_with_strict(runner, tmp_p
     assert 0 < num["bytes"]["malformed_cost"] < num["packets"]["malformed_cost"]
 
 
+def test_decimal_comma_numbers(runner, tmp_path):
+    # A spreadsheet export from much of Europe: ';' between fields, ',' in numbers. Those columns are
+    # numbers, not text categories or ids; the output keeps them as written.
+    from vaeguard.schema import decimal_comma
+
+    assert decimal_comma(["2,5", "3", "0,125", "-1,5e3"])
+    assert not decimal_comma(["1,500", "2,000", "3"])  # a thousands separator could have written these
+    assert not decimal_comma(["1.5", "2,5"]) and not decimal_comma(["2,5", "n/a"]) and not decimal_comma(["3", "4"])
+    df = make_flows(300)
+    path, new = tmp_path / "eu.csv", tmp_path / "eu_new.csv"
+    df.drop(columns="rate").to_csv(path, sep=";", decimal=",", index=False)
+    odd = df.head(40).copy()
+    odd.loc[:4, "duration"] = 500.25  # far longer than any training duration
+    odd.drop(columns="rate").to_csv(new, sep=";", decimal=",", index=False)
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    spec = {c["name"]: c for c in manifest(model)["schema"]}["duration"]
+    assert spec["role"] == "numeric" and spec["transform"] == "decimal-comma" and "decimal comma" in spec["reason"]
+    assert invoke(runner, "score", new, "--model", model, "--out", out, "-q").exit_code == 0
+    scored = pd.read_csv(out)
+    assert scored["duration"].astype(str).str.contains(",").any()  # as written
+    assert scored["is_anomaly"][:5].all() and scored["top_features"][:5].str.startswith("duration").all()
+    # The same numbers written with a decimal point score the same.
+    odd.drop(columns="rate").to_csv(new, sep=";", index=False)
+    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=1e-6)
+    # Set by hand, the role reads the comma too.
+    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", "duration=numeric", *FAST)
+    assert res.exit_code == 0 and "malformed" not in res.stderr
+    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["duration"]["transform"] == "decimal-comma"
+
+
 def test_sample_data_roles(runner, tmp_path):
     model = tmp_path / "m"
     assert invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, *FAST).exit_code == 0

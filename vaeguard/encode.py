@@ -26,8 +26,8 @@ from pandas.api import types as pdt
 from .errors import InputError
 from .parallel import thread_map
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
-    numeric_text_values, set_lengths,
+    ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
+    comma_to_point, numeric_text_values, set_lengths,
 )
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
@@ -56,7 +56,7 @@ class NumericColumn:
     scale: float
     missing_flag: bool  # training had gaps: the network learns how likely a gap is
     integer: bool = False  # every training value was a whole number (generated rows are rounded)
-    transform: str = ""  # "length": Zeek set / vector member counts
+    transform: str = ""  # "length": Zeek set / vector member counts; "decimal-comma": 2,5 for 2.5
     low: float = -math.inf  # training range, in the original units (generated rows stay inside it)
     high: float = math.inf
     missing_cost: float = 0.0  # -log P(missing) when training had no gaps
@@ -370,7 +370,7 @@ class Preprocessor:
         if spec.transform == "length":
             values, n_bad, examples = set_lengths(s), 0, []
         else:
-            values, n_bad, examples = numeric_text_values(s)
+            values, n_bad, examples = numeric_text_values(comma_to_point(s) if spec.transform == DECIMAL_COMMA else s)
         if n_bad and strict:
             raise _text_in_numeric(name, n_bad, examples)
         v = _finite(values.to_numpy(dtype=float))
@@ -432,6 +432,8 @@ class Preprocessor:
             bad_any = np.zeros((n_num, n), dtype=bool)
             for j, col in enumerate(self.numeric):
                 s = df[col.name]
+                if col.transform == DECIMAL_COMMA:
+                    s = comma_to_point(s)
                 # The scoring path's text columns: Arrow parses them straight into this row of `v`.
                 text = arrow_text(s) if col.transform != "length" else None
                 parsed = arrow_floats(text) if text is not None else None

@@ -31,6 +31,10 @@ USER_ROLES = {"numeric": NUMERIC, "categorical": CATEGORICAL, "port": PORT, "add
 ID_UNIQUE_FRACTION = 0.5
 # A text column where this share of values parse as numbers is a numeric column with dirty values.
 NUMERIC_TEXT_FRACTION = 0.9
+DECIMAL_COMMA = "decimal-comma"
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$")
+# What a thousands separator could also have written: "1,500" may be fifteen hundred.
+_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
 # An integer column named like a code (flag, type, state...) is a category up to this many values.
 MAX_CODE_VALUES = 50
 # Epoch times from 2000 to 2100, in seconds, milliseconds and microseconds.
@@ -66,6 +70,8 @@ class ColumnSpec:
     reason: str
     # "length": the column holds Zeek sets or vectors; the member count is the feature.
     # "history": Zeek's connection history; each of its event letters is a feature too.
+    # "decimal-comma": numbers written with a decimal comma (2,5), as spreadsheets export them in much
+    # of Europe; read with the comma as the decimal point.
     transform: str = ""
 
     def to_dict(self) -> dict:
@@ -128,6 +134,28 @@ def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
     n_bad = int(bad.sum())
     examples = [str(v) for v in series[bad].unique()[:3]] if n_bad else []
     return coerced.astype(float), n_bad, examples
+
+
+def decimal_comma(values) -> bool:
+    """Whether distinct text values are numbers written with a decimal comma: every one a number with at
+    most one comma, and at least one that no thousands separator could have written ("2,5", "0,125")."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    if not text.str.fullmatch(_DECIMAL_COMMA).all():
+        return False
+    comma = text[text.str.contains(",", regex=False)]
+    return bool(len(comma)) and not comma.str.fullmatch(_GROUPED).all()
+
+
+def comma_to_point(s: pd.Series) -> pd.Series:
+    """A decimal-comma column's text with the decimal point numbers are parsed with (numbers pass as they are)."""
+    if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s):
+        return s
+    text = arrow_text(s)
+    if text is not None:
+        import pyarrow.compute as pc
+
+        return pd.Series(pd.arrays.ArrowStringArray(pc.replace_substring(text, ",", ".")), index=s.index)
+    return s.where(s.isna(), s.astype(str).str.replace(",", ".", regex=False))
 
 
 def arrow_text(s: pd.Series):
@@ -330,6 +358,12 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
     weights = counts.to_numpy()
     parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
+    if parsed < 1.0 and decimal_comma(counts.index):
+        values = pd.to_numeric(comma_to_point(text), errors="coerce").to_numpy(dtype=float)
+        spec = _numeric_role(name, values, n, " (decimal comma)")
+        if spec.role == NUMERIC:
+            spec.transform = DECIMAL_COMMA
+        return spec
     if parsed >= NUMERIC_TEXT_FRACTION:
         coerced = pd.to_numeric(text, errors="coerce")
         note = " (stored as text)" if parsed == 1.0 else " (some values are text)"
@@ -415,6 +449,10 @@ def infer_schema(
             role = chosen[key]
             hint = zeek_base_type(hints.get(key, ""))
             transform = "length" if role == NUMERIC and hint in ("set", "vector", "table") else ""
+            if role == NUMERIC and not transform and not pdt.is_numeric_dtype(df[name]):
+                distinct = df[name].dropna().unique()
+                if len(distinct) and decimal_comma(distinct):
+                    transform = DECIMAL_COMMA
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
