@@ -92,6 +92,12 @@ def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):
     odd = tmp_path / "scores.bin"
     score_to(runner, trained_model, odd, "--out-format", "parquet")
     assert len(pd.read_parquet(odd)) == 1000
+    # .tsv is tab-separated, compressed or not (it had been comma-separated under a .tsv name).
+    for out in (tmp_path / "o.tsv", tmp_path / "o.tsv.gz"):
+        score_to(runner, trained_model, out)
+        got = pd.read_csv(out, sep="\t")
+        assert list(got.columns) == list(src.columns) + list(SCORE_COLUMNS)
+        np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), expected)
 
 
 def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):

@@ -21,7 +21,7 @@ STDIO = "-"
 # (0666 less the umask), as `cp` does, so other users and services can read results.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-OUT_FORMATS = ("csv", "csv.gz", "parquet")
+OUT_FORMATS = ("csv", "csv.gz", "tsv", "tsv.gz", "parquet")
 # Parquet tries a dictionary for every column until it holds 1 MiB; for measurements with a distinct value
 # in most rows that hashing is wasted and made the writer a quarter of a Parquet-to-Parquet score's CPU
 # time. Capped at 64 KiB (8,192 distinct 8-byte values) ports, states and small counts keep their
@@ -40,15 +40,19 @@ def output_format(path: str, override: str | None = None) -> str:
     if path == STDIO:
         return "csv"
     name = path.lower()
+    if name.endswith((".tsv.gz", ".tab.gz")):
+        return "tsv.gz"
     if name.endswith(".gz"):
         return "csv.gz"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    if name.endswith((".csv", ".tsv", ".txt")):
+    if name.endswith((".tsv", ".tab")):
+        return "tsv"
+    if name.endswith((".csv", ".txt")):
         return "csv"
     raise InputError(
         f"cannot tell the output format of '{path}' from its extension; "
-        f"name it .csv, .csv.gz or .parquet, or pass --out-format csv|csv.gz|parquet"
+        f"name it .csv, .csv.gz, .tsv or .parquet, or pass --out-format {'|'.join(OUT_FORMATS)}"
     )
 
 
@@ -180,9 +184,9 @@ class AtomicTableWriter:
             raise InputError(f"--out '{self.path}' is a folder; give a file name such as scored.csv")
         fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
-        if self.fmt == "csv.gz":
+        if self.fmt.endswith(".gz"):
             self._fh = gzip.open(self._tmp, "wb")
-        elif self.fmt == "csv":
+        elif self.fmt != "parquet":
             self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
         return self
 
@@ -206,7 +210,7 @@ class AtomicTableWriter:
         if self._writer is not None:
             self._writer.write_table(table)
         else:
-            self._fh.write(_csv_bytes(table, header=first))
+            self._fh.write(_csv_bytes(table, header=first, delimiter="\t" if self.fmt.startswith("tsv") else ","))
 
     def _numbers_typed(self, table, first: bool):
         """Parquet output: text columns that hold numbers (a CSV or a log is read as text) become int64 or
@@ -304,7 +308,7 @@ def _as_input_types(table, schema):
     return table
 
 
-def _csv_bytes(table, header: bool) -> bytes:
+def _csv_bytes(table, header: bool, delimiter: str = ",") -> bytes:
     """One chunk as CSV: values as they are, quoted only where a value needs it (pyarrow's "needed"
     style quotes every string, which doubles the size of a table read as text). pyarrow quotes every
     header name whatever the style; the header is written as the input's was, plain where it can be, so
@@ -312,23 +316,23 @@ def _csv_bytes(table, header: bool) -> bytes:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    head = _csv_header(table.column_names) if header else b""
+    head = _csv_header(table.column_names, delimiter) if header else b""
     for style in ("none", "needed"):
         buf = pa.BufferOutputStream()
         try:
-            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style=style))
+            pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style=style, delimiter=delimiter))
         except pa.ArrowInvalid:  # a value holds a comma, a quote or a newline: quote the strings
             continue
         return head + buf.getvalue().to_pybytes()
     raise AssertionError("unreachable: the needed style quotes any value")
 
 
-def _csv_header(names: list[str]) -> bytes:
+def _csv_header(names: list[str], delimiter: str) -> bytes:
     import csv
     import io
 
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(names)  # quotes a name only when it needs it, as pyarrow's body
+    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerow(names)  # quotes a name only when it needs it, as pyarrow's body
     return out.getvalue().encode("utf-8")
 
 
