@@ -143,12 +143,7 @@ def zeek_chunks(source: "Source", chunk_size: int) -> Iterator[pd.DataFrame]:
                 ))
                 return "error"
             return "skip"
-        try:
-            source.bad_line(text)
-        except InputError as e:
-            stop.append(e)
-            return "error"
-        return "skip"
+        return source.skip_line(text, stop)
 
     fh = source.binary()
     try:

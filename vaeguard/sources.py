@@ -111,6 +111,16 @@ class Source:
                 f"or leave out --strict to skip such lines and count them"
             )
 
+    def skip_line(self, text: str, stop: list) -> str:
+        """What pyarrow's invalid_row_handler answers for a line that is not a row: "skip", the line
+        counted, or with --strict "error", the reason kept in `stop` for the reader to raise."""
+        try:
+            self.bad_line(text)
+        except InputError as e:
+            stop.append(e)
+            return "error"
+        return "skip"
+
     def skipped_summary(self) -> str:
         """One line on what reading left out, or '' when nothing was."""
         parts = []
@@ -533,23 +543,15 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
             names = _check_header(source.name, header.decode("utf-8-sig"), source.delimiter)
         except UnicodeDecodeError:
             raise InputError(f"'{source.name}' is not UTF-8 text (in the header); re-save it as UTF-8") from None
+        # A line whose field count is not the header's (a cut last line, nfdump's closing summary) is
+        # counted and skipped, as fit skips it, or is the error that --strict asks for.
         stop: list[InputError] = []
-
-        def on_invalid(row) -> str:
-            # A line whose field count is not the header's (a cut last line, nfdump's closing summary):
-            # counted and skipped as fit skips it, or the error that --strict asks for.
-            try:
-                source.bad_line(row.text or "")
-            except InputError as e:
-                stop.append(e)
-                return "error"
-            return "skip"
-
         try:
             reader = pacsv.open_csv(
                 fh,
                 read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
-                parse_options=pacsv.ParseOptions(delimiter=source.delimiter, invalid_row_handler=on_invalid),
+                parse_options=pacsv.ParseOptions(delimiter=source.delimiter,
+                                                 invalid_row_handler=lambda row: source.skip_line(row.text or "", stop)),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=CSV_NULLS,
                                                      strings_can_be_null=True),
             )
