@@ -228,6 +228,16 @@ def test_decimal_comma_numbers(runner, tmp_path):
     assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["duration"]["transform"] == "decimal-comma"
 
 
+def test_a_threshold_from_few_held_out_rows_is_called_an_estimate(runner, flows_csv, tmp_path):
+    # 400 rows hold out 40: too few to see a 1% rate among them, so the threshold is extrapolated and fit says so.
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2")
+    assert res.exit_code == 0 and "rests on 40 held-out rows" in res.stderr and "vaeguard calibrate" in res.stderr
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--json", *FAST)
+    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.01, "rows": 40, "extrapolated": True}
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--fpr", "0.05", "--epochs", "2")
+    assert res.exit_code == 0 and "held-out rows" not in res.stderr
+
+
 def test_sample_data_roles(runner, tmp_path):
     model = tmp_path / "m"
     assert invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, *FAST).exit_code == 0
@@ -248,8 +258,8 @@ def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monke
 
 
 def test_label_like_column_gets_a_warning(runner, tmp_path):
-    df = make_flows(200)
-    df["label"] = np.where(np.arange(200) % 10 == 0, "attack", "normal")
+    df = make_flows(1000)  # 100 held-out rows: enough for the default --fpr, so no warning about them
+    df["label"] = np.where(np.arange(1000) % 10 == 0, "attack", "normal")
     path = tmp_path / "labelled.csv"
     df.to_csv(path, index=False)
     res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "2")

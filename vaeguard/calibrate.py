@@ -62,6 +62,21 @@ class Calibration:
         threshold = threshold_for(s, target)
         return cls(mode, float(target), threshold, s, float(threshold - s[0] + 1.0))
 
+    @property
+    def extrapolated(self) -> bool:
+        """Too few calibration rows to observe the target rate among them: the threshold lies beyond the
+        highest score (see `threshold_for`), so the rate it flags is an estimate."""
+        return (len(self.scores) + 1) * self.target < 1.0 - 1e-12
+
+    def small_sample_warning(self) -> str:
+        """One line for the user when the threshold is extrapolated, else ''."""
+        if not self.extrapolated:
+            return ""
+        need = math.ceil(1.0 / self.target - 1.0 - 1e-9)
+        return (f"the threshold rests on {len(self.scores):,} held-out rows, fewer than the {need:,} it takes to see a "
+                f"{self.target:g} rate among them; it is extrapolated from their highest scores, so new normal rows may "
+                f"be flagged at a few times that rate: fit on more normal rows, or calibrate on more with `vaeguard calibrate`")
+
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         """Share of calibration rows scoring at least as high (with the +1 correction, never exactly 0)."""
         n = len(self.scores)

@@ -123,6 +123,8 @@ def fit(
         render.emit_json(render.fit_summary(detector, model, run))
     elif not quiet:
         render.print_fit_summary(con, detector, model, run.rows_used)
+    if not quiet and detector.calibration_.small_sample_warning():
+        render.warning(con, detector.calibration_.small_sample_warning())
     if suspects and not quiet:
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "

@@ -144,11 +144,14 @@ def calibrate(
     old = detector.calibration_.threshold
     new = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
-    result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target}
+    result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target,
+              "extrapolated": new.extrapolated}
     if json:
         render.emit_json(result)
     else:
         con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {len(df):,} rows); saved to {model}")
+        if new.small_sample_warning():
+            render.warning(con, new.small_sample_warning())
 
 
 # ---- generate ----------------------------------------------------------------------------------------
