@@ -12,7 +12,7 @@ import pytest
 from vaeguard.schema import infer_schema
 from vaeguard.sources import open_source, read_table
 
-from .conftest import ROOT, SHARED, invoke
+from .conftest import ROOT, SHARED, invoke, make_flows
 
 FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration", "orig_bytes",
           "resp_bytes", "conn_state", "local_orig", "missed_bytes", "history", "orig_pkts", "resp_pkts", "tunnel_parents"]
@@ -147,6 +147,23 @@ def test_csv_lines_of_another_shape_are_counted_or_stop_with_strict(tmp_path, ru
         res = invoke(runner, *cmd, "--strict")
         assert res.exit_code == 2 and "'Summary'" in res.stderr and "--strict" in res.stderr
     assert not (tmp_path / "o2.csv").exists() and not (tmp_path / "m2").exists()
+
+
+def test_concatenated_csv_files_repeat_their_header(tmp_path, runner):
+    # `cat day1.csv day2.csv | vaeguard score -`: the second header is no row (it had made every number
+    # column "some values are text" at fit, and one malformed row at score), whatever the byte-order mark.
+    df = make_flows(300)
+    parts = [df.iloc[:150].to_csv(index=False), df.iloc[150:].to_csv(index=False)]
+    path = tmp_path / "both.csv"
+    path.write_bytes(parts[0].encode() + "\ufeff".encode() + parts[1].encode())
+    src = open_source(str(path))
+    typed = read_table(src)[0]
+    assert len(typed) == 300 and src.bad_lines == 0 and pd.api.types.is_numeric_dtype(typed["bytes"])
+    assert len(pd.concat(open_source(str(path)).chunks(64, text=True))) == 300
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "score", "-", "--model", model, "--out", tmp_path / "o.csv", input=path.read_bytes())
+    assert res.exit_code == 0 and "text in numeric" not in res.stderr and len(pd.read_csv(tmp_path / "o.csv")) == 300
 
 
 def test_concatenated_gzip_logs_on_stdin(tmp_path, runner):

@@ -438,6 +438,9 @@ def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]
             fh.close()
 
 
+_BOM = "\ufeff".encode()
+
+
 class _WholeRows(io.RawIOBase):
     """A CSV's bytes without the lines whose field count is not the header's, each one handed to
     `Source.bad_line` (counted, or an error with --strict), as score's reader skips them.
@@ -447,12 +450,14 @@ class _WholeRows(io.RawIOBase):
     made every column "sometimes missing" at fit, while score stopped at them. A block's delimiters are
     counted first (bytes.count, a fraction of the parse); only a block whose total is off is split into
     lines. A block holding a quote is passed on as it is (a quoted field may hold the delimiter or a line
-    break): pandas then reads it as before."""
+    break): pandas then reads it as before. The header line again (`cat day1.csv day2.csv`) is no row
+    either: it is left out, as a Zeek log's header lines are."""
 
     def __init__(self, raw: IO[bytes], source: Source):
         self._raw, self._source = raw, source
         self._sep = source.delimiter.encode()
         self._want = -1  # delimiters in a whole row: the header's, once read
+        self._header = b""  # the header line, without its line end or byte-order mark
         self._carry = b""  # the last, unfinished line of the block before
         self._out = memoryview(b"")
         self._eof = False
@@ -480,12 +485,16 @@ class _WholeRows(io.RawIOBase):
         if self._want < 0 and block:
             header_end = block.find(b"\n") + 1 or len(block)
             header = block[:header_end]
+            self._header = header.rstrip(b"\r\n").removeprefix(_BOM)
             self._want = len(_check_header(self._source.name, header.decode("utf-8-sig", "replace").rstrip("\r\n"),
                                            self._source.delimiter)) - 1
             return header + self._rows(block[header_end:])
         return self._rows(block)
 
     def _rows(self, block: bytes) -> bytes:
+        if self._header and (block.startswith((self._header, _BOM + self._header)) or b"\n" + self._header in block
+                             or b"\n" + _BOM + self._header in block):
+            block = b"".join(ln for ln in block.splitlines(keepends=True) if ln.rstrip(b"\r\n").removeprefix(_BOM) != self._header)
         if not block or b'"' in block:
             return block
         lines = block.count(b"\n") + (not block.endswith(b"\n"))
@@ -530,6 +539,21 @@ def block_size(header_bytes: int, chunk_size: int) -> int:
     return int(min(BLOCK_MAX, max(1 << 20, row_bytes * min(chunk_size, 2_000))))
 
 
+def _without_headers(batches, names: list[str]) -> Iterator:
+    """Record batches without the rows that repeat the header (files concatenated: `cat a.csv b.csv`)."""
+    import pyarrow.compute as pc
+
+    for batch in batches:
+        first = pc.fill_null(batch.column(0), "")
+        same = pc.or_(pc.equal(first, names[0]), pc.equal(first, "\ufeff" + names[0]))
+        if pc.any(same).as_py():
+            for i, name in enumerate(names[1:], 1):
+                same = pc.and_(same, pc.equal(pc.fill_null(batch.column(i), ""), name))
+            if pc.any(same).as_py():
+                batch = batch.filter(pc.invert(same))
+        yield batch
+
+
 def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -563,7 +587,7 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
             yield pd.DataFrame({n: pd.Series([], dtype="str") for n in names})  # a header and no rows
             return
         try:
-            yield from rebatch(reader, chunk_size, reader.schema)
+            yield from rebatch(_without_headers(reader, names), chunk_size, reader.schema)
         except pa.ArrowInvalid:
             if stop:
                 raise stop[0] from None
