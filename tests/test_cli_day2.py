@@ -56,6 +56,10 @@ def test_info(runner, trained_model, tmp_path):
     assert m["model"]["variant"] == "vae" and m["format_version"] == 2
     assert 1 <= m["training"]["best_epoch"] <= len(m["history"]) == len({h["epoch"] for h in m["history"]})
     assert {c["name"] for c in m["columns"]} >= {"flow_id", "service"}
+    # --model, as every other command takes it; two different folders are an error, not a silent choice.
+    assert as_json(invoke(runner, "info", "--model", trained_model, "--json"))["model_dir"] == str(trained_model)
+    res = invoke(runner, "info", trained_model, "--model", tmp_path / "other")
+    assert res.exit_code == 2 and "two model folders" in res.stderr
     pytest.importorskip("matplotlib")
     png = tmp_path / "curve.png"
     assert invoke(runner, "info", trained_model, "--plot", png).exit_code == 0

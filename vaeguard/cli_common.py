@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_USAGE, ParamError, VaeguardError
+from .errors import EXIT_INTERNAL, EXIT_USAGE, ConfigError, ParamError, VaeguardError
 
 HELP = f"""vaeguard {__version__}: learn what normal rows of a table look like with a Variational
 Autoencoder, then flag the rows that do not fit.
@@ -116,7 +116,21 @@ def _root(
 
 # ---- shared option types ---------------------------------------------------------------------------
 ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model folder (written by fit, read by the other commands).", envvar="VAEGUARD_MODEL")]
-ModelDirArg = Annotated[Path, typer.Argument(help="Model folder written by fit.", envvar="VAEGUARD_MODEL")]
+# info and export name the model folder as an argument, and take --model as every other command does.
+ModelDirArg = Annotated[Optional[Path], typer.Argument(help=f"Model folder written by fit (or --model). Default: {DEFAULT_MODEL_DIR}.",
+                                                       show_default=False)]
+ModelDirOpt = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model folder, as the other commands take it (the same as the argument).",
+                                                     envvar="VAEGUARD_MODEL")]
+
+
+def model_dir_of(ctx: typer.Context, argument: Optional[Path], option: Optional[Path]) -> Path:
+    """The model folder from the argument or --model; an argument wins over VAEGUARD_MODEL or a config file."""
+    source = getattr(ctx.get_parameter_source("model"), "name", "")  # click's enum, or the copy typer ships
+    if argument is not None and option is not None and Path(argument) != Path(option) and source == "COMMANDLINE":
+        raise ConfigError(f"two model folders given: '{argument}' and --model '{option}'; give one")
+    return Path(argument or option or DEFAULT_MODEL_DIR)
+
+
 FormatOpt = Annotated[
     Optional[str],
     typer.Option("--format", help="Input format: csv (delimiter sniffed), parquet, zeek (TSV log) or json (Zeek JSON, "

@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from .cli_common import DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, QuietOpt, StrictOpt, app, handles_errors
+from .cli_common import (
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
+)
 
 
 # ---- evaluate ----------------------------------------------------------------------------------------
@@ -61,7 +63,9 @@ def evaluate(
 @app.command()
 @handles_errors
 def export(
-    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
+    ctx: typer.Context,
+    model_dir: ModelDirArg = None,
+    model: ModelDirOpt = None,
     onnx: Annotated[Optional[Path], typer.Option("--onnx", help="Write the scoring graph (preprocessed inputs -> per-row score) as ONNX to this file.")] = None,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -71,6 +75,7 @@ def export(
     from .detector import Detector
     from .errors import ConfigError
 
+    model_dir = model_dir_of(ctx, model_dir, model)
     if onnx is None:
         raise ConfigError("say what to export: --onnx model.onnx")
     from .export import export_onnx
@@ -87,7 +92,9 @@ def export(
 @app.command()
 @handles_errors
 def info(
-    model_dir: ModelDirArg = Path(DEFAULT_MODEL_DIR),
+    ctx: typer.Context,
+    model_dir: ModelDirArg = None,
+    model: ModelDirOpt = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve as a PNG to this path.")] = None,
     json: JsonOpt = False,
 ) -> None:
@@ -96,6 +103,7 @@ def info(
     from .checkpoint import read_manifest
     from .detector import Detector
 
+    model_dir = model_dir_of(ctx, model_dir, model)
     detector = Detector.load(model_dir)
     m = read_manifest(model_dir)
     cal = detector.calibration_
