@@ -149,6 +149,19 @@ def test_csv_lines_of_another_shape_are_counted_or_stop_with_strict(tmp_path, ru
     assert not (tmp_path / "o2.csv").exists() and not (tmp_path / "m2").exists()
 
 
+def test_a_model_of_one_sensors_log_names_the_other_sensor():
+    from vaeguard.errors import SchemaError
+    from vaeguard.schema import ColumnSpec, check_columns
+
+    zeek = [ColumnSpec(n, "numeric", "") for n in ("id.resp_p", "conn_state", "orig_ip_bytes", "duration")]
+    eve = pd.DataFrame(columns=["src_ip", "dest_port", "flow.bytes_toserver", "flow.pkts_toserver"])
+    with pytest.raises(SchemaError, match="fitted on a Zeek conn log, and this is Suricata eve.json"):
+        check_columns(eve, zeek)
+    with pytest.raises(SchemaError) as e:  # an ordinary table: no word about sensors
+        check_columns(pd.DataFrame(columns=["bytes"]), [ColumnSpec("packets", "numeric", "")])
+    assert "fitted on" not in str(e.value)
+
+
 def test_concatenated_csv_files_repeat_their_header(tmp_path, runner):
     # `cat day1.csv day2.csv | vaeguard score -`: the second header is no row (it had made every number
     # column "some values are text" at fit, and one malformed row at score), whatever the byte-order mark.
@@ -629,6 +642,7 @@ def test_iot23_capture_to_capture(tmp_path, runner):
     out = tmp_path / "s8.csv"
     res = invoke(runner, "score", iot / "eve8.json.gz", "--model", model, "--out", out, "--json")
     assert res.exit_code == 2 and "missing" in res.stderr  # Suricata's fields are not Zeek's: a clear error
+    assert "fitted on a Zeek conn log, and this is Suricata eve.json" in res.stderr
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "iot23" / "eve44.json").exists(), reason="needs ../shared")

@@ -480,5 +480,19 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec]) -> None:
         shown = ", ".join(f"'{c}'" for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         raise SchemaError(
             f"column{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} missing; "
-            f"the model was trained on: {', '.join(used)}"
+            f"the model was trained on: {', '.join(used)}{_other_sensor(set(used), have)}"
         )
+
+
+# Fields that name the log a table came from: a model of one sensor's logs cannot score the other's.
+_SENSOR_FIELDS = {"a Zeek conn log": {"id.orig_h", "id.resp_h", "id.resp_p", "conn_state", "orig_ip_bytes", "history"},
+                  "Suricata eve.json": {"flow.bytes_toserver", "flow.pkts_toserver", "dest_port", "src_ip", "app_proto"}}
+
+
+def _other_sensor(used: set[str], have: set[str]) -> str:
+    """A hint when the model was trained on one sensor's log and the table comes from another."""
+    trained = [k for k, names in _SENSOR_FIELDS.items() if len(used & names) >= 2]
+    scored = [k for k, names in _SENSOR_FIELDS.items() if len(have & names) >= 2]
+    if len(trained) == 1 and len(scored) == 1 and trained != scored:
+        return f" (it was fitted on {trained[0]}, and this is {scored[0]}: fit a model on {scored[0].removeprefix('a ')} to score these)"
+    return ""
