@@ -123,8 +123,9 @@ def fit(
         render.emit_json(render.fit_summary(detector, model, run))
     elif not quiet:
         render.print_fit_summary(con, detector, model, run.rows_used)
-    if not quiet and detector.calibration_.small_sample_warning():
-        render.warning(con, detector.calibration_.small_sample_warning())
+    few_held_out = detector.calibration_.small_sample_warning()
+    if few_held_out and not quiet:
+        render.warning(con, few_held_out)
     if suspects and not quiet:
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "
@@ -137,7 +138,7 @@ def fit(
 def score(
     data: Annotated[str, typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .parquet), or - for stdout.")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet), or - for stdout.")] = "-",
     format: FormatOpt = None,
     out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz or parquet. Default: from the --out extension; stdout is csv.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "

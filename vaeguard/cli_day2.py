@@ -158,8 +158,9 @@ def calibrate(
         render.emit_json(result)
     else:
         con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {len(df):,} rows); saved to {model}")
-        if new.small_sample_warning():
-            render.warning(con, new.small_sample_warning())
+        few = new.small_sample_warning()
+        if few:
+            render.warning(con, few)
 
 
 # ---- generate ----------------------------------------------------------------------------------------
