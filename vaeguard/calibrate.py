@@ -15,6 +15,12 @@ from .errors import ConfigError, ParamError
 TAIL_MIN = 5
 
 
+def observable(n: int, target: float) -> bool:
+    """Whether n calibration scores can show a rate of `target` among them: a new normal row exceeds the
+    highest of n by chance 1 / (n + 1), so at least 1 / target - 1 of them are needed."""
+    return (n + 1) * target >= 1.0 - 1e-12
+
+
 def threshold_for(scores: np.ndarray, target: float) -> float:
     """The score above which a normal row lands with probability about `target`, from sorted scores.
 
@@ -26,7 +32,7 @@ def threshold_for(scores: np.ndarray, target: float) -> float:
     threshold with shape 0), P(S > u + t) = (m / (n + 1)) exp(-t / mean excess).
     """
     n = len(scores)
-    if (n + 1) * target >= 1.0 - 1e-12:
+    if observable(n, target):
         return float(np.quantile(scores, 1.0 - target, method="higher"))
     m = min(n - 1, max(TAIL_MIN, int(math.ceil(0.1 * n))))
     if m < 2:
@@ -66,7 +72,7 @@ class Calibration:
     def extrapolated(self) -> bool:
         """Too few calibration rows to observe the target rate among them: the threshold lies beyond the
         highest score (see `threshold_for`), so the rate it flags is an estimate."""
-        return (len(self.scores) + 1) * self.target < 1.0 - 1e-12
+        return not observable(len(self.scores), self.target)
 
     def small_sample_warning(self) -> str:
         """One line for the user when the threshold is extrapolated, else ''."""

@@ -39,7 +39,7 @@ def _weights(d: "Detector") -> dict[str, np.ndarray]:
     """The torch model's weights while it exists (a fit saves its best epoch so far as it trains; a model
     built for explanations holds the same weights), else the numpy pass's."""
     if d._model is not None:
-        return {k: v.detach().cpu().numpy() for k, v in d._model.state_dict().items()}
+        return d._model.numpy_weights()
     return d.network_.weights
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -243,9 +244,13 @@ class TabularAutoencoder(nn.Module):
         return self.decode(z)
 
     # ---- the numpy scoring pass (forward.py) ------------------------------------------------------
+    def numpy_weights(self) -> dict[str, np.ndarray]:
+        """The state_dict as numpy arrays, under the names a checkpoint and forward.py use (views of CPU tensors)."""
+        return {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
+
     def to_scoring(self) -> ScoringNetwork:
         """The weights as numpy arrays of their own (not views: training may go on changing these)."""
-        return ScoringNetwork(self.network_shape, {k: v.detach().cpu().numpy().copy() for k, v in self.state_dict().items()})
+        return ScoringNetwork(self.network_shape, {k: v.copy() for k, v in self.numpy_weights().items()})
 
     @classmethod
     def from_scoring(cls, net: ScoringNetwork) -> "TabularAutoencoder":
