@@ -72,7 +72,7 @@ def test_fit_on_rows_and_chunked_inputs_equal_fit_on_a_copy():
     whole = a.transform(df.iloc[rows])
     x_num, observed, x_cat = b.network_inputs(df, rows, chunk=333)
     assert np.array_equal(whole.x_num, x_num) and np.array_equal(whole.observed, observed) and np.array_equal(whole.x_cat, x_cat)
-    assert observed.dtype == np.uint8
+    assert observed.dtype == np.uint8 and x_cat.dtype == np.int16
 
 
 def test_label_counts_break_ties_as_pandas_does():
@@ -264,3 +264,62 @@ def test_fit_leaves_the_compiler_unloaded():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_labels_computed_once_per_distinct_value_equal_labels_row_by_row():
+    from vaeguard.encode import _constant_labels, canonical_strings, per_distinct, port_labels
+
+    rng = np.random.default_rng(6)
+    n = 5000
+    ports = rng.choice(np.array(["80", "443", "8080", "53211", "61000", "x", None], dtype=object), n)
+    columns = {
+        "ports as text": pd.Series(ports, dtype="str"),
+        "ports as Arrow text": as_text(pd.DataFrame({"p": ports}))["p"],
+        "ports as numbers": pd.to_numeric(pd.Series(ports), errors="coerce"),
+    }
+    for what, s in columns.items():
+        fast = per_distinct(lambda v: port_labels(v, {8080}), s)
+        assert list(fast) == list(port_labels(s, {8080})), what
+        for kind in ("number", "text", "bool"):
+            assert list(per_distinct(lambda v: canonical_strings(v, kind), s)) == list(canonical_strings(s, kind)), (what, kind)
+    # Python's equality makes True, 1 and 1.0 one value; as labels they are not, so objects go row by row.
+    mixed = pd.Series(rng.choice(np.array([True, 1, 1.0, "1", None], dtype=object), n))
+    assert list(per_distinct(lambda v: canonical_strings(v, "text"), mixed)) == list(canonical_strings(mixed, "text"))
+    sets = pd.Series(rng.choice(np.array(["(empty)", "a,b", "a", None], dtype=object), n), dtype="str")
+    from vaeguard.encode import ConstantColumn
+
+    col = ConstantColumn("tunnel_parents", "0", "number", "length", 5.0)
+    assert list(_constant_labels(col, sets)) == list(canonical_strings(pd.Series([len(v.split(",")) if v and v != "(empty)" else 0 for v in sets.fillna("")], dtype=float)))
+
+
+def test_id_like_text_is_ignored_and_unique_numbers_stored_as_text_are_not():
+    n = 5000
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({
+        "uid": [f"C{v:x}" for v in rng.integers(2**40, 2**48, n)],
+        "amount": [f"{v:.4f}" for v in rng.random(n) * 1000],
+        "price": [f"{v:.3f}".replace(".", ",") for v in rng.random(n) * 10],
+        "dur": [f"{v:.6f}" if i % 10 else "n/a" for i, v in enumerate(rng.random(n))],
+    }).astype("str")
+    roles = {s.name: s.role for s in infer_schema(df)}
+    assert roles == {"uid": "ignored", "amount": "numeric", "price": "numeric", "dur": "numeric"}
+
+
+def test_training_sums_category_embeddings_as_the_embedding_bag_does():
+    torch.manual_seed(1)
+    net = TabularAutoencoder(2, [], [3, 2, 4, 3], 3, [16, 8], "vae")
+    assert net.one_hot_sum
+    x_num = torch.randn(256, 2)
+    observed = torch.ones(256, 2)
+    x_cat = torch.stack([torch.randint(0, v, (256,)) for v in (3, 2, 4, 3)], dim=1)
+    with torch.no_grad():
+        bag = net.encode(x_num, observed, x_cat)[0]
+    mu = net.encode(x_num, observed, x_cat)[0]
+    assert torch.allclose(mu, bag, atol=1e-6)
+    mu.sum().backward()
+    one_hot_grad = net.enc_cat.weight.grad.clone()
+    net.enc_cat.weight.grad = None
+    net.one_hot_sum = False
+    net.encode(x_num, observed, x_cat)[0].sum().backward()
+    assert torch.allclose(one_hot_grad, net.enc_cat.weight.grad, atol=1e-5)
+    assert not TabularAutoencoder(2, [], [200] * 3, 3, [16, 8], "vae").one_hot_sum  # wide vocabularies keep the bag

@@ -93,6 +93,7 @@ class TabularAutoencoder(nn.Module):
             nn.init.normal_(self.enc_cat.weight, std=1.0 / math.sqrt(max(1, self.n_cat)))
             with torch.no_grad():  # an unseen category tells the encoder nothing (the row never trains it)
                 self.enc_cat.weight[torch.tensor(offsets, dtype=torch.long)] = 0.0
+        self.one_hot_sum = self.network_shape.one_hot_sum  # training's sum of the category embeddings (forward.py)
         self.enc_bias = nn.Parameter(torch.zeros(h0)) if self.enc_dense is None else None
         self.enc_body = nn.Sequential(nn.SiLU(), *mlp(hidden))
         self.enc_mu = nn.Linear(hidden[-1], latent_dim)
@@ -114,7 +115,14 @@ class TabularAutoencoder(nn.Module):
                 parts.append(1.0 - observed[:, self.flag_index])
             h = self.enc_dense(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
         if self.enc_cat is not None:
-            hc = self.enc_cat(x_cat + self.cat_offsets)
+            index = x_cat + self.cat_offsets
+            if torch.is_grad_enabled() and self.one_hot_sum:
+                # Offsets keep every column's codes apart, so a row's ones never collide.
+                table = self.enc_cat.weight
+                hot = torch.zeros(index.shape[0], table.shape[0], dtype=table.dtype, device=table.device).scatter_(1, index, 1.0)
+                hc = hot @ table
+            else:
+                hc = self.enc_cat(index)
             h = hc if h is None else h + hc
         if self.enc_bias is not None:
             h = h + self.enc_bias

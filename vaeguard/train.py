@@ -57,6 +57,16 @@ def _batches(n: int, batch_size: int, perm: torch.Tensor):
         yield perm[start : start + batch_size]
 
 
+def _widened(t: torch.Tensor) -> torch.Tensor:
+    """A batch of `Preprocessor.network_inputs` as the network takes it: 0/1 flags held in uint8 as float32,
+    category codes held in int16 as int64."""
+    if t.dtype == torch.uint8:
+        return t.float()
+    if t.dtype == torch.int16:
+        return t.long()
+    return t
+
+
 def evaluate_loss(model: TabularAutoencoder, tensors, batch_size: int = 8192) -> float:
     """Mean validation loss at full beta, with a fixed noise seed so epochs compare fairly."""
     model.eval()
@@ -157,7 +167,7 @@ def train(
         for idx in _batches(n, config.batch_size, perm):
             # index_select copies whole rows; t[idx] goes through the general indexing kernel (2x slower)
             rows = [t.index_select(0, idx) for t in train_tensors]
-            batch = [r.float() if r.dtype == torch.uint8 else r for r in rows]
+            batch = [_widened(r) for r in rows]
             loss = model.training_loss(*batch, beta=beta, trim=config.trim if epoch + 1 > warmup else 0.0)
             opt.zero_grad(set_to_none=True)
             loss.backward()
