@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -663,3 +664,22 @@ def test_flow_benchmark_writes_eve_as_the_shared_files_were(tmp_path):
     for capture, shared in (("44", iot / "eve44.json"), ("8", iot / "eve8.json.gz")):
         written = flows.eve_from_conn(capture, tmp_path)
         assert flow_events(written) == flow_events(shared)
+
+
+def test_zeek_uids_are_ignored_even_where_a_log_repeats_them():
+    """http.log and dns.log name the connection of each request: one uid on many lines is still an id."""
+    rng = np.random.default_rng(8)
+    uids = [f"C{''.join(rng.choice(list('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'), 17))}" for _ in range(40)]
+    df = pd.DataFrame({
+        "uid": rng.choice(uids, 2000),
+        "request_id": [str(uuid.UUID(int=int(v))) for v in rng.integers(0, 2**62, 2000)],
+        "method": rng.choice(["GET", "POST"], 2000),
+        "status_code": rng.choice([200, 404], 2000),
+    })
+    roles = {s.name: s for s in infer_schema(df)}
+    assert roles["uid"].role == "ignored" and "uid" in roles["uid"].reason
+    assert roles["request_id"].role == "ignored" and "UUID" in roles["request_id"].reason
+    assert roles["method"].role == "categorical"
+    # Text that merely starts with C is not taken for a uid unless the name says so.
+    names = pd.DataFrame({"host": rng.choice(uids, 2000), "n": rng.integers(0, 5, 2000)})
+    assert {s.name: s.role for s in infer_schema(names)}["host"] == "categorical"

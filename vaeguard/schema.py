@@ -61,6 +61,11 @@ _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/
 HISTORY_LETTERS = "ShAaDdFfRrCcGgTtWwIiQq^"
 _HISTORY = re.compile(f"^[{re.escape(HISTORY_LETTERS)}]+$")
 _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1) of a flow's addresses and ports
+# Zeek's connection and file ids (C or F and base62 letters, made at random): they name a connection,
+# which another log (http, dns, files) may mention many times, so they need not be distinct to be ids.
+_ZEEK_UID = re.compile(r"^[CF][0-9A-Za-z]{11,21}$")
+_ZEEK_UID_WORDS = {"uid", "fuid", "uids", "fuids"}
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass
@@ -234,6 +239,10 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
     if _share(values, _COMMUNITY_ID) >= 0.95:
         return ColumnSpec(name, IGNORED, "Community ID: a hash of the flow's addresses and ports, identifies them")
+    if _words(name) & _ZEEK_UID_WORDS and _share(values, _ZEEK_UID) >= 0.95:
+        return ColumnSpec(name, IGNORED, "Zeek connection or file id (uid): names one connection, however often it repeats")
+    if _share(values, _UUID) >= 0.95:
+        return ColumnSpec(name, IGNORED, "UUID: a random identifier")
     return None
 
 
