@@ -156,8 +156,12 @@ def test_a_model_of_one_sensors_log_names_the_other_sensor():
 
     zeek = [ColumnSpec(n, "numeric", "") for n in ("id.resp_p", "conn_state", "orig_ip_bytes", "duration")]
     eve = pd.DataFrame(columns=["src_ip", "dest_port", "flow.bytes_toserver", "flow.pkts_toserver"])
-    with pytest.raises(SchemaError, match="fitted on a Zeek conn log, and this is Suricata eve.json"):
+    with pytest.raises(SchemaError, match="^the model was fitted on a Zeek conn log, and this is Suricata eve.json: score it with a model fitted on that kind of log; columns "):
         check_columns(eve, zeek)
+    # Zeek's logs share their id.* fields: a dns log is known by its own
+    dns = pd.DataFrame(columns=["ts", "uid", "id.orig_h", "id.resp_h", "id.resp_p", "query", "qtype_name", "rcode_name"])
+    with pytest.raises(SchemaError, match="^the model was fitted on a Zeek conn log, and this is a Zeek dns log"):
+        check_columns(dns, zeek)
     with pytest.raises(SchemaError) as e:  # an ordinary table: no word about sensors
         check_columns(pd.DataFrame(columns=["bytes"]), [ColumnSpec("packets", "numeric", "")])
     assert "fitted on" not in str(e.value)

@@ -505,15 +505,22 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec]) -> None:
     missing = [c for c in used if c not in have]
     if missing:
         shown = ", ".join(f"'{c}'" for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise SchemaError(
-            f"column{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} missing; "
-            f"the model was trained on: {', '.join(used)}{_other_sensor(set(used), have)}"
-        )
+        what = f"column{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} missing"
+        other = _other_sensor(set(used), have)
+        if other:  # the kind of log says it all; the column list follows for the record
+            raise SchemaError(f"{other}; {what}")
+        raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
 
 
-# Fields that name the log a table came from: a model of one sensor's logs cannot score the other's.
-_SENSOR_FIELDS = {"a Zeek conn log": {"id.orig_h", "id.resp_h", "id.resp_p", "conn_state", "orig_ip_bytes", "history"},
-                  "Suricata eve.json": {"flow.bytes_toserver", "flow.pkts_toserver", "dest_port", "src_ip", "app_proto"}}
+# Fields that name the log a table came from: a model of one log cannot score another. Zeek's logs share
+# their id.* fields, so each is known by fields of its own.
+_SENSOR_FIELDS = {
+    "a Zeek conn log": {"conn_state", "history", "orig_ip_bytes", "resp_ip_bytes", "missed_bytes", "orig_pkts"},
+    "a Zeek dns log": {"query", "qtype_name", "rcode_name", "trans_id", "qclass_name", "answers"},
+    "a Zeek http log": {"method", "uri", "status_code", "user_agent", "request_body_len", "response_body_len"},
+    "a Zeek ssl log": {"cipher", "server_name", "established", "curve", "ssl_history"},
+    "Suricata eve.json": {"flow.bytes_toserver", "flow.pkts_toserver", "dest_port", "src_ip", "app_proto"},
+}
 
 
 def _other_sensor(used: set[str], have: set[str]) -> str:
@@ -521,5 +528,5 @@ def _other_sensor(used: set[str], have: set[str]) -> str:
     trained = [k for k, names in _SENSOR_FIELDS.items() if len(used & names) >= 2]
     scored = [k for k, names in _SENSOR_FIELDS.items() if len(have & names) >= 2]
     if len(trained) == 1 and len(scored) == 1 and trained != scored:
-        return f" (it was fitted on {trained[0]}, and this is {scored[0]}: fit a model on {scored[0].removeprefix('a ')} to score these)"
+        return f"the model was fitted on {trained[0]}, and this is {scored[0]}: score it with a model fitted on that kind of log"
     return ""
