@@ -445,8 +445,10 @@ class Preprocessor:
         n_num, n_cat = len(self.numeric), len(self.categorical)
         x_num = np.zeros((n, n_num), dtype=np.float32)
         observed = np.ones((n, n_num), dtype=np.float32)
-        fixed = np.zeros((n, n_num + n_cat + len(self.constant)), dtype=np.float64)
-        novel = np.zeros(fixed.shape, dtype=bool)
+        # Column-major: both are written a column at a time below, and a column of a row-major table is a
+        # write to a new cache line per row. (x_cat stays row-major: the network reads it by rows.)
+        fixed = np.zeros((n, n_num + n_cat + len(self.constant)), dtype=np.float64, order="F")
+        novel = np.zeros(fixed.shape, dtype=bool, order="F")
         enc = Encoded(x_num, observed, np.zeros((n, n_cat), dtype=np.int64), fixed, novel)
         if n_num:
             # Parsed column by column, each into a contiguous row of `v` (numeric columns x rows), then
