@@ -334,3 +334,25 @@ def test_threads_caps_the_cpu_threads(runner, flows_csv, tmp_path):
         assert res.exit_code == 2 and "--threads must be at least 1" in res.stderr
     finally:
         torch.set_num_threads(before)
+
+
+def test_fit_on_a_terminal_says_what_it_is_doing_before_the_first_epoch(runner, flows_csv, tmp_path, monkeypatch):
+    """Reading, roles and encoding come before the epoch bar; on a terminal a spinner counts the rows read."""
+    import io
+
+    from rich.console import Console
+
+    from vaeguard import render
+    from vaeguard.sources import open_source, read_table
+
+    seen: list[int] = []
+    df, total = read_table(open_source(str(flows_csv)), max_rows=None, chunk_size=300, on_rows=seen.append)
+    assert seen[-1] == total == len(df) and seen == sorted(seen) and len(seen) > 1
+
+    screen = io.StringIO()
+    monkeypatch.setattr(render, "console", lambda quiet=False: Console(file=screen, force_terminal=True, width=120, quiet=quiet))
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    shown = screen.getvalue()
+    assert f"reading {flows_csv}" in shown and "rows read: choosing roles, encoding, first epoch" in shown
+    assert shown.index("rows read") < shown.index("2/2")  # then the epoch bar

@@ -76,7 +76,13 @@ def fit(
     con = render.console(quiet)
     use_threads(threads)
     source = open_source(data, format, strict=strict)
-    ahead = read_table_ahead(source, max_rows, seed)
+    # Until the first epoch ends (reading, roles, encoding, an epoch: a minute on a large log) a spinner
+    # says what is happening, on a terminal only: a log file gets the summary, not the frames.
+    status = con.status(f"reading {source.name}") if con.is_terminal and not quiet else None
+    if status is not None:
+        status.start()
+    on_rows = (lambda n: status.update(f"reading {source.name}: {n:,} rows")) if status is not None else None
+    ahead = read_table_ahead(source, max_rows, seed, on_rows=on_rows)
     try:
         import torch  # noqa: F401 - training needs it: a second and a half, spent while the reader parses the file
 
@@ -89,6 +95,8 @@ def fit(
         )
     except BaseException:
         ahead.close()
+        if status is not None:
+            status.stop()
         raise
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -99,6 +107,8 @@ def fit(
     task = None
 
     def on_read(used: int, total: int, skipped: str) -> None:
+        if status is not None:
+            status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
         if total > used:
             con.print(f"sampled {used:,} of {total:,} rows (--max-rows)")
         if skipped:
@@ -107,6 +117,8 @@ def fit(
     def on_epoch(rec, total_epochs):
         nonlocal task
         if task is None:  # the bar appears with the first epoch: errors before it print on a clean line
+            if status is not None:
+                status.stop()
             progress.start()
             task = progress.add_task("fit", total=total_epochs, losses="")
         progress.update(task, completed=rec.epoch, losses=f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}")
@@ -116,6 +128,8 @@ def fit(
         if task is not None:
             progress.update(task, total=progress.tasks[0].completed)
     finally:
+        if status is not None:
+            status.stop()
         if task is not None:  # rich ends even a bar that never started with an empty line (in a log, before the error)
             progress.stop()
     suspects = label_like(detector.schema_)

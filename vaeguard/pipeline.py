@@ -207,14 +207,15 @@ def score_file(
     return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers)
 
 
-def read_table_ahead(source, max_rows: int = DEFAULTS.max_rows, seed: int = DEFAULTS.seed):
+def read_table_ahead(source, max_rows: int = DEFAULTS.max_rows, seed: int = DEFAULTS.seed, on_rows: Callable[[int], None] | None = None):
     """Start reading the table `fit_file` trains on now, on a background thread: parsing a million rows
-    takes about as long as importing torch, and the two overlap on two cores. Pass it as `ahead`."""
+    takes about as long as importing torch, and the two overlap on two cores. Pass it as `ahead`.
+    `on_rows` hears the running row count, from the reading thread."""
     from .io import prefetch
     from .sources import read_table
 
     def whole():
-        yield read_table(source, max_rows=max_rows, seed=seed)
+        yield read_table(source, max_rows=max_rows, seed=seed, on_rows=on_rows)
 
     return prefetch(whole())
 

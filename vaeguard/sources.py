@@ -15,7 +15,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -599,9 +599,10 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
 
 # ---- whole tables, sampled -------------------------------------------------------------------------
 def read_table(
-    source: Source, max_rows: int | None = None, seed: int = 0, chunk_size: int = 200_000
+    source: Source, max_rows: int | None = None, seed: int = 0, chunk_size: int = 200_000, on_rows: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Read a whole table, or a uniform sample of `max_rows` rows drawn while streaming.
+    """Read a whole table, or a uniform sample of `max_rows` rows drawn while streaming. `on_rows` hears
+    the running row count after each chunk.
 
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
     sample), so memory is bounded by max_rows plus one chunk and the sample does not depend on chunking.
@@ -637,6 +638,8 @@ def read_table(
         keys.append(rng.random(len(chunk)))
         total += len(chunk)
         held += len(chunk)
+        if on_rows is not None:
+            on_rows(total)
         if max_rows is not None and held > 2 * max_rows:  # memory stays within about twice the sample
             frame, k = select(parts, keys)
             parts, keys, held = [frame], [k], len(frame)
