@@ -275,7 +275,7 @@ class ScoringNetwork:
         if s.vocab_sizes:
             np.clip(logits, -CAT_LOGIT_BOUND, CAT_LOGIT_BOUND, out=logits)
             # No max to shift by: bounded logits keep every exp() and every column's sum of them inside
-            # float32's range (e^30 times 8,192 categories is 9e16), and the row-wise max cost as much as
+            # float32's range (e^30 is 1e13; float32 reaches 3e38), and the row-wise max cost as much as
             # the rest of this block. One 2-D product: numpy loops a 3-D one batch by batch.
             weights = np.exp(logits)
             sums = (weights.reshape(-1, weights.shape[-1]) @ self.segments).reshape(*weights.shape[:-1], -1)
