@@ -354,5 +354,6 @@ def test_fit_on_a_terminal_says_what_it_is_doing_before_the_first_epoch(runner, 
     res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2")
     assert res.exit_code == 0, res.output
     shown = screen.getvalue()
-    assert f"reading {flows_csv}" in shown and "rows read: choosing roles, encoding, first epoch" in shown
+    # (The running count may not be drawn before a small file is read whole: the read_table check above covers it.)
+    assert "400 rows read: choosing roles, encoding, first epoch" in shown
     assert shown.index("rows read") < shown.index("2/2")  # then the epoch bar

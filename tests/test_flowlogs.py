@@ -687,3 +687,29 @@ def test_zeek_uids_are_ignored_even_where_a_log_repeats_them():
     # Text that merely starts with C is not taken for a uid unless the name says so.
     names = pd.DataFrame({"host": rng.choice(uids, 2000), "n": rng.integers(0, 5, 2000)})
     assert {s.name: s.role for s in infer_schema(names)}["host"] == "categorical"
+
+
+def test_zeek_booleans_read_the_same_from_tsv_and_json(tmp_path, runner):
+    """Zeek writes a bool as T or F in TSV and as true or false in JSON. A site that turns on JSON logs
+    keeps its model: fitted on TSV, the same rows as JSON score the same (every row had been flagged,
+    its local_orig a category never seen)."""
+    rows = conn_rows(1500)
+    rng = np.random.default_rng(9)
+    local = rng.random(len(rows)) < 0.8
+    lo = FIELDS.index("local_orig")
+    tsv_rows = [r[:lo] + ["T" if v else "F"] + r[lo + 1:] for r, v in zip(rows, local)]
+    json_rows = [r[:lo] + [bool(v)] + r[lo + 1:] for r, v in zip(rows, local)]
+    tsv, js = tmp_path / "conn.log", tmp_path / "conn.json"
+    tsv.write_text(zeek_text(tsv_rows))
+    js.write_text(zeek_json_text(json_rows))
+    for fitted, other in ((tsv, js), (js, tsv)):
+        model = tmp_path / f"m-{fitted.suffix}"
+        assert invoke(runner, "fit", fitted, "--model", model, "-q").exit_code == 0
+        scores = []
+        for path in (fitted, other):
+            out = tmp_path / f"{fitted.suffix}-{path.suffix}.csv"
+            res = invoke(runner, "score", path, "--model", model, "--out", out, "--json")
+            assert res.exit_code == 0, res.output
+            assert json.loads(res.stdout)["unseen_categories"] == {}
+            scores.append(pd.read_csv(out)["anomaly_score"].to_numpy())
+        np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)

@@ -138,11 +138,16 @@ def value_kind(s: pd.Series) -> str:
     return "text"
 
 
+# Truth values as text: CSV and JSON write true and false, Zeek's TSV logs T and F.
+_TRUTH = {"true": True, "false": False, "t": True, "f": False}
+
+
 def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
     """Category labels as strings, the same whatever dtype a chunk happened to be read as (6, 6.0, '6').
 
     `kind` is how the training column was typed: a column of integer codes read back as text (the fast
-    CSV path keeps every field as a string) is parsed as numbers first, and 'true'/'TRUE' map to 'True'.
+    CSV path keeps every field as a string) is parsed as numbers first, and 'true', 'TRUE' and Zeek's
+    'T' map to 'True'.
     """
     if kind == "number" and not pdt.is_numeric_dtype(s) and not pdt.is_bool_dtype(s):
         parsed = pd.to_numeric(s, errors="coerce")
@@ -152,7 +157,7 @@ def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
             labels[unparsed] = s.to_numpy(dtype=object)[unparsed]
         return labels
     if kind == "bool" and not pdt.is_bool_dtype(s):
-        lowered = s.astype(object).map(lambda v: v if not isinstance(v, str) else {"true": True, "false": False}.get(v.strip().lower(), v))
+        lowered = s.astype(object).map(lambda v: v if not isinstance(v, str) else _TRUTH.get(v.strip().lower(), v))
         return canonical_strings(lowered)
     out = np.full(len(s), MISSING, dtype=object)
     present = s.notna().to_numpy()
@@ -351,7 +356,7 @@ class Preprocessor:
                 return [ConstantColumn(spec.name, value, kind, spec.transform, smoothed_cost(0, n))]
             if spec.role in (CATEGORICAL, PORT, ADDRESS):
                 derive = {PORT: "port", ADDRESS: "address"}.get(spec.role, "")
-                col = CategoricalColumn(spec.name, [], value_kind(s), "", derive)
+                col = CategoricalColumn(spec.name, [], "bool" if spec.transform == "bool" else value_kind(s), "", derive)
                 if derive == "port":
                     codes, uniques = pd.factorize(s, use_na_sentinel=False)
                     per_value = pd.Series(np.bincount(codes, minlength=len(uniques)), index=pd.to_numeric(pd.Series(uniques, dtype=s.dtype), errors="coerce"))

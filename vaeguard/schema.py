@@ -77,6 +77,7 @@ class ColumnSpec:
     # "history": Zeek's connection history; each of its event letters is a feature too.
     # "decimal-comma": numbers written with a decimal comma (2,5), as spreadsheets export them in much
     # of Europe; read with the comma as the decimal point.
+    # "bool": true/false by the format's types, however written (Zeek's TSV: T and F).
     transform: str = ""
 
     def to_dict(self) -> dict:
@@ -329,7 +330,8 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base in ("count", "int", "interval", "double"):
         return ColumnSpec(name, NUMERIC, f"{'count' if base == 'count' else 'number'} (type {hint})")
     if base == "bool":
-        return ColumnSpec(name, CATEGORICAL, f"true/false (type {hint})")
+        # Zeek writes T and F in TSV, true and false in JSON: one label for both (see encode.canonical_strings).
+        return ColumnSpec(name, CATEGORICAL, f"true/false (type {hint})", transform="bool")
     return None  # string / enum: the text rules decide (an id-like string such as Zeek's uid is ignored)
 
 
