@@ -77,12 +77,9 @@ def fit(
     use_threads(threads)
     source = open_source(data, format, strict=strict)
     # Until the first epoch ends (reading, roles, encoding, an epoch: a minute on a large log) a spinner
-    # says what is happening, on a terminal only: a log file gets the summary, not the frames.
-    status = con.status(f"reading {source.name}") if con.is_terminal and not quiet else None
-    if status is not None:
-        status.start()
-    on_rows = (lambda n: status.update(f"reading {source.name}: {n:,} rows")) if status is not None else None
-    ahead = read_table_ahead(source, max_rows, seed, on_rows=on_rows)
+    # says what is happening.
+    status = render.Spinner(con, f"reading {source.name}")
+    ahead = read_table_ahead(source, max_rows, seed, on_rows=lambda n: status.update(f"reading {source.name}: {n:,} rows"))
     try:
         import torch  # noqa: F401 - training needs it: a second and a half, spent while the reader parses the file
 
@@ -95,8 +92,7 @@ def fit(
         )
     except BaseException:
         ahead.close()
-        if status is not None:
-            status.stop()
+        status.stop()
         raise
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -107,8 +103,7 @@ def fit(
     task = None
 
     def on_read(used: int, total: int, skipped: str) -> None:
-        if status is not None:
-            status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
+        status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
         if total > used:
             con.print(f"sampled {used:,} of {total:,} rows (--max-rows)")
         if skipped:
@@ -117,8 +112,7 @@ def fit(
     def on_epoch(rec, total_epochs):
         nonlocal task
         if task is None:  # the bar appears with the first epoch: errors before it print on a clean line
-            if status is not None:
-                status.stop()
+            status.stop()
             progress.start()
             task = progress.add_task("fit", total=total_epochs, losses="")
         progress.update(task, completed=rec.epoch, losses=f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}")
@@ -128,8 +122,7 @@ def fit(
         if task is not None:
             progress.update(task, total=progress.tasks[0].completed)
     finally:
-        if status is not None:
-            status.stop()
+        status.stop()
         if task is not None:  # rich ends even a bar that never started with an empty line (in a log, before the error)
             progress.stop()
     suspects = label_like(detector.schema_)

@@ -15,6 +15,24 @@ def console(quiet: bool = False):
     return Console(stderr=True, quiet=quiet, highlight=False, emoji=False)
 
 
+class Spinner:
+    """A status line for work that has no bar yet, drawn on a terminal only: a log file gets the summary,
+    not the frames. `update` and `stop` may be called in any state (stopping twice is stopping once)."""
+
+    def __init__(self, con, text: str):
+        self._status = con.status(text) if con.is_terminal and not con.quiet else None
+        if self._status is not None:
+            self._status.start()
+
+    def update(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(text)
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+
 def emit_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=1, default=_json_default) + "\n")
     sys.stdout.flush()
