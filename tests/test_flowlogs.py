@@ -702,12 +702,13 @@ def test_zeek_booleans_read_the_same_from_tsv_and_json(tmp_path, runner):
     tsv, js = tmp_path / "conn.log", tmp_path / "conn.json"
     tsv.write_text(zeek_text(tsv_rows))
     js.write_text(zeek_json_text(json_rows))
-    for fitted, other in ((tsv, js), (js, tsv)):
-        model = tmp_path / f"m-{fitted.suffix}"
-        assert invoke(runner, "fit", fitted, "--model", model, "-q").exit_code == 0
+    # A role the user states keeps the format's reading of the values.
+    for fitted, other, options in ((tsv, js, []), (js, tsv, []), (tsv, js, ["--role", "local_orig=categorical"])):
+        model = tmp_path / f"m-{fitted.suffix}-{len(options)}"
+        assert invoke(runner, "fit", fitted, "--model", model, "-q", *options).exit_code == 0
         scores = []
         for path in (fitted, other):
-            out = tmp_path / f"{fitted.suffix}-{path.suffix}.csv"
+            out = tmp_path / f"{fitted.suffix}-{path.suffix}-{len(options)}.csv"
             res = invoke(runner, "score", path, "--model", model, "--out", out, "--json")
             assert res.exit_code == 0, res.output
             assert json.loads(res.stdout)["unseen_categories"] == {}

@@ -477,7 +477,10 @@ def infer_schema(
         if key in chosen:
             role = chosen[key]
             hint = zeek_base_type(hints.get(key, ""))
-            transform = "length" if role == NUMERIC and hint in ("set", "vector", "table") else ""
+            # What the format says a value means holds whatever role the user picks: a set's member count,
+            # and one label for Zeek's T and JSON's true.
+            transform = {(NUMERIC, "set"): "length", (NUMERIC, "vector"): "length", (NUMERIC, "table"): "length",
+                         (CATEGORICAL, "bool"): "bool"}.get((role, hint), "")
             if role == NUMERIC and not transform and not pdt.is_numeric_dtype(df[name]):
                 distinct = df[name].dropna().unique()
                 if len(distinct) and decimal_comma(distinct):
