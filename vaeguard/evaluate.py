@@ -78,7 +78,7 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
     ax.set_title("anomaly scores")
     written.append(_save(fig, directory / "score_histogram.png"))
     fpr, tpr, _ = roc_curve(y, scores)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = plt.subplots(figsize=(4.4, 4))  # as tall as the histogram: the page shows them at one height, one text size
     ax.plot(fpr, tpr, label=f"ROC-AUC {result['roc_auc']:.3f}")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.set_xlabel("false-positive rate")
@@ -86,7 +86,7 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
     ax.legend(loc="lower right")
     written.append(_save(fig, directory / "roc.png"))
     prec, rec, _ = precision_recall_curve(y, scores)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = plt.subplots(figsize=(4.4, 4))  # as tall as the histogram: the page shows them at one height, one text size
     ax.plot(rec, prec, label=f"PR-AUC {result['pr_auc']:.3f}")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
@@ -132,12 +132,14 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
         head = "".join(f"<th>{html.escape(str(col))}</th>" for col in shown) + "<th>labelled anomalous</th>"
         body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + f"<td>{'yes' if r['_label'] else 'no'}</td></tr>"
                        for _, r in top.iterrows())
-        rows = f"<h2>Top {len(top)} rows by score</h2><table class=rows><tr>{head}</tr>{body}</table>"
+        # A wide table scrolls inside its box: the page keeps its width, and top_features stays reachable.
+        rows = f"<h2>Top {len(top)} rows by score</h2><div class=scroll><table class=rows><tr>{head}</tr>{body}</table></div>"
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vaeguard evaluation</title>
 <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
 th,td{{border:1px solid #bbb;padding:3px 8px;text-align:left;font-size:13px}}th{{background:#eee}}
-figure{{display:inline-block;margin:0 1em 1em 0}}img{{max-width:520px}}.warn{{color:#a40}}</style></head>
+figure{{display:inline-block;vertical-align:top;margin:0 1em 1em 0}}img{{height:340px;max-width:100%;object-fit:contain}}
+.scroll{{overflow-x:auto}}.warn{{color:#a40}}</style></head>
 <body><h1>vaeguard evaluation</h1>
 <p>{result['rows']:,} rows, {result['anomalies']:,} labelled anomalous; threshold {result['threshold']:.4f}.</p>
 {drift_line}
