@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -228,14 +229,30 @@ def test_decimal_comma_numbers(runner, tmp_path):
     assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["duration"]["transform"] == "decimal-comma"
 
 
-def test_a_threshold_from_few_held_out_rows_is_called_an_estimate(runner, flows_csv, tmp_path):
-    # 400 rows hold out 40: too few to see a 1% rate among them, so the threshold is extrapolated and fit says so.
-    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2")
-    assert res.exit_code == 0 and "rests on 40 held-out rows" in res.stderr and "vaeguard calibrate" in res.stderr
+def test_a_small_table_is_calibrated_on_every_row(runner, flows_csv, tmp_path):
+    """400 rows hold out 40, too few to see a 1% rate among them: ten models, each holding out a tenth,
+    score every row, and the threshold rests on all 400 scores."""
     res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--json", *FAST)
-    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.01, "rows": 40, "extrapolated": True}
-    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--fpr", "0.05", "--epochs", "2")
-    assert res.exit_code == 0 and "held-out rows" not in res.stderr
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.01, "rows": 400, "folds": 10, "extrapolated": False}
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2")
+    summary = re.sub(r"[│\s]+", " ", res.stderr)  # the table wraps its cells
+    assert "on all 400 rows: 10 models, each holding out a part" in summary and "held-out rows" not in summary
+    # Reproducible: the folds come from the seed.
+    first = manifest(tmp_path / "m")["calibration"]["threshold"]
+    assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m2", "-q", *FAST).exit_code == 0
+    assert manifest(tmp_path / "m2")["calibration"]["threshold"] == first
+    # Where the held-out rows can show the rate, they alone calibrate.
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--fpr", "0.05", "--json", *FAST)
+    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.05, "rows": 40, "folds": 1, "extrapolated": False}
+
+
+def test_a_threshold_from_too_few_rows_is_called_an_estimate(runner, tmp_path):
+    # 60 rows: even all of them cannot show a 1% rate, so the threshold is extrapolated and fit says so.
+    path = tmp_path / "few.csv"
+    make_flows(60).to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "2")
+    assert res.exit_code == 0 and "rests on 60 held-out rows" in res.stderr and "vaeguard calibrate" in res.stderr
 
 
 def test_sample_data_roles(runner, tmp_path):

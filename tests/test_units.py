@@ -16,6 +16,8 @@ from vaeguard.schema import infer_schema
 from vaeguard.scoring import top_features
 from vaeguard.train import auto_epochs
 
+from .conftest import make_flows
+
 
 def roles(df):
     return {s.name: s.role for s in infer_schema(df)}
@@ -210,6 +212,32 @@ def test_small_calibration_sets_extrapolate_the_tail():
     big = np.sort(rng.gumbel(size=99))
     assert threshold_for(big, 0.01) == np.quantile(big, 0.99, method="higher")
     assert threshold_for(np.array([3.0]), 0.01) == 3.0  # one score: nothing to fit a tail to
+
+
+def test_small_tables_calibrate_on_folds_that_cover_every_row():
+    from vaeguard.detector import MIN_FIT_ROWS, calibration_folds
+
+    perm = np.random.default_rng(0).permutation(211)
+    folds = calibration_folds(perm, 21, 0.01)
+    assert len(folds) == 9 and all(19 <= len(f) <= 22 for f in folds)
+    covered = np.sort(np.concatenate([perm[:21], *folds]))
+    np.testing.assert_array_equal(covered, np.arange(211))  # every row held out once
+    assert calibration_folds(perm, 21, 0.05) == []  # 21 rows can show a 5% rate
+    assert calibration_folds(np.arange(2000), 200, 0.01) == []
+    tiny = calibration_folds(np.arange(6), 1, 0.01)
+    assert all(6 - len(f) >= MIN_FIT_ROWS for f in tiny)
+
+
+def test_fold_models_leave_the_model_itself_alone():
+    """The folds only move the threshold: the model and its scores are those of a fit without them."""
+    from vaeguard.detector import Detector
+
+    df = make_flows(300, seed=2).drop(columns=["id"])
+    folded = Detector(epochs=3, seed=0, device="cpu").fit(df)
+    plain = Detector(epochs=3, seed=0, device="cpu", fpr=0.05).fit(df)
+    assert folded.calibration_.folds == 10 and len(folded.calibration_.scores) == 300
+    assert plain.calibration_.folds == 1 and len(plain.calibration_.scores) == 30
+    np.testing.assert_array_equal(folded.anomaly_score(df), plain.anomaly_score(df))
 
 
 def test_top_features_orders_by_excess():

@@ -53,9 +53,12 @@ class Calibration:
     # What a value training never held costs at least, in a column where such values are rarer than the
     # target rate: enough to flag a row on its own (the threshold less the lowest calibration score, plus 1).
     novelty_floor: float = 0.0
+    # How many models' held-out rows the scores come from: 1, or each fold of a small table (see
+    # detector.calibration_folds).
+    folds: int = 1
 
     @classmethod
-    def from_scores(cls, scores: np.ndarray, fpr: float | None = None, contamination: float | None = None) -> "Calibration":
+    def from_scores(cls, scores: np.ndarray, fpr: float | None = None, contamination: float | None = None, folds: int = 1) -> "Calibration":
         if fpr is not None and contamination is not None:
             raise ConfigError("give either fpr or contamination, not both")
         mode, target = ("contamination", contamination) if contamination is not None else ("fpr", 0.01 if fpr is None else fpr)
@@ -66,7 +69,7 @@ class Calibration:
         if len(s) == 0:
             raise ConfigError("no finite calibration scores: the validation rows could not be scored")
         threshold = threshold_for(s, target)
-        return cls(mode, float(target), threshold, s, float(threshold - s[0] + 1.0))
+        return cls(mode, float(target), threshold, s, float(threshold - s[0] + 1.0), int(folds))
 
     @property
     def extrapolated(self) -> bool:
@@ -93,10 +96,10 @@ class Calibration:
         return (np.asarray(scores) > self.threshold).astype(np.int8)
 
     def to_dict(self) -> dict:
-        return {"mode": self.mode, "target": self.target, "threshold": self.threshold, "novelty_floor": self.novelty_floor,
+        return {"mode": self.mode, "target": self.target, "threshold": self.threshold, "novelty_floor": self.novelty_floor, "folds": self.folds,
                 "scores": self.scores.tolist()}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Calibration":
         return cls(str(d["mode"]), float(d["target"]), float(d["threshold"]), np.asarray(d["scores"], dtype=np.float64),
-                   float(d["novelty_floor"]))
+                   float(d["novelty_floor"]), int(d.get("folds", 1)))

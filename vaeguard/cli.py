@@ -101,6 +101,7 @@ def fit(
         TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), console=con, transient=False,
     )
     task = None
+    losses = ""
 
     def on_read(used: int, total: int, skipped: str) -> None:
         status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
@@ -110,17 +111,23 @@ def fit(
             render.warning(con, f"{data}: {skipped}")
 
     def on_epoch(rec, total_epochs):
-        nonlocal task
+        nonlocal task, losses
         if task is None:  # the bar appears with the first epoch: errors before it print on a clean line
             status.stop()
             progress.start()
             task = progress.add_task("fit", total=total_epochs, losses="")
-        progress.update(task, completed=rec.epoch, losses=f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}")
+        losses = f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}"
+        progress.update(task, completed=rec.epoch, losses=losses)
+
+    def on_calibration(fold: int, folds: int) -> None:  # a small table: a model per fold, a few seconds
+        if task is not None:
+            progress.update(task, losses=f"calibrating on every row: fold model {fold} of {folds}")
 
     try:
-        run = fit_file(source, model, detector, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read, ahead=ahead)
+        run = fit_file(source, model, detector, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read, ahead=ahead,
+                       on_calibration=on_calibration)
         if task is not None:
-            progress.update(task, total=progress.tasks[0].completed)
+            progress.update(task, total=progress.tasks[0].completed, losses=losses)
     finally:
         status.stop()
         if task is not None:  # rich ends even a bar that never started with an empty line (in a log, before the error)

@@ -80,10 +80,12 @@ def fit_file(
     on_epoch: Callable | None = None,
     on_read: Callable | None = None,
     ahead=None,
+    on_calibration: Callable | None = None,
 ) -> FitRun:
     """Read `data` (a uniform sample of `max_rows` rows when larger), fit `detector`, save it to `model_dir`.
 
     ahead: the table from `read_table_ahead`, already being read while torch imported.
+    on_calibration: see `Detector.fit`.
     """
     from .detector import Detector, check_config
     from .sources import Source, open_source, read_table
@@ -111,7 +113,8 @@ def fit_file(
     # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
     table = [df]
     del df
-    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.hints)
+    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.hints,
+                 on_calibration=on_calibration)
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
     return FitRun(detector, total, rows_used, source.skipped_summary())

@@ -86,7 +86,7 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
         "model_dir": str(model_dir), "rows_read": run.rows_read, "rows_used": run.rows_used, "skipped": run.skipped,
         "train_rows": detector.n_train_rows_, "val_rows": detector.n_val_rows_, "columns": m["schema"], "model": m["model"],
         "epochs": len(h.history), "best_epoch": h.best_epoch, "best_val_loss": h.best_val_loss, "stopped_early": h.stopped_early,
-        "score": detector.score_kind_, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "extrapolated": cal.extrapolated},
+        "score": detector.score_kind_, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "folds": cal.folds, "extrapolated": cal.extrapolated},
     }
 
 
@@ -99,7 +99,8 @@ def print_fit_summary(con, detector, model_dir: Path, rows: int) -> None:
     t.add_row("epochs", f"{len(h.history)} (best {h.best_epoch}{', stopped early' if h.stopped_early else ''})")
     t.add_row("best validation loss", f"{h.best_val_loss:.4f}")
     t.add_row("score", detector.score_kind_)
-    t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
+    how = f", on all {len(cal.scores):,} rows: {cal.folds} models, each holding out a part" if cal.folds > 1 else ""
+    t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g}{how})")
     t.add_row("saved to", str(model_dir))
     con.print(t)
 
@@ -116,7 +117,7 @@ def counts_table(title: str, rows: int, flagged: int):
 def score_summary(detector, run, out: str) -> dict:
     r, cal = run.report, detector.calibration_
     return {
-        "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "extrapolated": cal.extrapolated},
+        "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "folds": cal.folds, "extrapolated": cal.extrapolated},
         "expected_flag_rate": run.drift.expected_flag_rate, "flag_rate": run.drift.flag_rate, "drift": run.drift.drift,
         "drift_p_value": run.drift.p_value, "drift_columns": run.drift.columns,
         "malformed": r.malformed, "unseen_categories": r.unknown, "new_missing": r.new_missing, "constants_changed": r.broken,
