@@ -121,7 +121,7 @@ def fit(
 
     def on_calibration(fold: int, folds: int) -> None:  # a small table: a model per fold, a few seconds
         if task is not None:
-            progress.update(task, losses=f"calibrating on every row: fold model {fold} of {folds}")
+            progress.update(task, losses=f"calibrating: fold {fold} of {folds}")
 
     try:
         run = fit_file(source, model, detector, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read, ahead=ahead,
