@@ -714,3 +714,29 @@ def test_zeek_booleans_read_the_same_from_tsv_and_json(tmp_path, runner):
             assert json.loads(res.stdout)["unseen_categories"] == {}
             scores.append(pd.read_csv(out)["anomaly_score"].to_numpy())
         np.testing.assert_allclose(scores[0], scores[1], rtol=1e-6)
+
+
+def test_a_zeek_log_scores_into_a_zeek_log(tmp_path, runner):
+    """`--out flagged.log` writes a log as Zeek writes one, for zeek-cut: the input's fields and types, the
+    scores after them, every input value as it was written, and `-` where a value is missing."""
+    rows = conn_rows(400)
+    log = tmp_path / "conn.log"
+    log.write_text(zeek_text(rows))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", log, "--model", model, "--epochs", "5", "-q").exit_code == 0
+    for out in (tmp_path / "flagged.log", tmp_path / "flagged.log.gz"):
+        res = invoke(runner, "score", log, "--model", model, "--out", out, "-q")
+        assert res.exit_code in (0, 1), res.output
+        lines = (gzip.open(out, "rt") if out.suffix == ".gz" else open(out)).read().splitlines()
+        assert lines[0] == "#separator \\x09" and lines[-1].startswith("#close\t")
+        head = dict(line.split("\t", 1) for line in lines[1:] if line.startswith("#") and "\t" in line)
+        scores = ["anomaly_score", "p_value", "is_anomaly", "top_features"]
+        assert head["#fields"].split("\t") == FIELDS + scores
+        assert head["#types"].split("\t") == TYPES + ["double", "double", "count", "string"]
+        body = [line.split("\t") for line in lines if not line.startswith("#")]
+        assert [r[: len(FIELDS)] for r in body] == [["-" if v is None else str(v) for v in r] for r in rows]
+    # Read back as a Zeek log, it holds the scores the CSV output holds.
+    assert invoke(runner, "score", log, "--model", model, "--out", tmp_path / "flagged.csv", "-q").exit_code in (0, 1)
+    again = read_table(open_source(str(tmp_path / "flagged.log")))[0]
+    np.testing.assert_allclose(again["anomaly_score"].astype(float), pd.read_csv(tmp_path / "flagged.csv")["anomaly_score"], rtol=1e-12)
+    assert again["is_anomaly"].astype(int).tolist() == pd.read_csv(tmp_path / "flagged.csv")["is_anomaly"].tolist()

@@ -154,7 +154,7 @@ def score(
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet), or - for stdout.")] = "-",
     format: FormatOpt = None,
-    out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz or parquet. Default: from the --out extension; stdout is csv.")] = None,
+    out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz, parquet, or zeek / zeek.gz (a Zeek TSV log with the input's Zeek types, for zeek-cut). Default: from the --out extension (.log is zeek); stdout is csv.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
                                             "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,

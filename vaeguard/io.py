@@ -21,7 +21,9 @@ STDIO = "-"
 # (0666 less the umask), as `cp` does, so other users and services can read results.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-OUT_FORMATS = ("csv", "csv.gz", "tsv", "tsv.gz", "parquet")
+OUT_FORMATS = ("csv", "csv.gz", "tsv", "tsv.gz", "parquet", "zeek", "zeek.gz")
+# Zeek types of the columns scoring adds, for a Zeek log output's #types line.
+SCORE_TYPES = {"anomaly_score": "double", "p_value": "double", "is_anomaly": "count", "top_features": "string"}
 # Parquet tries a dictionary for every column until it holds 1 MiB; for measurements with a distinct value
 # in most rows that hashing is wasted and made the writer a quarter of a Parquet-to-Parquet score's CPU
 # time. Capped at 64 KiB (8,192 distinct 8-byte values) ports, states and small counts keep their
@@ -42,6 +44,10 @@ def output_format(path: str, override: str | None = None) -> str:
     name = path.lower()
     if name.endswith((".tsv.gz", ".tab.gz")):
         return "tsv.gz"
+    if name.endswith(".log.gz"):
+        return "zeek.gz"
+    if name.endswith(".log"):
+        return "zeek"
     if name.endswith(".gz"):
         return "csv.gz"
     if name.endswith((".parquet", ".pq")):
@@ -52,7 +58,7 @@ def output_format(path: str, override: str | None = None) -> str:
         return "csv"
     raise InputError(
         f"cannot tell the output format of '{path}' from its extension; "
-        f"name it .csv, .csv.gz, .tsv or .parquet, or pass --out-format {'|'.join(OUT_FORMATS)}"
+        f"name it .csv, .csv.gz, .tsv, .parquet or .log (a Zeek log), or pass --out-format {'|'.join(OUT_FORMATS)}"
     )
 
 
@@ -158,13 +164,16 @@ class AtomicTableWriter:
 
     An interrupted run (exception, Ctrl-C, SIGKILL) leaves the previous target untouched and no partial file
     under the target's name. Writing to "-" streams CSV to stdout. CSV goes through pyarrow's writer,
-    several times faster than pandas' to_csv.
+    several times faster than pandas' to_csv. A Zeek log (`.log`) is written as Zeek writes one, for
+    zeek-cut and the tools that read Zeek's logs: its header, tab-separated values, `-` for a missing
+    one, and the input's Zeek types (`zeek_types`) where it had them.
     """
 
-    def __init__(self, path: str, fmt: str | None = None, input_schema=None):
+    def __init__(self, path: str, fmt: str | None = None, input_schema=None, zeek_types: dict[str, str] | None = None):
         self.path = path
         self.fmt = output_format(path, fmt)
         self.input_schema = input_schema  # a Parquet input's Arrow schema: its columns keep their types
+        self.zeek_types = zeek_types or {}
         self._tmp: str | None = None
         self._fh: IO | None = None
         self._writer = None
@@ -209,6 +218,10 @@ class AtomicTableWriter:
             table = table.cast(self._schema, safe=False)
         if self._writer is not None:
             self._writer.write_table(table)
+        elif self.fmt.startswith("zeek"):
+            if first:
+                self._fh.write(_zeek_header(table.column_names, self.zeek_types))
+            self._fh.write(_zeek_rows(table))
         else:
             self._fh.write(_csv_bytes(table, header=first, delimiter="\t" if self.fmt.startswith("tsv") else ","))
 
@@ -257,6 +270,8 @@ class AtomicTableWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         wrote = self._schema is not None
+        if exc_type is None and wrote and self.fmt.startswith("zeek"):
+            self._fh.write(f"#close\t{_zeek_time()}\n".encode())
         try:
             if self._writer is not None:
                 self._writer.close()
@@ -325,6 +340,42 @@ def _csv_bytes(table, header: bool, delimiter: str = ",") -> bytes:
             continue
         return head + buf.getvalue().to_pybytes()
     raise AssertionError("unreachable: the needed style quotes any value")
+
+
+def _zeek_time() -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d-%H-%M-%S")
+
+
+def _zeek_header(names: list[str], types: dict[str, str]) -> bytes:
+    """Zeek's TSV header: the columns' Zeek types where the input gave them, the scores' own, else string."""
+    zeek_types = [types.get(n) or SCORE_TYPES.get(n, "string") for n in names]
+    lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tvaeguard",
+             f"#open\t{_zeek_time()}", "#fields\t" + "\t".join(names), "#types\t" + "\t".join(zeek_types)]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _zeek_rows(table) -> bytes:
+    """One chunk as Zeek's TSV rows: every value as text, `-` where it is missing, a tab or a line break
+    inside a value escaped as Zeek escapes it (\\x09, \\x0a)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return b""
+    columns = []
+    for col in table.columns:
+        text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+        text = pc.replace_substring(pc.replace_substring(text, "\t", "\\x09"), "\n", "\\x0a")
+        columns.append(pc.fill_null(text, "-"))
+    # Each line ends in its own newline ("" joined on after it), so the lines' bytes end to end are the
+    # chunk's: read straight from the Arrow buffer, no Python string per row.
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, "\t"), "", "\n")
+    lines = pa.concat_arrays(lines.chunks) if isinstance(lines, pa.ChunkedArray) else lines
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    return lines.buffers()[2][offsets[0] : offsets[-1]].to_pybytes()
 
 
 def _csv_header(names: list[str], delimiter: str) -> bytes:
