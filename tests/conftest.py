@@ -60,6 +60,7 @@ def interrupt_fit_after(monkeypatch, epochs: int) -> None:
         return real(*a, **k)
 
     monkeypatch.setattr(train_mod, "evaluate_loss", interrupted)
+    monkeypatch.setattr(train_mod, "CHECKPOINT_EVERY_S", 0.0)  # a checkpoint at every epoch, to resume from
 
 
 @pytest.fixture(scope="session")

@@ -263,6 +263,21 @@ def test_sample_data_roles(runner, tmp_path):
     assert roles["src_bytes"] == "numeric" and roles["service"] == "categorical"
 
 
+def test_a_quick_fit_writes_its_checkpoint_once(runner, flows_csv, tmp_path, monkeypatch):
+    """A checkpoint is fsynced: written at every improved epoch of a small table, they took most of the fit."""
+    from vaeguard import manifest as manifest_mod
+
+    real, states = manifest_mod.save, []
+
+    def counted(detector, path, state="trained"):
+        states.append(state)
+        return real(detector, path, state=state)
+
+    monkeypatch.setattr(manifest_mod, "save", counted)
+    assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "40", "-q").exit_code == 0
+    assert states.count("training") == 1  # the first epoch's, in case of an interrupt; the next is ten seconds on
+
+
 def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monkeypatch):
     model = tmp_path / "m"
     assert invoke(runner, "fit", flows_csv, "--model", model, *FAST).exit_code == 0
