@@ -152,7 +152,7 @@ def fit(
 def score(
     data: Annotated[str, typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet), or - for stdout.")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, or .log for a Zeek log), or - for stdout.")] = "-",
     format: FormatOpt = None,
     out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz, parquet, or zeek / zeek.gz (a Zeek TSV log with the input's Zeek types, for zeek-cut). Default: from the --out extension (.log is zeek); stdout is csv.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
