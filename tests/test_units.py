@@ -226,6 +226,9 @@ def test_small_tables_calibrate_on_folds_that_cover_every_row():
     assert calibration_folds(np.arange(2000), 200, 0.01) == []
     tiny = calibration_folds(np.arange(6), 1, 0.01)
     assert all(6 - len(f) >= MIN_FIT_ROWS for f in tiny)
+    # --val-fraction 0.01 holds out 50 of 5,000 rows: nine larger parts, not 99 of 50.
+    wide = calibration_folds(np.arange(5000), 50, 0.01)
+    assert len(wide) == 9 and sum(map(len, wide)) == 4950
 
 
 def test_fold_models_leave_the_model_itself_alone():

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SCORE_KINDS = ("elbo", "recon")
 MIN_FIT_ROWS = 5
+CALIBRATION_MODELS = 10  # the most models a small table's calibration trains (see calibration_folds)
 COLLECT_ROWS = 100_000  # a table this large is worth a garbage collection to free before training
 
 
@@ -45,7 +46,9 @@ def calibration_folds(perm: np.ndarray, n_val: int, target: float) -> list[np.nd
     suffice."""
     if observable(n_val, target):
         return []
-    parts = np.array_split(perm[n_val:], max(1, int(round(len(perm) / n_val)) - 1))
+    # At most ten models in all, whatever --val-fraction is (0.01 would ask for a hundred): the parts
+    # grow instead, and their models train on a little less than the model itself.
+    parts = np.array_split(perm[n_val:], min(CALIBRATION_MODELS - 1, max(1, int(round(len(perm) / n_val)) - 1)))
     return [np.sort(p) for p in parts if len(p) and len(perm) - len(p) >= MIN_FIT_ROWS]
 
 
