@@ -21,6 +21,11 @@ def observable(n: int, target: float) -> bool:
     return (n + 1) * target >= 1.0 - 1e-12
 
 
+def target_rate(fpr: float | None, contamination: float | None) -> tuple[str, float]:
+    """(mode, rate) a calibration aims at: --contamination when given, else --fpr (0.01 by default)."""
+    return ("contamination", contamination) if contamination is not None else ("fpr", 0.01 if fpr is None else fpr)
+
+
 def threshold_for(scores: np.ndarray, target: float) -> float:
     """The score above which a normal row lands with probability about `target`, from sorted scores.
 
@@ -61,7 +66,7 @@ class Calibration:
     def from_scores(cls, scores: np.ndarray, fpr: float | None = None, contamination: float | None = None, folds: int = 1) -> "Calibration":
         if fpr is not None and contamination is not None:
             raise ConfigError("give either fpr or contamination, not both")
-        mode, target = ("contamination", contamination) if contamination is not None else ("fpr", 0.01 if fpr is None else fpr)
+        mode, target = target_rate(fpr, contamination)
         if not 0.0 < target < 1.0:
             raise ParamError(mode, f"{{name}} must be between 0 and 1 (exclusive); got {target}")
         s = np.sort(np.asarray(scores, dtype=np.float64))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .calibrate import Calibration, observable
+from .calibrate import Calibration, observable, target_rate
 from .defaults import DEFAULTS
 from .encode import Preprocessor
 from .errors import ConfigError, InputError, NotFittedError, ParamError
@@ -184,21 +184,18 @@ class Detector:
         perm = rng.permutation(len(df))
         n_val = min(len(df) - 1, max(1, int(round(self.val_fraction * len(df)))))
         val_idx = np.sort(perm[:n_val])
-        target = self.contamination if self.contamination is not None else (self.fpr if self.fpr is not None else DEFAULTS.fpr)
-        folds = calibration_folds(perm, n_val, target)
+        folds = calibration_folds(perm, n_val, target_rate(self.fpr, self.contamination)[1])
         kept = df if folds else None  # a small table: the fold models train on it too
         # Handed over, not held: when the caller passed its only reference (pipeline.fit_file does),
         # training runs without the table in memory.
         table = [df]
         del X, df
-        val_scores = self._train(table, specs, val_idx, score_kind, on_epoch, checkpoint_dir, resume)
-        if folds:
-            scores = [val_scores]
-            for k, fold in enumerate(folds):
-                if on_calibration is not None:
-                    on_calibration(k + 1, len(folds))
-                scores.append(self._fold_model()._train([kept], specs, fold, score_kind))
-            self.calibration_ = Calibration.from_scores(np.concatenate(scores), self.fpr, self.contamination, folds=len(folds) + 1)
+        scores = [self._train(table, specs, val_idx, score_kind, on_epoch, checkpoint_dir, resume)]
+        for k, fold in enumerate(folds):
+            if on_calibration is not None:
+                on_calibration(k + 1, len(folds))
+            scores.append(self._fold_model()._train([kept], specs, fold, score_kind))
+        self.calibration_ = Calibration.from_scores(np.concatenate(scores), self.fpr, self.contamination, folds=len(scores))
         return self
 
     def _fold_model(self) -> "Detector":
@@ -210,7 +207,7 @@ class Detector:
 
     def _train(self, table: list, specs, val_idx: np.ndarray, score_kind: str, on_epoch=None, checkpoint_dir=None, resume=None) -> np.ndarray:
         """Fit on the rows of `table[0]` outside `val_idx` (taking the list's only item, so the table can
-        be freed), calibrate on those rows, and return their scores."""
+        be freed) and return the scores of the rows in `val_idx`; `fit` calibrates on them."""
         import torch
 
         from .model import TabularAutoencoder
@@ -289,7 +286,6 @@ class Detector:
         if len(val_contrib):
             self.baselines_ = np.median(val_contrib, axis=0)
             self.contribution_stats_ = (val_contrib.mean(axis=0), val_contrib.std(axis=0))
-        self.calibration_ = Calibration.from_scores(val_scores, self.fpr, self.contamination)
         return val_scores
 
     # ---- scoring -------------------------------------------------------------------------------
