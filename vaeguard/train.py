@@ -72,6 +72,16 @@ def _widened(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def _checkpoint(on_best, model: TabularAutoencoder, result: TrainResult, epoch: int, last_save: float) -> float:
+    """Hand `epoch` to `on_best` to save, unless a save was made less than CHECKPOINT_EVERY_S ago; the
+    time of the latest save."""
+    if on_best is None or time.perf_counter() - last_save < CHECKPOINT_EVERY_S:
+        return last_save
+    result.saved_epoch = epoch
+    on_best(model, result)
+    return time.perf_counter()
+
+
 def evaluate_loss(model: TabularAutoencoder, tensors, batch_size: int = 8192) -> float:
     """Mean validation loss at full beta, with a fixed noise seed so epochs compare fairly."""
     model.eval()
@@ -195,18 +205,13 @@ def train(
             result.best_val_loss, result.best_epoch = val_loss, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
             since_best = 0
-            if on_best is not None and time.perf_counter() - last_save >= CHECKPOINT_EVERY_S:
-                result.saved_epoch = epoch + 1
-                on_best(model, result)
-                last_save = time.perf_counter()
+            last_save = _checkpoint(on_best, model, result, epoch + 1, last_save)
         elif comparable:
             since_best += 1
-        elif on_best is not None and time.perf_counter() - last_save >= CHECKPOINT_EVERY_S:
+        else:
             # During KL warm-up losses are not comparable yet, but an interrupted fit should still have
             # something to resume from: keep the latest epoch.
-            result.saved_epoch = epoch + 1
-            on_best(model, result)
-            last_save = time.perf_counter()
+            last_save = _checkpoint(on_best, model, result, epoch + 1, last_save)
         if on_epoch is not None:
             on_epoch(record, epochs)
         if since_best >= config.patience:
