@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vaeguard.errors import InputError
 from vaeguard.schema import infer_schema
 from vaeguard.sources import open_source, read_table
 
@@ -124,6 +125,40 @@ def nfdump_csv(n: int = 300) -> str:
                      f"{rng.integers(1024, 65535)},{rng.choice([80, 443, 53])},{rng.choice(['TCP', 'UDP'])},.AP.SF,"
                      f"{pkts},{pkts * int(rng.integers(40, 1500))},0,0")
     return "\n".join(lines + ["Summary", "flows,bytes,packets,avg_bps,avg_pps,avg_bpp", f"{n},123456,5000,8000,10,100"]) + "\n"
+
+
+def test_quoted_csv_lines_of_another_shape_are_counted_at_fit(tmp_path):
+    # Exports that quote their text (and a quoted field that holds the delimiter or a line break): fit's
+    # reader counts a short or cut line here too, where it had read it as a row of gaps.
+    rng = np.random.default_rng(0)
+    rows = [f'"tcp","{rng.choice(["http", "dns, udp"])}",{int(rng.integers(40, 1500))},{int(rng.integers(1, 9))}' for _ in range(3000)]
+    rows[100] = '"udp","a note\nover two lines",60,1'  # a whole row: its line break is inside quotes
+    rows[1500] = '"tcp","http",99'  # one field short
+    path = tmp_path / "flows.csv"
+    path.write_text('proto,service,bytes,pkts\n' + "\n".join(rows) + '\n"tcp","ht')  # and a cut last line
+    src = open_source(str(path))
+    df, _ = read_table(src, chunk_size=500)
+    assert len(df) == 2999 and src.bad_lines == 2, (len(df), src.bad_lines)
+    assert df["pkts"].notna().all() and "over two lines" in df["service"].iloc[100]
+    assert (df["service"] == "dns, udp").sum() > 1000
+    with pytest.raises(InputError, match="--strict"):
+        read_table(open_source(str(path), strict=True))
+
+
+def test_quoted_line_break_across_a_read_block_is_one_row(tmp_path):
+    # fit reads 1 MiB at a time and checks whole lines; a block must not end inside a quoted field, or
+    # the next one starts mid-field and its first line looks one field short.
+    header = b"n,note,m\n"
+    for k in range(50, 400):  # rows of 2k + 8 bytes, sized so the first MiB ends inside a quoted field
+        offset = (2**20 - len(header)) % (2 * k + 8)
+        if 3 + k + 1 < offset < 3 + 2 * k + 1:
+            break
+    row = b'1,"' + b"a" * k + b"\n" + b"b" * k + b'",2\n'
+    path = tmp_path / "notes.csv"
+    path.write_bytes(header + row * (3 * 2**20 // len(row)))
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert src.bad_lines == 0 and len(df) == 3 * 2**20 // len(row) and df["m"].eq(2).all()
 
 
 def test_csv_lines_of_another_shape_are_counted_or_stop_with_strict(tmp_path, runner):
