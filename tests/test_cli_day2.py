@@ -198,3 +198,15 @@ def test_explain_never_cuts_column_names(runner, tmp_path):
     # The first cell of every table line, joined: a long name wraps inside its cell instead of being cut.
     first_cells = "".join(line.split("│")[1].strip() for line in res.stderr.splitlines() if line.startswith("│"))
     assert long_name in first_cells
+
+
+def test_explain_shows_a_duration_in_the_seconds_it_expects(tmp_path):
+    # A Parquet duration is modelled in seconds; its observed value was shown in nanoseconds beside them.
+    from vaeguard import VAEGuard
+    from vaeguard.explain import explain_rows
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"took": pd.to_timedelta(rng.exponential(2.0, 400), unit="s"), "bytes": rng.integers(40, 1500, 400)})
+    guard = VAEGuard(epochs=2, seed=0).fit(df)
+    row = explain_rows(guard, df.iloc[[0]])[0].set_index("column")
+    assert row.loc["took", "observed"] == pytest.approx(df["took"].iloc[0].total_seconds())
