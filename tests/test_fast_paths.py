@@ -151,15 +151,25 @@ def test_reading_parquet_in_chunks_holds_about_one_row_group(tmp_path):
     assert held < whole / 2, f"{held / 1e6:.1f} MB held by Arrow while reading a {whole / 1e6:.1f} MB file"
 
 
-def test_a_parquet_file_read_whole_equals_it_read_in_chunks(tmp_path):
+@pytest.mark.parametrize("bounded", [False, True])
+def test_a_parquet_file_read_whole_equals_it_read_in_chunks(tmp_path, monkeypatch, request, bounded):
     """Parquet that the sample keeps whole is read in one go (less memory); the frame is the one the
-    chunked reader gives, types included, and a larger file is still sampled."""
+    chunked reader gives, types included, and a larger file is still sampled. bounded: more cores than
+    the memory budget lets decode at once, so the columns are read a few at a time."""
     import datetime as dt
     import decimal
 
     import pyarrow.parquet as pq
 
+    from vaeguard import parallel
     from vaeguard.sources import open_source, read_table
+
+    if bounded:
+        cores = pa.cpu_count()
+        pa.set_cpu_count(4)
+        request.addfinalizer(lambda: pa.set_cpu_count(cores))
+        monkeypatch.setattr(parallel, "COLUMN_MEMORY_BUDGET", 1)
+        assert parallel.column_workers(3000, copies=3) == 1
 
     n = 3000
     rng = np.random.default_rng(3)

@@ -361,3 +361,13 @@ def test_importing_vaeguard_asks_mkl_for_reproducible_results_unless_told_otherw
     env["MKL_CBWR"] = "COMPATIBLE"
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout.strip()
     assert got == "COMPATIBLE"
+
+
+def test_column_work_threads_are_bounded_by_memory_not_cores(monkeypatch):
+    # A fit's memory must not grow with the machine's cores: each column thread holds copies of a column.
+    from vaeguard import parallel
+
+    monkeypatch.setattr(parallel, "worker_count", lambda: 64)
+    assert parallel.column_workers(1_000_000, copies=6) * 6 * 8 * 1_000_000 <= parallel.COLUMN_MEMORY_BUDGET
+    assert parallel.column_workers(1_000_000, copies=6) >= 1 and parallel.column_workers(50_000_000, copies=6) == 1
+    assert parallel.column_workers(10_000, copies=6) == 64

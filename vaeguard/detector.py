@@ -221,6 +221,9 @@ class Detector:
         # The training rows are never copied as a table: the preprocessor reads them a column at a time
         # and the network's inputs are encoded a chunk at a time (fit on 1M rows: 1.9 GiB -> under 1 GiB).
         pre = Preprocessor.fit(df, specs, max_categories=self.max_categories, strict=self.strict, rows=train_idx)
+        large = len(df) >= COLLECT_ROWS
+        if large:  # the column fits' copies, freed on their threads, before the training arrays are made
+            _release_freed_memory()
         torch.manual_seed(self.seed)
         net = TabularAutoencoder(
             len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, int(self.latent_dim), [int(h) for h in self.hidden], self.model
@@ -243,11 +246,10 @@ class Detector:
         # table and the training arrays are both held (1M rows from Parquet: 1,025 -> 992 MiB).
         val_rows = df.iloc[val_idx]
         train_t = tensors(pre.network_inputs(df, train_idx), device)
-        large = len(df) >= COLLECT_ROWS
         del df
         if large:  # pandas frames hold reference cycles: free the table now, not at some later collection
             gc.collect()  # (a tenth of a second with torch loaded, whatever there is to free)
-            _release_arrow_memory()
+            _release_freed_memory()
         val_enc = pre.transform(val_rows)
         del val_rows
         val_t = tensors(val_enc.inputs, device)
@@ -414,12 +416,18 @@ def check_config(detector: Detector) -> None:
         raise ConfigError("give either fpr or contamination, not both")
 
 
-def _release_arrow_memory() -> None:
-    """Hand the freed table back to the OS when Arrow's allocator held it (a Parquet table's columns are
-    Arrow's own buffers): mimalloc keeps freed pages for reuse, torch allocates elsewhere, and a 1M-row
-    fit from Parquet peaked 73 MiB higher with them kept."""
+def _release_freed_memory() -> None:
+    """Hand freed memory back to the OS that the allocators would keep for reuse. Arrow's (a Parquet
+    table's columns are its buffers): mimalloc keeps freed pages, torch allocates elsewhere, and a 1M-row
+    fit from Parquet peaked 73 MiB higher with them kept. glibc's malloc: each thread that worked on
+    columns has an arena of its own, and keeps what it freed there (1M rows on 8 threads: 80 MiB)."""
+    import ctypes
     import sys
 
     pa = sys.modules.get("pyarrow")
     if pa is not None:
         pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to ask
+        pass

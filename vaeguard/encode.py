@@ -24,7 +24,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError
-from .parallel import thread_map
+from .parallel import column_workers, thread_map
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
     comma_to_point, numeric_text_values, set_lengths,
@@ -373,7 +373,9 @@ class Preprocessor:
                 return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
             return []
 
-        fitted = [c for cols in thread_map(fit_column, specs) for c in cols]
+        # A numeric column's fit holds about six copies of it at once: the rows, as floats, finite, present,
+        # logged, partitioned for the quartiles.
+        fitted = [c for cols in thread_map(fit_column, specs, column_workers(n, copies=6)) for c in cols]
         return cls(
             [c for c in fitted if isinstance(c, NumericColumn)],
             [c for c in fitted if isinstance(c, CategoricalColumn)],

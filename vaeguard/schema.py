@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError, SchemaError
-from .parallel import thread_map
+from .parallel import column_workers, thread_map
 
 NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, CONSTANT, IGNORED = (
     "numeric", "categorical", "port", "address", "time", "constant", "ignored",
@@ -488,7 +488,7 @@ def infer_schema(
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
-    specs = thread_map(spec_for, df.columns)
+    specs = thread_map(spec_for, df.columns, column_workers(len(df), copies=4))  # non-null values, sorted for unique, ...
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .parallel import column_workers
 
 FORMATS = ("csv", "parquet", "zeek", "json")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
@@ -422,9 +423,24 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path, pre_buffer=False)
-    if max_rows is not None and pf.metadata.num_rows > max_rows:
+    rows = pf.metadata.num_rows
+    if max_rows is not None and rows > max_rows:
         return None
-    frame = pf.read().to_pandas(self_destruct=True)
+    # A column at a time on each of a bounded number of threads: every column pyarrow decodes at once
+    # holds its compressed, decompressed and decoded forms (1M rows on 8 threads: 77 MiB more than on 2).
+    workers = column_workers(rows, copies=3)
+    if workers < pa.cpu_count():
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = pf.schema_arrow.names
+        with ThreadPoolExecutor(workers, thread_name_prefix="vaeguard-parquet") as pool:
+            columns = list(pool.map(lambda name: pq.ParquetFile(path, pre_buffer=False).read([name], use_threads=False).column(0), names))
+        table = pa.Table.from_arrays(columns, schema=pf.schema_arrow)
+        del columns
+    else:
+        table = pf.read()
+    frame = table.to_pandas(self_destruct=True)
+    del table
     pa.default_memory_pool().release_unused()  # the decoded pages, freed, else kept by Arrow's allocator
     return frame
 
