@@ -141,6 +141,9 @@ def test_quoted_csv_lines_of_another_shape_are_counted_at_fit(tmp_path):
     assert len(df) == 2999 and src.bad_lines == 2, (len(df), src.bad_lines)
     assert df["pkts"].notna().all() and "over two lines" in df["service"].iloc[100]
     assert (df["service"] == "dns, udp").sum() > 1000
+    text = open_source(str(path))
+    scored_rows = pd.concat(list(text.chunks(500, text=True)))  # score's reader: the same rows
+    assert len(scored_rows) == 2999 and text.bad_lines == 2 and scored_rows["service"].iloc[100] == df["service"].iloc[100]
     with pytest.raises(InputError, match="--strict"):
         read_table(open_source(str(path), strict=True))
 

