@@ -99,6 +99,7 @@ def test_scoring_a_saved_model_never_imports_torch(tmp_path):
         f"d = Detector.load({str(tmp_path / 'm')!r})\n"
         f"s = d.anomaly_score(pd.read_csv({str(tmp_path / 'rows.csv')!r}))\n"
         "d.explain(pd.read_csv(" + repr(str(tmp_path / "rows.csv")) + ").head(2))\n"
+        "assert len(d.sample(5)) == 5\n"
         f"np.save({str(tmp_path / 's.npy')!r}, s)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
@@ -113,5 +114,8 @@ def test_scoring_a_saved_model_never_imports_torch(tmp_path):
         "main()\n"
     )
     args = ["score", str(tmp_path / "rows.csv"), "--model", str(tmp_path / "m"), "--out", str(tmp_path / "o.csv"), "--threads", "1", "-q"]
+    res = subprocess.run([sys.executable, "-c", cli, *args], capture_output=True, text=True)
+    assert res.returncode == 0 and res.stderr.strip() == "False", res.stderr
+    args = ["generate", "--model", str(tmp_path / "m"), "-n", "5", "--out", str(tmp_path / "g.csv"), "-q"]
     res = subprocess.run([sys.executable, "-c", cli, *args], capture_output=True, text=True)
     assert res.returncode == 0 and res.stderr.strip() == "False", res.stderr

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .encode import EPHEMERAL, MISSING
 
@@ -28,46 +27,47 @@ def _typed_labels(labels: np.ndarray, kind: str) -> np.ndarray:
 
 
 def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
-    g = torch.Generator().manual_seed(seed)
-    device = next(d.model_.parameters()).device
-    model = d.model_.cpu()
+    # On the numpy network, as scoring is: generating never loads torch.
+    rng = np.random.default_rng(seed)
+    net = d.network_
+    shape = net.shape
     pre = d.preprocessor_
     out: dict[str, np.ndarray] = {}
-    with torch.no_grad():
-        z = torch.randn(n, d.latent_dim, generator=g)
-        mean, flags, logits, logvar = model.decode(z)
-        if mean is not None:
-            noise = torch.randn(mean.shape, generator=g)
-            if model.likelihood == "student":  # a Student-t draw: a normal over the root of a scaled chi-square
-                chi2 = torch.distributions.Chi2(torch.full(mean.shape, model.dof)).sample()
-                noise = noise / torch.sqrt(chi2 / model.dof)
-            values = pre.inverse_numeric((mean + torch.exp(0.5 * logvar) * noise).double().numpy())
-            missing = np.zeros_like(values, dtype=bool)
-            if flags is not None:
-                p_missing = torch.sigmoid(flags).double().numpy()
-                missing[:, pre.missing_flag_index] = np.random.default_rng(seed).random(p_missing.shape) < p_missing
-            for j, col in enumerate(pre.numeric):
-                v = np.clip(values[:, j], col.low, col.high)
-                v = np.round(v) if col.integer else v
-                out[col.name] = np.where(missing[:, j], np.nan, v)
-        for j, col in enumerate(pre.categorical):
-            if col.source:  # derived features (hour of day...) have no column of their own to write
-                continue
-            seg = logits[:, model.cat_index[j, : len(col.vocab)]].clone()
-            # Only real training values: never the unknown or pooled buckets.
-            for k, label in enumerate(col.vocab):
-                if label.startswith("<") and label.endswith(">") and label != MISSING:
-                    seg[:, k] = float("-inf")
-            idx = torch.multinomial(torch.softmax(seg, dim=1), 1, generator=g).squeeze(1).numpy() if n else np.zeros(0, int)
-            labels = np.asarray(col.vocab, dtype=object)[idx]
-            labels[labels == MISSING] = None
-            if col.derive == "port":  # an ephemeral port is any port of the dynamic range
-                ephemeral = labels == EPHEMERAL
-                labels[ephemeral] = np.random.default_rng(seed + j).integers(49152, 65536, int(ephemeral.sum())).astype(str)
-            out[col.name] = _typed_labels(labels, "number" if col.derive == "port" else col.kind)
+    mean, flags, logits = net.decode(rng.standard_normal((n, shape.latent_dim)).astype(np.float32))
+    if mean is not None:
+        draw = rng.standard_t(shape.dof, mean.shape) if shape.likelihood == "student" else rng.standard_normal(mean.shape)
+        values = pre.inverse_numeric(mean.astype(np.float64) + np.exp(0.5 * net.num_logvar.astype(np.float64)) * draw)
+        missing = np.zeros_like(values, dtype=bool)
+        if flags is not None:
+            p_missing = 1.0 / (1.0 + np.exp(-flags.astype(np.float64)))
+            missing[:, pre.missing_flag_index] = rng.random(p_missing.shape) < p_missing
+        for j, col in enumerate(pre.numeric):
+            v = np.clip(values[:, j], col.low, col.high)
+            v = np.round(v) if col.integer else v
+            out[col.name] = np.where(missing[:, j], np.nan, v)
+    for j, col in enumerate(pre.categorical):
+        if col.source:  # derived features (hour of day...) have no column of their own to write
+            continue
+        start = int(net.offsets[j])
+        seg = logits[:, start : start + len(col.vocab)].astype(np.float64)
+        # Only real training values: never the unknown or pooled buckets.
+        for k, label in enumerate(col.vocab):
+            if label.startswith("<") and label.endswith(">") and label != MISSING:
+                seg[:, k] = -np.inf
+        if n == 0 or np.isneginf(seg[0]).all():  # no value common enough to have a place of its own
+            out[col.name] = np.full(n, None, dtype=object)
+            continue
+        p = np.exp(seg - seg.max(axis=1, keepdims=True))
+        cdf = np.cumsum(p, axis=1)
+        idx = (rng.random((n, 1)) * cdf[:, -1:] < cdf).argmax(axis=1)  # a draw from each row's softmax
+        labels = np.asarray(col.vocab, dtype=object)[idx]
+        labels[labels == MISSING] = None
+        if col.derive == "port":  # an ephemeral port is any port of the dynamic range
+            ephemeral = labels == EPHEMERAL
+            labels[ephemeral] = rng.integers(49152, 65536, int(ephemeral.sum())).astype(str)
+        out[col.name] = _typed_labels(labels, "number" if col.derive == "port" else col.kind)
     for col in pre.constant:
         value = None if col.value == MISSING else col.value
         out[col.name] = _typed_labels(np.full(n, value, dtype=object), col.kind)
-    d.model_.to(device)
     columns = [s.name for s in d.schema_]
     return pd.DataFrame({c: out.get(c, np.full(n, None, dtype=object)) for c in columns}, columns=columns)
