@@ -371,3 +371,16 @@ def test_column_work_threads_are_bounded_by_memory_not_cores(monkeypatch):
     assert parallel.column_workers(1_000_000, copies=6) * 6 * 8 * 1_000_000 <= parallel.COLUMN_MEMORY_BUDGET
     assert parallel.column_workers(1_000_000, copies=6) >= 1 and parallel.column_workers(50_000_000, copies=6) == 1
     assert parallel.column_workers(10_000, copies=6) == 64
+
+
+def test_validation_loss_draws_the_same_noise_and_leaves_the_training_noise_alone():
+    from vaeguard.train import evaluate_loss
+
+    net = TabularAutoencoder(4, [1], [3], 2, [8], "vae")
+    rows = (torch.randn(50, 4), torch.ones(50, 4), torch.randint(1, 3, (50, 1)))
+    torch.manual_seed(0)
+    expected = torch.randn(3)
+    torch.manual_seed(0)
+    first = evaluate_loss(net, rows)
+    assert torch.equal(torch.randn(3), expected)  # the training noise goes on where it was
+    assert evaluate_loss(net, rows) == first

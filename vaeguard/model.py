@@ -187,23 +187,24 @@ class TabularAutoencoder(nn.Module):
         return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
     # ---- training ------------------------------------------------------------------------------
-    def training_loss(self, x_num, observed, x_cat, beta: float = 1.0, trim: float = 0.0) -> torch.Tensor:
+    def training_loss(self, x_num, observed, x_cat, beta: float = 1.0, trim: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """Mean per-row loss for one batch: negative ELBO (VAE) or reconstruction NLL plus penalties.
 
         trim: leave out this share of the batch's worst-fitting rows. Real training data holds some
         anomalies; fitting them teaches the model that they are normal.
+        generator: where the noise comes from (torch's global generator when None).
         """
         enc_num, enc_cat = x_num, x_cat
         if self.variant == "dae":
-            enc_num = x_num + DAE_NOISE * torch.randn_like(x_num)
+            enc_num = x_num + DAE_NOISE * torch.randn(x_num.shape, generator=generator, device=x_num.device, dtype=x_num.dtype)
             if self.n_cat:
-                swap = torch.rand(x_cat.shape, device=x_cat.device) < DAE_CAT_SWAP
+                swap = torch.rand(x_cat.shape, generator=generator, device=x_cat.device) < DAE_CAT_SWAP
                 sizes = torch.tensor(self.vocab_sizes, device=x_cat.device)
-                random_cat = (torch.rand(x_cat.shape, device=x_cat.device) * sizes).long()
+                random_cat = (torch.rand(x_cat.shape, generator=generator, device=x_cat.device) * sizes).long()
                 enc_cat = torch.where(swap, random_cat, x_cat)
         mu, logvar = self.encode(enc_num, observed, enc_cat)
         if self.variant == "vae":
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
         else:
             z = mu
         loss = self.column_nll(self.decode(z), x_num, observed, x_cat).sum(dim=1)
