@@ -488,7 +488,8 @@ def infer_schema(
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
-    specs = thread_map(spec_for, df.columns, column_workers(len(df), copies=4))  # non-null values, sorted for unique, ...
+    # Deciding a column's role holds about four copies of it: the non-null values, as floats, sorted for np.unique.
+    specs = thread_map(spec_for, df.columns, column_workers(len(df), copies=4))
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
