@@ -446,9 +446,11 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
     # the fit held 50 MiB more than their size, in pages shared with the freed decoding buffers.
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
-    for i in range(frame.shape[1]):
+    for i, dtype in enumerate(frame.dtypes):
+        if not (isinstance(dtype, np.dtype) and dtype.kind in "fiub"):  # text stays in Arrow: no Python strings
+            continue
         values = frame.iloc[:, i].to_numpy()
-        if values.dtype.kind in "fiub" and values.base is not None:
+        if values.base is not None:
             frame.isetitem(i, values.copy())
             del values
             pa.default_memory_pool().release_unused()
