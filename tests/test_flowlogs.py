@@ -778,3 +778,20 @@ def test_a_zeek_log_scores_into_a_zeek_log(tmp_path, runner):
     again = read_table(open_source(str(tmp_path / "flagged.log")))[0]
     np.testing.assert_allclose(again["anomaly_score"].astype(float), pd.read_csv(tmp_path / "flagged.csv")["anomaly_score"], rtol=1e-12)
     assert again["is_anomaly"].astype(int).tolist() == pd.read_csv(tmp_path / "flagged.csv")["is_anomaly"].tolist()
+
+
+def test_rows_generated_from_a_zeek_model_score_as_its_own(tmp_path, runner):
+    # A set field is modelled by its member count; generated rows wrote that count ("0") where the log
+    # writes a set ("(empty)"), so the model read them back as one-member sets and flagged every row.
+    path, model, synth = tmp_path / "conn.log", tmp_path / "m", tmp_path / "synth.csv"
+    rows = conn_rows(400)
+    for i, r in enumerate(rows):
+        r[-1] = "(empty)" if i % 4 else "C1,C2"  # tunnel_parents: mostly empty, sometimes two members
+    path.write_text(zeek_text(rows))
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "5", "-q").exit_code == 0
+    assert invoke(runner, "generate", "--model", model, "-n", "300", "--out", synth, "--seed", "1", "-q").exit_code == 0
+    written = pd.read_csv(synth, keep_default_na=False)["tunnel_parents"]
+    assert set(written) <= {"(empty)", "?,?"} | {",".join("?" * k) for k in range(1, 6)}, set(written)
+    res = invoke(runner, "score", synth, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["flag_rate"] < 0.2, summary

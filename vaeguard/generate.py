@@ -1,7 +1,9 @@
 """Synthetic rows: draws from the prior through the decoder, in the original units and categories.
 
 Generated numbers stay inside what training held: within each column's training range, whole numbers
-where every training value was whole. Constant columns keep their value; ignored columns are empty.
+where every training value was whole. Constant columns keep their value; ignored columns are empty; a
+Zeek set or vector field, which the model knows by its member count, is written as a set of that many
+unknown members, so the rows read back as the model would read a log's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ def _typed_labels(labels: np.ndarray, kind: str) -> np.ndarray:
     return labels
 
 
+def _as_sets(counts: np.ndarray) -> np.ndarray:
+    """A Zeek set or vector's member counts (what the model knows of it) as a log writes the field:
+    "(empty)", or that many members, each unknown ("?,?"); a gap stays a gap."""
+    return np.array([None if np.isnan(c) else "(empty)" if c <= 0 else ",".join("?" * int(c)) for c in counts], dtype=object)
+
+
 def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
     # On the numpy network, as scoring is: generating never loads torch.
     rng = np.random.default_rng(seed)
@@ -44,7 +52,8 @@ def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
         for j, col in enumerate(pre.numeric):
             v = np.clip(values[:, j], col.low, col.high)
             v = np.round(v) if col.integer else v
-            out[col.name] = np.where(missing[:, j], np.nan, v)
+            v = np.where(missing[:, j], np.nan, v)
+            out[col.name] = _as_sets(v) if col.transform == "length" else v
     for j, col in enumerate(pre.categorical):
         if col.source:  # derived features (hour of day...) have no column of their own to write
             continue
@@ -68,6 +77,9 @@ def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
         out[col.name] = _typed_labels(labels, "number" if col.derive == "port" else col.kind)
     for col in pre.constant:
         value = None if col.value == MISSING else col.value
-        out[col.name] = _typed_labels(np.full(n, value, dtype=object), col.kind)
+        if col.transform == "length":
+            out[col.name] = _as_sets(np.full(n, np.nan if value is None else float(value)))
+        else:
+            out[col.name] = _typed_labels(np.full(n, value, dtype=object), col.kind)
     columns = [s.name for s in d.schema_]
     return pd.DataFrame({c: out.get(c, np.full(n, None, dtype=object)) for c in columns}, columns=columns)
