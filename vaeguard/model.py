@@ -246,12 +246,6 @@ class TabularAutoencoder(nn.Module):
         contrib = (weights * nll).sum(dim=0)
         return -bound, contrib
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None):
-        """Draw z from the prior and decode: (numeric means, missing probabilities, category logits)."""
-        z = torch.randn(n, self.latent_dim, generator=generator)
-        return self.decode(z)
-
     # ---- the numpy scoring pass (forward.py) ------------------------------------------------------
     def numpy_weights(self) -> dict[str, np.ndarray]:
         """The state_dict as numpy arrays, under the names a checkpoint and forward.py use (views of CPU tensors)."""
