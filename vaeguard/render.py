@@ -77,6 +77,11 @@ def warning(con, text: str) -> None:
 
 
 # ---- fit ---------------------------------------------------------------------------------------------
+def _calibration(cal) -> dict:
+    """How the threshold was set, as fit's and score's --json both give it."""
+    return {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "folds": cal.folds, "extrapolated": cal.extrapolated}
+
+
 def fit_summary(detector, model_dir: Path, run) -> dict:
     from .manifest import build
 
@@ -86,7 +91,7 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
         "model_dir": str(model_dir), "rows_read": run.rows_read, "rows_used": run.rows_used, "skipped": run.skipped,
         "train_rows": detector.n_train_rows_, "val_rows": detector.n_val_rows_, "columns": m["schema"], "model": m["model"],
         "epochs": len(h.history), "best_epoch": h.best_epoch, "best_val_loss": h.best_val_loss, "stopped_early": h.stopped_early,
-        "score": detector.score_kind_, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "folds": cal.folds, "extrapolated": cal.extrapolated},
+        "score": detector.score_kind_, "threshold": cal.threshold, "calibration": _calibration(cal),
     }
 
 
@@ -117,7 +122,7 @@ def counts_table(title: str, rows: int, flagged: int):
 def score_summary(detector, run, out: str) -> dict:
     r, cal = run.report, detector.calibration_
     return {
-        "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores), "folds": cal.folds, "extrapolated": cal.extrapolated},
+        "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": _calibration(cal),
         "expected_flag_rate": run.drift.expected_flag_rate, "flag_rate": run.drift.flag_rate, "drift": run.drift.drift,
         "drift_p_value": run.drift.p_value, "drift_columns": run.drift.columns,
         "malformed": r.malformed, "unseen_categories": r.unknown, "new_missing": r.new_missing, "constants_changed": r.broken,
