@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .parallel import column_workers
+from .parallel import column_workers, worker_count
 
 FORMATS = ("csv", "parquet", "zeek", "json")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
@@ -430,7 +430,7 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
     # A column at a time on each of a bounded number of threads: every column pyarrow decodes at once
     # holds its compressed, decompressed and decoded forms (1M rows on 8 threads: 77 MiB more than on 2).
     workers = column_workers(rows, copies=3)
-    if workers < pa.cpu_count():
+    if workers < worker_count():
         from concurrent.futures import ThreadPoolExecutor
 
         names = pf.schema_arrow.names
