@@ -204,6 +204,12 @@ def test_decimal_comma_numbers(runner, tmp_path):
     assert decimal_comma(["2,5", "3", "0,125", "-1,5e3"])
     assert not decimal_comma(["1,500", "2,000", "3"])  # a thousands separator could have written these
     assert not decimal_comma(["1.5", "2,5"]) and not decimal_comma(["2,5", "n/a"]) and not decimal_comma(["3", "4"])
+    # A few stray words among them, as with numbers written with a point: still numbers, and said so.
+    assert decimal_comma(["2,5", "n/a"], weights=[95, 5]) and not decimal_comma(["2,5", "n/a"], weights=[85, 15])
+    from vaeguard.schema import infer_column
+
+    spec = infer_column("ratio", pd.Series([f"{v:.3f}".replace(".", ",") for v in np.linspace(0, 1, 95)] + ["n/a"] * 5))
+    assert spec.role == "numeric" and spec.transform == "decimal-comma" and "some values are text" in spec.reason
     df = make_flows(300)
     path, new = tmp_path / "eu.csv", tmp_path / "eu_new.csv"
     df.drop(columns="rate").to_csv(path, sep=";", decimal=",", index=False)

@@ -142,13 +142,17 @@ def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
     return coerced.astype(float), n_bad, examples
 
 
-def decimal_comma(values) -> bool:
-    """Whether distinct text values are numbers written with a decimal comma: every one a number with at
-    most one comma, and at least one that no thousands separator could have written ("2,5", "0,125")."""
+def decimal_comma(values, weights=None) -> bool:
+    """Whether distinct text values are numbers written with a decimal comma: numbers with at most one comma
+    in NUMERIC_TEXT_FRACTION of the rows (`weights`: each value's row count), as for numbers with a decimal
+    point, so that a stray "n/a" or "inf" does not turn the column into text; and at least one that no
+    thousands separator could have written ("2,5", "0,125")."""
     text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    if not text.str.fullmatch(_DECIMAL_COMMA).all():
+    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    numbers = text.str.fullmatch(_DECIMAL_COMMA).to_numpy()
+    if not len(text) or weights[numbers].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
         return False
-    comma = text[text.str.contains(",", regex=False)]
+    comma = text[numbers & text.str.contains(",", regex=False).to_numpy()]
     return bool(len(comma)) and not comma.str.fullmatch(_GROUPED).all()
 
 
@@ -375,9 +379,13 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
         weights = counts.to_numpy()
         parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
-    if not plain_text and parsed < 1.0 and decimal_comma(counts.index):
-        values = pd.to_numeric(comma_to_point(text), errors="coerce").to_numpy(dtype=float)
-        spec = _numeric_role(name, values, n, " (decimal comma)")
+    if not plain_text and parsed < 1.0 and decimal_comma(counts.index, counts.to_numpy()):
+        values = pd.to_numeric(comma_to_point(text), errors="coerce")
+        dirty = bool(values.isna().any())
+        spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n,
+                             " (decimal comma; some values are text)" if dirty else " (decimal comma)")
+        if dirty and spec.role == CATEGORICAL:
+            spec.role = NUMERIC
         if spec.role == NUMERIC:
             spec.transform = DECIMAL_COMMA
         return spec
