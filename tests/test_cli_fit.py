@@ -194,6 +194,12 @@ def test_text_in_numeric_column_fit_counts_it_or_stops_with_strict(runner, tmp_p
     num = {c["name"]: c for c in manifest(tmp_path / "m")["preprocessing"]["numeric"]}
     # Seen twice in 180 training rows at most: text there stays improbable, but less than in a clean column.
     assert 0 < num["bytes"]["malformed_cost"] < num["packets"]["malformed_cost"]
+    # Text in a held-out row alone (no calibration folds at this size) stops a --strict fit too.
+    big = make_flows(3000).astype({"bytes": object})
+    big.loc[int(np.random.default_rng(0).permutation(len(big))[0]), "bytes"] = "n/a?"  # the first held-out row, seed 0
+    big.to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "h", "--strict", "--seed", "0", *FAST)
+    assert res.exit_code == 2 and "1 row holds text" in res.stderr, res.output
 
 
 def test_decimal_comma_numbers(runner, tmp_path):

@@ -250,7 +250,7 @@ class Detector:
         if large:  # pandas frames hold reference cycles: free the table now, not at some later collection
             gc.collect()  # (a tenth of a second with torch loaded, whatever there is to free)
             _release_freed_memory()
-        val_enc = pre.transform(val_rows)
+        val_enc = pre.transform(val_rows, strict=self.strict)  # the training rows were checked by Preprocessor.fit
         del val_rows
         val_t = tensors(val_enc.inputs, device)
         if self.batch_size is not None:
