@@ -73,6 +73,12 @@ def test_fit_on_rows_and_chunked_inputs_equal_fit_on_a_copy():
     x_num, observed, x_cat = b.network_inputs(df, rows, chunk=333)
     assert np.array_equal(whole.x_num, x_num) and np.array_equal(whole.observed, observed) and np.array_equal(whole.x_cat, x_cat)
     assert observed.dtype == np.uint8 and x_cat.dtype == np.int16
+    # The rows are read from slices of the table: rows that start and end inside it, and a chunk larger than them.
+    inner = rows[100:-100]
+    for chunk in (333, 10_000):
+        assert np.array_equal(b.network_inputs(df, inner, chunk=chunk)[0], x_num[100:-100])
+    with pytest.raises(ValueError):
+        b.network_inputs(df, rows[::-1])
 
 
 def test_label_counts_break_ties_as_pandas_does():

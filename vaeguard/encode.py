@@ -432,19 +432,28 @@ class Preprocessor:
         network's inputs, and a whole-table transform would hold several float64 copies of it at once.
         `observed` is 0/1 in uint8 and `x_cat` the narrowest integer its vocabularies fit (a Zeek log's 29
         categorical columns: 209 MiB per million rows as int64, 52 as int16); the training loop widens
-        each batch."""
+        each batch. `rows` are ascending positions (the training rows: all but the held-out ones)."""
         n = len(rows)
+        if n and not np.all(rows[1:] > rows[:-1]):
+            raise ValueError("network_inputs takes ascending row positions")
         x_num = np.empty((n, len(self.numeric)), dtype=np.float32)
         observed = np.empty((n, len(self.numeric)), dtype=np.uint8)  # 0/1: a quarter of float32's memory
         widest = max((len(c.vocab) for c in self.categorical), default=0)
         x_cat = np.empty((n, len(self.categorical)), dtype=np.int16 if widest <= np.iinfo(np.int16).max else np.int64)
         # One chunk at a time on purpose: on two threads this took 0.6 s less on 1M rows, but each thread's
         # malloc arena kept its freed chunk temporaries and the fit's peak rose by 55 MiB, past 1 GiB.
-        for start in range(0, n, chunk):
-            part = self.transform(df.iloc[rows[start : start + chunk]], strict=strict)
-            x_num[start : start + chunk] = part.x_num
-            observed[start : start + chunk] = part.observed
-            x_cat[start : start + chunk] = part.x_cat
+        # A chunk is a slice of the table (a view), and the rows held out of it are dropped from its arrays:
+        # taking the training rows out of the table copied every column first, half of this (1M rows:
+        # 0.8 of 1.5 s), for a tenth fewer rows to encode.
+        done = 0
+        for start in range(int(rows[0]) if n else 0, int(rows[-1]) + 1 if n else 0, chunk):
+            end = done + int(np.searchsorted(rows[done:], start + chunk))
+            keep = rows[done:end] - start
+            part = self.transform(df.iloc[start : start + chunk], strict=strict)
+            x_num[done:end] = part.x_num[keep]
+            observed[done:end] = part.observed[keep]
+            x_cat[done:end] = part.x_cat[keep]
+            done = end
         return x_num, observed, x_cat
 
     def transform(self, df: pd.DataFrame, strict: bool = False) -> Encoded:
