@@ -401,3 +401,41 @@ def test_fit_on_a_terminal_says_what_it_is_doing_before_the_first_epoch(runner, 
     # (The running count may not be drawn before a small file is read whole: the read_table check above covers it.)
     assert "400 rows read: choosing roles, encoding, first epoch" in shown
     assert shown.index("rows read") < shown.index("2/2")  # then the epoch bar
+
+
+def test_list_columns_are_their_member_counts(runner, tmp_path):
+    """A Parquet list column and a JSON array (DNS answers, tags) are modelled as their member count, as a
+    Zeek set is; a list of one device's address (Suricata 7's MAC lists) is that address, ignored."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    df = make_flows(600)
+    counts = rng.integers(0, 3, len(df))
+    answers = [[f"10.0.0.{k}" for k in range(c)] for c in counts]
+    table = pa.Table.from_pandas(df, preserve_index=False).append_column("answers", pa.array(answers, pa.list_(pa.string())))
+    pq.write_table(table, tmp_path / "t.parquet")
+    odd = table.slice(0, 50).set_column(table.num_columns - 1, "answers", pa.array([[f"10.0.1.{k}" for k in range(40)]] * 50))
+    pq.write_table(odd, tmp_path / "odd.parquet")
+    lines = [json.dumps({**{k: (None if v != v else v) for k, v in row.items()}, "answers": a, "macs": ["00:11:22:33:44:55"]})
+             for row, a in zip(df.to_dict("records"), answers)]
+    (tmp_path / "t.json").write_text("\n".join(lines) + "\n")
+    for name in ("t.parquet", "t.json"):
+        model = tmp_path / name.replace(".", "_")
+        assert invoke(runner, "fit", tmp_path / name, "--model", model, *FAST).exit_code == 0
+        spec = {c["name"]: c for c in manifest(model)["schema"]}
+        assert spec["answers"]["role"] == "numeric" and spec["answers"]["transform"] == "length", spec["answers"]
+        assert "number of members" in spec["answers"]["reason"]
+    assert spec["macs"]["role"] == "ignored" and "MAC" in spec["macs"]["reason"]
+    # Forty answers where training had at most two: flagged for that, and the output keeps the lists.
+    model, out = tmp_path / "t_parquet", tmp_path / "o.parquet"
+    assert invoke(runner, "score", tmp_path / "odd.parquet", "--model", model, "--out", out, "-q").exit_code == 0
+    scored = pq.read_table(out)
+    assert scored.schema.field("answers").type == pa.list_(pa.string())
+    assert all(scored.column("is_anomaly").to_pylist()) and all(t.startswith("answers") for t in scored.column("top_features").to_pylist())
+    # A CSV output writes a list as the JSON reader joins an array (pyarrow's CSV writer takes no lists).
+    assert invoke(runner, "score", tmp_path / "odd.parquet", "--model", model, "--out", tmp_path / "o.csv", "-q").exit_code == 0
+    assert (pd.read_csv(tmp_path / "o.csv")["answers"].str.count(",") == 39).all()
+    res = invoke(runner, "explain", tmp_path / "odd.parquet", "--model", model, "--row", "0", "--json")
+    row = {r["column"]: r for r in json.loads(res.stdout)["columns"]} if res.exit_code == 0 else {}
+    assert row and row["answers"]["observed"] == 40, res.output

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .encode import letter_labels
-from .schema import check_columns
+from .schema import check_columns, set_lengths
 from .scoring import score_rows
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     names = pre.column_names
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
     # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
-    observed = ([_as_modelled(df[c.name]) for c in pre.numeric]
+    observed = ([_as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [letter_labels(df[c.column], c.letter) if c.letter else df[c.column].to_numpy() for c in pre.categorical]
                 + [df[c.name].to_numpy() for c in pre.constant])
     tables = []
@@ -51,6 +51,9 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     return tables
 
 
-def _as_modelled(s: pd.Series) -> np.ndarray:
-    """A numeric column's values in the unit the model works in (and `expected` is shown in): a duration in seconds."""
+def _as_modelled(s: pd.Series, transform: str) -> np.ndarray:
+    """A numeric column's values in the unit the model works in (and `expected` is shown in): a duration in
+    seconds, a set or list as its member count."""
+    if transform == "length":
+        return set_lengths(s).to_numpy()
     return s.dt.total_seconds().to_numpy() if pd.api.types.is_timedelta64_dtype(s) else s.to_numpy()

@@ -190,27 +190,35 @@ def _rows_only(reader, stop: list) -> Iterator:
 def json_hints(text: str) -> dict[str, str]:
     """Column types for JSON lines: Zeek's conn fields or Suricata's flow fields, by the records' keys."""
     keys: set[str] = set()
+    lists: set[str] = set()
     for line in text.splitlines()[:50]:
         try:
             obj = json.loads(line)
         except ValueError:
             continue
         if isinstance(obj, dict):
-            keys |= set(_flatten(obj))
+            keys |= set(_flatten(obj, lists=lists))
+    # An array is its member count, as a Zeek set is in TSV (the reader joins it as Zeek writes one): a
+    # Zeek dns log's answers, say, which the conn fields below do not name.
+    hints = dict.fromkeys(sorted(lists), "list")
     if "event_type" in keys or "flow.start" in keys:
-        return dict(EVE_FLOW_TYPES)
-    if "uid" in keys or "id.orig_h" in keys:
-        return dict(ZEEK_CONN_TYPES)
-    return {}
+        hints.update(EVE_FLOW_TYPES)
+    elif "uid" in keys or "id.orig_h" in keys:
+        hints.update(ZEEK_CONN_TYPES)
+    return hints
 
 
-def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:
+def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | None = None) -> dict:
+    """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values (arrays
+    of objects or arrays, joined as JSON text, hold commas of their own)."""
     out = {} if out is None else out
     for key, value in obj.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            _flatten(value, name + ".", out)
+            _flatten(value, name + ".", out, lists)
         elif isinstance(value, list):
+            if lists is not None and not any(isinstance(v, (dict, list)) for v in value):
+                lists.add(name)
             # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV.
             out[name] = ",".join(_text(v) for v in value) if value else "(empty)"
         else:
@@ -350,7 +358,7 @@ def _arrow_lines(lines: list[bytes]):
     for field, col in zip(table.schema, table.columns):
         t = field.type
         if pa.types.is_list(t) or pa.types.is_large_list(t):
-            col = _joined_list(col)
+            col = joined_list(col)
             if col is None:
                 return None
         elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
@@ -361,7 +369,7 @@ def _arrow_lines(lines: list[bytes]):
     return pa.table(cols, names=names)
 
 
-def _joined_list(col):
+def joined_list(col):
     """A list column as Zeek writes a set in TSV (joined by ',', '(empty)' for none), or None."""
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -323,6 +323,32 @@ def _as_input_types(table, schema):
     return table
 
 
+def _nested_as_text(table):
+    """List, struct and map columns (from a Parquet input) as text, which CSV can hold and pyarrow's CSV
+    writer cannot: a list of plain values as a Zeek set is written ("a,b", "(empty)"), as the JSON reader
+    joins an array; anything else as JSON."""
+    import json
+
+    import pyarrow as pa
+
+    for i, field in enumerate(table.schema):
+        t = field.type
+        if not pa.types.is_nested(t):
+            continue
+        column = None
+        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+            from .flowlogs import joined_list
+
+            try:
+                column = joined_list(table.column(i).cast(pa.list_(t.value_type)))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                column = None
+        if column is None:
+            column = pa.array([None if v is None else json.dumps(v, default=str) for v in table.column(i).to_pylist()], pa.large_string())
+        table = table.set_column(i, pa.field(field.name, column.type), column)
+    return table
+
+
 def _csv_bytes(table, header: bool, delimiter: str = ",") -> bytes:
     """One chunk as CSV: values as they are, quoted only where a value needs it (pyarrow's "needed"
     style quotes every string, which doubles the size of a table read as text). pyarrow quotes every
@@ -332,6 +358,7 @@ def _csv_bytes(table, header: bool, delimiter: str = ",") -> bytes:
     import pyarrow.csv as pacsv
 
     head = _csv_header(table.column_names, delimiter) if header else b""
+    table = _nested_as_text(table)
     for style in ("none", "needed"):
         buf = pa.BufferOutputStream()
         try:

@@ -99,12 +99,24 @@ def _words(name: str) -> set[str]:
     return {w for words in _spellings(name) for w in words}
 
 
+# How a Parquet list column's values arrive in pandas.
+LIST_TYPES = (list, tuple, np.ndarray)
+
+
 def zeek_base_type(hint: str) -> str:
     return hint.split("[", 1)[0].lower() if hint else ""
 
 
 def set_lengths(s: pd.Series) -> pd.Series:
-    """Members of Zeek sets and vectors as written in a log ("a,b"; "(empty)" or unset: none)."""
+    """Members of Zeek sets and vectors as written in a log ("a,b"; "(empty)" or unset: none), or of the
+    lists a Parquet list column holds (unset: none)."""
+    if isinstance(s.dtype, pd.ArrowDtype) and hasattr(s.dtype.pyarrow_dtype, "value_type"):
+        import pyarrow.compute as pc
+
+        return pd.Series(pc.list_value_length(s.array.__arrow_array__()).to_numpy(zero_copy_only=False), index=s.index).fillna(0).astype(float)
+    first = s.dropna().iloc[:1]
+    if len(first) and isinstance(first.iloc[0], LIST_TYPES):
+        return s.map(lambda v: len(v) if isinstance(v, LIST_TYPES) else 0).astype(float)
     text = s.astype(object).where(s.notna(), "")
     text = text.astype(str)
     counts = text.str.count(",") + 1
@@ -314,10 +326,18 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "sensor":
         return ColumnSpec(name, IGNORED, "the sensor's bookkeeping (which sensor, interface or file wrote the record, and why "
                                          "then), not the traffic")
-    if base in ("set", "vector", "table"):
+    if base in ("set", "vector", "table", "list"):
         lengths = set_lengths(s)
+        if lengths.nunique() <= 1 and base == "list":
+            # A list of one host's addresses (Suricata 7's ether.src_macs): the member count never moved, and
+            # the members name a device, so the column is what they are, not a check on the count.
+            members = s.dropna().map(lambda v: ",".join(map(str, v)) if isinstance(v, LIST_TYPES) else str(v))
+            identity = _identity_role(name, members) if len(members) else None
+            if identity is not None:
+                return identity
         if lengths.nunique() <= 1:
-            return ColumnSpec(name, CONSTANT, f"type {hint}, always {int(lengths.iloc[0]) if len(lengths) else 0} members in training: "
+            k = int(lengths.iloc[0]) if len(lengths) else 0
+            return ColumnSpec(name, CONSTANT, f"type {hint}, always {k} member{'' if k == 1 else 's'} in training: "
                               "any other count is flagged", transform="length")
         return ColumnSpec(name, NUMERIC, f"type {hint}: the number of members", transform="length")
     if s.notna().sum() == 0:
@@ -487,7 +507,7 @@ def infer_schema(
             hint = zeek_base_type(hints.get(key, ""))
             # What the format says a value means holds whatever role the user picks: a set's member count,
             # and one label for Zeek's T and JSON's true.
-            transform = {(NUMERIC, "set"): "length", (NUMERIC, "vector"): "length", (NUMERIC, "table"): "length",
+            transform = {(NUMERIC, "set"): "length", (NUMERIC, "vector"): "length", (NUMERIC, "table"): "length", (NUMERIC, "list"): "length",
                          (CATEGORICAL, "bool"): "bool"}.get((role, hint), "")
             if role == NUMERIC and not transform and not pdt.is_numeric_dtype(df[name]):
                 distinct = df[name].dropna().unique()

@@ -221,7 +221,7 @@ def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Sour
         if path == STDIO:
             raise InputError("Parquet cannot be read from stdin; give the file's path")
         schema = _parquet_schema(path)
-        return Source(path, "parquet", hints=_time_hints(schema), strict=strict, arrow_schema=schema)
+        return Source(path, "parquet", hints=_parquet_hints(schema), strict=strict, arrow_schema=schema)
     if want == "parquet":
         raise InputError(f"'{name}' is not a Parquet file; leave out --format to read it as the text table it is")
     compressed = head[:2] == b"\x1f\x8b"
@@ -392,10 +392,15 @@ def _parquet_schema(path: str):
         raise InputError(f"cannot read '{path}' as Parquet: {str(e).splitlines()[0]}") from None
 
 
-def _time_hints(schema) -> dict[str, str]:
+def _parquet_hints(schema) -> dict[str, str]:
+    """Column types that say what a value means: a time, or a list (its member count is the feature, as
+    for Zeek's sets)."""
     import pyarrow as pa
 
-    return {f.name: "time" for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)}
+    out = {f.name: "time" for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)}
+    is_list = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    out.update({f.name: "list" for f in schema if any(test(f.type) for test in is_list)})
+    return out
 
 
 def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
