@@ -274,6 +274,33 @@ def test_zeek_json_and_suricata_eve(tmp_path):
     assert roles["dest_port"] == "port" and roles["flow.bytes_toclient"] == "numeric"
 
 
+def test_a_conn_log_in_parquet_with_a_nested_id(tmp_path, runner):
+    """Zeek's conn log written to Parquet from its JSON by a pipeline that nests `id` as a struct: its fields
+    are columns of their own, named as in Zeek's JSON, and get their roles (one category of the whole
+    4-tuple, as before, made every new host or ephemeral port unseen). Day two from the same network is quiet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def nested(rows):
+        recs = [json.loads(line) for line in zeek_json_text(rows).splitlines()]
+        for r in recs:
+            r["id"] = {k[3:]: r.pop(k) for k in [k for k in r if k.startswith("id.")]}
+        return pa.Table.from_pylist(recs)
+
+    train, day2 = tmp_path / "conn.parquet", tmp_path / "day2.parquet"
+    pq.write_table(nested(conn_rows(1500)), train)
+    pq.write_table(nested(conn_rows(400, seed=5, start=1600000000.0, net="192.168.7")), day2)
+    model, out = tmp_path / "m", tmp_path / "scored.parquet"
+    assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["id.orig_h"] == roles["id.resp_h"] == "ignored" and roles["id.resp_p"] == roles["id.orig_p"] == "port"
+    res = invoke(runner, "score", day2, "--model", model, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert summary["flag_rate"] <= 0.03 and not summary["unseen_categories"], summary
+    assert pq.read_schema(out).field("id.resp_p").type == pa.int64()
+
+
 def test_scored_json_keeps_the_files_field_order(tmp_path):
     """A field the model needs that the first records leave out goes after the file's own fields."""
     from vaeguard.flowlogs import json_chunks
