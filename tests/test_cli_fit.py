@@ -439,3 +439,16 @@ def test_list_columns_are_their_member_counts(runner, tmp_path):
     res = invoke(runner, "explain", tmp_path / "odd.parquet", "--model", model, "--row", "0", "--json")
     row = {r["column"]: r for r in json.loads(res.stdout)["columns"]} if res.exit_code == 0 else {}
     assert row and row["answers"]["observed"] == 40, res.output
+
+
+def test_a_frame_saved_with_its_index_scores_itself(runner, tmp_path):
+    """DataFrame.to_csv() keeps the index as a first column with an empty name. fit read it as pandas'
+    "Unnamed: 0" and score as written, so the same file could not be scored with its own model."""
+    path, model = tmp_path / "indexed.csv", tmp_path / "m"
+    make_flows(300).to_csv(path)
+    assert open(path).readline().startswith(",")
+    assert invoke(runner, "fit", path, "--model", model, *FAST).exit_code == 0
+    assert "" in {c["name"] for c in manifest(model)["schema"]}
+    res = invoke(runner, "score", path, "--model", model, "--out", tmp_path / "o.csv", "-q")
+    assert res.exit_code == 0, res.output
+    assert open(tmp_path / "o.csv").readline().startswith(",id,")

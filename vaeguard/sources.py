@@ -99,6 +99,7 @@ class Source:
     bad_example: str = ""
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
+    columns: list[str] = field(default_factory=list)  # a CSV header's names, as written
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -254,7 +255,7 @@ def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Sour
         source.hints = json_hints(text)
     else:
         source.delimiter = sniff_delimiter(text)
-        _check_header(name, text.splitlines()[0], source.delimiter)
+        source.columns = _check_header(name, text.splitlines()[0], source.delimiter)
     return source
 
 
@@ -482,8 +483,11 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
 def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
     fh = source.binary()
     try:
+        # The header's names as written, as score's reader takes them: pandas would call an empty one
+        # "Unnamed: 0" (the index column of a frame saved with to_csv), and score could not find it.
         with pd.read_csv(_WholeRows(fh, source), sep=source.delimiter, chunksize=chunk_size, low_memory=False,
-                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False) as reader:
+                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False,
+                         names=source.columns or None, header=0) as reader:
             yield from reader
     finally:
         if fh is not sys.stdin.buffer:
