@@ -229,6 +229,31 @@ def test_quiet_score_to_file_prints_nothing(runner, trained_model, tmp_path):
     assert res.output == ""
 
 
+def test_out_to_a_pipe_or_through_a_link(runner, trained_model, tmp_path):
+    """A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written straight to, CSV unless told: a file
+    renamed over it had replaced the pipe itself (and, run as root, /dev/null). A link to a file is
+    followed: its target gets the scores and the link stays."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "scores"
+    os.mkfifo(fifo)
+    for fmt, read in ((None, lambda b: pd.read_csv(io.BytesIO(b))), ("parquet", lambda b: pd.read_parquet(io.BytesIO(b)))):
+        got = []
+        reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+        reader.start()
+        res = invoke(runner, "score", NEW, "--model", trained_model, "--out", fifo, "-q", *(("--out-format", fmt) if fmt else ()))
+        reader.join(timeout=30)
+        assert res.exit_code == 0, res.output
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode) and len(read(got[0])) == len(pd.read_csv(NEW))
+    real, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    real.write_text("previous\n")
+    link.symlink_to(real)
+    score_to(runner, trained_model, link, "-q")
+    assert link.is_symlink() and len(pd.read_csv(real)) == len(pd.read_csv(NEW))
+
+
 def test_failed_score_leaves_previous_output(runner, trained_model, tmp_path):
     out = tmp_path / "o.csv"
     out.write_text("previous\n")

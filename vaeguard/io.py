@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -39,8 +41,8 @@ def output_format(path: str, override: str | None = None) -> str:
         if fmt not in OUT_FORMATS:
             raise InputError(f"unknown output format '{override}'; use one of: {', '.join(OUT_FORMATS)}")
         return fmt
-    if path == STDIO:
-        return "csv"
+    if path == STDIO or is_stream(path):
+        return "csv"  # a device or a pipe (/dev/null, /dev/stdout, a FIFO) has no extension to go by
     name = path.lower()
     if name.endswith((".tsv.gz", ".tab.gz")):
         return "tsv.gz"
@@ -60,6 +62,16 @@ def output_format(path: str, override: str | None = None) -> str:
         f"cannot tell the output format of '{path}' from its extension; "
         f"name it .csv, .csv.gz, .tsv, .parquet or .log (a Zeek log), or pass --out-format {'|'.join(OUT_FORMATS)}"
     )
+
+
+def is_stream(path: str) -> bool:
+    """Whether `path` names a device or a pipe (/dev/null, /dev/stdout, a FIFO) rather than a file: written
+    straight to, since a file renamed over it would replace the device or the pipe itself."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def to_arrow(df: pd.DataFrame):
@@ -174,7 +186,9 @@ class AtomicTableWriter:
         self.fmt = output_format(path, fmt)
         self.input_schema = input_schema  # a Parquet input's Arrow schema: its columns keep their types
         self.zeek_types = zeek_types or {}
-        self._tmp: str | None = None
+        self._tmp: str | None = None  # the temporary file renamed over the target; None for a device or a pipe
+        self._dest = self._target = path
+        self._stream = False  # a device or a pipe (is_stream)
         self._fh: IO | None = None
         self._writer = None
         self._schema = None
@@ -186,17 +200,24 @@ class AtomicTableWriter:
         if self.path == STDIO:
             self._fh = sys.stdout.buffer
             return self
-        target = Path(self.path)
+        self._stream = is_stream(self.path)
+        # A link to a file is followed: the file it points to is replaced, and the link stays.
+        target = Path(self.path if self._stream else os.path.realpath(self.path))
         if not target.parent.exists():
-            raise InputError(f"output folder '{target.parent}' does not exist; create it first")
+            raise InputError(f"output folder '{Path(self.path).parent}' does not exist; create it first")
         if target.is_dir():
             raise InputError(f"--out '{self.path}' is a folder; give a file name such as scored.csv")
-        fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
+        self._target = str(target)
+        if self._stream and self.fmt != "parquet":
+            self._dest = self._target
+        else:  # Parquet's writer needs a file it can seek in: a pipe gets the finished file copied into it
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=None if self._stream else target.parent)
+            os.close(fd)
+            self._dest = self._tmp
         if self.fmt.endswith(".gz"):
-            self._fh = gzip.open(self._tmp, "wb")
+            self._fh = gzip.open(self._dest, "wb")
         elif self.fmt != "parquet":
-            self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in __exit__
+            self._fh = open(self._dest, "wb")  # noqa: SIM115 - closed in __exit__
         return self
 
     def write(self, df: pd.DataFrame) -> None:
@@ -212,7 +233,7 @@ class AtomicTableWriter:
         if first:
             self._schema = table.schema
             if self.fmt == "parquet":
-                self._writer = pq.ParquetWriter(self._tmp, table.schema, **PARQUET_OPTIONS)
+                self._writer = pq.ParquetWriter(self._dest, table.schema, **PARQUET_OPTIONS)
         elif not table.schema.equals(self._schema, check_metadata=False):
             # Chunks of one file can infer different dtypes (an int column with a gap becomes float).
             table = table.cast(self._schema, safe=False)
@@ -283,10 +304,16 @@ class AtomicTableWriter:
         finally:
             if self.path == STDIO:
                 return
-            if exc_type is None and wrote:
+            if self._tmp is None:
+                pass  # a device or a pipe, written straight to
+            elif exc_type is None and wrote and self._stream:
+                with open(self._tmp, "rb") as src, open(self._target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                os.unlink(self._tmp)
+            elif exc_type is None and wrote:
                 os.chmod(self._tmp, 0o666 & ~_UMASK)
-                os.replace(self._tmp, self.path)
-            elif self._tmp and os.path.exists(self._tmp):
+                os.replace(self._tmp, self._target)
+            elif os.path.exists(self._tmp):
                 os.unlink(self._tmp)
             if exc_type is None and not wrote:
                 raise InputError("nothing to write: the input produced no rows and no columns")
