@@ -80,6 +80,31 @@ def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_pat
     assert as_json(res)["flagged"] > 90
 
 
+def test_calibrate_sets_the_threshold_on_rows_the_novelty_rule_leaves_to_it(runner, trained_model, tmp_path):
+    """Normal rows of a service training never held are flagged whatever the threshold. Among the rows the
+    threshold was set on, they had pushed it far up, so that calibrating on new normal traffic blinded
+    the model to everything else; now they are counted, named and left out, with the advice to refit."""
+    import shutil
+
+    normal = pd.read_csv(NEW).query("label == 'normal'").reset_index(drop=True)
+    clean, mixed = tmp_path / "clean.csv", tmp_path / "mixed.csv"
+    normal.to_csv(clean, index=False)
+    new_service = normal.index % 5 == 0
+    normal.assign(service=normal["service"].where(~new_service, "brand-new")).to_csv(mixed, index=False)
+    models = {}
+    for name, data in (("clean", clean), ("mixed", mixed)):
+        models[name] = tmp_path / name
+        shutil.copytree(trained_model, models[name])
+        res = invoke(runner, "calibrate", data, "--model", models[name], "--json")
+        models[name + "_json"] = as_json(res)
+    assert models["clean_json"]["rows_flagged_whatever_the_threshold"] == 0
+    m = models["mixed_json"]
+    assert m["rows_flagged_whatever_the_threshold"] == int(new_service.sum()) and m["never_seen_in_training"] == {"service": int(new_service.sum())}
+    assert m["threshold"] < 1.2 * models["clean_json"]["threshold"]
+    res = invoke(runner, "calibrate", mixed, "--model", models["mixed"])
+    assert res.exit_code == 0 and "refit" in res.stderr and "service: " in res.stderr
+
+
 def test_generate(runner, trained_model, tmp_path):
     out = tmp_path / "syn.csv"
     m = as_json(invoke(runner, "generate", "--model", trained_model, "-n", "500", "--out", out, "--json", "--seed", "3"))

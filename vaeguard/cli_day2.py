@@ -143,6 +143,7 @@ def calibrate(
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
     from . import render
     from .detector import Detector
+    from .scoring import encode_chunk, flagged_by_novelty
     from .sources import open_source, read_table
 
     con = render.console(quiet or json)
@@ -152,15 +153,22 @@ def calibrate(
     old = detector.calibration_.threshold
     new = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
+    novel_rows, novel = flagged_by_novelty(detector, encode_chunk(detector, df))
     result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target,
-              "extrapolated": new.extrapolated}
+              "extrapolated": new.extrapolated, "rows_flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel}
     if json:
         render.emit_json(result)
     else:
-        con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {len(df):,} rows); saved to {model}")
+        on = f"{len(new.scores):,} of {len(df):,}" if novel_rows else f"{len(df):,}"
+        con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {on} rows); saved to {model}")
         few = new.small_sample_warning()
         if few:
             render.warning(con, few)
+        if novel_rows:
+            where = ", ".join(f"{name}: {n:,}" for name, n in sorted(novel.items(), key=lambda kv: -kv[1])[:5])
+            render.warning(con, f"{novel_rows:,} of these rows ({novel_rows / len(df):.1%}) hold values training never held ({where}), "
+                                f"each rarer there than the {new.target:g} rate: they are flagged whatever the threshold, which "
+                                f"was set on the other rows. If this traffic is normal, refit on it (vaeguard fit) so that the model learns them")
 
 
 # ---- generate ----------------------------------------------------------------------------------------

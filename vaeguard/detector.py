@@ -346,15 +346,30 @@ class Detector:
     def recalibrate(self, X, fpr: float | None = None, contamination: float | None = None) -> Calibration:
         """Move the threshold using fresh normal rows, without retraining. The old calibration is kept in
         `calibration_history_` (threshold, mode, target, size and date; not its scores)."""
+        from .scoring import score_rows
+
         self._check_fitted()
         df = as_frame(X)
         if len(df) < 2:
             raise InputError(f"need at least 2 rows to calibrate, got {len(df)}")
-        scores = self.anomaly_score(df)
         old = self.calibration_
         if fpr is None and contamination is None:
             fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
-        new = Calibration.from_scores(scores, fpr, contamination)
+        # Rows holding a value training never held, rarer there than the target rate, are flagged whatever
+        # the threshold (scoring.fixed_terms): the threshold is set on the other rows, scored as fit scores
+        # its held-out rows. Among them, such rows pushed it up for every other row (a capture of services
+        # its model's training never saw: 11.0 -> 74.8, and a third of the model's other flags gone).
+        self.calibration_ = None
+        try:
+            rs = score_rows(self, df, strict=self.strict)
+        finally:
+            self.calibration_ = old
+        enc = rs.encoded
+        novel = (enc.novel & (enc.fixed > -np.log(target_rate(fpr, contamination)[1]))).any(axis=1)
+        if (~novel).sum() < 2:
+            raise InputError(f"{int(novel.sum()):,} of the {len(df):,} rows hold values training never held, and those are "
+                             "flagged whatever the threshold: nothing is left to set it on; if this traffic is normal, refit on it")
+        new = Calibration.from_scores(rs.scores[~novel], fpr, contamination)
         self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
             "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -113,6 +113,14 @@ def fixed_terms(detector: "Detector", enc: Encoded) -> np.ndarray:
     return np.where(rare, np.maximum(enc.fixed, cal.novelty_floor), enc.fixed)
 
 
+def flagged_by_novelty(detector: "Detector", enc: Encoded) -> tuple[int, dict[str, int]]:
+    """The rows that hold a value training never held, rarer than the calibrated rate (see fixed_terms):
+    rows flagged whatever the threshold, which only a refit can learn. (rows, {column: rows})."""
+    rare = enc.novel & (enc.fixed > -np.log(detector.calibration_.target))
+    counts = rare.sum(axis=0)
+    return int(rare.any(axis=1).sum()), {name: int(c) for name, c in zip(detector.preprocessor_.column_names, counts) if c}
+
+
 def score_encoded(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
     """Network terms plus the fixed terms the network never sees (unseen categories, new gaps, ...)."""
     scores, contrib = network_scores(detector, enc)
