@@ -350,16 +350,24 @@ def _as_input_types(table, schema):
     return table
 
 
-def _nested_as_text(table):
-    """List, struct and map columns (from a Parquet input) as text, which CSV can hold and pyarrow's CSV
-    writer cannot: a list of plain values as a Zeek set is written ("a,b", "(empty)"), as the JSON reader
-    joins an array; anything else as JSON."""
+def _as_text_columns(table):
+    """A Parquet input's columns that text output (CSV, a Zeek log) cannot write as they are: a duration in
+    seconds, as fit modelled it and as Zeek writes an interval (pyarrow wrote its count of nanoseconds,
+    with no unit); list, struct and map columns as text, which pyarrow's CSV writer refuses: a list of
+    plain values as a Zeek set is written ("a,b", "(empty)"), as the JSON reader joins an array; anything
+    else as JSON."""
     import json
 
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     for i, field in enumerate(table.schema):
         t = field.type
+        if pa.types.is_duration(t):
+            per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[t.unit]
+            seconds = pc.divide(pc.cast(table.column(i).cast(pa.int64()), pa.float64()), per_second)
+            table = table.set_column(i, pa.field(field.name, pa.float64()), seconds)
+            continue
         if not pa.types.is_nested(t):
             continue
         column = None
@@ -385,7 +393,7 @@ def _csv_bytes(table, header: bool, delimiter: str = ",") -> bytes:
     import pyarrow.csv as pacsv
 
     head = _csv_header(table.column_names, delimiter) if header else b""
-    table = _nested_as_text(table)
+    table = _as_text_columns(table)
     for style in ("none", "needed"):
         buf = pa.BufferOutputStream()
         try:
@@ -420,7 +428,7 @@ def _zeek_rows(table) -> bytes:
     if table.num_rows == 0:
         return b""
     columns = []
-    for col in table.columns:
+    for col in _as_text_columns(table).columns:
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
         text = pc.replace_substring(pc.replace_substring(text, "\t", "\\x09"), "\n", "\\x0a")
         columns.append(pc.fill_null(text, "-"))
