@@ -690,6 +690,16 @@ def test_drift_warning_names_columns_and_stays_quiet_on_normal(tmp_path, runner)
     res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "b.csv")
     assert res.exit_code == 0
     assert "warning: drift" in res.stderr and "orig_bytes" in res.stderr and "vaeguard calibrate" in res.stderr
+    # Flagged for a service training never held: a new threshold cannot unflag those rows, so the advice
+    # is a refit, not calibrate.
+    new_kind = conn_rows(800, seed=5)
+    for r in new_kind[::4]:
+        r[7] = "ssh"
+    (tmp_path / "ssh.log").write_text(zeek_text(new_kind))
+    res = invoke(runner, "score", tmp_path / "ssh.log", "--model", model, "--out", tmp_path / "c.csv")
+    assert "warning: drift" in res.stderr and "refit on it" in res.stderr and "vaeguard calibrate" not in res.stderr, res.stderr
+    res = invoke(runner, "score", tmp_path / "ssh.log", "--model", model, "--out", tmp_path / "c.csv", "--json")
+    assert json.loads(res.stdout)["flagged_whatever_the_threshold"] == 200
 
 
 @pytest.mark.skipif(not (SHARED / "data" / "iot23" / "conn34.log").exists(), reason="needs ../shared")

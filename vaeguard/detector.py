@@ -346,7 +346,7 @@ class Detector:
     def recalibrate(self, X, fpr: float | None = None, contamination: float | None = None) -> Calibration:
         """Move the threshold using fresh normal rows, without retraining. The old calibration is kept in
         `calibration_history_` (threshold, mode, target, size and date; not its scores)."""
-        from .scoring import score_rows
+        from .scoring import rare_novelty, score_rows
 
         self._check_fitted()
         df = as_frame(X)
@@ -364,8 +364,7 @@ class Detector:
             rs = score_rows(self, df, strict=self.strict)
         finally:
             self.calibration_ = old
-        enc = rs.encoded
-        novel = (enc.novel & (enc.fixed > -np.log(target_rate(fpr, contamination)[1]))).any(axis=1)
+        novel = rare_novelty(rs.encoded, target_rate(fpr, contamination)[1]).any(axis=1)
         if (~novel).sum() < 2:
             raise InputError(f"{int(novel.sum()):,} of the {len(df):,} rows hold values training never held, and those are "
                              "flagged whatever the threshold: nothing is left to set it on; if this traffic is normal, refit on it")

@@ -26,17 +26,22 @@ class DriftCheck:
     p_value: float
     drift: bool
     columns: list[str] = field(default_factory=list)  # model columns whose contributions rose most
+    novel_flagged: int = 0  # flagged rows holding values training never held: flagged whatever the threshold
+    flagged: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def message(self) -> str:
         moved = f"; the columns that moved most: {', '.join(self.columns)}" if self.columns else ""
-        return (
-            f"drift: {self.flag_rate:.1%} of rows flagged where {self.expected_flag_rate:.1%} was expected "
-            f"(binomial p = {self.p_value:.1g}){moved}. If this traffic is normal, run `vaeguard calibrate` on it "
-            f"or refit; otherwise look at the flagged rows"
-        )
+        head = (f"drift: {self.flag_rate:.1%} of rows flagged where {self.expected_flag_rate:.1%} was expected "
+                f"(binomial p = {self.p_value:.1g}){moved}.")
+        if self.novel_flagged * 2 >= self.flagged:
+            # A new threshold cannot unflag these: `calibrate` would only blunt the model for everything else.
+            return (f"{head} {self.novel_flagged:,} of the {self.flagged:,} flagged rows hold values training never held "
+                    f"(counted above), which flag a row whatever the threshold: if this traffic is normal, refit on it "
+                    f"so that the model learns them; otherwise look at the flagged rows")
+        return f"{head} If this traffic is normal, run `vaeguard calibrate` on it or refit; otherwise look at the flagged rows"
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
@@ -70,7 +75,7 @@ def expected_rate(calibration) -> tuple[float, float]:
     return p0, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / max(1, n)))
 
 
-def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray | None) -> DriftCheck:
+def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray | None, novel_flagged: int = 0) -> DriftCheck:
     p0, p_high = expected_rate(detector.calibration_)
     rate = flagged / rows if rows else 0.0
     p = binomial_tail(flagged, rows, p_high) if rows else 1.0
@@ -83,4 +88,4 @@ def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray 
         order = np.argsort(-shift, kind="stable")
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
-    return DriftCheck(p0, rate, p, drift, columns)
+    return DriftCheck(p0, rate, p, drift, columns, novel_flagged, flagged)

@@ -208,7 +208,7 @@ def score_file(
             hand_on()
         if pending is not None:
             report.add(pending.result())
-    drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum)
+    drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
     return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers)
 
 
@@ -252,4 +252,4 @@ def score_table(data: str, model, *, fmt: str | None = None, strict: bool = Fals
         report.add(rep)
         parts.append(scored)
     frame = pd.concat(parts, ignore_index=True)
-    return frame, ScoreRun(report, check_drift(detector, report.rows, report.flagged, report.contribution_sum), source.skipped_summary(), detector)
+    return frame, ScoreRun(report, check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged), source.skipped_summary(), detector)

@@ -39,10 +39,12 @@ class ChunkReport:
     new_missing: dict[str, int] = field(default_factory=dict)  # gaps in columns that training never left empty
     broken: dict[str, int] = field(default_factory=dict)  # constant columns holding another value
     contribution_sum: np.ndarray | None = None  # per model column, for the drift check
+    novel_flagged: int = 0  # rows flagged whatever the threshold, for values training never held (rare_novelty)
 
     def add(self, other: "ChunkReport") -> None:
         self.rows += other.rows
         self.flagged += other.flagged
+        self.novel_flagged += other.novel_flagged
         for mine, theirs in ((self.malformed, other.malformed), (self.unknown, other.unknown),
                              (self.new_missing, other.new_missing), (self.broken, other.broken)):
             for k, v in theirs.items():
@@ -109,14 +111,19 @@ def fixed_terms(detector: "Detector", enc: Encoded) -> np.ndarray:
     cal = getattr(detector, "calibration_", None)
     if cal is None or not cal.novelty_floor or not enc.novel.any():
         return enc.fixed
-    rare = enc.novel & (enc.fixed > -np.log(cal.target))
-    return np.where(rare, np.maximum(enc.fixed, cal.novelty_floor), enc.fixed)
+    return np.where(rare_novelty(enc, cal.target), np.maximum(enc.fixed, cal.novelty_floor), enc.fixed)
+
+
+def rare_novelty(enc: Encoded, target: float) -> np.ndarray:
+    """Per row and model column: a value training never held, where the training counts put the chance of
+    such a value below `target` (the calibrated rate), which flags the row whatever the threshold."""
+    return enc.novel & (enc.fixed > -np.log(target))
 
 
 def flagged_by_novelty(detector: "Detector", enc: Encoded) -> tuple[int, dict[str, int]]:
-    """The rows that hold a value training never held, rarer than the calibrated rate (see fixed_terms):
-    rows flagged whatever the threshold, which only a refit can learn. (rows, {column: rows})."""
-    rare = enc.novel & (enc.fixed > -np.log(detector.calibration_.target))
+    """The rows flagged whatever the threshold (rare_novelty), which only a refit can learn: (rows,
+    {column: rows})."""
+    rare = rare_novelty(enc, detector.calibration_.target)
     counts = rare.sum(axis=0)
     return int(rare.any(axis=1).sum()), {name: int(c) for name, c in zip(detector.preprocessor_.column_names, counts) if c}
 
@@ -201,7 +208,8 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
         for k, v in extra.items():
             out[k] = v
     e = rs.encoded
-    report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, rs.contributions.sum(axis=0))
+    novel = int(rare_novelty(e, cal.target).any(axis=1).sum()) if e.novel.any() else 0
+    report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, rs.contributions.sum(axis=0), novel)
     return out, report
 
 
