@@ -143,7 +143,6 @@ def calibrate(
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
     from . import render
     from .detector import Detector
-    from .scoring import encode_chunk, flagged_by_novelty
     from .sources import open_source, read_table
 
     con = render.console(quiet or json)
@@ -151,15 +150,14 @@ def calibrate(
     detector.strict = strict
     df, _ = read_table(open_source(data, format, strict=strict))
     old = detector.calibration_.threshold
-    new = detector.recalibrate(df, fpr=fpr, contamination=contamination)
+    new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
-    novel_rows, novel = flagged_by_novelty(detector, encode_chunk(detector, df))
     result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target,
               "extrapolated": new.extrapolated, "rows_flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel}
     if json:
         render.emit_json(result)
     else:
-        on = f"{len(new.scores):,} of {len(df):,}" if novel_rows else f"{len(df):,}"
+        on = f"{len(df) - novel_rows:,} of {len(df):,}" if novel_rows else f"{len(df):,}"
         con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {on} rows); saved to {model}")
         few = new.small_sample_warning()
         if few:

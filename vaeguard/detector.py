@@ -343,9 +343,10 @@ class Detector:
         return self.fit(X).predict(X)
 
     # ---- day-two operations ----------------------------------------------------------------------
-    def recalibrate(self, X, fpr: float | None = None, contamination: float | None = None) -> Calibration:
+    def recalibrate(self, X, fpr: float | None = None, contamination: float | None = None) -> tuple[Calibration, int, dict[str, int]]:
         """Move the threshold using fresh normal rows, without retraining. The old calibration is kept in
-        `calibration_history_` (threshold, mode, target, size and date; not its scores)."""
+        `calibration_history_` (threshold, mode, target, size and date; not its scores). Returns the new
+        calibration, the rows left out of it as flagged whatever the threshold, and those per column."""
         from .scoring import rare_novelty, score_rows
 
         self._check_fitted()
@@ -364,7 +365,8 @@ class Detector:
             rs = score_rows(self, df, strict=self.strict)
         finally:
             self.calibration_ = old
-        novel = rare_novelty(rs.encoded, target_rate(fpr, contamination)[1]).any(axis=1)
+        rare = rare_novelty(rs.encoded, target_rate(fpr, contamination)[1])
+        novel = rare.any(axis=1)
         if (~novel).sum() < 2:
             raise InputError(f"{int(novel.sum()):,} of the {len(df):,} rows hold values training never held, and those are "
                              "flagged whatever the threshold: nothing is left to set it on; if this traffic is normal, refit on it")
@@ -374,7 +376,7 @@ class Detector:
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }]
         self.calibration_ = new
-        return new
+        return new, int(novel.sum()), {name: int(k) for name, k in zip(self.preprocessor_.column_names, rare.sum(axis=0)) if k}
 
     def explain(self, X) -> list[pd.DataFrame]:
         """For each row: every model column's contribution to its score, next to the value the model

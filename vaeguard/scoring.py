@@ -120,14 +120,6 @@ def rare_novelty(enc: Encoded, target: float) -> np.ndarray:
     return enc.novel & (enc.fixed > -np.log(target))
 
 
-def flagged_by_novelty(detector: "Detector", enc: Encoded) -> tuple[int, dict[str, int]]:
-    """The rows flagged whatever the threshold (rare_novelty), which only a refit can learn: (rows,
-    {column: rows})."""
-    rare = rare_novelty(enc, detector.calibration_.target)
-    counts = rare.sum(axis=0)
-    return int(rare.any(axis=1).sum()), {name: int(c) for name, c in zip(detector.preprocessor_.column_names, counts) if c}
-
-
 def score_encoded(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
     """Network terms plus the fixed terms the network never sees (unseen categories, new gaps, ...)."""
     scores, contrib = network_scores(detector, enc)

@@ -407,8 +407,8 @@ def _parquet_hints(schema) -> dict[str, str]:
 
 def flattened(table):
     """A Parquet table's struct columns as a column per field, named as the JSON reader names nested keys:
-    Zeek's conn log written to Parquet from its JSON keeps `id` as a struct, whose ports and addresses
-    then get their roles as id.resp_p and id.orig_h."""
+    a conn log that a pipeline wrote to Parquet with Zeek's id fields nested in an `id` struct gives
+    id.orig_h ... id.resp_p, which then get their roles as in Zeek's own JSON."""
     import pyarrow as pa
 
     while any(pa.types.is_struct(f.type) for f in table.schema):
