@@ -235,6 +235,43 @@ def test_concatenated_gzip_logs_on_stdin(tmp_path, runner):
     assert json.loads(res.stdout)["rows"] == 50 and len(pd.read_csv(out)) == 50
 
 
+def test_logs_joined_across_a_change_of_fields(tmp_path, runner, monkeypatch):
+    """`zcat conn.*.log.gz` across a Zeek upgrade: the later logs add community_id and lose local_orig. Each
+    log is read with its own #fields, in the first log's columns (had: an error, the whole run lost)."""
+    from vaeguard.flowlogs import _ZeekSection
+
+    train = tmp_path / "train.log"
+    train.write_text(zeek_text(conn_rows(300)))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", train, "--model", model, "--epochs", "3", "-q").exit_code == 0
+    later = zeek_text(conn_rows(40, seed=2))
+    cut = FIELDS.index("local_orig")
+    lines = []
+    for line in later.splitlines():
+        parts = line.split("\t")
+        if line.startswith("#fields") or line.startswith("#types") or not line.startswith("#"):
+            parts = parts[: cut + 1] + parts[cut + 2 :] if line.startswith("#") else parts[:cut] + parts[cut + 1 :]
+            parts.append("community_id" if line.startswith("#fields") else "string" if line.startswith("#types") else "1:x=")
+        lines.append("\t".join(parts))
+    later = "\n".join(lines) + "\n"
+    stream = zeek_text(conn_rows(30, seed=1)) + later + zeek_text(conn_rows(20, seed=3))
+    for block in (1 << 20, 97):  # a #fields line inside one read block, and across the blocks' ends
+        monkeypatch.setattr(_ZeekSection, "BLOCK", block)
+        out = tmp_path / f"o{block}.csv"
+        res = invoke(runner, "score", "-", "--model", model, "--out", out, input=gzip.compress(stream.encode()))
+        assert res.exit_code == 0, res.output
+        scored = pd.read_csv(out)
+        assert len(scored) == 90 and "community_id" not in scored
+        assert scored["local_orig"][30:70].isna().all() and (scored["id.resp_p"] > 0).all()
+        assert "community_id" in res.stderr and "left out" in res.stderr
+        assert (pd.read_csv(out)["orig_bytes"][30:70].to_numpy() == [r[9] for r in conn_rows(40, seed=2)]).all()
+    # Another kind of log in the stream is still an error.
+    dns = "\n".join(ln if not ln.startswith(("#fields", "#types")) else ln.split("\t")[0] + "\tts\tuid\tquery\tqtype\tanswers"
+                     for ln in zeek_text([]).splitlines()) + "\n1.0\tC1\texample.com\t1\t(empty)\n"
+    res = invoke(runner, "score", "-", "--model", model, "--out", tmp_path / "x.csv", input=zeek_text(conn_rows(5)) + dns)
+    assert res.exit_code == 2 and "different kinds" in res.stderr
+
+
 def test_iot23_labelled_conn_log_splits_its_space_joined_fields(tmp_path, runner):
     """IoT-23's conn.log.labeled joins its last three fields with spaces, in #fields and in every row."""
     text = zeek_text(conn_rows(60))

@@ -12,6 +12,7 @@ at a time, with Python's json for the chunks Arrow would read differently (see `
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -122,33 +123,139 @@ def _split_spaced(batches, header: ZeekHeader) -> Iterator:
         yield pa.RecordBatch.from_arrays(columns, names=header.fields)
 
 
+class _ZeekSection(io.RawIOBase):
+    """The bytes of one log in a stream of Zeek logs joined end to end, up to a #fields line that names
+    other fields (logs from before and after a Zeek upgrade or a newly loaded script, in one
+    `zcat conn.*.log.gz`). Then `rest` holds the bytes from that line on: the next log."""
+
+    BLOCK = 1 << 20
+
+    def __init__(self, fh, names: list[str], separator: str, pending: bytes = b""):
+        self.fh, self.separator = fh, separator
+        self.fields_line = separator.join(["#fields", *names])
+        self.buf, self.out, self.off = pending, b"", 0
+        self.eof = self.ended = False
+        self.rest = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        # As full as asked, as a file would be: pyarrow takes a short read for the whole block, and the
+        # header rows it skips must be in the first.
+        n = 0
+        while n < len(b):
+            if self.off == len(self.out):
+                if self.ended or (self.eof and not self.buf):
+                    break
+                self._next_block()
+                continue
+            k = min(len(b) - n, len(self.out) - self.off)
+            b[n : n + k] = self.out[self.off : self.off + k]
+            self.off += k
+            n += k
+        return n
+
+    def _next_block(self) -> None:
+        if not self.eof:
+            more = self.fh.read(self.BLOCK)
+            self.eof = not more
+            self.buf += more
+        # Whole lines only, so that a #fields line is always seen whole.
+        end = len(self.buf) if self.eof else self.buf.rfind(b"\n") + 1
+        block, self.buf = self.buf[:end], self.buf[end:]
+        pos = 0
+        while (i := block.find(b"#fields", pos)) >= 0:
+            line_end = block.find(b"\n", i)
+            line = block[i : line_end if line_end >= 0 else len(block)].rstrip(b"\r")
+            if (i == 0 or block[i - 1 : i] == b"\n") and line.decode("utf-8", "replace") != self.fields_line:
+                self.out, self.off = block[:i], 0
+                self.rest, self.buf, self.ended = block[i:] + self.buf, b"", True
+                return
+            pos = i + 7
+        self.out, self.off = block, 0
+
+
 def zeek_chunks(source: "Source", chunk_size: int) -> Iterator[pd.DataFrame]:
-    """A Zeek TSV log as DataFrames of text columns (unset fields missing), bad lines counted."""
+    """A Zeek TSV log as DataFrames of text columns (unset fields missing), bad lines counted.
+
+    Logs joined end to end may change their fields part way (a Zeek upgrade, a script loaded that adds
+    community_id): each log is read with its own #fields, and its rows take the first log's columns, a
+    field it lacks missing, a field the first log lacks left out and named in `source.extra_fields`."""
+    import pyarrow as pa
+
+    from .sources import rebatch
+
+    first: ZeekHeader = source.zeek
+    schema = pa.schema([(n, pa.large_string()) for n in first.fields])
+    fh = source.binary()
+    try:
+        yield from rebatch(_zeek_logs(source, fh, first, schema, chunk_size), chunk_size, schema)
+    except pa.ArrowInvalid as e:
+        if "Empty CSV" in str(e):
+            yield pd.DataFrame({n: pd.Series([], dtype="str") for n in first.fields})
+            return
+        raise
+    finally:
+        fh.close()
+
+
+def _zeek_logs(source: "Source", fh, first: ZeekHeader, schema, chunk_size: int) -> Iterator:
+    """Record batches in the first log's columns, one log of the stream after another."""
+    import pyarrow as pa
+
+    header, pending = first, b""
+    while True:
+        names = list(header.written or header.fields)  # as the rows are split by the separator
+        section = _ZeekSection(fh, names, header.separator, pending)
+        batches = _zeek_batches(source, section, header, names, chunk_size)
+        if header is first:
+            yield from batches
+        else:
+            have = set(header.fields)
+            source.extra_fields.update(f for f in header.fields if f not in set(first.fields))
+            for batch in batches:
+                yield pa.RecordBatch.from_arrays(
+                    [batch.column(f) if f in have else pa.nulls(batch.num_rows, pa.large_string()) for f in first.fields], schema=schema)
+        if not section.ended:
+            return
+        header, pending = _next_header(source, fh, section.rest)
+        if 2 * len(set(header.fields) & set(first.fields)) < len(first.fields):
+            # Not the same log with a field more or less: a dns log after a conn log, say.
+            raise InputError(f"'{source.name}' holds logs of different kinds (#fields {', '.join(header.fields[:8])}, ... after "
+                             f"{', '.join(first.fields[:8])}, ...); score one kind of log at a time")
+
+
+def _next_header(source: "Source", fh, pending: bytes) -> tuple[ZeekHeader, bytes]:
+    """The header of the next log, which `pending` starts with (read on from `fh` until it is whole), and
+    the bytes from it on."""
+    while True:
+        lines = pending.split(b"\n")
+        body = next((k for k, line in enumerate(lines[:-1]) if not line.startswith(b"#")), None)
+        more = b"" if body is not None else fh.read(1 << 16)
+        if not more:
+            head = b"\n".join(lines[:body] if body is not None else lines)
+            return parse_zeek_header(head.decode("utf-8", "replace"), source.name), pending
+        pending += more
+
+
+def _zeek_batches(source: "Source", stream, header: ZeekHeader, names: list[str], chunk_size: int) -> Iterator:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from .sources import block_size, rebatch
+    from .sources import block_size
 
-    header: ZeekHeader = source.zeek
-    names = header.written or header.fields  # as the rows are split by the separator
     stop: list[InputError] = []
 
     def on_invalid(row) -> str:
         text = row.text or ""
-        if text.startswith("#"):
-            # Headers and #close lines of concatenated logs. A log of another shape cannot share the table.
-            if text.startswith("#fields") and text.split(header.separator)[1:] != names:
-                stop.append(InputError(
-                    f"'{source.name}' holds logs with different #fields; score one kind of log at a time"
-                ))
-                return "error"
+        if text.startswith("#"):  # header and #close lines of logs joined end to end
             return "skip"
         return source.skip_line(text, stop)
 
-    fh = source.binary()
     try:
         reader = pacsv.open_csv(
-            fh,
+            stream,
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=header.lines, block_size=block_size(sum(map(len, names)) * 2, chunk_size)
             ),
@@ -157,18 +264,19 @@ def zeek_chunks(source: "Source", chunk_size: int) -> Iterator[pd.DataFrame]:
                 column_types={n: pa.large_string() for n in names}, null_values=[header.unset_field], strings_can_be_null=True
             ),
         )
-        schema = pa.schema([(n, pa.large_string()) for n in header.fields])
-        batches = _rows_only(reader, stop)
-        yield from rebatch(_split_spaced(batches, header) if header.written else batches, chunk_size, schema)
     except pa.ArrowInvalid as e:
         if stop:
             raise stop[0] from None
         if "Empty CSV" in str(e):
-            yield pd.DataFrame({n: pd.Series([], dtype="str") for n in header.fields})
             return
         raise
-    finally:
-        fh.close()
+    batches = _rows_only(reader, stop)
+    try:
+        yield from _split_spaced(batches, header) if header.written else batches
+    except pa.ArrowInvalid:
+        if stop:
+            raise stop[0] from None
+        raise
 
 
 def _rows_only(reader, stop: list) -> Iterator:

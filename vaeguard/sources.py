@@ -100,6 +100,7 @@ class Source:
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     columns: list[str] = field(default_factory=list)  # a CSV header's names, as written
+    extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -133,6 +134,9 @@ class Source:
             parts.append(f"{self.bad_lines:,} malformed line{'s' if self.bad_lines != 1 else ''} skipped (e.g. {self.bad_example!r})")
         if self.other_events:
             parts.append(f"{self.other_events:,} non-flow event{'s' if self.other_events != 1 else ''} left out")
+        if self.extra_fields:
+            parts.append(f"fields of a later log that the first log lacks left out ({', '.join(sorted(self.extra_fields))}): "
+                         "the first log's #fields are the table's")
         return "; ".join(parts)
 
     def binary(self) -> IO[bytes]:
