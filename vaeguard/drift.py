@@ -38,8 +38,8 @@ class DriftCheck:
                 f"(binomial p = {self.p_value:.1g}){moved}.")
         if self.novel_flagged * 2 >= self.flagged:
             # A new threshold cannot unflag these: `calibrate` would only blunt the model for everything else.
-            return (f"{head} {self.novel_flagged:,} of the {self.flagged:,} flagged rows hold values training never held "
-                    f"(counted above), which flag a row whatever the threshold: if this traffic is normal, refit on it "
+            return (f"{head} {self.novel_flagged:,} of the {self.flagged:,} flagged rows hold values training never held, "
+                    f"which flag a row whatever the threshold: if this traffic is normal, refit on it "
                     f"so that the model learns them; otherwise look at the flagged rows")
         return f"{head} If this traffic is normal, run `vaeguard calibrate` on it or refit; otherwise look at the flagged rows"
 

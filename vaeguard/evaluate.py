@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .drift import DriftCheck
 from .errors import ConfigError, InputError
 
 
@@ -116,8 +117,7 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
     metrics = "".join(f"<tr><th>{k.replace('_', ' ')}</th><td>{result[k]:.4f}</td></tr>"
                       for k in ("roc_auc", "pr_auc", "precision", "recall", "f1", "false_positive_rate"))
     drift = result.get("drift") or {}
-    drift_line = (f"<p class=warn>Drift: {drift['flag_rate']:.1%} of rows flagged where {drift['expected_flag_rate']:.1%} was "
-                  f"expected; columns that moved most: {html.escape(', '.join(drift.get('columns', [])))}.</p>") if drift.get("drift") else ""
+    drift_line = f"<p class=warn>{html.escape(DriftCheck(**drift).message())}</p>" if drift.get("drift") else ""
     plots = "".join(
         f'<figure><img alt="{p.stem.replace("_", " ")}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         f"<figcaption>{p.stem.replace('_', ' ')}</figcaption></figure>" for p in images
