@@ -157,7 +157,7 @@ def calibrate(
     if json:
         render.emit_json(result)
     else:
-        on = f"{len(df) - novel_rows:,} of {len(df):,}" if novel_rows else f"{len(df):,}"
+        on = f"{len(new.scores):,} of {len(df):,}" if len(new.scores) < len(df) else f"{len(df):,}"
         con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {on} rows); saved to {model}")
         few = new.small_sample_warning()
         if few:
@@ -165,8 +165,9 @@ def calibrate(
         if novel_rows:
             where = ", ".join(f"{name}: {n:,}" for name, n in sorted(novel.items(), key=lambda kv: -kv[1])[:5])
             render.warning(con, f"{novel_rows:,} of these rows ({novel_rows / len(df):.1%}) hold values training never held ({where}), "
-                                f"each rarer there than the {new.target:g} rate: they are flagged whatever the threshold, which "
-                                f"was set on the other rows. If this traffic is normal, refit on it (vaeguard fit) so that the model learns them")
+                                f"each rarer there than the {new.target:g} rate: they are flagged whatever the threshold"
+                                f"{', which was set on the other rows' if new.mode == 'fpr' else ''}. If this traffic is normal, refit on it "
+                                f"(vaeguard fit) so that the model learns them")
 
 
 # ---- generate ----------------------------------------------------------------------------------------

@@ -357,20 +357,23 @@ class Detector:
         if fpr is None and contamination is None:
             fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
         # Rows holding a value training never held, rarer there than the target rate, are flagged whatever
-        # the threshold (scoring.fixed_terms): the threshold is set on the other rows, scored as fit scores
-        # its held-out rows. Among them, such rows pushed it up for every other row (a capture of services
+        # the threshold (scoring.fixed_terms): with --fpr the threshold is set on the other rows, scored as
+        # fit scores its held-out rows. Among them, such rows pushed it up for every other row (a capture of services
         # its model's training never saw: 11.0 -> 74.8, and a third of the model's other flags gone).
         self.calibration_ = None
         try:
             rs = score_rows(self, df, strict=self.strict)
         finally:
             self.calibration_ = old
-        rare = rare_novelty(rs.encoded, target_rate(fpr, contamination)[1])
+        mode, target = target_rate(fpr, contamination)
+        rare = rare_novelty(rs.encoded, target)
         novel = rare.any(axis=1)
-        if (~novel).sum() < 2:
+        # With --contamination the rows hold anomalies, and these count among the share to flag.
+        kept = ~novel if mode == "fpr" else np.ones(len(novel), dtype=bool)
+        if kept.sum() < 2:
             raise InputError(f"{int(novel.sum()):,} of the {len(df):,} rows hold values training never held, and those are "
                              "flagged whatever the threshold: nothing is left to set it on; if this traffic is normal, refit on it")
-        new = Calibration.from_scores(rs.scores[~novel], fpr, contamination)
+        new = Calibration.from_scores(rs.scores[kept], fpr, contamination)
         self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
             "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
