@@ -39,6 +39,11 @@ def test_numpy_input():
     s = guard.score_samples(np.vstack([X[:5], [[50, 50, 50, 50]]]))
     assert s.shape == (6,) and s[-1] < s[:5].min()
     assert guard.n_features_in_ == 4
+    # pd.DataFrame(array) names its columns 0, 1, ...: fit had stopped with KeyError '0'.
+    framed = VAEGuard(epochs=3).fit(pd.DataFrame(X))
+    assert framed.predict(pd.DataFrame(X[:5])).shape == (5,)
+    with pytest.raises(Exception, match="column '3' is missing"):
+        framed.predict(pd.DataFrame(X[:5, :3]))
 
 
 def test_score_frame_is_pure_and_matches_api(fitted):

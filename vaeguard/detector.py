@@ -67,7 +67,13 @@ def resolve_device(device: str) -> str:
 
 def as_frame(X) -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
-        return X
+        if all(isinstance(c, str) for c in X.columns):
+            return X
+        # pd.DataFrame(array) names its columns 0, 1, ...: the model names columns as text, so
+        # columns are looked up by their text (a view: the data are not copied).
+        out = X.copy(deep=False)
+        out.columns = [str(c) for c in X.columns]
+        return out
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise InputError(
