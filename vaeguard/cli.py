@@ -15,10 +15,10 @@ from typing import Annotated, Optional
 # numpy asks the kernel for transparent huge pages for every large array. A fit touches about a gigabyte
 # of new arrays once (the table, its training arrays), and in a virtual machine the first touch of huge
 # pages cost about 1.2 ms per MiB against 0.35 in 4 KiB pages (170 MiB: 0.2 s against 0.06), which the
-# run never earns back: its passes over those arrays go block by block. A 1M-row fit took 8.9 s instead of
-# 9.9 s (means of six runs each), the same peak memory; on a machine where huge pages come cheap the two
-# differ by milliseconds. Set here, before numpy is imported, for the command only; a value the user set
-# is kept.
+# run never earns back: its passes over those arrays go block by block. A 1M-row fit took 9.1 s instead
+# of 10.0 s (means of eleven interleaved runs each), the same peak memory; where huge pages come cheap
+# the two differ by milliseconds. Set here, before numpy is imported, for the command only; a value the
+# user set is kept.
 os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 import typer
