@@ -97,15 +97,15 @@ def test_calibrate_sets_the_threshold_on_rows_the_novelty_rule_leaves_to_it(runn
         shutil.copytree(trained_model, models[name])
         res = invoke(runner, "calibrate", data, "--model", models[name], "--json")
         models[name + "_json"] = as_json(res)
-    assert models["clean_json"]["rows_flagged_whatever_the_threshold"] == 0
+    assert models["clean_json"]["flagged_whatever_the_threshold"] == 0
     m = models["mixed_json"]
-    assert m["rows_flagged_whatever_the_threshold"] == int(new_service.sum()) and m["never_seen_in_training"] == {"service": int(new_service.sum())}
+    assert m["flagged_whatever_the_threshold"] == int(new_service.sum()) and m["never_seen_in_training"] == {"service": int(new_service.sum())}
     assert m["threshold"] < 1.2 * models["clean_json"]["threshold"]
     res = invoke(runner, "calibrate", mixed, "--model", models["mixed"])
     assert res.exit_code == 0 and "refit" in res.stderr and "service: " in res.stderr
     # With --contamination the rows hold anomalies: these count among the share it flags.
     m = as_json(invoke(runner, "calibrate", mixed, "--model", models["mixed"], "--contamination", "0.25", "--json"))
-    assert m["rows_flagged_whatever_the_threshold"] == int(new_service.sum())
+    assert m["flagged_whatever_the_threshold"] == int(new_service.sum())
     res = invoke(runner, "score", mixed, "--model", models["mixed"], "--out", tmp_path / "o.csv", "--json")
     assert abs(as_json(res)["flag_rate"] - 0.25) < 0.02
 

@@ -153,7 +153,7 @@ def calibrate(
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
     result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target,
-              "extrapolated": new.extrapolated, "rows_flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel}
+              "extrapolated": new.extrapolated, "flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel}
     if json:
         render.emit_json(result)
     else:
