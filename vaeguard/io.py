@@ -361,6 +361,8 @@ def _as_text_columns(table):
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .schema import is_arrow_list
+
     for i, field in enumerate(table.schema):
         t = field.type
         if pa.types.is_duration(t):
@@ -371,7 +373,7 @@ def _as_text_columns(table):
         if not pa.types.is_nested(t):
             continue
         column = None
-        if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        if is_arrow_list(t):
             from .flowlogs import joined_list
 
             try:

@@ -103,6 +103,13 @@ def _words(name: str) -> set[str]:
 LIST_TYPES = (list, tuple, np.ndarray)
 
 
+def is_arrow_list(t) -> bool:
+    """Whether an Arrow type is a list of values (of any of its three layouts)."""
+    import pyarrow as pa
+
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
 def zeek_base_type(hint: str) -> str:
     return hint.split("[", 1)[0].lower() if hint else ""
 
@@ -110,7 +117,7 @@ def zeek_base_type(hint: str) -> str:
 def set_lengths(s: pd.Series) -> pd.Series:
     """Members of Zeek sets and vectors as written in a log ("a,b"; "(empty)" or unset: none), or of the
     lists a Parquet list column holds (unset: none)."""
-    if isinstance(s.dtype, pd.ArrowDtype) and hasattr(s.dtype.pyarrow_dtype, "value_type"):
+    if isinstance(s.dtype, pd.ArrowDtype) and is_arrow_list(s.dtype.pyarrow_dtype):
         import pyarrow.compute as pc
 
         return pd.Series(pc.list_value_length(s.array.__arrow_array__()).to_numpy(zero_copy_only=False), index=s.index).fillna(0).astype(float)

@@ -403,9 +403,10 @@ def _parquet_hints(schema) -> dict[str, str]:
     for Zeek's sets)."""
     import pyarrow as pa
 
+    from .schema import is_arrow_list
+
     out = {f.name: "time" for f in schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)}
-    is_list = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
-    out.update({f.name: "list" for f in schema if any(test(f.type) for test in is_list)})
+    out.update({f.name: "list" for f in schema if is_arrow_list(f.type)})
     return out
 
 
