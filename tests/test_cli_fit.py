@@ -458,3 +458,8 @@ def test_a_frame_saved_with_its_index_scores_itself(runner, tmp_path):
     res = invoke(runner, "score", path, "--model", model, "--out", tmp_path / "o.csv", "-q")
     assert res.exit_code == 0, res.output
     assert open(tmp_path / "o.csv").readline().startswith(",id,")
+    # A header longer than the bytes first read to tell the format (64 KiB) is read whole all the same.
+    wide = pd.DataFrame(np.random.default_rng(0).random((120, 300)), columns=[f"{'m' * 250}_{i}" for i in range(300)])
+    wide.to_csv(path, index=False)
+    assert invoke(runner, "fit", path, "--model", tmp_path / "w", "--epochs", "1", "-q").exit_code == 0
+    assert [c["name"] for c in manifest(tmp_path / "w")["schema"]] == list(wide.columns)

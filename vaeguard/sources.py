@@ -99,7 +99,6 @@ class Source:
     bad_example: str = ""
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
-    columns: list[str] = field(default_factory=list)  # a CSV header's names, as written
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
@@ -259,7 +258,7 @@ def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Sour
         source.hints = json_hints(text)
     else:
         source.delimiter = sniff_delimiter(text)
-        source.columns = _check_header(name, text.splitlines()[0], source.delimiter)
+        _check_header(name, text.splitlines()[0], source.delimiter)
     return source
 
 
@@ -488,12 +487,14 @@ def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
 def _csv_typed_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
     fh = source.binary()
     try:
-        # The header's names as written, as score's reader takes them: pandas would call an empty one
-        # "Unnamed: 0" (the index column of a frame saved with to_csv), and score could not find it.
-        with pd.read_csv(_WholeRows(fh, source), sep=source.delimiter, chunksize=chunk_size, low_memory=False,
-                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False,
-                         names=source.columns or None, header=0) as reader:
-            yield from reader
+        rows = _WholeRows(fh, source)
+        with pd.read_csv(rows, sep=source.delimiter, chunksize=chunk_size, low_memory=False,
+                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False) as reader:
+            for chunk in reader:
+                # The header's names as written, as score's reader takes them: pandas calls an empty one
+                # "Unnamed: 0" (the index column of a frame saved with to_csv), and score could not find it.
+                chunk.columns = rows.names
+                yield chunk
     finally:
         if fh is not sys.stdin.buffer:
             fh.close()
@@ -519,6 +520,7 @@ class _WholeRows(io.RawIOBase):
         self._raw, self._source = raw, source
         self._sep = source.delimiter.encode()
         self._want = -1  # delimiters in a whole row: the header's, once read
+        self.names: list[str] = []  # the header's column names, as written
         self._header = b""  # the header line, without its line end or byte-order mark
         self._carry = b""  # the last, unfinished line of the block before
         self._out = memoryview(b"")
@@ -553,8 +555,8 @@ class _WholeRows(io.RawIOBase):
             header_end = block.find(b"\n") + 1 or len(block)
             header = block[:header_end]
             self._header = header.rstrip(b"\r\n").removeprefix(_BOM)
-            self._want = len(_check_header(self._source.name, header.decode("utf-8-sig", "replace").rstrip("\r\n"),
-                                           self._source.delimiter)) - 1
+            self.names = _check_header(self._source.name, header.decode("utf-8-sig", "replace").rstrip("\r\n"), self._source.delimiter)
+            self._want = len(self.names) - 1
             return header + self._rows(block[header_end:])
         return self._rows(block)
 
