@@ -205,6 +205,7 @@ def _zeek_logs(source: "Source", fh, first: ZeekHeader, schema, chunk_size: int)
     import pyarrow as pa
 
     header, pending = first, b""
+    first_fields = set(first.fields)
     while True:
         names = list(header.written or header.fields)  # as the rows are split by the separator
         section = _ZeekSection(fh, names, header.separator, pending)
@@ -213,14 +214,14 @@ def _zeek_logs(source: "Source", fh, first: ZeekHeader, schema, chunk_size: int)
             yield from batches
         else:
             have = set(header.fields)
-            source.extra_fields.update(f for f in header.fields if f not in set(first.fields))
+            source.extra_fields.update(have - first_fields)
             for batch in batches:
                 yield pa.RecordBatch.from_arrays(
                     [batch.column(f) if f in have else pa.nulls(batch.num_rows, pa.large_string()) for f in first.fields], schema=schema)
         if not section.ended:
             return
         header, pending = _next_header(source, fh, section.rest)
-        if 2 * len(set(header.fields) & set(first.fields)) < len(first.fields):
+        if 2 * len(set(header.fields) & first_fields) < len(first.fields):
             # Not the same log with a field more or less: a dns log after a conn log, say.
             raise InputError(f"'{source.name}' holds logs of different kinds (#fields {', '.join(header.fields[:8])}, ... after "
                              f"{', '.join(first.fields[:8])}, ...); score one kind of log at a time")
@@ -429,11 +430,11 @@ def _records(lines: list[bytes], source: "Source") -> list[dict]:
 
 def _arrow_lines(lines: list[bytes]):
     """The lines as one flat Arrow table, or None where Python's reading could differ or is needed."""
-    import io
-
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pajson
+
+    from .schema import is_arrow_list
 
     if not lines:
         return None
@@ -465,7 +466,7 @@ def _arrow_lines(lines: list[bytes]):
     cols = []
     for field, col in zip(table.schema, table.columns):
         t = field.type
-        if pa.types.is_list(t) or pa.types.is_large_list(t):
+        if is_arrow_list(t):
             col = joined_list(col)
             if col is None:
                 return None

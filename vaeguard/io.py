@@ -186,8 +186,8 @@ class AtomicTableWriter:
         self.fmt = output_format(path, fmt)
         self.input_schema = input_schema  # a Parquet input's Arrow schema: its columns keep their types
         self.zeek_types = zeek_types or {}
-        self._tmp: str | None = None  # the temporary file renamed over the target; None for a device or a pipe
-        self._dest = self._target = path
+        self._tmp: str | None = None  # the temporary file written first; None for a device or a pipe written straight to
+        self._target = path
         self._stream = False  # a device or a pipe (is_stream)
         self._fh: IO | None = None
         self._writer = None
@@ -208,17 +208,21 @@ class AtomicTableWriter:
         if target.is_dir():
             raise InputError(f"--out '{self.path}' is a folder; give a file name such as scored.csv")
         self._target = str(target)
-        if self._stream and self.fmt != "parquet":
-            self._dest = self._target
-        else:  # Parquet's writer needs a file it can seek in: a pipe gets the finished file copied into it
+        # A file is written beside the target and renamed over it; a device or a pipe straight to, except
+        # by Parquet's writer, which needs a file it can seek in (the finished file is copied into the pipe).
+        if not self._stream or self.fmt == "parquet":
             fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=None if self._stream else target.parent)
             os.close(fd)
-            self._dest = self._tmp
         if self.fmt.endswith(".gz"):
             self._fh = gzip.open(self._dest, "wb")
         elif self.fmt != "parquet":
             self._fh = open(self._dest, "wb")  # noqa: SIM115 - closed in __exit__
         return self
+
+    @property
+    def _dest(self) -> str:
+        """Where the bytes go as they are written: the temporary file, or the device or pipe itself."""
+        return self._tmp or self._target
 
     def write(self, df: pd.DataFrame) -> None:
         import pyarrow.parquet as pq

@@ -335,14 +335,15 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
                                          "then), not the traffic")
     if base in ("set", "vector", "table", "list"):
         lengths = set_lengths(s)
-        if lengths.nunique() <= 1 and base == "list":
+        one_count = lengths.nunique() <= 1
+        if one_count and base == "list":
             # A list of one host's addresses (Suricata 7's ether.src_macs): the member count never moved, and
             # the members name a device, so the column is what they are, not a check on the count.
             members = s.dropna().map(lambda v: ",".join(map(str, v)) if isinstance(v, LIST_TYPES) else str(v))
             identity = _identity_role(name, members) if len(members) else None
             if identity is not None:
                 return identity
-        if lengths.nunique() <= 1:
+        if one_count:
             k = int(lengths.iloc[0]) if len(lengths) else 0
             return ColumnSpec(name, CONSTANT, f"type {hint}, always {k} member{'' if k == 1 else 's'} in training: "
                               "any other count is flagged", transform="length")
