@@ -361,11 +361,12 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
     mixed = rows[:80] + ['{"ts": 2.0, "id.orig_p": "eighty"}', '{"cut": ', "[1, 2]"] + rows[80:]
     eve = eve_text(conn_rows(90)) + '{"timestamp": "2019-01-10T20:06:31+0000", "event_type": "stats", "stats": {"upt'  # cut short
     iso = [json.dumps({"ts": f"2019-01-10T20:{i // 60:02d}:{i % 60:02d}.067208Z", "n": i}) for i in range(100)]  # Zeek's ISO 8601 option
-    files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve, "iso.json": "\n".join(iso)}
+    files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve, "iso.json": "\n".join(iso),
+             "netflow.json": _with_netflow(eve_text(conn_rows(90)))}
     real, used = flowlogs._arrow_lines, []
 
-    def counted(lines):
-        table = real(lines)
+    def counted(*args):
+        table = real(*args)
         used.append(table is not None)
         return table
 
@@ -379,7 +380,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
 
     summaries = {}
     for name in files:
-        by_arrow, by_python = read(name, counted), read(name, lambda lines: None)
+        by_arrow, by_python = read(name, counted), read(name, lambda *args: None)
         pd.testing.assert_frame_equal(by_arrow[0], by_python[0])
         assert by_arrow[1] == by_python[1]
         summaries[name] = by_arrow
@@ -869,3 +870,41 @@ def test_rows_generated_from_a_zeek_model_score_as_its_own(tmp_path, runner):
     res = invoke(runner, "score", synth, "--model", model, "--out", tmp_path / "o.csv", "--json")
     summary = json.loads(res.stdout)
     assert res.exit_code == 0 and summary["flag_rate"] < 0.2, summary
+
+
+def _with_netflow(eve: str) -> str:
+    """Suricata with netflow output on: each flow event after its two one-way netflow events."""
+    out = []
+    for line in eve.splitlines():
+        rec = json.loads(line)
+        if rec["event_type"] != "flow":
+            out.append(line)
+            continue
+        f = rec.pop("flow")
+        for way, src, dst in (("toserver", "src", "dest"), ("toclient", "dest", "src")):
+            out.append(json.dumps({
+                **rec, "event_type": "netflow", "src_ip": rec[f"{src}_ip"], "dest_ip": rec[f"{dst}_ip"],
+                "netflow": {"pkts": f[f"pkts_{way}"], "bytes": f[f"bytes_{way}"], "start": f["start"], "end": f["end"], "age": 0},
+            }))
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_eve_with_netflow_output_on_gives_one_row_per_flow(tmp_path):
+    """Suricata with both flow and netflow output on writes each connection three times: once as a flow
+    and once per direction as netflow. The flow events hold it all; the netflow ones are left out, and said
+    so. A log of netflow events alone is read as it is."""
+    both = tmp_path / "eve.json"
+    both.write_text(_with_netflow(eve_text(conn_rows(120))))
+    src = open_source(str(both))
+    df, _ = read_table(src)
+    assert len(df) == 120 and not any(c.startswith("netflow.") for c in df)
+    assert src.other_events == 1 + 3 and "240 netflow events left out" in src.skipped_summary()
+    chunks = list(open_source(str(both)).chunks(25, text=True))  # the first flow's netflow events come before it
+    assert sum(map(len, chunks)) == 120 and {len(c.columns) for c in chunks} == {len(chunks[0].columns)}
+
+    only = tmp_path / "netflow.json"
+    only.write_text("".join(line + "\n" for line in _with_netflow(eve_text(conn_rows(30))).splitlines() if '"flow"' not in line))
+    src = open_source(str(only))
+    df, _ = read_table(src)
+    assert len(df) == 60 and df["netflow.bytes"].notna().all() and "netflow" not in src.skipped_summary()

@@ -44,12 +44,15 @@ EVE_FLOW_TYPES = {
     "flow.pkts_toserver": "count", "flow.pkts_toclient": "count", "flow.bytes_toserver": "count",
     "flow.bytes_toclient": "count", "flow.start": "time", "flow.end": "time", "flow.age": "interval",
     "flow.state": "string", "flow.alerted": "bool",
+    "netflow.pkts": "count", "netflow.bytes": "count", "netflow.start": "time", "netflow.end": "time", "netflow.age": "interval",
     "icmp_type": "enum", "icmp_code": "enum", "response_icmp_type": "enum", "response_icmp_code": "enum",
     # Which sensor, interface or capture file wrote the record, and why then (idle timeout, a forced flush,
     # the engine stopping): the same flow reads differently on another sensor or at shutdown.
     "host": "sensor", "in_iface": "sensor", "capture_file": "sensor", "pcap_filename": "sensor", "flow.reason": "sensor",
 }
-# eve.json mixes flows with stats, dns, alert... events; only these describe one flow each.
+# eve.json mixes flows with stats, dns, alert... events; only these describe one flow each. With both
+# outputs on, Suricata writes a connection three times: a flow event holding both directions, and a netflow
+# event per direction. The reader then keeps the flow events (see json_chunks).
 FLOW_EVENTS = ("flow", "netflow")
 
 
@@ -347,6 +350,9 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
     """JSON lines as DataFrames, nested keys flattened with '.'. Records of eve.json events other than
     flows are counted and left out. Fields a record leaves out (Zeek omits unset ones) are missing.
 
+    A log holding flow events before its first chunk is handed on has its netflow events (the same
+    connections, one direction each) counted and left out too; a log of netflow events alone is read as it is.
+
     Every chunk has the columns of the first chunk in the file's order, then those of `columns` that it
     lacks (for text=True, a field first seen later is dropped, so a streamed output keeps one header);
     text=False gives the union.
@@ -363,12 +369,13 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
         return list(known) + [c for c in columns or [] if c not in known]
     lines: list[bytes] = []
     yielded = False
+    kept = FLOW_EVENTS
 
     def frame(lines: list[bytes]) -> pd.DataFrame:
         nonlocal fixed
-        table = _arrow_lines(lines)
+        table = _arrow_lines(lines, kept)
         if table is None:
-            records = _records(lines, source)
+            records = _records(lines, source, kept)
             if not (fixed and text):
                 for r in records:
                     known.update(dict.fromkeys(r))
@@ -384,11 +391,16 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
             line = line.strip()
             if not line:
                 continue
-            if b'"event_type"' in line and line.endswith(b"}"):  # a cut line is left to the parser, which counts it
-                event = _EVENT.search(line)
-                if event is not None and event.group(1).decode("utf-8", "replace") not in FLOW_EVENTS:
-                    source.other_events += 1
+            event = _event(line)
+            if event is not None:
+                if event not in kept:
+                    source.left_out(event)
                     continue
+                if event == "flow" and "netflow" in kept and not yielded:
+                    kept = ("flow",)
+                    held = len(lines)
+                    lines = [held_line for held_line in lines if _event(held_line) != "netflow"]
+                    source.netflow_events += held - len(lines)
             lines.append(line)
             if len(lines) >= chunk_size:
                 chunk = frame(lines)
@@ -409,7 +421,16 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
 _EVENT = re.compile(rb'"event_type"\s*:\s*"([^"\\]*)"')
 
 
-def _records(lines: list[bytes], source: "Source") -> list[dict]:
+def _event(line: bytes) -> str | None:
+    """The event type of a whole eve.json line; None for other lines (a cut line is left to the parser,
+    which counts it)."""
+    if b'"event_type"' not in line or not line.endswith(b"}"):
+        return None
+    event = _EVENT.search(line)
+    return None if event is None else event.group(1).decode("utf-8", "replace")
+
+
+def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS) -> list[dict]:
     records = []
     for line in lines:
         try:
@@ -421,14 +442,14 @@ def _records(lines: list[bytes], source: "Source") -> list[dict]:
             source.bad_line(line.decode("utf-8", "replace"))
             continue
         event = obj.get("event_type")
-        if event is not None and event not in FLOW_EVENTS:
-            source.other_events += 1
+        if event is not None and event not in kept:
+            source.left_out(event)
             continue
         records.append(_flatten(obj))
     return records
 
 
-def _arrow_lines(lines: list[bytes]):
+def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
     """The lines as one flat Arrow table, or None where Python's reading could differ or is needed."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -472,8 +493,8 @@ def _arrow_lines(lines: list[bytes]):
                 return None
         elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
             return None  # a nested date or time, say: Python keeps it as written
-        if field.name == "event_type" and any(k not in FLOW_EVENTS for k in pc.unique(col.drop_null()).to_pylist()):
-            return None  # a non-flow event the line filter missed: Python's reading counts it
+        if field.name == "event_type" and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
+            return None  # an event the line filter missed: Python's reading counts it
         cols.append(col)
     return pa.table(cols, names=names)
 

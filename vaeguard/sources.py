@@ -98,6 +98,7 @@ class Source:
     bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)
     bad_example: str = ""
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
+    netflow_events: int = 0  # Suricata netflow records left out because the log's flow records hold the same connections
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     _stream: IO[bytes] | None = None  # stdin, already peeked at
@@ -116,6 +117,12 @@ class Source:
                 f"or leave out --strict to skip such lines and count them"
             )
 
+    def left_out(self, event: str) -> None:
+        if event == "netflow":
+            self.netflow_events += 1
+        else:
+            self.other_events += 1
+
     def skip_line(self, text: str, stop: list) -> str:
         """What pyarrow's invalid_row_handler answers for a line that is not a row: "skip", the line
         counted, or with --strict "error", the reason kept in `stop` for the reader to raise."""
@@ -133,6 +140,9 @@ class Source:
             parts.append(f"{self.bad_lines:,} malformed line{'s' if self.bad_lines != 1 else ''} skipped (e.g. {self.bad_example!r})")
         if self.other_events:
             parts.append(f"{self.other_events:,} non-flow event{'s' if self.other_events != 1 else ''} left out")
+        if self.netflow_events:
+            parts.append(f"{self.netflow_events:,} netflow event{'s' if self.netflow_events != 1 else ''} left out "
+                         "(the log's flow events hold the same connections, both directions in one row)")
         if self.extra_fields:
             parts.append(f"fields of a later log that the first log lacks left out ({', '.join(sorted(self.extra_fields))}): "
                          "the first log's #fields are the table's")
