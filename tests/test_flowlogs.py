@@ -908,3 +908,65 @@ def test_eve_with_netflow_output_on_gives_one_row_per_flow(tmp_path):
     src = open_source(str(only))
     df, _ = read_table(src)
     assert len(df) == 60 and df["netflow.bytes"].notna().all() and "netflow" not in src.skipped_summary()
+
+
+def test_rotated_logs_are_one_table(tmp_path, runner):
+    """A sensor rotates its log hourly (conn.00:00:00-01:00:00.log.gz ...): `vaeguard fit logs/conn.*` gets
+    the files as arguments, a folder or a quoted glob names them too, and all are read as one table, file
+    after file: gzip or not, a last line without its line break kept apart from the next file's header."""
+    day = tmp_path / "2019-01-10"
+    day.mkdir()
+    hours = [conn_rows(60, seed=h, start=1545403816.0 + 3600 * h) for h in range(3)]
+    (day / "conn.00.log.gz").write_bytes(gzip.compress(zeek_text(hours[0]).encode()))
+    (day / "conn.01.log").write_text(zeek_text(hours[1], close=False).rstrip("\n"))  # the hour being written
+    (day / "conn.02.log.gz").write_bytes(gzip.compress(zeek_text(hours[2]).encode()))
+    (day / ".conn.02.log.gz.crc").write_text("checksum")
+    files = sorted(str(p) for p in day.glob("conn.*"))
+    for given in (files, [str(day)], [str(day / "conn.*.log*")]):
+        src = open_source(given)
+        df, _ = read_table(src)
+        assert len(df) == 180 and src.bad_lines == 0 and src.name.endswith("and 2 other files"), given
+        assert df["uid"].tolist() == [r[1] for h in hours for r in h]
+    model, out = tmp_path / "m", tmp_path / "scored.csv"
+    assert invoke(runner, "fit", *files, "--model", model, "-q").exit_code == 0
+    res = invoke(runner, "score", *files[:2], "--model", model, "--out", out)
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out)) == 120
+
+
+def test_several_tables_must_be_one_kind(tmp_path, runner, trained_model):
+    from .test_errors import assert_clean_error
+
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.log"
+    make_flows(40).to_csv(a, index=False)
+    make_flows(40).drop(columns=["rate"]).to_csv(b, index=False)
+    c.write_text(zeek_text(conn_rows(10)))
+    a2 = tmp_path / "a2.csv"
+    make_flows(30, seed=1).to_csv(a2, index=False)
+    df, _ = read_table(open_source([str(a), str(a2)]))  # the second header is no row: the counts stay numbers
+    assert len(df) == 70 and df["bytes"].dtype.kind == "i"
+    assert invoke(runner, "fit", a, a2, "--model", tmp_path / "m", "--epochs", "1", "-q").exit_code == 0
+    res = invoke(runner, "score", a, a2, "--model", tmp_path / "m", "--out", tmp_path / "o.csv")
+    assert res.exit_code == 0 and len(pd.read_csv(tmp_path / "o.csv")) == 70
+    assert_clean_error(invoke(runner, "score", a, b, "--model", trained_model), "'", "does not have the columns of", "a.csv")
+    assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "is a Zeek log and", "is a CSV table", "one format")
+    assert_clean_error(invoke(runner, "score", a, "-", "--model", trained_model), "stdin")
+    assert_clean_error(invoke(runner, "score", str(tmp_path / "nope*.csv"), "--model", trained_model), "no file matches")
+    (tmp_path / "empty").mkdir()
+    assert_clean_error(invoke(runner, "fit", tmp_path / "empty", "--model", tmp_path / "m2"), "folder with no files")
+
+
+def test_a_folder_of_parquet_parts_is_one_table(tmp_path, runner, trained_model):
+    """Spark and Dask write a table as a folder of part files beside a _SUCCESS marker."""
+    parts = tmp_path / "flows.parquet"
+    parts.mkdir()
+    new = pd.read_csv(ROOT / "sample_data" / "flows_new.csv")
+    for i, start in enumerate(range(0, len(new), 400)):
+        new.iloc[start:start + 400].to_parquet(parts / f"part-{i:05d}.parquet", index=False)
+    (parts / "_SUCCESS").write_text("")
+    out = tmp_path / "scored.csv"
+    res = invoke(runner, "score", parts, "--model", trained_model, "--out", out)
+    assert res.exit_code == 0, res.output
+    whole = tmp_path / "whole.csv"
+    assert invoke(runner, "score", ROOT / "sample_data" / "flows_new.csv", "--model", trained_model, "--out", whole).exit_code == 0
+    pd.testing.assert_series_equal(pd.read_csv(out)["anomaly_score"], pd.read_csv(whole)["anomaly_score"])

@@ -36,7 +36,8 @@ __all__ = ["app", "main"]
 @app.command()
 @handles_errors
 def fit(
-    data: Annotated[str, typer.Argument(help="Table of normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    data: Annotated[list[str], typer.Argument(help="Table of normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin. "
+                                              "Several files of one format (rotated logs: conn.*.log.gz) or a folder are read as one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
     ignore: Annotated[
@@ -117,7 +118,7 @@ def fit(
         if total > used:
             con.print(f"sampled {used:,} of {total:,} rows (--max-rows)")
         if skipped:
-            render.warning(con, f"{data}: {skipped}")
+            render.warning(con, f"{source.name}: {skipped}")
 
     def on_epoch(rec, total_epochs):
         nonlocal task, losses
@@ -159,7 +160,8 @@ def fit(
 @app.command()
 @handles_errors
 def score(
-    data: Annotated[str, typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    data: Annotated[list[str], typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin. "
+                                              "Several files of one format or a folder are scored into one output, file after file.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, or .log for a Zeek log), or - for stdout.")] = "-",
     format: FormatOpt = None,
@@ -193,7 +195,9 @@ def score(
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1; got {workers}")
     if engine == "dask":
-        return _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, strict, quiet, json)
+        if len(data) > 1:
+            raise ConfigError("--engine dask takes one folder or one quoted glob of Parquet files ('flows/*.parquet')")
+        return _score_dask(data[0], model, out, scheduler, workers, only_anomalies, fail_on_anomaly, strict, quiet, json)
     if json and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
     use_threads(threads)
@@ -226,7 +230,7 @@ def score(
         run = score_file(source, detector, out, out_format=out_format, chunk_size=chunk_size, only_anomalies=only_anomalies,
                          strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead)
     if run.report.rows == 0 and not quiet:
-        render.warning(con, f"'{data}' has a header but no rows; the output holds the header only")
+        render.warning(con, f"'{source.name}' has a header but no rows; the output holds the header only")
     if run.not_numbers and not quiet:
         lost = ", ".join(f"{c} ({n:,})" for c, n in run.not_numbers.items())
         render.warning(con, f"values that do not fit their column's number type (set by the first rows) were written to "

@@ -16,7 +16,8 @@ from .cli_common import (
 @app.command()
 @handles_errors
 def evaluate(
-    data: Annotated[str, typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    data: Annotated[list[str], typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin; "
+                                              "several files of one format or a folder are one table.", show_default=False)],
     label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")] = None,
@@ -39,7 +40,7 @@ def evaluate(
 
     source = open_source(data, format, strict=strict)
     detector = Detector.load(model)
-    with con.status(f"scoring {data}"):
+    with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
     if label not in scored.columns:
         raise InputError(f"label column '{label}' is not in the table; columns: {', '.join(map(str, scored.columns[:30]))}")
@@ -131,7 +132,8 @@ def info(
 @app.command()
 @handles_errors
 def calibrate(
-    data: Annotated[str, typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
+    data: Annotated[list[str], typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin; "
+                                              "several files of one format or a folder are one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
     contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,

@@ -70,7 +70,7 @@ def check_writable_folder(path: Path, what: str = "--model") -> None:
 
 
 def fit_file(
-    data: str,
+    data: str | list[str],
     model_dir: str | Path,
     detector=None,
     *,
@@ -127,7 +127,7 @@ def _detector(model, device: str = "cpu"):
 
 
 def score_file(
-    data: str,
+    data: str | list[str],
     model,
     out: str = "-",
     *,
@@ -235,7 +235,7 @@ def read_ahead(source, chunk_size: int = DEFAULTS.chunk_size):
     return prefetch(source.chunks(chunk_size, text=True), depth=AHEAD_CHUNKS)
 
 
-def score_table(data: str, model, *, fmt: str | None = None, strict: bool = False, chunk_size: int = 100_000):
+def score_table(data: str | list[str], model, *, fmt: str | None = None, strict: bool = False, chunk_size: int = 100_000):
     """Score a whole file into memory (for commands that need every score at once): (frame, ScoreRun)."""
     import pandas as pd
 

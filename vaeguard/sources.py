@@ -4,6 +4,9 @@ The format comes from the bytes, not the name: Parquet, CSV with its delimiter s
 semicolon, pipe), Zeek's TSV logs (`#fields` / `#types` header) and JSON lines (Zeek JSON, Suricata
 eve.json), each gzip-compressed or not, from a path or from stdin. `--format` overrides the guess.
 Memory stays bounded by one chunk whatever the file size.
+
+Several files of one format (a sensor's rotated logs, a folder of Parquet parts) are one table, read
+file after file in the order given; a folder means the files under it, a quoted glob the files it matches.
 """
 
 from __future__ import annotations
@@ -101,10 +104,13 @@ class Source:
     netflow_events: int = 0  # Suricata netflow records left out because the log's flow records hold the same connections
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
+    files: list[str] = field(default_factory=list)  # every file of a table given as several ([] for one: `path`)
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
     def name(self) -> str:
+        if len(self.files) > 1:
+            return f"{self.files[0]} and {len(self.files) - 1:,} other file{'s' if len(self.files) > 2 else ''}"
         return "stdin" if self.path == STDIO else self.path
 
     def bad_line(self, text: str) -> None:
@@ -155,6 +161,8 @@ class Source:
             return gzip.GzipFile(fileobj=stream) if self.compressed else stream
         if self.path == STDIO:
             raise InputError("stdin can be read only once")
+        if len(self.files) > 1:
+            return io.BufferedReader(_Joined(self.files), buffer_size=1 << 20)
         return gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb")  # noqa: SIM115
 
     def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -166,7 +174,8 @@ class Source:
         """
         with self.errors_as_input_errors():
             if self.format == "parquet":
-                yield from _parquet_chunks(self.path, chunk_size)
+                for path in self.files or [self.path]:
+                    yield from _parquet_chunks(path, chunk_size)
             elif self.format == "zeek":
                 from .flowlogs import zeek_chunks
 
@@ -204,11 +213,102 @@ class Source:
             raise
 
 
-def open_source(path: str, fmt: str | None = None, strict: bool = False) -> Source:
+def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False) -> Source:
     """Check the file, work out its format from its first bytes (or `fmt`), and return a Source.
 
+    `path` may be several files, a folder or a quoted glob: one table, read file after file (see `_files`).
     Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
     """
+    files = _files([path] if isinstance(path, str) else list(path))
+    if len(files) == 1:
+        return _open_file(files[0], fmt, strict)
+    sources = [_open_file(f, fmt, strict) for f in files]
+    first = sources[0]
+    for other in sources[1:]:
+        if other.format != first.format:
+            raise InputError(f"'{other.path}' is {_FORMAT_NAMES[other.format]} and '{first.path}' is {_FORMAT_NAMES[first.format]}: "
+                             "give files of one format")
+        if other.format == "csv" and (other.delimiter != first.delimiter or _header_of(other) != _header_of(first)):
+            raise InputError(f"'{other.path}' does not have the columns of '{first.path}' (its header row differs): "
+                             "give tables with the same columns, or score them one at a time")
+        if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
+            raise InputError(f"'{other.path}' does not have the columns of '{first.path}': give tables with the same columns")
+    first.files = files
+    return first
+
+
+_FORMAT_NAMES = {"csv": "a CSV table", "parquet": "a Parquet file", "zeek": "a Zeek log", "json": "JSON lines"}
+
+
+def _files(paths: list[str]) -> list[str]:
+    """The files `paths` name, in the order given: a folder gives the files under it, sorted (leaving out
+    hidden ones and names starting with '_': Spark's _SUCCESS and .crc files), and a path that does not
+    exist but holds * ? or [ gives the files it matches (a glob the shell left quoted)."""
+    import glob
+
+    if STDIO in paths and len(paths) > 1:
+        raise InputError("'-' (stdin) cannot be read together with files; give either")
+    out = []
+    for path in paths:
+        p = Path(path)
+        if path != STDIO and not p.exists() and any(c in path for c in "*?["):
+            matched = sorted(m for m in glob.glob(path, recursive=True) if Path(m).is_file())
+            if not matched:
+                raise InputError(f"file not found: no file matches '{path}'")
+            out += matched
+        elif path != STDIO and p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and not any(part[:1] in "._" for part in f.relative_to(p).parts))
+            if not found:
+                raise InputError(f"'{path}' is a folder with no files in it; give a table file or a folder of them")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
+def _header_of(source: Source) -> str:
+    with source.binary() as f:
+        return f.readline().decode("utf-8-sig", "replace").rstrip("\r\n")
+
+
+class _Joined(io.RawIOBase):
+    """Files read one after another as one stream, each decompressed when it is gzip, with a line break
+    between two files where the first lacks one (as `zcat a b` would not: its last line would join the
+    next file's first)."""
+
+    def __init__(self, paths: list[str]):
+        self._paths, self._fh, self._last = list(paths), None, b"\n"
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while True:
+            if self._fh is None:
+                if not self._paths:
+                    return 0
+                path = self._paths.pop(0)
+                with open(path, "rb") as f:
+                    gz = f.read(2) == b"\x1f\x8b"
+                self._fh = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+            n = self._fh.readinto(b)
+            if n:
+                self._last = bytes(b[n - 1 : n])
+                return n
+            self._fh.close()
+            self._fh = None
+            if self._last != b"\n":
+                b[:1] = self._last = b"\n"
+                return 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        super().close()
+
+
+def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
     if path == STDIO:
@@ -747,7 +847,7 @@ def read_table(
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
     sample), so memory is bounded by max_rows plus one chunk and the sample does not depend on chunking.
     """
-    if source.format == "parquet":
+    if source.format == "parquet" and not source.files:  # several files are read in batches, file after file
         with source.errors_as_input_errors():
             whole = _parquet_whole(source.path, max_rows)
         if whole is not None:
