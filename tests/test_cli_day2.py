@@ -240,3 +240,24 @@ def test_explain_shows_a_duration_in_the_seconds_it_expects(tmp_path):
     guard = VAEGuard(epochs=2, seed=0).fit(df)
     row = explain_rows(guard, df.iloc[[0]])[0].set_index("column")
     assert row.loc["took", "observed"] == pytest.approx(df["took"].iloc[0].total_seconds())
+
+
+def test_explain_shows_a_gap_as_a_gap_and_writes_strict_json(runner, tmp_path):
+    """An unset field was shown as 'nan' beside an expected '<missing>', an empty Zeek set as nan beside
+    its expected count, and --json wrote NaN, which JSON does not have (strict parsers refuse it)."""
+    from .test_flowlogs import conn_rows, zeek_text
+
+    log = tmp_path / "conn.log"
+    log.write_text(zeek_text(conn_rows(200)))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", log, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "explain", log, "--model", model, "--row", "0", "--json")
+    assert res.exit_code == 0, res.output
+
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+    cols = {c["column"]: c for c in json.loads(res.stdout, parse_constant=no_constants)["columns"]}
+    assert cols["local_orig"]["observed"] == "<missing>" == cols["local_orig"]["expected"]  # unset in every row
+    assert cols["tunnel_parents"]["observed"] == 0  # (empty): a set of no members
+    res = invoke(runner, "explain", log, "--model", model, "--row", "0")
+    assert "nan" not in res.stderr.lower()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .encode import letter_labels
+from .encode import MISSING, letter_labels
 from .schema import check_columns, set_lengths
 from .scoring import score_rows
 
@@ -34,14 +34,14 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
     observed = ([_as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [letter_labels(df[c.column], c.letter) if c.letter else df[c.column].to_numpy() for c in pre.categorical]
-                + [df[c.name].to_numpy() for c in pre.constant])
+                + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
     tables = []
     for i in range(len(df)):
         expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]
         t = pd.DataFrame({
             "column": names,
             "role": roles,
-            "observed": [values[i] for values in observed],
+            "observed": [_shown(values[i]) for values in observed],
             "expected": expected,
             "contribution": rs.contributions[i],
             "typical": d.baselines_,
@@ -49,6 +49,13 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         }).sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
         tables.append(t)
     return tables
+
+
+def _shown(value):
+    """A gap as the model names one (and as `expected` shows it), not NaN: NaN is no JSON either."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return MISSING
+    return int(value) if isinstance(value, float) and value.is_integer() and abs(value) < 2**53 else value  # a count as written
 
 
 def _as_modelled(s: pd.Series, transform: str) -> np.ndarray:
