@@ -22,7 +22,7 @@ TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "in
          "count", "string", "count", "count", "set[string]"]
 
 
-def conn_rows(n: int, seed: int = 0, start: float = 1545403816.0, net: str = "192.168.1") -> list[list]:
+def conn_rows(n: int, seed: int = 0, start: float = 1545403816.0, net: str = "192.168.1", step: float = 7.5) -> list[list]:
     """Normal traffic: NTP and DNS from one host, ephemeral source ports, small counts."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -30,7 +30,7 @@ def conn_rows(n: int, seed: int = 0, start: float = 1545403816.0, net: str = "19
         dns = rng.random() < 0.3
         pkts = int(rng.integers(1, 3))
         rows.append([
-            f"{start + 7.5 * i:.6f}", f"C{rng.integers(1 << 40):x}", f"{net}.{int(rng.integers(2, 20))}",
+            f"{start + step * i:.6f}", f"C{rng.integers(1 << 40):x}", f"{net}.{int(rng.integers(2, 20))}",
             int(rng.integers(32768, 61000)) if dns else 123, f"{int(rng.integers(1, 223))}.{int(rng.integers(256))}.1.{int(rng.integers(256))}",
             53 if dns else 123, "udp", "dns" if dns else None, round(float(rng.exponential(0.01)), 6),
             int(rng.integers(30, 60)) if dns else 48, int(rng.integers(60, 200)) if dns else 48, "SF", None, 0,
@@ -593,7 +593,7 @@ def test_a_zeek_log_exported_with_its_unset_marks_scores_itself_quietly(tmp_path
 
 def test_role_overrides_and_their_errors(tmp_path, runner):
     path = tmp_path / "conn.log"
-    path.write_text(zeek_text(conn_rows(300)))
+    path.write_text(zeek_text(conn_rows(300, step=3000.0)))  # ten days and more: hour and weekday both
     model = tmp_path / "m"
     res = invoke(runner, "fit", path, "--model", model, "--epochs", "2", "--json",
                  "--role", "ts=time", "--role", "id.orig_h=address", "--role", "orig_pkts=categorical", "--role", "uid=ignore")
@@ -604,6 +604,17 @@ def test_role_overrides_and_their_errors(tmp_path, runner):
     man = json.loads((model / "manifest.json").read_text())
     names = man["scoring"]["columns"]
     assert "ts:hour" in names and "ts:weekday" in names and "id.orig_h" in names
+    # Derived time parts need training rows over their whole cycle: else every other hour or day is new.
+    for hours, kept in ((0.6, []), (48, ["ts:hour"]), (24 * 7, ["ts:hour", "ts:weekday"])):
+        short = tmp_path / f"{hours}.log"
+        short.write_text(zeek_text(conn_rows(300, step=hours * 3600 / 299)))
+        res = invoke(runner, "fit", short, "--model", tmp_path / f"m{hours}", "--epochs", "1", "--json", "--role", "ts=time")
+        assert res.exit_code == 0, res.output
+        ts = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["ts"]
+        names = json.loads((tmp_path / f"m{hours}" / "manifest.json").read_text())["scoring"]["columns"]
+        assert [n for n in names if n.startswith("ts:")] == kept, (hours, ts)
+        assert ts["role"] == ("time" if kept else "ignored") and "--role ts=time" in ts["reason"]
+        assert ("a week" in ts["reason"]) == (len(kept) < 2) and ("a day" in ts["reason"]) == (not kept), ts["reason"]
     res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "nope=numeric")
     assert res.exit_code == 2 and "nope" in res.stderr
     res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "ts=timestamp")

@@ -26,8 +26,8 @@ from pandas.api import types as pdt
 from .errors import InputError
 from .parallel import column_workers, thread_map
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, holds_booleans,
-    comma_to_point, numeric_text_values, set_lengths,
+    ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
+    holds_booleans, comma_to_point, numeric_text_values, set_lengths, time_parts,
 )
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
@@ -219,19 +219,8 @@ def address_labels(s: pd.Series) -> np.ndarray:
     return out
 
 
-def _datetimes(s: pd.Series) -> pd.Series:
-    if pdt.is_datetime64_any_dtype(s):
-        return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
-    values = pd.to_numeric(s, errors="coerce")
-    if values.notna().mean() >= 0.9:
-        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0
-        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us"
-        return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
-    return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
-
-
 def time_labels(s: pd.Series, part: str) -> np.ndarray:
-    t = _datetimes(s)
+    t = as_datetimes(s)
     values = t.dt.hour if part == "hour" else t.dt.day_of_week
     return canonical_strings(values.astype("Float64").astype(float))
 
@@ -369,7 +358,7 @@ class Preprocessor:
                     cols += [CategoricalColumn(f"{spec.name}:{ch}", [], "text", spec.name, f"letter:{ch}") for ch in HISTORY_LETTERS]
                 return [cls._fit_vocab(c, _label_counts(c, s), min_count, max_categories) for c in cols]
             if spec.role == TIME:
-                parts = [CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part) for part in ("hour", "weekday")]
+                parts = [CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part) for part in time_parts(spec)]
                 return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
             return []
 

@@ -521,6 +521,8 @@ def infer_schema(
                 distinct = df[name].dropna().unique()
                 if len(distinct) and decimal_comma(distinct):
                     transform = DECIMAL_COMMA
+            if role == TIME:
+                return time_spec(key, df[name])
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
@@ -530,6 +532,48 @@ def infer_schema(
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
     return specs
+
+
+# A derived time part is learned only from training rows that span its whole cycle: from an hour of
+# rows every other hour of the day would be a value training never held, and flag its rows whatever the
+# threshold (scoring a day's capture with a model of another day's flagged all of it on the weekday
+# alone). "hour" in a time column's transform: the hour of day only; "" (models before it too): both.
+HOUR_SPAN, WEEK_SPAN = pd.Timedelta(hours=23), pd.Timedelta(days=6)
+
+
+def time_spec(name: str, s: pd.Series) -> ColumnSpec:
+    """The --role NAME=time column: its hour of day and day of week, as far as the training rows span them."""
+    t = as_datetimes(s).dropna()
+    span = t.max() - t.min() if len(t) else pd.Timedelta(0)
+    told = f"--role {name}=time"
+    if span >= WEEK_SPAN:
+        return ColumnSpec(name, TIME, told)
+    spanned = f"the training rows span {_duration(span)}"
+    if span >= HOUR_SPAN:
+        return ColumnSpec(name, TIME, f"{told}: hour of day; day of week needs a week of training rows ({spanned})", "hour")
+    return ColumnSpec(name, IGNORED, f"{told}, but {spanned}: hour of day needs a day of training rows, day of week a week")
+
+
+def time_parts(spec: ColumnSpec) -> tuple[str, ...]:
+    return ("hour",) if spec.transform == "hour" else ("hour", "weekday")
+
+
+def _duration(span: pd.Timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours * 60:.0f} minutes" if hours < 1 else f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def as_datetimes(s: pd.Series) -> pd.Series:
+    """A time column as UTC datetimes: epoch numbers in seconds, milliseconds or microseconds (told by
+    their size), or date-time text; what reads as neither is NaT."""
+    if pdt.is_datetime64_any_dtype(s):
+        return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+    values = pd.to_numeric(s, errors="coerce")
+    if values.notna().mean() >= 0.9:
+        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0
+        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us"
+        return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
+    return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
 
 
 def label_like(specs: list[ColumnSpec]) -> list[str]:
