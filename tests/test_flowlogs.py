@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import uuid
 
@@ -450,6 +451,39 @@ def test_zeek_policy_fields_are_identifiers_and_codes(tmp_path):
     assert specs["vlan"].role == "categorical" and "code" in specs["vlan"].reason
     assert specs["ip_proto"].role == "constant"  # one protocol in training: another is flagged, not measured
     assert specs["orig_pkts"].role == "numeric"  # a count typed count stays a count
+
+
+def test_a_zeek_dns_log_has_its_codes_and_its_random_ids(tmp_path):
+    """Zeek's dns.log types its protocol codes (qclass, qtype, rcode) and the query's random 16-bit
+    transaction id as counts. A code names a kind of query or answer, so it is a category (its name ends
+    in a code word); the transaction id is drawn at random for each query, so it measures nothing. The
+    same in a CSV export, where no #types say 'count'."""
+    rng = np.random.default_rng(0)
+    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "trans_id", "rtt", "query",
+              "qclass", "qtype", "qtype_name", "rcode", "rcode_name", "answers", "TTLs"]
+    types = ["time", "string", "addr", "port", "addr", "port", "enum", "count", "interval", "string",
+             "count", "count", "string", "count", "string", "vector[string]", "vector[interval]"]
+    rows = []
+    for i in range(300):
+        qtype = int(rng.choice([1, 28, 65, 12]))
+        rcode = int(rng.choice([0, 2, 3], p=[0.85, 0.05, 0.1]))
+        rows.append([f"{1545403816 + 10.0 * i:.6f}", f"C{rng.integers(1 << 40):x}", "192.168.1.5", int(rng.integers(32768, 61000)),
+                     "192.168.1.1", 53, "udp", int(rng.integers(65536)), f"{rng.exponential(0.02):.6f}", f"site{rng.integers(30)}.com",
+                     int(rng.choice([1, 1, 3, 255])), qtype, {1: "A", 28: "AAAA", 65: "HTTPS", 12: "PTR"}[qtype], rcode,
+                     {0: "NOERROR", 2: "SERVFAIL", 3: "NXDOMAIN"}[rcode], "93.184.216.34" if rcode == 0 else "(empty)", "300.000000" if rcode == 0 else "(empty)"])
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns",
+            "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    path = tmp_path / "dns.log"
+    path.write_text("\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n")
+    src = open_source(str(path))
+    df = read_table(src)[0]
+    for hints in (src.hints, {}):
+        frame = df if hints else pd.read_csv(io.StringIO(df.to_csv(index=False)))
+        specs = {s.name: s for s in infer_schema(frame, hints=hints)}
+        assert specs["trans_id"].role == "ignored", (hints and "typed", specs["trans_id"])
+        for code in ("qclass", "qtype", "rcode"):
+            assert specs[code].role == "categorical" and "code" in specs[code].reason, specs[code]
+        assert specs["rtt"].role == "numeric"
 
 
 def test_zeek_history_letters_are_evidence_of_their_own(tmp_path, runner):

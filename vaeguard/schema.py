@@ -99,6 +99,14 @@ def _words(name: str) -> set[str]:
     return {w for words in _spellings(name) for w in words}
 
 
+# A word that ends a name's word as a code word ends it: Zeek's dns fields qtype, qclass and rcode, ipproto.
+_CODE_ENDINGS = ("type", "code", "class", "flag", "flags", "status", "proto")
+
+
+def _code_named(name: str) -> bool:
+    return any(w in _CODE_WORDS or w.endswith(_CODE_ENDINGS) for w in _words(name))
+
+
 # How a Parquet list column's values arrive in pandas.
 LIST_TYPES = (list, tuple, np.ndarray)
 
@@ -315,7 +323,7 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "", nunique
             return ColumnSpec(name, IGNORED, "random identifier (distinct, spread evenly over a huge range)")
         if nunique == 2 and not words & _COUNT_WORDS:
             return ColumnSpec(name, CATEGORICAL, "two values (a flag)" + note)
-        if words & _CODE_WORDS and nunique <= MAX_CODE_VALUES:
+        if _code_named(name) and nunique <= MAX_CODE_VALUES:
             return ColumnSpec(name, CATEGORICAL, f"integer code, by name ({nunique} values)" + note)
         return ColumnSpec(name, NUMERIC, ("count" if values.min() >= 0 else "integers") + note)
     return ColumnSpec(name, NUMERIC, "numbers" + note)
@@ -352,7 +360,11 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
-    if base in ("count", "int") and _words(name) & _CODE_WORDS:
+    if base in ("count", "int") and _words(name) & _ID_WORDS and not _code_named(name):
+        # Zeek's dns trans_id: a query's 16-bit id, drawn at random. A million queries hold each value
+        # many times over, so no share of distinct values tells it; its name and type do.
+        return ColumnSpec(name, IGNORED, f"identifier, by name (type {hint}): names a query or transaction, measures nothing")
+    if base in ("count", "int") and _code_named(name):
         # Zeek types ip_proto and vlan as numbers; they name a protocol and a network segment.
         values = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
         if len(values) and _is_integer_valued(values):
