@@ -180,3 +180,17 @@ def test_ragged_rows(runner, trained_model, tmp_path):
     assert res.exit_code == 0 and "1 malformed line skipped" in res.stderr
     assert len(pd.read_csv(tmp_path / "o.csv")) == len(pd.read_csv(NEW))
     assert_clean_error(invoke(runner, "score", p, "--model", trained_model, "--out", tmp_path / "o2.csv", "--strict"), "not a row")
+
+
+def test_fit_never_replaces_a_manifest_it_did_not_write(runner, tmp_path):
+    """`--model .` in a project folder that has a manifest.json of its own: fit had written its model over
+    it. It now stops before reading the data; a vaeguard model folder is replaced as before."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "manifest.json").write_text('{"name": "my web app", "icons": []}')
+    assert_clean_error(invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", folder), "did not write", "folder of its own")
+    assert (folder / "manifest.json").read_text() == '{"name": "my web app", "icons": []}'
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+    model = tmp_path / "m"
+    for _ in range(2):
+        assert invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, "--epochs", "1", "-q").exit_code == 0

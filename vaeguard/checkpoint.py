@@ -72,8 +72,22 @@ def pack(manifest: dict, arrays: dict[str, np.ndarray]) -> tuple[Bundle, str]:
     return Bundle(text.encode("utf-8"), blob), weights_name
 
 
+def check_not_foreign(d: Path) -> None:
+    """Refuse a folder whose manifest.json some other program wrote: saving a model there replaces it.
+    A vaeguard manifest names its format; a damaged one is known by the weights file beside it."""
+    path = d / MANIFEST
+    try:
+        foreign = path.is_file() and FORMAT.encode() not in path.read_bytes()[:MAX_MANIFEST_BYTES] and not any(d.glob("weights-*.safetensors"))
+    except OSError:
+        return  # unreadable: writing there fails with its own message
+    if foreign:
+        raise CheckpointError(f"'{d}' holds a {MANIFEST} that vaeguard did not write, and saving a model there would replace it; "
+                              f"give --model a folder of its own (fit writes {MANIFEST} and weights-*.safetensors there)")
+
+
 def save(directory: str | Path, manifest: dict, arrays: dict[str, np.ndarray]) -> Path:
     d = Path(directory)
+    check_not_foreign(d)
     d.mkdir(parents=True, exist_ok=True)
     bundle, weights_name = pack(manifest, arrays)
     atomic_write_bytes(d / weights_name, bundle.weights)

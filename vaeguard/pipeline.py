@@ -87,6 +87,7 @@ def fit_file(
     ahead: the table from `read_table_ahead`, already being read while torch imported.
     on_calibration: see `Detector.fit`.
     """
+    from .checkpoint import check_not_foreign
     from .detector import Detector, check_config
     from .sources import Source, open_source, read_table
 
@@ -97,6 +98,7 @@ def fit_file(
             raise ParamError("max_rows", f"{{name}} must be at least 10; got {max_rows}")
         model_dir = Path(model_dir)
         check_writable_folder(model_dir)
+        check_not_foreign(model_dir)
         in_progress = model_dir / IN_PROGRESS
         if resume and not (in_progress / "manifest.json").exists():
             raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
