@@ -194,3 +194,14 @@ def test_fit_never_replaces_a_manifest_it_did_not_write(runner, tmp_path):
     model = tmp_path / "m"
     for _ in range(2):
         assert invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", model, "--epochs", "1", "-q").exit_code == 0
+
+
+def test_score_never_writes_over_its_input(runner, trained_model, tmp_path):
+    """`--out` naming the table being scored (or a link to it) had replaced it with its scored rows, or
+    with its flagged rows alone under --only-anomalies."""
+    table = tmp_path / "new.csv"
+    table.write_bytes(NEW.read_bytes())
+    (tmp_path / "link.csv").symlink_to(table)
+    for out in (table, tmp_path / "link.csv"):
+        assert_clean_error(invoke(runner, "score", table, "--model", trained_model, "--out", out, "--only-anomalies"), "is the table being scored")
+    assert table.read_bytes() == NEW.read_bytes()

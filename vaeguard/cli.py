@@ -206,12 +206,13 @@ def score(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from .io import output_format
-    from .pipeline import read_ahead, score_file
+    from .pipeline import check_not_input, read_ahead, score_file
     from .sources import open_source
 
     # Everything that can go wrong with the options, the input or the model fails before the progress display.
     output_format(out, out_format)
     source = open_source(data, format, strict=strict)
+    check_not_input(out, source)
     ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
     try:
         from .detector import Detector  # no torch: scoring on the CPU runs the network in numpy

@@ -159,6 +159,7 @@ def score_file(
         raise ParamError("chunk_size", f"{{name}} must be at least 1; got {chunk_size}")
     # A missing or unreadable file fails before the model loads. `data` may be an opened Source.
     source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict)
+    check_not_input(out, source)
     detector = _detector(model, device)
     report = ChunkReport()
     columns = detector.preprocessor_.optional_columns
@@ -212,6 +213,16 @@ def score_file(
             report.add(pending.result())
     drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
     return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers)
+
+
+def check_not_input(out: str, source) -> None:
+    """Refuse to write the scores over the table being scored: the output replaces its target once it
+    is whole, so the input would be gone, or cut to its flagged rows with --only-anomalies."""
+    if out == "-" or not os.path.exists(out):
+        return
+    for path in source.files or [source.path]:
+        if path != "-" and os.path.exists(path) and os.path.samefile(out, path):
+            raise InputError(f"--out '{out}' is the table being scored, which the scores would replace; write them to another file")
 
 
 def read_table_ahead(source, max_rows: int = DEFAULTS.max_rows, seed: int = DEFAULTS.seed, on_rows: Callable[[int], None] | None = None):
