@@ -115,3 +115,19 @@ def test_sklearn_estimator_checks(check):
     if fn is None:
         pytest.skip(f"{check} not in this scikit-learn")
     fn("VAEGuard", VAEGuard(epochs=2, latent_dim=2, hidden=(8,), contamination=0.1))
+
+
+def test_rates_are_checked_before_any_training(monkeypatch, runner, flows_csv, tmp_path):
+    """--fpr 2 had trained the whole model before the calibration refused the rate (minutes on a big
+    table), and --contamination 0.6 (more anomalies than normal rows; scikit-learn refuses it) was taken."""
+    from vaeguard import train as train_mod
+
+    def no_training(*a, **k):
+        raise AssertionError("trained before the parameters were checked")
+    monkeypatch.setattr(train_mod, "train", no_training)
+    for params, message in (({"fpr": 2.0}, r"^fpr must be between 0 and 1"), ({"contamination": 0.6}, r"^contamination must be at most 0.5"),
+                            ({"fpr": 0.1, "contamination": 0.1}, "either fpr or contamination")):
+        with pytest.raises(ValueError, match=message):
+            VAEGuard(**params).fit(make_flows(50))
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--contamination", "0.6")
+    assert res.exit_code == 2 and "--contamination must be at most 0.5" in res.stderr

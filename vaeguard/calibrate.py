@@ -26,6 +26,19 @@ def target_rate(fpr: float | None, contamination: float | None) -> tuple[str, fl
     return ("contamination", contamination) if contamination is not None else ("fpr", 0.01 if fpr is None else fpr)
 
 
+def check_rates(fpr: float | None, contamination: float | None) -> tuple[str, float]:
+    """`target_rate`, after checking the rates a user gave: before any training or scoring, not after."""
+    if fpr is not None and contamination is not None:
+        raise ConfigError("give either fpr or contamination, not both")
+    mode, target = target_rate(fpr, contamination)
+    if not 0.0 < target < 1.0:
+        raise ParamError(mode, f"{{name}} must be between 0 and 1 (exclusive); got {target}")
+    if mode == "contamination" and target > 0.5:
+        # scikit-learn's bound too: past half, the "anomalies" are the normal rows.
+        raise ParamError(mode, f"{{name}} must be at most 0.5 (the share of the rows that are anomalies); got {target}")
+    return mode, target
+
+
 def threshold_for(scores: np.ndarray, target: float) -> float:
     """The score above which a normal row lands with probability about `target`, from sorted scores.
 
@@ -64,11 +77,7 @@ class Calibration:
 
     @classmethod
     def from_scores(cls, scores: np.ndarray, fpr: float | None = None, contamination: float | None = None, folds: int = 1) -> "Calibration":
-        if fpr is not None and contamination is not None:
-            raise ConfigError("give either fpr or contamination, not both")
-        mode, target = target_rate(fpr, contamination)
-        if not 0.0 < target < 1.0:
-            raise ParamError(mode, f"{{name}} must be between 0 and 1 (exclusive); got {target}")
+        mode, target = check_rates(fpr, contamination)
         s = np.sort(np.asarray(scores, dtype=np.float64))
         s = s[np.isfinite(s)]
         if len(s) == 0:

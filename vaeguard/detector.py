@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .calibrate import Calibration, observable, target_rate
+from .calibrate import Calibration, check_rates, observable, target_rate
 from .defaults import DEFAULTS
 from .encode import Preprocessor
-from .errors import ConfigError, InputError, NotFittedError, ParamError
+from .errors import InputError, NotFittedError, ParamError
 from .forward import VARIANTS
 from .schema import infer_schema
 
@@ -159,6 +159,7 @@ class Detector:
             raise ParamError("trim", f"{{name}} must be at least 0 and below 0.5; got {self.trim}")
         if not 0.0 < self.val_fraction < 1.0:
             raise ParamError("val_fraction", f"{{name}} must be between 0 and 1; got {self.val_fraction}")
+        check_rates(self.fpr, self.contamination)
         return kind
 
     # ---- fitting -------------------------------------------------------------------------------
@@ -362,6 +363,7 @@ class Detector:
         old = self.calibration_
         if fpr is None and contamination is None:
             fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
+        check_rates(fpr, contamination)
         # Rows holding a value training never held, rarer there than the target rate, are flagged whatever
         # the threshold (scoring.fixed_terms): with --fpr the threshold is set on the other rows, scored as
         # fit scores its held-out rows. Among them, such rows pushed it up for every other row (a capture of services
@@ -437,8 +439,6 @@ class Detector:
 def check_config(detector: Detector) -> None:
     """Raise the first parameter error, before any data is read."""
     detector._check_params()
-    if detector.fpr is not None and detector.contamination is not None:
-        raise ConfigError("give either fpr or contamination, not both")
 
 
 def _release_freed_memory() -> None:
