@@ -68,7 +68,7 @@ def pack(manifest: dict, arrays: dict[str, np.ndarray]) -> tuple[Bundle, str]:
     digest = hashlib.sha256(blob).hexdigest()
     weights_name = f"weights-{digest[:16]}.safetensors"
     manifest = dict(manifest, format=FORMAT, format_version=FORMAT_VERSION, weights_file=weights_name, weights_sha256=digest)
-    text = json.dumps(_jsonable(manifest), indent=1, allow_nan=False)
+    text = json.dumps(jsonable(manifest), indent=1, allow_nan=False)
     return Bundle(text.encode("utf-8"), blob), weights_name
 
 
@@ -102,13 +102,15 @@ def save(directory: str | Path, manifest: dict, arrays: dict[str, np.ndarray]) -
     return d
 
 
-def _jsonable(obj):
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None  # JSON has no NaN/inf; an unset value reads back as null
+def jsonable(obj):
+    """`obj` with NaN and infinities as None: JSON has neither (Python writes NaN and Infinity, which jq
+    1.5 and strict parsers refuse); an unset value reads back as null."""
+    if isinstance(obj, (float, np.floating)) and not math.isfinite(obj):
+        return None
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     return obj
 
 

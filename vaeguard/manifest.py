@@ -190,7 +190,7 @@ def checked_weights(d: "Detector", shape: NetworkShape, loaded: dict[str, np.nda
 def _as_json(obj):
     import json
 
-    return json.loads(json.dumps(checkpoint._jsonable(obj)))
+    return json.loads(json.dumps(checkpoint.jsonable(obj)))
 
 
 def restore_training(d: "Detector", folder: str | Path) -> TrainResult:

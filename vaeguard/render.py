@@ -34,24 +34,10 @@ class Spinner:
 
 
 def emit_json(obj: dict) -> None:
-    sys.stdout.write(json.dumps(_no_nan(obj), indent=1, default=_json_default) + "\n")
+    from .checkpoint import jsonable
+
+    sys.stdout.write(json.dumps(jsonable(obj), indent=1, default=_json_default) + "\n")
     sys.stdout.flush()
-
-
-def _no_nan(obj):
-    """NaN and infinities as null: Python writes them as NaN and Infinity, which JSON does not have (jq
-    1.5 and most strict parsers refuse the document)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _no_nan(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_no_nan(v) for v in obj]
-    return obj
 
 
 def _json_default(o):
