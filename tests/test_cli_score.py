@@ -265,3 +265,19 @@ def test_failed_score_leaves_previous_output(runner, trained_model, tmp_path):
     assert res.exit_code == 2
     assert out.read_text() == "previous\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".o.csv")] == []
+
+
+def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
+    """--fail-on-anomaly fires on the expected --fpr share of normal rows; --fail-on-drift only when far
+    more rows are flagged than the calibration expects."""
+    train = SAMPLE / "flows_train.csv"
+    res = invoke(runner, "score", train, "--model", trained_model, "--out", tmp_path / "o.csv", "--fail-on-anomaly", "-q")
+    assert res.exit_code == 1  # a few of the normal rows, as calibrated
+    res = invoke(runner, "score", train, "--model", trained_model, "--out", tmp_path / "o.csv", "--fail-on-drift", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["flagged"] > 0 and not json.loads(res.stdout)["drift"]
+    moved = tmp_path / "moved.csv"
+    pd.read_csv(train).head(300).assign(service="telnet").to_csv(moved, index=False)  # a service training never held
+    res = invoke(runner, "score", moved, "--model", trained_model, "--out", tmp_path / "o2.csv", "--fail-on-drift", "-q")
+    assert res.exit_code == 1
+    res = invoke(runner, "score", moved, "--model", trained_model, "--out", tmp_path / "o3", "--engine", "dask", "--fail-on-drift")
+    assert res.exit_code == 2 and "local engine" in res.stderr

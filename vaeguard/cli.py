@@ -170,6 +170,8 @@ def score(
                                             "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
     fail_on_anomaly: Annotated[bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")] = False,
+    fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit with code 1 when far more rows are flagged than the calibration "
+                                                "expects (the drift warning): an alarm for change, quiet on the expected --fpr share.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu (the default: scoring is I/O-bound) or cuda; auto uses a CUDA GPU when present.")] = "cpu",
     threads: ThreadsOpt = None,
     strict: StrictOpt = False,
@@ -197,6 +199,8 @@ def score(
     if engine == "dask":
         if len(data) > 1:
             raise ConfigError("--engine dask takes one folder or one quoted glob of Parquet files ('flows/*.parquet')")
+        if fail_on_drift:
+            raise ConfigError("--fail-on-drift goes with the local engine (--engine dask does not test for drift)")
         return _score_dask(data[0], model, out, scheduler, workers, only_anomalies, fail_on_anomaly, strict, quiet, json)
     if json and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
@@ -240,7 +244,7 @@ def score(
         render.emit_json(render.score_summary(detector, run, out))
     elif not quiet:
         render.print_score_summary(con, detector, run, out)
-    if fail_on_anomaly and run.report.flagged:
+    if (fail_on_anomaly and run.report.flagged) or (fail_on_drift and run.drift.drift):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 

@@ -27,8 +27,8 @@ Autoencoder, then flag the rows that do not fit.
   vaeguard fit conn.log --model zeek/   (Zeek, Suricata logs as they are)
 
 \b
-Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies;
-2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error.
+Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies (or
+--fail-on-drift, drift); 2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error.
 """
 
 app = typer.Typer(
