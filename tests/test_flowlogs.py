@@ -977,6 +977,9 @@ def test_rotated_logs_are_one_table(tmp_path, runner):
     res = invoke(runner, "score", *files[:2], "--model", model, "--out", out)
     assert res.exit_code == 0, res.output
     assert len(pd.read_csv(out)) == 120
+    across, alone = (json.loads(invoke(runner, "explain", *given, "--row", row, "--model", model, "--json").stdout)
+                     for given, row in ((files, "65"), (files[1:2], "5")))  # row 65 of the day: row 5 of its second hour
+    assert across["columns"] == alone["columns"] and across["anomaly_score"] == alone["anomaly_score"]
 
 
 def test_several_tables_must_be_one_kind(tmp_path, runner, trained_model):

@@ -205,8 +205,10 @@ def generate(
 @app.command()
 @handles_errors
 def explain(
-    data: Annotated[str, typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin.")],
-    row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row).")],
+    data: Annotated[list[str], typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin; "
+                                              "several files of one format or a folder are one table.", show_default=False)],
+    row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row; across several files, "
+                                     "counted as score numbers its output rows).")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
     strict: StrictOpt = False,
@@ -230,7 +232,7 @@ def explain(
             break
         seen += len(chunk)
     if picked is None:
-        raise InputError(f"--row {row} is past the end of '{data}' ({seen:,} rows; the first is row 0)")
+        raise InputError(f"--row {row} is past the end of '{source.name}' ({seen:,} rows; the first is row 0)")
     scored = detector.score_frame(picked).iloc[0]
     table = detector.explain(picked)[0]
     if json:
