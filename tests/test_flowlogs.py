@@ -1018,3 +1018,22 @@ def test_a_folder_of_parquet_parts_is_one_table(tmp_path, runner, trained_model)
     whole = tmp_path / "whole.csv"
     assert invoke(runner, "score", ROOT / "sample_data" / "flows_new.csv", "--model", trained_model, "--out", whole).exit_code == 0
     pd.testing.assert_series_equal(pd.read_csv(out)["anomaly_score"], pd.read_csv(whole)["anomaly_score"])
+
+
+def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, runner, trained_model):
+    """Parts written on different days may type a column differently (int64, then double). A Parquet output
+    had taken the first part's int64 and cut 1221.5 to 1221, without a word; it now takes the wider type.
+    Types that do not widen into one (numbers in one part, text in the next) are a one-line error."""
+    from .test_errors import assert_clean_error
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    new = pd.read_csv(ROOT / "sample_data" / "flows_new.csv")
+    halves = new.iloc[:500].copy(), new.iloc[500:].assign(src_bytes=lambda d: d["src_bytes"] + 0.5)
+    for i, half in enumerate(halves):
+        half.to_parquet(parts / f"part-{i}.parquet", index=False)
+    out = tmp_path / "scored.parquet"
+    assert invoke(runner, "score", parts, "--model", trained_model, "--out", out, "-q").exit_code == 0
+    np.testing.assert_array_equal(pd.read_parquet(out)["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
+    halves[1].astype({"duration": str}).to_parquet(parts / "part-1.parquet", index=False)
+    assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")

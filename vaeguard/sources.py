@@ -233,8 +233,24 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
                              "give tables with the same columns, or score them one at a time")
         if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
             raise InputError(f"'{other.path}' does not have the columns of '{first.path}': give tables with the same columns")
+    if first.format == "parquet":
+        first.arrow_schema = _unified([s.arrow_schema for s in sources], files)
+        first.hints = _parquet_hints(first.arrow_schema)
     first.files = files
     return first
+
+
+def _unified(schemas: list, files: list[str]):
+    """One Arrow schema for Parquet parts whose column types differ (a count written as int64 in one part
+    and as double in the next): the wider type, so the output holds every part's values. The output had
+    taken the first part's int64 and cut 1221.5 to 1221."""
+    import pyarrow as pa
+
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise InputError(f"the Parquet files type a column differently ({str(e).splitlines()[0]}; first file '{files[0]}'): "
+                         "give tables with the same column types") from None
 
 
 _FORMAT_NAMES = {"csv": "a CSV table", "parquet": "a Parquet file", "zeek": "a Zeek log", "json": "JSON lines"}
