@@ -551,6 +551,8 @@ def test_flow_roles_from_names_and_values():
         "dsport": rng.choice([80, 443, 53], n),
         "ct_src_dport_ltm": rng.integers(1, 40, n),  # a count of connections to a port: not a port
         "stcpb": rng.integers(0, 2**32, n),
+        "flow_key": rng.integers(0, 2**40, n),  # spread evenly over a huge range: a random identifier
+        "event.duration": rng.integers(10**6, 10**10, n),  # nanoseconds (ECS), spread as evenly: named a measure
         "sbytes": rng.choice([0, 40, 52], n),  # three values: still a count
         "is_ftp_login": rng.choice([0, 1], n),  # two values: a flag
         "state_code": rng.choice([1, 2, 3, 4, 5], n),  # named like a code
@@ -567,7 +569,7 @@ def test_flow_roles_from_names_and_values():
     specs = {s.name: s for s in infer_schema(df)}
     assert {name: spec.role for name, spec in specs.items()} == {
         "Stime": "ignored", "start": "ignored", "srcip": "ignored", "dstip6": "ignored", "sport": "port", "dsport": "port",
-        "ct_src_dport_ltm": "numeric", "stcpb": "ignored", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
+        "ct_src_dport_ltm": "numeric", "stcpb": "ignored", "flow_key": "ignored", "event.duration": "numeric", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
         "seen_at": "ignored", "mac": "ignored", "dur": "numeric",
         "gateway": "ignored", "ether.dest_macs": "ignored", "ether.src_macs": "ignored", "clock": "categorical", "iface": "constant",
     }

@@ -49,6 +49,9 @@ _ZEEK_PORT = re.compile(r"(^|\.)(orig|resp)_p$")  # Zeek's id.orig_p / id.resp_p
 _SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb"}
 _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
 _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
+# Names of measures, which values spread evenly over a huge range never make an identifier (ECS's
+# event.duration, in nanoseconds).
+_MEASURE_WORDS = _COUNT_WORDS | {"duration", "dur", "rtt", "elapsed", "latency"}
 _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category", "vlan", "svln", "dvln"}
 _LABEL_NAMES = {"label", "labels", "detailed-label", "detailed_label", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
@@ -319,7 +322,7 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "", nunique
     if integer:
         if nunique == len(values) and n >= 20 and (np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)):
             return ColumnSpec(name, IGNORED, "row number (unique, ordered)")
-        if _random_ids(values):
+        if _random_ids(values) and not words & _MEASURE_WORDS:
             return ColumnSpec(name, IGNORED, "random identifier (distinct, spread evenly over a huge range)")
         if nunique == 2 and not words & _COUNT_WORDS:
             return ColumnSpec(name, CATEGORICAL, "two values (a flag)" + note)
