@@ -291,6 +291,26 @@ def test_sigkill_during_fit_keeps_previous_model(flows_csv, tmp_path):
     assert kept, "every fit finished before it could be killed; the test proved nothing"
 
 
+def test_sigterm_during_score_leaves_no_temporary_file(trained_model, tmp_path):
+    """`docker stop` and job schedulers send SIGTERM, which ended Python at once: a score killed so left its
+    hidden temporary output (17 MB of a half-scored log) beside the target. It now ends as Ctrl-C does,
+    with exit status 143. The rows come from a pipe held open, so the kill lands mid-run."""
+    out = tmp_path / "o.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "vaeguard", "score", "-", "--model", str(trained_model), "--out", str(out), "--chunk-size", "50"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdin.write(NEW.read_bytes())
+    proc.stdin.flush()
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".o.csv*")) and time.time() < deadline:  # the first chunks written
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".o.csv*")), "no temporary output appeared"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    assert proc.stderr.read().decode().startswith("error: terminated (SIGTERM)")
+    assert list(tmp_path.iterdir()) == []
+    proc.stdin.close()
+
+
 @pytest.mark.slow
 def test_sigkill_during_calibrate_keeps_a_valid_model(model_copy, tmp_path):
     fresh = tmp_path / "fresh.csv"

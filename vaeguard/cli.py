@@ -24,7 +24,8 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, ThreadsOpt, app, handles_errors, parse_hidden, use_threads,
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, ThreadsOpt, app, handles_errors, parse_hidden, stop_on_sigterm,
+    use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -275,10 +276,21 @@ from . import cli_day2  # noqa: E402,F401 - registers the day-two commands after
 
 
 def main() -> None:
+    stop_on_sigterm()
     try:
         app()
     except BrokenPipeError:
         os._exit(0)
+    except SystemExit as e:
+        if e.code in (130, 143):
+            # Interrupted or terminated, outputs already cleaned up: leave now. A reader thread may be blocked
+            # on stdin that its writer holds open, and Python's shutdown would abort on it (SIGABRT, exit -6).
+            import sys
+
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(e.code)
+        raise
 
 
 if __name__ == "__main__":

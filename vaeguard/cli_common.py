@@ -28,7 +28,8 @@ Autoencoder, then flag the rows that do not fit.
 
 \b
 Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies (or
---fail-on-drift, drift); 2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error.
+--fail-on-drift, drift); 2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error;
+130 interrupted, 143 terminated.
 """
 
 app = typer.Typer(
@@ -52,6 +53,21 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`docker stop`, `kill`, a job scheduler's timeout), raised where the command runs so that it
+    ends as Ctrl-C does: the output's temporary file removed, fit's last saved epoch kept for --resume.
+    Python's default SIGTERM ends the process at once, and a killed score left its hidden temporary file."""
+
+
+def stop_on_sigterm() -> None:
+    import signal
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
 def handles_errors(fn):
     """Turn user errors into one line on stderr and an exit code; never show a traceback unless asked."""
 
@@ -65,9 +81,10 @@ def handles_errors(fn):
             _fail(e.with_name(FLAGS.get(e.param, "--" + e.param.replace("_", "-"))), e.exit_code)
         except VaeguardError as e:
             _fail(str(e), e.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             hint = " (fit: run the same command with --resume to continue from the last saved epoch)" if fn.__name__ == "fit" else ""
-            _fail(f"interrupted; no output file was written{hint}", 130)
+            how, code = ("terminated (SIGTERM)", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+            _fail(f"{how}; no output file was written{hint}", code)
         except BrokenPipeError:
             # Downstream (e.g. `| head`) closed the pipe: not an error worth a traceback.
             os._exit(0)
