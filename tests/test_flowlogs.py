@@ -1039,3 +1039,20 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     np.testing.assert_array_equal(pd.read_parquet(out)["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
     halves[1].astype({"duration": str}).to_parquet(parts / "part-1.parquet", index=False)
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
+
+
+def test_an_elastic_export_leaves_the_shippers_fields_out():
+    """A conn log exported from Elasticsearch (Elastic Common Schema) carries which agent and host shipped
+    each record: one sensor's constants, which had flagged every row another sensor shipped."""
+    n = 200
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "@timestamp": pd.date_range("2026-11-25", periods=n, freq="s").strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "source.port": rng.integers(32768, 61000, n), "destination.port": rng.choice([53, 443], n),
+        "source.bytes": rng.integers(40, 5000, n), "network.transport": rng.choice(["tcp", "udp"], n),
+        "host.name": "sensor-1", "agent.id": "2f6c1d0e-8b1a-4e59-9c1e-0a3f5b7d9e21", "agent.version": "8.11.0",
+        "observer.hostname": "zeek-1", "ecs.version": "8.0.0", "@version": "1", "event.dataset": "zeek.connection",
+    })
+    roles = {s.name: s.role for s in infer_schema(df)}
+    assert all(roles[c] == "ignored" for c in ("host.name", "agent.id", "agent.version", "observer.hostname", "ecs.version", "@version")), roles
+    assert roles["destination.port"] == "port" and roles["source.bytes"] == "numeric" and roles["event.dataset"] == "constant"

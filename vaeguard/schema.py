@@ -382,10 +382,19 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     return None  # string / enum: the text rules decide (an id-like string such as Zeek's uid is ignored)
 
 
+# Elastic Common Schema fields that say which agent, host or pipeline shipped a record (a Zeek or Suricata
+# log exported from Elasticsearch), not what the traffic did: one sensor's constant, so every row of
+# another sensor would hold a value training never held.
+_SHIPPER_PREFIXES = ("agent.", "observer.", "ecs.", "host.", "input.", "log.", "fileset.", "cloud.", "@metadata.")
+
+
 def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     hinted = _hinted(name, s, hint) if hint else None
     if hinted is not None:
         return hinted
+    if name.startswith(_SHIPPER_PREFIXES) or name == "@version":
+        return ColumnSpec(name, IGNORED, "the shipper's bookkeeping (Elastic Common Schema: which agent, host or pipeline "
+                                         "sent the record), not the traffic")
     n = len(s)
     non_null = s.dropna()
     if len(non_null) == 0:
