@@ -363,7 +363,7 @@ class Detector:
         old = self.calibration_
         if fpr is None and contamination is None:
             fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
-        check_rates(fpr, contamination)
+        mode, target = check_rates(fpr, contamination)
         # Rows holding a value training never held, rarer there than the target rate, are flagged whatever
         # the threshold (scoring.fixed_terms): with --fpr the threshold is set on the other rows, scored as
         # fit scores its held-out rows. Among them, such rows pushed it up for every other row (a capture of services
@@ -373,7 +373,6 @@ class Detector:
             rs = score_rows(self, df, strict=self.strict)
         finally:
             self.calibration_ = old
-        mode, target = target_rate(fpr, contamination)
         rare = rare_novelty(rs.encoded, target)
         novel = rare.any(axis=1)
         # With --contamination the rows hold anomalies, and these count among the share to flag.

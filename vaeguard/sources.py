@@ -17,7 +17,7 @@ import io
 import sys
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
@@ -104,8 +104,13 @@ class Source:
     netflow_events: int = 0  # Suricata netflow records left out because the log's flow records hold the same connections
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
-    files: list[str] = field(default_factory=list)  # every file of a table given as several ([] for one: `path`)
+    parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
     _stream: IO[bytes] | None = None  # stdin, already peeked at
+
+    @property
+    def files(self) -> list[str]:
+        """Every file of a table given as several ([] for one file: `path`)."""
+        return [p.path for p in self.parts]
 
     @property
     def name(self) -> str:
@@ -161,8 +166,8 @@ class Source:
             return gzip.GzipFile(fileobj=stream) if self.compressed else stream
         if self.path == STDIO:
             raise InputError("stdin can be read only once")
-        if len(self.files) > 1:
-            return io.BufferedReader(_Joined(self.files), buffer_size=1 << 20)
+        if self.parts:
+            return io.BufferedReader(_Joined(self.parts), buffer_size=1 << 20)
         return gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb")  # noqa: SIM115
 
     def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -224,20 +229,22 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
         return _open_file(files[0], fmt, strict)
     sources = [_open_file(f, fmt, strict) for f in files]
     first = sources[0]
+    header = _header_of(first) if first.format == "csv" else None
     for other in sources[1:]:
         if other.format != first.format:
             raise InputError(f"'{other.path}' is {_FORMAT_NAMES[other.format]} and '{first.path}' is {_FORMAT_NAMES[first.format]}: "
                              "give files of one format")
-        if other.format == "csv" and (other.delimiter != first.delimiter or _header_of(other) != _header_of(first)):
+        if other.format == "csv" and (other.delimiter != first.delimiter or _header_of(other) != header):
             raise InputError(f"'{other.path}' does not have the columns of '{first.path}' (its header row differs): "
                              "give tables with the same columns, or score them one at a time")
         if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
             raise InputError(f"'{other.path}' does not have the columns of '{first.path}': give tables with the same columns")
+    # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
+    table = replace(first, parts=sources, extra_fields=set())
     if first.format == "parquet":
-        first.arrow_schema = _unified([s.arrow_schema for s in sources], files)
-        first.hints = _parquet_hints(first.arrow_schema)
-    first.files = files
-    return first
+        table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
+        table.hints = _parquet_hints(table.arrow_schema)
+    return table
 
 
 def _unified(schemas: list, files: list[str]):
@@ -288,12 +295,12 @@ def _header_of(source: Source) -> str:
 
 
 class _Joined(io.RawIOBase):
-    """Files read one after another as one stream, each decompressed when it is gzip, with a line break
-    between two files where the first lacks one (as `zcat a b` would not: its last line would join the
-    next file's first)."""
+    """Files read one after another as one stream, each decompressed as its own Source found it (gzip or
+    not), with a line break between two files where the first lacks one (as `zcat a b` would not: its
+    last line would join the next file's first)."""
 
-    def __init__(self, paths: list[str]):
-        self._paths, self._fh, self._last = list(paths), None, b"\n"
+    def __init__(self, parts: list[Source]):
+        self._parts, self._fh, self._last = list(parts), None, b"\n"
 
     def readable(self) -> bool:
         return True
@@ -301,12 +308,9 @@ class _Joined(io.RawIOBase):
     def readinto(self, b) -> int:
         while True:
             if self._fh is None:
-                if not self._paths:
+                if not self._parts:
                     return 0
-                path = self._paths.pop(0)
-                with open(path, "rb") as f:
-                    gz = f.read(2) == b"\x1f\x8b"
-                self._fh = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115
+                self._fh = self._parts.pop(0).binary()
             n = self._fh.readinto(b)
             if n:
                 self._last = bytes(b[n - 1 : n])
