@@ -311,6 +311,20 @@ def test_sigterm_during_score_leaves_no_temporary_file(trained_model, tmp_path):
     proc.stdin.close()
 
 
+def test_finished_command_leaves_with_its_output_and_status(trained_model, tmp_path):
+    """A finished command leaves without Python's shutdown (0.6 s with torch loaded): what it wrote to a
+    pipe must still arrive whole, and its exit status must be the command's own."""
+    cmd = [sys.executable, "-m", "vaeguard", "score", str(NEW), "--model", str(trained_model), "--out", "-", "-q"]
+    piped = subprocess.run(cmd, capture_output=True, cwd=ROOT)
+    assert piped.returncode == 0, piped.stderr.decode()
+    rows = pd.read_csv(io.BytesIO(piped.stdout))
+    assert len(rows) == len(pd.read_csv(NEW)) and "is_anomaly" in rows.columns
+    flagged = subprocess.run([*cmd[:-3], "--out", str(tmp_path / "o.csv"), "--fail-on-anomaly", "--json"], capture_output=True, cwd=ROOT)
+    summary = json.loads(flagged.stdout)
+    assert flagged.returncode == (1 if summary["flagged"] else 0) and summary["rows"] == len(rows)
+    assert len(pd.read_csv(tmp_path / "o.csv")) == len(rows)
+
+
 @pytest.mark.slow
 def test_sigkill_during_calibrate_keeps_a_valid_model(model_copy, tmp_path):
     fresh = tmp_path / "fresh.csv"
