@@ -1,10 +1,12 @@
 """The fast paths for large files give exactly what the plain paths give: Arrow parsing and lookups in
-the encoder, chunked encoding for training, the in-place likelihood, the sampled read, the pipelined score."""
+the encoder, chunked encoding for training, the in-place likelihood, the sampled read, a CSV read in parts
+on several threads, the pipelined score."""
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -339,3 +341,61 @@ def test_training_sums_category_embeddings_as_the_embedding_bag_does():
     net.encode(x_num, observed, x_cat)[0].sum().backward()
     assert torch.allclose(one_hot_grad, net.enc_cat.weight.grad, atol=1e-5)
     assert not TabularAutoencoder(2, [], [200] * 3, 3, [16, 8], "vae").one_hot_sum  # wide vocabularies keep the bag
+
+
+# ---- a CSV parsed in byte ranges on several threads --------------------------------------------------
+def _split_csv(tmp_path) -> Path:
+    """Rows whose quoted fields hold delimiters, quotes and line breaks, a short and a long line in every
+    part, a repeated header (two files concatenated) and CRLF line ends: every range boundary has
+    something to get wrong."""
+    rng = np.random.default_rng(3)
+    lines = ['\ufeff"bytes","note","proto"']
+    for i in range(3000):
+        note = rng.choice(['plain', '"a, b"', '"two\r\nlines"', '"say ""hi"""', ''], p=[0.1, 0.1, 0.6, 0.1, 0.1])
+        lines.append(f"{rng.integers(0, 10**6)},{note},{rng.choice(['tcp', 'udp'])}")
+        if i % 700 == 350:
+            lines.append("1,2")  # short
+            lines.append("1,2,3,4")  # long
+        if i == 1500:
+            lines.append('"bytes","note","proto"')
+    path = tmp_path / "split.csv"
+    path.write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    return path
+
+
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_a_csv_read_in_parts_equals_the_csv_read_whole(tmp_path, monkeypatch, parts):
+    import vaeguard.sources as sources
+
+    path = _split_csv(tmp_path)
+    whole_source = sources.open_source(str(path))
+    whole, n = sources.read_table(whole_source, max_rows=None)
+    monkeypatch.setattr(sources, "worker_count", lambda: parts)
+    monkeypatch.setattr(sources, "SPLIT_MIN_BYTES", path.stat().st_size // parts)
+    assert len(sources._csv_ranges(sources.open_source(str(path)), 10**6)[1]) == parts
+    split_source = sources.open_source(str(path))
+    split, m = sources.read_table(split_source, max_rows=None)
+    pd.testing.assert_frame_equal(split, whole)
+    assert n == m == 3000 and len(whole) == 3000
+    assert split_source.bad_lines == whole_source.bad_lines == 8
+    assert split_source.bad_example == whole_source.bad_example == "1,2"
+    # More lines than the sample holds: one thread, so a sampled read stays within its memory bound.
+    assert sources._csv_ranges(sources.open_source(str(path)), 1000) is None
+
+
+def test_a_csv_read_in_parts_stops_at_the_first_bad_line_with_strict(tmp_path, monkeypatch):
+    import vaeguard.sources as sources
+    from vaeguard.errors import InputError
+
+    path = tmp_path / "t.csv"
+    rows = [f"{i},{i % 7}" for i in range(4000)]
+    rows[100], rows[3900] = "early", "1,2,3"
+    path.write_text("a,b\n" + "\n".join(rows) + "\n")
+    monkeypatch.setattr(sources, "worker_count", lambda: 2)
+    monkeypatch.setattr(sources, "SPLIT_MIN_BYTES", 1000)
+    # A header and as many rows as the sample holds: read in parts (a million-row file under fit's default
+    # --max-rows of a million was not, for its header's line).
+    assert sources._csv_ranges(sources.open_source(str(path)), 4000) is not None
+    assert sources._csv_ranges(sources.open_source(str(path)), 3999) is None
+    with pytest.raises(InputError, match="'early'"):
+        sources.read_table(sources.open_source(str(path), strict=True), max_rows=None)

@@ -25,6 +25,7 @@ from .defaults import DEFAULTS
 from .encode import Preprocessor
 from .errors import InputError, NotFittedError, ParamError
 from .forward import VARIANTS
+from .parallel import release_freed_memory
 from .schema import infer_schema
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ class Detector:
         pre = Preprocessor.fit(df, specs, max_categories=self.max_categories, strict=self.strict, rows=train_idx)
         large = len(df) >= COLLECT_ROWS
         if large:  # the column fits' copies, freed on their threads, before the training arrays are made
-            _release_freed_memory()
+            release_freed_memory()
         torch.manual_seed(self.seed)
         net = TabularAutoencoder(
             len(pre.numeric), pre.missing_flag_index, pre.vocab_sizes, int(self.latent_dim), [int(h) for h in self.hidden], self.model
@@ -256,7 +257,7 @@ class Detector:
         del df
         if large:  # pandas frames hold reference cycles: free the table now, not at some later collection
             gc.collect()  # (a tenth of a second with torch loaded, whatever there is to free)
-            _release_freed_memory()
+            release_freed_memory()
         val_enc = pre.transform(val_rows, strict=self.strict)  # the training rows were checked by Preprocessor.fit
         del val_rows
         val_t = tensors(val_enc.inputs, device)
@@ -438,20 +439,3 @@ class Detector:
 def check_config(detector: Detector) -> None:
     """Raise the first parameter error, before any data is read."""
     detector._check_params()
-
-
-def _release_freed_memory() -> None:
-    """Hand freed memory back to the OS that the allocators would keep for reuse. Arrow's (a Parquet
-    table's columns are its buffers): mimalloc keeps freed pages, torch allocates elsewhere, and a 1M-row
-    fit from Parquet peaked 73 MiB higher with them kept. glibc's malloc: each thread that worked on
-    columns has an arena of its own, and keeps what it freed there (1M rows on 8 threads: 80 MiB)."""
-    import ctypes
-    import sys
-
-    pa = sys.modules.get("pyarrow")
-    if pa is not None:
-        pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to ask
-        pass
