@@ -24,7 +24,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError
-from .parallel import column_workers, thread_map
+from .parallel import column_workers, thread_map, worker_count
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
     holds_booleans, comma_to_point, numeric_text_values, set_lengths, time_parts,
@@ -429,20 +429,22 @@ class Preprocessor:
         observed = np.empty((n, len(self.numeric)), dtype=np.uint8)  # 0/1: a quarter of float32's memory
         widest = max((len(c.vocab) for c in self.categorical), default=0)
         x_cat = np.empty((n, len(self.categorical)), dtype=np.int16 if widest <= np.iinfo(np.int16).max else np.int64)
-        # One chunk at a time on purpose: on two threads this took 0.6 s less on 1M rows, but each thread's
-        # malloc arena kept its freed chunk temporaries and the fit's peak rose by 55 MiB, past 1 GiB.
         # A chunk is a slice of the table (a view), and the rows held out of it are dropped from its arrays:
         # taking the training rows out of the table copied every column first, half of this (1M rows:
-        # 0.8 of 1.5 s), for a tenth fewer rows to encode.
-        done = 0
-        for start in range(int(rows[0]) if n else 0, int(rows[-1]) + 1 if n else 0, chunk):
-            end = done + int(np.searchsorted(rows[done:], start + chunk))
-            keep = rows[done:end] - start
+        # 0.8 of 1.5 s), for a tenth fewer rows to encode. Chunks go to two threads, each writing its own
+        # rows of the arrays.
+        starts = list(range(int(rows[0]) if n else 0, int(rows[-1]) + 1 if n else 0, chunk))
+        bounds = np.searchsorted(rows, [*starts, starts[-1] + chunk]) if starts else []
+
+        def encode(i: int) -> None:
+            start, lo, hi = starts[i], int(bounds[i]), int(bounds[i + 1])
+            keep = rows[lo:hi] - start
             part = self.transform(df.iloc[start : start + chunk], strict=strict)
-            x_num[done:end] = part.x_num[keep]
-            observed[done:end] = part.observed[keep]
-            x_cat[done:end] = part.x_cat[keep]
-            done = end
+            x_num[lo:hi] = part.x_num[keep]
+            observed[lo:hi] = part.observed[keep]
+            x_cat[lo:hi] = part.x_cat[keep]
+
+        thread_map(encode, range(len(starts)), min(2, worker_count()))
         return x_num, observed, x_cat
 
     def transform(self, df: pd.DataFrame, strict: bool = False) -> Encoded:
