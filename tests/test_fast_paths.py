@@ -371,6 +371,7 @@ def test_a_csv_read_in_parts_equals_the_csv_read_whole(tmp_path, monkeypatch, pa
     whole_source = sources.open_source(str(path))
     whole, n = sources.read_table(whole_source, max_rows=None)
     monkeypatch.setattr(sources, "worker_count", lambda: parts)
+    monkeypatch.setattr(sources, "SPLIT_PARTS_MAX", parts)
     monkeypatch.setattr(sources, "SPLIT_MIN_BYTES", path.stat().st_size // parts)
     assert len(sources._csv_ranges(sources.open_source(str(path)), 10**6)[1]) == parts
     split_source = sources.open_source(str(path))

@@ -48,6 +48,7 @@ BLOCK_MAX = 8 << 20
 QUOTED_BLOCK_MAX = 64 << 20
 # A CSV file of this size or more is parsed by fit's reader in byte ranges, one thread each (see `_csv_ranges`).
 SPLIT_MIN_BYTES = 32 << 20
+SPLIT_PARTS_MAX = 2
 # How far past its target a range's end is looked for, outside quotes, before the file is read on one thread.
 SPLIT_SEARCH_BYTES = 1 << 20
 
@@ -683,7 +684,9 @@ def _csv_ranges(source: Source, max_lines: int) -> tuple[bytes, list[tuple[int, 
         size = os.path.getsize(source.path)
     except OSError:
         return None
-    parts = min(worker_count(), size // SPLIT_MIN_BYTES + 1)
+    # Two parts at most: each parser holds its own buffers (a 16-thread machine's nine parts peaked at
+    # 1,107 MiB on 1M rows, against 928 for two), and two keep both cores of a small machine busy.
+    parts = min(worker_count(), SPLIT_PARTS_MAX, size // SPLIT_MIN_BYTES + 1)
     if parts < 2:
         return None
     targets = [size * k // parts for k in range(1, parts)]
