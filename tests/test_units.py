@@ -384,3 +384,23 @@ def test_validation_loss_draws_the_same_noise_and_leaves_the_training_noise_alon
     first = evaluate_loss(net, rows)
     assert torch.equal(torch.randn(3), expected)  # the training noise goes on where it was
     assert evaluate_loss(net, rows) == first
+
+
+def test_a_command_in_its_own_process_pauses_the_collector_while_loading_and_turns_it_back_on(monkeypatch):
+    import gc
+
+    from vaeguard import cli_common
+
+    assert gc.isenabled()
+    cli_common.pause_gc()
+    cli_common.freeze_imports()
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # in a test's process: nothing changes
+    monkeypatch.setattr(cli_common, "OWN_PROCESS", True)
+    try:
+        cli_common.pause_gc()
+        assert not gc.isenabled()
+        cli_common.freeze_imports()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -24,8 +24,8 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, ThreadsOpt, app, handles_errors, parse_hidden, stop_on_sigterm,
-    use_threads,
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
+    pause_gc, stop_on_sigterm, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -78,6 +78,7 @@ def fit(
     json: JsonOpt = False,
 ) -> None:
     """Learn what normal rows look like, calibrate a threshold, and save the model folder."""
+    pause_gc()
     from . import render
     from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
@@ -93,6 +94,8 @@ def fit(
     ahead = read_table_ahead(source, max_rows, seed, on_rows=lambda n: status.update(f"reading {source.name}: {n:,} rows"))
     try:
         import torch  # noqa: F401 - training needs it: a second and a half, spent while the reader parses the file
+
+        freeze_imports()
 
         from .detector import Detector
 
@@ -276,6 +279,9 @@ from . import cli_day2  # noqa: E402,F401 - registers the day-two commands after
 
 
 def main() -> None:
+    from . import cli_common
+
+    cli_common.OWN_PROCESS = True
     stop_on_sigterm()
     try:
         app()
