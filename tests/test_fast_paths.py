@@ -400,3 +400,15 @@ def test_a_csv_read_in_parts_stops_at_the_first_bad_line_with_strict(tmp_path, m
     assert sources._csv_ranges(sources.open_source(str(path)), 3999) is None
     with pytest.raises(InputError, match="'early'"):
         sources.read_table(sources.open_source(str(path), strict=True), max_rows=None)
+
+
+def test_the_held_out_rows_scored_on_several_threads_score_as_on_one():
+    from vaeguard import VAEGuard
+    from vaeguard.scoring import network_scores
+
+    df = mixed_table(3000)
+    det = VAEGuard(epochs=2, seed=0).fit(df)
+    enc = det.preprocessor_.transform(pd.concat([mixed_table(3000, seed=s) for s in range(4)], ignore_index=True))
+    assert enc.x_num.shape[0] > 2 * det.network_.shape.score_batch_rows(det.eps_.shape[0])  # batches for every thread
+    one, three = network_scores(det, enc, 1), network_scores(det, enc, 3)
+    assert np.array_equal(one[0], three[0]) and np.array_equal(one[1], three[1])

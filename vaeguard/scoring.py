@@ -15,6 +15,7 @@ import pandas as pd
 
 from .encode import Encoded
 from .forward import one_blas_thread
+from .parallel import thread_map
 from .schema import check_columns
 
 if TYPE_CHECKING:
@@ -66,9 +67,10 @@ class RowScores:
     encoded: Encoded
 
 
-def network_scores(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+def network_scores(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The network's part of the score for encoded rows, in fixed-size batches: numpy's pass on the CPU
-    (forward.py, no torch), torch's on a GPU."""
+    (forward.py, no torch), torch's on a GPU. workers: CPU threads, each taking whole batches (a caller
+    that is not already scoring chunks on threads of its own: fit's held-out rows)."""
     net = detector.network_
     kind = detector.score_kind_
     on_gpu = detector.device_ != "cpu"
@@ -81,23 +83,26 @@ def network_scores(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.n
     scores = np.empty(n, dtype=np.float64)
     contrib = np.empty((n, net.shape.n_num + len(net.shape.vocab_sizes)), dtype=np.float64)
     rows = net.shape.score_batch_rows(detector.eps_.shape[0] if kind == "elbo" else 1)
+
+    def batch(start: int) -> None:
+        sl = slice(start, start + rows)
+        part = [a[sl] for a in enc.inputs]
+        m = part[0].shape[0]
+        if m < rows:
+            # Always the same batch shape: matrix kernels pick their summation order by shape, so a row
+            # scored in a short batch could differ in the last bits from the same row in a full one.
+            # Padding makes scores byte-identical whatever the chunking.
+            part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
+        if on_gpu:
+            s, c = model.score(*(torch.from_numpy(a).to(detector.device_) for a in part), kind=kind, eps=eps)
+            s, c = s.cpu().numpy(), c.cpu().numpy()
+        else:
+            s, c = net.score(*part, kind=kind, eps=detector.eps_)
+        scores[sl] = s[:m]  # float32 to float64 by numpy on assignment: one pass, not two
+        contrib[sl] = c[:m]
+
     with one_blas_thread():
-        for start in range(0, n, rows):
-            sl = slice(start, start + rows)
-            part = [a[sl] for a in enc.inputs]
-            m = part[0].shape[0]
-            if m < rows:
-                # Always the same batch shape: matrix kernels pick their summation order by shape, so a row
-                # scored in a short batch could differ in the last bits from the same row in a full one.
-                # Padding makes scores byte-identical whatever the chunking.
-                part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
-            if on_gpu:
-                s, c = model.score(*(torch.from_numpy(a).to(detector.device_) for a in part), kind=kind, eps=eps)
-                s, c = s.cpu().numpy(), c.cpu().numpy()
-            else:
-                s, c = net.score(*part, kind=kind, eps=detector.eps_)
-            scores[sl] = s[:m]  # float32 to float64 by numpy on assignment: one pass, not two
-            contrib[sl] = c[:m]
+        thread_map(batch, range(0, n, rows), 1 if on_gpu else workers)
     return scores, contrib
 
 
@@ -120,9 +125,9 @@ def rare_novelty(enc: Encoded, target: float) -> np.ndarray:
     return enc.novel & (enc.fixed > -np.log(target))
 
 
-def score_encoded(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray]:
+def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Network terms plus the fixed terms the network never sees (unseen categories, new gaps, ...)."""
-    scores, contrib = network_scores(detector, enc)
+    scores, contrib = network_scores(detector, enc, workers)
     fixed = fixed_terms(detector, enc)
     extra = fixed.shape[1] - contrib.shape[1]
     if extra:
