@@ -146,6 +146,7 @@ def test_cli_dask_local_cluster_matches_local_score(runner, trained_model, parqu
     summary = json.loads(res.stdout)
     assert summary["rows"] == 1000 and summary["partitions"] == 4 and summary["workers"] == 2
     assert summary["flagged"] == int(local_scores["is_anomaly"].sum())
+    assert summary["flag_rate"] == summary["flagged"] / 1000 and 0 < summary["expected_flag_rate"] < 0.1 and "drift" in summary
     assert sorted(p.name for p in out.iterdir()) == [f"part.{i}.parquet" for i in range(4)]
     assert_same_scores(pd.read_parquet(out), local_scores)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folder left behind"

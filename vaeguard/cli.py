@@ -203,9 +203,7 @@ def score(
     if engine == "dask":
         if len(data) > 1:
             raise ConfigError("--engine dask takes one folder or one quoted glob of Parquet files ('flows/*.parquet')")
-        if fail_on_drift:
-            raise ConfigError("--fail-on-drift goes with the local engine (--engine dask does not test for drift)")
-        return _score_dask(data[0], model, out, scheduler, workers, only_anomalies, fail_on_anomaly, strict, quiet, json)
+        return _score_dask(data[0], model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, strict, quiet, json)
     if json and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
     use_threads(threads)
@@ -252,7 +250,7 @@ def score(
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 
-def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, strict, quiet, json) -> None:
+def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, strict, quiet, json) -> None:
     from . import render
     from .dask import score_files
     from .errors import ConfigError
@@ -263,14 +261,18 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
     con = render.console(quiet)
     with con.status(f"scoring on {'the Dask cluster at ' + scheduler if scheduler else 'a local Dask cluster'}"):
         summary = score_files(data, model, out, scheduler, workers, only_anomalies, strict, quiet)
+    drift = summary.drift
     if json:
-        render.emit_json({"rows": summary.rows, "flagged": summary.flagged, "partitions": summary.partitions, "workers": summary.workers, "out": out})
+        render.emit_json({"rows": summary.rows, "flagged": summary.flagged, "partitions": summary.partitions, "workers": summary.workers, "out": out,
+                          "expected_flag_rate": drift.expected_flag_rate, "flag_rate": drift.flag_rate, "drift": drift.drift,
+                          "drift_p_value": drift.p_value})
     elif not quiet:
         t = render.counts_table("score (dask)", summary.rows, summary.flagged)
         t.add_row("partitions / workers", f"{summary.partitions} / {summary.workers}")
         t.add_row("written to", f"{out} (Parquet files)")
         con.print(t)
-    if fail_on_anomaly and summary.flagged:
+        render.print_drift(con, drift)
+    if (fail_on_anomaly and summary.flagged) or (fail_on_drift and drift.drift):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 

@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .drift import DriftCheck, check_drift
 from .errors import ConfigError, InputError
 from .io import PARQUET_OPTIONS
 from .remote import ModelLike, as_bundle, guard_for, score_partition
@@ -74,6 +75,7 @@ class Summary:
     flagged: int
     partitions: int
     workers: int
+    drift: DriftCheck | None = None  # the flagged share against the calibration's (no columns named here)
 
 
 def _input_files(data: str) -> list[str]:
@@ -152,7 +154,11 @@ def score_files(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        return Summary(int(totals["rows"]), int(totals["is_anomaly"]), ddf.npartitions, n_workers)
+        rows, flagged = int(totals["rows"]), int(totals["is_anomaly"])
+        # The binomial test needs the two counts alone. The columns that moved would need every partition's
+        # contribution sums, which its scored rows do not carry: the warning names none.
+        drift = check_drift(guard_for(bundle), rows, flagged, None)
+        return Summary(rows, flagged, ddf.npartitions, n_workers, drift)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         client.close()
