@@ -432,7 +432,8 @@ class Preprocessor:
         # A chunk is a slice of the table (a view), and the rows held out of it are dropped from its arrays:
         # taking the training rows out of the table copied every column first, half of this (1M rows:
         # 0.8 of 1.5 s), for a tenth fewer rows to encode. Chunks go to two threads, each writing its own
-        # rows of the arrays.
+        # rows of the arrays (1M rows: 1.0 s -> 0.5 s). Each thread's malloc arena keeps its freed chunk
+        # temporaries (about 55 MiB): two leave the fit's peak where reading the table sets it, more would not.
         starts = list(range(int(rows[0]) if n else 0, int(rows[-1]) + 1 if n else 0, chunk))
         bounds = np.searchsorted(rows, [*starts, starts[-1] + chunk]) if starts else []
 
