@@ -13,8 +13,10 @@ maximum resident set size (the largest of the repeats). Needs the bench extra: p
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -234,6 +236,9 @@ def main() -> None:
     big = make_table(args.rows, args.data_dir / f"flows_{args.rows}.csv")
     rows: list[tuple[str, str, str]] = []  # (measure, value, note)
     work = Path(tempfile.mkdtemp(prefix="vaeguard-speed-"))
+    # Removed however the run ends: each run leaves 3 GB there (the models, the scored 5M rows, Dask's
+    # output), and seventeen runs had filled the disk, which the next one's Dask score then hit.
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     model = work / "model"
 
     # fit: the whole command on the whole table, as a user runs it (the default --max-rows keeps every row)
