@@ -205,3 +205,19 @@ def test_score_never_writes_over_its_input(runner, trained_model, tmp_path):
     for out in (table, tmp_path / "link.csv"):
         assert_clean_error(invoke(runner, "score", table, "--model", trained_model, "--out", out, "--only-anomalies"), "is the table being scored")
     assert table.read_bytes() == NEW.read_bytes()
+
+
+@pytest.mark.parametrize("filename, needle", [(None, "the disk is full; free some space"), ("/data/o.csv", "the disk is full (writing '/data/o.csv')")])
+def test_a_full_disk_says_so(runner, trained_model, tmp_path, monkeypatch, filename, needle):
+    """A Dask worker's full disk reached the CLI as an OSError without a path, and was shown as
+    "cannot use No space left on device; check the path and its permissions"."""
+    import errno
+
+    from vaeguard import pipeline
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", *([filename] if filename else []))
+
+    monkeypatch.setattr(pipeline, "score_file", full)
+    res = invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", trained_model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and res.stderr.startswith(f"error: {needle}") and res.stderr.count("\n") == 1

@@ -7,6 +7,7 @@ upper case, '-' as '_'), and the model folder as VAEGUARD_MODEL.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -117,7 +118,13 @@ def handles_errors(fn):
         except MemoryError:
             _fail("out of memory; lower --chunk-size (score) or --max-rows (fit)", EXIT_INTERNAL)
         except OSError as e:  # permissions, a full disk, a path that is a file: the user's to fix
-            where = f"'{e.filename}': " if e.filename else ""
+            if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                # A Dask worker's full disk came as "cannot use No space left on device; check the path and
+                # its permissions": no path, and the wrong fix.
+                where = f" (writing '{e.filename}')" if e.filename else ""
+                _fail(f"the disk is full{where}; free some space, or write to another disk (--out, --model; "
+                      f"TMPDIR for temporary files)", EXIT_USAGE)
+            where = f"'{e.filename}': " if e.filename else "a file or folder given: "
             _fail(f"cannot use {where}{e.strerror or e}; check the path and its permissions", EXIT_USAGE)
         except Exception as e:  # noqa: BLE001 - last line of defence, by design
             if os.environ.get("VAEGUARD_DEBUG"):
