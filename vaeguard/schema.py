@@ -370,15 +370,16 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
-    if base in ("count", "int") and _words(name) & _ID_WORDS and not _code_named(name):
+    coded = base in ("count", "int") and _code_named(name)
+    if base in ("count", "int") and _words(name) & _ID_WORDS and not coded:
         # Zeek's dns trans_id: a query's 16-bit id, drawn at random. A million queries hold each value
         # many times over, so no share of distinct values tells it; its name and type do.
         return ColumnSpec(name, IGNORED, f"identifier, by name (type {hint}): names a query or transaction, measures nothing")
-    if base in ("count", "int") and _code_named(name):
+    if coded:
         # Zeek types ip_proto and vlan as numbers; they name a protocol and a network segment.
         values = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
         if len(values) and _is_integer_valued(values):
-            if np.unique(values).size == 1:
+            if values.min() == values.max():  # as infer_column: the distinct count is sorted for once, if a rule needs it
                 return _one_value(name, s.dropna(), len(s))
             return _numeric_role(name, values, len(s), f" (type {hint})")
     if base in ("count", "int", "interval", "double"):
