@@ -264,8 +264,7 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
     drift = summary.drift
     if json:
         render.emit_json({"rows": summary.rows, "flagged": summary.flagged, "partitions": summary.partitions, "workers": summary.workers, "out": out,
-                          "expected_flag_rate": drift.expected_flag_rate, "flag_rate": drift.flag_rate, "drift": drift.drift,
-                          "drift_p_value": drift.p_value})
+                          **render.drift_fields(drift)})
     elif not quiet:
         t = render.counts_table("score (dask)", summary.rows, summary.flagged)
         t.add_row("partitions / workers", f"{summary.partitions} / {summary.workers}")

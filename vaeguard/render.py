@@ -121,12 +121,17 @@ def counts_table(title: str, rows: int, flagged: int):
     return t
 
 
+def drift_fields(drift) -> dict:
+    """The drift test as score's --json gives it, whichever engine scored."""
+    return {"expected_flag_rate": drift.expected_flag_rate, "flag_rate": drift.flag_rate, "drift": drift.drift,
+            "drift_p_value": drift.p_value, "drift_columns": drift.columns}
+
+
 def score_summary(detector, run, out: str) -> dict:
     r, cal = run.report, detector.calibration_
     return {
         "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": _calibration(cal),
-        "expected_flag_rate": run.drift.expected_flag_rate, "flag_rate": run.drift.flag_rate, "drift": run.drift.drift,
-        "drift_p_value": run.drift.p_value, "drift_columns": run.drift.columns, "flagged_whatever_the_threshold": r.novel_flagged,
+        **drift_fields(run.drift), "flagged_whatever_the_threshold": r.novel_flagged,
         "malformed": r.malformed, "unseen_categories": r.unknown, "new_missing": r.new_missing, "constants_changed": r.broken,
         "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
     }
