@@ -108,6 +108,20 @@ def batch(n=64):
     return x, obs, cat
 
 
+def test_skew_that_decides_the_log_is_the_sample_skewness():
+    from scipy.stats import skew
+
+    from vaeguard.encode import _skew
+
+    rng = np.random.default_rng(0)
+    for v in (rng.lognormal(size=10_000), rng.normal(size=10_000), np.array([0.0, 0.0, 1.0, 10.0]), -rng.exponential(size=500)):
+        assert _skew(v) == pytest.approx(skew(v), rel=1e-12, abs=1e-12)
+    assert _skew(np.full(5, 3.0)) == 0.0
+    counts = pd.DataFrame({"bytes": np.round(rng.lognormal(6, 2, size=2_000)), "level": rng.normal(size=2_000)})
+    prep = Preprocessor.fit(counts, infer_schema(counts))
+    assert {c.name: c.log for c in prep.numeric} == {"bytes": True, "level": False}
+
+
 def test_kl_closed_form_matches_monte_carlo():
     mu, logvar = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.2, -0.7]])
     g = torch.Generator().manual_seed(0)

@@ -616,7 +616,10 @@ def _skew(v: np.ndarray) -> float:
     sd = v.std()
     if sd <= 0:
         return 0.0
-    return float(np.mean(((v - v.mean()) / sd) ** 3))
+    # Cubed by multiplying: numpy sends `** 3` to libm's pow(), 85 ms per million values against 2 ms,
+    # and a Zeek log has a dozen count columns to test.
+    d = (v - v.mean()) / sd
+    return float(np.dot(d * d, d) / len(d))
 
 
 def _text_in_numeric(name: str, n_bad: int, examples: list[str]) -> InputError:
