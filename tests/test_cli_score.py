@@ -278,11 +278,13 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
     assert res.exit_code == 0 and json.loads(res.stdout)["flagged"] > 0 and not json.loads(res.stdout)["drift"]
     moved = tmp_path / "moved.csv"
     pd.read_csv(train).head(300).assign(service="telnet").to_csv(moved, index=False)  # a service training never held
-    res = invoke(runner, "score", moved, "--model", trained_model, "--out", tmp_path / "o2.csv", "--fail-on-drift", "-q")
+    res = invoke(runner, "score", moved, "--model", trained_model, "--out", tmp_path / "o2.csv", "--fail-on-drift", "--json")
     assert res.exit_code == 1
+    local = json.loads(res.stdout)
+    assert local["drift"] and "service" in local["drift_columns"] and local["unseen_categories"] == {"service": 300}
     if importlib.util.find_spec("distributed") is None:
         return
-    # The Dask engine tests the same counts: the same verdict, warning and exit status.
+    # The Dask engine gathers every partition's counts: the same verdict, columns, warning and exit status.
     for name, rows in (("normal", pd.read_csv(train)), ("moved", pd.read_csv(moved))):
         (tmp_path / name).mkdir()
         rows.to_parquet(tmp_path / name / "part-0.parquet", index=False)
@@ -290,5 +292,13 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
                  "--fail-on-drift", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["flagged"] > 0 and json.loads(res.stdout)["drift"] is False
     res = invoke(runner, "score", tmp_path / "moved", "--model", trained_model, "--out", tmp_path / "d2", "--engine", "dask", "--workers", "1",
+                 "--fail-on-drift", "--json")
+    assert res.exit_code == 1
+    on_dask = json.loads(res.stdout)
+    keys = ("rows", "flagged", "flag_rate", "drift", "drift_p_value", "drift_columns", "flagged_whatever_the_threshold", "unseen_categories",
+            "malformed", "new_missing")
+    assert {k: on_dask[k] for k in keys} == {k: local[k] for k in keys}
+    res = invoke(runner, "score", tmp_path / "moved", "--model", trained_model, "--out", tmp_path / "d3", "--engine", "dask", "--workers", "1",
                  "--fail-on-drift")
-    assert res.exit_code == 1 and "drift: 100.0% of rows flagged" in res.stderr
+    assert res.exit_code == 1 and "drift: 100.0% of rows flagged" in res.stderr and "service" in res.stderr.split("moved most:")[1]
+    assert "values unseen in training" in res.stderr and "service: 300" in res.stderr

@@ -261,12 +261,13 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
     con = render.console(quiet)
     with con.status(f"scoring on {'the Dask cluster at ' + scheduler if scheduler else 'a local Dask cluster'}"):
         summary = score_files(data, model, out, scheduler, workers, only_anomalies, strict, quiet)
-    drift = summary.drift
+    drift, report = summary.drift, summary.report
     if json:
         render.emit_json({"rows": summary.rows, "flagged": summary.flagged, "partitions": summary.partitions, "workers": summary.workers, "out": out,
-                          **render.drift_fields(drift)})
+                          **render.drift_fields(drift), **render.evidence_fields(report)})
     elif not quiet:
         t = render.counts_table("score (dask)", summary.rows, summary.flagged)
+        render.add_evidence(t, report)
         t.add_row("partitions / workers", f"{summary.partitions} / {summary.workers}")
         t.add_row("written to", f"{out} (Parquet files)")
         con.print(t)

@@ -18,9 +18,9 @@ from pathlib import Path
 from .drift import DriftCheck, check_drift
 from .errors import ConfigError, InputError
 from .io import PARQUET_OPTIONS
-from .remote import ModelLike, as_bundle, guard_for, score_partition
+from .remote import ModelLike, as_bundle, guard_for, score_partition, score_partition_report
 from .schema import check_columns
-from .scoring import output_meta
+from .scoring import ChunkReport, output_meta
 
 
 def _require_dask():
@@ -75,7 +75,8 @@ class Summary:
     flagged: int
     partitions: int
     workers: int
-    drift: DriftCheck | None = None  # the flagged share against the calibration's (no columns named here)
+    drift: DriftCheck | None = None  # the flagged share against the calibration's, and the columns that moved
+    report: ChunkReport | None = None  # every partition's counts, summed: unseen values, malformed text, ...
 
 
 def _input_files(data: str) -> list[str]:
@@ -136,15 +137,23 @@ def score_files(
         client = Client(cluster)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
-        ddf = dd.read_parquet(files)
-        scored = score(ddf, bundle, strict=strict)
-        counts = scored[["is_anomaly"]].assign(rows=1).astype({"is_anomaly": "int64"})
-        written = scored[scored["is_anomaly"] == 1] if only_anomalies else scored
         import dask
 
-        # The write and the counts share one pass over the scored partitions.
-        store = written.to_parquet(str(tmp), write_index=False, compute=False, **PARQUET_OPTIONS)
-        _, totals = dask.compute(store, counts.sum())
+        ddf = dd.read_parquet(files)
+        check_columns(ddf._meta, guard_for(bundle).schema_)
+        shipped = dask.delayed(bundle, pure=True)
+        # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
+        # values, malformed text, contribution sums for the drift check). The write and the reports share
+        # one pass over the partitions: both hang off the same tasks.
+        pairs = [dask.delayed(score_partition_report, nout=2, pure=True)(part, shipped, strict) for part in ddf.to_delayed()]
+        scored = dd.from_delayed([frame for frame, _ in pairs], meta=output_meta(ddf._meta), verify_meta=False)
+        written = scored[scored["is_anomaly"] == 1] if only_anomalies else scored
+        # As a Delayed, as the reports are: dask warns when it is given expressions and graphs together.
+        store = written.to_parquet(str(tmp), write_index=False, compute=False, **PARQUET_OPTIONS).to_delayed()
+        _, reports = dask.compute(store, [report for _, report in pairs])
+        report = ChunkReport()
+        for part in reports:
+            report.add(part)
         n_workers = len(client.scheduler_info().get("workers", {}))
         if target.exists():
             old = target.with_name(f".{target.name}.old")
@@ -154,11 +163,8 @@ def score_files(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        rows, flagged = int(totals["rows"]), int(totals["is_anomaly"])
-        # The binomial test needs the two counts alone. The columns that moved would need every partition's
-        # contribution sums, which its scored rows do not carry: the warning names none.
-        drift = check_drift(guard_for(bundle), rows, flagged, None)
-        return Summary(rows, flagged, ddf.npartitions, n_workers, drift)
+        drift = check_drift(guard_for(bundle), report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
+        return Summary(report.rows, report.flagged, ddf.npartitions, n_workers, drift, report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         client.close()

@@ -127,13 +127,22 @@ def drift_fields(drift) -> dict:
             "drift_p_value": drift.p_value, "drift_columns": drift.columns}
 
 
+def evidence_fields(report) -> dict:
+    """What scoring saw that training never had, as score's --json gives it, whichever engine scored."""
+    return {"flagged_whatever_the_threshold": report.novel_flagged, "malformed": report.malformed, "unseen_categories": report.unknown,
+            "new_missing": report.new_missing, "constants_changed": report.broken}
+
+
+def add_evidence(t, report) -> None:
+    for kind, counts in report.evidence().items():
+        t.add_row(kind, ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+
+
 def score_summary(detector, run, out: str) -> dict:
     r, cal = run.report, detector.calibration_
     return {
         "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": _calibration(cal),
-        **drift_fields(run.drift), "flagged_whatever_the_threshold": r.novel_flagged,
-        "malformed": r.malformed, "unseen_categories": r.unknown, "new_missing": r.new_missing, "constants_changed": r.broken,
-        "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
+        **drift_fields(run.drift), **evidence_fields(r), "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
     }
 
 
@@ -141,8 +150,7 @@ def print_score_summary(con, detector, run, out: str) -> None:
     r, cal = run.report, detector.calibration_
     t = counts_table("score", r.rows, r.flagged)
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
-    for kind, counts in r.evidence().items():
-        t.add_row(kind, ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+    add_evidence(t, r)
     if run.skipped:
         t.add_row("not read", run.skipped)
     t.add_row("written to", "stdout" if out == "-" else out)
