@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import io
 import json
 import uuid
@@ -337,6 +338,18 @@ def test_a_conn_log_in_parquet_with_a_nested_id(tmp_path, runner):
     summary = json.loads(res.stdout)
     assert summary["flag_rate"] <= 0.03 and not summary["unseen_categories"], summary
     assert pq.read_schema(out).field("id.resp_p").type == pa.int64()
+    if importlib.util.find_spec("distributed") is None:
+        return
+    # The Dask engine reads the struct as a column per field too, and scores as the default engine does.
+    (tmp_path / "lake").mkdir()
+    day2.rename(tmp_path / "lake" / "day2.parquet")
+    res = invoke(runner, "score", tmp_path / "lake", "--model", model, "--engine", "dask", "--workers", "1", "--out", tmp_path / "scored", "--json")
+    assert res.exit_code == 0, res.output
+    on_dask = json.loads(res.stdout)
+    assert {k: on_dask[k] for k in ("rows", "flagged", "unseen_categories")} == {k: summary[k] for k in ("rows", "flagged", "unseen_categories")}
+    got, want = pd.read_parquet(tmp_path / "scored"), pd.read_parquet(out)
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
 
 
 def test_scored_json_keeps_the_files_field_order(tmp_path):

@@ -98,6 +98,30 @@ def _input_files(data: str) -> list[str]:
     return files
 
 
+def _flat_partition(df, schema):
+    import pyarrow as pa
+
+    from .sources import flattened
+
+    # Dask hands a struct column over as Python dicts: the file's own type puts them back as a struct.
+    fields = pa.schema([schema.field(name) for name in df.columns])
+    return flattened(pa.Table.from_pandas(df, schema=fields, preserve_index=False)).to_pandas()
+
+
+def _flattened(ddf, first_file: str):
+    """The partitions with their struct columns as a column per field, as the default engine reads a
+    Parquet file (a conn log with Zeek's id fields nested in an `id` struct gives id.orig_h ... id.resp_p)."""
+    import pyarrow.parquet as pq
+
+    from .sources import has_struct
+
+    schema = pq.read_schema(first_file)
+    if not has_struct(schema):
+        return ddf
+    schema = schema.remove_metadata()
+    return ddf.map_partitions(_flat_partition, schema, meta=_flat_partition(ddf._meta, schema))
+
+
 def score_files(
     data: str, model_dir: str | Path, out: str, scheduler: str | None = None, workers: int | None = None,
     only_anomalies: bool = False, strict: bool = False, quiet: bool = False,
@@ -139,7 +163,7 @@ def score_files(
     try:
         import dask
 
-        ddf = dd.read_parquet(files)
+        ddf = _flattened(dd.read_parquet(files), files[0])
         check_columns(ddf._meta, guard_for(bundle).schema_)
         shipped = dask.delayed(bundle, pure=True)
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen

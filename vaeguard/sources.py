@@ -552,12 +552,12 @@ def flattened(table):
     """A Parquet table's struct columns as a column per field, named as the JSON reader names nested keys:
     a conn log that a pipeline wrote to Parquet with Zeek's id fields nested in an `id` struct gives
     id.orig_h ... id.resp_p, which then get their roles as in Zeek's own JSON."""
-    while _has_struct(table.schema):
+    while has_struct(table.schema):
         table = table.flatten()
     return table
 
 
-def _has_struct(schema) -> bool:
+def has_struct(schema) -> bool:
     import pyarrow as pa
 
     return any(pa.types.is_struct(f.type) for f in schema)
@@ -571,7 +571,7 @@ def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
     # batch by batch grew to 1.3 GiB with it, and stays at 0.4 GiB without it.
     pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
-    nested = _has_struct(pf.schema_arrow)  # a batch is made a table only to flatten it
+    nested = has_struct(pf.schema_arrow)  # a batch is made a table only to flatten it
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
         yield (flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas()
