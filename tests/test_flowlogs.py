@@ -997,6 +997,27 @@ def test_rotated_logs_are_one_table(tmp_path, runner):
     assert across["columns"] == alone["columns"] and across["anomaly_score"] == alone["anomaly_score"]
 
 
+def test_parquet_parts_with_their_columns_in_another_order_read_by_name(tmp_path, runner, trained_model):
+    """Parquet names its columns: a part written with them in another order reads in the first part's
+    order, and scores as the table does; a part with other columns is named with what it lacks."""
+    from .test_errors import assert_clean_error
+
+    rows = pd.read_csv(ROOT / "sample_data" / "flows_new.csv")
+    a, b, c = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "c.parquet"
+    rows.iloc[:600].to_parquet(a, index=False)
+    rows.iloc[600:, ::-1].to_parquet(b, index=False)
+    rows.iloc[600:].drop(columns=["service"]).to_parquet(c, index=False)
+    df, _ = read_table(open_source([str(a), str(b)]))
+    pd.testing.assert_frame_equal(df, rows, check_dtype=False)
+    whole, parts = tmp_path / "whole.csv", tmp_path / "parts.csv"
+    assert invoke(runner, "score", ROOT / "sample_data" / "flows_new.csv", "--model", trained_model, "--out", whole, "-q").exit_code == 0
+    assert invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "-q").exit_code == 0
+    got, want = pd.read_csv(parts), pd.read_csv(whole)
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
+    assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "'", "does not have the columns of", "lacks 'service'")
+
+
 def test_several_tables_must_be_one_kind(tmp_path, runner, trained_model):
     from .test_errors import assert_clean_error
 

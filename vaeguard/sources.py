@@ -188,8 +188,9 @@ class Source:
         """
         with self.errors_as_input_errors():
             if self.format == "parquet":
+                order = self.arrow_schema.names if self.files else None  # several files: the first one's column order
                 for path in self.files or [self.path]:
-                    yield from _parquet_chunks(path, chunk_size)
+                    yield from _parquet_chunks(path, chunk_size, order)
             elif self.format == "zeek":
                 from .flowlogs import zeek_chunks
 
@@ -247,7 +248,14 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
             raise InputError(f"'{other.path}' does not have the columns of '{first.path}' (its header row differs): "
                              "give tables with the same columns, or score them one at a time")
         if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
-            raise InputError(f"'{other.path}' does not have the columns of '{first.path}': give tables with the same columns")
+            # Parquet names its columns: the same names in another order (one writer's parts against
+            # another's) read in the first file's order. Other names are another table.
+            mine, theirs = first.arrow_schema.names, other.arrow_schema.names
+            if sorted(mine) != sorted(theirs) or len(set(mine)) != len(mine):
+                lacks, adds = [n for n in mine if n not in theirs], [n for n in theirs if n not in mine]
+                diff = "; ".join(part for part in (f"lacks {_names(lacks)}" if lacks else "", f"adds {_names(adds)}" if adds else "") if part)
+                raise InputError(f"'{other.path}' does not have the columns of '{first.path}' ({diff or 'a name repeated'}): "
+                                 "give tables with the same columns, or score them one at a time")
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
     table = replace(first, parts=sources, extra_fields=set())
     if first.format == "parquet":
@@ -563,7 +571,12 @@ def has_struct(schema) -> bool:
     return any(pa.types.is_struct(f.type) for f in schema)
 
 
-def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+def _names(names: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None) -> Iterator[pd.DataFrame]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -572,11 +585,15 @@ def _parquet_chunks(path: str, chunk_size: int) -> Iterator[pd.DataFrame]:
     pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
     nested = has_struct(pf.schema_arrow)  # a batch is made a table only to flatten it
+    reorder = order is not None and pf.schema_arrow.names != list(order)
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
+        if reorder:
+            batch = batch.select(order)  # no copy: the columns taken in another order
         yield (flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas()
     if empty:
-        yield flattened(pf.schema_arrow.empty_table()).to_pandas()
+        schema = pa.schema([pf.schema_arrow.field(n) for n in order]) if reorder else pf.schema_arrow
+        yield flattened(schema.empty_table()).to_pandas()
 
 
 def _parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:
