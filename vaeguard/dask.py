@@ -19,8 +19,7 @@ from .drift import DriftCheck, check_drift
 from .errors import ConfigError, InputError
 from .io import PARQUET_OPTIONS
 from .remote import ModelLike, as_bundle, guard_for, score_partition, score_partition_report
-from .schema import check_columns
-from .scoring import ChunkReport, output_meta
+from .scoring import ChunkReport, check_table, output_meta
 
 
 def _require_dask():
@@ -40,7 +39,7 @@ def score(ddf, model: ModelLike, strict: bool = False):
     bundle = as_bundle(model)
     # Validate on the client first, so a bad model or a missing column fails before any worker starts.
     guard = guard_for(bundle)
-    check_columns(ddf._meta, guard.schema_)
+    check_table(guard, ddf._meta)
     # One graph node holds the checkpoint bytes; every partition's task depends on it instead of
     # carrying its own copy.
     shipped = dask.delayed(bundle, pure=True)
@@ -164,7 +163,7 @@ def score_files(
         import dask
 
         ddf = _flattened(dd.read_parquet(files), files[0])
-        check_columns(ddf._meta, guard_for(bundle).schema_)
+        check_table(guard_for(bundle), ddf._meta)
         shipped = dask.delayed(bundle, pure=True)
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
         # values, malformed text, contribution sums for the drift check). The write and the reports share

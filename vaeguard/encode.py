@@ -546,7 +546,9 @@ class Preprocessor:
                 novel[silent, n_num + j] = False
             enc.x_cat[:, j] = idx
         for j, col in enumerate(self.constant):
-            other = _constant_labels(col, df[col.name]) != col.value
+            # A column training never saw set may be left out (see `never_set`): unset on every row.
+            s = df[col.name] if col.name in df.columns else pd.Series(np.full(n, None, dtype=object))
+            other = _constant_labels(col, s) != col.value
             fixed[:, n_num + n_cat + j] = np.where(other, col.other_cost, -math.log1p(-math.exp(-col.other_cost)))
             novel[:, n_num + n_cat + j] = other
             if other.any():
@@ -563,6 +565,13 @@ class Preprocessor:
     def input_columns(self) -> list[str]:
         """The input columns a table must have."""
         return list(dict.fromkeys([c.name for c in self.numeric] + [c.column for c in self.categorical] + [c.name for c in self.constant]))
+
+    @property
+    def never_set(self) -> list[str]:
+        """Columns training never saw a value in (always unset, or a set always empty): a table may leave
+        them out, and then reads as unset there. A Zeek conn log written to Parquet from its JSON has no
+        local_orig or tunnel_parents at all where the TSV log has them unset on every line."""
+        return [c.name for c in self.constant if c.value == MISSING or (c.transform == "length" and c.value == "0")]
 
     @property
     def optional_columns(self) -> list[str]:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .encode import MISSING, letter_labels
-from .schema import check_columns, set_lengths
-from .scoring import score_rows
+from .schema import set_lengths
+from .scoring import check_table, score_rows
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     """For each row: every model column's contribution to its score, next to the value the model
     expected there (decoded from the row's latent mean), largest excess over typical first."""
-    check_columns(df, d.schema_)
+    check_table(d, df)
     pre = d.preprocessor_
     rs = score_rows(d, df, strict=d.strict)
     net = d.network_
@@ -34,7 +34,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
     observed = ([_as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [letter_labels(df[c.column], c.letter) if c.letter else df[c.column].to_numpy() for c in pre.categorical]
-                + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
+                + [_as_modelled(df[c.name], c.transform) if c.name in df.columns else np.full(len(df), None, dtype=object) for c in pre.constant])
     tables = []
     for i in range(len(df)):
         expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]

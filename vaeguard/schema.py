@@ -612,20 +612,28 @@ def label_like(specs: list[ColumnSpec]) -> list[str]:
     return [s.name for s in specs if s.role != IGNORED and s.name.strip().lower() in _LABEL_NAMES]
 
 
-def check_columns(df: pd.DataFrame, specs: list[ColumnSpec]) -> None:
-    """Raise a SchemaError naming every model column that `df` lacks. Extra columns are fine."""
+def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str] | tuple[str, ...] = ()) -> None:
+    """Raise a SchemaError naming every model column that `df` lacks. Extra columns are fine, and so is the
+    absence of a column training never saw set (`Preprocessor.never_set`)."""
     used = [s.name for s in specs if s.role != IGNORED]
     dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if dupes:
         raise InputError(f"duplicate column names: {', '.join(dupes)}; rename them so each is unique")
     have = set(map(str, df.columns))
-    missing = [c for c in used if c not in have]
+    missing = [c for c in used if c not in have and c not in never_set]
     if missing:
         shown = ", ".join(f"'{c}'" for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         what = f"column{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} missing"
         other = _other_sensor(set(used), have)
         if other:  # the kind of log says it all; the column list follows for the record
             raise SchemaError(f"{other}; {what}")
+        # A frame built from nested records (Dask's or pandas' own Parquet reader, JSON) keeps Zeek's `id` or
+        # Suricata's `flow` as one column of dicts, where vaeguard's readers give a column per field.
+        nested = sorted({c.split(".", 1)[0] for c in missing if "." in c and c.split(".", 1)[0] in have})
+        if nested:
+            names = ", ".join(f"'{n}'" for n in nested)
+            raise SchemaError(f"{what}; the table holds {names} as one nested column: give each field a column of its own, "
+                              f"named with dots as the model's are (pyarrow's Table.flatten does), or let `vaeguard score` read the file")
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
 
 

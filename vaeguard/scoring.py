@@ -175,9 +175,14 @@ def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) ->
     return finish_chunk(detector, df, score_rows(detector, df, strict=strict))
 
 
+def check_table(detector: "Detector", df: pd.DataFrame) -> None:
+    """The model's columns are all in `df` (or were never set in training: see Preprocessor.never_set)."""
+    check_columns(df, detector.schema_, detector.preprocessor_.never_set)
+
+
 def encode_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> Encoded:
     """The first third of `score_chunk` (checks and encoding), for pipelines that run it on another thread."""
-    check_columns(df, detector.schema_)
+    check_table(detector, df)
     return detector.preprocessor_.transform(df, strict=strict)
 
 

@@ -12,8 +12,7 @@ once and keeps it for every later batch and partition. Needs the `spark` extra (
 from __future__ import annotations
 
 from .remote import ModelLike, as_bundle, guard_for
-from .schema import check_columns
-from .scoring import SCORE_COLUMNS
+from .scoring import SCORE_COLUMNS, check_table
 
 
 def output_schema(schema):
@@ -36,7 +35,7 @@ def score(spark_df, model: ModelLike, strict: bool = False):
     bundle = as_bundle(model)
     guard = guard_for(bundle)  # validate on the driver before any executor works
     # The same column check (missing and duplicate names) as every other scoring path, on the names alone.
-    check_columns(pd.DataFrame(columns=spark_df.columns), guard.schema_)
+    check_table(guard, pd.DataFrame(columns=spark_df.columns))
     old = [c for c in SCORE_COLUMNS if c in spark_df.columns]
     if old:
         spark_df = spark_df.drop(*old)
