@@ -384,6 +384,9 @@ def test_fields_training_never_saw_set_may_be_left_out(tmp_path, runner):
         scored[name] = pd.read_csv(tmp_path / f"{name}.csv")
     np.testing.assert_allclose(scored["parquet"]["anomaly_score"], scored["log"]["anomaly_score"], rtol=1e-6)
     assert "local_orig" not in scored["parquet"]  # the output holds the input's columns, nothing made up
+    explained = [json.loads(invoke(runner, "explain", path, "--row", "5", "--model", model, "--json").stdout) for path in (day2_log, day2_parquet)]
+    shown = [[(c["column"], str(c["observed"]), str(c["expected"]), round(c["contribution"], 5)) for c in e["columns"]] for e in explained]
+    assert shown[0] == shown[1]  # the TSV log's text '45' and Parquet's 45 aside, the same row
     pq.write_table(pq.read_table(day2_parquet).drop_columns(["orig_bytes"]), day2_parquet)
     res = invoke(runner, "score", day2_parquet, "--model", model, "--out", tmp_path / "o.csv")
     assert res.exit_code == 2 and "'orig_bytes' is missing" in res.output

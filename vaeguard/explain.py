@@ -31,10 +31,12 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         expected_cat.append([col.vocab[k + 1] for k in seg.argmax(axis=1)])
     names = pre.column_names
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
-    # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
+    # A history event letter is shown as its flag (1: the row's history holds it), as it is expected. A column
+    # training never saw set may be absent (Preprocessor.never_set): shown as the unset value it reads as.
+    unset = pd.Series(np.full(len(df), None, dtype=object), index=df.index)
     observed = ([_as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [letter_labels(df[c.column], c.letter) if c.letter else df[c.column].to_numpy() for c in pre.categorical]
-                + [_as_modelled(df[c.name], c.transform) if c.name in df.columns else np.full(len(df), None, dtype=object) for c in pre.constant])
+                + [_as_modelled(df[c.name] if c.name in df.columns else unset, c.transform) for c in pre.constant])
     tables = []
     for i in range(len(df)):
         expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]
