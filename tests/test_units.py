@@ -122,6 +122,23 @@ def test_skew_that_decides_the_log_is_the_sample_skewness():
     assert {c.name: c.log for c in prep.numeric} == {"bytes": True, "level": False}
 
 
+def test_centre_and_scale_of_a_long_column_come_from_an_even_sample_of_it(monkeypatch):
+    import vaeguard.encode as encode
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"bytes": np.round(rng.lognormal(6, 2, size=50_000)), "level": rng.normal(3, 2, size=50_000)})
+    specs = infer_schema(df)
+    whole = {c.name: c for c in Preprocessor.fit(df, specs).numeric}
+    monkeypatch.setattr(encode, "QUARTILE_ROWS", 2_000)
+    sampled = {c.name: c for c in Preprocessor.fit(df, specs).numeric}
+    for name, col in whole.items():
+        assert sampled[name].center != col.center  # the sample was used...
+        assert abs(sampled[name].center - col.center) < 0.05 * col.scale  # ...and a quartile of it is close
+        assert sampled[name].scale == pytest.approx(col.scale, rel=0.05)
+    monkeypatch.setattr(encode, "QUARTILE_ROWS", 50_000)  # a column no longer than that: every value
+    assert {c.name: c for c in Preprocessor.fit(df, specs).numeric} == whole
+
+
 def test_kl_closed_form_matches_monte_carlo():
     mu, logvar = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.2, -0.7]])
     g = torch.Generator().manual_seed(0)

@@ -45,6 +45,7 @@ SKEW_FOR_LOG = 2.0
 SCALING = "robust"
 # A port from 1024 up keeps its own category when it is this common in training (a local service).
 SERVICE_PORT_SHARE = 0.005
+QUARTILE_ROWS = 1 << 18  # a numeric column's centre and scale come from this many of its values at most
 RARE_KEEP = 5000  # rare training values remembered per column, so they score as <other>, not as unseen
 
 
@@ -397,7 +398,11 @@ class Preprocessor:
         if not len(t):
             center, scale = 0.0, 1.0
         elif SCALING == "robust":
-            q75, median, q25 = np.percentile(t, [75, 50, 25])  # one partition for all three
+            # One partition for all three, of at most QUARTILE_ROWS values spread evenly over the column:
+            # the partition takes 18 ms per million values, and a quartile of a quarter million is already
+            # within a fraction of a percent of the whole column's.
+            q = t[:: -(-len(t) // QUARTILE_ROWS)] if len(t) > QUARTILE_ROWS else t
+            q75, median, q25 = np.percentile(q, [75, 50, 25])
             center, scale = float(median), float(max((q75 - q25) / 1.349, np.std(t) / 3.0))
         else:  # "standard"
             center, scale = float(np.mean(t)), float(np.std(t))
