@@ -9,6 +9,12 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 
+def quoted_names(names: list[str], limit: int = 10) -> str:
+    """Column names as a message lists them: quoted, the first `limit`, then how many more."""
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 class VaeguardError(Exception):
     """Base class: anything the user can fix. The CLI prints the message on one line and exits."""
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .errors import InputError, SchemaError
+from .errors import InputError, SchemaError, quoted_names
 from .parallel import column_workers, thread_map
 
 NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, CONSTANT, IGNORED = (
@@ -622,8 +622,7 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
     have = set(map(str, df.columns))
     missing = [c for c in used if c not in have and c not in never_set]
     if missing:
-        shown = ", ".join(f"'{c}'" for c in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        what = f"column{'s' if len(missing) > 1 else ''} {shown} {'are' if len(missing) > 1 else 'is'} missing"
+        what = f"column{'s' if len(missing) > 1 else ''} {quoted_names(missing)} {'are' if len(missing) > 1 else 'is'} missing"
         other = _other_sensor(set(used), have)
         if other:  # the kind of log says it all; the column list follows for the record
             raise SchemaError(f"{other}; {what}")
@@ -631,8 +630,7 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
         # Suricata's `flow` as one column of dicts, where vaeguard's readers give a column per field.
         nested = sorted({c.split(".", 1)[0] for c in missing if "." in c and c.split(".", 1)[0] in have})
         if nested:
-            names = ", ".join(f"'{n}'" for n in nested)
-            raise SchemaError(f"{what}; the table holds {names} as one nested column: give each field a column of its own, "
+            raise SchemaError(f"{what}; the table holds {quoted_names(nested)} as one nested column: give each field a column of its own, "
                               f"named with dots as the model's are (pyarrow's Table.flatten does), or let `vaeguard score` read the file")
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
 

@@ -25,7 +25,7 @@ from typing import IO, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
 FORMATS = ("csv", "parquet", "zeek", "json")
@@ -253,7 +253,7 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
             mine, theirs = first.arrow_schema.names, other.arrow_schema.names
             if sorted(mine) != sorted(theirs) or len(set(mine)) != len(mine):
                 lacks, adds = [n for n in mine if n not in theirs], [n for n in theirs if n not in mine]
-                diff = "; ".join(part for part in (f"lacks {_names(lacks)}" if lacks else "", f"adds {_names(adds)}" if adds else "") if part)
+                diff = "; ".join(part for part in (f"lacks {quoted_names(lacks)}" if lacks else "", f"adds {quoted_names(adds)}" if adds else "") if part)
                 raise InputError(f"'{other.path}' does not have the columns of '{first.path}' ({diff or 'a name repeated'}): "
                                  "give tables with the same columns, or score them one at a time")
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
@@ -569,11 +569,6 @@ def has_struct(schema) -> bool:
     import pyarrow as pa
 
     return any(pa.types.is_struct(f.type) for f in schema)
-
-
-def _names(names: list[str]) -> str:
-    shown = ", ".join(f"'{n}'" for n in names[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None) -> Iterator[pd.DataFrame]:
