@@ -551,9 +551,7 @@ class Preprocessor:
                 novel[silent, n_num + j] = False
             enc.x_cat[:, j] = idx
         for j, col in enumerate(self.constant):
-            # A column training never saw set may be left out (see `never_set`): unset on every row.
-            s = df[col.name] if col.name in df.columns else pd.Series(np.full(n, None, dtype=object))
-            other = _constant_labels(col, s) != col.value
+            other = _constant_labels(col, df[col.name]) != col.value
             fixed[:, n_num + n_cat + j] = np.where(other, col.other_cost, -math.log1p(-math.exp(-col.other_cost)))
             novel[:, n_num + n_cat + j] = other
             if other.any():

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     """For each row: every model column's contribution to its score, next to the value the model
     expected there (decoded from the row's latent mean), largest excess over typical first."""
-    check_table(d, df)
+    df = check_table(d, df)  # a column training never saw set, left out, is shown as the unset value it reads as
     pre = d.preprocessor_
     rs = score_rows(d, df, strict=d.strict)
     net = d.network_
@@ -31,12 +31,10 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         expected_cat.append([col.vocab[k + 1] for k in seg.argmax(axis=1)])
     names = pre.column_names
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
-    # A history event letter is shown as its flag (1: the row's history holds it), as it is expected. A column
-    # training never saw set may be absent (Preprocessor.never_set): shown as the unset value it reads as.
-    unset = pd.Series(np.full(len(df), None, dtype=object), index=df.index)
+    # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
     observed = ([_as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [letter_labels(df[c.column], c.letter) if c.letter else df[c.column].to_numpy() for c in pre.categorical]
-                + [_as_modelled(df[c.name] if c.name in df.columns else unset, c.transform) for c in pre.constant])
+                + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
     tables = []
     for i in range(len(df)):
         expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]

@@ -175,15 +175,19 @@ def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) ->
     return finish_chunk(detector, df, score_rows(detector, df, strict=strict))
 
 
-def check_table(detector: "Detector", df: pd.DataFrame) -> None:
-    """The model's columns are all in `df` (or were never set in training: see Preprocessor.never_set)."""
-    check_columns(df, detector.schema_, detector.preprocessor_.never_set)
+def check_table(detector: "Detector", df: pd.DataFrame) -> pd.DataFrame:
+    """Check that the model's columns are all in `df`, but for those training never saw set
+    (Preprocessor.never_set), and return `df` with any of those it leaves out added as unset, for the
+    encoder: the scored output keeps the table's own columns."""
+    never_set = detector.preprocessor_.never_set
+    check_columns(df, detector.schema_, never_set)
+    absent = [c for c in never_set if c not in df.columns]
+    return df.assign(**{c: pd.Series(None, index=df.index, dtype=object) for c in absent}) if absent else df
 
 
 def encode_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> Encoded:
     """The first third of `score_chunk` (checks and encoding), for pipelines that run it on another thread."""
-    check_table(detector, df)
-    return detector.preprocessor_.transform(df, strict=strict)
+    return detector.preprocessor_.transform(check_table(detector, df), strict=strict)
 
 
 def score_network(detector: "Detector", enc: Encoded) -> RowScores:
