@@ -162,8 +162,9 @@ def score_files(
     try:
         import dask
 
+        guard = guard_for(bundle)
         ddf = _flattened(dd.read_parquet(files), files[0])
-        check_table(guard_for(bundle), ddf._meta)
+        check_table(guard, ddf._meta)
         shipped = dask.delayed(bundle, pure=True)
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
         # values, malformed text, contribution sums for the drift check). The write and the reports share
@@ -186,7 +187,7 @@ def score_files(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        drift = check_drift(guard_for(bundle), report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
+        drift = check_drift(guard, report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
         return Summary(report.rows, report.flagged, ddf.npartitions, n_workers, drift, report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
