@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vaeguard import VAEGuard
 from vaeguard.errors import InputError
 from vaeguard.schema import infer_schema
 from vaeguard.sources import open_source, read_table
@@ -1055,6 +1056,37 @@ def test_parquet_parts_with_their_columns_in_another_order_read_by_name(tmp_path
     got, want = pd.read_csv(parts), pd.read_csv(whole)
     assert list(got.columns) == list(want.columns)
     np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
+    assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "'", "does not have the columns of", "lacks 'service'")
+
+
+def test_csv_parts_with_their_columns_in_another_order_read_by_name(tmp_path, runner, trained_model):
+    """A CSV export whose columns were rearranged (or written with another delimiter) reads in the first
+    file's order, file by file, as Parquet parts do: the same table, the same fit, the same scores; a line
+    that is not a row is counted, and --strict names its file; other columns are named with what they lack."""
+    from .test_errors import assert_clean_error
+
+    new_rows = ROOT / "sample_data" / "flows_new.csv"
+    rows = pd.read_csv(new_rows)
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    rows.iloc[:600].to_csv(a, index=False)
+    rows.iloc[600:, ::-1].to_csv(b, index=False, sep=";")
+    rows.iloc[600:].drop(columns=["service"]).to_csv(c, index=False)
+    df, _ = read_table(open_source([str(a), str(b)]))
+    pd.testing.assert_frame_equal(df, rows, check_dtype=False)
+    whole, parts = tmp_path / "whole.csv", tmp_path / "parts.csv"
+    assert invoke(runner, "score", new_rows, "--model", trained_model, "--out", whole, "-q").exit_code == 0
+    assert invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "-q").exit_code == 0
+    got, want = pd.read_csv(parts), pd.read_csv(whole)
+    assert list(got.columns) == list(want.columns) and (got["is_anomaly"] == want["is_anomaly"]).all()
+    np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
+    for folder, given in ((tmp_path / "m_whole", [new_rows]), (tmp_path / "m_parts", [a, b])):
+        assert invoke(runner, "fit", *given, "--model", folder, "--epochs", "1", "-q").exit_code == 0
+    assert VAEGuard.load(tmp_path / "m_parts").calibration_.threshold == VAEGuard.load(tmp_path / "m_whole").calibration_.threshold
+    with open(b, "a") as f:
+        f.write("1;2;3\n")
+    res = invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "--json")
+    assert res.exit_code == 0 and "1 malformed line skipped" in res.stdout
+    assert_clean_error(invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "--strict"), "'", "b.csv", "not a row")
     assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "'", "does not have the columns of", "lacks 'service'")
 
 

@@ -111,6 +111,7 @@ class Source:
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
+    by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -199,10 +200,25 @@ class Source:
                 from .flowlogs import json_chunks
 
                 yield from json_chunks(self, chunk_size, text, columns)
+            elif self.by_part:
+                yield from self._parts_in_first_order(chunk_size, text)
             elif text:
                 yield from _csv_text_chunks(self, chunk_size)
             else:
                 yield from _csv_typed_chunks(self, chunk_size, split_up_to)
+
+    def _parts_in_first_order(self, chunk_size: int, text: bool) -> Iterator[pd.DataFrame]:
+        """Each file read on its own, its columns put in the first file's order; what each skips is counted here."""
+        order = None
+        for part in self.parts:
+            try:
+                for chunk in part.chunks(chunk_size, text):
+                    order = order if order is not None else list(chunk.columns)
+                    yield chunk[order]
+            finally:
+                self.bad_lines += part.bad_lines
+                self.bad_example = self.bad_example or part.bad_example
+                part.bad_lines, part.bad_example = 0, ""
 
     @contextmanager
     def errors_as_input_errors(self):
@@ -240,24 +256,23 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
     sources = [_open_file(f, fmt, strict) for f in files]
     first = sources[0]
     header = _header_of(first) if first.format == "csv" else None
+    by_part = False
     for other in sources[1:]:
         if other.format != first.format:
             raise InputError(f"'{other.path}' is {_FORMAT_NAMES[other.format]} and '{first.path}' is {_FORMAT_NAMES[first.format]}: "
                              "give files of one format")
         if other.format == "csv" and (other.delimiter != first.delimiter or _header_of(other) != header):
-            raise InputError(f"'{other.path}' does not have the columns of '{first.path}' (its header row differs): "
-                             "give tables with the same columns, or score them one at a time")
+            # The same names in another order (an export whose columns were rearranged, or another delimiter)
+            # read file by file, in the first file's order, as Parquet parts do. Other names are another table.
+            _same_names(first, other, _check_header(first.path, header, first.delimiter),
+                        _check_header(other.path, _header_of(other), other.delimiter))
+            by_part = True
         if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
             # Parquet names its columns: the same names in another order (one writer's parts against
             # another's) read in the first file's order. Other names are another table.
-            mine, theirs = first.arrow_schema.names, other.arrow_schema.names
-            if sorted(mine) != sorted(theirs) or len(set(mine)) != len(mine):
-                lacks, adds = [n for n in mine if n not in theirs], [n for n in theirs if n not in mine]
-                diff = "; ".join(part for part in (f"lacks {quoted_names(lacks)}" if lacks else "", f"adds {quoted_names(adds)}" if adds else "") if part)
-                raise InputError(f"'{other.path}' does not have the columns of '{first.path}' ({diff or 'a name repeated'}): "
-                                 "give tables with the same columns, or score them one at a time")
+            _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
-    table = replace(first, parts=sources, extra_fields=set())
+    table = replace(first, parts=sources, extra_fields=set(), by_part=by_part)
     if first.format == "parquet":
         table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
         table.hints = _parquet_hints(table.arrow_schema)
@@ -304,6 +319,16 @@ def _files(paths: list[str]) -> list[str]:
         else:
             out.append(path)
     return out
+
+
+def _same_names(first: Source, other: Source, mine: list[str], theirs: list[str]) -> None:
+    """Stop unless `other`'s columns are `first`'s, in any order: what it lacks or adds, named."""
+    if sorted(mine) == sorted(theirs) and len(set(mine)) == len(mine):
+        return
+    lacks, adds = [n for n in mine if n not in theirs], [n for n in theirs if n not in mine]
+    diff = "; ".join(part for part in (f"lacks {quoted_names(lacks)}" if lacks else "", f"adds {quoted_names(adds)}" if adds else "") if part)
+    raise InputError(f"'{other.path}' does not have the columns of '{first.path}' ({diff or 'a name repeated'}): "
+                     "give tables with the same columns, or score them one at a time")
 
 
 def _header_of(source: Source) -> str:
