@@ -33,17 +33,22 @@ def _require_dask():
 
 def score(ddf, model: ModelLike, strict: bool = False):
     """Return `ddf` with anomaly_score, p_value, is_anomaly and top_features, computed lazily per partition."""
+    _require_dask()
+    _, shipped = _checked_and_shipped(ddf, as_bundle(model))
+    return ddf.map_partitions(score_partition, shipped, strict, meta=output_meta(ddf._meta))
+
+
+def _checked_and_shipped(ddf, bundle):
+    """(the model, the checkpoint as a graph node) for scoring `ddf`'s partitions.
+
+    The columns are checked on the client first, so a bad model or a missing column fails before any
+    worker starts. One graph node holds the checkpoint bytes; every partition's task depends on it instead
+    of carrying its own copy."""
     import dask
 
-    _require_dask()
-    bundle = as_bundle(model)
-    # Validate on the client first, so a bad model or a missing column fails before any worker starts.
     guard = guard_for(bundle)
     check_table(guard, ddf._meta)
-    # One graph node holds the checkpoint bytes; every partition's task depends on it instead of
-    # carrying its own copy.
-    shipped = dask.delayed(bundle, pure=True)
-    return ddf.map_partitions(score_partition, shipped, strict, meta=output_meta(ddf._meta))
+    return guard, dask.delayed(bundle, pure=True)
 
 
 def local_cluster(workers: int | None = None):
@@ -162,10 +167,8 @@ def score_files(
     try:
         import dask
 
-        guard = guard_for(bundle)
         ddf = _flattened(dd.read_parquet(files), files[0])
-        check_table(guard, ddf._meta)
-        shipped = dask.delayed(bundle, pure=True)
+        guard, shipped = _checked_and_shipped(ddf, bundle)
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
         # values, malformed text, contribution sums for the drift check). The write and the reports share
         # one pass over the partitions: both hang off the same tasks.
