@@ -216,6 +216,10 @@ def row(kind: str, name: str, method: str, y, scores, flags, drift=None, seconds
 
 
 # ---- runs --------------------------------------------------------------------------------------------
+def pair_name(a: str, b: str) -> str:
+    return f"{a} -> {b} ({'same network' if NETWORK[a] == NETWORK[b] else 'other network'})"
+
+
 def zeek_pairs(folder: Path, fmt: str) -> list[dict]:
     rows = []
     for a in ("34", "8", "44"):
@@ -232,7 +236,7 @@ def zeek_pairs(folder: Path, fmt: str) -> list[dict]:
             s, f, drift = vaeguard_run(train_file, test_file, folder)
             test = zeek_frame(test_file)
             new = new_kinds(train, test, ZEEK_KIND)
-            name = f"{a} -> {b} ({'same network' if NETWORK[a] == NETWORK[b] else 'other network'})"
+            name = pair_name(a, b)
             rows.append(row(fmt, name, "vaeguard", y, s, f, drift, time.perf_counter() - t0, new))
             s, f = iforest_run(train, test, ZEEK_FEATURES)
             rows.append(row(fmt, name, "IsolationForest", y, s, f, new=new))
@@ -249,7 +253,7 @@ def zeek_pairs_by_seed(folder: Path, seeds: int) -> list[dict]:
             if a == b:
                 continue
             y = labels(b)
-            name = f"{a} -> {b} ({'same network' if NETWORK[a] == NETWORK[b] else 'other network'})"
+            name = pair_name(a, b)
             aucs = [float(roc_auc_score(y, vaeguard_run(train_file, IOT / f"conn{b}.log", folder, seed)[0])) for seed in range(seeds)]
             rows.append({"pair": name, "roc_auc": aucs})
             print(f"  by seed {name}: {' '.join(f'{v:.3f}' for v in aucs)}", file=sys.stderr, flush=True)
@@ -271,7 +275,7 @@ def eve_pairs(folder: Path) -> list[dict]:
             assert len(s) == len(y), "one output row per flow event"
             test = zeek_frame(eve_path(b, folder))
             new = new_kinds(train, test, EVE_KIND)
-            name = f"{a} -> {b} ({'same network' if NETWORK[a] == NETWORK[b] else 'other network'})"
+            name = pair_name(a, b)
             rows.append(row("suricata eve", name, "vaeguard", y, s, f, drift, time.perf_counter() - t0, new))
             s, f = iforest_run(train, test, EVE_FEATURES)
             rows.append(row("suricata eve", name, "IsolationForest", y, s, f, new=new))
