@@ -137,6 +137,21 @@ def test_dask_api_names_missing_columns(trained_model, new_rows):
         vaeguard.dask.score(dd.from_pandas(new_rows.drop(columns=["src_bytes"]), npartitions=2), trained_model)
 
 
+def test_cli_dask_names_a_missing_column_before_starting_a_cluster(runner, trained_model, new_rows, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import vaeguard.dask
+
+    def no_cluster(workers=None):
+        raise AssertionError("a cluster was started for files the model cannot score")
+
+    monkeypatch.setattr(vaeguard.dask, "local_cluster", no_cluster)
+    new_rows.drop(columns=["src_bytes"]).to_parquet(tmp_path / "part.parquet")
+    res = invoke(runner, "score", tmp_path / "part.parquet", "--model", trained_model, "--engine", "dask", "--out", tmp_path / "o")
+    assert res.exit_code == 2, res.output
+    assert "'src_bytes' is missing" in res.output
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_cli_dask_local_cluster_matches_local_score(runner, trained_model, parquet_parts, local_scores, tmp_path):
     pytest.importorskip("distributed")

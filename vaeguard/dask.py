@@ -147,6 +147,10 @@ def score_files(
         raise ConfigError(f"--engine dask writes a folder of Parquet files; give --out a folder name such as 'scored/', not '{out}'")
     if target.exists() and not target.is_dir():
         raise ConfigError(f"--out '{out}' is a file; --engine dask writes a folder")
+    # Reading is lazy and the columns are checked against the model here, on the client: a file without a
+    # column the model needs fails in a moment, not after a cluster has started (seconds) and stopped.
+    ddf = _flattened(dd.read_parquet(files), files[0])
+    guard, shipped = _checked_and_shipped(ddf, bundle)
     target.parent.mkdir(parents=True, exist_ok=True)
 
     if quiet:
@@ -167,8 +171,6 @@ def score_files(
     try:
         import dask
 
-        ddf = _flattened(dd.read_parquet(files), files[0])
-        guard, shipped = _checked_and_shipped(ddf, bundle)
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
         # values, malformed text, contribution sums for the drift check). The write and the reports share
         # one pass over the partitions: both hang off the same tasks.
