@@ -101,6 +101,37 @@ def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):
         np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), expected)
 
 
+def test_utf16_and_utf32_text_reads_as_utf8(runner, trained_model, tmp_path):
+    """Excel's "Unicode Text" and Windows PowerShell write UTF-16: read as it is, with or without a
+    byte-order mark, gzipped or from stdin, it scores as the UTF-8 file does, to the byte."""
+    text = NEW.read_text()
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    files = {
+        "utf-16.csv": text.encode("utf-16"),  # a byte-order mark, then little-endian
+        "utf-16-be.csv": b"\xfe\xff" + text.encode("utf-16-be"),
+        "utf-32.csv": text.encode("utf-32"),
+        "no-mark.csv": text.encode("utf-16-le"),
+        "utf-16.txt": text.replace(",", "\t").encode("utf-16"),  # Excel's export: tab-separated
+        "utf-16.csv.gz": gzip.compress(text.encode("utf-16")),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"{name}.scored.csv"
+        score_to(runner, trained_model, out, src=tmp_path / name)
+        assert out.read_bytes() == ref.read_bytes(), name
+    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=files["utf-16.csv"])
+    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
+    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((NEW, tmp_path / "utf-16.csv"))]
+    assert [r.exit_code for r in fitted] == [0, 0]
+    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(files["utf-16.csv"] + b"A")  # half a character at the end
+    res = invoke(runner, "score", cut, "--model", trained_model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "UTF-16" in res.stderr and "re-save it as UTF-8" in res.stderr, res.output
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):
     """A CSV is read as text; its Parquet output still types numbers (as pyarrow's CSV reader would),
     and a later value that does not fit its column's type becomes a null, counted and warned about."""

@@ -112,6 +112,7 @@ class Source:
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
     by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
+    encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -170,12 +171,16 @@ class Source:
         """The file's bytes, decompressed. stdin can be read once."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            return gzip.GzipFile(fileobj=stream) if self.compressed else stream
+            return self._as_utf8(gzip.GzipFile(fileobj=stream) if self.compressed else stream)
         if self.path == STDIO:
             raise InputError("stdin can be read only once")
         if self.parts:
             return io.BufferedReader(_Joined(self.parts), buffer_size=1 << 20)
-        return gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb")  # noqa: SIM115
+        return self._as_utf8(gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb"))  # noqa: SIM115
+
+    def _as_utf8(self, raw: IO[bytes]) -> IO[bytes]:
+        # Every reader below takes UTF-8: text in another encoding is re-encoded as it streams past.
+        return io.BufferedReader(_Utf8From(raw, self.encoding, self.name), buffer_size=1 << 20) if self.encoding else raw
 
     def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None,
                split_up_to: int | None = None) -> Iterator[pd.DataFrame]:
@@ -370,6 +375,56 @@ class _Joined(io.RawIOBase):
         super().close()
 
 
+class _Utf8From(io.RawIOBase):
+    """A UTF-16 or UTF-32 stream as UTF-8 bytes."""
+
+    def __init__(self, raw: IO[bytes], encoding: str, name: str):
+        import codecs
+
+        self._raw, self._name, self._encoding = raw, name, encoding
+        self._decoder = codecs.getincrementaldecoder(encoding)()
+        self._out, self._done = b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        while not self._out and not self._done:
+            block = self._raw.read(1 << 20)
+            self._done = not block
+            try:
+                self._out = self._decoder.decode(block, final=self._done).encode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"'{self._name}' reads as {self._encoding.upper()} text at first but is not ({e.reason}); "
+                                 "re-save it as UTF-8") from None
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _text_encoding(head: bytes) -> str:
+    """The encoding of text that is not UTF-8: "utf-32" or "utf-16" where the bytes start with that
+    encoding's byte-order mark (Excel's "Unicode Text" and Windows PowerShell's Out-File write UTF-16 with
+    one), "utf-16-le" or "-be" for UTF-16 without one; "" for UTF-8."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    # Without a mark: text whose every other byte is zero is UTF-16 (its first characters ASCII, as a
+    # header's names are); UTF-8 text holds no zero bytes.
+    start = head[:64] if len(head) >= 64 else head[: len(head) // 2 * 2]
+    if len(start) >= 8 and start[1::2].count(0) == len(start) // 2 and 0 not in start[0::2]:
+        return "utf-16-le"
+    if len(start) >= 8 and start[0::2].count(0) == len(start) // 2 and 0 not in start[1::2]:
+        return "utf-16-be"
+    return ""
+
+
 def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
@@ -404,8 +459,10 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     compressed = head[:2] == b"\x1f\x8b"
     if compressed:
         head = _gunzip_head(head, path)
+    encoding = _text_encoding(head)
     try:
-        text = head.decode("utf-8-sig")
+        # A character cut at the end of the peeked block waits for bytes that never come: not an error.
+        text = _decode_head(head, encoding) if encoding else head.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         # A multi-byte character cut at the end of the peeked block is fine; anything earlier is not text.
         if e.start < len(head) - 4:
@@ -418,7 +475,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     if not text.strip():
         raise InputError(f"'{name}' is empty: it has no header row and no data")
     kind = want or _guess_text_format(text)
-    source = Source(path, kind, compressed=compressed, strict=strict, _stream=stream)
+    source = Source(path, kind, compressed=compressed, strict=strict, _stream=stream, encoding=encoding)
     if kind == "zeek":
         from .flowlogs import parse_zeek_header
 
@@ -432,6 +489,13 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
     return source
+
+
+def _decode_head(head: bytes, encoding: str) -> str:
+    """The peeked bytes as text, less a character cut at their end."""
+    import codecs
+
+    return codecs.getincrementaldecoder(encoding)().decode(head, final=False)
 
 
 def _gunzip_head(head: bytes, path: str) -> bytes:
@@ -715,7 +779,7 @@ def _csv_ranges(source: Source, max_lines: int) -> tuple[bytes, list[tuple[int, 
     A range ends at a line end outside quotes (an even count of quote characters before it), so a quoted
     field that holds a line break stays in one range. Finding the ends reads the file once (0.05 s per
     260 MB, from the page cache the parse then reads)."""
-    if source.path == STDIO or source.compressed or source.parts or source._stream is not None:
+    if source.path == STDIO or source.compressed or source.encoding or source.parts or source._stream is not None:
         return None
     try:
         size = os.path.getsize(source.path)
