@@ -132,6 +132,39 @@ def test_utf16_and_utf32_text_reads_as_utf8(runner, trained_model, tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_a_json_array_of_records_reads_as_json_lines(runner, trained_model, tmp_path):
+    """`[{...}, {...}]`, compact or pretty-printed (jq -s, pandas' to_json, an API's export), scores as the
+    same records one per line do, to the byte; a record that runs past a read block included."""
+    records = [dict(r, note="x" * 3000) for r in json.loads(pd.read_csv(NEW).to_json(orient="records"))]
+    lines = tmp_path / "lines.json"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records))  # 3 MB: records cross 1 MiB blocks
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref, src=lines)
+    files = {"compact.json": json.dumps(records).encode(), "pretty.json": json.dumps(records, indent=2).encode()}
+    files["pretty.json.gz"] = gzip.compress(files["pretty.json"])
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"{name}.csv"
+        score_to(runner, trained_model, out, src=tmp_path / name)
+        assert out.read_bytes() == ref.read_bytes(), name
+    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=files["pretty.json"])
+    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
+    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((lines, tmp_path / "pretty.json"))]
+    assert [r.exit_code for r in fitted] == [0, 0]
+    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    broken = {
+        "cut.json": (files["compact.json"][:-5000], "ends before its JSON array closes"),
+        "numbers.json": (b"[1, 2, 3]", "a JSON array of numbers, not of records"),
+        "empty.json": (b"[ ]\n", "its JSON array holds no records"),
+        "bad.json": (files["compact.json"].replace(b'"proto"', b"proto", 1), "not a valid JSON array: Expecting property name enclosed in double quotes in record 1"),
+    }
+    for name, (data, message) in broken.items():
+        (tmp_path / name).write_bytes(data)
+        res = invoke(runner, "score", tmp_path / name, "--model", trained_model, "--out", tmp_path / "o.csv")
+        assert res.exit_code == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, (name, res.output)
+        assert not (tmp_path / "o.csv").exists()
+
+
 def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):
     """A CSV is read as text; its Parquet output still types numbers (as pyarrow's CSV reader would),
     and a later value that does not fit its column's type becomes a null, counted and warned about."""

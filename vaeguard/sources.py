@@ -113,6 +113,7 @@ class Source:
     parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
     by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
+    json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -179,8 +180,13 @@ class Source:
         return self._as_utf8(gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb"))  # noqa: SIM115
 
     def _as_utf8(self, raw: IO[bytes]) -> IO[bytes]:
-        # Every reader below takes UTF-8: text in another encoding is re-encoded as it streams past.
-        return io.BufferedReader(_Utf8From(raw, self.encoding, self.name), buffer_size=1 << 20) if self.encoding else raw
+        # Every reader below takes UTF-8 (JSON one record per line): text in another encoding is re-encoded,
+        # and a JSON array written one record per line, as it streams past.
+        if self.encoding:
+            raw = io.BufferedReader(_Utf8From(raw, self.encoding, self.name), buffer_size=1 << 20)
+        if self.json_array:
+            raw = io.BufferedReader(_JsonLinesFrom(raw, self.name), buffer_size=1 << 20)
+        return raw
 
     def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None,
                split_up_to: int | None = None) -> Iterator[pd.DataFrame]:
@@ -407,6 +413,114 @@ class _Utf8From(io.RawIOBase):
         super().close()
 
 
+RECORD_MAX_CHARS = 1 << 26  # a JSON record longer than this is taken for a broken one, not read on
+
+
+class _JsonLinesFrom(io.RawIOBase):
+    """A JSON array of records (`[{...}, {...}]`, pretty-printed or not: what `jq -s`, pandas' to_json and
+    many APIs write) as JSON lines, one record per line, read a block at a time."""
+
+    def __init__(self, raw: IO[bytes], name: str):
+        import codecs
+        import json
+
+        self._raw, self._name = raw, name
+        self._text = codecs.getincrementaldecoder("utf-8-sig")()
+        self._parse = json.JSONDecoder().raw_decode
+        self._buf, self._pos, self._out = "", 0, b""
+        self._opened = self._closed = self._eof = False
+        self._count = 0  # records given out so far, to say which one is broken
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self) -> bool:
+        if self._eof:
+            return False
+        block = self._raw.read(1 << 20)
+        self._eof = not block
+        self._buf = self._buf[self._pos :] + self._text.decode(block, final=self._eof)
+        self._pos = 0
+        return True
+
+    def _skip(self, chars: str) -> str:
+        """The next character that is not one of `chars` ("" at the end), reading on as needed."""
+        while True:
+            while self._pos < len(self._buf) and self._buf[self._pos] in chars:
+                self._pos += 1
+            if self._pos < len(self._buf):
+                return self._buf[self._pos]
+            if not self._more():
+                return ""
+
+    def _records(self) -> bytes:
+        """The next records in the buffer as lines ("" once the array has closed)."""
+        import json
+
+        lines = []
+        if not self._opened:
+            if self._skip(" \t\r\n") != "[":
+                raise InputError(f"'{self._name}' is not a JSON array of records")
+            self._pos += 1
+            self._opened = True
+        while not self._closed:
+            c = self._skip(" \t\r\n,")
+            if c == "]" or c == "":
+                self._closed = True
+                if c == "":
+                    raise InputError(f"'{self._name}' ends before its JSON array closes: the file is cut short; copy it again")
+                break
+            try:
+                record, end = self._parse(self._buf, self._pos)
+            except json.JSONDecodeError as e:
+                if len(self._buf) - self._pos < RECORD_MAX_CHARS and self._more():  # the record runs on into the next block
+                    continue
+                if self._eof and not self._buf.rstrip().endswith("]"):
+                    raise InputError(f"'{self._name}' ends before its JSON array closes: the file is cut short; copy it again") from None
+                raise InputError(f"'{self._name}' is not a valid JSON array: {e.msg} in record {self._count + len(lines) + 1:,}") from None
+            if not isinstance(record, dict):
+                kind = {list: "arrays", str: "strings", bool: "true/false values", type(None): "nulls"}.get(type(record), "numbers")
+                raise InputError(f"'{self._name}' holds a JSON array of {kind}, not of records ({{\"field\": value, ...}})")
+            # A record's own line breaks are white space between its tokens (a string holds them escaped).
+            lines.append(self._buf[self._pos : end].replace("\n", " ").replace("\r", " "))
+            self._pos = end
+            if end == len(self._buf) or len(lines) >= 4096:
+                break
+        self._count += len(lines)
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def readinto(self, b) -> int:
+        while not self._out:
+            if self._closed:
+                return 0
+            self._out = self._records()
+        n = min(len(b), len(self._out))
+        b[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def json_array_head(text: str) -> str:
+    """The first records of a JSON array's peeked text as JSON lines (for the format's column hints)."""
+    import json
+
+    parse, pos, lines = json.JSONDecoder().raw_decode, text.index("[") + 1, []
+    while len(lines) < 50:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            record, end = parse(text, pos)
+        except ValueError:
+            break
+        lines.append(text[pos:end].replace("\n", " ").replace("\r", " "))
+        pos = end
+    return "\n".join(lines)
+
+
 def _text_encoding(head: bytes) -> str:
     """The encoding of text that is not UTF-8: "utf-32" or "utf-16" where the bytes start with that
     encoding's byte-order mark (Excel's "Unicode Text" and Windows PowerShell's Out-File write UTF-16 with
@@ -484,7 +598,10 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     elif kind == "json":
         from .flowlogs import json_hints
 
-        source.hints = json_hints(text)
+        source.json_array = text.lstrip().startswith("[")
+        if source.json_array and text.lstrip()[1:].lstrip().startswith("]"):
+            raise InputError(f"'{name}' is empty: its JSON array holds no records")
+        source.hints = json_hints(json_array_head(text) if source.json_array else text)
     else:
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
@@ -529,7 +646,7 @@ def _guess_text_format(text: str) -> str:
     first = text.lstrip()
     if first.startswith("#separator") or first.startswith("#fields"):
         return "zeek"
-    if first.startswith("{"):
+    if first.startswith("{") or (first.startswith("[") and first[1:].lstrip()[:1] in ("{", "[", "]", '"') or first[1:].lstrip()[:1].isdigit()):
         return "json"
     return "csv"
 
@@ -575,7 +692,7 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
             shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
             raise InputError(f"'{name}' has no header row: its first line holds values ({shown}); "
                              f"add a first line of column names")
-        raise InputError(f"'{name}' has duplicate column names: {', '.join(dupes)}; rename them so each is unique")
+        raise InputError(f"'{name}' has duplicate column names: {quoted_names(dupes, 5)}; rename them so each is unique")
     return names
 
 
