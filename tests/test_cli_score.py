@@ -165,6 +165,36 @@ def test_a_json_array_of_records_reads_as_json_lines(runner, trained_model, tmp_
         assert not (tmp_path / "o.csv").exists()
 
 
+def test_comment_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):
+    """A tool's note above the header ("# exported by ...", commas and all) is not the header: the rows score
+    as without it, and the summary says what was left out. A first column named '#' stays a column."""
+    text = NEW.read_text()
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    noted = "# nfdump export, 2026-11-02\n#\n# filter: net 10.0.0.0/8, port 53\n" + text
+    files = {"noted.csv": noted.encode(), "noted.csv.gz": gzip.compress(noted.encode()), "noted-bom.csv": noted.encode("utf-8-sig"),
+             "noted-utf16.csv": noted.encode("utf-16")}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"{name}.scored.csv"
+        res = score_to(runner, trained_model, out, "--json", src=tmp_path / name)
+        assert out.read_bytes() == ref.read_bytes(), name
+        assert json.loads(res.stdout)["skipped"] == "3 comment lines above the header left out"
+    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=noted)
+    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
+    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((NEW, tmp_path / "noted.csv"))]
+    assert [r.exit_code for r in fitted] == [0, 0]
+    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    lines = text.splitlines()
+    numbered = tmp_path / "numbered.csv"
+    numbered.write_text("#," + lines[0] + "\n" + "".join(f"{i},{line}\n" for i, line in enumerate(lines[1:])))
+    out = tmp_path / "numbered.scored.csv"
+    score_to(runner, trained_model, out, src=numbered)
+    got = pd.read_csv(out)
+    assert list(got.columns[:2]) == ["#", "flow_id"] and got["#"].tolist() == list(range(1000))
+    np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), pd.read_csv(ref)["anomaly_score"].to_numpy())
+
+
 def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):
     """A CSV is read as text; its Parquet output still types numbers (as pyarrow's CSV reader would),
     and a later value that does not fit its column's type becomes a null, counted and warned about."""

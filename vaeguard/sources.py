@@ -114,6 +114,8 @@ class Source:
     by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
+    skip_bytes: int = 0  # comment lines above a CSV header ("# exported by ..."), left out as the file is read
+    comment_lines: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -163,6 +165,8 @@ class Source:
         if self.netflow_events:
             parts.append(f"{self.netflow_events:,} netflow event{'s' if self.netflow_events != 1 else ''} left out "
                          "(the log's flow events hold the same connections, both directions in one row)")
+        if self.comment_lines:
+            parts.append(f"{self.comment_lines:,} comment line{'s' if self.comment_lines != 1 else ''} above the header left out")
         if self.extra_fields:
             parts.append(f"fields of a later log that the first log lacks left out ({', '.join(sorted(self.extra_fields))}): "
                          "the first log's #fields are the table's")
@@ -186,6 +190,8 @@ class Source:
             raw = io.BufferedReader(_Utf8From(raw, self.encoding, self.name), buffer_size=1 << 20)
         if self.json_array:
             raw = io.BufferedReader(_JsonLinesFrom(raw, self.name), buffer_size=1 << 20)
+        if self.skip_bytes:
+            _read_up_to(raw, self.skip_bytes)
         return raw
 
     def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None,
@@ -283,7 +289,7 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
             # another's) read in the first file's order. Other names are another table.
             _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
-    table = replace(first, parts=sources, extra_fields=set(), by_part=by_part)
+    table = replace(first, parts=sources, extra_fields=set(), by_part=by_part, comment_lines=sum(s.comment_lines for s in sources))
     if first.format == "parquet":
         table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
         table.hints = _parquet_hints(table.arrow_schema)
@@ -603,9 +609,38 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.hints = json_hints(json_array_head(text) if source.json_array else text)
     else:
+        comments = _comment_lines(text)
+        if comments:
+            bom = len(_BOM) if not encoding and head.startswith(_BOM) else 0
+            source.skip_bytes = bom + len(comments.encode())
+            source.comment_lines = len(comments.splitlines())
+            text = text[len(comments):]
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
     return source
+
+
+def _comment_lines(text: str) -> str:
+    """The lines starting with '#' above a CSV's header (a tool's note of what wrote the file and when),
+    as they stand in `text`; "" when there are none. A first line starting with '#' that splits into as
+    many fields as the line below it is the header itself (a first column named '#')."""
+    lines = text.splitlines(keepends=True)
+    n = 0
+    while n < len(lines) - 1 and lines[n].startswith("#"):
+        n += 1
+    if n == 0 or n == len(lines) - 1 and lines[n].startswith("#"):
+        return ""
+    header = lines[n]
+    delimiter = sniff_delimiter("".join(lines[n : n + 20]))
+
+    def fields(line: str) -> int:
+        return len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), []))
+
+    if fields(lines[n - 1]) == fields(header):
+        n -= 1  # the last '#' line is the header
+        while n and fields(lines[n - 1]) == fields(header):
+            n -= 1
+    return "".join(lines[:n])
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -896,7 +931,7 @@ def _csv_ranges(source: Source, max_lines: int) -> tuple[bytes, list[tuple[int, 
     A range ends at a line end outside quotes (an even count of quote characters before it), so a quoted
     field that holds a line break stays in one range. Finding the ends reads the file once (0.05 s per
     260 MB, from the page cache the parse then reads)."""
-    if source.path == STDIO or source.compressed or source.encoding or source.parts or source._stream is not None:
+    if source.path == STDIO or source.compressed or source.encoding or source.skip_bytes or source.parts or source._stream is not None:
         return None
     try:
         size = os.path.getsize(source.path)
