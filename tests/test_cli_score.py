@@ -165,9 +165,10 @@ def test_a_json_array_of_records_reads_as_json_lines(runner, trained_model, tmp_
         assert not (tmp_path / "o.csv").exists()
 
 
-def test_comment_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):
-    """A tool's note above the header ("# exported by ...", commas and all) is not the header: the rows score
-    as without it, and the summary says what was left out. A first column named '#' stays a column."""
+def test_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):
+    """A tool's note above the header ("# exported by ...", commas and all) or a title is not the header:
+    the rows score as without it, and the summary says what was left out. A first column named '#' stays
+    a column, and a table of one column keeps its first line."""
     text = NEW.read_text()
     ref = tmp_path / "ref.csv"
     score_to(runner, trained_model, ref)
@@ -179,7 +180,13 @@ def test_comment_lines_above_a_csv_header_are_left_out(runner, trained_model, tm
         out = tmp_path / f"{name}.scored.csv"
         res = score_to(runner, trained_model, out, "--json", src=tmp_path / name)
         assert out.read_bytes() == ref.read_bytes(), name
-        assert json.loads(res.stdout)["skipped"] == "3 comment lines above the header left out"
+        assert json.loads(res.stdout)["skipped"] == "3 lines above the header left out (e.g. '# nfdump export, 2026-11-02')"
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Flow export from sensor-1\nGenerated 2026-11-02 00:00\n\n" + text)
+    out = tmp_path / "titled.scored.csv"
+    res = score_to(runner, trained_model, out, "--json", src=titled)
+    assert out.read_bytes() == ref.read_bytes()
+    assert json.loads(res.stdout)["skipped"] == "3 lines above the header left out (e.g. 'Flow export from sensor-1')"
     res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=noted)
     assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
     fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((NEW, tmp_path / "noted.csv"))]
@@ -193,6 +200,10 @@ def test_comment_lines_above_a_csv_header_are_left_out(runner, trained_model, tm
     got = pd.read_csv(out)
     assert list(got.columns[:2]) == ["#", "flow_id"] and got["#"].tolist() == list(range(1000))
     np.testing.assert_array_equal(got["anomaly_score"].to_numpy(), pd.read_csv(ref)["anomaly_score"].to_numpy())
+    one = tmp_path / "one.csv"
+    one.write_text("Title\nvalue\n" + "".join(f"{i % 7}\n" for i in range(60)))
+    res = invoke(runner, "fit", one, "--model", tmp_path / "m1", "--epochs", "1", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows_read"] == 61, res.output
 
 
 def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):

@@ -114,8 +114,9 @@ class Source:
     by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
-    skip_bytes: int = 0  # comment lines above a CSV header ("# exported by ..."), left out as the file is read
-    comment_lines: int = 0  # how many lines those bytes hold (over every file of a table given as several)
+    skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
+    lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
+    line_above_header: str = ""  # the first of them, to show
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -165,8 +166,9 @@ class Source:
         if self.netflow_events:
             parts.append(f"{self.netflow_events:,} netflow event{'s' if self.netflow_events != 1 else ''} left out "
                          "(the log's flow events hold the same connections, both directions in one row)")
-        if self.comment_lines:
-            parts.append(f"{self.comment_lines:,} comment line{'s' if self.comment_lines != 1 else ''} above the header left out")
+        if self.lines_above_header:
+            n = self.lines_above_header
+            parts.append(f"{n:,} line{'s' if n != 1 else ''} above the header left out (e.g. {self.line_above_header[:80]!r})")
         if self.extra_fields:
             parts.append(f"fields of a later log that the first log lacks left out ({', '.join(sorted(self.extra_fields))}): "
                          "the first log's #fields are the table's")
@@ -289,7 +291,7 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
             # another's) read in the first file's order. Other names are another table.
             _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
-    table = replace(first, parts=sources, extra_fields=set(), by_part=by_part, comment_lines=sum(s.comment_lines for s in sources))
+    table = replace(first, parts=sources, extra_fields=set(), by_part=by_part, lines_above_header=sum(s.lines_above_header for s in sources))
     if first.format == "parquet":
         table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
         table.hints = _parquet_hints(table.arrow_schema)
@@ -609,37 +611,45 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.hints = json_hints(json_array_head(text) if source.json_array else text)
     else:
-        comments = _comment_lines(text)
-        if comments:
+        above = _lines_above_header(text)
+        if above:
             bom = len(_BOM) if not encoding and head.startswith(_BOM) else 0
-            source.skip_bytes = bom + len(comments.encode())
-            source.comment_lines = len(comments.splitlines())
-            text = text[len(comments):]
+            source.skip_bytes = bom + len(above.encode())
+            source.lines_above_header = len(above.splitlines())
+            source.line_above_header = next(line for line in above.splitlines() if line.strip())
+            text = text[len(above):]
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
     return source
 
 
-def _comment_lines(text: str) -> str:
-    """The lines starting with '#' above a CSV's header (a tool's note of what wrote the file and when),
-    as they stand in `text`; "" when there are none. A first line starting with '#' that splits into as
-    many fields as the line below it is the header itself (a first column named '#')."""
+def _lines_above_header(text: str) -> str:
+    """The lines above a CSV's header, as they stand in `text` ("" when there are none): a tool's note
+    ("# exported by ..."), or a title and blank lines (one field or none) above a header of several.
+    A first line starting with '#' that splits into as many fields as the line below it is the header
+    itself (a first column named '#')."""
     lines = text.splitlines(keepends=True)
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last peeked line may be cut
+
+    def fields(line: str, delimiter: str) -> int:
+        return len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])) if line.strip() else 0
+
     n = 0
-    while n < len(lines) - 1 and lines[n].startswith("#"):
+    while n < len(lines) - 1 and (lines[n].startswith("#") or not lines[n].strip() or fields(lines[n], sniff_delimiter(lines[n + 1])) <= 1):
         n += 1
-    if n == 0 or n == len(lines) - 1 and lines[n].startswith("#"):
+    if n == 0:
         return ""
-    header = lines[n]
     delimiter = sniff_delimiter("".join(lines[n : n + 20]))
-
-    def fields(line: str) -> int:
-        return len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), []))
-
-    if fields(lines[n - 1]) == fields(header):
-        n -= 1  # the last '#' line is the header
-        while n and fields(lines[n - 1]) == fields(header):
-            n -= 1
+    width = fields(lines[n], delimiter)
+    below = [fields(line, delimiter) for line in lines[n + 1 : n + 20]]
+    if width < 2 or not below or any(w != width for w in below):
+        return ""  # no header of several fields with rows of its width below: the file is left as it is
+    names = next(csv.reader([lines[n].rstrip("\r\n")], delimiter=delimiter))
+    if sum(map(_value_like, names)) >= len(names) / 2:
+        return ""  # values, not names: no header to find (the header check says so)
+    while n and lines[n - 1].startswith("#") and fields(lines[n - 1], delimiter) == width:
+        n -= 1  # a '#' line as wide as the lines below is the header
     return "".join(lines[:n])
 
 
