@@ -188,6 +188,11 @@ def test_ragged_rows(runner, trained_model, tmp_path):
     assert res.exit_code == 0 and "1 malformed line skipped" in res.stderr
     assert len(pd.read_csv(tmp_path / "o.csv")) == len(pd.read_csv(NEW))
     assert_clean_error(invoke(runner, "score", p, "--model", trained_model, "--out", tmp_path / "o2.csv", "--strict"), "not a row")
+    # Rows that all fail their header: fit says so, not that the file has too few rows.
+    header_short = tmp_path / "h.csv"
+    header_short.write_text("a,b\n" + "".join(f"{i},2,3\n" for i in range(30)))
+    assert_clean_error(invoke(runner, "fit", header_short, "--model", tmp_path / "m"),
+                       "has 0 rows that fit its header and 30 malformed lines (e.g. '0,2,3'); check the header line and the delimiter")
 
 
 def test_fit_never_replaces_a_manifest_it_did_not_write(runner, tmp_path):

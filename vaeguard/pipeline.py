@@ -88,7 +88,7 @@ def fit_file(
     on_calibration: see `Detector.fit`.
     """
     from .checkpoint import check_not_foreign
-    from .detector import Detector, check_config
+    from .detector import MIN_FIT_ROWS, Detector, check_config
     from .sources import Source, open_source, read_table
 
     try:
@@ -107,6 +107,11 @@ def fit_file(
     finally:
         if ahead is not None:
             ahead.close()
+    if len(df) < MIN_FIT_ROWS and source.bad_lines > len(df):
+        # Most lines did not fit the header: say so, not that the file is (nearly) empty.
+        raise InputError(f"'{source.name}' has {len(df):,} row{'s' if len(df) != 1 else ''} that fit its header and "
+                         f"{source.bad_lines:,} malformed line{'s' if source.bad_lines != 1 else ''} (e.g. {source.bad_example!r}); "
+                         "check the header line and the delimiter")
     if len(df) == 0:
         raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
     if on_read is not None:
