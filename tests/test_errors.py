@@ -130,6 +130,12 @@ def test_missing_columns_at_score_time(runner, trained_model, tmp_path):
     pd.read_csv(NEW).drop(columns=["src_bytes", "service"]).to_csv(p, index=False)
     res = invoke(runner, "score", p, "--model", trained_model)
     assert_clean_error(res, "'service'", "'src_bytes'", "trained on")
+    assert "spells" not in res.stderr
+    # The same columns under another spelling (case, spaces): named, with the fix.
+    pd.read_csv(NEW).rename(columns={"src_bytes": "Src Bytes", "service": " service"}).to_csv(p, index=False)
+    res = invoke(runner, "score", p, "--model", trained_model)
+    assert_clean_error(res, "columns 'service', 'src_bytes' are missing (the table spells 'service' as ' service', "
+                            "'src_bytes' as 'Src Bytes': rename them as the model does); the model was trained on")
 
 
 def test_missing_model(runner, tmp_path):

@@ -632,7 +632,23 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
         if nested:
             raise SchemaError(f"{what}; the table holds {quoted_names(nested)} as one nested column: give each field a column of its own, "
                               f"named with dots as the model's are (pyarrow's Table.flatten does), or let `vaeguard score` read the file")
+        spelled = _spelled_otherwise(missing, [str(c) for c in df.columns if str(c) not in used])
+        if spelled:
+            pairs = ", ".join(f"'{want}' as '{got}'" for want, got in spelled[:5]) + (f" and {len(spelled) - 5} more" if len(spelled) > 5 else "")
+            what += f" (the table spells {pairs}: rename {'them' if len(spelled) > 1 else 'it'} as the model does)"
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
+
+
+def _spelled_otherwise(missing: list[str], others: list[str]) -> list[tuple[str, str]]:
+    """(model column, table column) where the table holds a missing column under another spelling: other
+    letter case, spaces, or '-', '.', '/' for '_' (CICFlowMeter's ' Flow Duration', an export's 'Src Bytes')."""
+    def key(name: str) -> str:
+        return re.sub(r"[\s_\-./]+", "_", name.strip().lower())
+
+    by_key: dict[str, str] = {}
+    for name in others:
+        by_key.setdefault(key(name), name)
+    return [(m, by_key[key(m)]) for m in missing if key(m) in by_key]
 
 
 # Fields that name the log a table came from: a model of one log cannot score another. Zeek's logs share
