@@ -187,6 +187,12 @@ def test_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):
     res = score_to(runner, trained_model, out, "--json", src=titled)
     assert out.read_bytes() == ref.read_bytes()
     assert json.loads(res.stdout)["skipped"] == "3 lines above the header left out (e.g. 'Flow export from sensor-1')"
+    excel = tmp_path / "excel.csv"  # Excel's line naming the delimiter, above a semicolon-separated table
+    excel.write_text("sep=;\n" + text.replace(",", ";"))
+    out = tmp_path / "excel.scored.csv"
+    res = score_to(runner, trained_model, out, "--json", src=excel)
+    assert out.read_bytes() == ref.read_bytes()
+    assert json.loads(res.stdout)["skipped"] == "1 line above the header left out (e.g. 'sep=;')"
     res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=noted)
     assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
     fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((NEW, tmp_path / "noted.csv"))]

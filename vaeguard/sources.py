@@ -15,6 +15,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import sys
 from collections import Counter
 from contextlib import contextmanager
@@ -623,9 +624,13 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     return source
 
 
+_EXCEL_SEP = re.compile(r"^sep=.\r?\n?$", re.IGNORECASE)
+
+
 def _lines_above_header(text: str) -> str:
     """The lines above a CSV's header, as they stand in `text` ("" when there are none): a tool's note
-    ("# exported by ..."), or a title and blank lines (one field or none) above a header of several.
+    ("# exported by ..."), Excel's "sep=;", or a title and blank lines (one field or none) above a header
+    of several.
     A first line starting with '#' that splits into as many fields as the line below it is the header
     itself (a first column named '#')."""
     lines = text.splitlines(keepends=True)
@@ -635,8 +640,12 @@ def _lines_above_header(text: str) -> str:
     def fields(line: str, delimiter: str) -> int:
         return len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])) if line.strip() else 0
 
+    def above(line: str, below: str) -> bool:
+        # A note, a blank line, a title, or Excel's line naming the delimiter ("sep=;").
+        return line.startswith("#") or not line.strip() or _EXCEL_SEP.match(line) is not None or fields(line, sniff_delimiter(below)) <= 1
+
     n = 0
-    while n < len(lines) - 1 and (lines[n].startswith("#") or not lines[n].strip() or fields(lines[n], sniff_delimiter(lines[n + 1])) <= 1):
+    while n < len(lines) - 1 and above(lines[n], lines[n + 1]):
         n += 1
     if n == 0:
         return ""
