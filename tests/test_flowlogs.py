@@ -314,6 +314,22 @@ def test_zeek_json_and_suricata_eve(tmp_path):
     assert roles["dest_port"] == "port" and roles["flow.bytes_toclient"] == "numeric"
 
 
+def test_an_eve_log_without_flow_events_says_so(tmp_path, runner):
+    """Stats and dns events only (eve.json with its flow output off): fit and score name what the log holds
+    instead of reporting every column missing."""
+    eve = tmp_path / "eve.json"
+    eve.write_text("".join(line + "\n" for line in eve_text(conn_rows(120)).splitlines() if '"event_type": "flow"' not in line))
+    with pytest.raises(InputError, match="holds no flow records: its 4 events are of other types"):
+        read_table(open_source(str(eve)))
+    model = tmp_path / "m"
+    flows = tmp_path / "flows.json"
+    flows.write_text(eve_text(conn_rows(120)))
+    assert invoke(runner, "fit", flows, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "score", eve, "--model", model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "holds no flow records: its 4 events are of other types" in res.stderr, res.output
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_a_conn_log_in_parquet_with_a_nested_id(tmp_path, runner):
     """Zeek's conn log written to Parquet from its JSON by a pipeline that nests `id` as a struct: its fields
     are columns of their own, named as in Zeek's JSON, and get their roles (one category of the whole

@@ -410,6 +410,11 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
                     yielded = True
     finally:
         fh.close()
+    if not lines and not yielded and source.other_events:
+        # Events of other kinds only (an alert or dns log, or eve.json with its flow output off): nothing to
+        # score, and saying the columns are missing would send the user looking in the wrong place.
+        raise InputError(f"'{source.name}' holds no flow records: its {source.other_events:,} event{'s' if source.other_events != 1 else ''} "
+                         "are of other types (stats, dns, alert...); give a log with Suricata's flow events (eve-log types: flow)")
     if lines or not yielded:
         chunk = frame(lines)
         if len(chunk) or not yielded:
