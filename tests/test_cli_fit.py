@@ -241,6 +241,39 @@ def test_decimal_comma_numbers(runner, tmp_path):
     assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["duration"]["transform"] == "decimal-comma"
 
 
+def test_thousands_separators(runner, tmp_path):
+    # A report or spreadsheet export writes counts as "3,833" and "1,234,567": numbers, not ids or categories.
+    from vaeguard.schema import infer_column, thousands_separated
+
+    assert thousands_separated(["3,833", "12", "1,234,567", "12,345.5"])
+    assert not thousands_separated(["2,5", "1,500"]) and not thousands_separated(["3", "4"])  # a decimal comma; no separator
+    assert not thousands_separated(["1,500", "n/a"], weights=[85, 15]) and thousands_separated(["1,500", "n/a"], weights=[95, 5])
+    spec = infer_column("bytes", pd.Series(["1,500", "2,000", "999"] * 30))
+    assert spec.role == "numeric" and spec.transform == "thousands-separator" and "thousands separators" in spec.reason
+    df = make_flows(300)
+    path, new = tmp_path / "grouped.csv", tmp_path / "grouped_new.csv"
+    df.assign(bytes=[f"{b:,}" for b in df["bytes"]]).to_csv(path, index=False)
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    spec = {c["name"]: c for c in manifest(model)["schema"]}["bytes"]
+    assert spec["role"] == "numeric" and spec["transform"] == "thousands-separator"
+    odd = df.head(40).copy()
+    odd.loc[:4, "bytes"] = 250_000_000  # far more than any training row sent
+    odd.assign(bytes=[f"{b:,}" for b in odd["bytes"]]).to_csv(new, index=False)
+    assert invoke(runner, "score", new, "--model", model, "--out", out, "-q").exit_code == 0
+    scored = pd.read_csv(out, thousands=None)
+    assert scored["bytes"][0] == "250,000,000"  # as written
+    assert scored["top_features"][:5].str.startswith("bytes").all()
+    # The same counts written plainly score the same.
+    odd.to_csv(new, index=False)
+    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=1e-6)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", "bytes=numeric", *FAST)
+    assert res.exit_code == 0 and "malformed" not in res.stderr
+    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["bytes"]["transform"] == "thousands-separator"
+
+
 def test_a_small_table_is_calibrated_on_every_row(runner, flows_csv, tmp_path):
     """400 rows hold out 40, too few to see a 1% rate among them: ten models, each holding out a tenth,
     score every row, and the threshold rests on all 400 scores."""

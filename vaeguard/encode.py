@@ -26,8 +26,8 @@ from pandas.api import types as pdt
 from .errors import InputError
 from .parallel import column_workers, thread_map, worker_count
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
-    holds_booleans, comma_to_point, numeric_text_values, set_lengths, time_parts,
+    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
+    as_point_numbers, holds_booleans, numeric_text_values, set_lengths, time_parts,
 )
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
@@ -387,7 +387,7 @@ class Preprocessor:
         if spec.transform == "length":
             values, n_bad, examples = set_lengths(s), 0, []
         else:
-            values, n_bad, examples = numeric_text_values(comma_to_point(s) if spec.transform == DECIMAL_COMMA else s)
+            values, n_bad, examples = numeric_text_values(as_point_numbers(s, spec.transform))
         if n_bad and strict:
             raise _text_in_numeric(name, n_bad, examples)
         v = _finite(values.to_numpy(dtype=float))
@@ -470,8 +470,7 @@ class Preprocessor:
             bad_any = np.zeros((n_num, n), dtype=bool)
             for j, col in enumerate(self.numeric):
                 s = df[col.name]
-                if col.transform == DECIMAL_COMMA:
-                    s = comma_to_point(s)
+                s = as_point_numbers(s, col.transform)
                 # The scoring path's text columns: Arrow parses them straight into this row of `v`.
                 text = arrow_text(s) if col.transform != "length" else None
                 parsed = arrow_floats(text) if text is not None else None

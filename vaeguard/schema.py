@@ -35,6 +35,10 @@ DECIMAL_COMMA = "decimal-comma"
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$")
 # What a thousands separator could also have written: "1,500" may be fifteen hundred.
 _GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
+# Numbers with thousands separators ("1,234,567", "12,345.5"), as spreadsheets and reports export counts.
+THOUSANDS = "thousands-separator"
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 # An integer column named like a code (flag, type, state...) is a category up to this many values.
 MAX_CODE_VALUES = 50
 # Epoch times from 2000 to 2100, in seconds, milliseconds and microseconds.
@@ -184,6 +188,32 @@ def decimal_comma(values, weights=None) -> bool:
         return False
     comma = text[numbers & text.str.contains(",", regex=False).to_numpy()]
     return bool(len(comma)) and not comma.str.fullmatch(_GROUPED).all()
+
+
+def thousands_separated(values, weights=None) -> bool:
+    """Whether distinct text values are numbers, NUMERIC_TEXT_FRACTION of the rows, some of them written with
+    thousands separators ("3,833", "1,234,567.5") and every comma one ("2,5" is a decimal comma's)."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    grouped = text.str.fullmatch(_THOUSANDS).to_numpy()
+    numbers = grouped | text.str.fullmatch(_PLAIN_NUMBER).to_numpy()
+    if not grouped.any() or weights[numbers].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
+        return False
+    return not text[~grouped].str.contains(",", regex=False).any()
+
+
+def as_point_numbers(s: pd.Series, transform: str) -> pd.Series:
+    """A column's text as numbers are parsed: decimal commas made points, thousands separators dropped."""
+    if transform == DECIMAL_COMMA:
+        return comma_to_point(s)
+    if transform != THOUSANDS or pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s):
+        return s
+    text = arrow_text(s)
+    if text is not None:
+        import pyarrow.compute as pc
+
+        return pd.Series(pd.arrays.ArrowStringArray(pc.replace_substring(text, ",", "")), index=s.index)
+    return s.where(s.isna(), s.astype(str).str.replace(",", "", regex=False))
 
 
 def comma_to_point(s: pd.Series) -> pd.Series:
@@ -448,6 +478,16 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if spec.role == NUMERIC:
             spec.transform = DECIMAL_COMMA
         return spec
+    if not plain_text and parsed < 1.0 and thousands_separated(counts.index, counts.to_numpy()):
+        values = pd.to_numeric(as_point_numbers(text, THOUSANDS), errors="coerce")
+        dirty = bool(values.isna().any())
+        spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n,
+                             " (thousands separators; some values are text)" if dirty else " (thousands separators)")
+        if spec.role == CATEGORICAL and (dirty or _words(name) & _MEASURE_WORDS):
+            spec.role = NUMERIC
+        if spec.role == NUMERIC:
+            spec.transform = THOUSANDS
+        return spec
     if parsed >= NUMERIC_TEXT_FRACTION:
         coerced = pd.to_numeric(text, errors="coerce")
         note = " (stored as text)" if parsed == 1.0 else " (some values are text)"
@@ -473,7 +513,7 @@ def _plainly_not_numbers(distinct: pd.Index, n: int) -> bool:
     if n < 20 or len(distinct) <= max(SAMPLE, ID_UNIQUE_FRACTION * n):
         return False
     sample = pd.Series(distinct[:: len(distinct) // SAMPLE].astype(str))
-    numbers = pd.to_numeric(sample, errors="coerce").notna() | sample.str.fullmatch(_DECIMAL_COMMA)
+    numbers = pd.to_numeric(sample, errors="coerce").notna() | sample.str.fullmatch(_DECIMAL_COMMA) | sample.str.fullmatch(_THOUSANDS)
     return not numbers.any()
 
 
@@ -552,6 +592,8 @@ def infer_schema(
                 distinct = df[name].dropna().unique()
                 if len(distinct) and decimal_comma(distinct):
                     transform = DECIMAL_COMMA
+                elif len(distinct) and thousands_separated(distinct):
+                    transform = THOUSANDS
             if role == TIME:
                 return time_spec(key, df[name])
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
