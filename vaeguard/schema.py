@@ -478,7 +478,8 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if spec.role == NUMERIC:
             spec.transform = DECIMAL_COMMA
         return spec
-    if not plain_text and parsed < 1.0 and thousands_separated(counts.index, counts.to_numpy()):
+    # (Not a column named for ports: "80,443" there is a list of two.)
+    if not plain_text and parsed < 1.0 and not _words(name) & _PORT_WORDS and thousands_separated(counts.index, counts.to_numpy()):
         values = pd.to_numeric(as_point_numbers(text, THOUSANDS), errors="coerce")
         dirty = bool(values.isna().any())
         spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n,
