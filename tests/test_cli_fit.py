@@ -250,6 +250,7 @@ def test_thousands_separators(runner, tmp_path):
     assert not thousands_separated(["1,500", "n/a"], weights=[85, 15]) and thousands_separated(["1,500", "n/a"], weights=[95, 5])
     spec = infer_column("bytes", pd.Series(["1,500", "2,000", "999"] * 30))
     assert spec.role == "numeric" and spec.transform == "thousands-separator" and "thousands separators" in spec.reason
+    assert infer_column("dst_ports", pd.Series(["80,443", "22", "53"] * 30)).role == "categorical"  # a list of two ports
     df = make_flows(300)
     path, new = tmp_path / "grouped.csv", tmp_path / "grouped_new.csv"
     df.assign(bytes=[f"{b:,}" for b in df["bytes"]]).to_csv(path, index=False)

@@ -479,7 +479,8 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
             spec.transform = DECIMAL_COMMA
         return spec
     # (Not a column named for ports: "80,443" there is a list of two.)
-    if not plain_text and parsed < 1.0 and not _words(name) & _PORT_WORDS and thousands_separated(counts.index, counts.to_numpy()):
+    port_named = any(w.rstrip("s") in _PORT_WORDS for w in _words(name)) or _ZEEK_PORT.search(name) is not None
+    if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
         values = pd.to_numeric(as_point_numbers(text, THOUSANDS), errors="coerce")
         dirty = bool(values.isna().any())
         spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n,
