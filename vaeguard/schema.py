@@ -468,28 +468,13 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
         weights = counts.to_numpy()
         parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
-    if not plain_text and parsed < 1.0 and decimal_comma(counts.index, counts.to_numpy()):
-        values = pd.to_numeric(comma_to_point(text), errors="coerce")
-        dirty = bool(values.isna().any())
-        spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n,
-                             " (decimal comma; some values are text)" if dirty else " (decimal comma)")
-        if dirty and spec.role == CATEGORICAL:
-            spec.role = NUMERIC
-        if spec.role == NUMERIC:
-            spec.transform = DECIMAL_COMMA
-        return spec
-    # (Not a column named for ports: "80,443" there is a list of two.)
+    # Numbers written as spreadsheets write them: with a decimal comma, or with thousands separators (not in a
+    # column named for ports: "80,443" there is a list of two).
     port_named = any(w.rstrip("s") in _PORT_WORDS for w in _words(name)) or _ZEEK_PORT.search(name) is not None
+    if not plain_text and parsed < 1.0 and decimal_comma(counts.index, counts.to_numpy()):
+        return _written_numbers(name, text, n, DECIMAL_COMMA, "decimal comma")
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
-        values = pd.to_numeric(as_point_numbers(text, THOUSANDS), errors="coerce")
-        dirty = bool(values.isna().any())
-        spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n,
-                             " (thousands separators; some values are text)" if dirty else " (thousands separators)")
-        if spec.role == CATEGORICAL and (dirty or _words(name) & _MEASURE_WORDS):
-            spec.role = NUMERIC
-        if spec.role == NUMERIC:
-            spec.transform = THOUSANDS
-        return spec
+        return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
     if parsed >= NUMERIC_TEXT_FRACTION:
         coerced = pd.to_numeric(text, errors="coerce")
         note = " (stored as text)" if parsed == 1.0 else " (some values are text)"
@@ -505,6 +490,18 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
+
+
+def _written_numbers(name: str, text: pd.Series, n: int, transform: str, how: str) -> ColumnSpec:
+    """The role of numbers written with a decimal comma or thousands separators (`how`), read with `transform`."""
+    values = pd.to_numeric(as_point_numbers(text, transform), errors="coerce")
+    dirty = bool(values.isna().any())
+    spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n, f" ({how}; some values are text)" if dirty else f" ({how})")
+    if dirty and spec.role == CATEGORICAL:
+        spec.role = NUMERIC
+    if spec.role == NUMERIC:
+        spec.transform = transform
+    return spec
 
 
 def _plainly_not_numbers(distinct: pd.Index, n: int) -> bool:
