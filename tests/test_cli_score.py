@@ -24,6 +24,21 @@ def score_to(runner, model, out, *extra, src=NEW):
     return res
 
 
+def assert_read_as(runner, model, ref, tmp_path, files: dict[str, bytes], stdin: str, plain):
+    """Each of `files` (name -> bytes) scores to `ref`'s bytes, and so does `files[stdin]` from stdin; a fit
+    on that file sets the threshold a fit on `plain`, the same rows written plainly, does."""
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        out = tmp_path / f"{name}.scored.csv"
+        score_to(runner, model, out, src=tmp_path / name)
+        assert out.read_bytes() == ref.read_bytes(), name
+    res = invoke(runner, "score", "-", "--model", model, "-q", input=files[stdin])
+    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
+    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((plain, tmp_path / stdin))]
+    assert [r.exit_code for r in fitted] == [0, 0]
+    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+
+
 def test_output_has_every_input_column_then_scores(runner, trained_model, tmp_path):
     out = tmp_path / "o.csv"
     res = score_to(runner, trained_model, out)
@@ -115,16 +130,7 @@ def test_utf16_and_utf32_text_reads_as_utf8(runner, trained_model, tmp_path):
         "utf-16.txt": text.replace(",", "\t").encode("utf-16"),  # Excel's export: tab-separated
         "utf-16.csv.gz": gzip.compress(text.encode("utf-16")),
     }
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-        out = tmp_path / f"{name}.scored.csv"
-        score_to(runner, trained_model, out, src=tmp_path / name)
-        assert out.read_bytes() == ref.read_bytes(), name
-    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=files["utf-16.csv"])
-    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
-    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((NEW, tmp_path / "utf-16.csv"))]
-    assert [r.exit_code for r in fitted] == [0, 0]
-    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    assert_read_as(runner, trained_model, ref, tmp_path, files, "utf-16.csv", NEW)
     cut = tmp_path / "cut.csv"
     cut.write_bytes(files["utf-16.csv"] + b"A")  # half a character at the end
     res = invoke(runner, "score", cut, "--model", trained_model, "--out", tmp_path / "o.csv")
@@ -142,16 +148,7 @@ def test_a_json_array_of_records_reads_as_json_lines(runner, trained_model, tmp_
     score_to(runner, trained_model, ref, src=lines)
     files = {"compact.json": json.dumps(records).encode(), "pretty.json": json.dumps(records, indent=2).encode()}
     files["pretty.json.gz"] = gzip.compress(files["pretty.json"])
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-        out = tmp_path / f"{name}.csv"
-        score_to(runner, trained_model, out, src=tmp_path / name)
-        assert out.read_bytes() == ref.read_bytes(), name
-    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=files["pretty.json"])
-    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
-    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((lines, tmp_path / "pretty.json"))]
-    assert [r.exit_code for r in fitted] == [0, 0]
-    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    assert_read_as(runner, trained_model, ref, tmp_path, files, "pretty.json", lines)
     broken = {
         "cut.json": (files["compact.json"][:-5000], "ends before its JSON array closes"),
         "numbers.json": (b"[1, 2, 3]", "a JSON array of numbers, not of records"),
@@ -173,31 +170,21 @@ def test_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):
     ref = tmp_path / "ref.csv"
     score_to(runner, trained_model, ref)
     noted = "# nfdump export, 2026-11-02\n#\n# filter: net 10.0.0.0/8, port 53\n" + text
-    files = {"noted.csv": noted.encode(), "noted.csv.gz": gzip.compress(noted.encode()), "noted-bom.csv": noted.encode("utf-8-sig"),
-             "noted-utf16.csv": noted.encode("utf-16")}
-    for name, data in files.items():
-        (tmp_path / name).write_bytes(data)
-        out = tmp_path / f"{name}.scored.csv"
-        res = score_to(runner, trained_model, out, "--json", src=tmp_path / name)
-        assert out.read_bytes() == ref.read_bytes(), name
-        assert json.loads(res.stdout)["skipped"] == "3 lines above the header left out (e.g. '# nfdump export, 2026-11-02')"
-    titled = tmp_path / "titled.csv"
-    titled.write_text("Flow export from sensor-1\nGenerated 2026-11-02 00:00\n\n" + text)
-    out = tmp_path / "titled.scored.csv"
-    res = score_to(runner, trained_model, out, "--json", src=titled)
-    assert out.read_bytes() == ref.read_bytes()
-    assert json.loads(res.stdout)["skipped"] == "3 lines above the header left out (e.g. 'Flow export from sensor-1')"
-    excel = tmp_path / "excel.csv"  # Excel's line naming the delimiter, above a semicolon-separated table
-    excel.write_text("sep=;\n" + text.replace(",", ";"))
-    out = tmp_path / "excel.scored.csv"
-    res = score_to(runner, trained_model, out, "--json", src=excel)
-    assert out.read_bytes() == ref.read_bytes()
-    assert json.loads(res.stdout)["skipped"] == "1 line above the header left out (e.g. 'sep=;')"
-    res = invoke(runner, "score", "-", "--model", trained_model, "-q", input=noted)
-    assert res.exit_code == 0 and res.stdout == ref.read_text(), res.output
-    fitted = [invoke(runner, "fit", src, "--model", tmp_path / f"m{i}", "--epochs", "2", "--json") for i, src in enumerate((NEW, tmp_path / "noted.csv"))]
-    assert [r.exit_code for r in fitted] == [0, 0]
-    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    noted_first = "3 lines above the header left out (e.g. '# nfdump export, 2026-11-02')"
+    files = {  # name -> (bytes, what the summary says was left out)
+        "noted.csv": (noted.encode(), noted_first),
+        "noted.csv.gz": (gzip.compress(noted.encode()), noted_first),
+        "noted-bom.csv": (noted.encode("utf-8-sig"), noted_first),
+        "noted-utf16.csv": (noted.encode("utf-16"), noted_first),
+        "titled.csv": (("Flow export from sensor-1\nGenerated 2026-11-02 00:00\n\n" + text).encode(),
+                       "3 lines above the header left out (e.g. 'Flow export from sensor-1')"),
+        # Excel's line naming the delimiter, above a semicolon-separated table
+        "excel.csv": (("sep=;\n" + text.replace(",", ";")).encode(), "1 line above the header left out (e.g. 'sep=;')"),
+    }
+    assert_read_as(runner, trained_model, ref, tmp_path, {name: data for name, (data, _) in files.items()}, "noted.csv", NEW)
+    for name, (_, skipped) in files.items():
+        res = score_to(runner, trained_model, tmp_path / "o.csv", "--json", src=tmp_path / name)
+        assert json.loads(res.stdout)["skipped"] == skipped, name
     lines = text.splitlines()
     numbered = tmp_path / "numbered.csv"
     numbered.write_text("#," + lines[0] + "\n" + "".join(f"{i},{line}\n" for i, line in enumerate(lines[1:])))

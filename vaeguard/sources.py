@@ -390,28 +390,21 @@ class _Joined(io.RawIOBase):
         super().close()
 
 
-class _Utf8From(io.RawIOBase):
-    """A UTF-16 or UTF-32 stream as UTF-8 bytes."""
+class _Produced(io.RawIOBase):
+    """A stream whose bytes `_produce` makes a block at a time (b"" at the end) from the stream it wraps."""
 
-    def __init__(self, raw: IO[bytes], encoding: str, name: str):
-        import codecs
-
-        self._raw, self._name, self._encoding = raw, name, encoding
-        self._decoder = codecs.getincrementaldecoder(encoding)()
-        self._out, self._done = b"", False
+    def __init__(self, raw: IO[bytes]):
+        self._raw, self._out = raw, b""
 
     def readable(self) -> bool:
         return True
 
+    def _produce(self) -> bytes:
+        raise NotImplementedError
+
     def readinto(self, b) -> int:
-        while not self._out and not self._done:
-            block = self._raw.read(1 << 20)
-            self._done = not block
-            try:
-                self._out = self._decoder.decode(block, final=self._done).encode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(f"'{self._name}' reads as {self._encoding.upper()} text at first but is not ({e.reason}); "
-                                 "re-save it as UTF-8") from None
+        if not self._out:
+            self._out = self._produce()
         n = min(len(b), len(self._out))
         b[:n] = self._out[:n]
         self._out = self._out[n:]
@@ -422,10 +415,34 @@ class _Utf8From(io.RawIOBase):
         super().close()
 
 
+class _Utf8From(_Produced):
+    """A UTF-16 or UTF-32 stream as UTF-8 bytes."""
+
+    def __init__(self, raw: IO[bytes], encoding: str, name: str):
+        import codecs
+
+        super().__init__(raw)
+        self._name, self._encoding = name, encoding
+        self._decoder = codecs.getincrementaldecoder(encoding)()
+        self._done = False
+
+    def _produce(self) -> bytes:
+        out = b""
+        while not out and not self._done:
+            block = self._raw.read(1 << 20)
+            self._done = not block
+            try:
+                out = self._decoder.decode(block, final=self._done).encode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"'{self._name}' reads as {self._encoding.upper()} text at first but is not ({e.reason}); "
+                                 "re-save it as UTF-8") from None
+        return out
+
+
 RECORD_MAX_CHARS = 1 << 26  # a JSON record longer than this is taken for a broken one, not read on
 
 
-class _JsonLinesFrom(io.RawIOBase):
+class _JsonLinesFrom(_Produced):
     """A JSON array of records (`[{...}, {...}]`, pretty-printed or not: what `jq -s`, pandas' to_json and
     many APIs write) as JSON lines, one record per line, read a block at a time."""
 
@@ -433,15 +450,13 @@ class _JsonLinesFrom(io.RawIOBase):
         import codecs
         import json
 
-        self._raw, self._name = raw, name
+        super().__init__(raw)
+        self._name = name
         self._text = codecs.getincrementaldecoder("utf-8-sig")()
         self._parse = json.JSONDecoder().raw_decode
-        self._buf, self._pos, self._out = "", 0, b""
+        self._buf, self._pos = "", 0
         self._opened = self._closed = self._eof = False
         self._count = 0  # records given out so far, to say which one is broken
-
-    def readable(self) -> bool:
-        return True
 
     def _more(self) -> bool:
         if self._eof:
@@ -462,8 +477,14 @@ class _JsonLinesFrom(io.RawIOBase):
             if not self._more():
                 return ""
 
+    def _produce(self) -> bytes:
+        out = b""
+        while not out and not self._closed:
+            out = self._records()
+        return out
+
     def _records(self) -> bytes:
-        """The next records in the buffer as lines ("" once the array has closed)."""
+        """The next records in the buffer as lines (b"" once the array has closed)."""
         import json
 
         lines = []
@@ -497,20 +518,6 @@ class _JsonLinesFrom(io.RawIOBase):
                 break
         self._count += len(lines)
         return ("\n".join(lines) + "\n").encode() if lines else b""
-
-    def readinto(self, b) -> int:
-        while not self._out:
-            if self._closed:
-                return 0
-            self._out = self._records()
-        n = min(len(b), len(self._out))
-        b[:n] = self._out[:n]
-        self._out = self._out[n:]
-        return n
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
 
 
 def json_array_head(text: str) -> str:
