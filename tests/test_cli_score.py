@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 
 from vaeguard.scoring import SCORE_COLUMNS
 
-from .conftest import SAMPLE, invoke
+from .conftest import SAMPLE, invoke, make_flows
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -136,6 +136,35 @@ def test_utf16_and_utf32_text_reads_as_utf8(runner, trained_model, tmp_path):
     res = invoke(runner, "score", cut, "--model", trained_model, "--out", tmp_path / "o.csv")
     assert res.exit_code == 2 and "UTF-16" in res.stderr and "re-save it as UTF-8" in res.stderr, res.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_bzip2_and_xz_compressed_input(runner, trained_model, tmp_path):
+    """Rotated logs that logrotate compressed with bzip2 or xz read as gzip ones do, from stdin too, where a
+    bzip2 block (up to 900 kB of text) is more than the first bytes looked at; what cannot be read (a cut
+    file, zstd, a packet capture) is one clean error that says what to do."""
+    import bz2
+    import lzma
+
+    text = NEW.read_bytes()
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    assert_read_as(runner, trained_model, ref, tmp_path, {"x.csv.bz2": bz2.compress(text), "x.csv.xz": lzma.compress(text)}, "x.csv.bz2", NEW)
+    big = make_flows(20_000).to_csv(index=False).encode()
+    (tmp_path / "big.csv").write_bytes(big)
+    assert len(bz2.compress(big)) > 2 * 65536
+    fitted = [invoke(runner, "fit", tmp_path / "big.csv", "--model", tmp_path / "b1", "--epochs", "1", "--json"),
+              invoke(runner, "fit", "-", "--model", tmp_path / "b2", "--epochs", "1", "--json", input=bz2.compress(big))]
+    assert [r.exit_code for r in fitted] == [0, 0], fitted[1].output
+    assert json.loads(fitted[0].stdout)["threshold"] == json.loads(fitted[1].stdout)["threshold"]
+    bad = {
+        "cut.csv.bz2": (bz2.compress(big)[:3000], "is bzip2-compressed but ends before any of it decompresses"),
+        "x.csv.zst": (b"\x28\xb5\x2f\xfd" + bytes(200), "compressed with zstd"),
+        "c.pcap": (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(200), "a packet capture (pcap), not a table of flows: turn it into flows first, e.g. `zeek -r"),
+    }
+    for name, (data, message) in bad.items():
+        (tmp_path / name).write_bytes(data)
+        res = invoke(runner, "score", tmp_path / name, "--model", trained_model, "--out", tmp_path / "o.csv")
+        assert res.exit_code == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, (name, res.output)
 
 
 def test_a_json_array_of_records_reads_as_json_lines(runner, trained_model, tmp_path):

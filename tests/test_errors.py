@@ -35,7 +35,10 @@ def test_format_comes_from_the_bytes(runner, tmp_path):
     assert_clean_error(invoke(runner, "fit", named, "--format", "excel", "--model", tmp_path / "m"), "unknown format")
     zipped = tmp_path / "real.xlsx"
     zipped.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
-    assert_clean_error(invoke(runner, "fit", zipped, "--model", tmp_path / "m"), "not UTF-8 text", "Zeek")
+    assert_clean_error(invoke(runner, "fit", zipped, "--model", tmp_path / "m"), "is a ZIP archive (an Excel workbook is one): unzip it, or save the sheet as CSV")
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"\x00\x01\x02\x03" + bytes(range(256)) * 8)
+    assert_clean_error(invoke(runner, "fit", other, "--model", tmp_path / "m"), "not UTF-8 text", "Zeek")
     fake = tmp_path / "t.parquet"
     fake.write_text("a,b\n" + "".join(f"{i},{i % 3}\n" for i in range(30)))
     assert invoke(runner, "fit", fake, "--model", tmp_path / "m2", "--epochs", "1", "-q").exit_code == 0

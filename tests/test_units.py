@@ -435,3 +435,13 @@ def test_a_command_in_its_own_process_pauses_the_collector_while_loading_and_tur
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_the_format_guess_reads_the_first_characters():
+    from vaeguard.sources import _guess_text_format
+
+    # A header whose first name has a digit second ("f00", "a1") is a CSV; a JSON array holds records,
+    # numbers, strings or arrays; Zeek's TSV starts with its #separator or #fields line.
+    assert [_guess_text_format(t) for t in ("f00,f01\n1,2\n", "a1;b2\n", "[a],b\n1,2\n")] == ["csv"] * 3
+    assert [_guess_text_format(t) for t in ('{"a": 1}\n', '[{"a": 1}]', "[1, 2]", "[ ]", ' [\n  ["x"]]')] == ["json"] * 5
+    assert _guess_text_format("#separator \\x09\n#fields\tts\n") == "zeek"

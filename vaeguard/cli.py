@@ -37,7 +37,7 @@ __all__ = ["app", "main"]
 @app.command()
 @handles_errors
 def fit(
-    data: Annotated[list[str], typer.Argument(help="Table of normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin. "
+    data: Annotated[list[str], typer.Argument(help="Table of normal rows: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
                                               "Several files of one format (rotated logs: conn.*.log.gz) or a folder are read as one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
@@ -164,7 +164,7 @@ def fit(
 @app.command()
 @handles_errors
 def score(
-    data: Annotated[list[str], typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin. "
+    data: Annotated[list[str], typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
                                               "Several files of one format or a folder are scored into one output, file after file.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, or .log for a Zeek log), or - for stdout.")] = "-",

@@ -16,7 +16,7 @@ from .cli_common import (
 @app.command()
 @handles_errors
 def evaluate(
-    data: Annotated[list[str], typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin; "
+    data: Annotated[list[str], typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
                                               "several files of one format or a folder are one table.", show_default=False)],
     label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
@@ -132,7 +132,7 @@ def info(
 @app.command()
 @handles_errors
 def calibrate(
-    data: Annotated[list[str], typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin; "
+    data: Annotated[list[str], typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
                                               "several files of one format or a folder are one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
@@ -205,7 +205,7 @@ def generate(
 @app.command()
 @handles_errors
 def explain(
-    data: Annotated[list[str], typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip too), or - for stdin; "
+    data: Annotated[list[str], typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
                                               "several files of one format or a folder are one table.", show_default=False)],
     row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row; across several files, "
                                      "counted as score numbers its output rows).")],

@@ -2,7 +2,7 @@
 
 The format comes from the bytes, not the name: Parquet, CSV with its delimiter sniffed (comma, tab,
 semicolon, pipe), Zeek's TSV logs (`#fields` / `#types` header) and JSON lines (Zeek JSON, Suricata
-eve.json), each gzip-compressed or not, from a path or from stdin. `--format` overrides the guess.
+eve.json), each compressed (gzip, bzip2, xz) or not, from a path or from stdin. `--format` overrides the guess.
 Memory stays bounded by one chunk whatever the file size.
 
 Several files of one format (a sensor's rotated logs, a folder of Parquet parts) are one table, read
@@ -100,6 +100,7 @@ class Source:
     path: str
     format: str
     compressed: bool = False
+    codec: str = "gzip"  # what compressed it, where it is: gzip, bz2 or xz (logrotate's compresscmd)
     delimiter: str = ","
     # What the file itself says a column holds (Zeek's #types, Arrow's types): column -> type name.
     hints: dict[str, str] = field(default_factory=dict)
@@ -179,12 +180,12 @@ class Source:
         """The file's bytes, decompressed. stdin can be read once."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            return self._as_utf8(gzip.GzipFile(fileobj=stream) if self.compressed else stream)
+            return self._as_utf8(_open_compressed(self.codec, stream) if self.compressed else stream)
         if self.path == STDIO:
             raise InputError("stdin can be read only once")
         if self.parts:
             return io.BufferedReader(_Joined(self.parts), buffer_size=1 << 20)
-        return self._as_utf8(gzip.open(self.path, "rb") if self.compressed else open(self.path, "rb"))  # noqa: SIM115
+        return self._as_utf8(_open_compressed(self.codec, self.path) if self.compressed else open(self.path, "rb"))  # noqa: SIM115
 
     def _as_utf8(self, raw: IO[bytes]) -> IO[bytes]:
         # Every reader below takes UTF-8 (JSON one record per line): text in another encoding is re-encoded,
@@ -254,7 +255,7 @@ class Source:
         except pd.errors.ParserError as e:
             msg = str(e).strip().splitlines()[-1]
             raise InputError(f"cannot parse '{self.name}' as CSV: {msg}; check the delimiter and the row lengths") from None
-        except (OSError, EOFError) as e:
+        except (OSError, EOFError, lzma_error()) as e:
             detail = "; ".join(line.strip().rstrip(".") for line in str(e).splitlines() if line.strip())
             damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
             raise InputError(f"cannot read '{self.name}': {detail}{damaged}") from None
@@ -537,6 +538,26 @@ def json_array_head(text: str) -> str:
     return "\n".join(lines)
 
 
+# Files a flow analyst may hand over that hold no table yet, by their first bytes: what they are, and the fix.
+_BINARY_KINDS = (
+    ((b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"),
+     "a packet capture (pcap), not a table of flows: turn it into flows first, e.g. `zeek -r capture.pcap` "
+     "(then fit on its conn.log) or `suricata -r capture.pcap` (its eve.json)"),
+    ((b"PK\x03\x04",), "a ZIP archive (an Excel workbook is one): unzip it, or save the sheet as CSV"),
+    ((b"\xd0\xcf\x11\xe0",), "an old Excel (.xls) or other Office file: save the sheet as CSV"),
+    ((b"\x28\xb5\x2f\xfd",), "compressed with zstd, which vaeguard does not read: decompress it (zstdcat) and pipe it in "
+     "with `-`, or compress it with gzip, bzip2 or xz"),
+)
+
+
+def _binary_kind(head: bytes) -> str:
+    """What a file that is not text is, with what to do, where its first bytes say; "" otherwise."""
+    for magics, what in _BINARY_KINDS:
+        if head.startswith(magics):
+            return what
+    return ""
+
+
 def _text_encoding(head: bytes) -> str:
     """The encoding of text that is not UTF-8: "utf-32" or "utf-16" where the bytes start with that
     encoding's byte-order mark (Excel's "Unicode Text" and Windows PowerShell's Out-File write UTF-16 with
@@ -561,6 +582,9 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     if path == STDIO:
         raw = sys.stdin.buffer
         head = _read_up_to(raw, HEAD_BYTES)
+        if head.startswith(_MAGIC["bz2"]):
+            # bzip2 gives nothing until a whole block is in (900 kB of text, about a quarter of that compressed).
+            head += _read_up_to(raw, BZ2_BLOCK_BYTES)
         stream = io.BufferedReader(_Prefixed(head, raw))
     else:
         p = Path(path)
@@ -586,9 +610,10 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
         return Source(path, "parquet", hints=_parquet_hints(schema), strict=strict, arrow_schema=schema)
     if want == "parquet":
         raise InputError(f"'{name}' is not a Parquet file; leave out --format to read it as the text table it is")
-    compressed = head[:2] == b"\x1f\x8b"
+    codec = next((c for c, magic in _MAGIC.items() if head.startswith(magic)), "")
+    compressed = bool(codec)
     if compressed:
-        head = _gunzip_head(head, path)
+        head = _decompressed_head(head, path, codec)
     encoding = _text_encoding(head)
     try:
         # A character cut at the end of the peeked block waits for bytes that never come: not an error.
@@ -598,14 +623,17 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
         if e.start < len(head) - 4:
             before = head[: e.start]
             if b"\n" in before and not any(b < 32 and b not in b"\t\n\r\x0c" for b in before):  # lines of text, then a bad byte
-                raise InputError(not_utf8_message(Source(path, "csv", compressed=compressed))) from None
+                raise InputError(not_utf8_message(Source(path, "csv", compressed=compressed, codec=codec or "gzip"))) from None
+            known = _binary_kind(head)
+            if known:
+                raise InputError(f"'{name}' is {known}") from None
             hint = " nor a Parquet file" if Path(name).suffix.lower() in (".parquet", ".pq") else ""
             raise InputError(f"'{name}' is not UTF-8 text{hint}; vaeguard reads CSV, Parquet, Zeek logs and JSON lines") from None
         text = head[: e.start].decode("utf-8-sig")
     if not text.strip():
         raise InputError(f"'{name}' is empty: it has no header row and no data")
     kind = want or _guess_text_format(text)
-    source = Source(path, kind, compressed=compressed, strict=strict, _stream=stream, encoding=encoding)
+    source = Source(path, kind, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding)
     if kind == "zeek":
         from .flowlogs import parse_zeek_header
 
@@ -676,21 +704,48 @@ def _decode_head(head: bytes, encoding: str) -> str:
     return codecs.getincrementaldecoder(encoding)().decode(head, final=False)
 
 
-def _gunzip_head(head: bytes, path: str) -> bytes:
+def lzma_error() -> type:
+    import lzma
+
+    return lzma.LZMAError
+
+
+BZ2_BLOCK_BYTES = 1 << 20  # more than one bzip2 block compressed, however little it compresses
+# A compressed file's first bytes, by what compressed it (Zeek writes gzip; logrotate may use bzip2 or xz).
+_MAGIC = {"gzip": b"\x1f\x8b", "bz2": b"BZh", "xz": b"\xfd7zXZ\x00"}
+
+
+def _open_compressed(codec: str, f) -> IO[bytes]:
+    """A path or a binary stream compressed by `codec`, decompressed as it is read."""
+    import bz2
+    import lzma
+
+    return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[codec](f, "rb")
+
+
+def _decompressed_head(head: bytes, path: str, codec: str = "gzip") -> bytes:
+    name = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz"}[codec]
+    where = "stdin" if path == STDIO else path
     try:
-        if path == STDIO:
-            # Decompress a copy of the peeked bytes: enough for a format guess, nothing consumed.
-            return gzip.GzipFile(fileobj=io.BytesIO(head)).read(HEAD_BYTES)
-        with gzip.open(path, "rb") as f:
-            return f.read(HEAD_BYTES)
+        if path != STDIO:
+            with _open_compressed(codec, path) as f:
+                return f.read(HEAD_BYTES)
     except EOFError:
-        with gzip.GzipFile(fileobj=io.BytesIO(head)) as f:
-            return _read_partial_gzip(f)
-    except (OSError, gzip.BadGzipFile) as e:
-        raise InputError(f"'{'stdin' if path == STDIO else path}' looks gzip-compressed but cannot be decompressed: {e}") from None
+        pass  # the file ends within the peeked bytes: decompress what there is
+    except (OSError, lzma_error()) as e:
+        raise InputError(f"'{where}' looks {name}-compressed but cannot be decompressed: {e}") from None
+    # stdin: decompress a copy of the peeked bytes, enough for a format guess, nothing consumed.
+    try:
+        with _open_compressed(codec, io.BytesIO(head)) as f:
+            part = _read_partial(f)
+    except (OSError, lzma_error()) as e:
+        raise InputError(f"'{where}' looks {name}-compressed but cannot be decompressed: {e}") from None
+    if not part:  # bzip2 gives nothing until a whole block (up to 900 kB) is in
+        raise InputError(f"'{where}' is {name}-compressed but ends before any of it decompresses: the file is cut short; copy it again")
+    return part
 
 
-def _read_partial_gzip(f) -> bytes:
+def _read_partial(f) -> bytes:
     out = bytearray()
     try:
         while True:
@@ -707,7 +762,8 @@ def _guess_text_format(text: str) -> str:
     first = text.lstrip()
     if first.startswith("#separator") or first.startswith("#fields"):
         return "zeek"
-    if first.startswith("{") or (first.startswith("[") and first[1:].lstrip()[:1] in ("{", "[", "]", '"') or first[1:].lstrip()[:1].isdigit()):
+    after = first[1:].lstrip()[:1]
+    if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
     return "csv"
 
