@@ -183,7 +183,9 @@ def score_files(
         report = ChunkReport()
         for part in reports:
             report.add(part)
-        n_workers = len(client.scheduler_info().get("workers", {}))
+        # Asked of the scheduler directly: scheduler_info() answers from a cache with no workers in it when
+        # its own query fails (an OSError it only logs), and a busy two-core run reported 0 workers so.
+        n_workers = len(client.nthreads())
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
