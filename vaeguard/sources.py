@@ -728,14 +728,12 @@ def _decompressed_head(head: bytes, path: str, codec: str = "gzip") -> bytes:
     where = "stdin" if path == STDIO else path
     try:
         if path != STDIO:
-            with _open_compressed(codec, path) as f:
-                return f.read(HEAD_BYTES)
-    except EOFError:
-        pass  # the file ends within the peeked bytes: decompress what there is
-    except (OSError, lzma_error()) as e:
-        raise InputError(f"'{where}' looks {name}-compressed but cannot be decompressed: {e}") from None
-    # stdin: decompress a copy of the peeked bytes, enough for a format guess, nothing consumed.
-    try:
+            try:
+                with _open_compressed(codec, path) as f:
+                    return f.read(HEAD_BYTES)
+            except EOFError:
+                pass  # the file ends within the peeked bytes: decompress what there is
+        # stdin (or a short file): decompress a copy of the peeked bytes, enough for a format guess, nothing consumed.
         with _open_compressed(codec, io.BytesIO(head)) as f:
             part = _read_partial(f)
     except (OSError, lzma_error()) as e:
