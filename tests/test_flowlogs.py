@@ -502,8 +502,8 @@ def test_flow_roles_from_zeek_types(tmp_path):
 
 def test_zeek_policy_fields_are_identifiers_and_codes(tmp_path):
     """Fields that Zeek's policy scripts add to conn.log: the Community ID (typed string; one NTP client
-    and server give the same hash on every flow), the MAC addresses (string) and two numbers that are
-    codes (ip_proto: count, vlan: int)."""
+    and server give the same hash on every flow), the MAC addresses (string), a number that is a code
+    (ip_proto: count) and one that names a network segment (vlan: int)."""
     rows = conn_rows(300)
     rng = np.random.default_rng(1)
     extra = {"community_id": "string", "orig_l2_addr": "string", "resp_l2_addr": "string", "ip_proto": "count", "vlan": "int"}
@@ -518,7 +518,7 @@ def test_zeek_policy_fields_are_identifiers_and_codes(tmp_path):
     specs = {s.name: s for s in infer_schema(read_table(src)[0], hints=src.hints)}
     assert specs["community_id"].role == "ignored" and "Community ID" in specs["community_id"].reason
     assert specs["orig_l2_addr"].role == specs["resp_l2_addr"].role == "ignored" and "MAC" in specs["resp_l2_addr"].reason
-    assert specs["vlan"].role == "categorical" and "code" in specs["vlan"].reason
+    assert specs["vlan"].role == "ignored" and "network segment" in specs["vlan"].reason and "--role vlan=categorical" in specs["vlan"].reason
     assert specs["ip_proto"].role == "constant"  # one protocol in training: another is flagged, not measured
     assert specs["orig_pkts"].role == "numeric"  # a count typed count stays a count
 
@@ -749,6 +749,51 @@ def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
     summary = json.loads(res.stdout)
     assert summary["drift"] is True and 0 < summary["expected_flag_rate"] < 0.05 and summary["flag_rate"] > 0.08
     assert "ts" not in {name for row in scored["top_features"] for name in row.split(";")}
+
+
+def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):
+    """A sensor on a trunk port logs each connection's VLAN tag (Zeek's vlan and inner_vlan, typed int). The
+    same traffic on other VLANs, in Zeek's TSV or exported to CSV without types, scores as it did on the
+    training VLAN: a tag names a segment, as an address names a host (before, the tag was a code fitted
+    on one value, and every row of another VLAN was flagged). --role vlan=categorical brings it back."""
+    def tagged(rows, vlan):
+        text = zeek_text(rows).replace("#fields\t" + "\t".join(FIELDS), "#fields\t" + "\t".join(FIELDS + ["vlan", "inner_vlan"]))
+        text = text.replace("#types\t" + "\t".join(TYPES), "#types\t" + "\t".join(TYPES + ["int", "int"]))
+        lines = text.splitlines()
+        return "\n".join(ln if ln.startswith("#") else f"{ln}\t{vlan}\t-" for ln in lines) + "\n"
+
+    def eve_tagged(rows, vlan):
+        events = [json.loads(ln) for ln in eve_text(rows).splitlines()]
+        return "".join(json.dumps({**e, "vlan": vlan} if e["event_type"] == "flow" else e) + "\n" for e in events)
+
+    normal = conn_rows(300, seed=5, net="192.168.7")
+    for fmt in ("log", "csv", "json"):
+        train, home, other = (tmp_path / f"{name}.{fmt}" for name in ("train", "home", "other"))
+        # Suricata writes a list of tags: none on an access port, two with QinQ.
+        for path, rows, vlan in ((train, conn_rows(1000), 10), (home, normal, 10), (other, normal, 20)):
+            text = eve_tagged(rows, [vlan, 7] if path is other else [vlan]) if fmt == "json" else tagged(rows, vlan)
+            if fmt == "csv":  # a CSV export: names, no types, Zeek's '-' as an empty field
+                body = [ln.split("\t") for ln in text.splitlines() if not ln.startswith("#")]
+                names = FIELDS + ["vlan", "inner_vlan"]
+                text = pd.DataFrame(body, columns=names).replace("-", "").to_csv(index=False)
+            path.write_text(text)
+        model = tmp_path / f"m-{fmt}"
+        res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+        assert res.exit_code == 0, res.output
+        cols = {c["name"]: c for c in json.loads(res.stdout)["columns"]}
+        assert cols["vlan"]["role"] == cols.get("inner_vlan", cols["vlan"])["role"] == "ignored", (fmt, cols["vlan"])
+        scores = {}
+        for path in (home, other):
+            out = tmp_path / f"{path.stem}-{fmt}.csv"
+            assert invoke(runner, "score", path, "--model", model, "--out", out, "-q").exit_code == 0
+            scores[path.stem] = pd.read_csv(out)
+        assert scores["other"]["anomaly_score"].tolist() == scores["home"]["anomaly_score"].tolist()
+        assert scores["other"]["is_anomaly"].mean() <= 0.05
+        res = invoke(runner, "fit", train, "--model", tmp_path / f"tag-{fmt}", "--epochs", "20", "--role", "vlan=categorical", "-q")
+        assert res.exit_code == 0, res.output
+        out = tmp_path / f"tag-{fmt}.csv"
+        assert invoke(runner, "score", other, "--model", tmp_path / f"tag-{fmt}", "--out", out, "-q").exit_code == 0
+        assert pd.read_csv(out)["is_anomaly"].mean() == 1.0, fmt
 
 
 def test_a_suricata_7_eve_log_from_the_next_day_is_quiet(tmp_path, runner):

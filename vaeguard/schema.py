@@ -56,7 +56,11 @@ _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "lengt
 # Names of measures, which values spread evenly over a huge range never make an identifier (ECS's
 # event.duration, in nanoseconds).
 _MEASURE_WORDS = _COUNT_WORDS | {"duration", "dur", "rtt", "elapsed", "latency"}
-_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category", "vlan", "svln", "dvln"}
+_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category"}
+# VLAN ids (Zeek's vlan and inner_vlan, id.vlan as a connection key; Argus' svln and dvln): a tag names a
+# network segment as an address names a host. A sensor on another trunk, or another network, sees other
+# tags, so as a code every one of its rows would hold a value training never held.
+_SEGMENT_WORDS = {"vlan", "vlans", "vlanid", "svln", "dvln"}
 _LABEL_NAMES = {"label", "labels", "detailed-label", "detailed_label", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
@@ -369,6 +373,13 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
     return ColumnSpec(name, NUMERIC, "numbers" + note)
 
 
+def _segment_role(name: str, how: str = "") -> ColumnSpec | None:
+    if not _words(name) & _SEGMENT_WORDS:
+        return None
+    return ColumnSpec(name, IGNORED, f"VLAN{how}: names a network segment, as an address names a host; "
+                                     f"{role_flag(name, 'categorical')} uses it")
+
+
 def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     """Roles that the file format states (Zeek's #types, Suricata's and Zeek JSON's known fields)."""
     base = zeek_base_type(hint)
@@ -381,6 +392,10 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "sensor":
         return ColumnSpec(name, IGNORED, "the sensor's bookkeeping (which sensor, interface or file wrote the record, and why "
                                          "then), not the traffic")
+    if base in ("set", "vector", "table", "list", "count", "int") and _segment_role(name) is not None:
+        # Suricata's list of tags too: how many a frame carries (none, one, QinQ's two) says where the sensor
+        # listens (an access port, a trunk), not what the traffic did.
+        return _segment_role(name, f", by name (type {hint})")
     if base in ("set", "vector", "table", "list"):
         lengths = set_lengths(s)
         one_count = lengths.nunique() <= 1
@@ -406,7 +421,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         # many times over, so no share of distinct values tells it; its name and type do.
         return ColumnSpec(name, IGNORED, f"identifier, by name (type {hint}): names a query or transaction, measures nothing")
     if coded:
-        # Zeek types ip_proto and vlan as numbers; they name a protocol and a network segment.
+        # Zeek types ip_proto as a number; it names a protocol.
         values = pd.to_numeric(s, errors="coerce").dropna().to_numpy(dtype=float)
         if len(values) and _is_integer_valued(values):
             if values.min() == values.max():  # as infer_column: the distinct count is sorted for once, if a rule needs it
@@ -433,6 +448,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if name.startswith(_SHIPPER_PREFIXES) or name == "@version":
         return ColumnSpec(name, IGNORED, "the shipper's bookkeeping (Elastic Common Schema: which agent, host or pipeline "
                                          "sent the record), not the traffic")
+    segment = _segment_role(name, ", by name")
+    if segment is not None:  # also where training saw no tag at all: another sensor's tagged rows are not news
+        return segment
     n = len(s)
     non_null = s.dropna()
     if len(non_null) == 0:
