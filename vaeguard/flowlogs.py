@@ -50,6 +50,25 @@ EVE_FLOW_TYPES = {
     # the engine stopping): the same flow reads differently on another sensor or at shutdown.
     "host": "sensor", "in_iface": "sensor", "capture_file": "sensor", "pcap_filename": "sensor", "flow.reason": "sensor",
 }
+# nfdump's CSV output (`nfdump -o csv`: NetFlow and IPFIX records as a collector stores them), by its own
+# short names. Besides the flow it names the exporter that saw it: the router (ra), its interfaces (in, out),
+# engine and exporter ids, the addresses' routing (AS numbers, prefix lengths, next hops, MPLS labels). One
+# router's constants, so every flow another router exported would hold values training never held.
+NFDUMP_TYPES = {
+    "ts": "time", "te": "time", "tr": "time", "td": "interval", "sa": "addr", "da": "addr", "sp": "port", "dp": "port",
+    "ipkt": "count", "ibyt": "count", "opkt": "count", "obyt": "count", "cl": "interval", "sl": "interval", "al": "interval",
+    "in": "sensor", "out": "sensor", "eng": "sensor", "exid": "sensor", "ra": "addr", "nh": "addr", "nhb": "addr",
+    "sas": "route", "das": "route", "smk": "route", "dmk": "route", **{f"mpls{i}": "route" for i in range(1, 11)},
+}
+# The names that tell nfdump's CSV from any other table's (its other names are as short and as plain).
+NFDUMP_CORE = {"ts", "te", "td", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt"}
+
+
+def csv_hints(names: list[str]) -> dict[str, str]:
+    """Column types for a CSV whose header is nfdump's; {} for any other."""
+    return {k: v for k, v in NFDUMP_TYPES.items() if k in names} if NFDUMP_CORE <= set(names) else {}
+
+
 # eve.json mixes flows with stats, dns, alert... events; only these describe one flow each. With both
 # outputs on, Suricata writes a connection three times: a flow event holding both directions, and a netflow
 # event per direction. The reader then keeps the flow events (see json_chunks).

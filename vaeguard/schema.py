@@ -389,6 +389,9 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
+    if base == "route":
+        return ColumnSpec(name, IGNORED, "routing data of an address (AS number, prefix length, MPLS label): says where a host "
+                                         "sits, as the address does, not what the traffic did")
     if base == "sensor":
         return ColumnSpec(name, IGNORED, "the sensor's bookkeeping (which sensor, interface or file wrote the record, and why "
                                          "then), not the traffic")

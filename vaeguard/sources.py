@@ -655,7 +655,9 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             source.line_above_header = next(line for line in above.splitlines() if line.strip())
             text = text[len(above):]
         source.delimiter = sniff_delimiter(text)
-        _check_header(name, text.splitlines()[0], source.delimiter)
+        from .flowlogs import csv_hints
+
+        source.hints = csv_hints(_check_header(name, text.splitlines()[0], source.delimiter))
     return source
 
 
