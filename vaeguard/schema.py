@@ -373,6 +373,18 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
     return ColumnSpec(name, NUMERIC, "numbers" + note)
 
 
+# Where a record was captured: the sensor's or exporter's interface (a firewall's "Inbound Interface", IPFIX's
+# ingressInterface, nProbe's INPUT_SNMP) or the box itself. One capture point's constants, as an address is a host's.
+_SENSOR_WORDS = {"iface", "interface", "ifindex", "ifname", "snmp", "exporter", "sensor", "observer", "collector"}
+
+
+def _sensor_named(name: str) -> ColumnSpec | None:
+    if not _words(name) & _SENSOR_WORDS:
+        return None
+    return ColumnSpec(name, IGNORED, f"where the record was captured, by name (an interface, a sensor or an exporter): "
+                                     f"another capture point's values are not news; {role_flag(name, 'categorical')} uses it")
+
+
 def _segment_role(name: str, how: str = "") -> ColumnSpec | None:
     if not _words(name) & _SEGMENT_WORDS:
         return None
@@ -451,8 +463,8 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if name.startswith(_SHIPPER_PREFIXES) or name == "@version":
         return ColumnSpec(name, IGNORED, "the shipper's bookkeeping (Elastic Common Schema: which agent, host or pipeline "
                                          "sent the record), not the traffic")
-    segment = _segment_role(name, ", by name")
-    if segment is not None:  # also where training saw no tag at all: another sensor's tagged rows are not news
+    segment = _segment_role(name, ", by name") or _sensor_named(name)
+    if segment is not None:  # also where training saw none at all: another sensor's rows are not news
         return segment
     n = len(s)
     non_null = s.dropna()
