@@ -797,6 +797,61 @@ def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):
         assert pd.read_csv(out)["is_anomaly"].mean() == 1.0, fmt
 
 
+def elastic_export(rows: list[list], day: str, sensor: str, asn: int, country: str) -> list[dict]:
+    """Zeek's conn log as Filebeat ships it to Elasticsearch and a search hands it back: ECS names, the
+    document's index (named by day), id and score, the shipper's fields, the addresses' AS and country, and
+    related.ip gathering the addresses."""
+    out = []
+    for i, r in enumerate(rows):
+        rec = dict(zip(FIELDS, r))
+        t = pd.Timestamp(float(rec["ts"]), unit="s").isoformat() + "Z"
+        out.append({
+            "_index": f"filebeat-7.17.0-{day}", "_id": f"{sensor}-{day}-{i}", "_score": 1.0, "@timestamp": t, "event.ingested": t,
+            "event.dataset": "zeek.connection", "event.id": rec["uid"], "source.ip": rec["id.orig_h"], "source.port": rec["id.orig_p"],
+            "destination.ip": rec["id.resp_h"], "destination.port": rec["id.resp_p"], "network.transport": rec["proto"],
+            "source.bytes": rec["orig_bytes"], "source.packets": rec["orig_pkts"], "destination.bytes": rec["resp_bytes"],
+            "destination.packets": rec["resp_pkts"], "zeek.connection.state": rec["conn_state"], "zeek.connection.history": rec["history"],
+            "destination.as.number": asn + i % 3, "destination.as.organization.name": f"AS{asn + i % 3}",
+            "destination.geo.country_iso_code": country, "related.ip": [rec["id.orig_h"], rec["id.resp_h"]],
+            "agent.hostname": sensor, "observer.name": sensor, "ecs.version": "1.12.0", "tags": ["zeek.connection", f"from_{sensor}"],
+        })
+    return out
+
+
+def test_an_elasticsearch_export_of_another_day_and_network_is_not_flagged_for_its_metadata(tmp_path, runner):
+    """A Kibana CSV export or a search dump as JSON lines: the index is named by day, the shipper and its
+    tags by sensor, and ECS enriches each address with its AS and country. The same flows exported from
+    another day, sensor and network score as they did: before, every row was flagged (_index,
+    destination.as.number, and in the CSV the joined related.ip and tags)."""
+    normal = conn_rows(300, seed=5, net="192.168.7")
+    for fmt in ("json", "csv"):
+        files = {}
+        for name, rows, meta in (("train", conn_rows(1000), ("2019.01.10", "sensor-a", 14061, "US")),
+                                 ("home", normal, ("2019.01.10", "sensor-a", 14061, "US")),
+                                 ("other", normal, ("2018.07.31", "sensor-b", 16509, "DE"))):
+            records = elastic_export(rows, *meta)
+            path = files[name] = tmp_path / f"{name}.{fmt}"
+            if fmt == "json":
+                path.write_text("".join(json.dumps(rec) + "\n" for rec in records))
+            else:  # Kibana joins a list with ', '
+                pd.DataFrame([{k: ", ".join(v) if isinstance(v, list) else v for k, v in rec.items()} for rec in records]).to_csv(path, index=False)
+        model = tmp_path / f"m-{fmt}"
+        res = invoke(runner, "fit", files["train"], "--model", model, "--epochs", "20", "--json")
+        assert res.exit_code == 0, res.output
+        cols = {c["name"]: c for c in json.loads(res.stdout)["columns"]}
+        for name in ("_index", "_id", "_score", "destination.as.number", "destination.as.organization.name",
+                     "destination.geo.country_iso_code", "related.ip", "tags", "agent.hostname"):
+            assert cols[name]["role"] == "ignored", (fmt, name, cols[name])
+        assert cols["destination.bytes"]["role"] == "numeric" and cols["destination.port"]["role"] == "port"
+        scored = {}
+        for name in ("home", "other"):
+            out = tmp_path / f"scored-{name}-{fmt}.csv"
+            assert invoke(runner, "score", files[name], "--model", model, "--out", out, "-q").exit_code == 0
+            scored[name] = pd.read_csv(out, low_memory=False)
+        assert scored["other"]["anomaly_score"].tolist() == scored["home"]["anomaly_score"].tolist(), fmt
+        assert scored["other"]["is_anomaly"].mean() <= 0.05
+
+
 NFDUMP_HEADER = ("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,"
                  "ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr")
 

@@ -290,8 +290,11 @@ def is_number(value) -> bool:
 
 
 def _ip_share(values: pd.Series) -> float:
-    """Share of sampled values that are IP addresses."""
+    """Share of sampled values that are IP addresses, or lists of them joined by commas (ECS's related.ip,
+    Zeek's sets of addresses, exported to CSV)."""
     sample = values.iloc[:SAMPLE].astype(str)
+    if sample.str.contains(",", regex=False).any():
+        sample = sample.str.split(",").explode().str.strip()
     if not len(sample) or sample.str.match(_IP_CHARS).mean() < 0.95:  # most text columns end here, cheaply
         return 0.0
     return float(np.mean([is_ip_address(v) for v in sample]))
@@ -303,6 +306,8 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     if _share(values, _MAC) >= 0.95:
         return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
     if _ip_share(values) >= 0.95:
+        if values.iloc[:SAMPLE].astype(str).str.contains(",", regex=False).any():
+            return ColumnSpec(name, IGNORED, "IP addresses (lists of them): identify hosts")
         return ColumnSpec(name, IGNORED, f"IP address: identifies a host; {role_flag(name, 'address')} adds its scope")
     if _share(values, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
@@ -401,6 +406,8 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
+    if base == "shipper":
+        return ColumnSpec(name, IGNORED, _SHIPPER_REASON)
     if base == "route":
         return ColumnSpec(name, IGNORED, "routing data of an address (AS number, prefix length, MPLS label): says where a host "
                                          "sits, as the address does, not what the traffic did")
@@ -454,6 +461,16 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
 # log exported from Elasticsearch), not what the traffic did: one sensor's constant, so every row of
 # another sensor would hold a value training never held.
 _SHIPPER_PREFIXES = ("agent.", "observer.", "ecs.", "host.", "input.", "log.", "fileset.", "cloud.", "@metadata.")
+_SHIPPER_REASON = "the shipper's bookkeeping (Elastic Common Schema: which agent, host or pipeline sent the record), not the traffic"
+# What Elasticsearch adds to a document (a Kibana CSV export, an _search dump): its index (named by day:
+# filebeat-7.17.0-2019.01.10), id and score; and what log shippers add to Zeek JSON, exported as CSV.
+_DOCUMENT_FIELDS = {"_index", "_id", "_type", "_score", "_version", "_routing", "_seq_no", "_primary_term", "_ignored",
+                    "_path", "_system_name", "_node", "_node_name", "_write_ts"}
+# ECS's related.* fields gather the record's addresses, users and hashes for search: copies, not the traffic.
+_COPY_PREFIXES = ("related.",)
+# ECS enrichment of an address: where it sits (source.geo.country_iso_code, destination.as.number,
+# destination.as.organization.name). Another network's peers sit elsewhere, as their addresses differ.
+_ENRICHMENT_PARTS = {"geo", "as"}
 
 
 def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
@@ -461,8 +478,16 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if hinted is not None:
         return hinted
     if name.startswith(_SHIPPER_PREFIXES) or name == "@version":
-        return ColumnSpec(name, IGNORED, "the shipper's bookkeeping (Elastic Common Schema: which agent, host or pipeline "
-                                         "sent the record), not the traffic")
+        return ColumnSpec(name, IGNORED, _SHIPPER_REASON)
+    if name in _DOCUMENT_FIELDS:
+        return ColumnSpec(name, IGNORED, "the store's bookkeeping (Elasticsearch's index, named by day, and document id; a "
+                                         "shipper's log and sensor name), not the traffic")
+    if name.startswith(_COPY_PREFIXES):
+        return ColumnSpec(name, IGNORED, "ECS related.*: the record's addresses, users or hashes gathered for search, "
+                                         "copies of other fields")
+    if _ENRICHMENT_PARTS & set(name.lower().split(".")[1:-1]):
+        return ColumnSpec(name, IGNORED, "enrichment of an address (its country, city, AS number or organisation): says "
+                                         f"where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
     segment = _segment_role(name, ", by name") or _sensor_named(name)
     if segment is not None:  # also where training saw none at all: another sensor's rows are not news
         return segment
@@ -610,6 +635,10 @@ def infer_schema(
             f"the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     hints = hints or {}
+    names = set(map(str, df.columns))
+    if "tags" in names and "@timestamp" in names and any(c.startswith(("ecs.", "agent.", "event.")) for c in names):
+        # An Elastic export's tags are the pipeline's labels (beats_input_codec_plain_applied, a sensor's name).
+        hints = {**hints, "tags": "shipper"}
 
     def spec_for(name) -> ColumnSpec:
         key = str(name)
