@@ -852,6 +852,66 @@ def test_an_elasticsearch_export_of_another_day_and_network_is_not_flagged_for_i
         assert scored["other"]["is_anomaly"].mean() <= 0.05
 
 
+VPC_HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+
+
+def vpc_flow_log(n: int, account: str, enis: list[str], start: int, seed: int = 0) -> str:
+    """AWS VPC Flow Logs as delivered to S3 (version 2, space-separated, '-' where a NODATA record has no flow):
+    HTTPS and DNS from a subnet, SSH from outside."""
+    rng = np.random.default_rng(seed)
+    lines = [VPC_HEADER]
+    for i in range(n):
+        t = start + 30 * i
+        eni = enis[i % len(enis)]
+        if i % 40 == 7:
+            lines.append(f"2 {account} {eni} - - - - - - - {t} {t + 60} - NODATA")
+            continue
+        kind = rng.random()
+        src = f"172.31.16.{rng.integers(2, 250)}"
+        dst, dport, proto = ((f"172.31.{rng.integers(0, 40)}.{rng.integers(2, 250)}", 443, 6) if kind < 0.6 else ("172.31.0.2", 53, 17))
+        packets = int(rng.integers(1, 40))
+        lines.append(f"2 {account} {eni} {src} {dst} {rng.integers(32768, 61000)} {dport} {proto} {packets} "
+                     f"{packets * int(rng.integers(40, 1400))} {t} {t + 60} {'ACCEPT' if rng.random() < 0.95 else 'REJECT'} OK")
+    return "\n".join(lines) + "\n"
+
+
+def test_aws_vpc_flow_logs_are_read_and_another_account_is_not_flagged_for_its_ids(tmp_path, runner):
+    """AWS VPC Flow Logs separate their fields with single spaces, and name the account and network interface
+    that captured each flow. They read as a table (before, every line was one column: "no usable columns"),
+    and another account's flows score as the training account's; a Parquet export spelling the names with
+    '_' gets the same roles. A CSV whose values hold spaces keeps its commas."""
+    from vaeguard.sources import sniff_delimiter
+
+    train, home, other = tmp_path / "train.log", tmp_path / "home.log", tmp_path / "other.log.gz"
+    train.write_text(vpc_flow_log(2000, "123456789010", ["eni-1235b8ca123456789", "eni-0f9e8d7c6b5a43210"], 1418530010))
+    home.write_text(vpc_flow_log(400, "123456789010", ["eni-1235b8ca123456789"], 1700000000, seed=5))
+    other.write_bytes(gzip.compress(vpc_flow_log(400, "999988887777", ["eni-aaaabbbbccccdddd0"], 1700000000, seed=5).encode()))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles == {"version": "constant", "account-id": "ignored", "interface-id": "ignored", "srcaddr": "ignored", "dstaddr": "ignored",
+                     "srcport": "port", "dstport": "port", "protocol": "categorical", "packets": "numeric", "bytes": "numeric",
+                     "start": "ignored", "end": "ignored", "action": "categorical", "log-status": "categorical"}, roles
+    scored = {}
+    for path in (home, other):
+        out = tmp_path / f"scored-{path.name}.csv"
+        res = invoke(runner, "score", path, "--model", model, "--out", out, "-q")
+        assert res.exit_code == 0, res.output
+        scored[path.name] = pd.read_csv(out, dtype=str)
+    assert scored["other.log.gz"]["anomaly_score"].tolist() == scored["home.log"]["anomaly_score"].tolist()
+    assert scored["other.log.gz"]["is_anomaly"].astype(int).mean() <= 0.05
+    assert scored["home.log"]["srcport"].iloc[0] == home.read_text().splitlines()[1].split(" ")[5]  # values as written
+    parquet = tmp_path / "flows.parquet"
+    frame = pd.read_csv(train, sep=" ", na_values="-")
+    frame.columns = [c.replace("-", "_") for c in frame.columns]
+    frame.to_parquet(parquet)
+    src = open_source(str(parquet))
+    specs = {s.name: s.role for s in infer_schema(read_table(src)[0], hints=src.hints)}
+    assert specs == {k.replace("-", "_"): v for k, v in roles.items()}, specs
+    assert sniff_delimiter("name,city\nJo Ann Lee,New York City\nAl Bo Cy,Los Angeles Co\n") == ","
+
+
 NFDUMP_HEADER = ("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,"
                  "ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr")
 
@@ -896,9 +956,9 @@ def test_netflow_from_another_router_is_not_flagged_for_its_exporter(tmp_path, r
     assert scored["other"]["anomaly_score"].tolist() == scored["home"]["anomaly_score"].tolist()
     assert scored["other"]["is_anomaly"].mean() <= 0.05
     # Only nfdump's own header gets its names read so: a table that merely has columns 'in' and 'out' keeps its rules.
-    from vaeguard.flowlogs import csv_hints
+    from vaeguard.flowlogs import table_hints
 
-    assert csv_hints(["in", "out", "bytes"]) == {} and csv_hints(NFDUMP_HEADER.split(","))["in"] == "sensor"
+    assert table_hints(["in", "out", "bytes"]) == {} and table_hints(NFDUMP_HEADER.split(","))["in"] == "sensor"
 
 
 def test_a_suricata_7_eve_log_from_the_next_day_is_quiet(tmp_path, runner):

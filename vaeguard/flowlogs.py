@@ -62,11 +62,29 @@ NFDUMP_TYPES = {
 }
 # The names that tell nfdump's CSV from any other table's (its other names are as short and as plain).
 NFDUMP_CORE = {"ts", "te", "td", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt"}
+# AWS VPC Flow Logs (space-separated text, or Parquet, or queried with '_' for '-'): besides the flow, where
+# in the cloud it was captured, the account, network interface, VPC, subnet, instance, region and zone.
+VPC_FLOW_TYPES = {
+    "srcaddr": "addr", "dstaddr": "addr", "pkt-srcaddr": "addr", "pkt-dstaddr": "addr", "srcport": "port", "dstport": "port",
+    "packets": "count", "bytes": "count", "start": "time", "end": "time",
+    **dict.fromkeys(("account-id", "interface-id", "vpc-id", "subnet-id", "instance-id", "region", "az-id", "sublocation-type",
+                     "sublocation-id", "ecs-cluster-arn", "ecs-cluster-name", "ecs-container-instance-arn", "ecs-container-instance-id",
+                     "ecs-container-id", "ecs-second-container-id", "ecs-service-name", "ecs-task-definition-arn", "ecs-task-arn",
+                     "ecs-task-id"), "cloud"),
+}
+VPC_FLOW_CORE = {"srcaddr", "dstaddr", "srcport", "dstport", "packets", "bytes"}
 
 
-def csv_hints(names: list[str]) -> dict[str, str]:
-    """Column types for a CSV whose header is nfdump's; {} for any other."""
-    return {k: v for k, v in NFDUMP_TYPES.items() if k in names} if NFDUMP_CORE <= set(names) else {}
+def table_hints(names) -> dict[str, str]:
+    """Column types for a table whose names are those of a flow exporter that writes no types of its own:
+    nfdump's CSV, AWS VPC Flow Logs. {} for any other table."""
+    names = set(map(str, names))
+    if NFDUMP_CORE <= names:
+        return {k: v for k, v in NFDUMP_TYPES.items() if k in names}
+    spelled = {n.replace("_", "-"): n for n in names}
+    if VPC_FLOW_CORE <= set(spelled):
+        return {spelled[k]: v for k, v in VPC_FLOW_TYPES.items() if k in spelled}
+    return {}
 
 
 # eve.json mixes flows with stats, dns, alert... events; only these describe one flow each. With both

@@ -406,6 +406,9 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
+    if base == "cloud":
+        return ColumnSpec(name, IGNORED, "where in the cloud the record was captured (account, network interface, VPC, subnet, "
+                                         "instance, region, zone): another capture point's values are not news")
     if base == "shipper":
         return ColumnSpec(name, IGNORED, _SHIPPER_REASON)
     if base == "route":
@@ -634,8 +637,10 @@ def infer_schema(
             f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}; "
             f"the table has: {', '.join(map(str, df.columns[:30]))}"
         )
-    hints = hints or {}
     names = set(map(str, df.columns))
+    from .flowlogs import table_hints
+
+    hints = {**table_hints(names), **(hints or {})}  # what the file format itself says wins
     if "tags" in names and "@timestamp" in names and any(c.startswith(("ecs.", "agent.", "event.")) for c in names):
         # An Elastic export's tags are the pipeline's labels (beats_input_codec_plain_applied, a sensor's name).
         hints = {**hints, "tags": "shipper"}

@@ -655,9 +655,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             source.line_above_header = next(line for line in above.splitlines() if line.strip())
             text = text[len(above):]
         source.delimiter = sniff_delimiter(text)
-        from .flowlogs import csv_hints
-
-        source.hints = csv_hints(_check_header(name, text.splitlines()[0], source.delimiter))
+        _check_header(name, text.splitlines()[0], source.delimiter)
     return source
 
 
@@ -784,6 +782,12 @@ def sniff_delimiter(text: str) -> str:
             n = counts.pop()
             if n > best_fields:
                 best, best_fields = d, n
+    if best_fields == 1 and len(lines) > 1:
+        # Single spaces, and only where nothing else splits the lines: AWS VPC Flow Logs ("version account-id
+        # interface-id srcaddr ..."). A space inside a value of any other table must never split it.
+        counts = {len(line.rstrip("\r").split(" ")) for line in lines}
+        if len(counts) == 1 and counts.pop() > 2:
+            return " "
     if best_fields == 1 and lines:
         # Ragged lines with every candidate: keep the one that splits the header most (errors name it).
         header = lines[0]
