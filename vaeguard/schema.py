@@ -62,6 +62,7 @@ _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "s
 # tags, so as a code every one of its rows would hold a value training never held.
 _SEGMENT_WORDS = {"vlan", "vlans", "vlanid", "svln", "dvln"}
 _LABEL_NAMES = {"label", "labels", "detailed-label", "detailed_label", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
+_HEX_NUMBER = re.compile(r"^0x[0-9a-fA-F]+$")
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
 # Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
@@ -380,7 +381,8 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
 
 # Where a record was captured: the sensor's or exporter's interface (a firewall's "Inbound Interface", IPFIX's
 # ingressInterface, nProbe's INPUT_SNMP) or the box itself. One capture point's constants, as an address is a host's.
-_SENSOR_WORDS = {"iface", "interface", "ifindex", "ifname", "snmp", "exporter", "sensor", "observer", "collector"}
+_SENSOR_WORDS = {"iface", "interface", "ifindex", "ifname", "snmp", "exporter", "sensor", "observer", "collector",
+                 "srcid"}  # Argus' SrcId: the probe that saw the flow
 
 
 def _sensor_named(name: str) -> ColumnSpec | None:
@@ -536,6 +538,11 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         return _written_numbers(name, text, n, DECIMAL_COMMA, "decimal comma")
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
         return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
+    if port_named and not plain_text and 0.0 < parsed < 1.0:
+        hexed = counts.to_numpy()[counts.index.astype(str).str.match(_HEX_NUMBER)].sum() / max(1, counts.sum())
+        if hexed > 0 and parsed + hexed >= 0.99:
+            return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral; "
+                                          "a hex value (Argus' ICMP type and code) is a category of its own")
     if parsed >= NUMERIC_TEXT_FRACTION:
         coerced = pd.to_numeric(text, errors="coerce")
         note = " (stored as text)" if parsed == 1.0 else " (some values are text)"
