@@ -916,6 +916,55 @@ def test_aws_vpc_flow_logs_are_read_and_another_account_is_not_flagged_for_its_i
     assert sniff_delimiter("name,city\nJo Ann Lee,New York City\nAl Bo Cy,Los Angeles Co\n") == ","
 
 
+def gcp_flow_log(n: int, project: str, day: int, seed: int = 0) -> str:
+    """Google Cloud VPC Flow Logs exported from Cloud Logging (JSON lines): the flow, where in the project each
+    end sits, an outside end's location, and the log entry's own name, id, resource and times."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        outside = rng.random() < 0.3
+        entry = {
+            "insertId": f"{int(rng.integers(1 << 40)):x}", "logName": f"projects/{project}/logs/compute.googleapis.com%2Fvpc_flows",
+            "resource": {"type": "gce_subnetwork", "labels": {"project_id": project, "location": "us-central1-a", "subnetwork_name": f"{project}-subnet"}},
+            "timestamp": f"2026-11-{day:02d}T10:{i // 60 % 60:02d}:{i % 60:02d}Z", "receiveTimestamp": f"2026-11-{day:02d}T10:{i // 60 % 60:02d}:{i % 60:02d}.5Z",
+            "jsonPayload": {
+                "connection": {"src_ip": f"10.128.0.{rng.integers(2, 200)}", "dest_ip": f"{'8.8' if outside else '10.128'}.0.{rng.integers(2, 200)}",
+                               "src_port": int(rng.integers(32768, 61000)), "dest_port": int(rng.choice([443, 53, 80])), "protocol": int(rng.choice([6, 17]))},
+                "bytes_sent": str(rng.integers(100, 90000)), "packets_sent": str(rng.integers(1, 60)), "reporter": str(rng.choice(["SRC", "DEST"])),
+                "src_instance": {"project_id": project, "region": "us-central1", "vm_name": f"{project}-vm-{i % 3}", "zone": "us-central1-a"},
+                "src_vpc": {"project_id": project, "vpc_name": f"{project}-vpc", "subnetwork_name": f"{project}-subnet"},
+            },
+        }
+        if outside:
+            entry["jsonPayload"]["dest_location"] = {"asn": 15169, "country": "usa", "city": "Mountain View"}
+        out.append(json.dumps(entry))
+    return "\n".join(out) + "\n"
+
+
+def test_google_cloud_flow_logs_from_another_project_are_not_flagged_for_where_they_were_seen(tmp_path, runner):
+    """GCP's VPC Flow Logs name the project, VPC, subnet, VM, region and zone of each end, and the log entry's
+    own name holds the project: one project's constants (before, another project's flows were flagged whole,
+    top features logName, resource.labels.project_id). The same flows from another project score the same."""
+    train, home, other = tmp_path / "train.json", tmp_path / "home.json", tmp_path / "other.json"
+    train.write_text(gcp_flow_log(1500, "shop-prod", 1))
+    home.write_text(gcp_flow_log(300, "shop-prod", 20, seed=5))
+    other.write_text(gcp_flow_log(300, "billing-prod", 20, seed=5).replace("billing-prod-vm-", "b-vm-"))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    kept = {name for name, role in roles.items() if role != "ignored"}
+    assert kept == {"jsonPayload.connection.src_port", "jsonPayload.connection.dest_port", "jsonPayload.connection.protocol",
+                    "jsonPayload.bytes_sent", "jsonPayload.packets_sent", "jsonPayload.reporter"}, roles
+    scored = {}
+    for path in (home, other):
+        out = tmp_path / f"scored-{path.stem}.csv"
+        assert invoke(runner, "score", path, "--model", model, "--out", out, "-q").exit_code == 0
+        scored[path.stem] = pd.read_csv(out, low_memory=False)
+    assert scored["other"]["anomaly_score"].tolist() == scored["home"]["anomaly_score"].tolist()
+    assert scored["other"]["is_anomaly"].mean() <= 0.05
+
+
 NFDUMP_HEADER = ("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,"
                  "ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr")
 

@@ -75,12 +75,31 @@ VPC_FLOW_TYPES = {
 VPC_FLOW_CORE = {"srcaddr", "dstaddr", "srcport", "dstport", "packets", "bytes"}
 
 
+# Google Cloud VPC Flow Logs, exported from Cloud Logging as JSON (nested keys flattened with '.'): where in
+# the cloud each end sits (project, VPC, subnet, VM, region, zone) and, for an outside end, its country,
+# city and AS; the log entry's own name, id, resource and receive time.
+GCP_FLOW_CORE = "jsonPayload.connection.src_ip"
+GCP_CLOUD_PARTS = ("jsonPayload.src_instance.", "jsonPayload.dest_instance.", "jsonPayload.src_vpc.", "jsonPayload.dest_vpc.",
+                   "jsonPayload.src_gke_details.", "jsonPayload.dest_gke_details.", "jsonPayload.src_google_service.",
+                   "jsonPayload.dest_google_service.", "resource.", "logName", "labels.")
+GCP_ROUTE_PARTS = ("jsonPayload.src_location.", "jsonPayload.dest_location.")
+GCP_TYPES = {"jsonPayload.connection.src_ip": "addr", "jsonPayload.connection.dest_ip": "addr", "jsonPayload.connection.src_port": "port",
+             "jsonPayload.connection.dest_port": "port", "jsonPayload.bytes_sent": "count", "jsonPayload.packets_sent": "count",
+             "jsonPayload.start_time": "time", "jsonPayload.end_time": "time", "timestamp": "time", "receiveTimestamp": "time",
+             "insertId": "id"}
+
+
 def table_hints(names) -> dict[str, str]:
     """Column types for a table whose names are those of a flow exporter that writes no types of its own:
-    nfdump's CSV, AWS VPC Flow Logs. {} for any other table."""
+    nfdump's CSV, AWS and Google Cloud VPC Flow Logs. {} for any other table."""
     names = set(map(str, names))
     if NFDUMP_CORE <= names:
         return {k: v for k, v in NFDUMP_TYPES.items() if k in names}
+    if GCP_FLOW_CORE in names:
+        hints = {k: v for k, v in GCP_TYPES.items() if k in names}
+        hints.update({n: "cloud" for n in names if n.startswith(GCP_CLOUD_PARTS)})
+        hints.update({n: "route" for n in names if n.startswith(GCP_ROUTE_PARTS)})
+        return hints
     spelled = {n.replace("_", "-"): n for n in names}
     if VPC_FLOW_CORE <= set(spelled):
         return {spelled[k]: v for k, v in VPC_FLOW_TYPES.items() if k in spelled}

@@ -409,13 +409,13 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
     if base == "cloud":
-        return ColumnSpec(name, IGNORED, "where in the cloud the record was captured (account, network interface, VPC, subnet, "
-                                         "instance, region, zone): another capture point's values are not news")
+        return ColumnSpec(name, IGNORED, "where in the cloud the record was captured (account or project, network interface, VPC, "
+                                         "subnet, instance, region, zone): another capture point's values are not news")
     if base == "shipper":
         return ColumnSpec(name, IGNORED, _SHIPPER_REASON)
     if base == "route":
-        return ColumnSpec(name, IGNORED, "routing data of an address (AS number, prefix length, MPLS label): says where a host "
-                                         "sits, as the address does, not what the traffic did")
+        return ColumnSpec(name, IGNORED, "routing data or location of an address (AS number, prefix length, MPLS label, country): "
+                                         "says where a host sits, as the address does, not what the traffic did")
     if base == "sensor":
         return ColumnSpec(name, IGNORED, "the sensor's bookkeeping (which sensor, interface or file wrote the record, and why "
                                          "then), not the traffic")
