@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import importlib.util
@@ -53,6 +54,30 @@ def test_output_has_every_input_column_then_scores(runner, trained_model, tmp_pa
     assert out.read_text().split("\n", 1)[0] == NEW.read_text().split("\n", 1)[0] + "," + ",".join(SCORE_COLUMNS)
     # The summary goes to stderr, and says how many rows were flagged.
     assert "rows scored" in res.stderr and "1,000" in res.stderr and "flagged" in res.stderr
+
+
+def test_only_the_values_that_need_it_are_quoted(runner, trained_model, tmp_path):
+    """A value holding the delimiter, a quote or a line break is quoted as CSV quotes it, and no other value is
+    (pyarrow quoted every text value of a chunk that held one: an Elasticsearch export's "a, b" lists made the
+    scored file 1.40x its input, now 1.25x). A value holding one of the marks the writer uses meanwhile gets
+    pyarrow's quoting, and reads back the same."""
+    src = pd.read_csv(NEW)
+    notes = ["plain", "a, b", 'say "hi"', "two\nlines", "cr\rhere", "tab\there", "", None]
+    for name, extra in (("minimal", []), ("marked", ["odd\x01byte"])):
+        table = src.assign(note=[(notes + extra)[i % len(notes + extra)] for i in range(len(src))])
+        path, out = tmp_path / f"{name}.csv", tmp_path / f"{name}-scored.csv"
+        table.to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)  # pandas leaves a lone \r unquoted otherwise
+        res = invoke(runner, "score", path, "--model", trained_model, "--out", out, "-q")
+        assert res.exit_code == 0, res.output
+        back = pd.read_csv(out, keep_default_na=False, dtype=str)
+        want = pd.read_csv(path, keep_default_na=False, dtype=str)
+        pd.testing.assert_frame_equal(back[want.columns], want)
+        rows = out.read_text().split("\n")
+        if name == "minimal":
+            assert rows[1].split(",")[src.columns.get_loc("label")] == src["label"].iloc[0]  # unquoted
+            assert '"a, b"' in out.read_text() and '"say ""hi"""' in out.read_text() and '"two\nlines"' in out.read_text()
+        else:
+            assert rows[1].split(",")[src.columns.get_loc("label")] == f'"{src["label"].iloc[0]}"'  # pyarrow's style: every text value
 
 
 def test_flags_the_sample_attacks(runner, trained_model, tmp_path):
