@@ -965,6 +965,49 @@ def test_google_cloud_flow_logs_from_another_project_are_not_flagged_for_where_t
     assert scored["other"]["is_anomaly"].mean() <= 0.05
 
 
+def windows_firewall_log(day: str, pids: list[int], n: int, seed: int = 0) -> str:
+    """pfirewall.log as Windows Firewall writes it: W3C directives, the names in '#Fields:', a blank line,
+    then space-separated records ('-' where a field has no value)."""
+    rng = np.random.default_rng(seed)
+    lines = ["#Version: 1.5", "#Software: Microsoft Windows Firewall", "#Time Format: Local",
+             "#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path pid", ""]
+    for i in range(n):
+        t = f"{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        if rng.random() < 0.7:
+            lines.append(f"{day} {t} ALLOW TCP 10.0.0.5 52.1.{rng.integers(0, 255)}.{rng.integers(1, 250)} {rng.integers(49152, 65535)} 443 0 - 0 0 0 - - - SEND {rng.choice(pids)}")
+        else:
+            lines.append(f"{day} {t} DROP TCP 10.0.0.{rng.integers(2, 250)} 10.0.0.5 {rng.integers(1024, 65535)} 445 52 S {rng.integers(1 << 32)} 0 64240 - - - RECEIVE 4")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_a_windows_firewall_log_is_read_from_its_fields_directive(tmp_path, runner):
+    """The W3C extended log format names its columns in a '#Fields:' directive under other '#' lines, and
+    separates them with spaces (before: the directives were taken for the header, "no usable columns").
+    The date, time of day, process ids and TCP sequence numbers identify moments and processes: another
+    day's log, with other process ids, scores as the training day's."""
+    train, home, other = tmp_path / "pfirewall.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(windows_firewall_log("2026-11-01", [1234, 5678, 904], 3000))
+    home.write_text(windows_firewall_log("2026-11-01", [1234, 5678, 904], 600, seed=5))
+    other.write_text(windows_firewall_log("2026-11-20", [7712, 10432, 1188], 600, seed=5))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert list(roles)[:4] == ["date", "time", "action", "protocol"], roles
+    assert {k: roles[k] for k in ("date", "time", "src-ip", "dst-ip", "src-port", "dst-port", "size", "tcpsyn", "pid")} == {
+        "date": "ignored", "time": "ignored", "src-ip": "ignored", "dst-ip": "ignored", "src-port": "port", "dst-port": "port",
+        "size": "numeric", "tcpsyn": "ignored", "pid": "ignored"}, roles
+    scored = {}
+    for path in (home, other):
+        out = tmp_path / f"scored-{path.name}.csv"
+        res = invoke(runner, "score", path, "--model", model, "--out", out)
+        assert res.exit_code == 0 and "4 lines above the header left out" in res.stderr, res.output
+        scored[path.name] = pd.read_csv(out)
+    assert len(scored["other.log"]) == 600
+    assert scored["other.log"]["anomaly_score"].tolist() == scored["home.log"]["anomaly_score"].tolist()
+    assert scored["other.log"]["is_anomaly"].mean() <= 0.05
+
+
 NFDUMP_HEADER = ("ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das,smk,dmk,dtos,dir,nh,nhb,svln,dvln,"
                  "ismc,odmc,idmc,osmc,mpls1,mpls2,mpls3,mpls4,mpls5,mpls6,mpls7,mpls8,mpls9,mpls10,cl,sl,al,ra,eng,exid,tr")
 

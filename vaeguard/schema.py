@@ -50,7 +50,7 @@ SAMPLE = 2000  # values looked at for the text patterns
 _TIME_WORDS = {"ts", "time", "timestamp", "datetime", "date", "stime", "ltime", "start", "end", "seen", "first", "last"}
 _PORT_WORDS = {"port", "sport", "dport", "dsport", "srcport", "dstport", "sp", "dp"}  # sp, dp: nfdump
 _ZEEK_PORT = re.compile(r"(^|\.)(orig|resp)_p$")  # Zeek's id.orig_p / id.resp_p in a CSV export
-_SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb"}
+_SEQ_WORDS = {"stcpb", "dtcpb", "seq", "isn", "tcpb", "tcpsyn", "tcpack"}  # tcpsyn, tcpack: Windows Firewall's
 _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
 _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
 # Names of measures, which values spread evenly over a huge range never make an identifier (ECS's
@@ -66,6 +66,7 @@ _HEX_NUMBER = re.compile(r"^0x[0-9a-fA-F]+$")
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
 # Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
+_TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?$")
 _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([T ]\d{1,2}:\d{2}|$)")
 # Zeek's connection history: one letter per event (s SYN, h SYN-ACK, a ACK, d data, f FIN, r reset, c bad
 # checksum, g gap, t retransmission, w zero window, i inconsistent, q multi-flag, ^ direction flipped);
@@ -312,6 +313,8 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address: identifies a host; {role_flag(name, 'address')} adds its scope")
     if _share(values, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
+    if _words(name) & _TIME_WORDS and _share(values, _TIME_OF_DAY) >= 0.95:  # W3C logs: a date column and a time column
+        return ColumnSpec(name, IGNORED, "time of day, by name: a moment, not a measure")
     if _share(values, _COMMUNITY_ID) >= 0.95:
         return ColumnSpec(name, IGNORED, "Community ID: a hash of the flow's addresses and ports, identifies them")
     if _words(name) & _ZEEK_UID_WORDS and _share(values, _ZEEK_UID) >= 0.95:
@@ -362,6 +365,8 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
         return ColumnSpec(name, IGNORED, _time_reason(how, name))
     if words & _SEQ_WORDS:
         return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
+    if words & {"pid", "ppid"}:
+        return ColumnSpec(name, IGNORED, "process id: names a process on one host, measures nothing")
     if integer and _port_name(name) and values.min() >= 0 and values.max() <= 65535:
         return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral" + note)
     if words & _ID_WORDS and distinct() > ID_UNIQUE_FRACTION * len(values) and len(values) >= 20:

@@ -660,6 +660,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
 
 
 _EXCEL_SEP = re.compile(r"^sep=.\r?\n?$", re.IGNORECASE)
+_W3C_FIELDS = re.compile(r"^#Fields:[ \t]*", re.IGNORECASE)
 
 
 def _lines_above_header(text: str) -> str:
@@ -671,6 +672,14 @@ def _lines_above_header(text: str) -> str:
     lines = text.splitlines(keepends=True)
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]  # the last peeked line may be cut
+    # The W3C extended log format (Windows Firewall's pfirewall.log, IIS): '#' directives, and the names in
+    # "#Fields: date time action ...". What stands above the names (its "#Fields: " too) is left out.
+    for n, line in enumerate(lines):
+        if not line.startswith("#"):
+            break
+        directive = _W3C_FIELDS.match(line)
+        if directive and len(line.split()) > 2:
+            return "".join(lines[:n]) + directive.group(0)
 
     def fields(line: str, delimiter: str) -> int:
         return len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])) if line.strip() else 0
