@@ -14,6 +14,12 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   names, the index named by day, the shipper's host and tags, the responder's AS and country.
 - AWS VPC Flow Logs (version 2, space-separated): the account and network interface (one account per
   network), protocol numbers, packets and bytes of both directions summed, as VPC logs count them.
+- Google Cloud VPC Flow Logs (Cloud Logging's JSON): one project per network, each end's VM, VPC and
+  subnet, the outside end's AS and country, the entry's name, id and times.
+- Argus as CTU-13's binetflow files hold it: Argus' names, an ICMP flow's type and code in hex where the
+  ports go, and SrcId, the probe (one per network).
+- Windows Firewall's pfirewall.log (the W3C extended log format): the first packet of each connection,
+  its date and time of day, and the id of the process that sent it (other processes on network B).
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
 Zeek TSV rows are the reference: an exporter that adds nothing but where it saw a flow should score as
 they do. For each: ROC-AUC, the shares of benign and malicious rows flagged, the drift warning, and
@@ -155,9 +161,71 @@ def vpc(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def argus(rows: list[dict], point: tuple, path: Path) -> Path:
+    """CTU-13's binetflow (ra -c ,): Argus' names, an ICMP flow's type and code in hex where the ports go,
+    and SrcId, the probe (one per network)."""
+    probe = point[7].replace("sensor", "argus")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["StartTime", "Dur", "Proto", "SrcAddr", "Sport", "Dir", "DstAddr", "Dport", "State", "sTos", "dTos", "TotPkts",
+                    "TotBytes", "SrcBytes", "SrcId"])
+        for r in rows:
+            icmp = r["proto"] == "icmp"
+            sport, dport = (f"0x{int(r['id.orig_p']):04x}", f"0x{int(r['id.resp_p']):04x}") if icmp else (r["id.orig_p"], r["id.resp_p"])
+            w.writerow([datetime.fromtimestamp(float(r["ts"]), timezone.utc).strftime("%Y/%m/%d %H:%M:%S.%f"), r["duration"] or "0.000000",
+                        r["proto"], r["id.orig_h"], sport, "  <->" if r["proto"] == "udp" else "   ->", r["id.resp_h"], dport, r["conn_state"],
+                        0, 0, _n(r["orig_pkts"]) + _n(r["resp_pkts"]), _n(r["orig_ip_bytes"]) + _n(r["resp_ip_bytes"]), _n(r["orig_ip_bytes"]), probe])
+    return path
+
+
+def windows_firewall(rows: list[dict], point: tuple, path: Path) -> Path:
+    """pfirewall.log (the W3C extended log format): the first packet of each connection as the host's firewall
+    logs it, with the process that sent it (other process ids on the other network's host)."""
+    pids = (1234, 5678, 904) if point is POINTS["A"] else (7712, 10432, 1188)
+    out = ["#Version: 1.5", "#Software: Microsoft Windows Firewall", "#Time Format: Local",
+           "#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path pid", ""]
+    for r in rows:
+        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        tcp = r["proto"] == "tcp"
+        out.append(f"{t:%Y-%m-%d} {t:%H:%M:%S} ALLOW {r['proto'].upper()} {r['id.orig_h']} {r['id.resp_h']} {r['id.orig_p']} {r['id.resp_p']} "
+                   f"{_n(r['orig_ip_bytes'])} {'S' if tcp else '-'} {_hash(r['uid'], 1 << 32) if tcp else '-'} {0 if tcp else '-'} "
+                   f"{64240 if tcp else '-'} - - - SEND {pids[_hash(r['id.resp_h'], 3)]}")
+    path.write_text("\r\n".join(out) + "\r\n")
+    return path
+
+
+def gcp(rows: list[dict], point: tuple, path: Path) -> Path:
+    """Google Cloud VPC Flow Logs from Cloud Logging (JSON lines): one project per network, the outside end's
+    location, the entry's own name, id and times."""
+    project = "iot-lab" if point is POINTS["A"] else "iot-plant"
+    out = []
+    for r in rows:
+        iso = datetime.fromtimestamp(float(r["ts"]), timezone.utc).isoformat().replace("+00:00", "Z")
+        k = _hash(r["id.resp_h"], 3)
+        entry = {
+            "insertId": hashlib.sha1(r["uid"].encode()).hexdigest()[:12], "logName": f"projects/{project}/logs/compute.googleapis.com%2Fvpc_flows",
+            "resource": {"type": "gce_subnetwork", "labels": {"project_id": project, "location": "us-central1-a", "subnetwork_name": f"{project}-subnet"}},
+            "timestamp": iso, "receiveTimestamp": iso,
+            "jsonPayload": {
+                "connection": {"src_ip": r["id.orig_h"], "dest_ip": r["id.resp_h"], "src_port": int(r["id.orig_p"]), "dest_port": int(r["id.resp_p"]),
+                               "protocol": PROTO.get(r["proto"], 0)},
+                "bytes_sent": str(_n(r["orig_ip_bytes"])), "packets_sent": str(_n(r["orig_pkts"])), "reporter": "SRC",
+                "start_time": iso, "end_time": iso,
+                "src_instance": {"project_id": project, "region": "us-central1", "vm_name": f"{project}-{r['id.orig_h']}", "zone": "us-central1-a"},
+                "src_vpc": {"project_id": project, "vpc_name": f"{project}-vpc", "subnetwork_name": f"{project}-subnet"},
+                "dest_location": {"asn": point[5] + k, "country": ("usa", "deu", "nld")[k] if point is POINTS["A"] else ("irl", "sgp", "bra")[k]},
+            },
+        }
+        out.append(json.dumps(entry))
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
-           "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log")}
+           "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
+           "google cloud vpc flow logs": (gcp, ".json"), "argus (CTU-13 binetflow)": (argus, ".binetflow"),
+           "windows firewall log": (windows_firewall, ".log")}
 
 
 def run(folder: Path) -> list[dict]:
