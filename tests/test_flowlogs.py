@@ -117,6 +117,21 @@ def test_zeek_bad_lines_are_counted_or_stop_with_strict(tmp_path, runner):
     assert res.exit_code == 2 and "--strict" in res.stderr and not (tmp_path / "m2").exists()
 
 
+def test_a_zeek_log_cut_inside_its_header_says_so(tmp_path, runner):
+    """A log cut while its header was written (a copy stopped early, a sensor that died): one clear line at
+    fit and at score, not pyarrow's "Could not skip initial 7 rows"."""
+    path = tmp_path / "conn.log"
+    text = zeek_text(conn_rows(40))
+    path.write_text(text[: text.index("#fields") + 40])
+    model = tmp_path / "m"
+    (tmp_path / "whole.log").write_text(text)
+    assert invoke(runner, "fit", tmp_path / "whole.log", "--model", model, "--epochs", "1", "-q").exit_code == 0
+    for args in (["fit", path, "--model", tmp_path / "m2"], ["score", path, "--model", model, "--out", tmp_path / "o.csv"]):
+        res = invoke(runner, *args)
+        assert res.exit_code == 2 and "conn.log' ends inside its header: the file was cut short" in res.stderr, res.output
+    assert not (tmp_path / "m2").exists() and not (tmp_path / "o.csv").exists()
+
+
 def nfdump_csv(n: int = 300) -> str:
     """`nfdump -o csv` as it prints: the flows, then a summary of another shape."""
     rng = np.random.default_rng(0)
