@@ -291,15 +291,16 @@ def is_number(value) -> bool:
     return True
 
 
-def _ip_share(values: pd.Series) -> float:
+def _ip_share(values: pd.Series) -> tuple[float, bool]:
     """Share of sampled values that are IP addresses, or lists of them joined by commas (ECS's related.ip,
-    Zeek's sets of addresses, exported to CSV)."""
+    Zeek's sets of addresses, exported to CSV); and whether they are lists."""
     sample = values.iloc[:SAMPLE].astype(str)
-    if sample.str.contains(",", regex=False).any():
+    lists = bool(sample.str.contains(",", regex=False).any())
+    if lists:
         sample = sample.str.split(",").explode().str.strip()
     if not len(sample) or sample.str.match(_IP_CHARS).mean() < 0.95:  # most text columns end here, cheaply
-        return 0.0
-    return float(np.mean([is_ip_address(v) for v in sample]))
+        return 0.0, lists
+    return float(np.mean([is_ip_address(v) for v in sample])), lists
 
 
 def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
@@ -307,8 +308,9 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     single gateway or a single day in training says nothing about the next capture's. Looks at a sample."""
     if _share(values, _MAC) >= 0.95:
         return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
-    if _ip_share(values) >= 0.95:
-        if values.iloc[:SAMPLE].astype(str).str.contains(",", regex=False).any():
+    share, lists = _ip_share(values)
+    if share >= 0.95:
+        if lists:
             return ColumnSpec(name, IGNORED, "IP addresses (lists of them): identify hosts")
         return ColumnSpec(name, IGNORED, f"IP address: identifies a host; {role_flag(name, 'address')} adds its scope")
     if _share(values, _DATE_TIME) >= 0.95:
@@ -424,10 +426,11 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "sensor":
         return ColumnSpec(name, IGNORED, "the sensor's bookkeeping (which sensor, interface or file wrote the record, and why "
                                          "then), not the traffic")
-    if base in ("set", "vector", "table", "list", "count", "int") and _segment_role(name) is not None:
+    segment = _segment_role(name, f", by name (type {hint})") if base in ("set", "vector", "table", "list", "count", "int") else None
+    if segment is not None:
         # Suricata's list of tags too: how many a frame carries (none, one, QinQ's two) says where the sensor
         # listens (an access port, a trunk), not what the traffic did.
-        return _segment_role(name, f", by name (type {hint})")
+        return segment
     if base in ("set", "vector", "table", "list"):
         lengths = set_lengths(s)
         one_count = lengths.nunique() <= 1
@@ -654,8 +657,9 @@ def infer_schema(
 
     hints = {**table_hints(names), **(hints or {})}  # what the file format itself says wins
     if "tags" in names and "@timestamp" in names and any(c.startswith(("ecs.", "agent.", "event.")) for c in names):
-        # An Elastic export's tags are the pipeline's labels (beats_input_codec_plain_applied, a sensor's name).
-        hints = {**hints, "tags": "shipper"}
+        # An Elastic export's tags are the pipeline's labels (beats_input_codec_plain_applied, a sensor's name),
+        # over JSON's "list" hint too.
+        hints["tags"] = "shipper"
 
     def spec_for(name) -> ColumnSpec:
         key = str(name)
