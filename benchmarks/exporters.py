@@ -20,6 +20,8 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   ports go, and SrcId, the probe (one per network).
 - Windows Firewall's pfirewall.log (the W3C extended log format): the first packet of each connection,
   its date and time of day, and the id of the process that sent it (other processes on network B).
+- Azure NSG flow logs (version 2, PT1H.json): one NSG per network, a MAC per device, each connection's
+  closing tuple nested by hour, rule and NIC.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
 Zeek TSV rows are the reference: an exporter that adds nothing but where it saw a flow should score as
 they do. For each: ROC-AUC, the shares of benign and malicious rows flagged, the drift warning, and
@@ -221,11 +223,42 @@ def gcp(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def azure(rows: list[dict], point: tuple, path: Path) -> Path:
+    """Azure NSG flow logs, version 2 (PT1H.json): one NSG per network, a MAC per device, records by hour,
+    each connection its closing tuple (state E, with the counts each way). Connections follow one another in
+    the file as in the capture: a record, rule or NIC group ends where the next connection has another."""
+    nsg = f"/SUBSCRIPTIONS/{point[8]}/RESOURCEGROUPS/IOT/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG-{point[7].upper()}"
+    records: list[dict] = []
+    last = None
+    for r in rows:
+        ts = float(r["ts"])
+        hour = datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:00:00.0000000Z")
+        inside = r["id.resp_h"].startswith(("10.", "192.168.", "172.16."))
+        rule = "DefaultRule_AllowVnetOutBound" if inside else "DefaultRule_AllowInternetOutBound"
+        mac = f"000D3A{point[0]:02X}{_hash(r['id.orig_h'], 1 << 16):04X}"
+        flow = (f"{int(ts)},{r['id.orig_h']},{r['id.resp_h']},{r['id.orig_p']},{r['id.resp_p']},{(r['proto'] or 'u')[0].upper()},O,A,E,"
+                f"{_n(r['orig_pkts'])},{_n(r['orig_ip_bytes'])},{_n(r['resp_pkts'])},{_n(r['resp_ip_bytes'])}")
+        if last is None or last[0] != hour:
+            records.append({"time": hour, "systemId": point[9], "macAddress": mac, "category": "NetworkSecurityGroupFlowEvent",
+                            "resourceId": nsg, "operationName": "NetworkSecurityGroupFlowEvents", "properties": {"Version": 2, "flows": []}})
+            last = (hour, None, None)
+        groups = records[-1]["properties"]["flows"]
+        if last[1] != rule:
+            groups.append({"rule": rule, "flows": []})
+            last = (hour, rule, None)
+        if last[2] != mac:
+            groups[-1]["flows"].append({"mac": mac, "flowTuples": []})
+            last = (hour, rule, mac)
+        groups[-1]["flows"][-1]["flowTuples"].append(flow)
+    path.write_text(json.dumps({"records": records}))
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
            "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
            "google cloud vpc flow logs": (gcp, ".json"), "argus (CTU-13 binetflow)": (argus, ".binetflow"),
-           "windows firewall log": (windows_firewall, ".log")}
+           "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json")}
 
 
 def run(folder: Path) -> list[dict]:

@@ -1465,3 +1465,123 @@ def test_an_elastic_export_leaves_the_shippers_fields_out():
     roles = {s.name: s.role for s in infer_schema(df)}
     assert all(roles[c] == "ignored" for c in ("host.name", "agent.id", "agent.version", "observer.hostname", "ecs.version", "@version")), roles
     assert roles["destination.port"] == "port" and roles["source.bytes"] == "numeric" and roles["event.dataset"] == "constant"
+
+
+def test_fit_and_score_say_what_they_read(tmp_path, runner):
+    """The exporter a table's field names give away, and the format, in fit's and score's summaries: a
+    user sees whether the file was taken for what it is before trusting the roles."""
+    files = {
+        "conn.log": (zeek_text(conn_rows(40)), "Zeek conn log (Zeek TSV: names from #fields, types from #types)"),
+        "conn.json": (zeek_json_text(conn_rows(40)), "Zeek conn log (JSON lines)"),
+        "nfcapd.csv": (nfdump_csv(40), "nfdump flow records (CSV)"),
+        "vpc.log": (vpc_flow_log(40, "123456789012", ["eni-0a1"], 1_700_000_000), "AWS VPC Flow Logs (space-separated)"),
+        "gcp.json": (gcp_flow_log(40, "shop-prod", 1), "Google Cloud VPC Flow Logs (JSON lines)"),
+        "pfirewall.log": (windows_firewall_log("2026-11-01", [904], 40), "Windows Firewall log (W3C extended log: names from #Fields, space-separated)"),
+        "flows.tsv": (make_flows(40).to_csv(sep="\t", index=False), "tab-separated"),
+    }
+    for name, (text, said) in files.items():
+        (tmp_path / name).write_text(text)
+        src = open_source(str(tmp_path / name))
+        assert src.describe(read_table(src)[0].columns) == said, name
+    eve = tmp_path / "eve.json.gz"
+    eve.write_bytes(gzip.compress(eve_text(conn_rows(40)).encode()))
+    src = open_source(str(eve))
+    assert src.describe(read_table(src)[0].columns) == "Suricata flow events (JSON lines, gzip)"
+    dns = zeek_text(conn_rows(40)).replace("#fields", "#path\tdns\n#fields", 1).replace("conn_state", "rcode_name")
+    (tmp_path / "dns.log").write_text(dns)
+    src = open_source(str(tmp_path / "dns.log"))
+    assert src.describe(read_table(src)[0].columns).startswith("Zeek dns log (Zeek TSV")
+
+    train = tmp_path / "day1.log"
+    train.write_text(zeek_text(conn_rows(300)))
+    res = invoke(runner, "fit", train, "--model", tmp_path / "m")
+    assert res.exit_code == 0 and "read as" in res.stderr and "Zeek conn log" in res.stderr, res.output
+    res = invoke(runner, "score", tmp_path / "conn.json", "--model", tmp_path / "m", "--out", tmp_path / "s.csv")
+    assert res.exit_code == 0 and "read as" in res.stderr and "JSON lines" in res.stderr, res.output
+    res = invoke(runner, "fit", train, "--model", tmp_path / "m2", "--json")
+    assert json.loads(res.stdout)["read_as"].startswith("Zeek conn log")
+    res = invoke(runner, "score", tmp_path / "conn.json", "--model", tmp_path / "m2", "--out", tmp_path / "s.csv", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["read_as"] == "Zeek conn log (JSON lines)", res.output
+
+
+def azure_flow_log(n: int, day: int, where: str, macs: list[str], seed: int = 0, vnet: bool = False, version: int = 2) -> str:
+    """An hour file (PT1H.json) of Azure NSG flow logs, or of VNet flow logs with vnet=True: records of flows
+    nested by rule and NIC, each flow a comma-joined tuple; a flow's first tuple (state B) without counts."""
+    rng = np.random.default_rng(seed)
+    t0 = 1_764_720_000 + day * 86_400
+    records = []
+    for hour in range(3):
+        by_rule: dict[str, dict[str, list[str]]] = {}
+        for i in range(n // 3):
+            port = int(rng.choice([443, 443, 80, 53, 22]))
+            allowed = port != 22 or rng.random() < 0.2
+            state = str(rng.choice(["B", "C", "E"]))
+            pkts = int(rng.integers(1, 40))
+            size = pkts * int(rng.integers(40, 1500))
+            counts = ",,,," if state == "B" else f",{pkts},{size},{max(1, pkts - 1)},{size // 2}"
+            head = (f"{t0 + hour * 3600 + i}{'000' if vnet else ''},10.0.0.{rng.integers(4, 20)},52.{rng.integers(1, 250)}.{rng.integers(1, 250)}.9,"
+                    f"{rng.integers(1024, 65535)},{port},{('17' if port == 53 else '6') if vnet else ('U' if port == 53 else 'T')},O")
+            flow = f"{head},{state},NX{counts}" if vnet else f"{head},{'A' if allowed else 'D'}" + (f",{state}{counts}" if version == 2 else "")
+            rule = "DefaultRule_AllowInternetOutBound" if allowed else "UserRule_DenySSH"
+            by_rule.setdefault(rule, {}).setdefault(str(rng.choice(macs)), []).append(flow)
+        when = f"2026-12-{day + 1:02d}T{hour:02d}:00:00.0000000Z"
+        if vnet:
+            records.append({"time": when, "flowLogVersion": 4, "flowLogGUID": "66aa66aa", "macAddress": macs[0], "category": "FlowLogFlowEvent",
+                            "flowLogResourceID": f"/SUBSCRIPTIONS/11/RESOURCEGROUPS/NETWORKWATCHERRG/PROVIDERS/MICROSOFT.NETWORK/FLOWLOGS/{where}",
+                            "targetResourceID": f"/subscriptions/11/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/{where}",
+                            "operationName": "FlowLogFlowEvent",
+                            "flowRecords": {"flows": [{"aclID": f"{where}-acl", "flowGroups": [{"rule": rule, "flowTuples": [f for m in nics.values() for f in m]}
+                                                                                              for rule, nics in by_rule.items()]}]}})
+        else:
+            records.append({"time": when, "systemId": "a1b2", "macAddress": macs[0], "category": "NetworkSecurityGroupFlowEvent",
+                            "resourceId": f"/SUBSCRIPTIONS/11/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/{where}",
+                            "operationName": "NetworkSecurityGroupFlowEvents",
+                            "properties": {"Version": version, "flows": [{"rule": rule, "flows": [{"mac": mac, "flowTuples": flows} for mac, flows in nics.items()]}
+                                                                         for rule, nics in by_rule.items()]}})
+    return json.dumps({"records": records}, indent=2 if seed % 2 else None)
+
+
+@pytest.mark.parametrize("vnet", [False, True], ids=["nsg", "vnet"])
+def test_azure_flow_logs_are_read_a_flow_a_row_and_another_nsg_is_not_flagged_for_its_ids(tmp_path, runner, vnet):
+    """Azure's NSG and VNet flow logs nest each flow, a comma-joined tuple, under its record, rule and NIC
+    (before: the hour's document was one row, and fit stopped with "need at least 5 rows to fit, got 1"). Read a
+    tuple a row; the NSG or VNet, NIC and times are where and when, ignored; another NSG's flows on
+    another day score as the training NSG's."""
+    train, home, other = tmp_path / "PT1H.json", tmp_path / "home.json", tmp_path / "other.json"
+    train.write_text(azure_flow_log(1500, 0, "NSG-A", ["000D3AF87856", "000D3AF87857"], vnet=vnet))
+    home.write_text(azure_flow_log(300, 0, "NSG-A", ["000D3AF87856", "000D3AF87857"], seed=5, vnet=vnet))
+    other.write_text(azure_flow_log(300, 9, "NSG-B", ["000D3A11AA01", "000D3A11AA02"], seed=5, vnet=vnet))
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 1500 and src.describe(df.columns) == f"Azure {'VNet' if vnet else 'NSG'} flow logs (JSON: flows nested in each record)"
+    assert df["bytes_src_to_dest"].isna().any() and df["bytes_src_to_dest"].notna().any()  # state B: no counts yet
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    kept = {name for name, role in roles.items() if role not in ("ignored", "constant")}
+    assert kept == {"rule", "src_port", "dest_port", "protocol", "state", "packets_src_to_dest", "bytes_src_to_dest",
+                    "packets_dest_to_src", "bytes_dest_to_src"} | (set() if vnet else {"decision"}), roles  # VNet: no decision
+    assert roles["dest_port"] == "port" and roles["bytes_src_to_dest"] == "numeric" and roles["ts"] == roles["src_ip"] == "ignored"
+    assert_scored_as_home(runner, model, home, other, tmp_path)
+    # The hour files of a day as Azure stores them, a folder per hour, read as one table; and on stdin, gzipped.
+    for hour, path in enumerate((home, other)):
+        (tmp_path / "day" / f"h={hour:02d}").mkdir(parents=True)
+        (tmp_path / "day" / f"h={hour:02d}" / "PT1H.json").write_text(path.read_text())
+    res = invoke(runner, "score", tmp_path / "day", "--model", model, "--out", tmp_path / "day.csv", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows"] == 600, res.output
+    res = invoke(runner, "score", "-", "--model", model, "--out", tmp_path / "in.csv", "--json", input=gzip.compress((home.read_text() + other.read_text()).encode()))
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows"] == 600, res.output
+
+
+def test_azure_flow_logs_cut_short_or_of_version_1(tmp_path, runner):
+    cut = tmp_path / "PT1H.json"
+    cut.write_text(azure_flow_log(300, 0, "NSG-A", ["000D3AF87856"])[:5000])
+    res = invoke(runner, "fit", cut, "--model", tmp_path / "m")
+    assert res.exit_code == 2 and "ends before its JSON closes: the file is cut short" in res.stderr, res.output
+    assert not (tmp_path / "m").exists()
+    # Version 1 tuples stop after the decision: the state and counts are there, empty.
+    v1 = tmp_path / "v1.json"
+    v1.write_text(azure_flow_log(60, 0, "NSG-A", ["000D3AF87856"], version=1))
+    df, _ = read_table(open_source(str(v1)))
+    assert len(df) == 60 and df["state"].isna().all() and df["decision"].notna().all()

@@ -88,6 +88,57 @@ GCP_TYPES = {"jsonPayload.connection.src_ip": "addr", "jsonPayload.connection.de
              "jsonPayload.start_time": "time", "jsonPayload.end_time": "time", "timestamp": "time", "receiveTimestamp": "time",
              "insertId": "id"}
 
+# Azure NSG flow logs (PT1H.json, version 1 or 2) and their successor, VNet flow logs: one JSON document
+# per hour and NSG or NIC, {"records": [...]}, each record's flows nested by rule and NIC, each flow a
+# comma-joined tuple. Read as one row per tuple (see azure_flow_rows): the tuple's fields by these names,
+# beside the record's time, resource, rule and NIC. Version 1 tuples stop after the decision; a flow's
+# first tuple (state B) leaves its counts empty.
+AZURE_NSG_TUPLE = ("ts", "src_ip", "dest_ip", "src_port", "dest_port", "protocol", "direction", "decision", "state",
+                   "packets_src_to_dest", "bytes_src_to_dest", "packets_dest_to_src", "bytes_dest_to_src")
+AZURE_VNET_TUPLE = ("ts", "src_ip", "dest_ip", "src_port", "dest_port", "protocol", "direction", "state", "encryption",
+                    "packets_src_to_dest", "bytes_src_to_dest", "packets_dest_to_src", "bytes_dest_to_src")
+_AZURE_NUMBERS = {"ts", "src_port", "dest_port", "packets_src_to_dest", "bytes_src_to_dest", "packets_dest_to_src", "bytes_dest_to_src"}
+AZURE_TYPES = {"time": "time", "ts": "time", "src_ip": "addr", "dest_ip": "addr", "src_port": "port", "dest_port": "port",
+               "protocol": "enum", "direction": "enum", "decision": "enum", "state": "enum", "encryption": "enum",
+               "packets_src_to_dest": "count", "bytes_src_to_dest": "count", "packets_dest_to_src": "count", "bytes_dest_to_src": "count",
+               # Where the flow was seen: the NSG or NIC's resource, the NIC's MAC, the ACL's id.
+               "resourceId": "cloud", "flowLogResourceID": "cloud", "targetResourceID": "cloud", "mac": "cloud", "macAddress": "cloud",
+               "aclID": "cloud", "rule": "string"}
+
+
+def is_azure_flow_log(text: str) -> bool:
+    """Whether peeked JSON text is an Azure NSG or VNet flow log ({"records": [...]} of flow events)."""
+    head = text.lstrip()[:200]
+    return head.startswith("{") and '"records"' in head and ("flowTuples" in text or "FlowEvent" in text)
+
+
+def _tuple_row(names: tuple[str, ...], flow: str, row: dict) -> dict:
+    values = flow.split(",")
+    # Every name, set or not (a version 1 tuple has no state or counts): each file then has the same
+    # columns, and a field that a model always saw set is missing, not absent.
+    for name, value in zip(names, values + [""] * (len(names) - len(values))):
+        value = value.strip()
+        row[name] = None if value == "" else int(value) if name in _AZURE_NUMBERS and value.isdigit() else value
+    return row
+
+
+def azure_flow_rows(record: dict) -> Iterator[dict]:
+    """One row per flow tuple of an Azure flow log record (NSG: properties.flows[].flows[].flowTuples;
+    VNet: flowRecords.flows[].flowGroups[].flowTuples)."""
+    if "flowRecords" in record:
+        base = {k: record.get(k) for k in ("time", "flowLogResourceID", "targetResourceID", "macAddress")}
+        for acl in (record.get("flowRecords") or {}).get("flows") or []:
+            for group in acl.get("flowGroups") or []:
+                for flow in group.get("flowTuples") or []:
+                    yield _tuple_row(AZURE_VNET_TUPLE, str(flow), {**base, "aclID": acl.get("aclID"), "rule": group.get("rule")})
+        return
+    base = {"time": record.get("time"), "resourceId": record.get("resourceId")}
+    for rule in (record.get("properties") or {}).get("flows") or []:
+        for nic in rule.get("flows") or []:
+            for flow in nic.get("flowTuples") or []:
+                yield _tuple_row(AZURE_NSG_TUPLE, str(flow), {**base, "rule": rule.get("rule"), "mac": nic.get("mac")})
+
+
 
 def table_hints(names) -> dict[str, str]:
     """Column types for a table whose names are those of a flow exporter that writes no types of its own:
@@ -106,6 +157,29 @@ def table_hints(names) -> dict[str, str]:
     return {}
 
 
+# The flow records a table's field names give away, for what fit and score say they read: (name, test).
+WINDOWS_FIREWALL_CORE = {"action", "protocol", "src-ip", "dst-ip", "path"}
+ARGUS_CORE = {"SrcAddr", "DstAddr", "Sport", "Dport", "TotBytes"}
+_EXPORTERS = (
+    ("Google Cloud VPC Flow Logs", lambda n: GCP_FLOW_CORE in n),
+    ("Azure VNet flow logs", lambda n: {"flowLogResourceID", "src_ip", "encryption"} <= n),
+    ("Azure NSG flow logs", lambda n: {"resourceId", "mac", "src_ip", "decision"} <= n),
+    ("Suricata flow events", lambda n: "flow.start" in n or "flow.bytes_toserver" in n),
+    ("Zeek conn log", lambda n: {"uid", "id.orig_h", "conn_state"} <= n),
+    ("nfdump flow records", lambda n: NFDUMP_CORE <= n),
+    ("AWS VPC Flow Logs", lambda n: VPC_FLOW_CORE <= {k.replace("_", "-") for k in n}),
+    ("Windows Firewall log", lambda n: WINDOWS_FIREWALL_CORE <= n),
+    ("Argus flow records", lambda n: ARGUS_CORE <= n),
+    ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
+)
+
+
+def recognised(names) -> str:
+    """The flow exporter whose field names `names` are ("" for any other table)."""
+    names = set(map(str, names))
+    return next((what for what, test in _EXPORTERS if test(names)), "")
+
+
 # eve.json mixes flows with stats, dns, alert... events; only these describe one flow each. With both
 # outputs on, Suricata writes a connection three times: a flow event holding both directions, and a netflow
 # event per direction. The reader then keeps the flow events (see json_chunks).
@@ -122,10 +196,11 @@ class ZeekHeader:
     types: list[str]
     lines: int  # header lines before the first row
     written: tuple[str, ...] = ()  # the #fields entries, where they differ from `fields`
+    path: str = ""  # the log's kind, from #path: conn, dns, http...
 
 
 def parse_zeek_header(text: str, name: str) -> ZeekHeader:
-    sep, set_sep, empty, unset = "\t", ",", "(empty)", "-"
+    sep, set_sep, empty, unset, path = "\t", ",", "(empty)", "-", ""
     fields: list[str] = []
     types: list[str] = []
     lines = 0
@@ -148,6 +223,8 @@ def parse_zeek_header(text: str, name: str) -> ZeekHeader:
             fields = value.split(sep)
         elif key == "#types":
             types = value.split(sep)
+        elif key == "#path":
+            path = value.strip()
     if not fields:
         raise InputError(f"'{name}' looks like a Zeek log but has no #fields line; check the file's header")
     if len(types) != len(fields):
@@ -159,8 +236,8 @@ def parse_zeek_header(text: str, name: str) -> ZeekHeader:
         split_fields = [f.split() for f in fields]
         if all(len(t) == len(f) for t, f in zip(split_types, split_fields)):
             return ZeekHeader(sep, set_sep, empty, unset, [n for f in split_fields for n in f],
-                              [t for ts in split_types for t in ts], lines, written=tuple(fields))
-    return ZeekHeader(sep, set_sep, empty, unset, fields, types, lines)
+                              [t for ts in split_types for t in ts], lines, written=tuple(fields), path=path)
+    return ZeekHeader(sep, set_sep, empty, unset, fields, types, lines, path=path)
 
 
 def _split_spaced(batches, header: ZeekHeader) -> Iterator:

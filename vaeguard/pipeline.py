@@ -33,6 +33,7 @@ class FitRun:
     rows_read: int
     rows_used: int
     skipped: str  # what reading left out ("" when nothing)
+    read_as: str = ""  # how the file was read, in words (Source.describe)
 
 
 @dataclass
@@ -42,6 +43,7 @@ class ScoreRun:
     skipped: str
     detector: object = None
     not_numbers: dict = field(default_factory=dict)  # Parquet output: {column: values written as null}
+    read_as: str = ""  # how the file was read, in words (Source.describe)
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
@@ -117,6 +119,7 @@ def fit_file(
     if on_read is not None:
         on_read(len(df), total, source.skipped_summary())
     rows_used = len(df)
+    read_as = source.describe(df.columns)
     # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
     table = [df]
     del df
@@ -124,7 +127,7 @@ def fit_file(
                  on_calibration=on_calibration)
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
-    return FitRun(detector, total, rows_used, source.skipped_summary())
+    return FitRun(detector, total, rows_used, source.skipped_summary(), read_as)
 
 
 def _detector(model, device: str = "cpu"):
@@ -208,7 +211,9 @@ def score_file(
             if on_rows is not None:
                 on_rows(len(chunk))
 
+        names = None
         for chunk in chunks:
+            names = chunk.columns if names is None else names
             inflight.append((chunk, network.submit(encode_and_score, chunk)))
             if len(inflight) >= NETWORK_WORKERS:
                 hand_on()
@@ -217,7 +222,7 @@ def score_file(
         if pending is not None:
             report.add(pending.result())
     drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
-    return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers)
+    return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers, source.describe(names if names is not None else []))
 
 
 def check_not_input(out: str, source) -> None:
@@ -270,4 +275,5 @@ def score_table(data: str | list[str], model, *, fmt: str | None = None, strict:
         report.add(rep)
         parts.append(scored)
     frame = pd.concat(parts, ignore_index=True)
-    return frame, ScoreRun(report, check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged), source.skipped_summary(), detector)
+    drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged)
+    return frame, ScoreRun(report, drift, source.skipped_summary(), detector, read_as=source.describe(frame.columns))

@@ -90,17 +90,19 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
     h, cal = detector.history_, detector.calibration_
     m = build(detector, "trained")
     return {
-        "model_dir": str(model_dir), "rows_read": run.rows_read, "rows_used": run.rows_used, "skipped": run.skipped,
+        "model_dir": str(model_dir), "read_as": run.read_as, "rows_read": run.rows_read, "rows_used": run.rows_used, "skipped": run.skipped,
         "train_rows": detector.n_train_rows_, "val_rows": detector.n_val_rows_, "columns": m["schema"], "model": m["model"],
         "epochs": len(h.history), "best_epoch": h.best_epoch, "best_val_loss": h.best_val_loss, "stopped_early": h.stopped_early,
         "score": detector.score_kind_, "threshold": cal.threshold, "calibration": _calibration(cal),
     }
 
 
-def print_fit_summary(con, detector, model_dir: Path, rows: int) -> None:
+def print_fit_summary(con, detector, model_dir: Path, rows: int, read_as: str = "") -> None:
     con.print(roles_table([s.to_dict() for s in detector.schema_]))
     h, cal = detector.history_, detector.calibration_
     t = _pairs("model")
+    if read_as:
+        t.add_row("read as", read_as)
     t.add_row("rows", f"{rows:,} ({detector.n_train_rows_:,} train, {detector.n_val_rows_:,} held out)")
     t.add_row("model", f"{detector.model} latent {detector.latent_dim}, hidden {','.join(map(str, detector.hidden))}")
     t.add_row("epochs", f"{len(h.history)} (best {h.best_epoch}{', stopped early' if h.stopped_early else ''})")
@@ -141,7 +143,7 @@ def add_evidence(t, report) -> None:
 def score_summary(detector, run, out: str) -> dict:
     r, cal = run.report, detector.calibration_
     return {
-        "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": _calibration(cal),
+        "read_as": run.read_as, "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": _calibration(cal),
         **drift_fields(run.drift), **evidence_fields(r), "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
     }
 
@@ -149,6 +151,8 @@ def score_summary(detector, run, out: str) -> dict:
 def print_score_summary(con, detector, run, out: str) -> None:
     r, cal = run.report, detector.calibration_
     t = counts_table("score", r.rows, r.flagged)
+    if run.read_as:
+        t.add_row("read as", run.read_as)
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
     add_evidence(t, r)
     if run.skipped:

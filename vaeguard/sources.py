@@ -41,6 +41,7 @@ STDIO = "-"
 CSV_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
              "NULL", "NaN", "None", "n/a", "nan", "null", "-", "(empty)"]
 DELIMITERS = (",", "\t", ";", "|")
+DELIMITER_WORDS = {",": "CSV", "\t": "tab-separated", ";": "semicolon-separated", "|": "pipe-separated", " ": "space-separated"}
 HEAD_BYTES = 1 << 16
 # pyarrow reads ahead several blocks on its own threads; small blocks keep that read-ahead, and so the
 # memory of a streaming score, bounded however fast the file reads compared with the scoring.
@@ -116,9 +117,11 @@ class Source:
     by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
+    azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
+    w3c: bool = False  # the names came from a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -131,6 +134,30 @@ class Source:
         if len(self.files) > 1:
             return f"{self.files[0]} and {len(self.files) - 1:,} other file{'s' if len(self.files) > 2 else ''}"
         return "stdin" if self.path == STDIO else self.path
+
+    def describe(self, names) -> str:
+        """How the table was read, in words, for fit's and score's summaries: the flow exporter its field
+        names give away (`names`: its columns), then the format ("Zeek conn log (Zeek TSV: ...)")."""
+        from .flowlogs import recognised
+
+        if self.format == "zeek":
+            how = "Zeek TSV: names from #fields, types from #types"
+        elif self.format == "json":
+            how = "JSON array" if self.json_array else "JSON: flows nested in each record" if self.azure else "JSON lines"
+        elif self.format == "parquet":
+            how = "Parquet"
+        else:
+            how = DELIMITER_WORDS.get(self.delimiter, f"text split at {self.delimiter!r}")
+            if self.w3c:
+                how = f"W3C extended log: names from #Fields, {how}"
+        if self.compressed:
+            how += f", {self.codec}"
+        if len(self.files) > 1:
+            how += f", {len(self.files):,} files"
+        what = recognised(names)
+        if not what and self.zeek is not None and self.zeek.path:
+            what = f"Zeek {self.zeek.path} log"
+        return f"{what} ({how})" if what else how
 
     def bad_line(self, text: str) -> None:
         self.bad_lines += 1
@@ -194,6 +221,8 @@ class Source:
             raw = io.BufferedReader(_Utf8From(raw, self.encoding, self.name), buffer_size=1 << 20)
         if self.json_array:
             raw = io.BufferedReader(_JsonLinesFrom(raw, self.name), buffer_size=1 << 20)
+        elif self.azure:
+            raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
         return raw
@@ -521,6 +550,69 @@ class _JsonLinesFrom(_Produced):
         return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
+class _AzureFlowLines(_Produced):
+    """Azure NSG and VNet flow logs as JSON lines, one flow tuple per line (flowlogs.azure_flow_rows).
+    Azure writes a document per NSG or NIC and hour; each is parsed whole, the next read once it is done,
+    so files joined in a stream (a folder of PT1H.json, or the documents on stdin) are one table."""
+
+    def __init__(self, raw: IO[bytes], name: str):
+        super().__init__(raw)
+        self._name = name
+        self._rows: Iterator[bytes] | None = None
+
+    def _produce(self) -> bytes:
+        if self._rows is None:
+            self._rows = self._batches()
+        return next(self._rows, b"")
+
+    def _documents(self) -> Iterator[object]:
+        import codecs
+        import json
+
+        parse, text = json.JSONDecoder().raw_decode, codecs.getincrementaldecoder("utf-8-sig")()
+        buf, eof, tried = "", False, 0
+        while True:
+            buf = buf.lstrip(" \t\r\n,")
+            if not buf and eof:
+                return
+            # A document is tried again only once the text has doubled: parsing stays linear in its size.
+            if buf and (eof or len(buf) >= 2 * tried):
+                try:
+                    doc, end = parse(buf)
+                except json.JSONDecodeError as e:
+                    if eof and not buf.rstrip().endswith("}"):
+                        raise InputError(f"'{self._name}' ends before its JSON closes: the file is cut short; copy it again") from None
+                    if eof:
+                        raise InputError(f"'{self._name}' is not a valid Azure flow log: {e.msg} (line {e.lineno}, column {e.colno})") from None
+                    tried = len(buf)
+                else:
+                    yield doc
+                    buf, tried = buf[end:], 0
+                    continue
+            block = self._raw.read(1 << 22)
+            eof = not block
+            buf += text.decode(block, final=eof)
+
+    def _batches(self) -> Iterator[bytes]:
+        import json
+
+        from .flowlogs import azure_flow_rows
+
+        lines: list[str] = []
+        for doc in self._documents():
+            records = doc.get("records") if isinstance(doc, dict) and "records" in doc else [doc]
+            for record in records if isinstance(records, list) else []:
+                if not isinstance(record, dict):
+                    continue
+                for row in azure_flow_rows(record):
+                    lines.append(json.dumps(row, separators=(",", ":")))
+                    if len(lines) >= 4096:
+                        yield ("\n".join(lines) + "\n").encode()
+                        lines = []
+        if lines:
+            yield ("\n".join(lines) + "\n").encode()
+
+
 def json_array_head(text: str) -> str:
     """The first records of a JSON array's peeked text as JSON lines (for the format's column hints)."""
     import json
@@ -640,12 +732,13 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
         source.zeek = parse_zeek_header(text, name)
         source.hints = dict(zip(source.zeek.fields, source.zeek.types))
     elif kind == "json":
-        from .flowlogs import json_hints
+        from .flowlogs import AZURE_TYPES, is_azure_flow_log, json_hints
 
         source.json_array = text.lstrip().startswith("[")
         if source.json_array and text.lstrip()[1:].lstrip().startswith("]"):
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
-        source.hints = json_hints(json_array_head(text) if source.json_array else text)
+        source.azure = not source.json_array and is_azure_flow_log(text)
+        source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
     else:
         above = _lines_above_header(text)
         if above:
@@ -653,6 +746,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             source.skip_bytes = bom + len(above.encode())
             source.lines_above_header = len(above.splitlines())
             source.line_above_header = next(line for line in above.splitlines() if line.strip())
+            source.w3c = _W3C_FIELDS.match(above.splitlines()[-1]) is not None
             text = text[len(above):]
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
