@@ -1585,3 +1585,20 @@ def test_azure_flow_logs_cut_short_or_of_version_1(tmp_path, runner):
     v1.write_text(azure_flow_log(60, 0, "NSG-A", ["000D3AF87856"], version=1))
     df, _ = read_table(open_source(str(v1)))
     assert len(df) == 60 and df["state"].isna().all() and df["decision"].notna().all()
+
+
+def test_a_w3c_log_that_writes_its_directives_again_part_way(tmp_path, runner):
+    """Windows Firewall and IIS write their '#' directives again at a restart: inside the log they are
+    left out and counted, even with --strict (before: malformed lines, and --strict stopped on a valid log).
+    A '#Fields:' there that names other fields stops the run: the rows below it hold other columns."""
+    first, second = windows_firewall_log("2026-11-01", [904], 400), windows_firewall_log("2026-11-02", [904], 400, seed=3)
+    log = tmp_path / "pfirewall.log"
+    log.write_text(first + second)
+    res = invoke(runner, "fit", log, "--model", tmp_path / "m", "--strict", "--epochs", "5")
+    assert res.exit_code == 0 and "4 '#' directive lines inside the log left out" in res.stderr, res.output
+    assert "malformed" not in res.stderr
+    res = invoke(runner, "score", log, "--model", tmp_path / "m", "--strict", "--out", tmp_path / "s.csv", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows"] == 800, res.output
+    log.write_text(first + second.replace("#Fields: date time action", "#Fields: date time action rule"))
+    res = invoke(runner, "fit", log, "--model", tmp_path / "m2")
+    assert res.exit_code == 2 and "changes its fields part way" in res.stderr and not (tmp_path / "m2").exists(), res.output

@@ -122,6 +122,8 @@ class Source:
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
     w3c: bool = False  # the names came from a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
+    w3c_fields: list[str] = field(default_factory=list)  # those names
+    directives: int = 0  # a W3C log's '#' lines below its header, left out
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -160,6 +162,9 @@ class Source:
         return f"{what} ({how})" if what else how
 
     def bad_line(self, text: str) -> None:
+        if self.w3c and text.startswith("#"):
+            self._directive(text)
+            return
         self.bad_lines += 1
         if not self.bad_example:
             self.bad_example = text[:80]
@@ -174,6 +179,16 @@ class Source:
             self.netflow_events += 1
         else:
             self.other_events += 1
+
+    def _directive(self, text: str) -> None:
+        """A W3C log's '#' directives inside the file (a restart or a new day writes them again) are left out
+        and counted, not taken for malformed rows. A '#Fields:' line that names other fields stops the
+        run: the rows below it hold other columns."""
+        fields = _W3C_FIELDS.match(text)
+        if fields and text[fields.end():].split() != self.w3c_fields:
+            raise InputError(f"'{self.name}' changes its fields part way ({text[:80]!r}): the rows below that line hold other "
+                             "columns; split the file there and give each part on its own")
+        self.directives += 1
 
     def skip_line(self, text: str, stop: list) -> str:
         """What pyarrow's invalid_row_handler answers for a line that is not a row: "skip", the line
@@ -195,6 +210,9 @@ class Source:
         if self.netflow_events:
             parts.append(f"{self.netflow_events:,} netflow event{'s' if self.netflow_events != 1 else ''} left out "
                          "(the log's flow events hold the same connections, both directions in one row)")
+        if self.directives:
+            n = self.directives
+            parts.append(f"{n:,} '#' directive line{'s' if n != 1 else ''} inside the log left out (written again at a restart)")
         if self.lines_above_header:
             n = self.lines_above_header
             parts.append(f"{n:,} line{'s' if n != 1 else ''} above the header left out (e.g. {self.line_above_header[:80]!r})")
@@ -748,6 +766,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             source.line_above_header = next(line for line in above.splitlines() if line.strip())
             source.w3c = _W3C_FIELDS.match(above.splitlines()[-1]) is not None
             text = text[len(above):]
+            if source.w3c:
+                source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
     return source
