@@ -58,6 +58,12 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     total, i = 0.0, k
     peak = term
     while i <= n:
+        if term > peak:
+            # Below the mode the terms grow (a quiet run: fewer flagged than expected): keep the sum scaled
+            # to the largest term so far, or exp() overflows once the log terms are 710 apart (200,000 rows
+            # scored at 0.6% where 1.6% was expected).
+            total *= math.exp(peak - term)
+            peak = term
         total += math.exp(term - peak)
         if i > n * p and math.exp(term - peak) < 1e-16 * total:
             break
