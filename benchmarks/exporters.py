@@ -22,6 +22,8 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   its date and time of day, and the id of the process that sent it (other processes on network B).
 - Azure NSG flow logs (version 2, PT1H.json): one NSG per network, a MAC per device, each connection's
   closing tuple nested by hour, rule and NIC.
+- FortiGate's traffic log as its syslog carries it (key=value lines): one device, virtual domain and
+  NAT address per network, the responder's country, a session id per connection.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
 Zeek TSV rows are the reference: an exporter that adds nothing but where it saw a flow should score as
 they do. For each: ROC-AUC, the shares of benign and malicious rows flagged, the drift warning, and
@@ -254,11 +256,38 @@ def azure(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def fortigate(rows: list[dict], point: tuple, path: Path) -> Path:
+    """FortiGate's traffic log as its syslog carries it (key=value lines after the syslog header): one
+    device, virtual domain and public address per network, its interfaces and policy UUID, each
+    responder's country."""
+    device, vdom = ("FGT-LAB", "root") if point is POINTS["A"] else ("FGT-PLANT", "plant")
+    services = {"dns": "DNS", "http": "HTTP", "ssl": "HTTPS", "dhcp": "DHCP", "irc": "IRC"}
+    out = []
+    for r in rows:
+        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        k = _hash(r["id.resp_h"], 3)
+        proto = PROTO.get(r["proto"], 0)
+        service = services.get(r["service"] or "", f"{r['proto']}/{r['id.resp_p']}")
+        out.append(f"<189>{t:%b %d %H:%M:%S} {device.lower()} date={t:%Y-%m-%d} time={t:%H:%M:%S} eventtime={int(float(r['ts']) * 1e9)} "
+                   f'tz="+0100" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="{vdom}" srcip={r["id.orig_h"]} '
+                   f'srcport={r["id.orig_p"]} srcintf="{device}-lan" srcintfrole="lan" dstip={r["id.resp_h"]} dstport={r["id.resp_p"]} '
+                   f'dstintf="{device}-wan1" dstintfrole="wan" srccountry="Reserved" '
+                   f'dstcountry="{("United States", "Germany", "Netherlands")[k] if point is POINTS["A"] else ("Ireland", "Singapore", "Brazil")[k]}" '
+                   f'sessionid={_hash(r["uid"], 1 << 31)} proto={proto} action="{"close" if r["conn_state"] == "SF" else "timeout"}" '
+                   f'policyid=1 poluuid="{hashlib.md5(device.encode()).hexdigest()}" policyname="IoT out" service="{service}" '
+                   f'trandisp="snat" transip={point[1]} transport={r["id.orig_p"]} duration={int(float(r["duration"] or 0))} '
+                   f'sentbyte={_n(r["orig_ip_bytes"])} rcvdbyte={_n(r["resp_ip_bytes"])} sentpkt={_n(r["orig_pkts"])} rcvdpkt={_n(r["resp_pkts"])} '
+                   f'devname="{device}" devid="FG100F{_hash(device, 10**6):06d}"')
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
            "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
            "google cloud vpc flow logs": (gcp, ".json"), "argus (CTU-13 binetflow)": (argus, ".binetflow"),
-           "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json")}
+           "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json"),
+           "fortigate traffic log, syslog key=value lines": (fortigate, ".log")}
 
 
 def run(folder: Path) -> list[dict]:

@@ -1602,3 +1602,64 @@ def test_a_w3c_log_that_writes_its_directives_again_part_way(tmp_path, runner):
     log.write_text(first + second.replace("#Fields: date time action", "#Fields: date time action rule"))
     res = invoke(runner, "fit", log, "--model", tmp_path / "m2")
     assert res.exit_code == 2 and "changes its fields part way" in res.stderr and not (tmp_path / "m2").exists(), res.output
+
+
+def fortigate_log(n: int, day: int, device: str, vdom: str, seed: int = 0, syslog: bool = False) -> str:
+    """FortiGate's traffic log as key=value lines (FortiOS 7): strings quoted, numbers not; with syslog=True
+    each line carries the syslog priority, time and host that a collector writes before the pairs."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        proto = 17 if port in (53, 123) else 6
+        sport, pkts = int(rng.integers(1024, 65535)), int(rng.integers(1, 40))
+        size = pkts * int(rng.integers(40, 1500))
+        t = f"{10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        line = (f'date=2026-12-{day:02d} time={t} eventtime={1764584103000000000 + day * 86_400 * 10**9 + i * 10**9} tz="+0100" '
+                f'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="{vdom}" srcip=10.0.1.{rng.integers(2, 60)} '
+                f'srcport={sport} srcintf="{device}-port2" srcintfrole="lan" dstip=93.184.{rng.integers(1, 250)}.{rng.integers(1, 250)} '
+                f'dstport={port} dstintf="{device}-wan1" dstintfrole="wan" srccountry="Reserved" dstcountry="{rng.choice(["Germany", "United States"])}" '
+                f'sessionid={rng.integers(1, 2**31)} proto={proto} action="{"close" if proto == 6 else "accept"}" policyid=1 '
+                f'poluuid="c2d0ec2a-{device}" policyname="LAN to WAN" service="{ {443: "HTTPS", 80: "HTTP", 53: "DNS", 123: "NTP"}[port]}" '
+                f'trandisp="snat" transip=203.0.113.{5 if device.endswith("A") else 77} transport={sport} duration={rng.integers(0, 120)} '
+                f'sentbyte={size} rcvdbyte={size * 3} sentpkt={pkts} rcvdpkt={pkts * 2} devname="{device}" devid="FG100F{device[-1]}TK2100{day}"')
+        out.append(f"<189>Dec {day:2d} {t} {device.lower()} {line}" if syslog else line)
+    return "\n".join(out) + "\n"
+
+
+def test_a_fortigate_traffic_log_of_key_value_lines_from_another_device_is_not_flagged_for_it(tmp_path, runner):
+    """key=value lines (FortiGate, a firewall's syslog) are records: before, the first line was taken for a
+    CSV header and fit stopped with "no usable columns". The device, its virtual domain, interfaces, time
+    zone and object UUIDs, the times and the addresses' countries are where and when: another device's
+    log, on another day, with the syslog header a collector adds, scores as the training device's."""
+    train, home, other = tmp_path / "fgt.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(fortigate_log(2000, 1, "FGT-A", "root"))
+    home.write_text(fortigate_log(400, 1, "FGT-A", "root", seed=5))
+    other.write_text(fortigate_log(400, 9, "FGT-B", "branch", seed=5, syslog=True) + "a line that is not a record\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns) == "FortiGate traffic log (key=value lines)"
+    assert df["policyname"].iloc[0] == "LAN to WAN" and df["logid"].iloc[0] == "0000000013"  # quoted: text, spaces and zeros kept
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    kept = {name for name, role in roles.items() if role not in ("ignored", "constant")}
+    assert kept == {"srcport", "dstport", "transport", "proto", "action", "service", "duration", "sentbyte", "rcvdbyte", "sentpkt", "rcvdpkt"}, roles
+    assert all(roles[k] == "ignored" for k in ("date", "time", "eventtime", "tz", "vd", "srcintf", "devname", "devid", "poluuid", "sessionid",
+                                               "srcip", "dstip", "transip", "dstcountry")), roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    assert "1 malformed line skipped (e.g. 'a line that is not a record')" in scored["other-stderr"]
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
+    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+
+
+def test_key_value_lines_are_told_from_csv():
+    from vaeguard.flowlogs import key_values, looks_key_value
+
+    assert looks_key_value('a=1 b="x y" c=2 d=3\na=2 b="z" c=3 d=4\n')
+    assert not looks_key_value("name,query\nx,a=1 b=2 c=3 d=4\n")  # a CSV whose cells hold pairs
+    assert not looks_key_value("a=1 b=2\nc=3 d=4\n")  # too few pairs for a record
+    assert looks_key_value("a=1 b=x c=2 d=y\n" + "a line that is not a record\n" + "a=2 b=x c=3 d=y\n" * 8)  # counted as it is read
+    assert key_values('<13>Dec  1 host a=1 b="say \\"hi\\"" c=-2 d=0.5 e= f=N/A g=1765361703000000000') == {
+        "a": 1, "b": 'say "hi"', "c": -2, "d": 0.5, "e": None, "f": None, "g": "1765361703000000000"}

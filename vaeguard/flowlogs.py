@@ -105,6 +105,66 @@ AZURE_TYPES = {"time": "time", "ts": "time", "src_ip": "addr", "dest_ip": "addr"
                "resourceId": "cloud", "flowLogResourceID": "cloud", "targetResourceID": "cloud", "mac": "cloud", "macAddress": "cloud",
                "aclID": "cloud", "rule": "string"}
 
+# Firewall logs written as key=value pairs (FortiGate, and the syslog of many others: `date=2026-12-01
+# time=10:15:03 srcip=10.0.1.20 srcport=52344 ... sentbyte=2345`), a syslog header before the pairs or
+# not. A value is quoted when it may hold spaces; unquoted digits are numbers, quoted ones stay text
+# (logid="0000000013" keeps its zeros).
+KV_PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)')
+KV_MIN_PAIRS = 4
+
+
+def key_values(line: str) -> dict | None:
+    """A line's key=value pairs as a record (None when it holds fewer than KV_MIN_PAIRS: not such a line).
+    Whatever stands before the first pair (a syslog priority, time and host) is left out."""
+    pairs = KV_PAIR.findall(line)
+    if len(pairs) < KV_MIN_PAIRS:
+        return None
+    record: dict = {}
+    for key, value in pairs:
+        if not value or value == "N/A":
+            record[key] = None
+        elif value[0] == '"':
+            value = value[1:-1]
+            record[key] = (value.replace('\\"', '"') if "\\" in value else value) or None
+        elif value.isdigit() and len(value) < 19:  # int64; a longer run of digits (nanoseconds) stays text
+            record[key] = int(value)
+        elif value[0] == "-" and value[1:].isdigit() and len(value) < 19:
+            record[key] = int(value)
+        elif "." in value and value.replace(".", "", 1).lstrip("-").isdigit():
+            record[key] = float(value)
+        else:
+            record[key] = value
+    return record
+
+
+def looks_key_value(text: str) -> bool:
+    """Whether the peeked lines are key=value records: the first whole line and four in five of the first
+    twenty hold enough pairs, which cover most of the line (a CSV row of 'a=b' cells does not). The
+    others are malformed lines, counted as the file is read."""
+    lines = [line for line in text.splitlines()[:21] if line.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last peeked line may be cut
+    if not lines:
+        return False
+
+    def record(line: str) -> bool:
+        pairs = KV_PAIR.findall(line)
+        return len(pairs) >= KV_MIN_PAIRS and sum(len(k) + len(v) + 1 for k, v in pairs) >= 0.6 * len(line.strip())
+
+    return record(lines[0]) and sum(map(record, lines)) >= 0.8 * len(lines)
+
+
+# FortiGate's traffic log (FortiOS 6-7), by its field names: when and where (the device, its time zone,
+# virtual domain and interfaces, its UUIDs of the policy and address objects, the addresses' countries)
+# beside the flow itself.
+FORTIGATE_CORE = {"srcip", "dstip", "srcport", "dstport", "sentbyte", "rcvdbyte"}
+FORTIGATE_TYPES = {"date": "time", "time": "time", "eventtime": "time", "tz": "sensor", "srcip": "addr", "dstip": "addr",
+                   "transip": "addr", "tranip": "addr", "srcport": "port", "dstport": "port", "transport": "port", "tranport": "port",
+                   "sentbyte": "count", "rcvdbyte": "count", "sentpkt": "count", "rcvdpkt": "count", "duration": "interval",
+                   "sessionid": "id", "poluuid": "sensor", "srcuuid": "sensor", "dstuuid": "sensor", "proto": "enum",
+                   "devname": "sensor", "devid": "sensor", "vd": "sensor", "srcintf": "sensor", "dstintf": "sensor",
+                   "srccountry": "route", "dstcountry": "route", "srcregion": "route", "dstregion": "route", "srccity": "route", "dstcity": "route"}
+
 
 def is_azure_flow_log(text: str) -> bool:
     """Whether peeked JSON text is an Azure NSG or VNet flow log ({"records": [...]} of flow events)."""
@@ -151,6 +211,8 @@ def table_hints(names) -> dict[str, str]:
         hints.update({n: "cloud" for n in names if n.startswith(GCP_CLOUD_PARTS)})
         hints.update({n: "route" for n in names if n.startswith(GCP_ROUTE_PARTS)})
         return hints
+    if FORTIGATE_CORE <= names:
+        return {k: v for k, v in FORTIGATE_TYPES.items() if k in names}
     spelled = {n.replace("_", "-"): n for n in names}
     if VPC_FLOW_CORE <= set(spelled):
         return {spelled[k]: v for k, v in VPC_FLOW_TYPES.items() if k in spelled}
@@ -169,6 +231,7 @@ _EXPORTERS = (
     ("nfdump flow records", lambda n: NFDUMP_CORE <= n),
     ("AWS VPC Flow Logs", lambda n: VPC_FLOW_CORE <= {k.replace("_", "-") for k in n}),
     ("Windows Firewall log", lambda n: WINDOWS_FIREWALL_CORE <= n),
+    ("FortiGate traffic log", lambda n: FORTIGATE_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )

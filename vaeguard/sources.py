@@ -29,7 +29,7 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
@@ -118,6 +118,7 @@ class Source:
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
+    key_value: bool = False  # lines of key=value pairs (a firewall's syslog), read as JSON records
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
@@ -145,7 +146,8 @@ class Source:
         if self.format == "zeek":
             how = "Zeek TSV: names from #fields, types from #types"
         elif self.format == "json":
-            how = "JSON array" if self.json_array else "JSON: flows nested in each record" if self.azure else "JSON lines"
+            how = ("JSON array" if self.json_array else "JSON: flows nested in each record" if self.azure
+                   else "key=value lines" if self.key_value else "JSON lines")
         elif self.format == "parquet":
             how = "Parquet"
         else:
@@ -241,6 +243,8 @@ class Source:
             raw = io.BufferedReader(_JsonLinesFrom(raw, self.name), buffer_size=1 << 20)
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
+        elif self.key_value:
+            raw = io.BufferedReader(_KeyValueLines(raw, self), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
         return raw
@@ -631,6 +635,38 @@ class _AzureFlowLines(_Produced):
             yield ("\n".join(lines) + "\n").encode()
 
 
+class _KeyValueLines(_Produced):
+    """key=value log lines (flowlogs.key_values) as JSON lines, one record per line; a line without enough
+    pairs is counted as malformed and left out (or stops the run with --strict)."""
+
+    def __init__(self, raw: IO[bytes], source: "Source"):
+        super().__init__(raw)
+        self._source = source
+        self._lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
+
+    def _produce(self) -> bytes:
+        import json
+
+        from .flowlogs import key_values
+
+        out: list[str] = []
+        for line in self._lines:
+            if not line.strip():
+                continue
+            record = key_values(line)
+            if record is None:
+                self._source.bad_line(line.rstrip("\r\n"))
+                continue
+            out.append(json.dumps(record, separators=(",", ":")))
+            if len(out) >= 4096:
+                break
+        return ("\n".join(out) + "\n").encode() if out else b""
+
+    def close(self) -> None:
+        self._lines.close()
+        super().close()
+
+
 def json_array_head(text: str) -> str:
     """The first records of a JSON array's peeked text as JSON lines (for the format's column hints)."""
     import json
@@ -743,7 +779,9 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     if not text.strip():
         raise InputError(f"'{name}' is empty: it has no header row and no data")
     kind = want or _guess_text_format(text)
-    source = Source(path, kind, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding)
+    # key=value lines are read as the JSON records they are turned into (_KeyValueLines)
+    source = Source(path, "json" if kind == "kv" else kind, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream,
+                    encoding=encoding, key_value=kind == "kv")
     if kind == "zeek":
         from .flowlogs import parse_zeek_header
 
@@ -757,6 +795,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.azure = not source.json_array and is_azure_flow_log(text)
         source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
+    elif kind == "kv":
+        pass  # the pairs' names type themselves (flowlogs.table_hints), as a CSV header's do
     else:
         above = _lines_above_header(text)
         if above:
@@ -886,7 +926,9 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    return "csv"
+    from .flowlogs import looks_key_value
+
+    return "kv" if looks_key_value(text) else "csv"
 
 
 def sniff_delimiter(text: str) -> str:
