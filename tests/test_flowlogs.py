@@ -1663,3 +1663,19 @@ def test_key_value_lines_are_told_from_csv():
     assert looks_key_value("a=1 b=x c=2 d=y\n" + "a line that is not a record\n" + "a=2 b=x c=3 d=y\n" * 8)  # counted as it is read
     assert key_values('<13>Dec  1 host a=1 b="say \\"hi\\"" c=-2 d=0.5 e= f=N/A g=1765361703000000000') == {
         "a": 1, "b": 'say "hi"', "c": -2, "d": 0.5, "e": None, "f": None, "g": "1765361703000000000"}
+
+
+def test_a_model_of_one_exporter_given_anothers_log_says_so(tmp_path, runner):
+    """A Zeek model given AWS VPC Flow Logs, or an Azure NSG model given a FortiGate log: the error names
+    both kinds of log first, then the missing columns (before: the missing columns alone)."""
+    (tmp_path / "conn.log").write_text(zeek_text(conn_rows(300)))
+    assert invoke(runner, "fit", tmp_path / "conn.log", "--model", tmp_path / "zeek", "-q", "--epochs", "3").exit_code == 0
+    (tmp_path / "vpc.log").write_text(vpc_flow_log(40, "123456789012", ["eni-0a1"], 1_700_000_000))
+    res = invoke(runner, "score", tmp_path / "vpc.log", "--model", tmp_path / "zeek", "--out", tmp_path / "s.csv")
+    assert res.exit_code == 2 and not (tmp_path / "s.csv").exists()
+    assert "the model was fitted on another kind of log (Zeek conn log; this one: AWS VPC Flow Logs)" in res.stderr, res.stderr
+    (tmp_path / "PT1H.json").write_text(azure_flow_log(300, 0, "NSG-A", ["000D3AF87856"]))
+    assert invoke(runner, "fit", tmp_path / "PT1H.json", "--model", tmp_path / "nsg", "-q", "--epochs", "3").exit_code == 0
+    (tmp_path / "fgt.log").write_text(fortigate_log(40, 1, "FGT-A", "root"))
+    res = invoke(runner, "score", tmp_path / "fgt.log", "--model", tmp_path / "nsg", "--out", tmp_path / "s.csv")
+    assert res.exit_code == 2 and "(Azure NSG flow logs; this one: FortiGate traffic log)" in res.stderr, res.stderr

@@ -747,7 +747,7 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
     missing = [c for c in used if c not in have and c not in never_set]
     if missing:
         what = f"column{'s' if len(missing) > 1 else ''} {quoted_names(missing)} {'are' if len(missing) > 1 else 'is'} missing"
-        other = _other_sensor(set(used), have)
+        other = _other_sensor(set(used), have) or _other_exporter([s.name for s in specs], have)
         if other:  # the kind of log says it all; the column list follows for the record
             raise SchemaError(f"{other}; {what}")
         # A frame built from nested records (Dask's or pandas' own Parquet reader, JSON) keeps Zeek's `id` or
@@ -784,6 +784,17 @@ _SENSOR_FIELDS = {
     "a Zeek ssl log": {"cipher", "server_name", "established", "curve", "ssl_history"},
     "Suricata eve.json": {"flow.bytes_toserver", "flow.pkts_toserver", "dest_port", "src_ip", "app_proto"},
 }
+
+
+def _other_exporter(trained: list[str], have: set[str]) -> str:
+    """The same hint for the flow exporters known by their field names (flowlogs.recognised): a model of a
+    Zeek conn log given AWS VPC Flow Logs, or of an NSG's log given a FortiGate's."""
+    from .flowlogs import recognised
+
+    was, now = recognised(trained), recognised(have)
+    if was and now and was != now:
+        return f"the model was fitted on another kind of log ({was}; this one: {now}): score it with a model fitted on that kind of log"
+    return ""
 
 
 def _other_sensor(used: set[str], have: set[str]) -> str:
