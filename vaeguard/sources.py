@@ -509,6 +509,7 @@ class _JsonLinesFrom(_Produced):
         self._buf, self._pos = "", 0
         self._opened = self._closed = self._eof = False
         self._count = 0  # records given out so far, to say which one is broken
+        self._failed: InputError | None = None  # raised once the records before the broken one are handed on
 
     def _more(self) -> bool:
         if self._eof:
@@ -532,14 +533,27 @@ class _JsonLinesFrom(_Produced):
     def _produce(self) -> bytes:
         out = b""
         while not out and not self._closed:
+            if self._failed is not None:
+                raise self._failed
             out = self._records()
         return out
 
     def _records(self) -> bytes:
-        """The next records in the buffer as lines (b"" once the array has closed)."""
+        """The next records in the buffer as lines (b"" once the array has closed). A broken record or a
+        cut end is raised after the records before it are handed on (json_array_head reads those)."""
+        lines: list[str] = []
+        try:
+            self._read_records(lines)
+        except InputError as e:
+            if not lines:
+                raise
+            self._failed = e
+        self._count += len(lines)
+        return ("\n".join(lines) + "\n").encode() if lines else b""
+
+    def _read_records(self, lines: list[str]) -> None:
         import json
 
-        lines = []
         if not self._opened:
             if self._skip(" \t\r\n") != "[":
                 raise InputError(f"'{self._name}' is not a JSON array of records")
@@ -568,8 +582,6 @@ class _JsonLinesFrom(_Produced):
             self._pos = end
             if end == len(self._buf) or len(lines) >= 4096:
                 break
-        self._count += len(lines)
-        return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
 class _AzureFlowLines(_Produced):
@@ -668,20 +680,18 @@ class _KeyValueLines(_Produced):
 
 
 def json_array_head(text: str) -> str:
-    """The first records of a JSON array's peeked text as JSON lines (for the format's column hints)."""
-    import json
-
-    parse, pos, lines = json.JSONDecoder().raw_decode, text.index("[") + 1, []
-    while len(lines) < 50:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        try:
-            record, end = parse(text, pos)
-        except ValueError:
-            break
-        lines.append(text[pos:end].replace("\n", " ").replace("\r", " "))
-        pos = end
-    return "\n".join(lines)
+    """The first records of a JSON array's peeked text as JSON lines (for the format's column hints): the
+    array's reader on the peeked text, up to the record the peek cuts."""
+    reader, lines = _JsonLinesFrom(io.BytesIO(text.encode()), "the peeked text"), []
+    try:
+        while len(lines) < 50:
+            block = reader.read(1 << 16)
+            if not block:
+                break
+            lines += block.decode().splitlines()
+    except InputError:
+        pass
+    return "\n".join(lines[:50])
 
 
 # Files a flow analyst may hand over that hold no table yet, by their first bytes: what they are, and the fix.
