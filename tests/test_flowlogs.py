@@ -1661,8 +1661,11 @@ def test_key_value_lines_are_told_from_csv():
     assert not looks_key_value("name,query\nx,a=1 b=2 c=3 d=4\n")  # a CSV whose cells hold pairs
     assert not looks_key_value("a=1 b=2\nc=3 d=4\n")  # too few pairs for a record
     assert looks_key_value("a=1 b=x c=2 d=y\n" + "a line that is not a record\n" + "a=2 b=x c=3 d=y\n" * 8)  # counted as it is read
-    assert key_values('<13>Dec  1 host a=1 b="say \\"hi\\"" c=-2 d=0.5 e= f=N/A g=1765361703000000000') == {
-        "a": 1, "b": 'say "hi"', "c": -2, "d": 0.5, "e": None, "f": None, "g": "1765361703000000000"}
+    assert json.loads(key_values('<13>Dec  1 host a=1 b="say \\"hi\\"" c=-2 d=0.5 e= f=N/A g=1765361703000000000 h=0007 i="" '
+                                 'j="tab\there" k=x\\y l=1.')) == {
+        "a": 1, "b": 'say "hi"', "c": -2, "d": 0.5, "e": None, "f": None, "g": "1765361703000000000", "h": 7, "i": None,
+        "j": "tab\there", "k": "x\\y", "l": "1."}
+    assert key_values("a=1 b=2 c=3") is None
 
 
 def test_a_model_of_one_exporter_given_anothers_log_says_so(tmp_path, runner):

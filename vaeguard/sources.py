@@ -657,8 +657,6 @@ class _KeyValueLines(_Produced):
         self._lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
 
     def _produce(self) -> bytes:
-        import json
-
         from .flowlogs import key_values
 
         out: list[str] = []
@@ -669,7 +667,7 @@ class _KeyValueLines(_Produced):
             if record is None:
                 self._source.bad_line(line.rstrip("\r\n"))
                 continue
-            out.append(json.dumps(record, separators=(",", ":")))
+            out.append(record)
             if len(out) >= 4096:
                 break
         return ("\n".join(out) + "\n").encode() if out else b""
