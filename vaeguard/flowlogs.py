@@ -113,6 +113,11 @@ KV_PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)')
 KV_MIN_PAIRS = 4
 
 
+def _json_text(value: str) -> str:
+    # A quote, an escape or a control character: json writes it; anything else goes in as it is.
+    return json.dumps(value) if '"' in value or "\\" in value or not value.isprintable() else f'"{value}"'
+
+
 def key_values(line: str) -> str | None:
     """A line's key=value pairs as a JSON record (None when it holds fewer than KV_MIN_PAIRS: not such a
     line). Whatever stands before the first pair (a syslog priority, time and host) is left out. Written
@@ -122,24 +127,17 @@ def key_values(line: str) -> str | None:
         return None
     out = []
     for key, value in pairs:
-        if not value or value == "N/A" or value == '""':
+        if value[:1] == '"':
+            value = value[1:-1].replace('\\"', '"')
+            out.append(f'"{key}":{_json_text(value) if value else "null"}')
+        elif not value or value == "N/A":
             out.append(f'"{key}":null')
-        elif value[0] == '"':
-            value = value[1:-1]
-            if "\\" in value or not value.isprintable():  # escapes or control characters: let json write it
-                out.append(f'"{key}":{json.dumps(value.replace(chr(92) + chr(34), chr(34)))}')
-            else:
-                out.append(f'"{key}":"{value}"')
-        elif value.isdigit() and len(value) < 19:  # int64; a longer run of digits (nanoseconds) stays text
-            out.append(f'"{key}":{int(value)}')
-        elif value[0] == "-" and value[1:].isdigit() and len(value) < 19:
-            out.append(f'"{key}":{int(value)}')
+        elif (value.isdigit() or value[0] == "-" and value[1:].isdigit()) and len(value) < 19:
+            out.append(f'"{key}":{int(value)}')  # int64; a longer run of digits (nanoseconds) stays text
         elif "." in value and value.replace(".", "", 1).lstrip("-").isdigit() and value[-1] != ".":
             out.append(f'"{key}":{float(value)!r}')
-        elif "\\" in value or not value.isprintable():
-            out.append(f'"{key}":{json.dumps(value)}')
         else:
-            out.append(f'"{key}":"{value}"')
+            out.append(f'"{key}":{_json_text(value)}')
     return "{" + ",".join(out) + "}"
 
 
@@ -205,26 +203,6 @@ def azure_flow_rows(record: dict) -> Iterator[dict]:
                 yield _tuple_row(AZURE_NSG_TUPLE, str(flow), {**base, "rule": rule.get("rule"), "mac": nic.get("mac")})
 
 
-
-def table_hints(names) -> dict[str, str]:
-    """Column types for a table whose names are those of a flow exporter that writes no types of its own:
-    nfdump's CSV, AWS and Google Cloud VPC Flow Logs. {} for any other table."""
-    names = set(map(str, names))
-    if NFDUMP_CORE <= names:
-        return {k: v for k, v in NFDUMP_TYPES.items() if k in names}
-    if GCP_FLOW_CORE in names:
-        hints = {k: v for k, v in GCP_TYPES.items() if k in names}
-        hints.update({n: "cloud" for n in names if n.startswith(GCP_CLOUD_PARTS)})
-        hints.update({n: "route" for n in names if n.startswith(GCP_ROUTE_PARTS)})
-        return hints
-    if FORTIGATE_CORE <= names:
-        return {k: v for k, v in FORTIGATE_TYPES.items() if k in names}
-    spelled = {n.replace("_", "-"): n for n in names}
-    if VPC_FLOW_CORE <= set(spelled):
-        return {spelled[k]: v for k, v in VPC_FLOW_TYPES.items() if k in spelled}
-    return {}
-
-
 # The flow records a table's field names give away, for what fit and score say they read: (name, test).
 WINDOWS_FIREWALL_CORE = {"action", "protocol", "src-ip", "dst-ip", "path"}
 ARGUS_CORE = {"SrcAddr", "DstAddr", "Sport", "Dport", "TotBytes"}
@@ -241,6 +219,34 @@ _EXPORTERS = (
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
+
+
+def _picked(types: dict[str, str]):
+    return lambda names: {k: v for k, v in types.items() if k in names}
+
+
+def _gcp_hints(names: set[str]) -> dict[str, str]:
+    hints = {k: v for k, v in GCP_TYPES.items() if k in names}
+    hints.update({n: "cloud" for n in names if n.startswith(GCP_CLOUD_PARTS)})
+    hints.update({n: "route" for n in names if n.startswith(GCP_ROUTE_PARTS)})
+    return hints
+
+
+def _vpc_hints(names: set[str]) -> dict[str, str]:
+    spelled = {n.replace("_", "-"): n for n in names}
+    return {spelled[k]: v for k, v in VPC_FLOW_TYPES.items() if k in spelled}
+
+
+# The exporters above that write no types of their own, typed by their names.
+_TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
+          "FortiGate traffic log": _picked(FORTIGATE_TYPES)}
+
+
+def table_hints(names) -> dict[str, str]:
+    """Column types for a table whose names are those of a flow exporter that writes no types of its own:
+    nfdump's CSV, AWS and Google Cloud VPC Flow Logs, FortiGate's key=value log. {} for any other table."""
+    names = set(map(str, names))
+    return next((_TYPED[what](names) for what, test in _EXPORTERS if what in _TYPED and test(names)), {})
 
 
 def recognised(names) -> str:

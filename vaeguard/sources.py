@@ -122,8 +122,7 @@ class Source:
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
-    w3c: bool = False  # the names came from a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
-    w3c_fields: list[str] = field(default_factory=list)  # those names
+    w3c_fields: list[str] = field(default_factory=list)  # the names in a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
     directives: int = 0  # a W3C log's '#' lines below its header, left out
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
@@ -152,7 +151,7 @@ class Source:
             how = "Parquet"
         else:
             how = DELIMITER_WORDS.get(self.delimiter, f"text split at {self.delimiter!r}")
-            if self.w3c:
+            if self.w3c_fields:
                 how = f"W3C extended log: names from #Fields, {how}"
         if self.compressed:
             how += f", {self.codec}"
@@ -164,7 +163,7 @@ class Source:
         return f"{what} ({how})" if what else how
 
     def bad_line(self, text: str) -> None:
-        if self.w3c and text.startswith("#"):
+        if self.w3c_fields and text.startswith("#"):
             self._directive(text)
             return
         self.bad_lines += 1
@@ -492,6 +491,12 @@ class _Utf8From(_Produced):
 
 
 RECORD_MAX_CHARS = 1 << 26  # a JSON record longer than this is taken for a broken one, not read on
+LINES_PER_BLOCK = 4096  # records the readers below turn into JSON lines at a time
+
+
+def _line_block(lines: list[str]) -> bytes:
+    """Records as a block of JSON lines (b"" for none: the end of the stream)."""
+    return ("\n".join(lines) + "\n").encode() if lines else b""
 
 
 class _JsonLinesFrom(_Produced):
@@ -549,7 +554,7 @@ class _JsonLinesFrom(_Produced):
                 raise
             self._failed = e
         self._count += len(lines)
-        return ("\n".join(lines) + "\n").encode() if lines else b""
+        return _line_block(lines)
 
     def _read_records(self, lines: list[str]) -> None:
         import json
@@ -580,7 +585,7 @@ class _JsonLinesFrom(_Produced):
             # A record's own line breaks are white space between its tokens (a string holds them escaped).
             lines.append(self._buf[self._pos : end].replace("\n", " ").replace("\r", " "))
             self._pos = end
-            if end == len(self._buf) or len(lines) >= 4096:
+            if end == len(self._buf) or len(lines) >= LINES_PER_BLOCK:
                 break
 
 
@@ -592,12 +597,10 @@ class _AzureFlowLines(_Produced):
     def __init__(self, raw: IO[bytes], name: str):
         super().__init__(raw)
         self._name = name
-        self._rows: Iterator[bytes] | None = None
+        self._blocks = self._batches()  # a generator: nothing is read before the first block is asked for
 
     def _produce(self) -> bytes:
-        if self._rows is None:
-            self._rows = self._batches()
-        return next(self._rows, b"")
+        return next(self._blocks, b"")
 
     def _documents(self) -> Iterator[object]:
         import codecs
@@ -640,11 +643,11 @@ class _AzureFlowLines(_Produced):
                     continue
                 for row in azure_flow_rows(record):
                     lines.append(json.dumps(row, separators=(",", ":")))
-                    if len(lines) >= 4096:
-                        yield ("\n".join(lines) + "\n").encode()
+                    if len(lines) >= LINES_PER_BLOCK:
+                        yield _line_block(lines)
                         lines = []
         if lines:
-            yield ("\n".join(lines) + "\n").encode()
+            yield _line_block(lines)
 
 
 class _KeyValueLines(_Produced):
@@ -668,9 +671,9 @@ class _KeyValueLines(_Produced):
                 self._source.bad_line(line.rstrip("\r\n"))
                 continue
             out.append(record)
-            if len(out) >= 4096:
+            if len(out) >= LINES_PER_BLOCK:
                 break
-        return ("\n".join(out) + "\n").encode() if out else b""
+        return _line_block(out)
 
     def close(self) -> None:
         self._lines.close()
@@ -812,9 +815,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             source.skip_bytes = bom + len(above.encode())
             source.lines_above_header = len(above.splitlines())
             source.line_above_header = next(line for line in above.splitlines() if line.strip())
-            source.w3c = _W3C_FIELDS.match(above.splitlines()[-1]) is not None
             text = text[len(above):]
-            if source.w3c:
+            if _W3C_FIELDS.match(above.splitlines()[-1]):
                 source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
