@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -457,3 +458,16 @@ def test_drift_binomial_tail_is_exact_on_quiet_and_loud_runs(k, n, p):
     from vaeguard.drift import binomial_tail
 
     assert binomial_tail(k, n, p) == pytest.approx(binom.sf(k - 1, n, p), rel=1e-8, abs=1e-300)
+
+
+def test_json_array_head_keeps_each_record_whole():
+    """The records a JSON array's peeked text begins with, one per line, for its column hints: a record
+    whose string holds a line separator (U+2028, \\x85) as it is stays one line, a pretty-printed record's
+    line breaks become spaces, the record the peek cuts is left out, and at most 50 are taken."""
+    from vaeguard.sources import json_array_head
+
+    records = [{"note": "a\u2028b\x85c", "bytes": 1}, {"note": "plain", "bytes": 2}]
+    head = json_array_head(json.dumps(records, indent=2, ensure_ascii=False) + ', {"note": "cu')
+    assert [json.loads(line) for line in head.split("\n")] == records
+    many = json_array_head(json.dumps([{"n": i} for i in range(80)]))
+    assert [json.loads(line)["n"] for line in many.split("\n")] == list(range(50))

@@ -686,10 +686,12 @@ def json_array_head(text: str) -> str:
     reader, lines = _JsonLinesFrom(io.BytesIO(text.encode()), "the peeked text"), []
     try:
         while len(lines) < 50:
-            block = reader.read(1 << 16)
+            # A block of whole records, each ended by "\n" alone (splitlines() would also break a record at
+            # a U+2028 or \x85 that a JSON string holds as it is; read(n) could cut a record or a character).
+            block = reader._produce()
             if not block:
                 break
-            lines += block.decode().splitlines()
+            lines += block.decode().split("\n")[:-1]
     except InputError:
         pass
     return "\n".join(lines[:50])
@@ -813,10 +815,11 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
         if above:
             bom = len(_BOM) if not encoding and head.startswith(_BOM) else 0
             source.skip_bytes = bom + len(above.encode())
-            source.lines_above_header = len(above.splitlines())
-            source.line_above_header = next(line for line in above.splitlines() if line.strip())
+            above_lines = above.splitlines()
+            source.lines_above_header = len(above_lines)
+            source.line_above_header = next(line for line in above_lines if line.strip())
             text = text[len(above):]
-            if _W3C_FIELDS.match(above.splitlines()[-1]):
+            if _W3C_FIELDS.match(above_lines[-1]):
                 source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
