@@ -1654,6 +1654,90 @@ def test_a_fortigate_traffic_log_of_key_value_lines_from_another_device_is_not_f
     assert res.exit_code == 2 and "a line that is not a row" in res.stderr
 
 
+def panos_log(n: int, day: int, device: str, seed: int = 0, syslog: bool = True, others: bool = True) -> str:
+    """A Palo Alto firewall's traffic logs as its syslog sends them (PAN-OS 10: CSV lines without a header,
+    after a collector's syslog header when syslog=True), with a SYSTEM log now and then among them."""
+    rng = np.random.default_rng(seed)
+    serial = f"0132010{day:02d}{device[-1]}"
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        proto, app = ("udp" if port in (53, 123) else "tcp"), {443: "ssl", 80: "web-browsing", 53: "dns", 123: "ntp"}[port]
+        pkts = int(rng.integers(1, 40))
+        sent = pkts * int(rng.integers(40, 1500))
+        t = f"2026/12/{day:02d} {10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        fields = ["1", t, serial, "TRAFFIC", "end", "2561", t, f"10.0.1.{rng.integers(2, 60)}", f"93.184.{rng.integers(1, 250)}.7",
+                  f"203.0.113.{day}", "0.0.0.0", "LAN to WAN", "", "", app, "vsys1", "trust", "untrust", f"ethernet1/{day}", "ethernet1/1",
+                  f"fwd-{device}", t, str(rng.integers(1, 2**31)), "1", str(rng.integers(1024, 65535)), str(port),
+                  str(rng.integers(1024, 65535)), "0", "0x400053", proto, "allow", str(sent * 4), str(sent), str(sent * 3), str(pkts * 3),
+                  t, str(rng.integers(0, 120)), '"computer-and-internet-info,low-risk"', "0", str(rng.integers(1, 2**40)),
+                  "0x8000000000000000", "10.0.0.0-10.255.255.255", str(rng.choice(["Germany", "United States"])), "0", str(pkts),
+                  str(pkts * 2), "tcp-fin", str(day), "0", "0", "0", "", device, "from-policy", "", "", "0", "", "0", "1970/01/01 00:00:00",
+                  "0", "0", "0", "0", "0", f"4d2e7f0a-{device}", "0", str(day), "0", "", "", "", "", ""]
+        head = f"<14>Dec {day:2d} {t[11:]} {device} " if syslog else ""
+        out.append(head + ",".join(fields))
+        if others and i % 50 == 7:
+            out.append(f"{head}1,{t},{serial},SYSTEM,general,2561,{t},,general,,0,0,general,informational,\"User admin logged in\",1,0x0,0,0,0,0,,{device}")
+    return "\n".join(out) + "\n"
+
+
+def test_a_palo_alto_traffic_log_from_another_firewall_is_not_flagged_for_it(tmp_path, runner):
+    """A PAN-OS firewall's syslog (CSV lines without a header, a syslog header before each or not) is read
+    as its traffic logs, named in PAN-OS's field order; its SYSTEM logs are not flows and are left out. The
+    firewall's serial, names, interfaces, log profile, rule ids and reserved fields are where the log was
+    written, and the times, addresses and sessions are ignored: another firewall's log, on another day,
+    without the syslog header, scores as the training firewall's."""
+    train, home, other = tmp_path / "pan.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(panos_log(2000, 1, "PA-A"))
+    home.write_text(panos_log(400, 1, "PA-A", seed=5))
+    other.write_text(panos_log(400, 9, "PA-B", seed=5, syslog=False) + "a line that is not a log\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns).startswith("Palo Alto Networks traffic log (PAN-OS syslog lines")
+    assert src.skipped_summary() == "40 non-flow events left out"
+    assert df["category"].iloc[0] == "computer-and-internet-info,low-risk" and df["bytes_sent"].dtype.kind == "i"  # quoted comma kept
+    assert list(df.columns[:8]) == ["future_use_1", "receive_time", "serial", "type", "subtype", "future_use_2", "time_generated", "src"]
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    kept = {name for name, role in roles.items() if role not in ("ignored", "constant")}
+    assert kept == {"app", "sport", "dport", "natsport", "natdport", "proto", "bytes", "bytes_sent", "bytes_received", "packets", "elapsed",
+                    "pkts_sent", "pkts_received", "repeatcnt"}, roles
+    assert all(roles[k] == "ignored" for k in ("receive_time", "serial", "future_use_2", "src", "dst", "natsrc", "inbound_if", "logset",
+                                               "sessionid", "seqno", "dstloc", "dg_hier_level_1", "device_name", "rule_uuid",
+                                               "link_change_count")), roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    said = " ".join(scored["other-stderr"].replace("│", " ").split())
+    assert "1 malformed line skipped (e.g. 'a line that is not a log'); 8 non-flow events left out" in said
+    assert (scored["other"]["serial"] == "013201009B").all()  # the other firewall's fields pass through as written
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
+    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+    packed = tmp_path / "home.log.gz"
+    packed.write_bytes(gzip.compress(home.read_bytes()))
+    res = invoke(runner, "score", packed, "--model", model, "--out", tmp_path / "gz.csv")
+    assert res.exit_code == 0 and pd.read_csv(tmp_path / "gz.csv")["anomaly_score"].tolist() == scored["home"]["anomaly_score"].tolist()
+    (tmp_path / "plain.csv").write_text("a,b\n1,2\n")
+    res = invoke(runner, "fit", tmp_path / "plain.csv", "--format", "panos", "--model", tmp_path / "m3")
+    assert res.exit_code == 2 and "no PAN-OS traffic log (type TRAFFIC)" in res.stderr, res.output
+
+
+def test_pan_os_lines_are_told_from_csv_and_named_as_far_as_they_go():
+    from vaeguard.flowlogs import PANOS_TRAFFIC_FIELDS, looks_pan_os, pan_os_names
+
+    text = panos_log(20, 1, "PA-A")
+    assert looks_pan_os(text) and looks_pan_os(panos_log(20, 1, "PA-A", syslog=False))
+    assert not looks_pan_os("a,b,c\n1,2026/12/01 10:00:00,x,y\n")  # a CSV whose rows hold such a time, but no log type
+    assert not looks_pan_os("name,when\nx,2026/12/01 10:00:00\n")
+    line = text.splitlines()[0]
+    n = line.count(",")  # fields: one more than the commas, less the one inside the quoted category
+    assert pan_os_names(text) == list(PANOS_TRAFFIC_FIELDS[:n])
+    assert pan_os_names(line[: line.index(",tcp-fin,")] + "\n") == list(PANOS_TRAFFIC_FIELDS[:46])  # an older release's shorter lines
+    longer = line + ",x" * (len(PANOS_TRAFFIC_FIELDS) - n + 2) + "\n"  # a later release's extra fields
+    assert pan_os_names(longer)[-3:] == [PANOS_TRAFFIC_FIELDS[-1], f"field_{len(PANOS_TRAFFIC_FIELDS) + 1}", f"field_{len(PANOS_TRAFFIC_FIELDS) + 2}"]
+    assert pan_os_names("<14>Dec  1 10:00:00 PA-A 1,2026/12/01 10:00:00,0132,SYSTEM,general,0\n") == []
+
+
 def test_key_value_lines_are_told_from_csv():
     from vaeguard.flowlogs import key_values, looks_key_value
 
@@ -1682,3 +1766,6 @@ def test_a_model_of_one_exporter_given_anothers_log_says_so(tmp_path, runner):
     (tmp_path / "fgt.log").write_text(fortigate_log(40, 1, "FGT-A", "root"))
     res = invoke(runner, "score", tmp_path / "fgt.log", "--model", tmp_path / "nsg", "--out", tmp_path / "s.csv")
     assert res.exit_code == 2 and "(Azure NSG flow logs; this one: FortiGate traffic log)" in res.stderr, res.stderr
+    (tmp_path / "pan.log").write_text(panos_log(40, 1, "PA-A"))
+    res = invoke(runner, "score", tmp_path / "pan.log", "--model", tmp_path / "nsg", "--out", tmp_path / "s.csv")
+    assert res.exit_code == 2 and "(Azure NSG flow logs; this one: Palo Alto Networks traffic log)" in res.stderr, res.stderr

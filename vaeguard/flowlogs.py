@@ -170,6 +170,68 @@ FORTIGATE_TYPES = {"date": "time", "time": "time", "eventtime": "time", "tz": "s
                    "srccountry": "route", "dstcountry": "route", "srcregion": "route", "dstregion": "route", "srccity": "route", "dstcity": "route"}
 
 
+# Palo Alto Networks firewalls (PAN-OS 8-11) send their logs over syslog as CSV lines without a header, a
+# collector's syslog header before them or not: `<14>Dec  1 10:15:03 PA-3220 1,2026/12/01 10:15:03,0132...,
+# TRAFFIC,end,...`. A traffic log's fields in PAN-OS's order (its syslog field descriptions), by PAN-OS's own
+# names for them; later releases append fields, named field_N past these. FUTURE_USE fields are reserved.
+PANOS_TRAFFIC_FIELDS = (
+    "future_use_1", "receive_time", "serial", "type", "subtype", "future_use_2", "time_generated", "src", "dst", "natsrc", "natdst",
+    "rule", "srcuser", "dstuser", "app", "vsys", "from", "to", "inbound_if", "outbound_if", "logset", "future_use_3", "sessionid",
+    "repeatcnt", "sport", "dport", "natsport", "natdport", "flags", "proto", "action", "bytes", "bytes_sent", "bytes_received",
+    "packets", "start", "elapsed", "category", "future_use_4", "seqno", "actionflags", "srcloc", "dstloc", "future_use_5",
+    "pkts_sent", "pkts_received", "session_end_reason", "dg_hier_level_1", "dg_hier_level_2", "dg_hier_level_3", "dg_hier_level_4",
+    "vsys_name", "device_name", "action_source", "src_uuid", "dst_uuid", "tunnelid", "monitortag", "parent_session_id",
+    "parent_start_time", "tunnel", "assoc_id", "chunks", "chunks_sent", "chunks_received", "rule_uuid", "http2_connection",
+    "link_change_count", "policy_id", "link_switches", "sdwan_cluster", "sdwan_device_type", "sdwan_cluster_type", "sdwan_site",
+    "dynusergroup_name",
+)
+# Besides the flow, a traffic log says which firewall wrote it and how it filed it (serial, device and
+# virtual system names, device groups, log forwarding profile, interfaces, the sequence number), when, and
+# where its addresses sit (country or private range). The zones, the rule, the application and the session's
+# end stay: they describe the traffic, and are the same on another firewall of one policy.
+PANOS_TYPES = {
+    "receive_time": "time", "time_generated": "time", "future_use_3": "time", "start": "time", "parent_start_time": "time",
+    **dict.fromkeys(("future_use_1", "future_use_2", "future_use_4", "future_use_5"), "sensor"),  # reserved: the firewall's, not the flow's
+    "serial": "sensor", "vsys": "sensor", "vsys_name": "sensor", "device_name": "sensor", "logset": "sensor", "inbound_if": "sensor",
+    "outbound_if": "sensor", "actionflags": "sensor", **{f"dg_hier_level_{i}": "sensor" for i in range(1, 5)},
+    "src": "addr", "dst": "addr", "natsrc": "addr", "natdst": "addr", "sport": "port", "dport": "port", "natsport": "port",
+    "natdport": "port", "repeatcnt": "count", "bytes": "count", "bytes_sent": "count", "bytes_received": "count", "packets": "count",
+    "pkts_sent": "count", "pkts_received": "count", "elapsed": "interval", "srcloc": "route", "dstloc": "route",
+    "sessionid": "id", "seqno": "id", "parent_session_id": "id", "src_uuid": "id", "dst_uuid": "id", "tunnelid": "id",
+    "monitortag": "id", "assoc_id": "id",
+    # The firewall's own ids for its rules, and its SD-WAN set-up: another firewall numbers them its own way.
+    **dict.fromkeys(("rule_uuid", "policy_id", "link_change_count", "link_switches", "sdwan_cluster", "sdwan_device_type",
+                     "sdwan_cluster_type", "sdwan_site"), "sensor"),
+}
+PANOS_CORE = {"serial", "natsrc", "natdst", "sessionid", "bytes_sent", "bytes_received"}
+# Where a PAN-OS log line starts, after any syslog header: FUTURE_USE, the receive time, the serial number
+# and the log's type (TRAFFIC, THREAT, SYSTEM, ...).
+PANOS_START = re.compile(r"(?:^|(?<=[\s>]))[^,\s]*,\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2},[^,]*,([A-Z]+),")
+
+
+def looks_pan_os(text: str) -> bool:
+    """Whether the peeked lines are a PAN-OS firewall's syslog: the first whole line and four in five of the
+    first twenty start as a PAN-OS log does (the others are malformed lines, counted as the file is read)."""
+    lines = [line for line in text.splitlines()[:21] if line.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last peeked line may be cut
+    found = [PANOS_START.search(line) is not None for line in lines]
+    return bool(found) and found[0] and sum(found) >= 0.8 * len(found)
+
+
+def pan_os_names(text: str) -> list[str]:
+    """The column names of a PAN-OS syslog stream: as many of PAN-OS's traffic log fields as its first
+    traffic line holds, field_N past them. [] when the peeked lines hold no traffic log."""
+    import csv
+
+    for line in text.splitlines():
+        m = PANOS_START.search(line)
+        if m is not None and m.group(1) == "TRAFFIC":
+            n = len(next(csv.reader([line[m.start():]])))
+            return [*PANOS_TRAFFIC_FIELDS[:n], *(f"field_{i + 1}" for i in range(len(PANOS_TRAFFIC_FIELDS), n))]
+    return []
+
+
 def is_azure_flow_log(text: str) -> bool:
     """Whether peeked JSON text is an Azure NSG or VNet flow log ({"records": [...]} of flow events)."""
     head = text.lstrip()[:200]
@@ -216,6 +278,7 @@ _EXPORTERS = (
     ("AWS VPC Flow Logs", lambda n: VPC_FLOW_CORE <= {k.replace("_", "-") for k in n}),
     ("Windows Firewall log", lambda n: WINDOWS_FIREWALL_CORE <= n),
     ("FortiGate traffic log", lambda n: FORTIGATE_CORE <= n),
+    ("Palo Alto Networks traffic log", lambda n: PANOS_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
@@ -239,7 +302,7 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 
 # The exporters above that write no types of their own, typed by their names.
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
-          "FortiGate traffic log": _picked(FORTIGATE_TYPES)}
+          "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES)}
 
 
 def table_hints(names) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """Open a table and read it in chunks, whatever a sensor or a spreadsheet wrote.
 
 The format comes from the bytes, not the name: Parquet, CSV with its delimiter sniffed (comma, tab,
-semicolon, pipe), Zeek's TSV logs (`#fields` / `#types` header) and JSON lines (Zeek JSON, Suricata
-eve.json), each compressed (gzip, bzip2, xz) or not, from a path or from stdin. `--format` overrides the guess.
+semicolon, pipe), Zeek's TSV logs (`#fields` / `#types` header), JSON lines (Zeek JSON, Suricata
+eve.json), key=value lines and a Palo Alto firewall's syslog, each compressed (gzip, bzip2, xz) or not, from a path or from stdin. `--format` overrides the guess.
 Memory stays bounded by one chunk whatever the file size.
 
 Several files of one format (a sensor's rotated logs, a folder of Parquet parts) are one table, read
@@ -29,7 +29,7 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
@@ -119,6 +119,7 @@ class Source:
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     key_value: bool = False  # lines of key=value pairs (a firewall's syslog), read as JSON records
+    pan_os: list[str] = field(default_factory=list)  # a PAN-OS firewall's syslog: its traffic lines' names (CSV without a header)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
@@ -153,6 +154,8 @@ class Source:
             how = DELIMITER_WORDS.get(self.delimiter, f"text split at {self.delimiter!r}")
             if self.w3c_fields:
                 how = f"W3C extended log: names from #Fields, {how}"
+            if self.pan_os:
+                how = "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"
         if self.compressed:
             how += f", {self.codec}"
         if len(self.files) > 1:
@@ -244,6 +247,8 @@ class Source:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.key_value:
             raw = io.BufferedReader(_KeyValueLines(raw, self), buffer_size=1 << 20)
+        elif self.pan_os:
+            raw = io.BufferedReader(_PanOsLines(raw, self), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
         return raw
@@ -680,6 +685,41 @@ class _KeyValueLines(_Produced):
         super().close()
 
 
+class _PanOsLines(_Produced):
+    """A PAN-OS firewall's syslog as a CSV table: a header line of the traffic log's names, then each
+    traffic log line from its first field on (the syslog header left out). The firewall's other logs in the
+    stream (THREAT, SYSTEM, ...) are not flows and are left out and counted; a line that is no PAN-OS log
+    is counted as malformed (or stops the run with --strict)."""
+
+    def __init__(self, raw: IO[bytes], source: "Source"):
+        super().__init__(raw)
+        self._source = source
+        self._lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
+        self._header = [",".join(source.pan_os)]
+
+    def _produce(self) -> bytes:
+        from .flowlogs import PANOS_START
+
+        out, self._header = self._header, []
+        for line in self._lines:
+            if not line.strip():
+                continue
+            m = PANOS_START.search(line)
+            if m is None:
+                self._source.bad_line(line.rstrip("\r\n"))
+            elif m.group(1) != "TRAFFIC":
+                self._source.left_out(m.group(1))
+            else:
+                out.append(line[m.start() :].rstrip("\r\n"))
+                if len(out) >= LINES_PER_BLOCK:
+                    break
+        return _line_block(out)
+
+    def close(self) -> None:
+        self._lines.close()
+        super().close()
+
+
 def json_array_head(text: str) -> str:
     """The first records of a JSON array's peeked text as JSON lines (for the format's column hints): the
     array's reader on the peeked text, up to the record the peek cuts."""
@@ -792,6 +832,15 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     if not text.strip():
         raise InputError(f"'{name}' is empty: it has no header row and no data")
     kind = want or _guess_text_format(text)
+    if kind == "panos":
+        from .flowlogs import pan_os_names
+
+        names = pan_os_names(text)
+        if not names:
+            raise InputError(f"'{name}' has no PAN-OS traffic log (type TRAFFIC) among its first lines; vaeguard reads a "
+                             "Palo Alto firewall's traffic logs, the flows, not its other logs")
+        return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
+                      pan_os=names)
     # key=value lines are read as the JSON records they are turned into (_KeyValueLines)
     source = Source(path, "json" if kind == "kv" else kind, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream,
                     encoding=encoding, key_value=kind == "kv")
@@ -939,9 +988,9 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_key_value
+    from .flowlogs import looks_key_value, looks_pan_os
 
-    return "kv" if looks_key_value(text) else "csv"
+    return "kv" if looks_key_value(text) else "panos" if looks_pan_os(text) else "csv"
 
 
 def sniff_delimiter(text: str) -> str:
@@ -1197,7 +1246,8 @@ def _csv_ranges(source: Source, max_lines: int) -> tuple[bytes, list[tuple[int, 
     A range ends at a line end outside quotes (an even count of quote characters before it), so a quoted
     field that holds a line break stays in one range. Finding the ends reads the file once (0.05 s per
     260 MB, from the page cache the parse then reads)."""
-    if source.path == STDIO or source.compressed or source.encoding or source.skip_bytes or source.parts or source._stream is not None:
+    if (source.path == STDIO or source.compressed or source.encoding or source.skip_bytes or source.parts or source._stream is not None
+            or source.pan_os):
         return None
     try:
         size = os.path.getsize(source.path)
