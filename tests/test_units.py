@@ -471,3 +471,24 @@ def test_json_array_head_keeps_each_record_whole():
     assert [json.loads(line) for line in head.split("\n")] == records
     many = json_array_head(json.dumps([{"n": i} for i in range(80)]))
     assert [json.loads(line)["n"] for line in many.split("\n")] == list(range(50))
+
+
+def test_manifest_text_writes_long_lists_of_numbers_on_one_line():
+    """The manifest stays indented JSON, one key a line, with the calibration scores (100,000 of them for a
+    large table) on one line: the same values as json's own indented text, which gave each score a line."""
+    from vaeguard.checkpoint import LONG_LIST, jsonable, manifest_text
+
+    scores = [float(i) / 7 for i in range(1000)]
+    manifest = {"calibration": {"scores": scores, "threshold": 1.5}, "schema": [{"name": "@vaeguard-numbers-0@"}],
+                "scoring": {"baselines": [0.5] * (LONG_LIST + 1), "short": [1, 2], "gaps": [1.0, float("nan")] * LONG_LIST,
+                            "flags": [True] * (LONG_LIST + 1)}}
+    plain = json.dumps(jsonable(manifest), indent=1, allow_nan=False)
+    manifest["schema"][0]["name"] = "bytes"
+    text = manifest_text(manifest)
+    assert json.loads(text) == json.loads(json.dumps(jsonable(manifest), indent=1, allow_nan=False))
+    lines = text.splitlines()
+    assert '  "scores": ' + json.dumps(scores) + "," in lines and len(lines) < 100  # one line, not 1,000
+    assert '  "baselines": ' + json.dumps([0.5] * (LONG_LIST + 1)) + "," in lines
+    assert json.loads(text)["scoring"]["gaps"][1] is None  # a NaN is still written as null, indented as before
+    manifest["schema"][0]["name"] = "@vaeguard-numbers-0@"  # a value spelled like the writer's mark: the plain text
+    assert manifest_text(manifest) == plain

@@ -68,8 +68,37 @@ def pack(manifest: dict, arrays: dict[str, np.ndarray]) -> tuple[Bundle, str]:
     digest = hashlib.sha256(blob).hexdigest()
     weights_name = f"weights-{digest[:16]}.safetensors"
     manifest = dict(manifest, format=FORMAT, format_version=FORMAT_VERSION, weights_file=weights_name, weights_sha256=digest)
-    text = json.dumps(jsonable(manifest), indent=1, allow_nan=False)
-    return Bundle(text.encode("utf-8"), blob), weights_name
+    return Bundle(manifest_text(manifest).encode("utf-8"), blob), weights_name
+
+
+LONG_LIST = 16  # a list of more numbers than this is written on one line of the manifest
+
+
+def manifest_text(manifest: dict) -> str:
+    """The manifest as indented JSON, each long list of numbers on one line. json's indented writer is pure
+    Python, and it wrote each of a 1M-row fit's 100,000 calibration scores on a line of its own: 0.24 s
+    and 2.3 MB, where its C writer puts them on one line in 0.09 s and 2.0 MB (and the manifest reads as
+    a page of settings, not 100,000 lines of numbers). The same JSON values either way."""
+    lists: dict[str, list] = {}
+    mark = "@vaeguard-numbers-"
+
+    def one_line(obj):
+        if isinstance(obj, dict):
+            return {k: one_line(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            if len(obj) > LONG_LIST and all(type(v) in (int, float) and math.isfinite(v) for v in obj):
+                key = f"{mark}{len(lists)}@"
+                lists[key] = list(obj)
+                return key
+            return [one_line(v) for v in obj]
+        return obj
+
+    text = json.dumps(jsonable(one_line(manifest)), indent=1, allow_nan=False)
+    if any(text.count(json.dumps(key)) != 1 for key in lists):  # a value spelled like a mark: write it plainly
+        return json.dumps(jsonable(manifest), indent=1, allow_nan=False)
+    for key, values in lists.items():
+        text = text.replace(json.dumps(key), json.dumps(values, allow_nan=False), 1)
+    return text
 
 
 def check_not_foreign(d: Path) -> None:
