@@ -27,6 +27,8 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
 - A Palo Alto firewall's traffic log as its syslog carries it (PAN-OS CSV lines without a header): one
   firewall per network (serial, name, device group, NAT address), the application as PAN-OS names it,
   each session's end reason, the responder's country, a session id and sequence number per connection.
+- A Cisco ASA's syslog: a connection built and a teardown message per connection (its ends, duration,
+  bytes and reason; ICMP has only the built message, which is not a flow), one device per network.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
 Zeek TSV rows are the reference: an exporter that adds nothing but where it saw a flow should score as
 they do. For each: ROC-AUC, the shares of benign and malicious rows flagged, the drift warning, and
@@ -315,13 +317,39 @@ def panos(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
+    """A Cisco ASA's syslog: a connection built (302013, not a flow) and its teardown (302014 TCP, 302016
+    UDP) per connection, the responder on `outside`, the IoT device on `inside`; one device per network
+    (its syslog host and connection ids). ICMP has no teardown with bytes (302021): left as the built
+    message alone, not a flow. TCP teardowns name the reason the way the ASA does."""
+    host = "asa-lab" if point is POINTS["A"] else "asa-plant"
+    reasons = {"SF": "TCP FINs", "REJ": "TCP Reset-O", "RSTO": "TCP Reset-I", "RSTR": "TCP Reset-O", "S0": "SYN Timeout",
+               "S1": "FIN Timeout", "OTH": "Conn-timeout"}
+    out = []
+    for i, r in enumerate(rows):
+        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        head = f"{t:%b %d %H:%M:%S} {host} : "
+        cid = (1 if point is POINTS["A"] else 7) * 10**8 + i
+        ends = f"for outside:{r['id.resp_h']}/{r['id.resp_p']} to inside:{r['id.orig_h']}/{r['id.orig_p']}"
+        out.append(f"{head}%ASA-6-302013: Built outbound {r['proto'].upper()} connection {cid} {ends}")
+        if r["proto"] not in ("tcp", "udp"):
+            continue
+        d = int(float(r["duration"] or 0))
+        size = _n(r["orig_bytes"]) + _n(r["resp_bytes"])
+        end = f" {reasons.get(r['conn_state'] or '', 'Conn-timeout')} from inside" if r["proto"] == "tcp" else ""
+        out.append(f"{head}%ASA-6-{302014 if r['proto'] == 'tcp' else 302016}: Teardown {r['proto'].upper()} connection {cid} {ends} "
+                   f"duration {d // 3600}:{d // 60 % 60:02d}:{d % 60:02d} bytes {size}{end}")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
            "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
            "google cloud vpc flow logs": (gcp, ".json"), "argus (CTU-13 binetflow)": (argus, ".binetflow"),
            "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json"),
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
-           "palo alto traffic log, PAN-OS syslog": (panos, ".log")}
+           "palo alto traffic log, PAN-OS syslog": (panos, ".log"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log")}
 
 
 def run(folder: Path) -> list[dict]:

@@ -1738,6 +1738,65 @@ def test_pan_os_lines_are_told_from_csv_and_named_as_far_as_they_go():
     assert pan_os_names("<14>Dec  1 10:00:00 PA-A 1,2026/12/01 10:00:00,0132,SYSTEM,general,0\n") == []
 
 
+def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False) -> str:
+    """A Cisco ASA's connection teardowns as its syslog sends them (302014 for TCP, 302016 for UDP), a
+    connection built (302013, not a flow) now and then among them; hosted=True: a syslog header that
+    names the device, as a relay writes it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        proto = "UDP" if port in (53, 123) else "TCP"
+        size, d, cid = int(rng.integers(40, 1500)) * int(rng.integers(1, 40)), int(rng.integers(0, 120)), int(rng.integers(1, 2**31))
+        t = f"{10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        head = f"Dec {day:2d} {t} {host} : " if hosted else f"<166>Dec {day:02d} 2026 {t}: "
+        end = f" {rng.choice(['TCP FINs', 'TCP Reset-I', 'SYN Timeout'])} from {rng.choice(['inside', 'outside'])}" if proto == "TCP" else ""
+        user = " (LOCAL\\alice)" if i % 7 == 0 else ""
+        out.append(f"{head}%ASA-6-{302014 if proto == 'TCP' else 302016}: Teardown {proto} connection {cid} for "
+                   f"outside:93.184.{rng.integers(1, 250)}.7/{port} to inside:10.0.{day}.{rng.integers(2, 60)}/{rng.integers(1024, 65535)}{user} "
+                   f"duration {d // 3600}:{d // 60 % 60:02d}:{d % 60:02d} bytes {size}{end}")
+        if i % 10 == 3:
+            out.append(f"{head}%ASA-6-302013: Built outbound TCP connection {cid + 1} for outside:93.184.1.7/443 (93.184.1.7/443) "
+                       f"to inside:10.0.{day}.5/50000 (203.0.113.{day}/50000)")
+    return "\n".join(out) + "\n"
+
+
+def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tmp_path, runner):
+    """A Cisco ASA logs each connection's end as a syslog message (%ASA-6-302014 Teardown TCP connection ...
+    duration 0:01:05 bytes 5120 TCP FINs from inside): each is a row, its ends, duration, bytes and reason
+    read from the message; the ASA's other messages are not flows and are left out. The syslog header, the
+    connection id, the addresses and the interface names are ignored: another ASA's log, on another day,
+    with another syslog header, scores as the training device's."""
+    from vaeguard.flowlogs import asa_record
+
+    train, home, other = tmp_path / "asa.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(asa_log(2000, 1, "asa-a"))
+    home.write_text(asa_log(400, 1, "asa-a", seed=5))
+    other.write_text(asa_log(400, 9, "asa-b", seed=5, hosted=True) + "a line that is not a message\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns) == "Cisco ASA connection log (Cisco ASA syslog: connection teardowns)"
+    assert src.skipped_summary() == "200 non-flow events left out"
+    assert json.loads(asa_record("<166>Dec 01 2026 10:00:01: %ASA-6-302014: Teardown TCP connection 2084 for outside:2001:db8::7/443 "
+                                 "to inside:10.0.1.38/36093 (LOCAL\\bob) duration 1:01:49 bytes 31902 TCP Reset-I from outside (bob)")) == {
+        "syslog_header": "<166>Dec 01 2026 10:00:01", "protocol": "TCP", "connection_id": 2084, "for_interface": "outside",
+        "for_ip": "2001:db8::7", "for_port": 443, "to_interface": "inside", "to_ip": "10.0.1.38", "to_port": 36093, "duration": 3709,
+        "bytes": 31902, "reason": "TCP Reset-I", "teardown_interface": "outside"}
+    assert asa_record("%ASA-4-106023: Deny tcp src inside:10.0.0.5/5000 dst outside:1.2.3.4/443 by access-group \"in\"") == ""
+    assert asa_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert {name for name, role in roles.items() if role not in ("ignored", "constant")} == {
+        "protocol", "for_port", "to_port", "duration", "bytes", "reason"}, roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    said = " ".join(scored["other-stderr"].replace("│", " ").split())
+    assert "1 malformed line skipped (e.g. 'a line that is not a message'); 40 non-flow events left out" in said
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
+    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+
+
 def test_key_value_lines_are_told_from_csv():
     from vaeguard.flowlogs import key_values, looks_key_value
 

@@ -232,6 +232,48 @@ def pan_os_names(text: str) -> list[str]:
     return []
 
 
+# Cisco ASA (and Firepower Threat Defense) log the end of each connection as a syslog message: `%ASA-6-302014:
+# Teardown TCP connection 4711 for outside:203.0.113.9/443 to inside:10.0.1.20/51234 duration 0:01:05 bytes
+# 5120 TCP FINs from inside` (302016 for UDP). Each is a flow: the two ends as the message names them (the
+# ASA's interface names, addresses, ports), how long it lasted, the bytes both ways, why it ended and which
+# side ended it. The ASA's other messages (connections built, denials, failover, ...) are not flows.
+ASA_MESSAGE = re.compile(r"%(?:ASA|FTD)-\d-\d{6}:")
+ASA_TEARDOWN = re.compile(
+    r"%(?:ASA|FTD)-\d-30201[46]: Teardown (TCP|UDP) connection (\d+) for ([^:\s]+):([0-9A-Fa-f.:]+)/(\d+)(?:\s*\([^)]*\))? "
+    r"to ([^:\s]+):([0-9A-Fa-f.:]+)/(\d+)(?:\s*\([^)]*\))? duration (\d+):(\d\d):(\d\d) bytes (\d+)\s*(.*?)\s*$")
+ASA_USER = re.compile(r"\s*\([^)]*\)$")  # a user name in brackets after the reason
+ASA_TYPES = {"syslog_header": "sensor", "connection_id": "id", "for_ip": "addr", "to_ip": "addr", "for_port": "port", "to_port": "port",
+             "duration": "interval", "bytes": "count"}
+ASA_CORE = {"connection_id", "for_interface", "for_port", "to_interface", "to_port", "bytes"}
+
+
+def asa_record(line: str) -> str | None:
+    """A Cisco ASA connection teardown message as a JSON record; "" for the ASA's other messages (not flows),
+    None for a line that is no ASA message. What stands before the message (the syslog priority, time and
+    host) is kept whole as `syslog_header`: when and which device, not the traffic."""
+    m = ASA_TEARDOWN.search(line)
+    if m is None:
+        return "" if ASA_MESSAGE.search(line) else None
+    proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
+    reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
+    return json.dumps({
+        "syslog_header": line[: m.start()].strip().rstrip(":").strip() or None, "protocol": proto, "connection_id": int(conn),
+        "for_interface": f_if, "for_ip": f_ip, "for_port": int(f_port), "to_interface": t_if, "to_ip": t_ip, "to_port": int(t_port),
+        "duration": int(hours) * 3600 + int(minutes) * 60 + int(seconds), "bytes": int(size), "reason": reason or None,
+        "teardown_interface": initiator or None,
+    }, separators=(",", ":"))
+
+
+def looks_cisco_asa(text: str) -> bool:
+    """Whether the peeked lines are a Cisco ASA's syslog: the first whole line and four in five of the first
+    twenty carry an ASA (or FTD) message id."""
+    lines = [line for line in text.splitlines()[:21] if line.strip()]
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last peeked line may be cut
+    found = [ASA_MESSAGE.search(line) is not None for line in lines]
+    return bool(found) and found[0] and sum(found) >= 0.8 * len(found)
+
+
 def is_azure_flow_log(text: str) -> bool:
     """Whether peeked JSON text is an Azure NSG or VNet flow log ({"records": [...]} of flow events)."""
     head = text.lstrip()[:200]
@@ -279,6 +321,7 @@ _EXPORTERS = (
     ("Windows Firewall log", lambda n: WINDOWS_FIREWALL_CORE <= n),
     ("FortiGate traffic log", lambda n: FORTIGATE_CORE <= n),
     ("Palo Alto Networks traffic log", lambda n: PANOS_CORE <= n),
+    ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
@@ -302,7 +345,8 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 
 # The exporters above that write no types of their own, typed by their names.
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
-          "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES)}
+          "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
+          "Cisco ASA connection log": _picked(ASA_TYPES)}
 
 
 def table_hints(names) -> dict[str, str]:

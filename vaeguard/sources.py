@@ -29,7 +29,7 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
@@ -119,6 +119,7 @@ class Source:
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     key_value: bool = False  # lines of key=value pairs (a firewall's syslog), read as JSON records
+    cisco_asa: bool = False  # a Cisco ASA's syslog: its connection teardowns read as JSON records
     pan_os: list[str] = field(default_factory=list)  # a PAN-OS firewall's syslog: its traffic lines' names (CSV without a header)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
@@ -147,7 +148,8 @@ class Source:
             how = "Zeek TSV: names from #fields, types from #types"
         elif self.format == "json":
             how = ("JSON array" if self.json_array else "JSON: flows nested in each record" if self.azure
-                   else "key=value lines" if self.key_value else "JSON lines")
+                   else "key=value lines" if self.key_value else "Cisco ASA syslog: connection teardowns" if self.cisco_asa
+                   else "JSON lines")
         elif self.format == "parquet":
             how = "Parquet"
         else:
@@ -245,8 +247,10 @@ class Source:
             raw = io.BufferedReader(_JsonLinesFrom(raw, self.name), buffer_size=1 << 20)
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
-        elif self.key_value:
-            raw = io.BufferedReader(_KeyValueLines(raw, self), buffer_size=1 << 20)
+        elif self.key_value or self.cisco_asa:
+            from .flowlogs import asa_record, key_values
+
+            raw = io.BufferedReader(_RecordLines(raw, self, key_values if self.key_value else asa_record), buffer_size=1 << 20)
         elif self.pan_os:
             raw = io.BufferedReader(_PanOsLines(raw, self), buffer_size=1 << 20)
         if self.skip_bytes:
@@ -655,25 +659,27 @@ class _AzureFlowLines(_Produced):
             yield _line_block(lines)
 
 
-class _KeyValueLines(_Produced):
-    """key=value log lines (flowlogs.key_values) as JSON lines, one record per line; a line without enough
-    pairs is counted as malformed and left out (or stops the run with --strict)."""
+class _RecordLines(_Produced):
+    """Log lines as JSON lines, each line's record made by `parse` (flowlogs.key_values, flowlogs.asa_record):
+    a record's JSON text; "" for a message that is not a flow, left out and counted; None for a line that is
+    not a record, counted as malformed (or stopping the run with --strict)."""
 
-    def __init__(self, raw: IO[bytes], source: "Source"):
+    def __init__(self, raw: IO[bytes], source: "Source", parse: Callable[[str], str | None]):
         super().__init__(raw)
-        self._source = source
+        self._source, self._parse = source, parse
         self._lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
 
     def _produce(self) -> bytes:
-        from .flowlogs import key_values
-
         out: list[str] = []
         for line in self._lines:
             if not line.strip():
                 continue
-            record = key_values(line)
+            record = self._parse(line)
             if record is None:
                 self._source.bad_line(line.rstrip("\r\n"))
+                continue
+            if not record:
+                self._source.left_out("message")
                 continue
             out.append(record)
             if len(out) >= LINES_PER_BLOCK:
@@ -841,9 +847,9 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
                       pan_os=names)
-    # key=value lines are read as the JSON records they are turned into (_KeyValueLines)
-    source = Source(path, "json" if kind == "kv" else kind, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream,
-                    encoding=encoding, key_value=kind == "kv")
+    # key=value lines and an ASA's teardowns are read as the JSON records they are turned into (_RecordLines)
+    source = Source(path, "json" if kind in ("kv", "asa") else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
+                    _stream=stream, encoding=encoding, key_value=kind == "kv", cisco_asa=kind == "asa")
     if kind == "zeek":
         from .flowlogs import parse_zeek_header
 
@@ -857,8 +863,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.azure = not source.json_array and is_azure_flow_log(text)
         source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
-    elif kind == "kv":
-        pass  # the pairs' names type themselves (flowlogs.table_hints), as a CSV header's do
+    elif kind in ("kv", "asa"):
+        pass  # the records' names type themselves (flowlogs.table_hints), as a CSV header's do
     else:
         above = _lines_above_header(text)
         if above:
@@ -988,9 +994,11 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_key_value, looks_pan_os
+    from .flowlogs import looks_cisco_asa, looks_key_value, looks_pan_os
 
-    return "kv" if looks_key_value(text) else "panos" if looks_pan_os(text) else "csv"
+    if looks_key_value(text):
+        return "kv"
+    return "panos" if looks_pan_os(text) else "asa" if looks_cisco_asa(text) else "csv"
 
 
 def sniff_delimiter(text: str) -> str:
