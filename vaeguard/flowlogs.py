@@ -141,21 +141,23 @@ def key_values(line: str) -> str | None:
     return "{" + ",".join(out) + "}"
 
 
-def looks_key_value(text: str) -> bool:
-    """Whether the peeked lines are key=value records: the first whole line and four in five of the first
-    twenty hold enough pairs, which cover most of the line (a CSV row of 'a=b' cells does not). The
-    others are malformed lines, counted as the file is read."""
+def _most_lines(text: str, test) -> bool:
+    """Whether the first whole peeked line and four in five of the first twenty pass `test`: a log of such
+    lines, whose others are malformed lines, counted as the file is read."""
     lines = [line for line in text.splitlines()[:21] if line.strip()]
     if len(lines) > 1 and not text.endswith(("\n", "\r")):
         lines = lines[:-1]  # the last peeked line may be cut
-    if not lines:
-        return False
+    return bool(lines) and bool(test(lines[0])) and sum(bool(test(line)) for line in lines) >= 0.8 * len(lines)
 
+
+def looks_key_value(text: str) -> bool:
+    """Whether the peeked lines are key=value records: lines that hold enough pairs, which cover most of the
+    line (a CSV row of 'a=b' cells does not)."""
     def record(line: str) -> bool:
         pairs = KV_PAIR.findall(line)
         return len(pairs) >= KV_MIN_PAIRS and sum(len(k) + len(v) + 1 for k, v in pairs) >= 0.6 * len(line.strip())
 
-    return record(lines[0]) and sum(map(record, lines)) >= 0.8 * len(lines)
+    return _most_lines(text, record)
 
 
 # FortiGate's traffic log (FortiOS 6-7), by its field names: when and where (the device, its time zone,
@@ -210,13 +212,17 @@ PANOS_START = re.compile(r"(?:^|(?<=[\s>]))[^,\s]*,\d{4}/\d{2}/\d{2} \d{2}:\d{2}
 
 
 def looks_pan_os(text: str) -> bool:
-    """Whether the peeked lines are a PAN-OS firewall's syslog: the first whole line and four in five of the
-    first twenty start as a PAN-OS log does (the others are malformed lines, counted as the file is read)."""
-    lines = [line for line in text.splitlines()[:21] if line.strip()]
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last peeked line may be cut
-    found = [PANOS_START.search(line) is not None for line in lines]
-    return bool(found) and found[0] and sum(found) >= 0.8 * len(found)
+    """Whether the peeked lines are a PAN-OS firewall's syslog: lines that start as a PAN-OS log does."""
+    return _most_lines(text, PANOS_START.search)
+
+
+def pan_os_line(line: str) -> str | None:
+    """A PAN-OS traffic log line from its first field on (the syslog header left out); "" for the firewall's
+    other logs (THREAT, SYSTEM, ...: not flows), None for a line that is no PAN-OS log."""
+    m = PANOS_START.search(line)
+    if m is None:
+        return None
+    return line[m.start() :].rstrip("\r\n") if m.group(1) == "TRAFFIC" else ""
 
 
 def pan_os_names(text: str) -> list[str]:
@@ -265,13 +271,8 @@ def asa_record(line: str) -> str | None:
 
 
 def looks_cisco_asa(text: str) -> bool:
-    """Whether the peeked lines are a Cisco ASA's syslog: the first whole line and four in five of the first
-    twenty carry an ASA (or FTD) message id."""
-    lines = [line for line in text.splitlines()[:21] if line.strip()]
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last peeked line may be cut
-    found = [ASA_MESSAGE.search(line) is not None for line in lines]
-    return bool(found) and found[0] and sum(found) >= 0.8 * len(found)
+    """Whether the peeked lines are a Cisco ASA's syslog: lines that carry an ASA (or FTD) message id."""
+    return _most_lines(text, ASA_MESSAGE.search)
 
 
 def is_azure_flow_log(text: str) -> bool:

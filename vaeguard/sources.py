@@ -252,7 +252,9 @@ class Source:
 
             raw = io.BufferedReader(_RecordLines(raw, self, key_values if self.key_value else asa_record), buffer_size=1 << 20)
         elif self.pan_os:
-            raw = io.BufferedReader(_PanOsLines(raw, self), buffer_size=1 << 20)
+            from .flowlogs import pan_os_line
+
+            raw = io.BufferedReader(_RecordLines(raw, self, pan_os_line, ",".join(self.pan_os)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
         return raw
@@ -660,17 +662,19 @@ class _AzureFlowLines(_Produced):
 
 
 class _RecordLines(_Produced):
-    """Log lines as JSON lines, each line's record made by `parse` (flowlogs.key_values, flowlogs.asa_record):
-    a record's JSON text; "" for a message that is not a flow, left out and counted; None for a line that is
-    not a record, counted as malformed (or stopping the run with --strict)."""
+    """Log lines as a table's lines, each line's record made by `parse`: a JSON record (flowlogs.key_values,
+    flowlogs.asa_record) or a CSV row below `header` (flowlogs.pan_os_line); "" for a message that is not a
+    flow, left out and counted; None for a line that is not a record, counted as malformed (or stopping the
+    run with --strict)."""
 
-    def __init__(self, raw: IO[bytes], source: "Source", parse: Callable[[str], str | None]):
+    def __init__(self, raw: IO[bytes], source: "Source", parse: Callable[[str], str | None], header: str = ""):
         super().__init__(raw)
         self._source, self._parse = source, parse
         self._lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
+        self._header = [header] if header else []
 
     def _produce(self) -> bytes:
-        out: list[str] = []
+        out, self._header = self._header, []
         for line in self._lines:
             if not line.strip():
                 continue
@@ -684,41 +688,6 @@ class _RecordLines(_Produced):
             out.append(record)
             if len(out) >= LINES_PER_BLOCK:
                 break
-        return _line_block(out)
-
-    def close(self) -> None:
-        self._lines.close()
-        super().close()
-
-
-class _PanOsLines(_Produced):
-    """A PAN-OS firewall's syslog as a CSV table: a header line of the traffic log's names, then each
-    traffic log line from its first field on (the syslog header left out). The firewall's other logs in the
-    stream (THREAT, SYSTEM, ...) are not flows and are left out and counted; a line that is no PAN-OS log
-    is counted as malformed (or stops the run with --strict)."""
-
-    def __init__(self, raw: IO[bytes], source: "Source"):
-        super().__init__(raw)
-        self._source = source
-        self._lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
-        self._header = [",".join(source.pan_os)]
-
-    def _produce(self) -> bytes:
-        from .flowlogs import PANOS_START
-
-        out, self._header = self._header, []
-        for line in self._lines:
-            if not line.strip():
-                continue
-            m = PANOS_START.search(line)
-            if m is None:
-                self._source.bad_line(line.rstrip("\r\n"))
-            elif m.group(1) != "TRAFFIC":
-                self._source.left_out(m.group(1))
-            else:
-                out.append(line[m.start() :].rstrip("\r\n"))
-                if len(out) >= LINES_PER_BLOCK:
-                    break
         return _line_block(out)
 
     def close(self) -> None:
