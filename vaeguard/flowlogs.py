@@ -230,12 +230,11 @@ def pan_os_names(text: str) -> list[str]:
     traffic line holds, field_N past them. [] when the peeked lines hold no traffic log."""
     import csv
 
-    for line in text.splitlines():
-        m = PANOS_START.search(line)
-        if m is not None and m.group(1) == "TRAFFIC":
-            n = len(next(csv.reader([line[m.start():]])))
-            return [*PANOS_TRAFFIC_FIELDS[:n], *(f"field_{i + 1}" for i in range(len(PANOS_TRAFFIC_FIELDS), n))]
-    return []
+    row = next((row for row in map(pan_os_line, text.splitlines()) if row), None)
+    if row is None:
+        return []
+    n = len(next(csv.reader([row])))
+    return [*PANOS_TRAFFIC_FIELDS[:n], *(f"field_{i + 1}" for i in range(len(PANOS_TRAFFIC_FIELDS), n))]
 
 
 # Cisco ASA (and Firepower Threat Defense) log the end of each connection as a syslog message: `%ASA-6-302014:

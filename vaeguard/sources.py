@@ -2,7 +2,7 @@
 
 The format comes from the bytes, not the name: Parquet, CSV with its delimiter sniffed (comma, tab,
 semicolon, pipe), Zeek's TSV logs (`#fields` / `#types` header), JSON lines (Zeek JSON, Suricata
-eve.json), key=value lines and a Palo Alto firewall's syslog, each compressed (gzip, bzip2, xz) or not, from a path or from stdin. `--format` overrides the guess.
+eve.json), key=value lines, a Palo Alto firewall's and a Cisco ASA's syslog, each compressed (gzip, bzip2, xz) or not, from a path or from stdin. `--format` overrides the guess.
 Memory stays bounded by one chunk whatever the file size.
 
 Several files of one format (a sensor's rotated logs, a folder of Parquet parts) are one table, read
@@ -33,6 +33,9 @@ FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
+# How the summaries say a firewall's syslog was read (Source.log_lines).
+LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
+                   "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"}
 # Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
 # as missing was an unseen category when scored), '-', the unset mark of Zeek, Argus and nfdump, so a
@@ -118,9 +121,10 @@ class Source:
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
-    key_value: bool = False  # lines of key=value pairs (a firewall's syslog), read as JSON records
-    cisco_asa: bool = False  # a Cisco ASA's syslog: its connection teardowns read as JSON records
-    pan_os: list[str] = field(default_factory=list)  # a PAN-OS firewall's syslog: its traffic lines' names (CSV without a header)
+    # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, and "asa", a Cisco ASA's
+    # connection teardowns, as JSON records; "panos", a PAN-OS firewall's traffic logs, as CSV rows named `pan_os`.
+    log_lines: str = ""
+    pan_os: list[str] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
@@ -148,16 +152,14 @@ class Source:
             how = "Zeek TSV: names from #fields, types from #types"
         elif self.format == "json":
             how = ("JSON array" if self.json_array else "JSON: flows nested in each record" if self.azure
-                   else "key=value lines" if self.key_value else "Cisco ASA syslog: connection teardowns" if self.cisco_asa
-                   else "JSON lines")
+                   else LOG_LINES_WORDS.get(self.log_lines, "JSON lines"))
         elif self.format == "parquet":
             how = "Parquet"
         else:
             how = DELIMITER_WORDS.get(self.delimiter, f"text split at {self.delimiter!r}")
             if self.w3c_fields:
                 how = f"W3C extended log: names from #Fields, {how}"
-            if self.pan_os:
-                how = "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"
+            how = LOG_LINES_WORDS.get(self.log_lines, how)
         if self.compressed:
             how += f", {self.codec}"
         if len(self.files) > 1:
@@ -247,14 +249,11 @@ class Source:
             raw = io.BufferedReader(_JsonLinesFrom(raw, self.name), buffer_size=1 << 20)
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
-        elif self.key_value or self.cisco_asa:
-            from .flowlogs import asa_record, key_values
+        elif self.log_lines:
+            from .flowlogs import asa_record, key_values, pan_os_line
 
-            raw = io.BufferedReader(_RecordLines(raw, self, key_values if self.key_value else asa_record), buffer_size=1 << 20)
-        elif self.pan_os:
-            from .flowlogs import pan_os_line
-
-            raw = io.BufferedReader(_RecordLines(raw, self, pan_os_line, ",".join(self.pan_os)), buffer_size=1 << 20)
+            parse = {"kv": key_values, "asa": asa_record, "panos": pan_os_line}[self.log_lines]
+            raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.pan_os)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
         return raw
@@ -815,10 +814,10 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' has no PAN-OS traffic log (type TRAFFIC) among its first lines; vaeguard reads a "
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
-                      pan_os=names)
+                      log_lines=kind, pan_os=names)
     # key=value lines and an ASA's teardowns are read as the JSON records they are turned into (_RecordLines)
     source = Source(path, "json" if kind in ("kv", "asa") else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
-                    _stream=stream, encoding=encoding, key_value=kind == "kv", cisco_asa=kind == "asa")
+                    _stream=stream, encoding=encoding, log_lines=kind if kind in ("kv", "asa") else "")
     if kind == "zeek":
         from .flowlogs import parse_zeek_header
 
@@ -1224,7 +1223,7 @@ def _csv_ranges(source: Source, max_lines: int) -> tuple[bytes, list[tuple[int, 
     field that holds a line break stays in one range. Finding the ends reads the file once (0.05 s per
     260 MB, from the page cache the parse then reads)."""
     if (source.path == STDIO or source.compressed or source.encoding or source.skip_bytes or source.parts or source._stream is not None
-            or source.pan_os):
+            or source.log_lines):
         return None
     try:
         size = os.path.getsize(source.path)
