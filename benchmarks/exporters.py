@@ -317,6 +317,23 @@ def panos(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def panos_export(rows: list[dict], point: tuple, path: Path) -> Path:
+    """The same traffic logs as the firewall's web interface exports them to CSV: a header row of the
+    fields' display names (PAN-OS 10's), every value quoted, no syslog header."""
+    import csv
+    import io
+
+    from vaeguard.flowlogs import PANOS_EXPORT_NAMES
+
+    header = list(PANOS_EXPORT_NAMES)
+    lines = panos(rows, point, path).read_text().splitlines()
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, quoting=csv.QUOTE_ALL)
+        w.writerow(header)
+        w.writerows(row[: len(header)] for row in csv.reader(io.StringIO("\n".join(ln.split(" ", 4)[4] for ln in lines))))
+    return path
+
+
 def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
     """A Cisco ASA's syslog: a connection built (302013, not a flow) and its teardown (302014 TCP, 302016
     UDP) per connection, the responder on `outside`, the IoT device on `inside`; one device per network
@@ -349,7 +366,8 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "google cloud vpc flow logs": (gcp, ".json"), "argus (CTU-13 binetflow)": (argus, ".binetflow"),
            "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json"),
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
-           "palo alto traffic log, PAN-OS syslog": (panos, ".log"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log")}
+           "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
+           "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log")}
 
 
 def run(folder: Path) -> list[dict]:

@@ -1722,6 +1722,54 @@ def test_a_palo_alto_traffic_log_from_another_firewall_is_not_flagged_for_it(tmp
     assert res.exit_code == 2 and "no PAN-OS traffic log (type TRAFFIC)" in res.stderr, res.output
 
 
+def panos_export(n: int, day: int, device: str, seed: int = 0) -> str:
+    """The same traffic logs as the firewall's web interface exports them: a CSV with a header row of the
+    fields' display names, every value quoted."""
+    import csv
+
+    from vaeguard.flowlogs import PANOS_EXPORT_NAMES
+
+    header = list(PANOS_EXPORT_NAMES)
+    rows = csv.reader(io.StringIO(panos_log(n, day, device, seed=seed, syslog=False, others=False)))
+    out = io.StringIO()
+    w = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(row[: len(header)] for row in rows)
+    return out.getvalue()
+
+
+def test_a_palo_alto_web_export_is_typed_as_its_syslog_is(tmp_path, runner):
+    """The web interface's CSV export names PAN-OS's traffic log fields in words ("Serial #", "Session ID",
+    "Elapsed Time (sec)"). Its columns take the syslog fields' types: the serial number, log profile and
+    interfaces are the firewall's, the times, addresses and session ids are ignored, counts are numbers. Before,
+    it was read as any CSV, and another firewall's export was flagged whole for its serial number."""
+    from vaeguard.flowlogs import PANOS_EXPORT_NAMES, PANOS_TRAFFIC_FIELDS, pan_os_export_fields
+
+    assert list(PANOS_EXPORT_NAMES.values()) == list(PANOS_TRAFFIC_FIELDS[: len(PANOS_EXPORT_NAMES)])  # the syslog's order
+    train, home, other = tmp_path / "pan.csv", tmp_path / "home.csv", tmp_path / "other.csv"
+    train.write_text(panos_export(2000, 1, "PA-A"))
+    home.write_text(panos_export(400, 1, "PA-A", seed=5))
+    other.write_text(panos_export(400, 9, "PA-B", seed=5))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["read_as"].startswith("Palo Alto Networks traffic log export"), out["read_as"]
+    roles = {c["name"]: c["role"] for c in out["columns"]}
+    assert all(roles[k] == "ignored" for k in ("Domain", "Receive Time", "Serial #", "Config Version", "Source address", "NAT Source IP",
+                                               "Virtual System", "Inbound Interface", "Log Action", "Time Logged", "Session ID", "Start Time",
+                                               "seqno", "actionflags", "Source Country")), roles
+    assert all(roles[k] == "numeric" for k in ("Bytes", "Bytes Sent", "Packets", "Elapsed Time (sec)", "pkts_sent", "Repeat Count")), roles
+    assert roles["Destination Port"] == roles["Source Port"] == "port"
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    assert (scored["other"]["Serial #"] == "013201009B").all()  # written as it came
+    # Only a table holding PAN-OS's own fields is typed as one: a CSV of ports and bytes is not.
+    assert pan_os_export_fields(["Source Port", "Destination Port", "Bytes Sent", "Bytes Received", "Session ID"]) == {}
+    assert pan_os_export_fields(["Serial Number", "Source IP", "NAT Source IP", "NAT Destination IP", "Session ID", "Bytes Sent",
+                                 "Bytes Received"])["Source IP"] == "src"
+    assert pan_os_export_fields(["serial", "natsrc", "natdst", "sessionid", "bytes_sent", "bytes_received"]) == {}  # the syslog's names
+
+
 def test_pan_os_lines_are_told_from_csv_and_named_as_far_as_they_go():
     from vaeguard.flowlogs import PANOS_TRAFFIC_FIELDS, looks_pan_os, pan_os_names
 

@@ -206,6 +206,54 @@ PANOS_TYPES = {
                      "sdwan_cluster_type", "sdwan_site"), "sensor"),
 }
 PANOS_CORE = {"serial", "natsrc", "natdst", "sessionid", "bytes_sent", "bytes_received"}
+# The web interface's CSV export (Monitor > Logs > Traffic > Export to CSV) has a header row that names the
+# same fields in words: PAN-OS 10's header, in its order, and the field each word names.
+PANOS_EXPORT_NAMES = {
+    "Domain": "future_use_1", "Receive Time": "receive_time", "Serial #": "serial", "Type": "type", "Threat/Content Type": "subtype",
+    "Config Version": "future_use_2", "Generate Time": "time_generated", "Source address": "src", "Destination address": "dst",
+    "NAT Source IP": "natsrc", "NAT Destination IP": "natdst", "Rule": "rule", "Source User": "srcuser", "Destination User": "dstuser",
+    "Application": "app", "Virtual System": "vsys", "Source Zone": "from", "Destination Zone": "to", "Inbound Interface": "inbound_if",
+    "Outbound Interface": "outbound_if", "Log Action": "logset", "Time Logged": "future_use_3", "Session ID": "sessionid",
+    "Repeat Count": "repeatcnt", "Source Port": "sport", "Destination Port": "dport", "NAT Source Port": "natsport",
+    "NAT Destination Port": "natdport", "Flags": "flags", "IP Protocol": "proto", "Action": "action", "Bytes": "bytes",
+    "Bytes Sent": "bytes_sent", "Bytes Received": "bytes_received", "Packets": "packets", "Start Time": "start",
+    "Elapsed Time (sec)": "elapsed", "Category": "category", "Padding": "future_use_4", "seqno": "seqno", "actionflags": "actionflags",
+    "Source Country": "srcloc", "Destination Country": "dstloc", "cpadding": "future_use_5", "pkts_sent": "pkts_sent",
+    "pkts_received": "pkts_received", "session_end_reason": "session_end_reason",
+}
+# Other releases, Panorama and the field reference spell some differently. Names are compared lower-cased,
+# letters and digits only, so the syslog's own names ("bytes_sent", "device_name") match as well.
+PANOS_EXPORT_ALIASES = {
+    "serialnumber": "serial", "generatedtime": "time_generated", "sourceip": "src", "destinationip": "dst", "rulename": "rule",
+    "protocol": "proto", "elapsedtime": "elapsed", "sequencenumber": "seqno", "sourcelocation": "srcloc", "destinationlocation": "dstloc",
+    "packetssent": "pkts_sent", "packetsreceived": "pkts_received", "virtualsystemname": "vsys_name", "sourcevmuuid": "src_uuid",
+    "destinationvmuuid": "dst_uuid", "tunnelidimsi": "tunnelid", "monitortagimei": "monitortag", "sctpassociationid": "assoc_id",
+    **{f"devicegrouphierarchylevel{i}": f"dg_hier_level_{i}" for i in range(1, 5)},
+}
+
+
+def _word(name) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+_PANOS_BY_WORD = {**{_word(f): f for f in PANOS_TRAFFIC_FIELDS}, **{_word(k): f for k, f in PANOS_EXPORT_NAMES.items()},
+                  **PANOS_EXPORT_ALIASES}
+
+
+def pan_os_export_fields(names) -> dict[str, str]:
+    """The PAN-OS traffic log field each of a CSV export's column names stands for, when the names are a
+    PAN-OS export's ({} for any other table, and for the syslog's own names, which need no translating)."""
+    fields = {name: _PANOS_BY_WORD.get(_word(name)) for name in names}
+    fields = {name: f for name, f in fields.items() if f}
+    if not PANOS_CORE <= set(fields.values()) or all(name == f for name, f in fields.items()):
+        return {}
+    return fields
+
+
+def _pan_os_export_hints(names: set[str]) -> dict[str, str]:
+    return {name: PANOS_TYPES[f] for name, f in pan_os_export_fields(names).items() if f in PANOS_TYPES}
+
+
 # Where a PAN-OS log line starts, after any syslog header: FUTURE_USE, the receive time, the serial number
 # and the log's type (TRAFFIC, THREAT, SYSTEM, ...).
 PANOS_START = re.compile(r"(?:^|(?<=[\s>]))[^,\s]*,\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2},[^,]*,([A-Z]+),")
@@ -321,6 +369,7 @@ _EXPORTERS = (
     ("Windows Firewall log", lambda n: WINDOWS_FIREWALL_CORE <= n),
     ("FortiGate traffic log", lambda n: FORTIGATE_CORE <= n),
     ("Palo Alto Networks traffic log", lambda n: PANOS_CORE <= n),
+    ("Palo Alto Networks traffic log export", lambda n: bool(pan_os_export_fields(n))),
     ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
@@ -346,6 +395,7 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 # The exporters above that write no types of their own, typed by their names.
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
           "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
+          "Palo Alto Networks traffic log export": _pan_os_export_hints,
           "Cisco ASA connection log": _picked(ASA_TYPES)}
 
 
