@@ -29,6 +29,8 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   each session's end reason, the responder's country, a session id and sequence number per connection.
 - A Cisco ASA's syslog: a connection built and a teardown message per connection (its ends, duration,
   bytes and reason; ICMP has only the built message, which is not a flow), one device per network.
+- A Check Point gateway's logs as its Log Exporter sends them in CEF: one gateway per network (its name,
+  address and SIC name), a log id and sequence number per connection, policy installs among them.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
 Zeek TSV rows are the reference: an exporter that adds nothing but where it saw a flow should score as
 they do. For each: ROC-AUC, the shares of benign and malicious rows flagged, the drift warning, and
@@ -360,6 +362,29 @@ def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def cef(rows: list[dict], point: tuple, path: Path) -> Path:
+    """A Check Point gateway's connection logs as its Log Exporter sends them in CEF (after a syslog header):
+    one gateway per network (name, address, SIC name), the service in the header's Name, the bytes each
+    way, a log id and sequence number per connection, and now and then a policy install, which is no flow."""
+    gateway, address = ("gw-lab", "10.0.0.1") if point is POINTS["A"] else ("gw-plant", "172.16.0.1")
+    services = {"dns": "domain-udp", "http": "http", "ssl": "https", "dhcp": "bootp", "irc": "irc"}
+    out = []
+    for i, r in enumerate(rows):
+        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        head = f"<134>{t:%b %d %H:%M:%S} {gateway} "
+        service = services.get(r["service"] or "", f"{r['proto']}-{r['id.resp_p']}" if r["proto"] != "icmp" else "icmp")
+        ports = f"spt={r['id.orig_p']} dpt={r['id.resp_p']} " if r["proto"] != "icmp" else ""
+        out.append(f"{head}CEF:0|Check Point|VPN-1 & FireWall-1|Check Point|Log|{service}|Unknown|act=Accept deviceDirection=1 "
+                   f"rt={int(float(r['ts']) * 1000)} {ports}src={r['id.orig_h']} dst={r['id.resp_h']} proto={PROTO.get(r['proto'], 0)} "
+                   f"in={_n(r['resp_bytes'])} out={_n(r['orig_bytes'])} cs2Label=Rule Name cs2=IoT out ifname=eth1 "
+                   f"loguid={{0x{_hash(r['uid'], 1 << 31):x},0x0,0x{_hash(gateway, 1 << 16):x},0x0}} origin={address} "
+                   f"originsicname=CN\\=gw,O\\={gateway}.example sequencenum={i + 1} version=5")
+        if i % 500 == 17:
+            out.append(f"{head}CEF:0|Check Point|SmartConsole|Check Point|Log|Install policy|Low|msg=Policy installed on {gateway} rt={int(float(r['ts']) * 1000)}")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
            "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
@@ -367,7 +392,8 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json"),
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
            "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
-           "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log")}
+           "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
+           "check point logs in CEF": (cef, ".log")}
 
 
 def run(folder: Path) -> list[dict]:

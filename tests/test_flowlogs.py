@@ -335,14 +335,14 @@ def test_an_eve_log_without_flow_events_says_so(tmp_path, runner):
     instead of reporting every column missing."""
     eve = tmp_path / "eve.json"
     eve.write_text("".join(line + "\n" for line in eve_text(conn_rows(120)).splitlines() if '"event_type": "flow"' not in line))
-    with pytest.raises(InputError, match="holds no flow records: its 4 events are of other types"):
+    with pytest.raises(InputError, match="holds no flow records, only 4 events of other kinds"):
         read_table(open_source(str(eve)))
     model = tmp_path / "m"
     flows = tmp_path / "flows.json"
     flows.write_text(eve_text(conn_rows(120)))
     assert invoke(runner, "fit", flows, "--model", model, "--epochs", "2", "-q").exit_code == 0
     res = invoke(runner, "score", eve, "--model", model, "--out", tmp_path / "o.csv")
-    assert res.exit_code == 2 and "holds no flow records: its 4 events are of other types" in res.stderr, res.output
+    assert res.exit_code == 2 and "holds no flow records, only 4 events of other kinds" in res.stderr, res.output
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -1843,6 +1843,75 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     assert "1 malformed line skipped (e.g. 'a line that is not a message'); 40 non-flow events left out" in said
     res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
     assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+    (tmp_path / "built.log").write_text("".join(line + "\n" for line in asa_log(100, 1, "asa-a").splitlines() if "302013" in line))
+    res = invoke(runner, "fit", tmp_path / "built.log", "--model", tmp_path / "m2")  # an ASA logging at level 5: no teardowns
+    assert res.exit_code == 2 and "only 10 events of other kinds: no connection teardown" in res.stderr, res.output
+
+
+def cef_log(n: int, day: int, gateway: str, seed: int = 0) -> str:
+    """A firewall's connection logs as CEF events after a syslog header (Check Point's Log Exporter writes
+    these), values with spaces and an escaped `=` among them, a policy install (no connection) now and then."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        size = int(rng.integers(40, 1500)) * int(rng.integers(1, 40))
+        t = 1764547200000 + day * 86_400_000 + i * 1000
+        head = f"<134>Dec {day:2d} 10:{i // 60 % 60:02d}:{i % 60:02d} {gateway} "
+        out.append(f"{head}CEF:0|Check Point|VPN-1 & FireWall-1|Check Point|Log|Accept|Unknown|act=Accept rt={t} "
+                   f"spt={rng.integers(1024, 65535)} dpt={port} cs2Label=Rule Name cs2=Allow outbound web src=10.0.{day}.{rng.integers(2, 60)} "
+                   f"dst=93.184.{rng.integers(1, 250)}.7 proto={17 if port in (53, 123) else 6} in={size} out={size * 3} "
+                   f"deviceInboundInterface=eth{day} dvchost={gateway} loguid={{0x{rng.integers(1, 2**31):x},0x0,0x{day:x},0x0}} "
+                   f"msg=Connection accepted\\=ok")
+        if i % 40 == 9:
+            out.append(f"{head}CEF:0|Check Point|SmartDefense|Check Point|Log|System Monitor|Low|msg=Policy installed on {gateway} rt={t}")
+    return "\n".join(out) + "\n"
+
+
+def test_cef_events_from_another_gateway_are_not_flagged_for_it(tmp_path, runner):
+    """CEF (ArcSight's Common Event Format), as firewalls and their log exporters send events to a SIEM: the
+    header's seven fields and the extension's pairs are the row, a value running up to the next key, spaces
+    and escapes included. Events that name no connection's two ends are left out and counted. The device's
+    names, interfaces and software, the times, addresses and log ids are ignored, the ports are ports and
+    the byte counts numbers: another gateway's events, on another day, score as the training gateway's
+    (before, they were read as key=value lines, the header lost, the ports taken for counts, and every row
+    flagged for the gateway's name)."""
+    from vaeguard.flowlogs import cef_record
+
+    train, home, other = tmp_path / "cef.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(cef_log(2000, 1, "gw-a"))
+    home.write_text(cef_log(400, 1, "gw-a", seed=5))
+    other.write_text(cef_log(400, 9, "gw-b", seed=5) + "a line that is not an event\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns) == "CEF events (syslog lines in ArcSight's Common Event Format)"
+    assert src.skipped_summary() == "50 non-flow events left out"
+    assert df["cs2Label"].iloc[0] == "Rule Name" and df["msg"].iloc[0] == "Connection accepted=ok"
+    assert json.loads(cef_record(r"CEF:0|Acme|FW\|NG|1.0|100|Conn closed|3|src=10.0.0.1 dst=2001:db8::7 spt=5000 dpt=443 "
+                                 r"msg=a \\ b\=c d in= out=12")) == {
+        "syslog_header": None, "cef_version": "0", "device_vendor": "Acme", "device_product": "FW|NG", "device_version": "1.0",
+        "signature_id": "100", "name": "Conn closed", "severity": "3", "src": "10.0.0.1", "dst": "2001:db8::7", "spt": 5000, "dpt": 443,
+        "msg": "a \\ b=c d", "in": None, "out": 12}
+    assert cef_record("CEF:0|Acme|FW|1.0|7|Admin login|5|suser=bob src=10.0.0.9") == ""  # one end: not a flow
+    assert cef_record("CEF:0|Acme|FW|1.0") is None  # a header cut short
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["spt"] == roles["dpt"] == "port" and roles["in"] == roles["out"] == "numeric", roles
+    assert all(roles[k] == "ignored" for k in ("syslog_header", "device_vendor", "device_version", "rt", "src", "dst", "dvchost",
+                                               "deviceInboundInterface", "loguid")), roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    said = " ".join(scored["other-stderr"].replace("│", " ").split())
+    assert "1 malformed line skipped (e.g. 'a line that is not an event'); 10 non-flow events left out" in said
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
+    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+    (tmp_path / "installs.log").write_text("".join(line + "\n" for line in cef_log(200, 1, "gw-a").splitlines() if "SmartDefense" in line))
+    res = invoke(runner, "fit", tmp_path / "installs.log", "--model", tmp_path / "m2")
+    assert res.exit_code == 2 and "holds no flow records, only 5 events of other kinds: none names a connection's two ends" in res.stderr
+    (tmp_path / "plain.csv").write_text("a,b\n1,2\n")
+    res = invoke(runner, "fit", tmp_path / "plain.csv", "--format", "cef", "--model", tmp_path / "m3")
+    assert res.exit_code == 2 and "none of the 2 lines of" in res.stderr and "check --format" in res.stderr, res.output
 
 
 def test_key_value_lines_are_told_from_csv():

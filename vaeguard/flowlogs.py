@@ -130,15 +130,20 @@ def key_values(line: str) -> str | None:
         if value[:1] == '"':
             value = value[1:-1].replace('\\"', '"')
             out.append(f'"{key}":{_json_text(value) if value else "null"}')
-        elif not value or value == "N/A":
-            out.append(f'"{key}":null')
-        elif (value.isdigit() or value[0] == "-" and value[1:].isdigit()) and len(value) < 19:
-            out.append(f'"{key}":{int(value)}')  # int64; a longer run of digits (nanoseconds) stays text
-        elif "." in value and value.replace(".", "", 1).lstrip("-").isdigit() and value[-1] != ".":
-            out.append(f'"{key}":{float(value)!r}')
         else:
-            out.append(f'"{key}":{_json_text(value)}')
+            out.append(f'"{key}":{_json_value(value)}')
     return "{" + ",".join(out) + "}"
+
+
+def _json_value(value: str) -> str:
+    """An unquoted value as JSON: a number where it is one, null where it is empty or N/A, text otherwise."""
+    if not value or value == "N/A":
+        return "null"
+    if (value.isdigit() or value[0] == "-" and value[1:].isdigit()) and len(value) < 19:
+        return str(int(value))  # int64; a longer run of digits (nanoseconds) stays text
+    if "." in value and value.replace(".", "", 1).lstrip("-").isdigit() and value[-1] != ".":
+        return repr(float(value))
+    return _json_text(value)
 
 
 def _most_lines(text: str, test) -> bool:
@@ -158,6 +163,67 @@ def looks_key_value(text: str) -> bool:
         return len(pairs) >= KV_MIN_PAIRS and sum(len(k) + len(v) + 1 for k, v in pairs) >= 0.6 * len(line.strip())
 
     return _most_lines(text, record)
+
+
+# ArcSight's Common Event Format, in which many firewalls and log exporters send their logs to a SIEM (Check
+# Point's Log Exporter, FortiGate, Palo Alto's CEF profile, Cisco Firepower, Sophos): `CEF:0|Vendor|Product|
+# Version|Signature ID|Name|Severity|` and then key=value pairs whose values run up to the next key, spaces
+# and all (`msg=Connection accepted`); `\=` and `\\` escape in a value, `\|` in the header.
+CEF_START = re.compile(r"CEF:\d+\|")
+CEF_HEADER = ("cef_version", "device_vendor", "device_product", "device_version", "signature_id", "name", "severity")
+_CEF_PIPE = re.compile(r"(?<!\\)\|")
+_CEF_KEY = re.compile(r"(?:^|(?<=\s))([A-Za-z_][\w.\[\]-]*)=")
+_CEF_ESCAPES = re.compile(r"\\([\\=|nr])")
+# A connection's two ends, by CEF's short key or its full name: an event without them (a policy install,
+# an admin's login, a license notice) is not a flow.
+CEF_ENDS = (("src", "sourceAddress", "c6a2"), ("dst", "destinationAddress", "c6a3"))
+CEF_CORE = {"cef_version", "device_vendor", "device_product", "signature_id", "severity"}
+CEF_TYPES = {
+    # Which device wrote the event, its software, and where it saw the flow.
+    **dict.fromkeys(("syslog_header", "cef_version", "device_vendor", "device_product", "device_version", "dvc", "deviceAddress",
+                     "dvchost", "deviceHostName", "deviceExternalId", "dvcmac", "deviceMacAddress", "deviceInboundInterface",
+                     "deviceOutboundInterface", "dvcpid", "deviceProcessId", "deviceProcessName", "deviceFacility", "dtz",
+                     "deviceTimeZone", "origin", "originsicname"), "sensor"),
+    **dict.fromkeys(("src", "dst", "sourceAddress", "destinationAddress", "sourceTranslatedAddress", "destinationTranslatedAddress",
+                     "c6a1", "c6a2", "c6a3", "c6a4"), "addr"),
+    **dict.fromkeys(("spt", "dpt", "sourcePort", "destinationPort", "sourceTranslatedPort", "destinationTranslatedPort"), "port"),
+    **dict.fromkeys(("in", "out", "bytesIn", "bytesOut", "cnt", "baseEventCount"), "count"),
+    **dict.fromkeys(("rt", "start", "end", "art", "receiptTime", "startTime", "endTime", "deviceReceiptTime", "agentReceiptTime"), "time"),
+    **dict.fromkeys(("externalId", "eventId", "loguid", "sequencenum"), "id"),
+}
+
+
+def cef_record(line: str) -> str | None:
+    """A CEF event as a JSON record: its header's seven fields by name, then its extension's pairs; "" for an
+    event that names no connection's two ends (not a flow), None for a line that is no CEF event. What stands
+    before `CEF:` (a syslog priority, time and host) is kept whole as `syslog_header`."""
+    m = CEF_START.search(line)
+    if m is None:
+        return None
+    parts = _CEF_PIPE.split(line[m.start() + 4 :].rstrip("\r\n"), maxsplit=7)
+    if len(parts) < 8:
+        return None
+    # Split at each key: [text before the first, key, value, key, value, ...].
+    cut = _CEF_KEY.split(parts[7])
+    pairs = dict(zip(cut[1::2], (v.strip() for v in cut[2::2])))
+    if not all(any(pairs.get(k) for k in names) for names in CEF_ENDS):
+        return ""
+    # The header's fields are labels, text however they read (a version 1.0, a signature id 100).
+    header = {"syslog_header": line[: m.start()], **dict(zip(CEF_HEADER, parts[:7]))}
+    fields = [f'"{key}":{_json_text(_cef_unescape(value).strip()) if value.strip() else "null"}' for key, value in header.items()]
+    fields += [f'"{key}":{_json_value(_cef_unescape(value))}' for key, value in pairs.items()]  # a key is letters, digits and ._-[]
+    return "{" + ",".join(fields) + "}"
+
+
+def _cef_unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
+    return _CEF_ESCAPES.sub(lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), value)
+
+
+def looks_cef(text: str) -> bool:
+    """Whether the peeked lines are CEF events: lines that hold `CEF:<version>|`."""
+    return _most_lines(text, CEF_START.search)
 
 
 # FortiGate's traffic log (FortiOS 6-7), by its field names: when and where (the device, its time zone,
@@ -371,6 +437,7 @@ _EXPORTERS = (
     ("Palo Alto Networks traffic log", lambda n: PANOS_CORE <= n),
     ("Palo Alto Networks traffic log export", lambda n: bool(pan_os_export_fields(n))),
     ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
+    ("CEF events", lambda n: CEF_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
@@ -396,7 +463,7 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
           "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
           "Palo Alto Networks traffic log export": _pan_os_export_hints,
-          "Cisco ASA connection log": _picked(ASA_TYPES)}
+          "Cisco ASA connection log": _picked(ASA_TYPES), "CEF events": _picked(CEF_TYPES)}
 
 
 def table_hints(names) -> dict[str, str]:
@@ -778,12 +845,23 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
     if not lines and not yielded and source.other_events:
         # Events of other kinds only (an alert or dns log, or eve.json with its flow output off): nothing to
         # score, and saying the columns are missing would send the user looking in the wrong place.
-        raise InputError(f"'{source.name}' holds no flow records: its {source.other_events:,} event{'s' if source.other_events != 1 else ''} "
-                         "are of other types (stats, dns, alert...); give a log with Suricata's flow events (eve-log types: flow)")
+        n = source.other_events
+        raise InputError(f"'{source.name}' holds no flow records, only {n:,} event{'s' if n != 1 else ''} of other kinds: "
+                         + OTHER_EVENTS.get(source.log_lines, OTHER_EVENTS[""]))
     if lines or not yielded:
         chunk = frame(lines)
         if len(chunk) or not yielded:
             yield chunk
+
+
+# What a log holding no flows holds instead, and where its flows are, by the reader that read it (Source.log_lines).
+OTHER_EVENTS = {
+    "": "Suricata's stats, dns, alert...; give a log with Suricata's flow events (eve-log types: flow)",
+    "cef": "none names a connection's two ends (src and dst), as a device's policy, login and system events do not; "
+           "give the log of its connections",
+    "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
+           "syslog level to informational, or give the log that holds them",
+}
 
 
 # The event type of an eve.json line, found without parsing it (the first "event_type" key: Suricata

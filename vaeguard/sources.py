@@ -29,12 +29,13 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
 # How the summaries say a firewall's syslog was read (Source.log_lines).
 LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
+                   "cef": "syslog lines in ArcSight's Common Event Format",
                    "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"}
 # Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
@@ -121,8 +122,9 @@ class Source:
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
-    # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, and "asa", a Cisco ASA's
-    # connection teardowns, as JSON records; "panos", a PAN-OS firewall's traffic logs, as CSV rows named `pan_os`.
+    # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
+    # connection teardowns, and "cef", ArcSight CEF events, as JSON records; "panos", a PAN-OS firewall's
+    # traffic logs, as CSV rows named `pan_os`.
     log_lines: str = ""
     pan_os: list[str] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
@@ -250,9 +252,9 @@ class Source:
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.log_lines:
-            from .flowlogs import asa_record, key_values, pan_os_line
+            from .flowlogs import asa_record, cef_record, key_values, pan_os_line
 
-            parse = {"kv": key_values, "asa": asa_record, "panos": pan_os_line}[self.log_lines]
+            parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "panos": pan_os_line}[self.log_lines]
             raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.pan_os)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
@@ -662,9 +664,9 @@ class _AzureFlowLines(_Produced):
 
 class _RecordLines(_Produced):
     """Log lines as a table's lines, each line's record made by `parse`: a JSON record (flowlogs.key_values,
-    flowlogs.asa_record) or a CSV row below `header` (flowlogs.pan_os_line); "" for a message that is not a
-    flow, left out and counted; None for a line that is not a record, counted as malformed (or stopping the
-    run with --strict)."""
+    flowlogs.asa_record, flowlogs.cef_record) or a CSV row below `header` (flowlogs.pan_os_line); "" for a
+    message that is not a flow, left out and counted; None for a line that is not a record, counted as
+    malformed (or stopping the run with --strict)."""
 
     def __init__(self, raw: IO[bytes], source: "Source", parse: Callable[[str], str | None], header: str = ""):
         super().__init__(raw)
@@ -815,9 +817,10 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
                       log_lines=kind, pan_os=names)
-    # key=value lines and an ASA's teardowns are read as the JSON records they are turned into (_RecordLines)
-    source = Source(path, "json" if kind in ("kv", "asa") else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
-                    _stream=stream, encoding=encoding, log_lines=kind if kind in ("kv", "asa") else "")
+    # key=value lines, an ASA's teardowns and CEF events are read as the JSON records they become (_RecordLines)
+    records = kind in ("kv", "asa", "cef")
+    source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
+                    _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
         from .flowlogs import parse_zeek_header
 
@@ -831,7 +834,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.azure = not source.json_array and is_azure_flow_log(text)
         source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
-    elif kind in ("kv", "asa"):
+    elif records:
         pass  # the records' names type themselves (flowlogs.table_hints), as a CSV header's do
     else:
         above = _lines_above_header(text)
@@ -962,8 +965,10 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_cisco_asa, looks_key_value, looks_pan_os
+    from .flowlogs import looks_cef, looks_cisco_asa, looks_key_value, looks_pan_os
 
+    if looks_cef(text):  # before key=value: a CEF event's extension is key=value pairs too
+        return "cef"
     if looks_key_value(text):
         return "kv"
     return "panos" if looks_pan_os(text) else "asa" if looks_cisco_asa(text) else "csv"
@@ -1562,6 +1567,10 @@ def read_table(
             frame, k = select(parts, keys)
             parts, keys, held = [frame], [k], len(frame)
     if columns is None or len(columns) == 0:
+        if source.bad_lines:  # every line malformed: a format forced on a file of another
+            how = LOG_LINES_WORDS.get(source.log_lines, source.format)
+            raise InputError(f"none of the {source.bad_lines:,} lines of '{source.name}' could be read as {how} (e.g. {source.bad_example!r}); "
+                             "check --format, or leave it out to read the format from the file")
         raise InputError(f"'{source.name}' is empty: it has no columns")
     kept, _ = select(parts, keys)
     del parts, keys
