@@ -31,6 +31,8 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   bytes and reason; ICMP has only the built message, which is not a flow), one device per network.
 - A Check Point gateway's logs as its Log Exporter sends them in CEF: one gateway per network (its name,
   address and SIC name), a log id and sequence number per connection, policy installs among them.
+- A firewall's connections as LEEF 1.0 events with QRadar's standard keys: one device per network (its
+  name and address), the time as text, admin logins among them.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
 Zeek TSV rows are the reference: an exporter that adds nothing but where it saw a flow should score as
 they do. For each: ROC-AUC, the shares of benign and malicious rows flagged, the drift warning, and
@@ -385,6 +387,27 @@ def cef(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def leef(rows: list[dict], point: tuple, path: Path) -> Path:
+    """A firewall's connections as LEEF 1.0 events after a syslog header, with QRadar's standard keys and
+    tabs between the attributes: one device per network (its name and address), the time as text with
+    its format, now and then an admin's login, which is no flow."""
+    device, address = ("ngfw-lab", "10.0.0.1") if point is POINTS["A"] else ("ngfw-plant", "172.16.0.1")
+    out = []
+    for i, r in enumerate(rows):
+        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        head = f"<134>{t:%b %d %H:%M:%S} {device} LEEF:1.0|Acme|NGFW|7.2|{'traffic-end' if r['conn_state'] == 'SF' else 'traffic-timeout'}|"
+        attrs = {"devTime": f"{t:%b %d %Y %H:%M:%S}", "devTimeFormat": "MMM dd yyyy HH:mm:ss", "src": r["id.orig_h"], "dst": r["id.resp_h"]}
+        if r["proto"] != "icmp":
+            attrs.update(srcPort=r["id.orig_p"], dstPort=r["id.resp_p"])
+        attrs.update(proto=r["proto"].upper(), srcBytes=_n(r["orig_bytes"]), dstBytes=_n(r["resp_bytes"]), srcPackets=_n(r["orig_pkts"]),
+                     dstPackets=_n(r["resp_pkts"]), policy="IoT out", dvc=address, dvchost=device, sev=1)
+        out.append(head + "\t".join(f"{k}={v}" for k, v in attrs.items()))
+        if i % 500 == 17:
+            out.append(f"{head[: head.rindex('|', 0, -1)]}|login|usrName=admin\tsrc=10.9.9.9\tmsg=Admin login")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
            "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
@@ -393,7 +416,7 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
            "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
            "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
-           "check point logs in CEF": (cef, ".log")}
+           "check point logs in CEF": (cef, ".log"), "firewall logs in LEEF": (leef, ".log")}
 
 
 def run(folder: Path) -> list[dict]:

@@ -1914,6 +1914,62 @@ def test_cef_events_from_another_gateway_are_not_flagged_for_it(tmp_path, runner
     assert res.exit_code == 2 and "none of the 2 lines of" in res.stderr and "check --format" in res.stderr, res.output
 
 
+def leef_log(n: int, day: int, device: str, seed: int = 0, version: str = "1.0") -> str:
+    """A firewall's connections as LEEF events after a syslog header (QRadar's standard keys, attributes
+    separated by tabs; LEEF 2.0 with `^` named as the separator), an admin's login now and then."""
+    rng = np.random.default_rng(seed)
+    sep, named = ("\t", "") if version == "1.0" else ("^", "^|")
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        size = int(rng.integers(40, 1500)) * int(rng.integers(1, 40))
+        head = f"<134>Dec {day:2d} 10:{i // 60 % 60:02d}:{i % 60:02d} {device} LEEF:{version}|Acme|NGFW|7.2|traffic|{named}"
+        attrs = {"devTime": f"Dec {day:02d} 2026 10:{i // 60 % 60:02d}:{i % 60:02d}", "devTimeFormat": "MMM dd yyyy HH:mm:ss",
+                 "src": f"10.0.{day}.{rng.integers(2, 60)}", "dst": f"93.184.{rng.integers(1, 250)}.7", "srcPort": int(rng.integers(1024, 65535)),
+                 "dstPort": port, "proto": "UDP" if port in (53, 123) else "TCP", "srcBytes": size, "dstBytes": size * 3,
+                 "srcPackets": int(rng.integers(1, 40)), "policy": "Allow outbound web", "dvchost": device, "sev": 1}
+        out.append(head + sep.join(f"{k}={v}" for k, v in attrs.items()))
+        if i % 40 == 9:
+            out.append(f"<134>Dec {day:2d} 10:00:00 {device} LEEF:{version}|Acme|NGFW|7.2|login|{named}usrName=admin{sep}msg=Admin login")
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("version", ["1.0", "2.0"])
+def test_leef_events_from_another_device_are_not_flagged_for_it(tmp_path, runner, version):
+    """LEEF (QRadar's Log Event Extended Format): the header's five fields and the attributes are the row,
+    split at tabs (1.0) or at the separator LEEF 2.0 names, `|` or spaces where a device uses those; events
+    without a connection's two ends are left out and counted. The device's fields, times and addresses are
+    ignored, srcPort/dstPort are ports and the byte and packet counts numbers: another device's events,
+    on another day, score as the training device's."""
+    from vaeguard.flowlogs import leef_record
+
+    train, home, other = tmp_path / "leef.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(leef_log(2000, 1, "fw-a", version=version))
+    home.write_text(leef_log(400, 1, "fw-a", seed=5, version=version))
+    other.write_text(leef_log(400, 9, "fw-b", seed=5, version=version))
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns) == "LEEF events (syslog lines in QRadar's Log Event Extended Format)"
+    assert src.skipped_summary() == "50 non-flow events left out"
+    assert df["policy"].iloc[0] == "Allow outbound web" and df["devTime"].iloc[0] == "Dec 01 2026 10:00:00"
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["srcPort"] == roles["dstPort"] == "port" and roles["srcBytes"] == roles["srcPackets"] == "numeric", roles
+    assert all(roles[k] == "ignored" for k in ("syslog_header", "device_vendor", "device_version", "devTime", "devTimeFormat", "src",
+                                               "dst", "dvchost")), roles
+    assert_scored_as_home(runner, model, home, other, tmp_path)
+    # Other devices' ways: spaces between the attributes, `|` between them, a separator by its hex code.
+    assert json.loads(leef_record("LEEF:1.0|Microsoft|MSExchange|2016|15345|src=10.50.1.1 dst=2.10.20.20 spt=1200 msg=a b")) == {
+        "syslog_header": None, "leef_version": "1.0", "device_vendor": "Microsoft", "device_product": "MSExchange", "device_version": "2016",
+        "event_id": "15345", "src": "10.50.1.1", "dst": "2.10.20.20", "spt": 1200, "msg": "a b"}
+    assert json.loads(leef_record("LEEF:1.0|PAN|PAN-OS|11.0|allow|cat=TRAFFIC|src=10.0.0.1|dst=10.0.0.2|usrName="))["usrName"] is None
+    assert json.loads(leef_record("LEEF:2.0|A|B|1.0|c|0x5E|src=10.0.0.1^dst=10.0.0.2^msg=x y"))["msg"] == "x y"
+    assert leef_record("LEEF:1.0|A|B|1.0|login|usrName=bob\tsrc=10.0.0.9") == ""
+    assert leef_record("LEEF:1.0|A|B") is None
+
+
 def test_key_value_lines_are_told_from_csv():
     from vaeguard.flowlogs import key_values, looks_key_value
 

@@ -203,16 +203,24 @@ def cef_record(line: str) -> str | None:
     parts = _CEF_PIPE.split(line[m.start() + 4 :].rstrip("\r\n"), maxsplit=7)
     if len(parts) < 8:
         return None
-    # Split at each key: [text before the first, key, value, key, value, ...].
-    cut = _CEF_KEY.split(parts[7])
-    pairs = dict(zip(cut[1::2], (v.strip() for v in cut[2::2])))
+    pairs = _spaced_pairs(parts[7])
     if not all(any(pairs.get(k) for k in names) for names in CEF_ENDS):
         return ""
-    # The header's fields are labels, text however they read (a version 1.0, a signature id 100).
-    header = {"syslog_header": line[: m.start()], **dict(zip(CEF_HEADER, parts[:7]))}
-    fields = [f'"{key}":{_json_text(_cef_unescape(value).strip()) if value.strip() else "null"}' for key, value in header.items()]
-    fields += [f'"{key}":{_json_value(_cef_unescape(value))}' for key, value in pairs.items()]  # a key is letters, digits and ._-[]
+    return _event_record({"syslog_header": line[: m.start()], **dict(zip(CEF_HEADER, parts[:7]))}, pairs, _cef_unescape)
+
+
+def _event_record(header: dict[str, str], pairs: dict[str, str], unescape=lambda v: v) -> str:
+    """A CEF or LEEF event's header fields and attributes as one JSON record. The header's fields are labels,
+    text however they read (a version 1.0, a signature id 100); an attribute is a number where it reads as one."""
+    fields = [f'"{key}":{_json_text(unescape(value).strip()) if value.strip() else "null"}' for key, value in header.items()]
+    fields += [f'"{key}":{_json_value(unescape(value))}' for key, value in pairs.items()]  # a key is letters, digits and ._-[]
     return "{" + ",".join(fields) + "}"
+
+
+def _spaced_pairs(text: str) -> dict[str, str]:
+    """key=value pairs separated by spaces, each value running up to the next key."""
+    cut = _CEF_KEY.split(text)  # [text before the first key, key, value, key, value, ...]
+    return dict(zip(cut[1::2], (v.strip() for v in cut[2::2])))
 
 
 def _cef_unescape(value: str) -> str:
@@ -224,6 +232,59 @@ def _cef_unescape(value: str) -> str:
 def looks_cef(text: str) -> bool:
     """Whether the peeked lines are CEF events: lines that hold `CEF:<version>|`."""
     return _most_lines(text, CEF_START.search)
+
+
+# IBM QRadar's Log Event Extended Format, the other format firewalls send to a SIEM: `LEEF:1.0|Vendor|
+# Product|Version|EventID|` and attributes separated by tabs; LEEF 2.0 names its own separator in a sixth
+# header field (`^`, or a hex code such as `0x5E`). Some devices separate them by `|` or spaces instead.
+LEEF_START = re.compile(r"LEEF:(\d+)(?:\.\d+)?\|")
+LEEF_HEADER = ("leef_version", "device_vendor", "device_product", "device_version", "event_id")
+LEEF_ENDS = (("src", "srcPreNAT", "srcPostNAT"), ("dst", "dstPreNAT", "dstPostNAT"))
+LEEF_CORE = {"leef_version", "device_vendor", "device_product", "event_id"}
+LEEF_TYPES = {
+    **dict.fromkeys(("syslog_header", "leef_version", "device_vendor", "device_product", "device_version", "devTimeFormat", "dvc",
+                     "dvchost", "dvcmac", "deviceGUID", "identHostName"), "sensor"),
+    **dict.fromkeys(("src", "dst", "srcPreNAT", "dstPreNAT", "srcPostNAT", "dstPostNAT", "identSrc", "srcMAC", "dstMAC"), "addr"),
+    **dict.fromkeys(("srcPort", "dstPort", "srcPreNATPort", "dstPreNATPort", "srcPostNATPort", "dstPostNATPort"), "port"),
+    **dict.fromkeys(("srcBytes", "dstBytes", "totalBytes", "srcPackets", "dstPackets", "totalPackets"), "count"),
+    "devTime": "time",
+    # Devices that write LEEF with CEF's keys (spt, dpt, in, out, rt, dvchost...).
+    **{k: v for k, v in CEF_TYPES.items() if k not in CEF_HEADER},
+}
+
+
+def leef_record(line: str) -> str | None:
+    """A LEEF event as a JSON record: its header's fields by name, then its attributes; "" for an event that
+    names no connection's two ends (not a flow), None for a line that is no LEEF event. What stands before
+    `LEEF:` is kept whole as `syslog_header`."""
+    m = LEEF_START.search(line)
+    if m is None:
+        return None
+    parts = line[m.start() + 5 :].rstrip("\r\n").split("|", 5)
+    if len(parts) < 6:
+        return None
+    text, separators = parts[5], ["\t", "|", "^"]
+    if m.group(1) != "1":
+        named, bar, after = text.partition("|")
+        if bar and "=" not in named:  # LEEF 2.0's separator field (it may be left out: tab)
+            text = after
+            try:
+                separators.insert(0, chr(int(named.lstrip("0").lstrip("xX") or "9", 16)) if len(named) > 1 else named or "\t")
+            except ValueError:
+                return None
+    sep = next((c for c in separators if c in text), None)
+    if sep is None:
+        pairs = _spaced_pairs(text)
+    else:
+        pairs = {key.strip(): value.strip() for key, eq, value in (a.partition("=") for a in text.split(sep)) if eq and key.strip()}
+    if not all(any(pairs.get(k) for k in names) for names in LEEF_ENDS):
+        return ""
+    return _event_record({"syslog_header": line[: m.start()], **dict(zip(LEEF_HEADER, parts[:5]))}, pairs)
+
+
+def looks_leef(text: str) -> bool:
+    """Whether the peeked lines are LEEF events: lines that hold `LEEF:<version>|`."""
+    return _most_lines(text, LEEF_START.search)
 
 
 # FortiGate's traffic log (FortiOS 6-7), by its field names: when and where (the device, its time zone,
@@ -438,6 +499,7 @@ _EXPORTERS = (
     ("Palo Alto Networks traffic log export", lambda n: bool(pan_os_export_fields(n))),
     ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
     ("CEF events", lambda n: CEF_CORE <= n),
+    ("LEEF events", lambda n: LEEF_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
@@ -463,7 +525,8 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
           "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
           "Palo Alto Networks traffic log export": _pan_os_export_hints,
-          "Cisco ASA connection log": _picked(ASA_TYPES), "CEF events": _picked(CEF_TYPES)}
+          "Cisco ASA connection log": _picked(ASA_TYPES), "CEF events": _picked(CEF_TYPES),
+          "LEEF events": _picked(LEEF_TYPES)}
 
 
 def table_hints(names) -> dict[str, str]:
@@ -859,6 +922,8 @@ OTHER_EVENTS = {
     "": "Suricata's stats, dns, alert...; give a log with Suricata's flow events (eve-log types: flow)",
     "cef": "none names a connection's two ends (src and dst), as a device's policy, login and system events do not; "
            "give the log of its connections",
+    "leef": "none names a connection's two ends (src and dst), as a device's policy, login and system events do not; "
+            "give the log of its connections",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
            "syslog level to informational, or give the log that holds them",
 }

@@ -29,13 +29,13 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef", "leef")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
 # How the summaries say a firewall's syslog was read (Source.log_lines).
 LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
-                   "cef": "syslog lines in ArcSight's Common Event Format",
+                   "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
                    "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"}
 # Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
@@ -123,7 +123,7 @@ class Source:
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
-    # connection teardowns, and "cef", ArcSight CEF events, as JSON records; "panos", a PAN-OS firewall's
+    # connection teardowns, "cef" and "leef", CEF and LEEF events, as JSON records; "panos", a PAN-OS firewall's
     # traffic logs, as CSV rows named `pan_os`.
     log_lines: str = ""
     pan_os: list[str] = field(default_factory=list)
@@ -252,9 +252,9 @@ class Source:
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.log_lines:
-            from .flowlogs import asa_record, cef_record, key_values, pan_os_line
+            from .flowlogs import asa_record, cef_record, key_values, leef_record, pan_os_line
 
-            parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "panos": pan_os_line}[self.log_lines]
+            parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "leef": leef_record, "panos": pan_os_line}[self.log_lines]
             raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.pan_os)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
@@ -664,7 +664,7 @@ class _AzureFlowLines(_Produced):
 
 class _RecordLines(_Produced):
     """Log lines as a table's lines, each line's record made by `parse`: a JSON record (flowlogs.key_values,
-    flowlogs.asa_record, flowlogs.cef_record) or a CSV row below `header` (flowlogs.pan_os_line); "" for a
+    flowlogs.asa_record, flowlogs.cef_record, ...) or a CSV row below `header` (flowlogs.pan_os_line); "" for a
     message that is not a flow, left out and counted; None for a line that is not a record, counted as
     malformed (or stopping the run with --strict)."""
 
@@ -817,8 +817,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
                       log_lines=kind, pan_os=names)
-    # key=value lines, an ASA's teardowns and CEF events are read as the JSON records they become (_RecordLines)
-    records = kind in ("kv", "asa", "cef")
+    # key=value lines, an ASA's teardowns, CEF and LEEF events are read as the JSON records they become (_RecordLines)
+    records = kind in ("kv", "asa", "cef", "leef")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
@@ -965,10 +965,13 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_cef, looks_cisco_asa, looks_key_value, looks_pan_os
+    from .flowlogs import looks_cef, looks_cisco_asa, looks_key_value, looks_leef, looks_pan_os
 
-    if looks_cef(text):  # before key=value: a CEF event's extension is key=value pairs too
+    # Before key=value: a CEF or LEEF event's attributes are key=value pairs too.
+    if looks_cef(text):
         return "cef"
+    if looks_leef(text):
+        return "leef"
     if looks_key_value(text):
         return "kv"
     return "panos" if looks_pan_os(text) else "asa" if looks_cisco_asa(text) else "csv"
