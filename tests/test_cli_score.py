@@ -434,6 +434,7 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
     assert res.exit_code == 1
     local = json.loads(res.stdout)
     assert local["drift"] and "service" in local["drift_columns"] and local["unseen_categories"] == {"service": 300}
+    assert local["new_values"] == {"service": {"telnet": 300}}
     if importlib.util.find_spec("distributed") is None:
         return
     # The Dask engine gathers every partition's counts: the same verdict, columns, warning and exit status.
@@ -448,12 +449,12 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
     assert res.exit_code == 1
     on_dask = json.loads(res.stdout)
     keys = ("rows", "flagged", "flag_rate", "drift", "drift_p_value", "drift_columns", "flagged_whatever_the_threshold", "unseen_categories",
-            "malformed", "new_missing")
+            "new_values", "malformed", "new_missing")
     assert {k: on_dask[k] for k in keys} == {k: local[k] for k in keys}
     res = invoke(runner, "score", tmp_path / "moved", "--model", trained_model, "--out", tmp_path / "d3", "--engine", "dask", "--workers", "1",
                  "--fail-on-drift")
     assert res.exit_code == 1 and "drift: 100.0% of rows flagged" in res.stderr and "service" in res.stderr.split("moved most:")[1]
-    assert "values unseen in training" in res.stderr and "service: 300" in res.stderr
+    assert "values unseen in training" in res.stderr and "service: 300 (telnet x300)" in res.stderr
 
 
 def test_score_in_its_own_process_leaves_its_libraries_out_of_the_collector(runner, trained_model, tmp_path, monkeypatch):

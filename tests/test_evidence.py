@@ -81,4 +81,16 @@ def test_unseen_values_are_counted_per_column(guard, twins):
     odd.loc[odd.index[:5], "packets"] = np.nan
     _, report = score_chunk(guard, odd)
     assert report.unknown == {"proto": 60} and report.broken == {"fragment": 60}
+    assert report.new_values == {"proto": {"sctp": 60}, "fragment": {"1": 60}}  # which values, for the summary
     assert report.malformed == {"bytes": 4} and report.new_missing == {"packets": 5}
+
+
+def test_new_values_are_summed_over_chunks_and_kept_to_the_most_frequent():
+    from vaeguard.encode import UNSEEN_VALUES_KEPT
+    from vaeguard.scoring import ChunkReport
+
+    total = ChunkReport()
+    total.add(ChunkReport(new_values={"port": {"23": 5, "2323": 1}}))
+    total.add(ChunkReport(new_values={"port": {"2323": 7, **{str(p): 2 for p in range(1000, 1040)}}, "state": {"S3": 1}}))
+    assert list(total.new_values["port"].items())[:2] == [("2323", 8), ("23", 5)]
+    assert len(total.new_values["port"]) == UNSEEN_VALUES_KEPT and total.new_values["state"] == {"S3": 1}

@@ -51,6 +51,7 @@ def test_arrow_text_encoding_equals_the_typed_encoding():
     for name in ("x_num", "observed", "x_cat", "fixed", "novel"):
         assert np.array_equal(getattr(typed, name), getattr(text, name)), name
     assert typed.unknown == text.unknown == {"proto": 1} and typed.new_missing == text.new_missing == {"rate": 1}
+    assert typed.new_values == text.new_values == {"proto": {"sctp": 1}}
 
 
 def test_text_in_a_numeric_column_still_counts_as_malformed_on_the_arrow_path():

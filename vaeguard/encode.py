@@ -107,6 +107,8 @@ class Encoded:
     unknown: dict[str, int] = field(default_factory=dict)  # column -> values never seen in training
     new_missing: dict[str, int] = field(default_factory=dict)  # column -> gaps where training had none
     broken: dict[str, int] = field(default_factory=dict)  # constant column -> rows holding another value
+    # column -> the most frequent of its values above (unseen categories, a constant's other values), counted
+    new_values: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -227,6 +229,17 @@ def time_labels(s: pd.Series, part: str) -> np.ndarray:
 
 
 LETTER_LABELS = np.array(["0", "1", MISSING], dtype=object)  # a history event letter: absent, present, no history
+
+
+# How many of a column's unseen values are counted by name (the most frequent), per chunk and over a whole
+# run: what an analyst reads first is which new service, port or state it was.
+UNSEEN_VALUES_KEPT = 20
+
+
+def most_common(values: np.ndarray, keep: int = UNSEEN_VALUES_KEPT) -> dict[str, int]:
+    """The `keep` most frequent of `values`, as text, with their counts."""
+    counts = pd.Series(values, dtype=object).value_counts(dropna=False)[:keep]
+    return {str(k): int(v) for k, v in counts.items()}
 
 
 def letter_codes(s: pd.Series, letter: str) -> np.ndarray:
@@ -537,11 +550,14 @@ class Preprocessor:
                 unseen_labels = lambda: labels[unseen]  # noqa: E731
             if unseen.any():
                 # Rare training values were pooled into <other>; anything else was never seen.
-                pooled = np.fromiter((v in rare for v in unseen_labels()), bool, int(unseen.sum())) if rare else np.zeros(int(unseen.sum()), bool)
+                found = unseen_labels() if rare or not col.letter else None
+                pooled = np.fromiter((v in rare for v in found), bool, len(found)) if rare else np.zeros(int(unseen.sum()), bool)
                 fill = np.where(pooled, 1, 0)
                 idx[unseen] = fill
                 if (~pooled).any():
                     enc.unknown[col.name] = int((~pooled).sum())
+                    if not col.letter:  # a history letter's values say no more than its name: present
+                        enc.new_values[col.name] = most_common(found[~pooled])
             is_unknown = idx == 0
             fixed[:, n_num + j] = np.where(is_unknown, col.unknown_cost, -math.log1p(-math.exp(-col.unknown_cost)))
             novel[:, n_num + j] = is_unknown
@@ -550,11 +566,13 @@ class Preprocessor:
                 novel[silent, n_num + j] = False
             enc.x_cat[:, j] = idx
         for j, col in enumerate(self.constant):
-            other = _constant_labels(col, df[col.name]) != col.value
+            labels = _constant_labels(col, df[col.name])
+            other = labels != col.value
             fixed[:, n_num + n_cat + j] = np.where(other, col.other_cost, -math.log1p(-math.exp(-col.other_cost)))
             novel[:, n_num + n_cat + j] = other
             if other.any():
                 enc.broken[col.name] = int(other.sum())
+                enc.new_values[col.name] = most_common(np.asarray(labels)[other])
         return enc
 
     # ---- description ---------------------------------------------------------------------------

@@ -132,12 +132,22 @@ def drift_fields(drift) -> dict:
 def evidence_fields(report) -> dict:
     """What scoring saw that training never had, as score's --json gives it, whichever engine scored."""
     return {"flagged_whatever_the_threshold": report.novel_flagged, "malformed": report.malformed, "unseen_categories": report.unknown,
+            "new_values": {k: dict(list(v.items())[:10]) for k, v in report.new_values.items()},
             "new_missing": report.new_missing, "constants_changed": report.broken}
 
 
 def add_evidence(t, report) -> None:
     for kind, counts in report.evidence().items():
-        t.add_row(kind, ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+        values = report.new_values if counts is report.unknown or counts is report.broken else {}
+        t.add_row(kind, ", ".join(f"{k}: {v:,}{_top_values(values.get(k))}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+
+
+def _top_values(counts: dict[str, int] | None, n: int = 3) -> str:
+    """The most frequent new values of a column, as they read: ' (23 x20,100; 53 x185)'."""
+    if not counts:
+        return ""
+    shown = [f"{value if len(value) <= 24 else value[:21] + '...'} x{k:,}" for value, k in list(counts.items())[:n]]
+    return f" ({'; '.join(shown)}{'; ...' if len(counts) > n else ''})"
 
 
 def score_summary(detector, run, out: str) -> dict:

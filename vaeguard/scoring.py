@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .encode import Encoded
+from .encode import UNSEEN_VALUES_KEPT, Encoded
 from .forward import one_blas_thread
 from .parallel import thread_map
 from .schema import check_columns
@@ -39,6 +39,8 @@ class ChunkReport:
     unknown: dict[str, int] = field(default_factory=dict)  # category values never seen in training
     new_missing: dict[str, int] = field(default_factory=dict)  # gaps in columns that training never left empty
     broken: dict[str, int] = field(default_factory=dict)  # constant columns holding another value
+    # The most frequent of the unseen and changed values by column, counted (approximate past UNSEEN_VALUES_KEPT).
+    new_values: dict[str, dict[str, int]] = field(default_factory=dict)
     contribution_sum: np.ndarray | None = None  # per model column, for the drift check
     novel_flagged: int = 0  # rows flagged whatever the threshold, for values training never held (rare_novelty)
 
@@ -50,6 +52,11 @@ class ChunkReport:
                              (self.new_missing, other.new_missing), (self.broken, other.broken)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
+        for name, theirs in other.new_values.items():
+            mine = dict(self.new_values.get(name, {}))
+            for k, v in theirs.items():
+                mine[k] = mine.get(k, 0) + v
+            self.new_values[name] = dict(sorted(mine.items(), key=lambda kv: -kv[1])[:UNSEEN_VALUES_KEPT])
         if other.contribution_sum is not None:
             self.contribution_sum = other.contribution_sum.copy() if self.contribution_sum is None else self.contribution_sum + other.contribution_sum
 
@@ -215,7 +222,8 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
             out[k] = v
     e = rs.encoded
     novel = int(rare_novelty(e, cal.target).any(axis=1).sum()) if e.novel.any() else 0
-    report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, rs.contributions.sum(axis=0), novel)
+    report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
+                         rs.contributions.sum(axis=0), novel)
     return out, report
 
 
