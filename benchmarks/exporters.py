@@ -31,6 +31,7 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   bytes and reason; ICMP has only the built message, which is not a flow), one device per network.
 - A Check Point gateway's logs as its Log Exporter sends them in CEF: one gateway per network (its name,
   address and SIC name), a log id and sequence number per connection, policy installs among them.
+- The same gateway's logs in its Log Exporter's default syslog format (`[key:"value"; ...]`).
 - A firewall's connections as LEEF 1.0 events with QRadar's standard keys: one device per network (its
   name and address), the time as text, admin logins among them.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
@@ -387,6 +388,32 @@ def cef(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def checkpoint(rows: list[dict], point: tuple, path: Path) -> Path:
+    """The same Check Point gateway's logs in its Log Exporter's default syslog format (`[key:"value"; ...]`
+    after an RFC 5424 header): the gateway's name, address, SIC name and interface, a log id and sequence
+    number per connection, the responder's port as `service` and its name as `service_id`."""
+    gateway, address = ("gw-lab", "10.0.0.1") if point is POINTS["A"] else ("gw-plant", "172.16.0.1")
+    names = {"dns": "domain-udp", "http": "http", "ssl": "https", "dhcp": "bootp", "irc": "irc"}
+    out = []
+    for i, r in enumerate(rows):
+        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        head = f"<134>1 {t:%Y-%m-%dT%H:%M:%SZ} {gateway} CheckPoint {_hash(gateway, 9000) + 1000} - "
+        fields = {"action": "Accept", "flags": "411908", "ifdir": "outbound", "ifname": "eth1", "logid": "0",
+                  "loguid": f"{{0x{_hash(r['uid'], 1 << 31):x},0x0,0x{_hash(gateway, 1 << 16):x},0x0}}", "origin": address,
+                  "originsicname": f"CN={gateway},O=mgmt.example", "sequencenum": str(i + 1), "time": str(int(float(r["ts"]))), "version": "5",
+                  "dst": r["id.resp_h"], "inzone": "Internal", "outzone": "External", "product": "VPN-1 & FireWall-1",
+                  "proto": str(PROTO.get(r["proto"], 0)), "src": r["id.orig_h"]}
+        if r["proto"] != "icmp":
+            fields.update(s_port=r["id.orig_p"], service=r["id.resp_p"])
+        fields.update(service_id=names.get(r["service"] or "", f"{r['proto']}-{r['id.resp_p']}"), client_outbound_bytes=str(_n(r["orig_bytes"])),
+                      server_outbound_bytes=str(_n(r["resp_bytes"])), rule_name="IoT out")
+        out.append(head + "[" + "; ".join(f'{k}:"{v}"' for k, v in fields.items()) + "]")
+        if i % 500 == 17:
+            out.append(f'{head}[action:"Install"; origin:"{address}"; product:"SmartConsole"; version:"5"]')
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 def leef(rows: list[dict], point: tuple, path: Path) -> Path:
     """A firewall's connections as LEEF 1.0 events after a syslog header, with QRadar's standard keys and
     tabs between the attributes: one device per network (its name and address), the time as text with
@@ -416,7 +443,8 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
            "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
            "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
-           "check point logs in CEF": (cef, ".log"), "firewall logs in LEEF": (leef, ".log")}
+           "check point logs in CEF": (cef, ".log"),
+           "check point logs, log exporter syslog": (checkpoint, ".log"), "firewall logs in LEEF": (leef, ".log")}
 
 
 def run(folder: Path) -> list[dict]:

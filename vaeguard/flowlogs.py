@@ -287,6 +287,44 @@ def looks_leef(text: str) -> bool:
     return _most_lines(text, LEEF_START.search)
 
 
+# Check Point's Log Exporter in its default syslog format: after the syslog header, the log's fields as
+# `[key:"value"; key:"value"; ...]` (`<134>1 2026-12-01T10:15:03Z gw-lab CheckPoint 2222 - [action:"Accept";
+# ... src:"10.0.1.20"; s_port:"51234"; dst:"93.184.216.34"; service:"443"; service_id:"https"; ...]`).
+# `service` is the responder's port, `service_id` its name; the gateway's connection logs name both ends.
+CHECKPOINT_PAIR = re.compile(r'(?:^|[\[;]\s*)([A-Za-z_][\w.-]*):"((?:[^"\\]|\\.)*)"')
+CHECKPOINT_START = re.compile(r'\[[A-Za-z_][\w.-]*:"')
+CHECKPOINT_CORE = {"loguid", "origin", "src", "dst", "service"}
+CHECKPOINT_TYPES = {
+    "time": "time", "start_time": "time", "last_update_time": "time", "src": "addr", "dst": "addr", "xlatesrc": "addr", "xlatedst": "addr",
+    "s_port": "port", "service": "port", "xlatesport": "port", "xlatedport": "port",
+    **dict.fromkeys(("client_inbound_bytes", "client_outbound_bytes", "server_inbound_bytes", "server_outbound_bytes", "bytes",
+                     "sent_bytes", "received_bytes", "client_inbound_packets", "client_outbound_packets", "server_inbound_packets",
+                     "server_outbound_packets", "packets"), "count"),
+    **dict.fromkeys(("loguid", "sequencenum", "logid", "session_uid", "session_id", "id_generated_by_indexer"), "id"),
+    # The gateway and its management: who logged, through which interface, under which policy install.
+    **dict.fromkeys(("syslog_header", "origin", "originsicname", "ifname", "version", "flags", "layer_uuid", "rule_uid",
+                     "__policy_id_tag", "db_tag", "hll_key", "policy_mgmt", "product_family"), "sensor"),
+}
+
+
+def checkpoint_record(line: str) -> str | None:
+    """A Check Point log (its Log Exporter's syslog format) as a JSON record; "" for a log that names no
+    connection's two ends (a policy install, a log server's own notices: not flows), None for a line that
+    is no such log. The syslog header before the fields is kept whole as `syslog_header`."""
+    m = CHECKPOINT_START.search(line)
+    if m is None:
+        return None
+    pairs = {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in CHECKPOINT_PAIR.findall(line[m.start() :])}
+    if not (pairs.get("src") and pairs.get("dst")):
+        return ""
+    return _event_record({"syslog_header": line[: m.start()]}, pairs)
+
+
+def looks_checkpoint(text: str) -> bool:
+    """Whether the peeked lines are Check Point logs in its syslog format: a `[key:"value"; ...` list."""
+    return _most_lines(text, lambda line: CHECKPOINT_START.search(line) and len(CHECKPOINT_PAIR.findall(line)) >= KV_MIN_PAIRS)
+
+
 # FortiGate's traffic log (FortiOS 6-7), by its field names: when and where (the device, its time zone,
 # virtual domain and interfaces, its UUIDs of the policy and address objects, the addresses' countries)
 # beside the flow itself.
@@ -500,6 +538,7 @@ _EXPORTERS = (
     ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
     ("CEF events", lambda n: CEF_CORE <= n),
     ("LEEF events", lambda n: LEEF_CORE <= n),
+    ("Check Point logs", lambda n: CHECKPOINT_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
@@ -526,7 +565,7 @@ _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _pick
           "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
           "Palo Alto Networks traffic log export": _pan_os_export_hints,
           "Cisco ASA connection log": _picked(ASA_TYPES), "CEF events": _picked(CEF_TYPES),
-          "LEEF events": _picked(LEEF_TYPES)}
+          "LEEF events": _picked(LEEF_TYPES), "Check Point logs": _picked(CHECKPOINT_TYPES)}
 
 
 def table_hints(names) -> dict[str, str]:
@@ -924,6 +963,8 @@ OTHER_EVENTS = {
            "give the log of its connections",
     "leef": "none names a connection's two ends (src and dst), as a device's policy, login and system events do not; "
             "give the log of its connections",
+    "checkpoint": "none names a connection's two ends (src and dst), as policy installs and the log server's own notices "
+                  "do not; give the gateways' connection logs",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
            "syslog level to informational, or give the log that holds them",
 }

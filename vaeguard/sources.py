@@ -29,13 +29,14 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef", "leef")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef", "leef", "checkpoint")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
 # How the summaries say a firewall's syslog was read (Source.log_lines).
 LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
+                   "checkpoint": "Check Point Log Exporter syslog",
                    "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"}
 # Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
@@ -123,7 +124,8 @@ class Source:
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
-    # connection teardowns, "cef" and "leef", CEF and LEEF events, as JSON records; "panos", a PAN-OS firewall's
+    # connection teardowns, "cef" and "leef", CEF and LEEF events, "checkpoint", a Check Point Log Exporter's
+    # syslog, as JSON records; "panos", a PAN-OS firewall's
     # traffic logs, as CSV rows named `pan_os`.
     log_lines: str = ""
     pan_os: list[str] = field(default_factory=list)
@@ -252,9 +254,10 @@ class Source:
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.log_lines:
-            from .flowlogs import asa_record, cef_record, key_values, leef_record, pan_os_line
+            from .flowlogs import asa_record, cef_record, checkpoint_record, key_values, leef_record, pan_os_line
 
-            parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "leef": leef_record, "panos": pan_os_line}[self.log_lines]
+            parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "leef": leef_record, "checkpoint": checkpoint_record,
+                     "panos": pan_os_line}[self.log_lines]
             raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.pan_os)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
@@ -817,8 +820,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
                       log_lines=kind, pan_os=names)
-    # key=value lines, an ASA's teardowns, CEF and LEEF events are read as the JSON records they become (_RecordLines)
-    records = kind in ("kv", "asa", "cef", "leef")
+    # key=value lines, an ASA's teardowns, CEF, LEEF and Check Point logs are read as the JSON records they become
+    records = kind in ("kv", "asa", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
@@ -965,13 +968,15 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_cef, looks_cisco_asa, looks_key_value, looks_leef, looks_pan_os
+    from .flowlogs import looks_cef, looks_checkpoint, looks_cisco_asa, looks_key_value, looks_leef, looks_pan_os
 
     # Before key=value: a CEF or LEEF event's attributes are key=value pairs too.
     if looks_cef(text):
         return "cef"
     if looks_leef(text):
         return "leef"
+    if looks_checkpoint(text):
+        return "checkpoint"
     if looks_key_value(text):
         return "kv"
     return "panos" if looks_pan_os(text) else "asa" if looks_cisco_asa(text) else "csv"
