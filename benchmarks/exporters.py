@@ -365,19 +365,25 @@ def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+# A Check Point gateway per network, and the names its logs give the services.
+CHECKPOINT_GATEWAYS = {"A": ("gw-lab", "10.0.0.1"), "B": ("gw-plant", "172.16.0.1")}
+CHECKPOINT_SERVICES = {"dns": "domain-udp", "http": "http", "ssl": "https", "dhcp": "bootp", "irc": "irc"}
+
+
+def _checkpoint_service(r: dict) -> str:
+    return CHECKPOINT_SERVICES.get(r["service"] or "", f"{r['proto']}-{r['id.resp_p']}" if r["proto"] != "icmp" else "icmp")
+
+
 def cef(rows: list[dict], point: tuple, path: Path) -> Path:
     """A Check Point gateway's connection logs as its Log Exporter sends them in CEF (after a syslog header):
     one gateway per network (name, address, SIC name), the service in the header's Name, the bytes each
     way, a log id and sequence number per connection, and now and then a policy install, which is no flow."""
-    gateway, address = ("gw-lab", "10.0.0.1") if point is POINTS["A"] else ("gw-plant", "172.16.0.1")
-    services = {"dns": "domain-udp", "http": "http", "ssl": "https", "dhcp": "bootp", "irc": "irc"}
+    gateway, address = CHECKPOINT_GATEWAYS["A" if point is POINTS["A"] else "B"]
     out = []
     for i, r in enumerate(rows):
-        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
-        head = f"<134>{t:%b %d %H:%M:%S} {gateway} "
-        service = services.get(r["service"] or "", f"{r['proto']}-{r['id.resp_p']}" if r["proto"] != "icmp" else "icmp")
+        head = f"<134>{datetime.fromtimestamp(float(r['ts']), timezone.utc):%b %d %H:%M:%S} {gateway} "
         ports = f"spt={r['id.orig_p']} dpt={r['id.resp_p']} " if r["proto"] != "icmp" else ""
-        out.append(f"{head}CEF:0|Check Point|VPN-1 & FireWall-1|Check Point|Log|{service}|Unknown|act=Accept deviceDirection=1 "
+        out.append(f"{head}CEF:0|Check Point|VPN-1 & FireWall-1|Check Point|Log|{_checkpoint_service(r)}|Unknown|act=Accept deviceDirection=1 "
                    f"rt={int(float(r['ts']) * 1000)} {ports}src={r['id.orig_h']} dst={r['id.resp_h']} proto={PROTO.get(r['proto'], 0)} "
                    f"in={_n(r['resp_bytes'])} out={_n(r['orig_bytes'])} cs2Label=Rule Name cs2=IoT out ifname=eth1 "
                    f"loguid={{0x{_hash(r['uid'], 1 << 31):x},0x0,0x{_hash(gateway, 1 << 16):x},0x0}} origin={address} "
@@ -392,12 +398,10 @@ def checkpoint(rows: list[dict], point: tuple, path: Path) -> Path:
     """The same Check Point gateway's logs in its Log Exporter's default syslog format (`[key:"value"; ...]`
     after an RFC 5424 header): the gateway's name, address, SIC name and interface, a log id and sequence
     number per connection, the responder's port as `service` and its name as `service_id`."""
-    gateway, address = ("gw-lab", "10.0.0.1") if point is POINTS["A"] else ("gw-plant", "172.16.0.1")
-    names = {"dns": "domain-udp", "http": "http", "ssl": "https", "dhcp": "bootp", "irc": "irc"}
+    gateway, address = CHECKPOINT_GATEWAYS["A" if point is POINTS["A"] else "B"]
     out = []
     for i, r in enumerate(rows):
-        t = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
-        head = f"<134>1 {t:%Y-%m-%dT%H:%M:%SZ} {gateway} CheckPoint {_hash(gateway, 9000) + 1000} - "
+        head = f"<134>1 {datetime.fromtimestamp(float(r['ts']), timezone.utc):%Y-%m-%dT%H:%M:%SZ} {gateway} CheckPoint {_hash(gateway, 9000) + 1000} - "
         fields = {"action": "Accept", "flags": "411908", "ifdir": "outbound", "ifname": "eth1", "logid": "0",
                   "loguid": f"{{0x{_hash(r['uid'], 1 << 31):x},0x0,0x{_hash(gateway, 1 << 16):x},0x0}}", "origin": address,
                   "originsicname": f"CN={gateway},O=mgmt.example", "sequencenum": str(i + 1), "time": str(int(float(r["ts"]))), "version": "5",
@@ -405,7 +409,7 @@ def checkpoint(rows: list[dict], point: tuple, path: Path) -> Path:
                   "proto": str(PROTO.get(r["proto"], 0)), "src": r["id.orig_h"]}
         if r["proto"] != "icmp":
             fields.update(s_port=r["id.orig_p"], service=r["id.resp_p"])
-        fields.update(service_id=names.get(r["service"] or "", f"{r['proto']}-{r['id.resp_p']}"), client_outbound_bytes=str(_n(r["orig_bytes"])),
+        fields.update(service_id=_checkpoint_service(r), client_outbound_bytes=str(_n(r["orig_bytes"])),
                       server_outbound_bytes=str(_n(r["resp_bytes"])), rule_name="IoT out")
         out.append(head + "[" + "; ".join(f'{k}:"{v}"' for k, v in fields.items()) + "]")
         if i % 500 == 17:

@@ -787,6 +787,14 @@ def assert_scored_as_home(runner, model, home, other, tmp_path, flagged: float =
     return scored
 
 
+def assert_lines_told(runner, model, scored: dict, other, tmp_path, told: str) -> None:
+    """score told on stderr of the lines a log reader left out of `other` (`told`), and with --strict it stops
+    at the first malformed one."""
+    assert told in " ".join(scored["other-stderr"].replace("│", " ").split())
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "strict.csv", "--strict")
+    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+
+
 def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):
     """A sensor on a trunk port logs each connection's VLAN tag (Zeek's vlan and inner_vlan, typed int). The
     same traffic on other VLANs, in Zeek's TSV or exported to CSV without types, scores as it did on the
@@ -1708,11 +1716,8 @@ def test_a_palo_alto_traffic_log_from_another_firewall_is_not_flagged_for_it(tmp
                                                "sessionid", "seqno", "dstloc", "dg_hier_level_1", "device_name", "rule_uuid",
                                                "link_change_count")), roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
-    said = " ".join(scored["other-stderr"].replace("│", " ").split())
-    assert "1 malformed line skipped (e.g. 'a line that is not a log'); 8 non-flow events left out" in said
+    assert_lines_told(runner, model, scored, other, tmp_path, "1 malformed line skipped (e.g. 'a line that is not a log'); 8 non-flow events left out")
     assert (scored["other"]["serial"] == "013201009B").all()  # the other firewall's fields pass through as written
-    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
-    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
     packed = tmp_path / "home.log.gz"
     packed.write_bytes(gzip.compress(home.read_bytes()))
     res = invoke(runner, "score", packed, "--model", model, "--out", tmp_path / "gz.csv")
@@ -1839,10 +1844,7 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     assert {name for name, role in roles.items() if role not in ("ignored", "constant")} == {
         "protocol", "for_port", "to_port", "duration", "bytes", "reason"}, roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
-    said = " ".join(scored["other-stderr"].replace("│", " ").split())
-    assert "1 malformed line skipped (e.g. 'a line that is not a message'); 40 non-flow events left out" in said
-    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
-    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+    assert_lines_told(runner, model, scored, other, tmp_path, "1 malformed line skipped (e.g. 'a line that is not a message'); 40 non-flow events left out")
     (tmp_path / "built.log").write_text("".join(line + "\n" for line in asa_log(100, 1, "asa-a").splitlines() if "302013" in line))
     res = invoke(runner, "fit", tmp_path / "built.log", "--model", tmp_path / "m2")  # an ASA logging at level 5: no teardowns
     assert res.exit_code == 2 and "only 10 events of other kinds: no connection teardown" in res.stderr, res.output
@@ -1902,10 +1904,7 @@ def test_cef_events_from_another_gateway_are_not_flagged_for_it(tmp_path, runner
     assert all(roles[k] == "ignored" for k in ("syslog_header", "device_vendor", "device_version", "rt", "src", "dst", "dvchost",
                                                "deviceInboundInterface", "loguid")), roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
-    said = " ".join(scored["other-stderr"].replace("│", " ").split())
-    assert "1 malformed line skipped (e.g. 'a line that is not an event'); 10 non-flow events left out" in said
-    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")
-    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+    assert_lines_told(runner, model, scored, other, tmp_path, "1 malformed line skipped (e.g. 'a line that is not an event'); 10 non-flow events left out")
     (tmp_path / "installs.log").write_text("".join(line + "\n" for line in cef_log(200, 1, "gw-a").splitlines() if "SmartDefense" in line))
     res = invoke(runner, "fit", tmp_path / "installs.log", "--model", tmp_path / "m2")
     assert res.exit_code == 2 and "holds no flow records, only 5 events of other kinds: none names a connection's two ends" in res.stderr
@@ -1966,6 +1965,7 @@ def test_leef_events_from_another_device_are_not_flagged_for_it(tmp_path, runner
         "event_id": "15345", "src": "10.50.1.1", "dst": "2.10.20.20", "spt": 1200, "msg": "a b"}
     assert json.loads(leef_record("LEEF:1.0|PAN|PAN-OS|11.0|allow|cat=TRAFFIC|src=10.0.0.1|dst=10.0.0.2|usrName="))["usrName"] is None
     assert json.loads(leef_record("LEEF:2.0|A|B|1.0|c|0x5E|src=10.0.0.1^dst=10.0.0.2^msg=x y"))["msg"] == "x y"
+    assert json.loads(leef_record("LEEF:1.0|A|B|1.0|c|src=10.0.0.1 dst=10.0.0.2 msg=a|b c"))["msg"] == "a|b c"  # a | in a value
     assert leef_record("LEEF:1.0|A|B|1.0|login|usrName=bob\tsrc=10.0.0.9") == ""
     assert leef_record("LEEF:1.0|A|B") is None
 

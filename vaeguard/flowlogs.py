@@ -263,16 +263,18 @@ def leef_record(line: str) -> str | None:
     parts = line[m.start() + 5 :].rstrip("\r\n").split("|", 5)
     if len(parts) < 6:
         return None
-    text, separators = parts[5], ["\t", "|", "^"]
+    text, sep = parts[5], None
     if m.group(1) != "1":
         named, bar, after = text.partition("|")
         if bar and "=" not in named:  # LEEF 2.0's separator field (it may be left out: tab)
             text = after
             try:
-                separators.insert(0, chr(int(named.lstrip("0").lstrip("xX") or "9", 16)) if len(named) > 1 else named or "\t")
+                sep = chr(int(named.lstrip("0").lstrip("xX") or "9", 16)) if len(named) > 1 else named or "\t"
             except ValueError:
                 return None
-    sep = next((c for c in separators if c in text), None)
+    if sep is None or sep not in text:
+        # A tab as the standard says; else `|` or `^` where one stands before a key; else spaces.
+        sep = "\t" if "\t" in text else next((c for c in "|^" if re.search(re.escape(c) + r"[A-Za-z_][\w.\[\]-]*=", text)), None)
     if sep is None:
         pairs = _spaced_pairs(text)
     else:
