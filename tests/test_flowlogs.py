@@ -1970,9 +1970,10 @@ def test_leef_events_from_another_device_are_not_flagged_for_it(tmp_path, runner
     assert leef_record("LEEF:1.0|A|B") is None
 
 
-def checkpoint_log(n: int, day: int, gateway: str, seed: int = 0) -> str:
+def checkpoint_log(n: int, day: int, gateway: str, seed: int = 0, splunk: bool = False) -> str:
     """A Check Point gateway's connection logs as its Log Exporter sends them in the default syslog format
-    (`[key:"value"; ...]` after an RFC 5424 header), a policy install (no connection) now and then."""
+    (`[key:"value"; ...]` after an RFC 5424 header), a policy install (no connection) now and then; or in
+    its Splunk format (`key=value|...`, `=` escaped in a value, the time written twice), connections alone."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
@@ -1987,34 +1988,40 @@ def checkpoint_log(n: int, day: int, gateway: str, seed: int = 0) -> str:
                   "service": str(port), "service_id": {443: "https", 80: "http", 53: "domain-udp", 123: "ntp-udp"}[port],
                   "src": f"10.0.{day}.{rng.integers(2, 60)}", "client_outbound_bytes": str(size), "server_outbound_bytes": str(size * 3),
                   "rule_name": "Allow \"web\" out"}
+        if splunk:
+            out.append(head + "|".join(f"{k}={v}".replace("=mgmt", "\\=mgmt").replace("N=", "N\\=") for k, v in fields.items())
+                       + f"|time={fields['time']}|")
+            continue
         out.append(head + "[" + "; ".join(f'{k}:"{v}"'.replace('"web"', '\\"web\\"') for k, v in fields.items()) + "]")
         if i % 40 == 9:
             out.append(f'{head}[action:"Install"; origin:"10.0.{day}.1"; product:"SmartConsole"; version:"5"; loguid:"{{0x1,0x0,0x0,0x0}}"]')
     return "\n".join(out) + "\n"
 
 
-def test_check_point_logs_from_another_gateway_are_not_flagged_for_it(tmp_path, runner):
+@pytest.mark.parametrize("splunk", [False, True], ids=["syslog", "splunk"])
+def test_check_point_logs_from_another_gateway_are_not_flagged_for_it(tmp_path, runner, splunk):
     """A Check Point Log Exporter's default syslog format (`[key:"value"; ...]`): each connection log is a
     row, with its escaped quotes; logs without a connection's two ends are left out and counted. The
     gateway's address, SIC name, interface, log ids and times are ignored, `service` (the responder's
     port) and `s_port` are ports, the byte counts numbers: another gateway's logs score as the training
-    gateway's (before, it was taken for a semicolon-separated CSV whose header was the first log)."""
+    gateway's (before, it was taken for a semicolon-separated CSV whose header was the first log). Its
+    Splunk format, `key=value|key=value|`, is read as key=value lines and typed the same (before, not read)."""
     train, home, other = tmp_path / "cp.log", tmp_path / "home.log", tmp_path / "other.log"
-    train.write_text(checkpoint_log(2000, 1, "gw-a"))
-    home.write_text(checkpoint_log(400, 1, "gw-a", seed=5))
-    other.write_text(checkpoint_log(400, 9, "gw-b", seed=5))
+    train.write_text(checkpoint_log(2000, 1, "gw-a", splunk=splunk))
+    home.write_text(checkpoint_log(400, 1, "gw-a", seed=5, splunk=splunk))
+    other.write_text(checkpoint_log(400, 9, "gw-b", seed=5, splunk=splunk))
     src = open_source(str(train))
     df, _ = read_table(src)
-    assert len(df) == 2000 and src.describe(df.columns) == "Check Point logs (Check Point Log Exporter syslog)"
-    assert src.skipped_summary() == "50 non-flow events left out"
-    assert df["rule_name"].iloc[0] == 'Allow "web" out' and df["client_outbound_bytes"].dtype.kind == "i"
+    assert len(df) == 2000 and src.describe(df.columns) == f"Check Point logs ({'key=value lines' if splunk else 'Check Point Log Exporter syslog'})"
+    assert src.skipped_summary() == ("" if splunk else "50 non-flow events left out")
+    assert df["rule_name"].iloc[0] == 'Allow "web" out'
+    assert df["client_outbound_bytes"].dtype.kind == "i" and df["originsicname"].iloc[0] == "CN=gw-a,O=mgmt.example"
     model = tmp_path / "m"
     res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
     assert res.exit_code == 0, res.output
     roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
     assert roles["service"] == roles["s_port"] == "port" and roles["server_outbound_bytes"] == "numeric", roles
-    assert all(roles[k] == "ignored" for k in ("syslog_header", "origin", "originsicname", "ifname", "loguid", "sequencenum", "time",
-                                               "src", "dst")), roles
+    assert all(roles[k] == "ignored" for k in ("origin", "originsicname", "ifname", "loguid", "sequencenum", "time", "src", "dst")), roles
     assert_scored_as_home(runner, model, home, other, tmp_path)
 
 

@@ -111,6 +111,11 @@ AZURE_TYPES = {"time": "time", "ts": "time", "src_ip": "addr", "dest_ip": "addr"
 # (logid="0000000013" keeps its zeros).
 KV_PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)')
 KV_MIN_PAIRS = 4
+# Pairs separated by `|` instead (Check Point's Log Exporter in its Splunk format: `time=1557767758|hostname=r80|
+# ...|src=10.0.0.5|`): a value runs up to the next `|` and may hold spaces; `\=` and `\|` escape.
+KV_PIPED = re.compile(r"(?:^|[|\s])([A-Za-z_][\w.-]*)=((?:[^|\\]|\\.)*)")
+_PIPE_KEY = re.compile(r"\|[A-Za-z_][\w.-]*=")
+_PIPE_ESCAPES = re.compile(r"\\([\\=|])")
 
 
 def _json_text(value: str) -> str:
@@ -122,6 +127,11 @@ def key_values(line: str) -> str | None:
     """A line's key=value pairs as a JSON record (None when it holds fewer than KV_MIN_PAIRS: not such a
     line). Whatever stands before the first pair (a syslog priority, time and host) is left out. Written
     as JSON text straight from the pairs: a dict and json.dumps per line took twice as long."""
+    if _piped(line):
+        pairs = {}
+        for key, value in KV_PIPED.findall(line):
+            pairs.setdefault(key, _PIPE_ESCAPES.sub(_escaped, value).strip())  # a key written twice (Check Point's time): the first
+        return "{" + ",".join(f'"{key}":{_json_value(value)}' for key, value in pairs.items()) + "}"
     pairs = KV_PAIR.findall(line)
     if len(pairs) < KV_MIN_PAIRS:
         return None
@@ -133,6 +143,14 @@ def key_values(line: str) -> str | None:
         else:
             out.append(f'"{key}":{_json_value(value)}')
     return "{" + ",".join(out) + "}"
+
+
+def _escaped(m: re.Match) -> str:
+    return m.group(1)
+
+
+def _piped(line: str) -> bool:
+    return "|" in line and len(_PIPE_KEY.findall(line)) >= KV_MIN_PAIRS - 1
 
 
 def _json_value(value: str) -> str:
@@ -159,6 +177,8 @@ def looks_key_value(text: str) -> bool:
     """Whether the peeked lines are key=value records: lines that hold enough pairs, which cover most of the
     line (a CSV row of 'a=b' cells does not)."""
     def record(line: str) -> bool:
+        if _piped(line):
+            return True
         pairs = KV_PAIR.findall(line)
         return len(pairs) >= KV_MIN_PAIRS and sum(len(k) + len(v) + 1 for k, v in pairs) >= 0.6 * len(line.strip())
 
@@ -289,7 +309,8 @@ def looks_leef(text: str) -> bool:
     return _most_lines(text, LEEF_START.search)
 
 
-# Check Point's Log Exporter in its default syslog format: after the syslog header, the log's fields as
+# Check Point's Log Exporter in its default syslog format (its Splunk format, `key=value|...`, is read as
+# key=value lines, and its names type the same): after the syslog header, the log's fields as
 # `[key:"value"; key:"value"; ...]` (`<134>1 2026-12-01T10:15:03Z gw-lab CheckPoint 2222 - [action:"Accept";
 # ... src:"10.0.1.20"; s_port:"51234"; dst:"93.184.216.34"; service:"443"; service_id:"https"; ...]`).
 # `service` is the responder's port, `service_id` its name; the gateway's connection logs name both ends.
@@ -304,7 +325,7 @@ CHECKPOINT_TYPES = {
                      "server_outbound_packets", "packets"), "count"),
     **dict.fromkeys(("loguid", "sequencenum", "logid", "session_uid", "session_id", "id_generated_by_indexer"), "id"),
     # The gateway and its management: who logged, through which interface, under which policy install.
-    **dict.fromkeys(("syslog_header", "origin", "originsicname", "ifname", "version", "flags", "layer_uuid", "rule_uid",
+    **dict.fromkeys(("syslog_header", "hostname", "origin", "originsicname", "ifname", "version", "flags", "layer_uuid", "rule_uid",
                      "__policy_id_tag", "db_tag", "hll_key", "policy_mgmt", "product_family"), "sensor"),
 }
 
