@@ -130,7 +130,7 @@ def key_values(line: str) -> str | None:
     if _piped(line):
         pairs = {}
         for key, value in KV_PIPED.findall(line):
-            pairs.setdefault(key, _PIPE_ESCAPES.sub(_escaped, value).strip())  # a key written twice (Check Point's time): the first
+            pairs.setdefault(key, _PIPE_ESCAPES.sub(r"\1", value).strip())  # a key written twice (Check Point's time): the first
         return "{" + ",".join(f'"{key}":{_json_value(value)}' for key, value in pairs.items()) + "}"
     pairs = KV_PAIR.findall(line)
     if len(pairs) < KV_MIN_PAIRS:
@@ -143,10 +143,6 @@ def key_values(line: str) -> str | None:
         else:
             out.append(f'"{key}":{_json_value(value)}')
     return "{" + ",".join(out) + "}"
-
-
-def _escaped(m: re.Match) -> str:
-    return m.group(1)
 
 
 def _piped(line: str) -> bool:
@@ -224,7 +220,7 @@ def cef_record(line: str) -> str | None:
     if len(parts) < 8:
         return None
     pairs = _spaced_pairs(parts[7])
-    if not all(any(pairs.get(k) for k in names) for names in CEF_ENDS):
+    if not _names_both_ends(pairs, CEF_ENDS):
         return ""
     return _event_record({"syslog_header": line[: m.start()], **dict(zip(CEF_HEADER, parts[:7]))}, pairs, _cef_unescape)
 
@@ -235,6 +231,11 @@ def _event_record(header: dict[str, str], pairs: dict[str, str], unescape=lambda
     fields = [f'"{key}":{_json_text(unescape(value).strip()) if value.strip() else "null"}' for key, value in header.items()]
     fields += [f'"{key}":{_json_value(unescape(value))}' for key, value in pairs.items()]  # a key is letters, digits and ._-[]
     return "{" + ",".join(fields) + "}"
+
+
+def _names_both_ends(pairs: dict[str, str], ends) -> bool:
+    """Whether an event's pairs set a value for each end of a connection (`ends`: the names each end goes by)."""
+    return all(any(pairs.get(k) for k in names) for names in ends)
 
 
 def _spaced_pairs(text: str) -> dict[str, str]:
@@ -299,7 +300,7 @@ def leef_record(line: str) -> str | None:
         pairs = _spaced_pairs(text)
     else:
         pairs = {key.strip(): value.strip() for key, eq, value in (a.partition("=") for a in text.split(sep)) if eq and key.strip()}
-    if not all(any(pairs.get(k) for k in names) for names in LEEF_ENDS):
+    if not _names_both_ends(pairs, LEEF_ENDS):
         return ""
     return _event_record({"syslog_header": line[: m.start()], **dict(zip(LEEF_HEADER, parts[:5]))}, pairs)
 
@@ -338,7 +339,7 @@ def checkpoint_record(line: str) -> str | None:
     if m is None:
         return None
     pairs = {k: v.replace('\\"', '"').replace("\\\\", "\\") for k, v in CHECKPOINT_PAIR.findall(line[m.start() :])}
-    if not (pairs.get("src") and pairs.get("dst")):
+    if not _names_both_ends(pairs, (("src",), ("dst",))):
         return ""
     return _event_record({"syslog_header": line[: m.start()]}, pairs)
 
@@ -982,10 +983,8 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
 # What a log holding no flows holds instead, and where its flows are, by the reader that read it (Source.log_lines).
 OTHER_EVENTS = {
     "": "Suricata's stats, dns, alert...; give a log with Suricata's flow events (eve-log types: flow)",
-    "cef": "none names a connection's two ends (src and dst), as a device's policy, login and system events do not; "
-           "give the log of its connections",
-    "leef": "none names a connection's two ends (src and dst), as a device's policy, login and system events do not; "
-            "give the log of its connections",
+    **dict.fromkeys(("cef", "leef"), "none names a connection's two ends (src and dst), as a device's policy, login and "
+                                     "system events do not; give the log of its connections"),
     "checkpoint": "none names a connection's two ends (src and dst), as policy installs and the log server's own notices "
                   "do not; give the gateways' connection logs",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
