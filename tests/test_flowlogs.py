@@ -717,6 +717,28 @@ def test_a_zeek_log_exported_with_its_unset_marks_scores_itself_quietly(tmp_path
     assert summary["flag_rate"] <= 0.03 and not summary["unseen_categories"] and not summary["malformed"], summary
 
 
+def test_a_field_of_spaces_is_blank_to_fit_and_to_score(tmp_path, runner):
+    """UNSW-NB15's raw files write an unset count as ' ': a count with such gaps stays a count (it became
+    categories), a word column's ' ' is a missing value, and --strict finds no text in the numbers."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    frame = pd.DataFrame({"sbytes": rng.integers(40, 5000, n), "ct_ftp_cmd": rng.integers(0, 3, n).astype(object),
+                          "service": rng.choice(["http", "dns", "ftp"], n).astype(object)})
+    frame.loc[rng.random(n) < 0.6, "ct_ftp_cmd"] = " "
+    frame.loc[rng.random(n) < 0.2, "service"] = "  "
+    path, model, out = tmp_path / "flows.csv", tmp_path / "m", tmp_path / "scored.csv"
+    frame.to_csv(path, index=False)
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["ct_ftp_cmd"] == "numeric" and roles["service"] == "categorical"
+    res = invoke(runner, "score", path, "--model", model, "--out", out, "--json", "--strict")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert not summary["malformed"] and not summary["unseen_categories"], summary
+    vocab = json.dumps(json.loads((model / "manifest.json").read_text())["preprocessing"])
+    assert '" "' not in vocab and '"  "' not in vocab
+
+
 def test_role_overrides_and_their_errors(tmp_path, runner):
     path = tmp_path / "conn.log"
     path.write_text(zeek_text(conn_rows(300, step=3000.0)))  # ten days and more: hour and weekday both

@@ -42,9 +42,11 @@ LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
 # as missing was an unseen category when scored), '-', the unset mark of Zeek, Argus and nfdump, so a
 # count exported with gaps stays a count, not text, and Zeek's '(empty)' set, which one sensor writes
-# where another leaves the field unset.
+# where another leaves the field unset. A field of spaces is blank too (UNSW-NB15's raw files write an unset
+# ct_ftp_cmd as ' '): as a value, it turned a count column into categories. Both readers match these
+# exactly, so the blanks are listed up to a length, at no cost per field.
 CSV_NULLS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
-             "NULL", "NaN", "None", "n/a", "nan", "null", "-", "(empty)"]
+             "NULL", "NaN", "None", "n/a", "nan", "null", "-", "(empty)"] + [" " * k for k in range(1, 9)] + ["\t"]
 DELIMITERS = (",", "\t", ";", "|")
 DELIMITER_WORDS = {",": "CSV", "\t": "tab-separated", ";": "semicolon-separated", "|": "pipe-separated", " ": "space-separated"}
 HEAD_BYTES = 1 << 16
