@@ -1857,6 +1857,12 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
         "syslog_header": "<166>Dec 01 2026 10:00:01", "protocol": "TCP", "connection_id": 2084, "for_interface": "outside",
         "for_ip": "2001:db8::7", "for_port": 443, "to_interface": "inside", "to_ip": "10.0.1.38", "to_port": 36093, "duration": 3709,
         "bytes": 31902, "reason": "TCP Reset-I", "teardown_interface": "outside"}
+    # The ASA's own interface for traffic to the box has spaces in its name; `names` writes a host's name for its address.
+    box = json.loads(asa_record("%ASA-6-302014: Teardown TCP connection 7177 for management:192.0.2.9/42257 to NP Identity Ifc:192.0.2.6/443 "
+                                "duration 0:00:00 bytes 2698 TCP FINs"))
+    assert (box["to_interface"], box["to_ip"], box["to_port"], box["bytes"]) == ("NP Identity Ifc", "192.0.2.6", 443, 2698)
+    named = json.loads(asa_record("%FTD-6-302016: Teardown UDP connection 9 for outside:ntp-server/123 to inside:10.0.1.4/123 duration 0:02:04 bytes 96"))
+    assert (named["for_ip"], named["for_port"], named["duration"]) == ("ntp-server", 123, 124)
     assert asa_record("%ASA-4-106023: Deny tcp src inside:10.0.0.5/5000 dst outside:1.2.3.4/443 by access-group \"in\"") == ""
     assert asa_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
     model = tmp_path / "m"

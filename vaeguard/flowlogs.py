@@ -480,9 +480,11 @@ def pan_os_names(text: str) -> list[str]:
 # ASA's interface names, addresses, ports), how long it lasted, the bytes both ways, why it ended and which
 # side ended it. The ASA's other messages (connections built, denials, failover, ...) are not flows.
 ASA_MESSAGE = re.compile(r"%(?:ASA|FTD)-\d-\d{6}:")
+# An interface's name runs to the first colon: the ASA's own ones have spaces ("NP Identity Ifc", the end of
+# traffic to the box itself). An address is as the ASA writes it: IPv4, IPv6, or a name set with `names`.
 ASA_TEARDOWN = re.compile(
-    r"%(?:ASA|FTD)-\d-30201[46]: Teardown (TCP|UDP) connection (\d+) for ([^:\s]+):([0-9A-Fa-f.:]+)/(\d+)(?:\s*\([^)]*\))? "
-    r"to ([^:\s]+):([0-9A-Fa-f.:]+)/(\d+)(?:\s*\([^)]*\))? duration (\d+):(\d\d):(\d\d) bytes (\d+)\s*(.*?)\s*$")
+    r"%(?:ASA|FTD)-\d-30201[46]: Teardown (TCP|UDP) connection (\d+) for ([^:]+?):([^/\s]+)/(\d+)(?:\s*\([^)]*\))? "
+    r"to ([^:]+?):([^/\s]+)/(\d+)(?:\s*\([^)]*\))? duration (\d+):(\d\d):(\d\d) bytes (\d+)\s*(.*?)\s*$")
 ASA_USER = re.compile(r"\s*\([^)]*\)$")  # a user name in brackets after the reason
 ASA_TYPES = {"syslog_header": "sensor", "connection_id": "id", "for_ip": "addr", "to_ip": "addr", "for_port": "port", "to_port": "port",
              "duration": "interval", "bytes": "count"}
