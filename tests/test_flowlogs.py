@@ -1684,6 +1684,32 @@ def test_a_fortigate_traffic_log_of_key_value_lines_from_another_device_is_not_f
     assert res.exit_code == 2 and "a line that is not a row" in res.stderr
 
 
+def test_a_fortigate_stream_keeps_its_traffic_logs_and_counts_its_event_and_utm_logs(tmp_path, runner):
+    """FortiGate sends its event logs (an admin login, an SSL alert: both ends named) and UTM logs (IPS) in
+    the same stream as its traffic logs: only the traffic logs are rows; the others are left out and
+    counted, as Check Point's and the ASA's other messages are. A stream of events alone says so."""
+    events = ['date=2026-12-01 time=10:20:54 logid="0100032001" type="event" subtype="system" level="information" vd="root" '
+              'logdesc="Admin login successful" user="admin" ui="ssh(10.0.1.9)" method="ssh" srcip=10.0.1.9 dstip=10.0.1.1 action="login" '
+              'status="success" msg="Administrator admin logged in successfully from ssh(10.0.1.9)"',
+              'date=2026-12-01 time=10:37:46 logid="0105048039" type="event" subtype="wad" level="error" vd="root" logdesc="SSL fatal alert sent" '
+              'session_id=0 policyid=0 srcip=0.0.0.0 srcport=0 dstip=192.0.2.56 dstport=636 action="send" alert="2" desc="certificate unknown"',
+              'date=2026-12-01 time=10:41:02 logid="0419016384" type="utm" subtype="ips" eventtype="signature" level="alert" vd="root" '
+              'severity="high" srcip=198.51.100.7 srcport=40112 dstip=10.0.1.20 dstport=80 sessionid=123 proto=6 action="dropped" attack="SQL.Injection"']
+    lines = fortigate_log(300, 1, "FGT-A", "root").splitlines()
+    for i, event in enumerate(events * 10):
+        lines.insert(7 + 9 * i, event)
+    path = tmp_path / "fgt.log"
+    path.write_text("\n".join(lines) + "\n")
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert len(df) == 300 and set(df["type"]) == {"traffic"} and src.skipped_summary() == "30 non-flow events left out"
+    assert "user" not in df.columns and "attack" not in df.columns
+    only = tmp_path / "events.log"
+    only.write_text("\n".join(events * 5) + "\n")
+    res = invoke(runner, "fit", only, "--model", tmp_path / "m")
+    assert res.exit_code == 2 and 'only 15 events of other kinds: FortiGate\'s event and UTM logs' in res.stderr, res.output
+
+
 def panos_log(n: int, day: int, device: str, seed: int = 0, syslog: bool = True, others: bool = True) -> str:
     """A Palo Alto firewall's traffic logs as its syslog sends them (PAN-OS 10: CSV lines without a header,
     after a collector's syslog header when syslog=True), with a SYSTEM log now and then among them."""

@@ -135,6 +135,8 @@ def key_values(line: str) -> str | None:
     pairs = KV_PAIR.findall(line)
     if len(pairs) < KV_MIN_PAIRS:
         return None
+    if "logid=" in line and not _fortigate_flow(pairs):
+        return ""
     out = []
     for key, value in pairs:
         if value[:1] == '"':
@@ -143,6 +145,15 @@ def key_values(line: str) -> str | None:
         else:
             out.append(f'"{key}":{_json_value(value)}')
     return "{" + ",".join(out) + "}"
+
+
+def _fortigate_flow(pairs: list[tuple[str, str]]) -> bool:
+    """Whether a record that may be FortiGate's (it has a logid) is a flow: FortiGate sends its traffic logs in
+    one stream with its event logs (system, VPN, admin logins, SD-WAN health checks) and its UTM logs (IPS,
+    antivirus, web filter), some of which name both ends of a connection too; only a traffic log is a flow.
+    A record with no type is left as it is (another device's key=value line)."""
+    kind = next((value for key, value in pairs if key == "type"), None)
+    return kind is None or kind.strip('"').lower() == "traffic"
 
 
 def _piped(line: str) -> bool:
@@ -989,6 +1000,8 @@ OTHER_EVENTS = {
                                      "system events do not; give the log of its connections"),
     "checkpoint": "none names a connection's two ends (src and dst), as policy installs and the log server's own notices "
                   "do not; give the gateways' connection logs",
+    "kv": "FortiGate's event and UTM logs (type=\"event\", \"utm\"), none of them a traffic log (type=\"traffic\"); "
+          "give the log of its traffic, the flows",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
            "syslog level to informational, or give the log that holds them",
 }
