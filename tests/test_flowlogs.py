@@ -959,6 +959,37 @@ def test_aws_vpc_flow_logs_are_read_and_another_account_is_not_flagged_for_its_i
     assert sniff_delimiter("name,city\nJo Ann Lee,New York City\nAl Bo Cy,Los Angeles Co\n") == ","
 
 
+def test_vpc_flow_logs_without_their_header_line_are_named_by_the_default_format(tmp_path, runner):
+    """VPC Flow Logs delivered to CloudWatch Logs have no header line. Before, the first record was taken for
+    the header: its values became the column names, ports were counts and the account a constant, so
+    another account's log was flagged whole. Records in the default format are named by place; a line
+    with another field count is malformed; a custom format's headerless records are read as any CSV."""
+    def headerless(text: str) -> str:
+        return "".join(line + "\n" for line in text.splitlines()[1:])
+
+    train, home, other = tmp_path / "train.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(headerless(vpc_flow_log(2000, "123456789010", ["eni-1235b8ca123456789"], 1418530010)))
+    home.write_text(headerless(vpc_flow_log(400, "123456789010", ["eni-1235b8ca123456789"], 1700000000, seed=5)))
+    other.write_text(headerless(vpc_flow_log(400, "999988887777", ["eni-aaaabbbbccccdddd0"], 1700000000, seed=5)) + "2 999988887777 eni-aaaabbbbccccdddd0 cut\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert list(df.columns) == VPC_HEADER.split() and len(df) == 2000
+    assert src.describe(df.columns) == "AWS VPC Flow Logs (no header line: named in the default format's field order)"
+    (tmp_path / "headed.log").write_text(vpc_flow_log(50, "123456789010", ["eni-1"], 0))
+    headed = open_source(str(tmp_path / "headed.log"))
+    assert headed.describe(read_table(headed)[0].columns) == "AWS VPC Flow Logs (space-separated)"
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["srcport"] == roles["dstport"] == "port" and roles["account-id"] == roles["interface-id"] == "ignored", roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    assert "1 malformed line skipped" in scored["other-stderr"]
+    custom = tmp_path / "custom.log"  # version 5 fields, no header: nothing names them
+    custom.write_text("5 123456789010 eni-1235b8ca123456789 10.0.0.1 10.0.0.2 443 51234 6 10 840 1 2 ACCEPT OK vpc-1 us-east-1\n" * 3)
+    assert open_source(str(custom)).log_lines == ""
+
+
 def gcp_flow_log(n: int, project: str, day: int, seed: int = 0) -> str:
     """Google Cloud VPC Flow Logs exported from Cloud Logging (JSON lines): the flow, where in the project each
     end sits, an outside end's location, and the log entry's own name, id, resource and times."""

@@ -73,6 +73,23 @@ VPC_FLOW_TYPES = {
                      "ecs-task-id"), "cloud"),
 }
 VPC_FLOW_CORE = {"srcaddr", "dstaddr", "srcport", "dstport", "packets", "bytes"}
+# Delivered to CloudWatch Logs (and exported from there), VPC Flow Logs have no header line: a record in the
+# default format (version 2) is known by its place-named fields, and they are its names. A custom format
+# without its header cannot be named: its first line is taken for the header, as in any CSV.
+VPC_DEFAULT_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets",
+                      "bytes", "start", "end", "action", "log-status")
+_VPC_DEFAULT_RECORD = re.compile(r"2 (?:\d{12}|-|unknown) (?:eni-[0-9a-f]+|-)(?: \S+){7} \d+ \d+ (?:ACCEPT|REJECT|-) (?:OK|NODATA|SKIPDATA)")
+
+
+def looks_vpc_default(text: str) -> bool:
+    """Whether the peeked lines are AWS VPC Flow Log records in the default format, with no header line."""
+    return _most_lines(text, lambda line: _VPC_DEFAULT_RECORD.fullmatch(line.strip()))
+
+
+def vpc_default_line(line: str) -> str | None:
+    """A headerless VPC Flow Log record as a CSV row of the default format's fields (None: not such a record)."""
+    fields = line.split()
+    return ",".join(fields) if len(fields) == len(VPC_DEFAULT_FIELDS) else None
 
 
 # Google Cloud VPC Flow Logs, exported from Cloud Logging as JSON (nested keys flattened with '.'): where in

@@ -29,7 +29,7 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef", "leef", "checkpoint")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef", "leef", "checkpoint", "vpc")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
@@ -37,7 +37,8 @@ STDIO = "-"
 LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
                    "checkpoint": "Check Point Log Exporter syslog",
-                   "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order"}
+                   "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order",
+                   "vpc": "no header line: named in the default format's field order"}
 # Fields that mean "no value", the same for fit's typed reader (pandas) and score's text reader (pyarrow):
 # the union of both libraries' defaults (pyarrow's lacks pandas' 'None' and '<NA>', so a 'None' fitted
 # as missing was an unseen category when scored), '-', the unset mark of Zeek, Argus and nfdump, so a
@@ -127,10 +128,10 @@ class Source:
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
     # connection teardowns, "cef" and "leef", CEF and LEEF events, "checkpoint", a Check Point Log Exporter's
-    # syslog, as JSON records; "panos", a PAN-OS firewall's
-    # traffic logs, as CSV rows named `pan_os`.
+    # syslog, as JSON records; "panos", a PAN-OS firewall's traffic logs, and "vpc", AWS VPC Flow Logs
+    # without their header line, as CSV rows named `names_by_place`.
     log_lines: str = ""
-    pan_os: list[str] = field(default_factory=list)
+    names_by_place: list[str] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
@@ -256,11 +257,11 @@ class Source:
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.log_lines:
-            from .flowlogs import asa_record, cef_record, checkpoint_record, key_values, leef_record, pan_os_line
+            from .flowlogs import asa_record, cef_record, checkpoint_record, key_values, leef_record, pan_os_line, vpc_default_line
 
             parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "leef": leef_record, "checkpoint": checkpoint_record,
-                     "panos": pan_os_line}[self.log_lines]
-            raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.pan_os)), buffer_size=1 << 20)
+                     "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
+            raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.names_by_place)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
         return raw
@@ -821,7 +822,12 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' has no PAN-OS traffic log (type TRAFFIC) among its first lines; vaeguard reads a "
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
-                      log_lines=kind, pan_os=names)
+                      log_lines=kind, names_by_place=names)
+    if kind == "vpc":
+        from .flowlogs import VPC_DEFAULT_FIELDS
+
+        return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
+                      log_lines=kind, names_by_place=list(VPC_DEFAULT_FIELDS))
     # key=value lines, an ASA's teardowns, CEF, LEEF and Check Point logs are read as the JSON records they become
     records = kind in ("kv", "asa", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
@@ -970,7 +976,7 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_cef, looks_checkpoint, looks_cisco_asa, looks_key_value, looks_leef, looks_pan_os
+    from .flowlogs import looks_cef, looks_checkpoint, looks_cisco_asa, looks_key_value, looks_leef, looks_pan_os, looks_vpc_default
 
     # Before key=value: a CEF or LEEF event's attributes are key=value pairs too.
     if looks_cef(text):
@@ -981,6 +987,8 @@ def _guess_text_format(text: str) -> str:
         return "checkpoint"
     if looks_key_value(text):
         return "kv"
+    if looks_vpc_default(text):
+        return "vpc"
     return "panos" if looks_pan_os(text) else "asa" if looks_cisco_asa(text) else "csv"
 
 
