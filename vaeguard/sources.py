@@ -814,20 +814,15 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     if not text.strip():
         raise InputError(f"'{name}' is empty: it has no header row and no data")
     kind = want or _guess_text_format(text)
-    if kind == "panos":
-        from .flowlogs import pan_os_names
+    if kind in ("panos", "vpc"):  # CSV rows with no header line, named by their fields' places
+        from .flowlogs import VPC_DEFAULT_FIELDS, pan_os_names
 
-        names = pan_os_names(text)
+        names = pan_os_names(text) if kind == "panos" else list(VPC_DEFAULT_FIELDS)
         if not names:
             raise InputError(f"'{name}' has no PAN-OS traffic log (type TRAFFIC) among its first lines; vaeguard reads a "
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
                       log_lines=kind, names_by_place=names)
-    if kind == "vpc":
-        from .flowlogs import VPC_DEFAULT_FIELDS
-
-        return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
-                      log_lines=kind, names_by_place=list(VPC_DEFAULT_FIELDS))
     # key=value lines, an ASA's teardowns, CEF, LEEF and Check Point logs are read as the JSON records they become
     records = kind in ("kv", "asa", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
