@@ -1981,6 +1981,12 @@ def test_cef_events_from_another_gateway_are_not_flagged_for_it(tmp_path, runner
         "msg": "a \\ b=c d", "in": None, "out": 12}
     assert cef_record("CEF:0|Acme|FW|1.0|7|Admin login|5|suser=bob src=10.0.0.9") == ""  # one end: not a flow
     assert cef_record("CEF:0|Acme|FW|1.0") is None  # a header cut short
+    # FortiGate writes `CEF: 0|`; its UTM, event and anomaly logs name both ends too, but only its traffic logs are flows.
+    fgt = "<189>Dec  1 10:00:00 FGT-A CEF: 0|Fortinet|Fortigate|v7.4.3|{id}|{name}|3|FTNTFGTlogid={id} cat={cat} src=10.0.1.5 spt=51544 dst=192.0.2.25 dpt=443"
+    flow = json.loads(cef_record(fgt.format(id="0000000013", name="traffic:forward close", cat="traffic:forward")))
+    assert (flow["cef_version"], flow["device_vendor"], flow["syslog_header"], flow["dpt"]) == ("0", "Fortinet", "<189>Dec  1 10:00:00 FGT-A", 443)
+    assert cef_record(fgt.format(id="0316013056", name="utm:webfilter ftgd_blk blocked", cat="utm:webfilter")) == ""
+    assert cef_record(fgt.format(id="0720018433", name="anomaly:anomaly clear_session", cat="anomaly:anomaly")) == ""
     model = tmp_path / "m"
     res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
     assert res.exit_code == 0, res.output

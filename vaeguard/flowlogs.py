@@ -212,8 +212,9 @@ def looks_key_value(text: str) -> bool:
 # ArcSight's Common Event Format, in which many firewalls and log exporters send their logs to a SIEM (Check
 # Point's Log Exporter, FortiGate, Palo Alto's CEF profile, Cisco Firepower, Sophos): `CEF:0|Vendor|Product|
 # Version|Signature ID|Name|Severity|` and then key=value pairs whose values run up to the next key, spaces
-# and all (`msg=Connection accepted`); `\=` and `\\` escape in a value, `\|` in the header.
-CEF_START = re.compile(r"CEF:\d+\|")
+# and all (`msg=Connection accepted`); `\=` and `\\` escape in a value, `\|` in the header. FortiGate writes
+# `CEF: 0|`, a space before the version.
+CEF_START = re.compile(r"CEF: ?\d+\|")
 CEF_HEADER = ("cef_version", "device_vendor", "device_product", "device_version", "signature_id", "name", "severity")
 _CEF_PIPE = re.compile(r"(?<!\\)\|")
 _CEF_KEY = re.compile(r"(?:^|(?<=\s))([A-Za-z_][\w.\[\]-]*)=")
@@ -248,7 +249,7 @@ def cef_record(line: str) -> str | None:
     if len(parts) < 8:
         return None
     pairs = _spaced_pairs(parts[7])
-    if not _names_both_ends(pairs, CEF_ENDS):
+    if not _names_both_ends(pairs, CEF_ENDS) or not _fortigate_cef_flow(pairs):
         return ""
     return _event_record({"syslog_header": line[: m.start()], **dict(zip(CEF_HEADER, parts[:7]))}, pairs, _cef_unescape)
 
@@ -259,6 +260,12 @@ def _event_record(header: dict[str, str], pairs: dict[str, str], unescape=lambda
     fields = [f'"{key}":{_json_text(unescape(value).strip()) if value.strip() else "null"}' for key, value in header.items()]
     fields += [f'"{key}":{_json_value(unescape(value))}' for key, value in pairs.items()]  # a key is letters, digits and ._-[]
     return "{" + ",".join(fields) + "}"
+
+
+def _fortigate_cef_flow(pairs: dict[str, str]) -> bool:
+    """FortiGate's CEF events carry its log type in `cat` (traffic:forward, event:system, utm:ips,
+    anomaly:anomaly): as in its key=value log, only a traffic log is a flow, though others name both ends."""
+    return "FTNTFGTlogid" not in pairs or pairs.get("cat", "traffic").strip().lower().startswith("traffic")
 
 
 def _names_both_ends(pairs: dict[str, str], ends) -> bool:
