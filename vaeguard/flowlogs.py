@@ -152,7 +152,7 @@ def key_values(line: str) -> str | None:
     pairs = KV_PAIR.findall(line)
     if len(pairs) < KV_MIN_PAIRS:
         return None
-    if "logid=" in line and not _fortigate_flow(pairs):
+    if "logid=" in line and not _fortigate_traffic(next((value for key, value in pairs if key == "type"), None)):
         return ""
     out = []
     for key, value in pairs:
@@ -164,13 +164,13 @@ def key_values(line: str) -> str | None:
     return "{" + ",".join(out) + "}"
 
 
-def _fortigate_flow(pairs: list[tuple[str, str]]) -> bool:
-    """Whether a record that may be FortiGate's (it has a logid) is a flow: FortiGate sends its traffic logs in
-    one stream with its event logs (system, VPN, admin logins, SD-WAN health checks) and its UTM logs (IPS,
-    antivirus, web filter), some of which name both ends of a connection too; only a traffic log is a flow.
-    A record with no type is left as it is (another device's key=value line)."""
-    kind = next((value for key, value in pairs if key == "type"), None)
-    return kind is None or kind.strip('"').lower() == "traffic"
+def _fortigate_traffic(log_type: str | None) -> bool:
+    """Whether a FortiGate record is a flow, by its log type: `type` in its key=value log ("traffic", "event",
+    "utm"), `cat` in its CEF ("traffic:forward", "event:system", "utm:ips", "anomaly:anomaly"). FortiGate sends
+    its traffic logs in one stream with its event logs (system, VPN, admin logins, SD-WAN health checks) and
+    its UTM and anomaly logs (IPS, antivirus, web filter), some of which name both ends of a connection too;
+    only a traffic log is a flow. A record with no type is left as it is (another device's line)."""
+    return log_type is None or log_type.strip('" ').lower().split(":", 1)[0] == "traffic"
 
 
 def _piped(line: str) -> bool:
@@ -249,7 +249,7 @@ def cef_record(line: str) -> str | None:
     if len(parts) < 8:
         return None
     pairs = _spaced_pairs(parts[7])
-    if not _names_both_ends(pairs, CEF_ENDS) or not _fortigate_cef_flow(pairs):
+    if not _names_both_ends(pairs, CEF_ENDS) or ("FTNTFGTlogid" in pairs and not _fortigate_traffic(pairs.get("cat"))):
         return ""
     return _event_record({"syslog_header": line[: m.start()], **dict(zip(CEF_HEADER, parts[:7]))}, pairs, _cef_unescape)
 
@@ -260,12 +260,6 @@ def _event_record(header: dict[str, str], pairs: dict[str, str], unescape=lambda
     fields = [f'"{key}":{_json_text(unescape(value).strip()) if value.strip() else "null"}' for key, value in header.items()]
     fields += [f'"{key}":{_json_value(unescape(value))}' for key, value in pairs.items()]  # a key is letters, digits and ._-[]
     return "{" + ",".join(fields) + "}"
-
-
-def _fortigate_cef_flow(pairs: dict[str, str]) -> bool:
-    """FortiGate's CEF events carry its log type in `cat` (traffic:forward, event:system, utm:ips,
-    anomaly:anomaly): as in its key=value log, only a traffic log is a flow, though others name both ends."""
-    return "FTNTFGTlogid" not in pairs or pairs.get("cat", "traffic").strip().lower().startswith("traffic")
 
 
 def _names_both_ends(pairs: dict[str, str], ends) -> bool:
