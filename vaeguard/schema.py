@@ -41,8 +41,9 @@ _THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 # An integer column named like a code (flag, type, state...) is a category up to this many values.
 MAX_CODE_VALUES = 50
-# Epoch times from 2000 to 2100, in seconds, milliseconds and microseconds.
-EPOCH_RANGES = ((9.46e8, 4.11e9), (9.46e11, 4.11e12), (9.46e14, 4.11e15))
+# Epoch times from 2000 to 2100, in seconds, milliseconds, microseconds and nanoseconds (goflow2's
+# time_flow_start_ns, Go's and Elastic's clocks).
+EPOCH_RANGES = ((9.46e8, 4.11e9), (9.46e11, 4.11e12), (9.46e14, 4.11e15), (9.46e17, 4.11e18))
 # Logs are written roughly in time order (Zeek writes a connection when it ends, stamped with its start).
 ORDERED_FRACTION = 0.75
 SAMPLE = 2000  # values looked at for the text patterns
@@ -104,7 +105,7 @@ def _spellings(name: str) -> list[list[str]]:
 
 
 def role_flag(name: str, role: str) -> str:
-    """The --role option for a column, quoted for a shell where the name needs it (CICFlowMeter's ' Label')."""
+    """The --role option for a column, quoted for a shell where the name needs it (CICFlowMeter's 'Flow Duration')."""
     return "--role " + shlex.quote(f"{name}={role}")
 
 
@@ -367,12 +368,22 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
         return ColumnSpec(name, IGNORED, _time_reason(how, name))
     if words & _SEQ_WORDS:
         return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
+    if "sequence" in words:
+        return ColumnSpec(name, IGNORED, "sequence number, by name: an exporter counts its records or packets with it, so "
+                                         f"it only grows and measures no flow; {role_flag(name, 'numeric')} uses it")
     if words & {"pid", "ppid"}:
         return ColumnSpec(name, IGNORED, "process id: names a process on one host, measures nothing")
     if integer and _port_name(name) and values.min() >= 0 and values.max() <= 65535:
         return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral" + note)
     if words & _ID_WORDS and distinct() > ID_UNIQUE_FRACTION * len(values) and len(values) >= 20:
         return ColumnSpec(name, IGNORED, f"identifier, by name ({distinct():,} distinct values)")
+    if integer and words & _ID_WORDS and not words & _MEASURE_WORDS and len(values) >= 20:
+        # An id that repeats (NetFlow's DNS_QUERY_ID: 16 bits drawn at random, 0 in every other flow) was a
+        # count: its size measures nothing. Few values name a kind of thing (an event, a rule): a code.
+        if distinct() > MAX_CODE_VALUES:
+            return ColumnSpec(name, IGNORED, f"identifier, by name ({distinct():,} values, too many for a code): names a "
+                                             "query, an event or a rule, measures nothing")
+        return ColumnSpec(name, CATEGORICAL, f"integer code, by name: an id of {distinct()} values names a kind" + note)
     if integer:
         if distinct() == len(values) and n >= 20 and (np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)):
             return ColumnSpec(name, IGNORED, "row number (unique, ordered)")
@@ -389,7 +400,8 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
 # Where a record was captured: the sensor's or exporter's interface (a firewall's "Inbound Interface", IPFIX's
 # ingressInterface, nProbe's INPUT_SNMP) or the box itself. One capture point's constants, as an address is a host's.
 _SENSOR_WORDS = {"iface", "interface", "ifindex", "ifname", "snmp", "exporter", "sensor", "observer", "collector",
-                 "srcid"}  # Argus' SrcId: the probe that saw the flow
+                 "srcid",  # Argus' SrcId: the probe that saw the flow
+                 "if"}  # goflow2's in_if and out_if
 
 
 def _sensor_named(name: str) -> ColumnSpec | None:
@@ -484,6 +496,9 @@ _COPY_PREFIXES = ("related.",)
 # ECS enrichment of an address: where it sits (source.geo.country_iso_code, destination.as.number,
 # destination.as.organization.name). Another network's peers sit elsewhere, as their addresses differ.
 _ENRICHMENT_PARTS = {"geo", "as"}
+# An AS number by name (goflow2's src_as and dst_as, IPFIX's bgpSourceAsNumber in other spellings): it names
+# an end's network; as a count, another network's were out of range, as a constant, all new.
+_AS_WORDS = {"as", "asn"}
 
 
 def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
@@ -501,6 +516,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if _ENRICHMENT_PARTS & set(name.lower().split(".")[1:-1]):
         return ColumnSpec(name, IGNORED, "enrichment of an address (its country, city, AS number or organisation): says "
                                          f"where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
+    if _words(name) & _AS_WORDS:
+        return ColumnSpec(name, IGNORED, "AS number, by name: names the network an end sits in, as an address names a host; "
+                                         f"{role_flag(name, 'categorical')} uses it")
     segment = _segment_role(name, ", by name") or _sensor_named(name)
     if segment is not None:  # also where training saw none at all: another sensor's rows are not news
         return segment
@@ -719,14 +737,14 @@ def _duration(span: pd.Timedelta) -> str:
 
 
 def as_datetimes(s: pd.Series) -> pd.Series:
-    """A time column as UTC datetimes: epoch numbers in seconds, milliseconds or microseconds (told by
+    """A time column as UTC datetimes: epoch numbers in seconds, milliseconds, microseconds or nanoseconds (told by
     their size), or date-time text; what reads as neither is NaT."""
     if pdt.is_datetime64_any_dtype(s):
         return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
     values = pd.to_numeric(s, errors="coerce")
     if values.notna().mean() >= 0.9:
         top = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0
-        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us"
+        unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
         return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
     return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
 

@@ -137,6 +137,11 @@ class Source:
     line_above_header: str = ""  # the first of them, to show
     w3c_fields: list[str] = field(default_factory=list)  # the names in a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
     directives: int = 0  # a W3C log's '#' lines below its header, left out
+    # Fields padded with spaces to line up in columns (SiLK's rwcut, Argus' ra): names and values are read
+    # without the padding. closing_delimiter: every line ends with the delimiter (rwcut's default), which
+    # closes the line and opens no column.
+    padded: bool = False
+    closing_delimiter: bool = False
     _stream: IO[bytes] | None = None  # stdin, already peeked at
 
     @property
@@ -291,10 +296,11 @@ class Source:
                 yield from json_chunks(self, chunk_size, text, columns)
             elif self.by_part:
                 yield from self._parts_in_first_order(chunk_size, text)
-            elif text:
-                yield from _csv_text_chunks(self, chunk_size)
             else:
-                yield from _csv_typed_chunks(self, chunk_size, split_up_to)
+                chunks = _csv_text_chunks(self, chunk_size) if text else _csv_typed_chunks(self, chunk_size, split_up_to)
+                if self.padded or self.closing_delimiter:
+                    chunks = (_unpadded(chunk, self.closing_delimiter, typed=not text) for chunk in chunks)
+                yield from chunks
 
     def _parts_in_first_order(self, chunk_size: int, text: bool) -> Iterator[pd.DataFrame]:
         """Each file read on its own, its columns put in the first file's order; what each skips is counted here."""
@@ -855,7 +861,48 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
                 source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
         _check_header(name, text.splitlines()[0], source.delimiter)
+        source.padded, source.closing_delimiter = _layout(text, source.delimiter)
     return source
+
+
+def _layout(text: str, delimiter: str) -> tuple[bool, bool]:
+    """Whether the peeked lines pad their fields with spaces, and whether each ends with the delimiter."""
+    lines = text.splitlines()
+    if len(lines) > 1 and not text.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last peeked line may be cut
+    try:
+        rows = [row for row in csv.reader(lines[:50], delimiter=delimiter) if row]
+    except csv.Error:
+        return False, False
+    if not rows:
+        return False, False
+    padded = any(f != f.strip(" ") and f.strip(" ") for row in rows for f in row)
+    closing = len(rows[0]) > 1 and all(row[-1].strip(" ") == "" for row in rows)
+    return padded, closing
+
+
+def _unpadded(chunk: pd.DataFrame, closing_delimiter: bool, typed: bool) -> pd.DataFrame:
+    """A chunk of a table whose fields are padded to line up (`rwcut`'s '   10.0.0.1|  443|'): names and text
+    without the spaces, a padded no-value mark as missing, and a column that held text only because of
+    such a mark typed as the numbers it holds. Padded, an address was no address and ' tcp' another
+    protocol than 'tcp' in an unpadded export of the same flows."""
+    if closing_delimiter:
+        chunk = chunk.iloc[:, :-1]
+    chunk.columns = [str(c).strip(" ") for c in chunk.columns]
+    nulls = set(CSV_NULLS)
+    for name in chunk.columns[chunk.dtypes.map(lambda d: not pd.api.types.is_numeric_dtype(d))]:
+        try:
+            stripped = chunk[name].str.strip(" ")
+        except AttributeError:  # not text
+            continue
+        stripped = stripped.where(~stripped.isin(nulls))
+        if typed:
+            try:
+                stripped = pd.to_numeric(stripped)
+            except (ValueError, TypeError):
+                pass
+        chunk[name] = stripped
+    return chunk
 
 
 _EXCEL_SEP = re.compile(r"^sep=.\r?\n?$", re.IGNORECASE)
