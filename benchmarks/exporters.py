@@ -32,6 +32,10 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
 - A Check Point gateway's logs as its Log Exporter sends them in CEF: one gateway per network (its name,
   address and SIC name), a log id and sequence number per connection, policy installs among them.
 - The same gateway's logs in its Log Exporter's default syslog format (`[key:"value"; ...]`).
+- goflow2's JSON lines (a NetFlow v9 collector): times in epoch nanoseconds, the exporter's address, its
+  packet sequence number and interface indexes (one router per network), protocol names, TCP flags as a number.
+- SiLK's `rwcut` default output: every field padded to line up its columns, each line closed by a `|`,
+  times as `2019/01/10T12:00:00.000`, the sensor's name (one per network).
 - A firewall's connections as LEEF 1.0 events with QRadar's standard keys: one device per network (its
   name and address), the time as text, admin logins among them.
 Fit with no options on capture 44's benign rows; score 34 (same network) and 8 (other network). The
@@ -439,6 +443,53 @@ def leef(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def _tcp_flag_bits(history: str | None) -> int:
+    return sum(bit for letter, bit in zip("FSRPAU", (1, 2, 4, 8, 16, 32)) if letter in _tcp_flags(history))
+
+
+def goflow2(rows: list[dict], point: tuple, path: Path) -> Path:
+    router, (i_in, i_out), asn = point[1], point[2], point[5]
+    with open(path, "w") as f:
+        for i, r in enumerate(rows):
+            ts = float(r["ts"])
+            d = float(r["duration"] or 0.0)
+            received = int((ts + d + 1.5) * 1e9)
+            f.write(json.dumps({
+                "type": "NETFLOW_V9", "time_received_ns": received, "sequence_num": 7000 + i // 20, "sampling_rate": 0,
+                "sampler_address": router, "time_flow_start_ns": int(ts * 1e9), "time_flow_end_ns": int((ts + d) * 1e9),
+                "bytes": _n(r["orig_ip_bytes"]) + _n(r["resp_ip_bytes"]), "packets": _n(r["orig_pkts"]) + _n(r["resp_pkts"]),
+                "src_addr": r["id.orig_h"], "dst_addr": r["id.resp_h"], "etype": "IPv4", "proto": r["proto"].upper(),
+                "src_port": int(r["id.orig_p"]), "dst_port": int(r["id.resp_p"]), "in_if": i_in, "out_if": i_out,
+                "tcp_flags": _tcp_flag_bits(r["history"]) if r["proto"] == "tcp" else 0, "src_as": asn, "dst_as": asn + 1 + _hash(r["id.resp_h"], 3),
+            }) + "\n")
+    return path
+
+
+RWCUT_WIDTHS = {"sIP": 39, "dIP": 39, "sPort": 5, "dPort": 5, "pro": 3, "packets": 10, "bytes": 10, "flags": 8, "sTime": 23,
+                "duration": 9, "eTime": 23, "sensor": 9}
+
+
+def rwcut(rows: list[dict], point: tuple, path: Path) -> Path:
+    sensor = point[7].replace("-", "")[:9]
+
+    def when(t: float) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y/%m/%dT%H:%M:%S.%f")[:-3]
+
+    def line(values: list) -> str:
+        return "|".join(str(v).rjust(w) for v, w in zip(values, RWCUT_WIDTHS.values())) + "|"
+
+    out = [line(list(RWCUT_WIDTHS))]
+    for r in rows:
+        ts = float(r["ts"])
+        d = float(r["duration"] or 0.0)
+        flags = _tcp_flags(r["history"]).replace(".", "") if r["proto"] == "tcp" else ""
+        out.append(line([r["id.orig_h"], r["id.resp_h"], r["id.orig_p"], r["id.resp_p"], PROTO.get(r["proto"], 0),
+                         _n(r["orig_pkts"]) + _n(r["resp_pkts"]), _n(r["orig_ip_bytes"]) + _n(r["resp_ip_bytes"]), flags, when(ts),
+                         f"{d:.3f}", when(ts + d), sensor]))
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN tags": (zeek_policy, ".log"),
            "nfdump csv": (nfdump, ".csv"), "elasticsearch export, JSON lines": (elastic, ".json"),
            "elasticsearch export, Kibana CSV": (elastic, ".csv"), "aws vpc flow logs": (vpc, ".log"),
@@ -448,7 +499,8 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
            "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
            "check point logs in CEF": (cef, ".log"),
-           "check point logs, log exporter syslog": (checkpoint, ".log"), "firewall logs in LEEF": (leef, ".log")}
+           "check point logs, log exporter syslog": (checkpoint, ".log"), "firewall logs in LEEF": (leef, ".log"),
+           "goflow2 json lines (netflow v9)": (goflow2, ".json"), "silk rwcut, padded columns": (rwcut, ".txt")}
 
 
 def run(folder: Path) -> list[dict]:
