@@ -786,11 +786,18 @@ def test_flow_exporters_column_names():
         # too often for an identifier by its distinct share, yet its size measures nothing; few ids name kinds.
         "DNS_QUERY_ID": np.where(rng.random(n) < 0.3, rng.integers(0, 65536, n), 0),
         "event_id": rng.choice([4624, 4625, 5156], n),
+        # IPFIX as ipfixcol2 names it: the exporter's observation domain and process (another router's differ),
+        # and why a flow ended, a code.
+        "iana:observationDomainId": [0] * n, "iana:exportingProcessId": [1] * n, "iana:flowEndReason": rng.choice([1, 2, 3], n),
+        # nProbe's JSON without --json-labels keys by field number: 22 is FIRST_SWITCHED, epoch seconds out of
+        # order (flows are exported as they end); 1 is IN_BYTES, heavy-tailed counts.
+        "22": 1_546_300_800 + rng.integers(0, 86_400, n), "1": rng.lognormal(8, 2, n).astype(int) + 40,
     })
     roles = {s.name: s.role for s in infer_schema(df)}
     assert roles == {"StartTime": "ignored", " Timestamp": "ignored", "sp": "port", "dp": "port", "svln": "ignored",
                      "DestinationPort": "port", "TotBytes": "numeric", "version": "categorical", "Sport": "port", "SrcId": "ignored",
-                     "DNS_QUERY_ID": "ignored", "event_id": "categorical"}
+                     "DNS_QUERY_ID": "ignored", "event_id": "categorical", "iana:observationDomainId": "ignored",
+                     "iana:exportingProcessId": "ignored", "iana:flowEndReason": "categorical", "22": "ignored", "1": "numeric"}
 
 
 def test_a_zeek_log_exported_as_csv_keeps_its_roles(tmp_path):

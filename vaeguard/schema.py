@@ -44,6 +44,7 @@ MAX_CODE_VALUES = 50
 # Epoch times from 2000 to 2100, in seconds, milliseconds, microseconds and nanoseconds (goflow2's
 # time_flow_start_ns, Go's and Elastic's clocks).
 EPOCH_RANGES = ((9.46e8, 4.11e9), (9.46e11, 4.11e12), (9.46e14, 4.11e15), (9.46e17, 4.11e18))
+EPOCH_BAND = 0.05  # the widest span, as a share of their size, in which epoch values are taken for times
 # Logs are written roughly in time order (Zeek writes a connection when it ends, stamped with its start).
 ORDERED_FRACTION = 0.75
 SAMPLE = 2000  # values looked at for the text patterns
@@ -57,7 +58,8 @@ _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "lengt
 # Names of measures, which values spread evenly over a huge range never make an identifier (ECS's
 # event.duration, in nanoseconds).
 _MEASURE_WORDS = _COUNT_WORDS | {"duration", "dur", "rtt", "elapsed", "latency"}
-_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category"}
+_CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category",
+               "reason"}  # IPFIX's flowEndReason: 1 idle timeout, 2 active timeout, 3 end of flow...
 # VLAN ids (Zeek's vlan and inner_vlan, id.vlan as a connection key; Argus' svln and dvln): a tag names a
 # network segment as an address names a host. A sensor on another trunk, or another network, sees other
 # tags, so as a code every one of its rows would hold a value training never held.
@@ -331,6 +333,14 @@ def _epoch_like(values: np.ndarray) -> bool:
     return any(float(np.mean((values >= lo) & (values <= hi))) >= 0.95 for lo, hi in EPOCH_RANGES)
 
 
+def _epoch_band(values: np.ndarray) -> bool:
+    """Epoch values in a band narrow for their size: a count never sits this far from zero, so close together;
+    one log's times do (a year of seconds is 2% of their size), even unnamed and out of order (nProbe's
+    unlabelled JSON keys, an end time in a log sorted by start)."""
+    lo = float(values.min())
+    return lo > 0 and float(values.max()) - lo <= EPOCH_BAND * lo
+
+
 def _ordered(values: np.ndarray) -> bool:
     return len(values) >= 20 and float(np.mean(np.diff(values) >= 0)) >= ORDERED_FRACTION
 
@@ -363,8 +373,9 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
             nunique = int(np.unique(values).size)
         return nunique
 
-    if _epoch_like(values) and (words & _TIME_WORDS or _ordered(values)):
-        how = "epoch values, by name" if words & _TIME_WORDS else "epoch values in time order"
+    if _epoch_like(values) and (words & _TIME_WORDS or _ordered(values) or _epoch_band(values)):
+        how = ("epoch values, by name" if words & _TIME_WORDS else "epoch values in time order" if _ordered(values)
+               else "epoch values close together for their size")
         return ColumnSpec(name, IGNORED, _time_reason(how, name))
     if words & _SEQ_WORDS:
         return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
@@ -401,7 +412,8 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
 # ingressInterface, nProbe's INPUT_SNMP) or the box itself. One capture point's constants, as an address is a host's.
 _SENSOR_WORDS = {"iface", "interface", "ifindex", "ifname", "snmp", "exporter", "sensor", "observer", "collector",
                  "srcid",  # Argus' SrcId: the probe that saw the flow
-                 "if"}  # goflow2's in_if and out_if
+                 "if",  # goflow2's in_if and out_if
+                 "observation", "exporting"}  # IPFIX's observationDomainId, observationPointId, exportingProcessId
 
 
 def _sensor_named(name: str) -> ColumnSpec | None:
