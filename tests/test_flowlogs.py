@@ -309,6 +309,49 @@ def test_goflow2_records_of_another_day_are_not_news(tmp_path, runner):
     assert as_datetimes(pd.Series([1_700_003_600 * 10**9])).equals(hours)
 
 
+def pmacct_text(n: int, day: int, pid: int, seed: int) -> str:
+    """pmacct's JSON lines (nfacctd, sfacctd): flow records as event_type "purge" between the markers its
+    print or Kafka plugin writes at each purge; the plugin's name and process id in writer_id."""
+    rng = np.random.default_rng(seed)
+    writer = f"default_kafka/{pid}"
+    out = [json.dumps({"event_type": "purge_init", "writer_id": writer, "seq": 1, "timestamp": f"2023-11-{day} 22:00:00"})]
+    for i in range(n):
+        dns = rng.random() < 0.3
+        pkts = int(rng.integers(1, 40))
+        t = f"2023-11-{day} 22:{i // 60 % 60:02d}:{i % 60:02d}"
+        out.append(json.dumps({
+            "event_type": "purge", "writer_id": writer, "peer_ip_src": "10.9.0.1", "iface_in": 3, "iface_out": int(rng.choice([4, 5])),
+            "as_src": 0, "as_dst": int(rng.choice([15169, 13335])), "ip_src": f"10.0.0.{rng.integers(2, 60)}",
+            "ip_dst": f"93.184.{rng.integers(256)}.{rng.integers(256)}", "port_src": int(rng.integers(1024, 65535)),
+            "port_dst": 53 if dns else int(rng.choice([80, 443])), "ip_proto": "udp" if dns else "tcp",
+            "timestamp_start": t + ".000000", "timestamp_end": t + ".500000", "stamp_inserted": f"2023-11-{day} 22:{i // 300 * 5:02d}:00",
+            "packets": pkts, "bytes": pkts * int(rng.integers(40, 1500))}))
+    out.append(json.dumps({"event_type": "purge_close", "writer_id": writer, "seq": 1, "purged_entries": n, "duration": 0}))
+    return "\n".join(out) + "\n"
+
+
+def test_pmacct_json_reads_its_purged_flows_and_another_days_are_not_news(tmp_path, runner):
+    # pmacct names its flow records event_type "purge": taken for Suricata's events, none was a flow ("holds
+    # no flow records"). Its ports were counts (port_src: the word before its end), and its writer_id, the
+    # plugin's process id, a constant that changes with every restart.
+    train, later = tmp_path / "day14.json", tmp_path / "day15.json"
+    train.write_text(pmacct_text(1200, 14, pid=12345, seed=0))
+    later.write_text(pmacct_text(400, 15, pid=23456, seed=1))
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 1200 and src.other_events == 2 and set(df["event_type"]) == {"purge"}
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model)
+    assert res.exit_code == 0 and "2 non-flow events left out" in res.stderr, res.output
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["port_src"] == roles["port_dst"] == "port" and roles["bytes"] == "numeric", roles
+    assert roles["writer_id"] == roles["as_dst"] == roles["iface_out"] == roles["ip_src"] == roles["timestamp_start"] == "ignored", roles
+    res = invoke(runner, "score", later, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["flag_rate"] < 0.05 and not summary["constants_changed"], summary
+    assert len(pd.read_csv(tmp_path / "o.csv")) == 400
+
+
 def test_a_model_of_one_sensors_log_names_the_other_sensor():
     from vaeguard.errors import SchemaError
     from vaeguard.schema import ColumnSpec, check_columns

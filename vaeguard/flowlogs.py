@@ -638,8 +638,9 @@ def recognised(names) -> str:
 
 # eve.json mixes flows with stats, dns, alert... events; only these describe one flow each. With both
 # outputs on, Suricata writes a connection three times: a flow event holding both directions, and a netflow
-# event per direction. The reader then keeps the flow events (see json_chunks).
-FLOW_EVENTS = ("flow", "netflow")
+# event per direction. The reader then keeps the flow events (see json_chunks). pmacct's JSON (a NetFlow,
+# IPFIX and sFlow collector) names its flow records "purge", between "purge_init" and "purge_close" markers.
+FLOW_EVENTS = ("flow", "netflow", "purge")
 
 
 @dataclass

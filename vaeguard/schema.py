@@ -154,10 +154,17 @@ def set_lengths(s: pd.Series) -> pd.Series:
     return counts.where(~text.isin(["", "(empty)", "-"]), 0).astype(float)
 
 
+# The end a port belongs to, where a name puts it after the word: pmacct's port_src and port_dst.
+_END_WORDS = {"src", "dst", "source", "dest", "destination", "orig", "resp", "local", "remote", "client", "server"}
+
+
 def _port_name(name: str) -> bool:
-    """Named as a port: the last word says so (dest_port, sport, dsport), or Zeek's id.orig_p / id.resp_p.
-    Not a count of ports such as UNSW-NB15's ct_src_dport_ltm."""
-    return any(words and words[-1] in _PORT_WORDS for words in _spellings(name)) or bool(_ZEEK_PORT.search(name.lower()))
+    """Named as a port: the last word says so (dest_port, sport, dsport), or the word and then its end
+    (pmacct's port_src), or Zeek's id.orig_p / id.resp_p. Not a count of ports such as UNSW-NB15's
+    ct_src_dport_ltm."""
+    return (any(words and (words[-1] in _PORT_WORDS or (len(words) == 2 and words[0] == "port" and words[1] in _END_WORDS))
+                for words in _spellings(name))
+            or bool(_ZEEK_PORT.search(name.lower())))
 
 
 def _is_integer_valued(values: np.ndarray) -> bool:
@@ -413,7 +420,8 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
 _SENSOR_WORDS = {"iface", "interface", "ifindex", "ifname", "snmp", "exporter", "sensor", "observer", "collector",
                  "srcid",  # Argus' SrcId: the probe that saw the flow
                  "if",  # goflow2's in_if and out_if
-                 "observation", "exporting"}  # IPFIX's observationDomainId, observationPointId, exportingProcessId
+                 "observation", "exporting",  # IPFIX's observationDomainId, observationPointId, exportingProcessId
+                 "writer"}  # pmacct's writer_id: the collector's plugin and process id
 
 
 def _sensor_named(name: str) -> ColumnSpec | None:
