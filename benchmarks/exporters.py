@@ -34,6 +34,9 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
 - The same gateway's logs in its Log Exporter's default syslog format (`[key:"value"; ...]`).
 - goflow2's JSON lines (a NetFlow v9 collector): times in epoch nanoseconds, the exporter's address, its
   packet sequence number and interface indexes (one router per network), protocol names, TCP flags as a number.
+- pmacct's JSON lines (nfacctd's print or Kafka plugin): flows as "purge" events between purge_init and
+  purge_close markers every 1,000 records, the plugin's process id in writer_id (one per network), the
+  exporter's address, interfaces and AS numbers, times as text.
 - SiLK's `rwcut` default output: every field padded to line up its columns, each line closed by a `|`,
   times as `2019/01/10T12:00:00.000`, the sensor's name (one per network).
 - A firewall's connections as LEEF 1.0 events with QRadar's standard keys: one device per network (its
@@ -465,6 +468,31 @@ def goflow2(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def pmacct(rows: list[dict], point: tuple, path: Path) -> Path:
+    router, (i_in, i_out), asn = point[1], point[2], point[5]
+    writer = f"default_kafka/{31000 + _hash(point[7], 9000)}"
+
+    def when(t: float) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    out = []
+    for i, r in enumerate(rows):
+        ts = float(r["ts"])
+        d = float(r["duration"] or 0.0)
+        if i % 1000 == 0:
+            out.append(json.dumps({"event_type": "purge_init", "writer_id": writer, "seq": i // 1000, "timestamp": when(ts)}))
+        out.append(json.dumps({
+            "event_type": "purge", "writer_id": writer, "peer_ip_src": router, "iface_in": i_in, "iface_out": i_out, "as_src": asn,
+            "as_dst": asn + 1 + _hash(r["id.resp_h"], 3), "ip_src": r["id.orig_h"], "ip_dst": r["id.resp_h"], "port_src": int(r["id.orig_p"]),
+            "port_dst": int(r["id.resp_p"]), "tcp_flags": str(_tcp_flag_bits(r["history"])) if r["proto"] == "tcp" else "0", "ip_proto": r["proto"],
+            "tos": 0, "timestamp_start": when(ts), "timestamp_end": when(ts + d), "stamp_inserted": when(ts - ts % 300)[:19],
+            "packets": _n(r["orig_pkts"]) + _n(r["resp_pkts"]), "bytes": _n(r["orig_ip_bytes"]) + _n(r["resp_ip_bytes"])}))
+        if i % 1000 == 999 or i == len(rows) - 1:
+            out.append(json.dumps({"event_type": "purge_close", "writer_id": writer, "seq": i // 1000, "purged_entries": i % 1000 + 1}))
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 RWCUT_WIDTHS = {"sIP": 39, "dIP": 39, "sPort": 5, "dPort": 5, "pro": 3, "packets": 10, "bytes": 10, "flags": 8, "sTime": 23,
                 "duration": 9, "eTime": 23, "sensor": 9}
 
@@ -500,7 +528,8 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
            "check point logs in CEF": (cef, ".log"),
            "check point logs, log exporter syslog": (checkpoint, ".log"), "firewall logs in LEEF": (leef, ".log"),
-           "goflow2 json lines (netflow v9)": (goflow2, ".json"), "silk rwcut, padded columns": (rwcut, ".txt")}
+           "goflow2 json lines (netflow v9)": (goflow2, ".json"), "pmacct json lines": (pmacct, ".json"),
+           "silk rwcut, padded columns": (rwcut, ".txt")}
 
 
 def run(folder: Path) -> list[dict]:
