@@ -237,7 +237,7 @@ def test_padded_columns_of_silk_rwcut_read_as_their_values(tmp_path, runner):
     assert df["sIP"].str.startswith("10.0.").all() and df["flags"].isin(["FSPA"]).sum() > 200 and df["flags"].isna().sum() > 50
     model = tmp_path / "m"
     res = invoke(runner, "fit", padded, "--model", model, "--epochs", "2")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 0 and "SiLK flow records (pipe-separated)" in res.stderr, res.output
     roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
     assert roles["sIP"] == roles["dIP"] == "ignored" and roles["dPort"] == "port" and roles["bytes"] == "numeric", roles
     assert "" not in roles and roles["sTime"] == "ignored", roles
@@ -293,8 +293,8 @@ def test_goflow2_records_of_another_day_are_not_news(tmp_path, runner):
     train.write_text(goflow2_text(1500, day=0, seed=0))
     later.write_text(goflow2_text(500, day=8, seed=1))
     model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "-q")
-    assert res.exit_code == 0, res.output
+    res = invoke(runner, "fit", train, "--model", model)
+    assert res.exit_code == 0 and "goflow2 flow records (JSON lines)" in res.stderr, res.output
     specs = {c["name"]: c for c in json.loads((model / "manifest.json").read_text())["schema"]}
     for name in ("time_received_ns", "time_flow_start_ns", "time_flow_end_ns"):
         assert specs[name]["role"] == "ignored" and "timestamp" in specs[name]["reason"], specs[name]
@@ -342,7 +342,7 @@ def test_pmacct_json_reads_its_purged_flows_and_another_days_are_not_news(tmp_pa
     assert len(df) == 1200 and src.other_events == 2 and set(df["event_type"]) == {"purge"}
     model = tmp_path / "m"
     res = invoke(runner, "fit", train, "--model", model)
-    assert res.exit_code == 0 and "2 non-flow events left out" in res.stderr, res.output
+    assert res.exit_code == 0 and "2 non-flow events left out" in res.stderr and "pmacct flow records" in res.stderr, res.output
     roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
     assert roles["port_src"] == roles["port_dst"] == "port" and roles["bytes"] == "numeric", roles
     assert roles["writer_id"] == roles["as_dst"] == roles["iface_out"] == roles["ip_src"] == roles["timestamp_start"] == "ignored", roles

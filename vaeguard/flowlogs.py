@@ -595,6 +595,9 @@ _EXPORTERS = (
     ("LEEF events", lambda n: LEEF_CORE <= n),
     ("Check Point logs", lambda n: CHECKPOINT_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
+    ("goflow2 flow records", lambda n: {"time_flow_start_ns", "src_addr", "dst_addr", "sampler_address"} <= n),
+    ("pmacct flow records", lambda n: {"ip_src", "ip_dst", "port_src", "port_dst"} <= n),
+    ("SiLK flow records", lambda n: {"sIP", "dIP", "sPort", "dPort"} <= n),
     ("Elasticsearch export", lambda n: "_index" in n or {"source.ip", "destination.ip"} <= n),
 )
 
