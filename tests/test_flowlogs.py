@@ -352,6 +352,51 @@ def test_pmacct_json_reads_its_purged_flows_and_another_days_are_not_news(tmp_pa
     assert len(pd.read_csv(tmp_path / "o.csv")) == 400
 
 
+def srx_log(n: int, host: str, iface: str, nat: str, seed: int) -> str:
+    """Juniper SRX's structured syslog: each session's open (CREATE) and close (CLOSE, with its counts), and
+    a denial and an IDP event among them."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for i in range(n):
+        dns = rng.random() < 0.3
+        dp = 53 if dns else int(rng.choice([80, 443]))
+        ends = (f'source-address="10.0.0.{rng.integers(2, 60)}" source-port="{rng.integers(1024, 65535)}" '
+                f'destination-address="93.184.{rng.integers(256)}.{rng.integers(256)}" destination-port="{dp}" '
+                f'service-name="{ {53: "junos-dns-udp", 80: "junos-http", 443: "junos-https"}[dp] }" nat-source-address="{nat}" '
+                f'nat-source-port="{rng.integers(1024, 65535)}" protocol-id="{17 if dns else 6}" policy-name="allow-out" '
+                f'source-zone-name="trust" destination-zone-name="untrust" session-id-32="{seed * 100_000 + i}"')
+        head = f"<14>1 2026-12-0{1 + seed}T10:{i // 60 % 60:02d}:{i % 60:02d}.123Z {host} RT_FLOW - "
+        lines.append(head + f'RT_FLOW_SESSION_CREATE [junos@2636.1.1.1.2.26 {ends} packet-incoming-interface="{iface}"]')
+        pkts = int(rng.integers(1, 40))
+        lines.append(head + f'RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.26 reason="{"TCP FIN" if not dns else "response received"}" {ends} '
+                            f'packets-from-client="{pkts}" bytes-from-client="{pkts * int(rng.integers(40, 1500))}" packets-from-server="{pkts}" '
+                            f'bytes-from-server="{pkts * int(rng.integers(40, 1500))}" elapsed-time="{rng.integers(0, 60)}" '
+                            f'packet-incoming-interface="{iface}"]')
+    lines.append(lines[0].replace("RT_FLOW_SESSION_CREATE", "RT_FLOW_SESSION_DENY"))
+    lines.append(lines[0].replace("RT_FLOW_SESSION_CREATE", "RT_IDP_ATTACK_LOG_EVENT"))
+    return "\n".join(lines) + "\n"
+
+
+def test_juniper_srx_sessions_are_one_row_each_and_another_srx_is_not_news(tmp_path, runner):
+    # An SRX logs a session when it opens and when it closes: read as key=value lines, each session was two
+    # rows, one without counts. Only the close is a flow; the opens, denials and IDP events are counted.
+    train, other = tmp_path / "srx1.log", tmp_path / "srx2.log"
+    train.write_text(srx_log(1000, "srx1", "ge-0/0/1.0", "198.51.100.7", seed=0))
+    other.write_text(srx_log(300, "srx2", "reth0.100", "203.0.113.9", seed=1))
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 1000 and src.other_events == 1002 and df["bytes-from-client"].notna().all()
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model)
+    assert res.exit_code == 0 and "1,002 non-flow events left out" in res.stderr and "Juniper SRX session log" in res.stderr, res.output
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["source-address"] == roles["nat-source-address"] == roles["session-id-32"] == roles["packet-incoming-interface"] == "ignored"
+    assert roles["destination-port"] == "port" and roles["bytes-from-client"] == roles["elapsed-time"] == "numeric", roles
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["rows"] == 300 and summary["flag_rate"] < 0.05, summary
+
+
 def test_a_model_of_one_sensors_log_names_the_other_sensor():
     from vaeguard.errors import SchemaError
     from vaeguard.schema import ColumnSpec, check_columns

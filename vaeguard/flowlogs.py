@@ -154,6 +154,8 @@ def key_values(line: str) -> str | None:
         return None
     if "logid=" in line and not _fortigate_traffic(next((value for key, value in pairs if key == "type"), None)):
         return ""
+    if "[junos@" in line and not _junos_flow(line):
+        return ""
     out = []
     for key, value in pairs:
         if value[:1] == '"':
@@ -171,6 +173,18 @@ def _fortigate_traffic(log_type: str | None) -> bool:
     its UTM and anomaly logs (IPS, antivirus, web filter), some of which name both ends of a connection too;
     only a traffic log is a flow. A record with no type is left as it is (another device's line)."""
     return log_type is None or log_type.strip('" ').lower().split(":", 1)[0] == "traffic"
+
+
+# Juniper SRX's structured syslog (`RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.26 source-address="10.0.0.5"
+# ... bytes-from-client="1024" ...]`) logs a session when it opens (RT_FLOW_SESSION_CREATE: no counts yet) and
+# when it closes (RT_FLOW_SESSION_CLOSE: its packets, bytes and elapsed time), and sends denials, AppTrack,
+# IDP and screen events in the same stream. Only the close is a flow: one row per session.
+_JUNOS_TAG = re.compile(r"\b([A-Z][A-Z0-9_]+) \[junos@")
+
+
+def _junos_flow(line: str) -> bool:
+    tag = _JUNOS_TAG.search(line)
+    return tag is None or tag.group(1) == "RT_FLOW_SESSION_CLOSE"
 
 
 def _piped(line: str) -> bool:
@@ -595,6 +609,7 @@ _EXPORTERS = (
     ("LEEF events", lambda n: LEEF_CORE <= n),
     ("Check Point logs", lambda n: CHECKPOINT_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
+    ("Juniper SRX session log", lambda n: {"source-address", "destination-address", "session-id-32"} <= n),
     ("goflow2 flow records", lambda n: {"time_flow_start_ns", "src_addr", "dst_addr", "sampler_address"} <= n),
     ("pmacct flow records", lambda n: {"ip_src", "ip_dst", "port_src", "port_dst"} <= n),
     ("SiLK flow records", lambda n: {"sIP", "dIP", "sPort", "dPort"} <= n),
@@ -1022,8 +1037,9 @@ OTHER_EVENTS = {
                                      "system events do not; give the log of its connections"),
     "checkpoint": "none names a connection's two ends (src and dst), as policy installs and the log server's own notices "
                   "do not; give the gateways' connection logs",
-    "kv": "FortiGate's event and UTM logs (type=\"event\", \"utm\"), none of them a traffic log (type=\"traffic\"); "
-          "give the log of its traffic, the flows",
+    "kv": "FortiGate's event and UTM logs (type=\"event\", \"utm\") or Juniper's session opens and denials "
+          "(RT_FLOW_SESSION_CREATE, _DENY), none of them a flow; give the log of its traffic (FortiGate's type=\"traffic\", "
+          "Juniper's RT_FLOW_SESSION_CLOSE)",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
            "syslog level to informational, or give the log that holds them",
 }
