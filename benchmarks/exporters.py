@@ -37,6 +37,9 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
 - pmacct's JSON lines (nfacctd's print or Kafka plugin): flows as "purge" events between purge_init and
   purge_close markers every 1,000 records, the plugin's process id in writer_id (one per network), the
   exporter's address, interfaces and AS numbers, times as text.
+- Juniper SRX's structured syslog: each connection's session open (RT_FLOW_SESSION_CREATE) and close
+  (RT_FLOW_SESSION_CLOSE, with its counts), one device per network (host, ingress interface, NAT address),
+  a session id per connection.
 - SiLK's `rwcut` default output: every field padded to line up its columns, each line closed by a `|`,
   times as `2019/01/10T12:00:00.000`, the sensor's name (one per network).
 - A firewall's connections as LEEF 1.0 events with QRadar's standard keys: one device per network (its
@@ -493,6 +496,33 @@ def pmacct(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+JUNOS_SERVICE = {53: "junos-dns-udp", 80: "junos-http", 443: "junos-https", 123: "junos-ntp", 22: "junos-ssh"}
+
+
+def srx(rows: list[dict], point: tuple, path: Path) -> Path:
+    host, iface = point[7].replace("sensor", "srx"), f"ge-0/0/{point[2][0]}.0"
+    nat = "198.51.100.7" if point is POINTS["A"] else "203.0.113.9"
+    out = []
+    for i, r in enumerate(rows):
+        ts = float(r["ts"])
+        d = float(r["duration"] or 0.0)
+        port = int(r["id.resp_p"])
+        ends = (f'source-address="{r["id.orig_h"]}" source-port="{r["id.orig_p"]}" destination-address="{r["id.resp_h"]}" '
+                f'destination-port="{port}" service-name="{JUNOS_SERVICE.get(port, "None")}" nat-source-address="{nat}" '
+                f'nat-source-port="{1024 + _hash(r["uid"], 60000)}" protocol-id="{PROTO.get(r["proto"], 0)}" policy-name="allow-out" '
+                f'source-zone-name="trust" destination-zone-name="untrust" session-id-32="{40000 + i}"')
+        when = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
+        out.append(f"<14>1 {when(ts)} {host} RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636.1.1.1.2.26 {ends} "
+                   f'packet-incoming-interface="{iface}"]')
+        reason = {"SF": "TCP FIN", "S0": "idle Timeout", "REJ": "TCP RST", "RSTO": "TCP RST", "RSTR": "TCP RST"}.get(r["conn_state"], "unset")
+        out.append(f'<14>1 {when(ts + d)} {host} RT_FLOW - RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.26 reason="{reason}" {ends} '
+                   f'packets-from-client="{_n(r["orig_pkts"])}" bytes-from-client="{_n(r["orig_ip_bytes"])}" '
+                   f'packets-from-server="{_n(r["resp_pkts"])}" bytes-from-server="{_n(r["resp_ip_bytes"])}" elapsed-time="{int(d)}" '
+                   f'packet-incoming-interface="{iface}"]')
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 RWCUT_WIDTHS = {"sIP": 39, "dIP": 39, "sPort": 5, "dPort": 5, "pro": 3, "packets": 10, "bytes": 10, "flags": 8, "sTime": 23,
                 "duration": 9, "eTime": 23, "sensor": 9}
 
@@ -529,7 +559,7 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "check point logs in CEF": (cef, ".log"),
            "check point logs, log exporter syslog": (checkpoint, ".log"), "firewall logs in LEEF": (leef, ".log"),
            "goflow2 json lines (netflow v9)": (goflow2, ".json"), "pmacct json lines": (pmacct, ".json"),
-           "silk rwcut, padded columns": (rwcut, ".txt")}
+           "juniper srx structured syslog": (srx, ".log"), "silk rwcut, padded columns": (rwcut, ".txt")}
 
 
 def run(folder: Path) -> list[dict]:
