@@ -500,6 +500,9 @@ JUNOS_SERVICE = {53: "junos-dns-udp", 80: "junos-http", 443: "junos-https", 123:
 
 
 def srx(rows: list[dict], point: tuple, path: Path) -> Path:
+    def when(t: float) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
     host, iface = point[7].replace("sensor", "srx"), f"ge-0/0/{point[2][0]}.0"
     nat = "198.51.100.7" if point is POINTS["A"] else "203.0.113.9"
     out = []
@@ -511,7 +514,6 @@ def srx(rows: list[dict], point: tuple, path: Path) -> Path:
                 f'destination-port="{port}" service-name="{JUNOS_SERVICE.get(port, "None")}" nat-source-address="{nat}" '
                 f'nat-source-port="{1024 + _hash(r["uid"], 60000)}" protocol-id="{PROTO.get(r["proto"], 0)}" policy-name="allow-out" '
                 f'source-zone-name="trust" destination-zone-name="untrust" session-id-32="{40000 + i}"')
-        when = lambda t: datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"  # noqa: E731
         out.append(f"<14>1 {when(ts)} {host} RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636.1.1.1.2.26 {ends} "
                    f'packet-incoming-interface="{iface}"]')
         reason = {"SF": "TCP FIN", "S0": "idle Timeout", "REJ": "TCP RST", "RSTO": "TCP RST", "RSTR": "TCP RST"}.get(r["conn_state"], "unset")
