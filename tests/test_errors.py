@@ -134,10 +134,11 @@ def test_missing_columns_at_score_time(runner, trained_model, tmp_path):
     res = invoke(runner, "score", p, "--model", trained_model)
     assert_clean_error(res, "'service'", "'src_bytes'", "trained on")
     assert "spells" not in res.stderr
-    # The same columns under another spelling (case, spaces): named, with the fix.
-    pd.read_csv(NEW).rename(columns={"src_bytes": "Src Bytes", "service": " service"}).to_csv(p, index=False)
+    # The same columns under another spelling (case, spaces): named, with the fix. A name padded with spaces
+    # (' service') is read without them, so it is no other spelling.
+    pd.read_csv(NEW).rename(columns={"src_bytes": "Src Bytes", "service": "SERVICE", "proto": " proto"}).to_csv(p, index=False)
     res = invoke(runner, "score", p, "--model", trained_model)
-    assert_clean_error(res, "columns 'service', 'src_bytes' are missing (the table spells 'service' as ' service', "
+    assert_clean_error(res, "columns 'service', 'src_bytes' are missing (the table spells 'service' as 'SERVICE', "
                             "'src_bytes' as 'Src Bytes': rename them as the model does); the model was trained on")
 
 
