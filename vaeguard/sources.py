@@ -865,11 +865,15 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     return source
 
 
+def _whole_lines(text: str, keepends: bool = False) -> list[str]:
+    """The peeked text's lines, less the last where the peek may have cut it (no line end after it)."""
+    lines = text.splitlines(keepends=keepends)
+    return lines[:-1] if len(lines) > 1 and not text.endswith(("\n", "\r")) else lines
+
+
 def _layout(text: str, delimiter: str) -> tuple[bool, bool]:
     """Whether the peeked lines pad their fields with spaces, and whether each ends with the delimiter."""
-    lines = text.splitlines()
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last peeked line may be cut
+    lines = _whole_lines(text)
     try:
         rows = [row for row in csv.reader(lines[:50], delimiter=delimiter) if row]
     except csv.Error:
@@ -915,9 +919,7 @@ def _lines_above_header(text: str) -> str:
     of several.
     A first line starting with '#' that splits into as many fields as the line below it is the header
     itself (a first column named '#')."""
-    lines = text.splitlines(keepends=True)
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last peeked line may be cut
+    lines = _whole_lines(text, keepends=True)
     # The W3C extended log format (Windows Firewall's pfirewall.log, IIS): '#' directives, and the names in
     # "#Fields: date time action ...". What stands above the names (its "#Fields: " too) is left out.
     for n, line in enumerate(lines):
@@ -1036,10 +1038,7 @@ def _guess_text_format(text: str) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the same number of fields, the most fields winning."""
-    lines = text.splitlines()
-    if len(lines) > 1 and not text.endswith(("\n", "\r")):
-        lines = lines[:-1]  # the last peeked line may be cut
-    lines = [line for line in lines[:20] if line.strip()]
+    lines = [line for line in _whole_lines(text)[:20] if line.strip()]
     best, best_fields = ",", 1
     for d in DELIMITERS:
         try:
