@@ -29,17 +29,24 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   each session's end reason, the responder's country, a session id and sequence number per connection.
 - A Cisco ASA's syslog: a connection built and a teardown message per connection (its ends, duration,
   bytes and reason; ICMP has only the built message, which is not a flow), one device per network.
+- A Cisco Firepower (FTD) device's syslog: a connection's start and end events (430002, 430003: ends,
+  packets and bytes both ways, duration, application), one device per network (UUID, host, policy and
+  zones); and the same with each connection's ASA-style teardown (302014, 302016) too.
 - A Check Point gateway's logs as its Log Exporter sends them in CEF: one gateway per network (its name,
   address and SIC name), a log id and sequence number per connection, policy installs among them.
 - The same gateway's logs in its Log Exporter's default syslog format (`[key:"value"; ...]`).
 - goflow2's JSON lines (a NetFlow v9 collector): times in epoch nanoseconds, the exporter's address, its
   packet sequence number and interface indexes (one router per network), protocol names, TCP flags as a number.
+- nProbe's JSON lines without --json-labels: keyed by IPFIX element numbers ("8", "7", "1", ...), epoch
+  seconds, the router's interfaces and address (one router per network).
 - pmacct's JSON lines (nfacctd's print or Kafka plugin): flows as "purge" events between purge_init and
   purge_close markers every 1,000 records, the plugin's process id in writer_id (one per network), the
   exporter's address, interfaces and AS numbers, times as text.
 - Juniper SRX's structured syslog: each connection's session open (RT_FLOW_SESSION_CREATE) and close
   (RT_FLOW_SESSION_CLOSE, with its counts), one device per network (host, ingress interface, NAT address),
   a session id per connection.
+- The same sessions in the SRX's default syslog format (fields by place: `RT_FLOW_SESSION_CLOSE: session
+  closed TCP FIN: 10.0.0.5/51234->... 12(1520) 10(9876) 5 ...`).
 - SiLK's `rwcut` default output: every field padded to line up its columns, each line closed by a `|`,
   times as `2019/01/10T12:00:00.000`, the sensor's name (one per network).
 - A firewall's connections as LEEF 1.0 events with QRadar's standard keys: one device per network (its
@@ -60,6 +67,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -375,6 +383,45 @@ def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+# What a Firepower device's connection events name the application protocol, by Zeek's service.
+FTD_APPS = {"dns": "DNS", "http": "HTTP", "ssl": "HTTPS", "dhcp": "DHCP", "irc": "IRC", "ssh": "SSH", "ntp": "NTP"}
+
+
+def cisco_ftd(rows: list[dict], point: tuple, path: Path, teardowns: bool = False) -> Path:
+    """A Firepower Threat Defense device's syslog with connection logging at both ends to syslog: per
+    connection its start event (430002, no counts) and its end event (430003: packets and bytes both ways,
+    duration, application); with `teardowns`, as a device that also sends ASA-style messages at level 6,
+    the teardown (302014 TCP, 302016 UDP) of the same connection. One device per network (its UUID, syslog
+    host, policies and zones), a connection id per connection."""
+    a = point is POINTS["A"]
+    host, uuid = ("ftd-lab", "0c1b3a8a-6f1e-11ea-9f3c-d1a2b3c4d5e6") if a else ("ftd-plant", "7d2e4b9c-1a2b-11e9-8c7d-a9b8c7d6e5f4")
+    policy, zone = ("Lab Access Policy", "lab") if a else ("Plant Access Policy", "plant")
+    out = []
+    for i, r in enumerate(rows):
+        ts = float(r["ts"])
+        d = float(r["duration"] or 0.0)
+        cid = (1 if a else 7) * 10**6 + i
+        when = datetime.fromtimestamp(ts, timezone.utc)
+        head = f"<113>{when:%b %d %Y %H:%M:%S} {host} : "
+        common = (f"DeviceUUID: {uuid}, InstanceID: {1 + _hash(r['uid'], 4)}, FirstPacketSecond: {when:%Y-%m-%dT%H:%M:%SZ}, "
+                  f"ConnectionID: {cid}, AccessControlRuleAction: Allow, SrcIP: {r['id.orig_h']}, DstIP: {r['id.resp_h']}, "
+                  f"SrcPort: {r['id.orig_p']}, DstPort: {r['id.resp_p']}, Protocol: {r['proto']}, IngressInterface: inside, "
+                  f"EgressInterface: outside, IngressZone: {zone}-inside, EgressZone: {zone}-outside, ACPolicy: {policy}, "
+                  "AccessControlRuleName: Allow-Outbound, Prefilter Policy: Default Prefilter Policy, User: No Authentication Required, "
+                  f"ApplicationProtocol: {FTD_APPS.get(r['service'] or '', '')}")
+        out.append(f"{head}%FTD-6-430002: {common}, InitiatorPackets: 1, ResponderPackets: 0, InitiatorBytes: 0, ResponderBytes: 0, "
+                   "NAPPolicy: Balanced Security and Connectivity")
+        out.append(f"{head}%FTD-6-430003: {common}, ConnectionDuration: {int(d)}, InitiatorPackets: {_n(r['orig_pkts'])}, "
+                   f"ResponderPackets: {_n(r['resp_pkts'])}, InitiatorBytes: {_n(r['orig_ip_bytes'])}, "
+                   f"ResponderBytes: {_n(r['resp_ip_bytes'])}, NAPPolicy: Balanced Security and Connectivity")
+        if teardowns and r["proto"] in ("tcp", "udp"):
+            out.append(f"{head}%FTD-6-{302014 if r['proto'] == 'tcp' else 302016}: Teardown {r['proto'].upper()} connection {cid} "
+                       f"for outside:{r['id.resp_h']}/{r['id.resp_p']} to inside:{r['id.orig_h']}/{r['id.orig_p']} "
+                       f"duration {int(d) // 3600}:{int(d) // 60 % 60:02d}:{int(d) % 60:02d} bytes {_n(r['orig_bytes']) + _n(r['resp_bytes'])}")
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
 # A Check Point gateway per network, and the names its logs give the services.
 CHECKPOINT_GATEWAYS = {"A": ("gw-lab", "10.0.0.1"), "B": ("gw-plant", "172.16.0.1")}
 CHECKPOINT_SERVICES = {"dns": "domain-udp", "http": "http", "ssl": "https", "dhcp": "bootp", "irc": "irc"}
@@ -471,6 +518,24 @@ def goflow2(rows: list[dict], point: tuple, path: Path) -> Path:
     return path
 
 
+def nprobe(rows: list[dict], point: tuple, path: Path) -> Path:
+    """nProbe's JSON lines as it writes them without --json-labels: keyed by IPFIX element numbers, one
+    direction's counts each way (1, 2 in; 23, 24 out), epoch seconds (22, 21), the router's interfaces (10,
+    14) and address (130)."""
+    router, (i_in, i_out) = point[1], point[2]
+    with open(path, "w") as f:
+        for r in rows:
+            ts = float(r["ts"])
+            d = float(r["duration"] or 0.0)
+            f.write(json.dumps({
+                "8": r["id.orig_h"], "12": r["id.resp_h"], "7": int(r["id.orig_p"]), "11": int(r["id.resp_p"]), "4": PROTO.get(r["proto"], 0),
+                "1": _n(r["orig_ip_bytes"]), "2": _n(r["orig_pkts"]), "23": _n(r["resp_ip_bytes"]), "24": _n(r["resp_pkts"]),
+                "6": _tcp_flag_bits(r["history"]) if r["proto"] == "tcp" else 0, "22": int(ts), "21": int(ts + d),
+                "10": i_in, "14": i_out, "130": router,
+            }) + "\n")
+    return path
+
+
 def pmacct(rows: list[dict], point: tuple, path: Path) -> Path:
     router, (i_in, i_out), asn = point[1], point[2], point[5]
     writer = f"default_kafka/{31000 + _hash(point[7], 9000)}"
@@ -499,7 +564,10 @@ def pmacct(rows: list[dict], point: tuple, path: Path) -> Path:
 JUNOS_SERVICE = {53: "junos-dns-udp", 80: "junos-http", 443: "junos-https", 123: "junos-ntp", 22: "junos-ssh"}
 
 
-def srx(rows: list[dict], point: tuple, path: Path) -> Path:
+def srx(rows: list[dict], point: tuple, path: Path, plain: bool = False) -> Path:
+    """A Juniper SRX's session log: each connection's open (RT_FLOW_SESSION_CREATE) and close
+    (RT_FLOW_SESSION_CLOSE, with its counts), in its structured syslog (key=value pairs) or, with `plain`,
+    in its default syslog format (fields by place, as Junos 12.1X47 and later write them)."""
     def when(t: float) -> str:
         return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -510,13 +578,22 @@ def srx(rows: list[dict], point: tuple, path: Path) -> Path:
         ts = float(r["ts"])
         d = float(r["duration"] or 0.0)
         port = int(r["id.resp_p"])
+        reason = {"SF": "TCP FIN", "S0": "idle Timeout", "REJ": "TCP RST", "RSTO": "TCP RST", "RSTR": "TCP RST"}.get(r["conn_state"], "unset")
+        service, nat_port, proto, sid = JUNOS_SERVICE.get(port, "None"), 1024 + _hash(r["uid"], 60000), PROTO.get(r["proto"], 0), 40000 + i
+        if plain:
+            head = f"<14>{datetime.fromtimestamp(ts, timezone.utc):%b %d %H:%M:%S} {host} RT_FLOW: "
+            ends = f"{r['id.orig_h']}/{r['id.orig_p']}->{r['id.resp_h']}/{port} 0x0 {service} {nat}/{nat_port}->{r['id.resp_h']}/{port} 0x0"
+            rules = f"source rule-out N/A N/A {proto} allow-out trust untrust {sid}"
+            out.append(f"{head}RT_FLOW_SESSION_CREATE: session created {ends} {rules} N/A(N/A) {iface} UNKNOWN")
+            out.append(f"{head}RT_FLOW_SESSION_CLOSE: session closed {reason}: {ends} {rules} {_n(r['orig_pkts'])}({_n(r['orig_ip_bytes'])}) "
+                       f"{_n(r['resp_pkts'])}({_n(r['resp_ip_bytes'])}) {int(d)} UNKNOWN UNKNOWN N/A(N/A) {iface} UNKNOWN")
+            continue
         ends = (f'source-address="{r["id.orig_h"]}" source-port="{r["id.orig_p"]}" destination-address="{r["id.resp_h"]}" '
-                f'destination-port="{port}" service-name="{JUNOS_SERVICE.get(port, "None")}" nat-source-address="{nat}" '
-                f'nat-source-port="{1024 + _hash(r["uid"], 60000)}" protocol-id="{PROTO.get(r["proto"], 0)}" policy-name="allow-out" '
-                f'source-zone-name="trust" destination-zone-name="untrust" session-id-32="{40000 + i}"')
+                f'destination-port="{port}" service-name="{service}" nat-source-address="{nat}" '
+                f'nat-source-port="{nat_port}" protocol-id="{proto}" policy-name="allow-out" '
+                f'source-zone-name="trust" destination-zone-name="untrust" session-id-32="{sid}"')
         out.append(f"<14>1 {when(ts)} {host} RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636.1.1.1.2.26 {ends} "
                    f'packet-incoming-interface="{iface}"]')
-        reason = {"SF": "TCP FIN", "S0": "idle Timeout", "REJ": "TCP RST", "RSTO": "TCP RST", "RSTR": "TCP RST"}.get(r["conn_state"], "unset")
         out.append(f'<14>1 {when(ts + d)} {host} RT_FLOW - RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.26 reason="{reason}" {ends} '
                    f'packets-from-client="{_n(r["orig_pkts"])}" bytes-from-client="{_n(r["orig_ip_bytes"])}" '
                    f'packets-from-server="{_n(r["resp_pkts"])}" bytes-from-server="{_n(r["resp_ip_bytes"])}" elapsed-time="{int(d)}" '
@@ -558,10 +635,12 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
            "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
            "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
+           "cisco firepower syslog, connection events": (cisco_ftd, ".log"),
+           "cisco firepower syslog, connection events and asa teardowns": (partial(cisco_ftd, teardowns=True), ".log"),
            "check point logs in CEF": (cef, ".log"),
            "check point logs, log exporter syslog": (checkpoint, ".log"), "firewall logs in LEEF": (leef, ".log"),
-           "goflow2 json lines (netflow v9)": (goflow2, ".json"), "pmacct json lines": (pmacct, ".json"),
-           "juniper srx structured syslog": (srx, ".log"), "silk rwcut, padded columns": (rwcut, ".txt")}
+           "goflow2 json lines (netflow v9)": (goflow2, ".json"), "pmacct json lines": (pmacct, ".json"), "nprobe json lines, element numbers": (nprobe, ".json"),
+           "juniper srx structured syslog": (srx, ".log"), "juniper srx syslog, default format": (partial(srx, plain=True), ".log"), "silk rwcut, padded columns": (rwcut, ".txt")}
 
 
 def run(folder: Path) -> list[dict]:

@@ -6,6 +6,7 @@ import gzip
 import importlib.util
 import io
 import json
+import re
 import uuid
 
 import numpy as np
@@ -395,6 +396,66 @@ def test_juniper_srx_sessions_are_one_row_each_and_another_srx_is_not_news(tmp_p
     res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
     summary = json.loads(res.stdout)
     assert res.exit_code == 0 and summary["rows"] == 300 and summary["flag_rate"] < 0.05, summary
+
+
+def srx_plain_log(n: int, host: str, iface: str, nat: str, seed: int, old: bool = False) -> str:
+    """The sessions of `srx_log` in the SRX's default syslog format (fields by place): as Junos 12.1X47 and
+    later write them (connection tags, four NAT rule fields, the application and interface after the elapsed
+    time), or, old=True, as Junos 10 did (neither tags, two NAT rule fields, nothing after the time)."""
+    out = []
+    for line in srx_log(n, host, iface, nat, seed).splitlines():
+        f = dict(re.findall(r'([a-z0-9-]+)="([^"]*)"', line))
+        tag = re.search(r"(RT_[A-Z_]+) \[", line).group(1)
+        head = f"<14>Dec  {1 + seed} 10:00:00 {host} RT_FLOW: {tag}: "
+        sep, rules = (" ", "N/A N/A") if old else (" 0x0 ", "N/A N/A N/A N/A")
+        ends = (f"{f['source-address']}/{f['source-port']}->{f['destination-address']}/{f['destination-port']}{sep}{f['service-name']} "
+                f"{f['nat-source-address']}/{f['nat-source-port']}->{f['destination-address']}/{f['destination-port']}{sep}{rules} "
+                f"{f['protocol-id']} {f['policy-name']} {f['source-zone-name']} {f['destination-zone-name']} {f['session-id-32']}")
+        if tag == "RT_FLOW_SESSION_CLOSE":
+            tail = "" if old else f" UNKNOWN UNKNOWN N/A(N/A) {iface} UNKNOWN"
+            out.append(f"{head}session closed {f['reason']}: {ends} {f['packets-from-client']}({f['bytes-from-client']}) "
+                       f"{f['packets-from-server']}({f['bytes-from-server']}) {f['elapsed-time']}{tail}")
+        elif tag == "RT_FLOW_SESSION_CREATE":
+            out.append(f"{head}session created {ends} N/A(N/A) {iface}")
+        else:
+            out.append(f"{head}{tag.lower()} 10.0.0.1/1->10.0.0.2/2")
+    return "\n".join(out) + "\n"
+
+
+def test_juniper_srx_default_syslog_reads_as_its_structured_syslog(tmp_path, runner):
+    """An SRX's default syslog writes a session's fields by place (`RT_FLOW_SESSION_CLOSE: session closed TCP
+    FIN: 10.0.0.5/51234->93.184.7.9/443 0x0 junos-https ... 6 allow-out trust untrust 40012 12(1520) 10(9876)
+    5 ...`); before, it was read as a CSV whose every line was one text field. Each close is a row, named as
+    the structured syslog names the same fields (so the roles are the same), in the field layouts of old and
+    new Junos releases alike; opens, denials and IDP events are counted and left out."""
+    from vaeguard.flowlogs import junos_record
+
+    train, other, old = tmp_path / "srx1.log", tmp_path / "srx2.log", tmp_path / "srx-old.log"
+    train.write_text(srx_plain_log(1000, "srx1", "ge-0/0/1.0", "198.51.100.7", seed=0))
+    other.write_text(srx_plain_log(300, "srx2", "reth0.100", "203.0.113.9", seed=1))
+    old.write_text(srx_plain_log(300, "srx2", "reth0.100", "203.0.113.9", seed=1, old=True))
+    structured = tmp_path / "srx1-structured.log"
+    structured.write_text(srx_log(1000, "srx1", "ge-0/0/1.0", "198.51.100.7", seed=0))
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 1000 and src.other_events == 1002 and src.describe(df.columns) == "Juniper SRX session log (Juniper SRX syslog: session closes)"
+    same, _ = read_table(open_source(str(structured)))
+    for name in ("source-port", "destination-port", "protocol-id", "session-id-32", "packets-from-client", "bytes-from-client",
+                 "packets-from-server", "bytes-from-server", "elapsed-time", "reason", "service-name", "nat-source-address"):
+        assert df[name].astype(str).tolist() == same[name].astype(str).tolist(), name  # the structured log quotes its numbers
+    assert junos_record("Dec  1 10:00:00 srx1 RT_FLOW: RT_FLOW_SESSION_DENY: session denied 10.0.0.1/1->10.0.0.2/2 None 6") == ""
+    assert junos_record("Dec  1 10:00:00 host sshd[1]: Accepted password") is None
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model)
+    assert res.exit_code == 0 and "1,002 non-flow events left out" in res.stderr, res.output
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["source-address"] == roles["nat-source-address"] == roles["session-id-32"] == roles["syslog_header"] == "ignored"
+    assert roles["destination-port"] == "port" and roles["bytes-from-client"] == roles["elapsed-time"] == "numeric", roles
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["rows"] == 300 and summary["flag_rate"] < 0.05, summary
+    res = invoke(runner, "fit", old, "--model", tmp_path / "m-old", "--epochs", "5", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows_used"] == 300, res.output
 
 
 def test_a_model_of_one_sensors_log_names_the_other_sensor():
@@ -886,6 +947,46 @@ def test_flow_exporters_column_names():
                      "DestinationPort": "port", "TotBytes": "numeric", "version": "categorical", "Sport": "port", "SrcId": "ignored",
                      "DNS_QUERY_ID": "ignored", "event_id": "categorical", "iana:observationDomainId": "ignored",
                      "iana:exportingProcessId": "ignored", "iana:flowEndReason": "categorical", "22": "ignored", "1": "numeric"}
+
+
+def nprobe_json(n: int, seed: int, router: int = 2) -> str:
+    """nProbe's JSON lines without --json-labels: keyed by IPFIX element numbers (8 and 12 the addresses,
+    7 and 11 the ports, 1 and 2 bytes and packets, 22 and 21 the first and last packet's epoch seconds, 10
+    and 14 the router's interfaces, 4 the protocol)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        dp = int(rng.choice([53, 443, 80]))
+        size = int(rng.integers(40, 1500)) * int(rng.integers(1, 30))
+        first = 1_764_547_200 + seed * 86_400 + i
+        out.append(json.dumps({"8": f"10.0.{seed}.{rng.integers(2, 60)}", "12": f"93.184.{rng.integers(256)}.7",
+                               "7": int(rng.integers(1024, 65535)), "11": dp, "4": 17 if dp == 53 else 6, "1": size, "2": size // 500 + 1,
+                               "22": first, "21": first + int(rng.integers(0, 30)), "10": router, "14": router + 1}))
+    return "\n".join(out) + "\n"
+
+
+def test_nprobe_json_keyed_by_element_numbers_is_typed_by_them(tmp_path, runner):
+    """nProbe keys its JSON by IPFIX element numbers unless given --json-labels. Nothing in a key "7" says
+    port: the client ports were counts (another day's out of range) and the router's interface indexes
+    constants (another router's, all new). The element registry types them, but only where every key is a
+    number and the address elements hold addresses: a table whose columns are merely numbered is left alone."""
+    train, other = tmp_path / "np1.json", tmp_path / "np2.json"
+    train.write_text(nprobe_json(1500, seed=1))
+    other.write_text(nprobe_json(400, seed=2, router=7))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["7"] == roles["11"] == "port" and roles["1"] == roles["2"] == "numeric", roles
+    assert roles["8"] == roles["12"] == roles["22"] == roles["21"] == roles["10"] == roles["14"] == "ignored", roles
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["flag_rate"] < 0.05, summary
+    numbered = tmp_path / "numbered.json"  # numbered columns that are no flow: "8" holds no address
+    numbered.write_text("".join(json.dumps({"7": i % 5, "8": f"v{i % 3}", "11": i * 7 % 13}) + "\n" for i in range(300)))
+    res = invoke(runner, "fit", numbered, "--model", tmp_path / "m2", "--epochs", "5", "--json")
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert res.exit_code == 0 and "port" not in roles.values(), roles
 
 
 def test_a_zeek_log_exported_as_csv_keeps_its_roles(tmp_path):
@@ -2135,6 +2236,80 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     (tmp_path / "built.log").write_text("".join(line + "\n" for line in asa_log(100, 1, "asa-a").splitlines() if "302013" in line))
     res = invoke(runner, "fit", tmp_path / "built.log", "--model", tmp_path / "m2")  # an ASA logging at level 5: no teardowns
     assert res.exit_code == 2 and "only 10 events of other kinds: no connection teardown" in res.stderr, res.output
+
+
+def ftd_log(n: int, day: int, device: str, seed: int = 0, teardowns: bool = False) -> str:
+    """A Firepower Threat Defense device's connection events as its syslog sends them: a connection's start
+    (430002, no counts yet) and end (430003), "Key: value" pairs with a user agent that holds ", " and an empty
+    value among them, an intrusion event (430001) now and then; teardowns=True: the ASA-style teardown of the
+    same connection too (302014, 302016), as a device that also logs at level 6 sends it. One device (its UUID,
+    policy names and zones) per `device`."""
+    rng = np.random.default_rng(seed)
+    uuid = {"ftd-a": "0c1b3a8a-6f1e-11ea-9f3c-d1a2b3c4d5e6"}.get(device, "7d2e4b9c-1a2b-11e9-8c7d-a9b8c7d6e5f4")
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        proto = "udp" if port in (53, 123) else "tcp"
+        pkts, d, cid = int(rng.integers(1, 40)), int(rng.integers(0, 120)), int(rng.integers(1, 2**31))
+        size = pkts * int(rng.integers(40, 1500))
+        src, dst, sport = f"10.0.{day}.{rng.integers(2, 60)}", f"93.184.{rng.integers(1, 250)}.7", int(rng.integers(1024, 65535))
+        head = f"<113>Dec {day:02d} 2026 10:{i // 60 % 60:02d}:{i % 60:02d} {device} : "
+        agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0" if port in (80, 443) else ""
+        common = (f"DeviceUUID: {uuid}, InstanceID: {1 + i % 3}, FirstPacketSecond: 2026-12-{day:02d}T10:{i // 60 % 60:02d}:{i % 60:02d}Z, "
+                  f"ConnectionID: {cid}, AccessControlRuleAction: Allow, SrcIP: {src}, DstIP: {dst}, SrcPort: {sport}, DstPort: {port}, "
+                  f"Protocol: {proto}, IngressInterface: inside, EgressInterface: outside, IngressZone: {device}-in, EgressZone: {device}-out, "
+                  f"ACPolicy: {device} policy, AccessControlRuleName: Allow-Out, Prefilter Policy: Default Prefilter Policy, "
+                  f"User: No Authentication Required, UserAgent: {agent}, ClientVersion: , ApplicationProtocol: "
+                  f"{ {443: 'HTTPS', 80: 'HTTP', 53: 'DNS', 123: 'NTP'}[port]}")
+        out.append(f"{head}%FTD-6-430002: {common}, InitiatorPackets: 1, ResponderPackets: 0, InitiatorBytes: 0, ResponderBytes: 0")
+        out.append(f"{head}%FTD-6-430003: {common}, ConnectionDuration: {d}, InitiatorPackets: {pkts}, ResponderPackets: {pkts // 2}, "
+                   f"InitiatorBytes: {size}, ResponderBytes: {size * 3}, NAPPolicy: Balanced Security and Connectivity")
+        if teardowns:
+            out.append(f"{head}%FTD-6-{302014 if proto == 'tcp' else 302016}: Teardown {proto.upper()} connection {cid} for "
+                       f"outside:{dst}/{port} to inside:{src}/{sport} duration 0:00:{d % 60:02d} bytes {size * 4}")
+        if i % 10 == 3:
+            out.append(f"{head}%FTD-1-430001: DeviceUUID: {uuid}, SrcIP: {src}, DstIP: {dst}, Message: PROTOCOL-DNS excessive queries")
+    return "\n".join(out) + "\n"
+
+
+def test_firepower_connection_events_are_one_row_per_connection(tmp_path, runner):
+    """A Firepower Threat Defense device logs a connection to syslog as events of its own: its start
+    (%FTD-6-430002, no counts yet) and its end (430003: "Key: value" pairs, packets and bytes both ways, the
+    duration, the application). Each end event is a row; starts, intrusion events and the ASA-style teardowns
+    of the same connections (a device that also logs at level 6) are left out, so a connection is one row
+    either way. Before, such a log was read as an ASA's: its teardowns alone (one byte total, no packets), or,
+    without them, "holds no flow records". The device's UUID, policies and zones are ignored: another device's
+    log, another day, scores as the training device's."""
+    from vaeguard.flowlogs import ftd_record
+
+    train, home, other = tmp_path / "ftd.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(ftd_log(2000, 1, "ftd-a"))
+    home.write_text(ftd_log(400, 1, "ftd-a", seed=5))
+    other.write_text(ftd_log(400, 9, "ftd-b", seed=5, teardowns=True) + "a line that is not a message\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns) == "Cisco Firepower connection events (Cisco Firepower syslog: connection end events)"
+    assert src.skipped_summary() == "2,200 non-flow events left out"
+    ended = next(line for line in ftd_log(20, 3, "ftd-a").splitlines() if "430003" in line and "KHTML" in line)
+    record = json.loads(ftd_record(ended))
+    assert record["syslog_header"].startswith("<113>Dec 03 2026 10:") and record["Prefilter Policy"] == "Default Prefilter Policy"
+    assert record["UserAgent"].endswith("(KHTML, like Gecko) Chrome/120.0") and record["ApplicationProtocol"] in ("HTTP", "HTTPS")
+    assert record["ClientVersion"] is None and isinstance(record["InitiatorBytes"], int) and record["ResponderBytes"] == 3 * record["InitiatorBytes"]
+    assert ftd_record("%FTD-6-302014: Teardown TCP connection 1 for outside:1.2.3.4/443 to inside:10.0.0.2/5000 duration 0:00:01 bytes 9") == ""
+    assert ftd_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert {name for name, role in roles.items() if role not in ("ignored", "constant")} >= {
+        "Protocol", "DstPort", "ConnectionDuration", "InitiatorPackets", "ResponderPackets", "InitiatorBytes", "ResponderBytes"}, roles
+    assert all(roles[name] == "ignored" for name in ("DeviceUUID", "ACPolicy", "IngressZone", "SrcIP", "ConnectionID", "FirstPacketSecond"))
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    assert len(scored["other"]) == 400
+    assert_lines_told(runner, model, scored, other, tmp_path, "1 malformed line skipped (e.g. 'a line that is not a message'); 840 non-flow events left out")
+    (tmp_path / "starts.log").write_text("".join(line + "\n" for line in ftd_log(100, 1, "ftd-a").splitlines() if "430003" not in line))
+    res = invoke(runner, "fit", tmp_path / "starts.log", "--model", tmp_path / "m2")  # rules set to log at the start only
+    assert res.exit_code == 2 and "no connection end event (%FTD-1-430003)" in res.stderr, res.output
 
 
 def cef_log(n: int, day: int, gateway: str, seed: int = 0) -> str:

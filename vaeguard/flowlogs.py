@@ -187,6 +187,51 @@ def _junos_flow(line: str) -> bool:
     return tag is None or tag.group(1) == "RT_FLOW_SESSION_CLOSE"
 
 
+# The same session close in the SRX's default syslog format (not structured): `RT_FLOW_SESSION_CLOSE: session
+# closed TCP FIN: 10.0.0.5/51234->93.184.216.34/443 0x0 junos-https 198.51.100.7/40001->93.184.216.34/443 0x0
+# N/A N/A N/A N/A 6 allow-out trust untrust 40012 12(1520) 10(9876) 5 HTTPS UNKNOWN N/A N/A ge-0/0/1.0 No ...`:
+# fields by place, named as the structured format names them. Junos releases differ in what stands between
+# the address pairs and the protocol (connection tags `0x0`, two or four NAT rule fields) and in what follows
+# the elapsed time (application, nested application, user, roles, interface, ...): the fields are found from
+# both ends of that run, "protocol policy zone zone session packets(bytes) packets(bytes) elapsed".
+JUNOS_MESSAGE = re.compile(r"\bRT_[A-Z0-9_]+: ")
+JUNOS_CLOSE = re.compile(
+    r"\bRT_FLOW_SESSION_CLOSE(?:_LS)?: session closed (.*?): (\S+)/(\d+)->(\S+)/(\d+) (?:0x\w+ )?(\S+) (\S+)/(\d+)->(\S+)/(\d+) "
+    r"(?:\S+ )*?(\d+) (\S+) (\S+) (\S+) (\d+) (\d+)\((\d+)\) (\d+)\((\d+)\) (\d+)(?: (\S+) (\S+))?")
+JUNOS_CLOSE_FIELDS = ("reason", "source-address", "source-port", "destination-address", "destination-port", "service-name",
+                      "nat-source-address", "nat-source-port", "nat-destination-address", "nat-destination-port", "protocol-id",
+                      "policy-name", "source-zone-name", "destination-zone-name", "session-id-32", "packets-from-client",
+                      "bytes-from-client", "packets-from-server", "bytes-from-server", "elapsed-time", "application",
+                      "nested-application")
+
+# Both formats' fields, typed (the structured syslog quotes every value, numbers too).
+JUNOS_TYPES = {
+    "syslog_header": "sensor", "packet-incoming-interface": "sensor", "session-id-32": "id", "session-id": "id",
+    **dict.fromkeys(("source-address", "destination-address", "nat-source-address", "nat-destination-address"), "addr"),
+    **dict.fromkeys(("source-port", "destination-port", "nat-source-port", "nat-destination-port"), "port"),
+    **dict.fromkeys(("packets-from-client", "bytes-from-client", "packets-from-server", "bytes-from-server"), "count"),
+    "elapsed-time": "interval",
+}
+
+
+def junos_record(line: str) -> str | None:
+    """A Juniper SRX session close in its default syslog format as a JSON record, named as its structured
+    syslog names the same fields; "" for its other messages (session opens and denials, IDP, screen and
+    AppTrack events: not flows), None for a line that is no such message. What stands before the message
+    tag (the syslog priority, time and host) is kept whole as `syslog_header`."""
+    m = JUNOS_CLOSE.search(line)
+    if m is None:
+        return "" if JUNOS_MESSAGE.search(line) else None
+    header = line[: m.start()].strip().rstrip(":").strip()
+    fields = [f'"{key}":{_json_value(value) if value is not None else "null"}' for key, value in zip(JUNOS_CLOSE_FIELDS, m.groups())]
+    return "{" + ",".join([f'"syslog_header":{_json_text(header) if header else "null"}', *fields]) + "}"
+
+
+def looks_junos(text: str) -> bool:
+    """Whether the peeked lines are a Juniper SRX's syslog in its default format (RT_FLOW_SESSION_CLOSE: ...)."""
+    return _most_lines(text, JUNOS_MESSAGE.search)
+
+
 def _piped(line: str) -> bool:
     return "|" in line and len(_PIPE_KEY.findall(line)) >= KV_MIN_PAIRS - 1
 
@@ -556,6 +601,56 @@ def looks_cisco_asa(text: str) -> bool:
     return _most_lines(text, ASA_MESSAGE.search)
 
 
+# Firepower Threat Defense also logs a connection as an event of its own where an access control rule says
+# to log it to syslog: `%FTD-1-430003: DeviceUUID: ..., SrcIP: 10.0.1.20, DstIP: 192.0.2.7, SrcPort: 51234,
+# DstPort: 443, Protocol: tcp, ..., ConnectionDuration: 19, InitiatorPackets: 15, ResponderPackets: 18,
+# InitiatorBytes: 2104, ResponderBytes: 12456, ...`: "Key: value" pairs split at ", ", each key in capitals
+# (a user agent's "(KHTML, like Gecko)" starts no key; "Tunnel or Prefilter Rule" is one). 430003 is the end
+# of a connection, with its counts: the flow. 430002 is its start (no counts yet), 430001 an intrusion event,
+# 430004 and 430005 file and malware events. A device that sends these events may send the ASA's teardowns
+# of the same connections too: a log holding connection events is read from them alone, one row per
+# connection, its teardowns counted as left out (see `looks_ftd_events`).
+FTD_EVENT = re.compile(r"%FTD-\d-(43000\d):\s*")
+FTD_KEY = re.compile(r"(?:^|, )([A-Z][A-Za-z0-9_]*(?: [A-Za-z][A-Za-z0-9_]*){0,3}):(?= |,|$) ?")
+FTD_TYPES = {
+    # The device, its policies and where in it the connection passed: another device's are its own.
+    **dict.fromkeys(("syslog_header", "DeviceUUID", "InstanceID", "ACPolicy", "NAPPolicy", "Prefilter Policy", "SSLPolicy",
+                     "IntrusionPolicy", "IngressInterface", "EgressInterface", "IngressZone", "EgressZone", "IngressVRF",
+                     "EgressVRF"), "sensor"),
+    **dict.fromkeys(("SrcIP", "DstIP", "NAT_InitiatorIP", "NAT_ResponderIP", "OriginalClientIP"), "addr"),
+    **dict.fromkeys(("SrcPort", "DstPort", "NAT_InitiatorPort", "NAT_ResponderPort"), "port"),
+    **dict.fromkeys(("InitiatorPackets", "ResponderPackets", "InitiatorBytes", "ResponderBytes", "InitiatorDroppedPackets",
+                     "ResponderDroppedPackets"), "count"),
+    "ConnectionDuration": "interval", "FirstPacketSecond": "time", "ConnectionID": "id", "ConnectionCounter": "id",
+}
+
+
+def ftd_record(line: str) -> str | None:
+    """A Firepower connection's end event (%FTD-N-430003) as a JSON record; "" for the device's other messages
+    (connection starts, intrusion and file events, the ASA-style teardowns of the same connections), None for
+    a line that is no such message. What stands before the message is kept whole as `syslog_header`."""
+    m = FTD_EVENT.search(line)
+    if m is None:
+        return "" if ASA_MESSAGE.search(line) else None
+    if m.group(1) != "430003":
+        return ""
+    body = line[m.end():].rstrip()
+    keys = list(FTD_KEY.finditer(body))
+    if not keys or keys[0].start() != 0:
+        return None
+    header = line[: m.start()].strip().rstrip(":").strip()
+    pairs = {"syslog_header": _json_text(header) if header else "null"}
+    for key, after in zip(keys, [*keys[1:], None]):
+        value = body[key.end(): after.start() if after is not None else len(body)].strip()
+        pairs.setdefault(key.group(1), _json_value(value))
+    return "{" + ",".join(f"{_json_text(key)}:{value}" for key, value in pairs.items()) + "}"
+
+
+def looks_ftd_events(text: str) -> bool:
+    """Whether a Cisco ASA / FTD syslog's peeked lines hold Firepower connection events (430002, 430003)."""
+    return any(m.group(1) in ("430002", "430003") for m in FTD_EVENT.finditer(text))
+
+
 def is_azure_flow_log(text: str) -> bool:
     """Whether peeked JSON text is an Azure NSG or VNet flow log ({"records": [...]} of flow events)."""
     head = text.lstrip()[:200]
@@ -605,6 +700,7 @@ _EXPORTERS = (
     ("Palo Alto Networks traffic log", lambda n: PANOS_CORE <= n),
     ("Palo Alto Networks traffic log export", lambda n: bool(pan_os_export_fields(n))),
     ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
+    ("Cisco Firepower connection events", lambda n: {"SrcIP", "DstIP", "InitiatorBytes", "ResponderBytes"} <= n),
     ("CEF events", lambda n: CEF_CORE <= n),
     ("LEEF events", lambda n: LEEF_CORE <= n),
     ("Check Point logs", lambda n: CHECKPOINT_CORE <= n),
@@ -637,7 +733,8 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
           "FortiGate traffic log": _picked(FORTIGATE_TYPES), "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
           "Palo Alto Networks traffic log export": _pan_os_export_hints,
-          "Cisco ASA connection log": _picked(ASA_TYPES), "CEF events": _picked(CEF_TYPES),
+          "Cisco ASA connection log": _picked(ASA_TYPES), "Cisco Firepower connection events": _picked(FTD_TYPES),
+          "Juniper SRX session log": _picked(JUNOS_TYPES), "CEF events": _picked(CEF_TYPES),
           "LEEF events": _picked(LEEF_TYPES), "Check Point logs": _picked(CHECKPOINT_TYPES)}
 
 
@@ -907,17 +1004,48 @@ def _rows_only(reader, stop: list) -> Iterator:
         raise stop[0]
 
 
+# nProbe writes its JSON keyed by the IPFIX / NetFlow v9 information element numbers unless told to write
+# names (`--json-labels`): {"8":"10.0.0.5","12":"93.184.216.34","7":51234,"11":443,"4":6,"1":1520,"2":12,...}.
+# Nothing in a key "7" says port (it was a count, another flow's client port out of range); IANA's registry of
+# elements does. Used only where every key of the peeked records is a number and an address element (8, 12,
+# 27, 28) holds addresses: a table whose columns are merely numbered is left as it is.
+IPFIX_ELEMENT_TYPES = {
+    **dict.fromkeys(("1", "2", "3", "23", "24", "85", "86"), "count"),  # octets, packets, flows: delta, post and total
+    **dict.fromkeys(("7", "11", "227", "228"), "port"),  # source and destination transport ports, after NAT too
+    **dict.fromkeys(("8", "12", "15", "18", "27", "28", "62", "63", "225", "226", "130", "131"), "addr"),
+    **dict.fromkeys(("56", "57", "80", "81"), "id"),  # MAC addresses: a device's, as an address is a host's
+    **dict.fromkeys(("10", "14", "144", "149"), "sensor"),  # the exporter's interfaces, process and observation domain
+    **dict.fromkeys(("9", "13", "16", "17", "29", "30"), "route"),  # prefix lengths and AS numbers
+    **dict.fromkeys(("21", "22", "150", "151", "152", "153", "154", "155", "156", "157"), "time"),
+    "148": "id",  # flowId
+}
+_IPFIX_ADDRESS_ELEMENTS = ("8", "12", "27", "28")
+
+
+def _holds_addresses(records: list[dict]) -> bool:
+    import ipaddress
+
+    values = [r[k] for r in records for k in _IPFIX_ADDRESS_ELEMENTS if isinstance(r.get(k), str)]
+    try:
+        return bool(values) and all(ipaddress.ip_address(v) for v in values)
+    except ValueError:
+        return False
+
+
 def json_hints(text: str) -> dict[str, str]:
-    """Column types for JSON lines: Zeek's conn fields or Suricata's flow fields, by the records' keys."""
+    """Column types for JSON lines: Zeek's conn fields or Suricata's flow fields, by the records' keys, or
+    IPFIX elements by number (nProbe's JSON without labels)."""
     keys: set[str] = set()
     lists: set[str] = set()
+    records = []
     for line in text.splitlines()[:50]:
         try:
             obj = json.loads(line)
         except ValueError:
             continue
         if isinstance(obj, dict):
-            keys |= set(_flatten(obj, lists=lists))
+            records.append(_flatten(obj, lists=lists))
+            keys |= set(records[-1])
     # An array is its member count, as a Zeek set is in TSV (the reader joins it as Zeek writes one): a
     # Zeek dns log's answers, say, which the conn fields below do not name.
     hints = dict.fromkeys(sorted(lists), "list")
@@ -925,6 +1053,8 @@ def json_hints(text: str) -> dict[str, str]:
         hints.update(EVE_FLOW_TYPES)
     elif "uid" in keys or "id.orig_h" in keys:
         hints.update(ZEEK_CONN_TYPES)
+    elif keys and all(k.isdigit() for k in keys) and _holds_addresses(records):
+        hints.update({k: v for k, v in IPFIX_ELEMENT_TYPES.items() if k in keys})
     return hints
 
 
@@ -1042,6 +1172,10 @@ OTHER_EVENTS = {
           "Juniper's RT_FLOW_SESSION_CLOSE)",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
            "syslog level to informational, or give the log that holds them",
+    "junos": "no session close (RT_FLOW_SESSION_CLOSE), which an SRX logs for a policy with `then log session-close`; "
+             "set it, or give the log that holds them",
+    "ftd": "no connection end event (%FTD-1-430003), only starts (430002) or intrusion and file events; set the access "
+           "control rules to log at the end of connections to syslog, or give the log that holds them",
 }
 
 

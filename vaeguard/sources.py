@@ -29,12 +29,14 @@ import pandas as pd
 from .errors import InputError, quoted_names
 from .parallel import column_workers, release_freed_memory, worker_count
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "cef", "leef", "checkpoint", "vpc")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "cef", "leef", "checkpoint", "vpc")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
 # How the summaries say a firewall's syslog was read (Source.log_lines).
 LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
+                   "ftd": "Cisco Firepower syslog: connection end events",
+                   "junos": "Juniper SRX syslog: session closes",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
                    "checkpoint": "Check Point Log Exporter syslog",
                    "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order",
@@ -127,9 +129,10 @@ class Source:
     json_array: bool = False  # JSON records in one array ([{...}, {...}]), not one per line
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     # A firewall's syslog, read a line at a time (_RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
-    # connection teardowns, "cef" and "leef", CEF and LEEF events, "checkpoint", a Check Point Log Exporter's
-    # syslog, as JSON records; "panos", a PAN-OS firewall's traffic logs, and "vpc", AWS VPC Flow Logs
-    # without their header line, as CSV rows named `names_by_place`.
+    # connection teardowns, "ftd", Firepower's connection events, "junos", a Juniper SRX's session closes in
+    # its default syslog format, "cef" and "leef", CEF and LEEF events, "checkpoint", a Check Point Log
+    # Exporter's syslog, as JSON records; "panos", a PAN-OS firewall's traffic logs, and "vpc", AWS VPC Flow
+    # Logs without their header line, as CSV rows named `names_by_place`.
     log_lines: str = ""
     names_by_place: list[str] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
@@ -262,10 +265,11 @@ class Source:
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.log_lines:
-            from .flowlogs import asa_record, cef_record, checkpoint_record, key_values, leef_record, pan_os_line, vpc_default_line
+            from .flowlogs import (asa_record, cef_record, checkpoint_record, ftd_record, junos_record, key_values, leef_record,
+                                   pan_os_line, vpc_default_line)
 
-            parse = {"kv": key_values, "asa": asa_record, "cef": cef_record, "leef": leef_record, "checkpoint": checkpoint_record,
-                     "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
+            parse = {"kv": key_values, "asa": asa_record, "ftd": ftd_record, "junos": junos_record, "cef": cef_record, "leef": leef_record,
+                     "checkpoint": checkpoint_record, "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
             raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.names_by_place)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
@@ -829,8 +833,9 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
                              "Palo Alto firewall's traffic logs, the flows, not its other logs")
         return Source(path, "csv", compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream, encoding=encoding,
                       log_lines=kind, names_by_place=names)
-    # key=value lines, an ASA's teardowns, CEF, LEEF and Check Point logs are read as the JSON records they become
-    records = kind in ("kv", "asa", "cef", "leef", "checkpoint")
+    # key=value lines, an ASA's teardowns, Firepower's connection events, an SRX's session closes, CEF, LEEF
+    # and Check Point logs are read as the JSON records they become
+    records = kind in ("kv", "asa", "ftd", "junos", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
@@ -1020,7 +1025,8 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import looks_cef, looks_checkpoint, looks_cisco_asa, looks_key_value, looks_leef, looks_pan_os, looks_vpc_default
+    from .flowlogs import (looks_cef, looks_checkpoint, looks_cisco_asa, looks_ftd_events, looks_junos, looks_key_value, looks_leef,
+                           looks_pan_os, looks_vpc_default)
 
     # Before key=value: a CEF or LEEF event's attributes are key=value pairs too.
     if looks_cef(text):
@@ -1033,7 +1039,13 @@ def _guess_text_format(text: str) -> str:
         return "kv"
     if looks_vpc_default(text):
         return "vpc"
-    return "panos" if looks_pan_os(text) else "asa" if looks_cisco_asa(text) else "csv"
+    if looks_pan_os(text):
+        return "panos"
+    if looks_junos(text):
+        return "junos"
+    if looks_cisco_asa(text):
+        return "ftd" if looks_ftd_events(text) else "asa"
+    return "csv"
 
 
 def sniff_delimiter(text: str) -> str:
