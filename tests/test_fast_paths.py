@@ -267,6 +267,29 @@ def test_direct_fused_adam_matches_torch_adam():
             assert torch.equal(p, q), f"{name} differs with weight_decay={weight_decay}"
 
 
+def test_foreach_gradient_clipping_matches_torch():
+    """train.clip_grad_norm_ runs torch's clipping through the foreach kernels (torch loops over the tensors
+    on a CPU): the gradients it leaves must be torch's, bit for bit, when it clips and when it does not, and
+    a parameter without a gradient is passed over as torch passes it over."""
+    from vaeguard.train import clip_grad_norm_
+
+    torch.manual_seed(0)
+    model = TabularAutoencoder(3, [1], [4, 2], latent_dim=2, hidden=[8])
+    params = list(model.parameters())
+    for scale, max_norm in ((10.0, 1.0), (1e-3, 5.0)):
+        grads = [torch.randn_like(p) * scale for p in params]
+        grads[0] = None
+        clipped = []
+        for clip in (lambda: clip_grad_norm_(params, max_norm), lambda: torch.nn.utils.clip_grad_norm_(params, max_norm)):
+            for p, g in zip(params, grads):
+                p.grad = None if g is None else g.clone()
+            clip()
+            clipped.append([p.grad for p in params])
+        assert clipped[0][0] is None and clipped[1][0] is None
+        assert all(torch.equal(a, b) for a, b in zip(clipped[0][1:], clipped[1][1:])), f"differs at scale {scale}"
+        assert (scale > 1) == any(not torch.equal(a, g) for a, g in zip(clipped[0][1:], grads[1:]))  # clipped only when too large
+
+
 def test_fit_leaves_the_compiler_unloaded():
     """A fit never needs torch._dynamo (1.5 s of import); a new torch that pulls it in shows up here."""
     import subprocess
