@@ -24,6 +24,8 @@ network, 8 from another, so 34 and 44 share their capture point's values and 8 h
   closing tuple nested by hour, rule and NIC.
 - FortiGate's traffic log as its syslog carries it (key=value lines): one device, virtual domain and
   NAT address per network, the responder's country, a session id per connection.
+- A SonicWall's syslog (SonicOS's default key=value format): each connection's open and close, its ends
+  written address:port:interface; one device per network (serial, address, LAN interface).
 - A Palo Alto firewall's traffic log as its syslog carries it (PAN-OS CSV lines without a header): one
   firewall per network (serial, name, device group, NAT address), the application as PAN-OS names it,
   each session's end reason, the responder's country, a session id and sequence number per connection.
@@ -306,6 +308,29 @@ def fortigate(rows: list[dict], point: tuple, path: Path) -> Path:
                    f'trandisp="snat" transip={point[1]} transport={r["id.orig_p"]} duration={int(float(r["duration"] or 0))} '
                    f'sentbyte={_n(r["orig_ip_bytes"])} rcvdbyte={_n(r["resp_ip_bytes"])} sentpkt={_n(r["orig_pkts"])} rcvdpkt={_n(r["resp_pkts"])} '
                    f'devname="{device}" devid="FG100F{_hash(device, 10**6):06d}"')
+    path.write_text("\n".join(out) + "\n")
+    return path
+
+
+def sonicwall(rows: list[dict], point: tuple, path: Path) -> Path:
+    """A SonicWall's syslog (SonicOS's default format): per connection its open (m=98) and close (m=537,
+    bytes and packets both ways, duration in ms), each end written address:port:interface; one device per
+    network (serial, address, LAN interface), an event counter."""
+    a = point is POINTS["A"]
+    serial, fw, lan = ("C0EAE48F5084", "203.0.113.1", "X0") if a else ("0017C5178994", "198.51.100.9", "X2-V20")
+    names = {"dns": "DNS", "http": "HTTP", "ssl": "HTTPS", "dhcp": "DHCP", "irc": "IRC"}
+    out = []
+    for i, r in enumerate(rows):
+        when = datetime.fromtimestamp(float(r["ts"]), timezone.utc)
+        svc = r["service"] or ""
+        head = (f'<134>id=firewall sn={serial} time="{when:%Y-%m-%d %H:%M:%S} UTC" fw={fw} pri=6 c=262144 m=98 msg="Connection Opened" '
+                f'app={49000 + _hash(svc, 200)} appName="General {names.get(svc, r["proto"].upper())}" n={2 * i}')
+        ends = (f"src={r['id.orig_h']}:{r['id.orig_p']}:{lan} dst={r['id.resp_h']}:{r['id.resp_p']}:X1 "
+                f"proto={r['proto']}/{svc or r['id.resp_p']}")
+        out.append(f'{head} {ends} sent=60 rule="22 (LAN->WAN)" fw_action="NA"')
+        out.append(head.replace("m=98", "m=537").replace("Opened", "Closed").replace(f"n={2 * i}", f"n={2 * i + 1}")
+                   + f" {ends} sent={_n(r['orig_ip_bytes'])} rcvd={_n(r['resp_ip_bytes'])} spkt={_n(r['orig_pkts'])} rpkt={_n(r['resp_pkts'])} "
+                   f'cdur={int(float(r["duration"] or 0) * 1000)} rule="22 (LAN->WAN)" fw_action="NA"')
     path.write_text("\n".join(out) + "\n")
     return path
 
@@ -633,6 +658,7 @@ FORMATS = {"zeek tsv": (zeek_policy, ".log"), "zeek tsv, policy fields and VLAN 
            "google cloud vpc flow logs": (gcp, ".json"), "argus (CTU-13 binetflow)": (argus, ".binetflow"),
            "windows firewall log": (windows_firewall, ".log"), "azure nsg flow logs": (azure, ".json"),
            "fortigate traffic log, syslog key=value lines": (fortigate, ".log"),
+           "sonicwall syslog, key=value lines": (sonicwall, ".log"),
            "palo alto traffic log, PAN-OS syslog": (panos, ".log"),
            "palo alto traffic log, web interface CSV export": (panos_export, ".csv"), "cisco asa syslog, connection teardowns": (cisco_asa, ".log"),
            "cisco firepower syslog, connection events": (cisco_ftd, ".log"),

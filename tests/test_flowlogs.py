@@ -2238,6 +2238,59 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     assert res.exit_code == 2 and "only 10 events of other kinds: no connection teardown" in res.stderr, res.output
 
 
+def sonicwall_log(n: int, day: int, serial: str, seed: int = 0, syslog_id: str = "firewall", lan: str = "X0") -> str:
+    """A SonicWall's syslog in SonicOS's default format: per connection its open (m=98) and close (m=537, with
+    bytes, packets and duration both ways), each end written address:port:interface, a web site hit (m=97)
+    now and then; the device's serial, address, Syslog ID, LAN interface and event counter its own."""
+    rng = np.random.default_rng(seed)
+    fw = {"C0EAE48F5084": "203.0.113.1"}.get(serial, "198.51.100.9")
+    out = []
+    for i in range(n):
+        dp = int(rng.choice([443, 443, 80, 53, 123]))
+        proto, svc = ("udp", {53: "dns", 123: "ntp"}[dp]) if dp in (53, 123) else ("tcp", {443: "https", 80: "http"}[dp])
+        size = int(rng.integers(40, 1500)) * int(rng.integers(1, 30))
+        src, dst = f"10.0.{day}.{rng.integers(2, 60)}:{rng.integers(1024, 65535)}:{lan}", f"93.184.{rng.integers(256)}.7:{dp}:X1"
+        head = (f'<134>id={syslog_id} sn={serial} time="2026-12-{day:02d} 10:{i // 60 % 60:02d}:{i % 60:02d} UTC" fw={fw} pri=6 c=262144 '
+                f'm=98 msg="Connection Opened" app=49169 appName="General {svc.upper()}" n={1000 * day + 3 * i}')
+        out.append(f'{head} src={src} dst={dst} proto={proto}/{svc} sent=60 rule="22 (LAN->WAN)" fw_action="NA"')
+        out.append(head.replace("m=98", "m=537").replace("Connection Opened", "Connection Closed").replace(f"n={1000 * day + 3 * i}", f"n={1000 * day + 3 * i + 1}")
+                   + f' src={src} dst={dst} srcMac=00:11:22:33:44:{i % 50:02x} proto={proto}/{svc} sent={size} rcvd={size * 3} '
+                   f'spkt={size // 500 + 1} rpkt={size // 400 + 1} cdur={rng.integers(0, 60000)} rule="22 (LAN->WAN)" fw_action="NA"')
+        if i % 10 == 3:
+            out.append(f'<134>id={syslog_id} sn={serial} fw={fw} pri=6 c=1024 m=97 n={1000 * day + 3 * i + 2} src={src} dst={dst} '
+                       "proto=tcp/https op=1 sent=798 rcvd=12352 result=403 arg=/favicon.ico")
+    return "\n".join(out) + "\n"
+
+
+def test_a_sonicwall_connection_log_is_one_row_per_connection_and_another_device_is_not_news(tmp_path, runner):
+    """SonicWall logs a connection when it opens (m=98) and when it closes (m=537, with its counts), among web
+    site hits (m=97): read as plain key=value lines, each connection was two rows and every end a category of
+    text (`10.0.1.7:51234:X0`: each new host and client port unseen), and the serial a constant (another device
+    flagged whole). Now the close is the row, each end is split into address (ignored), port and interface
+    (ignored), and the serial, Syslog ID and event counter are ignored: another SonicWall's log scores as
+    the training device's."""
+    train, home, other = tmp_path / "sw.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(sonicwall_log(2000, 1, "C0EAE48F5084"))
+    home.write_text(sonicwall_log(400, 1, "C0EAE48F5084", seed=5))
+    other.write_text(sonicwall_log(400, 9, "0017C5178994", seed=5, syslog_id="branch-7", lan="X2-V20") + "a line that is not a message\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 2000 and src.describe(df.columns) == "SonicWall connection log (key=value lines)"
+    assert src.skipped_summary() == "2,200 non-flow events left out"
+    first = df.iloc[0]
+    assert first["src"].startswith("10.0.1.") and first["dst_port"] in (443, 80, 53, 123) and first["src_interface"] == "X0"
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["src"] == roles["dst"] == roles["sn"] == roles["id"] == roles["n"] == roles["src_interface"] == roles["time"] == "ignored"
+    assert roles["dst_port"] == roles["src_port"] == "port" and roles["sent"] == roles["rpkt"] == roles["cdur"] == "numeric", roles
+    assert roles["app"] == "ignored" and roles["appName"] != "ignored"  # the same label as appName, counted once
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    assert len(scored["other"]) == 400
+    assert_lines_told(runner, model, scored, other, tmp_path, "1 malformed line skipped (e.g. 'a line that is not a message'); 440 non-flow events left out")
+
+
 def ftd_log(n: int, day: int, device: str, seed: int = 0, teardowns: bool = False) -> str:
     """A Firepower Threat Defense device's connection events as its syslog sends them: a connection's start
     (430002, no counts yet) and end (430003), "Key: value" pairs with a user agent that holds ", " and an empty

@@ -455,6 +455,9 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "route":
         return ColumnSpec(name, IGNORED, "routing data or location of an address (AS number, prefix length, MPLS label, country): "
                                          "says where a host sits, as the address does, not what the traffic did")
+    if base == "copy":
+        return ColumnSpec(name, IGNORED, "another field's value in other words (an exporter's number for the application "
+                                         "it also names): the same evidence twice")
     if base == "sensor":
         return ColumnSpec(name, IGNORED, "the sensor's bookkeeping (which sensor, interface or file wrote the record, and why "
                                          "then), not the traffic")
