@@ -2173,6 +2173,17 @@ def test_pan_os_lines_are_told_from_csv_and_named_as_far_as_they_go():
     assert pan_os_names("<14>Dec  1 10:00:00 PA-A 1,2026/12/01 10:00:00,0132,SYSTEM,general,0\n") == []
 
 
+def device_logs(tmp_path, train: str, home: str, other: str):
+    """A device's training log, the same flows' log again at that device (`home`) and at another (`other`,
+    a malformed line after them) as files; and the training log read as fit reads it."""
+    paths = []
+    for name, text in (("train.log", train), ("home.log", home), ("other.log", other + "a line that is not a message\n")):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(text)
+    src = open_source(str(paths[0]))
+    return (*paths, read_table(src)[0], src)
+
+
 def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False) -> str:
     """A Cisco ASA's connection teardowns as its syslog sends them (302014 for TCP, 302016 for UDP), a
     connection built (302013, not a flow) now and then among them; hosted=True: a syslog header that
@@ -2204,12 +2215,8 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     with another syslog header, scores as the training device's."""
     from vaeguard.flowlogs import asa_record
 
-    train, home, other = tmp_path / "asa.log", tmp_path / "home.log", tmp_path / "other.log"
-    train.write_text(asa_log(2000, 1, "asa-a"))
-    home.write_text(asa_log(400, 1, "asa-a", seed=5))
-    other.write_text(asa_log(400, 9, "asa-b", seed=5, hosted=True) + "a line that is not a message\n")
-    src = open_source(str(train))
-    df, _ = read_table(src)
+    train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a"), asa_log(400, 1, "asa-a", seed=5),
+                                              asa_log(400, 9, "asa-b", seed=5, hosted=True))
     assert len(df) == 2000 and src.describe(df.columns) == "Cisco ASA connection log (Cisco ASA syslog: connection teardowns)"
     assert src.skipped_summary() == "200 non-flow events left out"
     assert json.loads(asa_record("<166>Dec 01 2026 10:00:01: %ASA-6-302014: Teardown TCP connection 2084 for outside:2001:db8::7/443 "
@@ -2269,12 +2276,8 @@ def test_a_sonicwall_connection_log_is_one_row_per_connection_and_another_device
     flagged whole). Now the close is the row, each end is split into address (ignored), port and interface
     (ignored), and the serial, Syslog ID and event counter are ignored: another SonicWall's log scores as
     the training device's."""
-    train, home, other = tmp_path / "sw.log", tmp_path / "home.log", tmp_path / "other.log"
-    train.write_text(sonicwall_log(2000, 1, "C0EAE48F5084"))
-    home.write_text(sonicwall_log(400, 1, "C0EAE48F5084", seed=5))
-    other.write_text(sonicwall_log(400, 9, "0017C5178994", seed=5, syslog_id="branch-7", lan="X2-V20") + "a line that is not a message\n")
-    src = open_source(str(train))
-    df, _ = read_table(src)
+    train, home, other, df, src = device_logs(tmp_path, sonicwall_log(2000, 1, "C0EAE48F5084"), sonicwall_log(400, 1, "C0EAE48F5084", seed=5),
+                                              sonicwall_log(400, 9, "0017C5178994", seed=5, syslog_id="branch-7", lan="X2-V20"))
     assert len(df) == 2000 and src.describe(df.columns) == "SonicWall connection log (key=value lines)"
     assert src.skipped_summary() == "2,200 non-flow events left out"
     first = df.iloc[0]
@@ -2335,12 +2338,8 @@ def test_firepower_connection_events_are_one_row_per_connection(tmp_path, runner
     log, another day, scores as the training device's."""
     from vaeguard.flowlogs import ftd_record
 
-    train, home, other = tmp_path / "ftd.log", tmp_path / "home.log", tmp_path / "other.log"
-    train.write_text(ftd_log(2000, 1, "ftd-a"))
-    home.write_text(ftd_log(400, 1, "ftd-a", seed=5))
-    other.write_text(ftd_log(400, 9, "ftd-b", seed=5, teardowns=True) + "a line that is not a message\n")
-    src = open_source(str(train))
-    df, _ = read_table(src)
+    train, home, other, df, src = device_logs(tmp_path, ftd_log(2000, 1, "ftd-a"), ftd_log(400, 1, "ftd-a", seed=5),
+                                              ftd_log(400, 9, "ftd-b", seed=5, teardowns=True))
     assert len(df) == 2000 and src.describe(df.columns) == "Cisco Firepower connection events (Cisco Firepower syslog: connection end events)"
     assert src.skipped_summary() == "2,200 non-flow events left out"
     ended = next(line for line in ftd_log(20, 3, "ftd-a").splitlines() if "430003" in line and "KHTML" in line)

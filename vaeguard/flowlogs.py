@@ -781,7 +781,8 @@ def _vpc_hints(names: set[str]) -> dict[str, str]:
 
 # The exporters above that write no types of their own, typed by their names.
 _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": _picked(NFDUMP_TYPES), "AWS VPC Flow Logs": _vpc_hints,
-          "FortiGate traffic log": _picked(FORTIGATE_TYPES), "SonicWall connection log": _sonicwall_hints, "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
+          "FortiGate traffic log": _picked(FORTIGATE_TYPES), "SonicWall connection log": _sonicwall_hints,
+          "Palo Alto Networks traffic log": _picked(PANOS_TYPES),
           "Palo Alto Networks traffic log export": _pan_os_export_hints,
           "Cisco ASA connection log": _picked(ASA_TYPES), "Cisco Firepower connection events": _picked(FTD_TYPES),
           "Juniper SRX session log": _picked(JUNOS_TYPES), "CEF events": _picked(CEF_TYPES),
