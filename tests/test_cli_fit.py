@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
+import types
 
 import numpy as np
 import pandas as pd
@@ -312,6 +314,7 @@ def test_sample_data_roles(runner, tmp_path):
 def test_a_quick_fit_writes_its_checkpoint_once(runner, flows_csv, tmp_path, monkeypatch):
     """A checkpoint is fsynced: written at every improved epoch of a small table, they took most of the fit."""
     from vaeguard import manifest as manifest_mod
+    from vaeguard import train as train_mod
 
     real, states = manifest_mod.save, []
 
@@ -320,8 +323,16 @@ def test_a_quick_fit_writes_its_checkpoint_once(runner, flows_csv, tmp_path, mon
         return real(detector, path, state=state)
 
     monkeypatch.setattr(manifest_mod, "save", counted)
+    # Training reads a clock of its own here, a hundredth of a second a reading: the 40 epochs take well under
+    # the ten seconds between saves however loaded the machine is (on a busy one they took more, and saved twice).
+    ticks = itertools.count()
+    monkeypatch.setattr(train_mod, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 0.01))
     assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "40", "-q").exit_code == 0
     assert states.count("training") == 1  # the first epoch's, in case of an interrupt; the next is ten seconds on
+    states.clear()
+    monkeypatch.setattr(train_mod, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 5.0))  # a slow machine
+    assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m2", "--epochs", "40", "-q").exit_code == 0
+    assert states.count("training") > 1  # a save every ten seconds of training, as before
 
 
 def test_interrupted_fit_keeps_previous_model(runner, flows_csv, tmp_path, monkeypatch):
