@@ -190,7 +190,7 @@ SONICWALL_TYPES = {
 
 
 def _sonicwall_hints(names: set[str]) -> dict[str, str]:
-    hints = {k: v for k, v in SONICWALL_TYPES.items() if k in names}
+    hints = _picked(SONICWALL_TYPES)(names)
     if "appName" in names:  # app numbers what appName names: one label, counted once
         hints["app"] = "copy"
     return hints
@@ -271,14 +271,24 @@ def junos_record(line: str) -> str | None:
     m = JUNOS_CLOSE.search(line)
     if m is None:
         return "" if JUNOS_MESSAGE.search(line) else None
-    header = line[: m.start()].strip().rstrip(":").strip()
     fields = [f'"{key}":{_json_value(value) if value is not None else "null"}' for key, value in zip(JUNOS_CLOSE_FIELDS, m.groups())]
-    return "{" + ",".join([f'"syslog_header":{_json_text(header) if header else "null"}', *fields]) + "}"
+    return "{" + ",".join([f'"syslog_header":{_syslog_header(line, m.start())}', *fields]) + "}"
 
 
 def looks_junos(text: str) -> bool:
     """Whether the peeked lines are a Juniper SRX's syslog in its default format (RT_FLOW_SESSION_CLOSE: ...)."""
     return _most_lines(text, JUNOS_MESSAGE.search)
+
+
+def _header_before(line: str, start: int) -> str:
+    """What stands before a device's message (the syslog priority, time and host), without its closing colon."""
+    return line[:start].strip().rstrip(":").strip()
+
+
+def _syslog_header(line: str, start: int) -> str:
+    """That header as JSON text: null where there is none."""
+    header = _header_before(line, start)
+    return _json_text(header) if header else "null"
 
 
 def _piped(line: str) -> bool:
@@ -638,7 +648,7 @@ def asa_record(line: str) -> str | None:
     proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
     reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
     return json.dumps({
-        "syslog_header": line[: m.start()].strip().rstrip(":").strip() or None, "protocol": proto, "connection_id": int(conn),
+        "syslog_header": _header_before(line, m.start()) or None, "protocol": proto, "connection_id": int(conn),
         "for_interface": f_if, "for_ip": f_ip, "for_port": int(f_port), "to_interface": t_if, "to_ip": t_ip, "to_port": int(t_port),
         "duration": int(hours) * 3600 + int(minutes) * 60 + int(seconds), "bytes": int(size), "reason": reason or None,
         "teardown_interface": initiator or None,
@@ -687,8 +697,7 @@ def ftd_record(line: str) -> str | None:
     keys = list(FTD_KEY.finditer(body))
     if not keys or keys[0].start() != 0:
         return None
-    header = line[: m.start()].strip().rstrip(":").strip()
-    pairs = {"syslog_header": _json_text(header) if header else "null"}
+    pairs = {"syslog_header": _syslog_header(line, m.start())}
     for key, after in zip(keys, [*keys[1:], None]):
         value = body[key.end(): after.start() if after is not None else len(body)].strip()
         pairs.setdefault(key.group(1), _json_value(value))
@@ -1074,13 +1083,10 @@ _IPFIX_ADDRESS_ELEMENTS = ("8", "12", "27", "28")
 
 
 def _holds_addresses(records: list[dict]) -> bool:
-    import ipaddress
+    from .schema import is_ip_address
 
     values = [r[k] for r in records for k in _IPFIX_ADDRESS_ELEMENTS if isinstance(r.get(k), str)]
-    try:
-        return bool(values) and all(ipaddress.ip_address(v) for v in values)
-    except ValueError:
-        return False
+    return bool(values) and all(map(is_ip_address, values))
 
 
 def json_hints(text: str) -> dict[str, str]:
