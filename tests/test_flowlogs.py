@@ -2184,11 +2184,13 @@ def device_logs(tmp_path, train: str, home: str, other: str):
     return (*paths, read_table(src)[0], src)
 
 
-def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False) -> str:
+def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, denials: int = 0, acl: str = "outside_access_in") -> str:
     """A Cisco ASA's connection teardowns as its syslog sends them (302014 for TCP, 302016 for UDP), a
     connection built (302013, not a flow) now and then among them; hosted=True: a syslog header that
-    names the device, as a relay writes it."""
+    names the device, as a relay writes it; denials=k: after every k-th teardown the internet's knocking
+    on the outside interface, denied by access list `acl` (106023: TCP to remote-access ports, pings)."""
     rng = np.random.default_rng(seed)
+    knocks = np.random.default_rng(seed + 1000)  # the teardowns are the same with denials and without
     out = []
     for i in range(n):
         port = int(rng.choice([443, 443, 80, 53, 123]))
@@ -2204,6 +2206,11 @@ def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False) ->
         if i % 10 == 3:
             out.append(f"{head}%ASA-6-302013: Built outbound TCP connection {cid + 1} for outside:93.184.1.7/443 (93.184.1.7/443) "
                        f"to inside:10.0.{day}.5/50000 (203.0.113.{day}/50000)")
+        if denials and i % denials == 0:
+            src, dst = f"outside:198.51.{knocks.integers(256)}.{knocks.integers(1, 255)}", f"inside:10.0.{day}.{knocks.integers(2, 60)}"
+            port = int(knocks.choice([22, 23, 445, 3389, 0]))
+            what = f"tcp src {src}/{knocks.integers(1024, 65535)} dst {dst}/{port}" if port else f"icmp src {src} dst {dst} (type 8, code 0)"
+            out.append(f'{head}%ASA-4-106023: Deny {what} by access-group "{acl}" [0x{knocks.integers(2**32):x}, 0x0]')
     return "\n".join(out) + "\n"
 
 
@@ -2217,7 +2224,7 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
 
     train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a"), asa_log(400, 1, "asa-a", seed=5),
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True))
-    assert len(df) == 2000 and src.describe(df.columns) == "Cisco ASA connection log (Cisco ASA syslog: connection teardowns)"
+    assert len(df) == 2000 and src.describe(df.columns) == "Cisco ASA connection log (Cisco ASA syslog: connection teardowns and denials)"
     assert src.skipped_summary() == "200 non-flow events left out"
     assert json.loads(asa_record("<166>Dec 01 2026 10:00:01: %ASA-6-302014: Teardown TCP connection 2084 for outside:2001:db8::7/443 "
                                  "to inside:10.0.1.38/36093 (LOCAL\\bob) duration 1:01:49 bytes 31902 TCP Reset-I from outside (bob)")) == {
@@ -2230,7 +2237,7 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     assert (box["to_interface"], box["to_ip"], box["to_port"], box["bytes"]) == ("NP Identity Ifc", "192.0.2.6", 443, 2698)
     named = json.loads(asa_record("%FTD-6-302016: Teardown UDP connection 9 for outside:ntp-server/123 to inside:10.0.1.4/123 duration 0:02:04 bytes 96"))
     assert (named["for_ip"], named["for_port"], named["duration"]) == ("ntp-server", 123, 124)
-    assert asa_record("%ASA-4-106023: Deny tcp src inside:10.0.0.5/5000 dst outside:1.2.3.4/443 by access-group \"in\"") == ""
+    assert asa_record("%ASA-4-106015: Deny TCP (no connection) from 10.0.0.5/5000 to 1.2.3.4/443 flags RST on interface inside") == ""
     assert asa_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
     model = tmp_path / "m"
     res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
@@ -2243,6 +2250,47 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     (tmp_path / "built.log").write_text("".join(line + "\n" for line in asa_log(100, 1, "asa-a").splitlines() if "302013" in line))
     res = invoke(runner, "fit", tmp_path / "built.log", "--model", tmp_path / "m2")  # an ASA logging at level 5: no teardowns
     assert res.exit_code == 2 and "only 10 events of other kinds: no connection teardown" in res.stderr, res.output
+
+
+def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_ports_is_flagged(tmp_path, runner):
+    """A connection an ASA's access list denies (106023) never becomes one, so it has no teardown: read as
+    teardowns alone, an ASA's log hid every denial, and with them an inside host knocking on blocked ports
+    (malware reaching for its controller through a firewall that stops it). Each denial is now a row: its ends
+    as the message names them (source and destination: a teardown names its ends by the interfaces' trust,
+    so they get columns of their own), the ports, an ICMP packet's type and code; the access list's name, the
+    addresses and the syslog header are ignored, so another ASA's routine denials are not news."""
+    from vaeguard.flowlogs import asa_record
+
+    assert json.loads(asa_record('<164>Dec 01 2026 10:00:02: %ASA-4-106023: Deny tcp src outside:198.51.100.7/4444 dst '
+                                 'inside:10.0.1.20/22 by access-group "outside_access_in" [0x8ed66b60, 0xf8852875]')) == {
+        "syslog_header": "<164>Dec 01 2026 10:00:02", "protocol": "TCP", "src_interface": "outside", "src_ip": "198.51.100.7",
+        "src_port": 4444, "dst_interface": "inside", "dst_ip": "10.0.1.20", "dst_port": 22, "icmp_type": None, "icmp_code": None,
+        "access_group": "outside_access_in"}
+    ping = json.loads(asa_record('%FTD-4-106023: Deny icmp src outside:2001:db8::9 dst inside:10.0.1.20(LOCAL\\bob) (type 8, code 0) '
+                                 'by access-group "OUTSIDE-IN" [0x0, 0x0]'))
+    assert (ping["protocol"], ping["src_ip"], ping["dst_ip"], ping["dst_port"], ping["icmp_type"], ping["icmp_code"]) == (
+        "ICMP", "2001:db8::9", "10.0.1.20", None, 8, 0)
+    unreachable = json.loads(asa_record('%ASA-4-106023: Deny icmp src dmz:10.9.0.4 dst outside:192.0.2.1 (type 3, code 13) '
+                                        'by access-group "dmz_in" [0x0, 0x0]'))
+    assert (unreachable["src_interface"], unreachable["icmp_type"], unreachable["icmp_code"]) == ("dmz", 3, 13)
+    train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a", denials=4), asa_log(400, 1, "asa-a", seed=5, denials=4),
+                                              asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, acl="OUTSIDE-IN"))
+    assert len(df) == 2500 and df["src_ip"].notna().sum() == 500 and df["for_ip"].notna().sum() == 2000
+    assert src.skipped_summary() == "200 non-flow events left out"
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["src_ip"] == roles["dst_ip"] == roles["access_group"] == roles["syslog_header"] == "ignored", roles
+    assert roles["src_port"] == roles["dst_port"] == "port" and roles["icmp_type"] not in ("ignored", "constant"), roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path)
+    assert len(scored["other"]) == 500
+    knocking = "".join(f'<166>Dec 09 2026 11:00:{i % 60:02d}: %ASA-4-106023: Deny tcp src inside:10.0.9.66/{50000 + i} dst '
+                       f'outside:203.0.113.{i % 200 + 1}/6667 by access-group "inside_access_in" [0x0, 0x0]\n' for i in range(50))
+    (tmp_path / "knocking.log").write_text(knocking)
+    res = invoke(runner, "score", tmp_path / "knocking.log", "--model", model, "--out", tmp_path / "knocking.csv")
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "knocking.csv")["is_anomaly"].mean() == 1.0
 
 
 def sonicwall_log(n: int, day: int, serial: str, seed: int = 0, syslog_id: str = "firewall", lan: str = "X0") -> str:

@@ -184,7 +184,7 @@ def model_dir_of(ctx: typer.Context, argument: Optional[Path], option: Optional[
 FormatOpt = Annotated[
     Optional[str],
     typer.Option("--format", help="Input format: csv (delimiter sniffed), parquet, zeek (TSV log) or json (Zeek JSON, "
-                 "Suricata eve.json, Azure flow logs, or records in one JSON array), kv (key=value lines), panos (a Palo Alto firewall's syslog), asa (a Cisco ASA's syslog: its connection teardowns), ftd (a Firepower device's syslog: its connection events), junos (a Juniper SRX's syslog in its default format: its session closes), cef or leef (CEF or LEEF events, as many firewalls send them to a SIEM), checkpoint (a Check Point Log Exporter's syslog) or vpc (AWS VPC Flow Logs in the default format without their header line, as CloudWatch Logs holds them). Default: read from the file's first bytes; gzip, bzip2 and xz are detected too."),
+                 "Suricata eve.json, Azure flow logs, or records in one JSON array), kv (key=value lines), panos (a Palo Alto firewall's syslog), asa (a Cisco ASA's syslog: its connection teardowns and access-list denials), ftd (a Firepower device's syslog: its connection events), junos (a Juniper SRX's syslog in its default format: its session closes), cef or leef (CEF or LEEF events, as many firewalls send them to a SIEM), checkpoint (a Check Point Log Exporter's syslog) or vpc (AWS VPC Flow Logs in the default format without their header line, as CloudWatch Logs holds them). Default: read from the file's first bytes; gzip, bzip2 and xz are detected too."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, tables or warnings; errors still go to stderr.")]
 StrictOpt = Annotated[

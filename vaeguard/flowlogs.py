@@ -625,7 +625,11 @@ def pan_os_names(text: str) -> list[str]:
 # Teardown TCP connection 4711 for outside:203.0.113.9/443 to inside:10.0.1.20/51234 duration 0:01:05 bytes
 # 5120 TCP FINs from inside` (302016 for UDP). Each is a flow: the two ends as the message names them (the
 # ASA's interface names, addresses, ports), how long it lasted, the bytes both ways, why it ended and which
-# side ended it. The ASA's other messages (connections built, denials, failover, ...) are not flows.
+# side ended it. A connection the ASA denied by an access list (106023: `Deny tcp src outside:198.51.100.7/4444
+# dst inside:10.0.1.20/22 by access-group "outside_access_in" [0x0, 0x0]`) never became one and never ends:
+# it is a row of its own, its ends as the message names them (source, destination), with no bytes, duration
+# or reason; a scan or an inside host knocking on blocked ports shows only there. The ASA's other messages
+# (connections built, failover, ...) are not flows.
 ASA_MESSAGE = re.compile(r"%(?:ASA|FTD)-\d-\d{6}:")
 # An interface's name runs to the first colon: the ASA's own ones have spaces ("NP Identity Ifc", the end of
 # traffic to the box itself). An address is as the ASA writes it: IPv4, IPv6, or a name set with `names`.
@@ -633,18 +637,27 @@ ASA_TEARDOWN = re.compile(
     r"%(?:ASA|FTD)-\d-30201[46]: Teardown (TCP|UDP) connection (\d+) for ([^:]+?):([^/\s]+)/(\d+)(?:\s*\([^)]*\))? "
     r"to ([^:]+?):([^/\s]+)/(\d+)(?:\s*\([^)]*\))? duration (\d+):(\d\d):(\d\d) bytes (\d+)\s*(.*?)\s*$")
 ASA_USER = re.compile(r"\s*\([^)]*\)$")  # a user name in brackets after the reason
+# The teardown's ends are named by the interfaces' security levels ("for" the less trusted side, whichever
+# end opened the connection), a denial's by the packet's direction: their own columns each, not one pair
+# whose meaning changes from row to row. An ICMP packet has a type and a code where others have ports.
+ASA_DENY = re.compile(
+    r"%(?:ASA|FTD)-\d-106023: Deny (\S+) src ([^:]+?):([^/\s()]+)(?:/(\d+))?(?:\s*\([^)]*\))? "
+    r"dst ([^:]+?):([^/\s()]+)(?:/(\d+))?(?:\s*\((?!type )[^)]*\))?(?:\s*\(type (\d+), code (\d+)\))? by access-group \"([^\"]*)\"")
 ASA_TYPES = {"syslog_header": "sensor", "connection_id": "id", "for_ip": "addr", "to_ip": "addr", "for_port": "port", "to_port": "port",
-             "duration": "interval", "bytes": "count"}
+             "duration": "interval", "bytes": "count", "src_ip": "addr", "dst_ip": "addr", "src_port": "port", "dst_port": "port",
+             # An access list's name is the device's configuration (another ASA's lists have their own names).
+             "access_group": "sensor"}
 ASA_CORE = {"connection_id", "for_interface", "for_port", "to_interface", "to_port", "bytes"}
+ASA_DENY_CORE = {"src_interface", "src_ip", "dst_interface", "dst_ip", "access_group"}
 
 
 def asa_record(line: str) -> str | None:
-    """A Cisco ASA connection teardown message as a JSON record; "" for the ASA's other messages (not flows),
-    None for a line that is no ASA message. What stands before the message (the syslog priority, time and
-    host) is kept whole as `syslog_header`: when and which device, not the traffic."""
+    """A Cisco ASA connection teardown or denial message as a JSON record; "" for the ASA's other messages
+    (not flows), None for a line that is no ASA message. What stands before the message (the syslog
+    priority, time and host) is kept whole as `syslog_header`: when and which device, not the traffic."""
     m = ASA_TEARDOWN.search(line)
     if m is None:
-        return "" if ASA_MESSAGE.search(line) else None
+        return _asa_denial(line)
     proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
     reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
     return json.dumps({
@@ -652,6 +665,19 @@ def asa_record(line: str) -> str | None:
         "for_interface": f_if, "for_ip": f_ip, "for_port": int(f_port), "to_interface": t_if, "to_ip": t_ip, "to_port": int(t_port),
         "duration": int(hours) * 3600 + int(minutes) * 60 + int(seconds), "bytes": int(size), "reason": reason or None,
         "teardown_interface": initiator or None,
+    }, separators=(",", ":"))
+
+
+def _asa_denial(line: str) -> str | None:
+    m = ASA_DENY.search(line)
+    if m is None:
+        return "" if ASA_MESSAGE.search(line) else None
+    proto, s_if, s_ip, s_port, d_if, d_ip, d_port, icmp_type, icmp_code, acl = m.groups()
+    number = lambda v: None if v is None else int(v)  # noqa: E731
+    return json.dumps({
+        "syslog_header": _header_before(line, m.start()) or None, "protocol": proto.upper(), "src_interface": s_if, "src_ip": s_ip,
+        "src_port": number(s_port), "dst_interface": d_if, "dst_ip": d_ip, "dst_port": number(d_port), "icmp_type": number(icmp_type),
+        "icmp_code": number(icmp_code), "access_group": acl,
     }, separators=(",", ":"))
 
 
@@ -758,7 +784,7 @@ _EXPORTERS = (
     ("SonicWall connection log", lambda n: {"sn", "fw", "m", "src", "dst", "src_port"} <= n),
     ("Palo Alto Networks traffic log", lambda n: PANOS_CORE <= n),
     ("Palo Alto Networks traffic log export", lambda n: bool(pan_os_export_fields(n))),
-    ("Cisco ASA connection log", lambda n: ASA_CORE <= n),
+    ("Cisco ASA connection log", lambda n: ASA_CORE <= n or ASA_DENY_CORE <= n),
     ("Cisco Firepower connection events", lambda n: {"SrcIP", "DstIP", "InitiatorBytes", "ResponderBytes"} <= n),
     ("CEF events", lambda n: CEF_CORE <= n),
     ("LEEF events", lambda n: LEEF_CORE <= n),
@@ -1228,8 +1254,8 @@ OTHER_EVENTS = {
           "(RT_FLOW_SESSION_CREATE, _DENY) or SonicWall's connection opens and other events (m=98, ...), none of them a "
           "flow; give the log of its traffic (FortiGate's type=\"traffic\", Juniper's RT_FLOW_SESSION_CLOSE, SonicWall's "
           "m=537 \"Connection Closed\")",
-    "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational); set its "
-           "syslog level to informational, or give the log that holds them",
+    "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational), nor a "
+           "denial by an access list (%ASA-4-106023); set its syslog level to informational, or give the log that holds them",
     "junos": "no session close (RT_FLOW_SESSION_CLOSE), which an SRX logs for a policy with `then log session-close`; "
              "set it, or give the log that holds them",
     "ftd": "no connection end event (%FTD-1-430003), only starts (430002) or intrusion and file events; set the access "

@@ -34,7 +34,7 @@ FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 STDIO = "-"
 # How the summaries say a firewall's syslog was read (Source.log_lines).
-LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns",
+LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection teardowns and denials",
                    "ftd": "Cisco Firepower syslog: connection end events",
                    "junos": "Juniper SRX syslog: session closes",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
