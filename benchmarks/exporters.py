@@ -385,8 +385,9 @@ def panos_export(rows: list[dict], point: tuple, path: Path) -> Path:
 def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
     """A Cisco ASA's syslog: a connection built (302013, not a flow) and its teardown (302014 TCP, 302016
     UDP) per connection, the responder on `outside`, the IoT device on `inside`; one device per network
-    (its syslog host and connection ids). ICMP has no teardown with bytes (302021): left as the built
-    message alone, not a flow. TCP teardowns name the reason the way the ASA does."""
+    (its syslog host and connection ids). An ICMP connection's teardown (302021) has no bytes or duration:
+    its foreign and local addresses, each with the ICMP id, and the type and code (Zeek's ports for ICMP).
+    TCP teardowns name the reason the way the ASA does."""
     host = "asa-lab" if point is POINTS["A"] else "asa-plant"
     reasons = {"SF": "TCP FINs", "REJ": "TCP Reset-O", "RSTO": "TCP Reset-I", "RSTR": "TCP Reset-O", "S0": "SYN Timeout",
                "S1": "FIN Timeout", "OTH": "Conn-timeout"}
@@ -397,6 +398,9 @@ def cisco_asa(rows: list[dict], point: tuple, path: Path) -> Path:
         cid = (1 if point is POINTS["A"] else 7) * 10**8 + i
         ends = f"for outside:{r['id.resp_h']}/{r['id.resp_p']} to inside:{r['id.orig_h']}/{r['id.orig_p']}"
         out.append(f"{head}%ASA-6-302013: Built outbound {r['proto'].upper()} connection {cid} {ends}")
+        if r["proto"] == "icmp":
+            out.append(f"{head}%ASA-6-302021: Teardown ICMP connection for faddr {r['id.resp_h']}/0 gaddr {r['id.orig_h']}/{i % 65536} "
+                       f"laddr {r['id.orig_h']}/{i % 65536} type {r['id.orig_p']} code {r['id.resp_p']}")
         if r["proto"] not in ("tcp", "udp"):
             continue
         d = int(float(r["duration"] or 0))

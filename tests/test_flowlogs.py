@@ -2254,8 +2254,9 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
 
 def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_ports_is_flagged(tmp_path, runner):
     """A connection an ASA's access list denies (106023) never becomes one, so it has no teardown: read as
-    teardowns alone, an ASA's log hid every denial, and with them an inside host knocking on blocked ports
-    (malware reaching for its controller through a firewall that stops it). Each denial is now a row: its ends
+    TCP and UDP teardowns alone, an ASA's log hid every denial (and every ICMP connection, whose teardown
+    has no bytes), and with them an inside host knocking on blocked ports (malware reaching for its
+    controller through a firewall that stops it). Each denial is now a row: its ends
     as the message names them (source and destination: a teardown names its ends by the interfaces' trust,
     so they get columns of their own), the ports, an ICMP packet's type and code; the access list's name, the
     addresses and the syslog header are ignored, so another ASA's routine denials are not news."""
@@ -2273,6 +2274,19 @@ def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_port
     unreachable = json.loads(asa_record('%ASA-4-106023: Deny icmp src dmz:10.9.0.4 dst outside:192.0.2.1 (type 3, code 13) '
                                         'by access-group "dmz_in" [0x0, 0x0]'))
     assert (unreachable["src_interface"], unreachable["icmp_type"], unreachable["icmp_code"]) == ("dmz", 3, 13)
+    # Denials without an access list (the interface named at the end) and an ICMP connection's end (its
+    # foreign and local addresses; the ICMP id after each is no port; no bytes or duration) are rows too.
+    assert json.loads(asa_record("%ASA-2-106001: Inbound TCP connection denied from 203.0.113.9/4444 to 10.0.1.20/22 flags SYN "
+                                 "on interface outside")) == {"syslog_header": None, "protocol": "TCP", "src_interface": "outside",
+                                                              "src_ip": "203.0.113.9", "src_port": 4444, "dst_ip": "10.0.1.20", "dst_port": 22}
+    udp = json.loads(asa_record("%ASA-2-106006: Deny inbound UDP from 203.0.113.9/53 to 10.0.1.20/5353 on interface outside"))
+    assert (udp["protocol"], udp["src_interface"], udp["dst_port"]) == ("UDP", "outside", 5353)
+    assert json.loads(asa_record("<166>Dec 01 2026 10:00:03: %ASA-6-302021: Teardown ICMP connection for faddr 8.8.8.8/0 gaddr "
+                                 "203.0.113.10/4 laddr 10.0.1.20/4(LOCAL\\bob) type 8 code 0")) == {
+        "syslog_header": "<166>Dec 01 2026 10:00:03", "protocol": "ICMP", "for_ip": "8.8.8.8", "to_ip": "10.0.1.20", "icmp_type": 8, "icmp_code": 0}
+    old = json.loads(asa_record("%ASA-6-302021: Teardown ICMP connection for faddr 10.1.1.1/0 gaddr 10.2.2.2/0 laddr 10.2.2.2/0"))
+    assert (old["to_ip"], old["icmp_type"]) == ("10.2.2.2", None)
+    assert asa_record("%ASA-6-302020: Built inbound ICMP connection for faddr 8.8.8.8/0 gaddr 203.0.113.10/4 laddr 10.0.1.20/4") == ""
     train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a", denials=4), asa_log(400, 1, "asa-a", seed=5, denials=4),
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, acl="OUTSIDE-IN"))
     assert len(df) == 2500 and df["src_ip"].notna().sum() == 500 and df["for_ip"].notna().sum() == 2000

@@ -626,10 +626,10 @@ def pan_os_names(text: str) -> list[str]:
 # 5120 TCP FINs from inside` (302016 for UDP). Each is a flow: the two ends as the message names them (the
 # ASA's interface names, addresses, ports), how long it lasted, the bytes both ways, why it ended and which
 # side ended it. A connection the ASA denied by an access list (106023: `Deny tcp src outside:198.51.100.7/4444
-# dst inside:10.0.1.20/22 by access-group "outside_access_in" [0x0, 0x0]`) never became one and never ends:
-# it is a row of its own, its ends as the message names them (source, destination), with no bytes, duration
-# or reason; a scan or an inside host knocking on blocked ports shows only there. The ASA's other messages
-# (connections built, failover, ...) are not flows.
+# dst inside:10.0.1.20/22 by access-group "outside_access_in" [0x0, 0x0]`; 106001 and 106006 without an
+# access list) never became one and never ends: it is a row of its own, its ends as the message names them
+# (source, destination), with no bytes, duration or reason; a scan or an inside host knocking on blocked
+# ports shows only there. The ASA's other messages (connections built, failover, ...) are not flows.
 ASA_MESSAGE = re.compile(r"%(?:ASA|FTD)-\d-\d{6}:")
 # An interface's name runs to the first colon: the ASA's own ones have spaces ("NP Identity Ifc", the end of
 # traffic to the box itself). An address is as the ASA writes it: IPv4, IPv6, or a name set with `names`.
@@ -643,6 +643,16 @@ ASA_USER = re.compile(r"\s*\([^)]*\)$")  # a user name in brackets after the rea
 ASA_DENY = re.compile(
     r"%(?:ASA|FTD)-\d-106023: Deny (\S+) src ([^:]+?):([^/\s()]+)(?:/(\d+))?(?:\s*\([^)]*\))? "
     r"dst ([^:]+?):([^/\s()]+)(?:/(\d+))?(?:\s*\((?!type )[^)]*\))?(?:\s*\(type (\d+), code (\d+)\))? by access-group \"([^\"]*)\"")
+# A denial without an access list: TCP (106001) or UDP (106006) from a less trusted interface, named at the end.
+ASA_DENY_INBOUND = re.compile(
+    r"%(?:ASA|FTD)-\d-(?:106001: Inbound (TCP) connection denied|106006: Deny inbound (UDP)) from ([^/\s]+)/(\d+) "
+    r"to ([^/\s]+)/(\d+)(?: flags .*?)? on interface (.+?)\s*$")
+# An ICMP connection's end (302021) names its foreign, mapped and local addresses (the ICMP id after each,
+# not a port) and, from ASA 8.4 on, the type and code; no bytes or duration. "faddr" is the less trusted
+# side, as a TCP teardown's "for" is.
+ASA_ICMP_TEARDOWN = re.compile(
+    r"%(?:ASA|FTD)-\d-302021: Teardown ICMP connection for faddr ([^/\s]+)/\d+(?:\s*\([^)]*\))? gaddr \S+ "
+    r"laddr ([^/\s]+)/\d+(?:\s*\([^)]*\))?(?: type (\d+) code (\d+))?")
 ASA_TYPES = {"syslog_header": "sensor", "connection_id": "id", "for_ip": "addr", "to_ip": "addr", "for_port": "port", "to_port": "port",
              "duration": "interval", "bytes": "count", "src_ip": "addr", "dst_ip": "addr", "src_port": "port", "dst_port": "port",
              # An access list's name is the device's configuration (another ASA's lists have their own names).
@@ -668,17 +678,28 @@ def asa_record(line: str) -> str | None:
     }, separators=(",", ":"))
 
 
+def _number(v: str | None) -> int | None:
+    return None if v is None else int(v)
+
+
 def _asa_denial(line: str) -> str | None:
+    """An ASA's denial (106023 by an access list; 106001, 106006 inbound) or ICMP teardown (302021) as a
+    JSON record; "" for its other messages, None for a line that is no ASA message."""
     m = ASA_DENY.search(line)
-    if m is None:
+    if m is not None:
+        proto, s_if, s_ip, s_port, d_if, d_ip, d_port, icmp_type, icmp_code, acl = m.groups()
+        record = {"protocol": proto.upper(), "src_interface": s_if, "src_ip": s_ip, "src_port": _number(s_port), "dst_interface": d_if,
+                  "dst_ip": d_ip, "dst_port": _number(d_port), "icmp_type": _number(icmp_type), "icmp_code": _number(icmp_code),
+                  "access_group": acl}
+    elif (m := ASA_DENY_INBOUND.search(line)) is not None:
+        tcp, udp, s_ip, s_port, d_ip, d_port, s_if = m.groups()
+        record = {"protocol": tcp or udp, "src_interface": s_if, "src_ip": s_ip, "src_port": int(s_port), "dst_ip": d_ip, "dst_port": int(d_port)}
+    elif (m := ASA_ICMP_TEARDOWN.search(line)) is not None:
+        f_ip, t_ip, icmp_type, icmp_code = m.groups()
+        record = {"protocol": "ICMP", "for_ip": f_ip, "to_ip": t_ip, "icmp_type": _number(icmp_type), "icmp_code": _number(icmp_code)}
+    else:
         return "" if ASA_MESSAGE.search(line) else None
-    proto, s_if, s_ip, s_port, d_if, d_ip, d_port, icmp_type, icmp_code, acl = m.groups()
-    number = lambda v: None if v is None else int(v)  # noqa: E731
-    return json.dumps({
-        "syslog_header": _header_before(line, m.start()) or None, "protocol": proto.upper(), "src_interface": s_if, "src_ip": s_ip,
-        "src_port": number(s_port), "dst_interface": d_if, "dst_ip": d_ip, "dst_port": number(d_port), "icmp_type": number(icmp_type),
-        "icmp_code": number(icmp_code), "access_group": acl,
-    }, separators=(",", ":"))
+    return json.dumps({"syslog_header": _header_before(line, m.start()) or None, **record}, separators=(",", ":"))
 
 
 def looks_cisco_asa(text: str) -> bool:
