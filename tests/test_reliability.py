@@ -128,6 +128,48 @@ def test_duplicate_column_names(runner, tmp_path, trained_model):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_csv_without_a_header_line_is_read_with_the_names_given(runner, tmp_path, trained_model):
+    """KDD Cup's and UNSW-NB15's files come without a header line: --names names their fields, in order, so
+    no one has to write a line above a million rows (or above stdin). The rows score as the same rows with
+    a header do, from a file, gzipped or from stdin; a name count that is not the field count, names for a
+    file that has its header, and names for a format that names its own columns stop with one line."""
+    import gzip
+
+    src = pd.read_csv(NEW)
+    names = ",".join(src.columns)
+    bare = tmp_path / "bare.csv"
+    src.to_csv(bare, header=False, index=False)
+    res = invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "with_header.csv")
+    assert res.exit_code == 0, res.output
+    expected = pd.read_csv(tmp_path / "with_header.csv")
+    (tmp_path / "bare.csv.gz").write_bytes(gzip.compress(bare.read_bytes()))
+    semi = tmp_path / "semi.txt"
+    src.to_csv(semi, header=False, index=False, sep=";")
+    for name, path, stdin in (("file", bare, None), ("gzip", tmp_path / "bare.csv.gz", None), ("stdin", "-", bare.read_text()), ("semicolons", semi, None)):
+        out = tmp_path / f"named-{name}.csv"
+        res = invoke(runner, "score", path, "--names", names, "--model", trained_model, "--out", out, input=stdin)
+        assert res.exit_code == 0, (name, res.output)
+        got = pd.read_csv(out)
+        assert list(got.columns) == list(expected.columns) and got["anomaly_score"].tolist() == expected["anomaly_score"].tolist(), name
+    kdd = write(tmp_path, "kdd.txt", "".join(f"0,tcp,{['http', 'ftp_data'][i % 2]},SF,{37 * i % 60 * 11},{3 * i % 17},0,0.0,0.0,normal,20\n" for i in range(60)))
+    res = invoke(runner, "fit", kdd, "--model", tmp_path / "m0", "--epochs", "1")
+    assert res.exit_code == 2 and "--names" in res.stderr
+    kdd_names = "duration,protocol_type,service,flag,src_bytes,dst_bytes,land,serror_rate,rerror_rate,label,difficulty"
+    res = invoke(runner, "fit", kdd, "--names", kdd_names, "--ignore", "label", "--model", tmp_path / "m1", "--epochs", "1", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["service"] == "categorical" and roles["src_bytes"] == "numeric", roles
+    for path, listed, said in ((bare, "a,b,c", "--names gives 3 names, and the first line of"), (NEW, names, "already starts with a header line"),
+                              (bare, "proto,,bytes", "empty name"), (bare, "a,b,a", "more than once")):
+        res = invoke(runner, "score", path, "--names", listed, "--model", trained_model, "--out", tmp_path / "no.csv")
+        assert res.exit_code == 2 and said in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.output
+    assert not (tmp_path / "no.csv").exists()
+    parquet = tmp_path / "t.parquet"
+    src.to_parquet(parquet)
+    res = invoke(runner, "score", parquet, "--names", names, "--model", trained_model, "--out", tmp_path / "no.csv")
+    assert res.exit_code == 2 and "a Parquet file, which names its own" in res.stderr
+
+
 def test_other_delimiters_are_sniffed(runner, tmp_path, trained_model):
     src = pd.read_csv(NEW).head(50)
     comma, semi = tmp_path / "comma.csv", tmp_path / "semi.csv"

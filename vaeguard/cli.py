@@ -24,7 +24,7 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
     pause_gc, stop_on_sigterm, use_threads,
 )
 from .defaults import DEFAULTS
@@ -41,6 +41,7 @@ def fit(
                                               "Several files of one format (rotated logs: conn.*.log.gz) or a folder are read as one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
+    names: NamesOpt = None,
     ignore: Annotated[
         Optional[list[str]], typer.Option("--ignore", "-i", help="Leave this column out of the model (ids, labels). Repeatable.")
     ] = None,
@@ -82,12 +83,12 @@ def fit(
     from . import render
     from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
-    from .sources import open_source
+    from .sources import open_source, parse_names
 
     quiet = quiet or json
     con = render.console(quiet)
     use_threads(threads)
-    source = open_source(data, format, strict=strict)
+    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
     # Until the first epoch ends (reading, roles, encoding, an epoch: a minute on a large log) a spinner
     # says what is happening.
     status = render.Spinner(con, f"reading {source.name}")
@@ -169,6 +170,7 @@ def score(
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, or .log for a Zeek log), or - for stdout.")] = "-",
     format: FormatOpt = None,
+    names: NamesOpt = None,
     out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz, parquet, or zeek / zeek.gz (a Zeek TSV log with the input's Zeek types, for zeek-cut). Default: from the --out extension (.log is zeek); stdout is csv.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
                                             "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
@@ -214,11 +216,11 @@ def score(
 
     from .io import output_format
     from .pipeline import check_not_input, read_ahead, score_file
-    from .sources import open_source
+    from .sources import open_source, parse_names
 
     # Everything that can go wrong with the options, the input or the model fails before the progress display.
     output_format(out, out_format)
-    source = open_source(data, format, strict=strict)
+    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
     check_not_input(out, source)
     ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
     try:

@@ -187,6 +187,12 @@ FormatOpt = Annotated[
                  "Suricata eve.json, Azure flow logs, or records in one JSON array), kv (key=value lines), panos (a Palo Alto firewall's syslog), asa (a Cisco ASA's syslog: its connection teardowns and access-list denials), ftd (a Firepower device's syslog: its connection events), junos (a Juniper SRX's syslog in its default format: its session closes), cef or leef (CEF or LEEF events, as many firewalls send them to a SIEM), checkpoint (a Check Point Log Exporter's syslog) or vpc (AWS VPC Flow Logs in the default format without their header line, as CloudWatch Logs holds them). Default: read from the file's first bytes; gzip, bzip2 and xz are detected too."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars, tables or warnings; errors still go to stderr.")]
+NamesOpt = Annotated[
+    Optional[str],
+    typer.Option("--names", help="Column names for a CSV without a header line (KDD Cup's and NSL-KDD's .txt files, UNSW-NB15's CSVs), "
+                 "comma separated, one per field in the order of the fields; score and the other commands need the same names.",
+                 show_default=False),
+]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed line (a log or CSV line of the wrong shape), instead of scoring "
                        "the value as malformed (improbable) or skipping the line and counting it.")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
+    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
 )
 
 
@@ -23,6 +23,7 @@ def evaluate(
     positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, precision-recall) and metrics.json.")] = None,
     format: FormatOpt = None,
+    names: NamesOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -36,9 +37,9 @@ def evaluate(
 
     quiet = quiet or json
     con = render.console(quiet)
-    from .sources import open_source
+    from .sources import open_source, parse_names
 
-    source = open_source(data, format, strict=strict)
+    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
@@ -138,6 +139,7 @@ def calibrate(
     fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
     contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,
     format: FormatOpt = None,
+    names: NamesOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -145,12 +147,12 @@ def calibrate(
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
     from . import render
     from .detector import Detector
-    from .sources import open_source, read_table
+    from .sources import open_source, parse_names, read_table
 
     con = render.console(quiet or json)
     detector = Detector.load(model)
     detector.strict = strict
-    df, _ = read_table(open_source(data, format, strict=strict))
+    df, _ = read_table(open_source(data, format, strict=strict, names=parse_names(names) if names else None))
     old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
@@ -211,6 +213,7 @@ def explain(
                                      "counted as score numbers its output rows).")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
+    names: NamesOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -218,14 +221,14 @@ def explain(
     from . import render
     from .detector import Detector
     from .errors import InputError
-    from .sources import open_source
+    from .sources import open_source, parse_names
 
     detector = Detector.load(model)
     detector.strict = strict
     if row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
     seen, picked = 0, None
-    source = open_source(data, format, strict=strict)
+    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
     for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
         if row < seen + len(chunk):
             picked = chunk.iloc[[row - seen]]

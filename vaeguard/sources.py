@@ -136,6 +136,7 @@ class Source:
     log_lines: str = ""
     names_by_place: list[str] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
+    header_line: bytes = b""  # a CSV without one: the header line the user's names make (--names), read before the rows
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
     w3c_fields: list[str] = field(default_factory=list)  # the names in a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
@@ -273,6 +274,9 @@ class Source:
             raw = io.BufferedReader(_RecordLines(raw, self, parse, ",".join(self.names_by_place)), buffer_size=1 << 20)
         if self.skip_bytes:
             _read_up_to(raw, self.skip_bytes)
+        if self.header_line:
+            first = _read_up_to(raw, len(_BOM))
+            raw = io.BufferedReader(_Prefixed(self.header_line + (b"" if first == _BOM else first), raw), buffer_size=1 << 20)
         return raw
 
     def chunks(self, chunk_size: int = 100_000, text: bool = False, columns: list[str] | None = None,
@@ -343,16 +347,17 @@ class Source:
             raise
 
 
-def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False) -> Source:
+def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
     """Check the file, work out its format from its first bytes (or `fmt`), and return a Source.
 
     `path` may be several files, a folder or a quoted glob: one table, read file after file (see `_files`).
+    names: the column names of a CSV without a header line, in the order of its fields.
     Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
     """
     files = _files([path] if isinstance(path, str) else list(path))
     if len(files) == 1:
-        return _open_file(files[0], fmt, strict)
-    sources = [_open_file(f, fmt, strict) for f in files]
+        return _open_file(files[0], fmt, strict, names)
+    sources = [_open_file(f, fmt, strict, names) for f in files]
     first = sources[0]
     header = _header_of(first) if first.format == "csv" else None
     by_part = False
@@ -767,7 +772,7 @@ def _text_encoding(head: bytes) -> str:
     return ""
 
 
-def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Source:
+def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
     if path == STDIO:
@@ -796,6 +801,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
             raise InputError(f"'{name}' is a Parquet file, not {want}; leave out --format to read it as Parquet")
         if path == STDIO:
             raise InputError("Parquet cannot be read from stdin; give the file's path")
+        if names:
+            raise _names_not_for(name, "a Parquet file")
         schema = _parquet_schema(path)
         schema = flattened(schema.empty_table()).schema
         return Source(path, "parquet", hints=_parquet_hints(schema), strict=strict, arrow_schema=schema)
@@ -824,6 +831,9 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False) -> Sourc
     if not text.strip():
         raise InputError(f"'{name}' is empty: it has no header row and no data")
     kind = want or _guess_text_format(text)
+    if names:
+        return _named_csv(path, name, kind, text, names, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream,
+                          encoding=encoding)
     if kind in ("panos", "vpc"):  # CSV rows with no header line, named by their fields' places
         from .flowlogs import VPC_DEFAULT_FIELDS, pan_os_names
 
@@ -1076,6 +1086,45 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], **source) -> Source:
+    """A CSV without a header line, its columns named by the user (--names): read as if the names' line
+    stood above the rows."""
+    if kind != "csv":
+        raise _names_not_for(name, _FORMAT_NAMES.get(kind) or f"a log ({LOG_LINES_WORDS.get(kind, kind)})")
+    text = text.removeprefix("\ufeff")
+    delimiter = sniff_delimiter(text)
+    padded, closing = _layout(text, delimiter)
+    first = next((line for line in _whole_lines(text) if line.strip()), "")
+    fields = [f.strip(" ") for f in next(csv.reader([first], delimiter=delimiter))] if first else []
+    fields = fields[:-1] if closing else fields  # SiLK's rwcut closes each line with its delimiter
+    if fields == names:
+        raise InputError(f"'{name}' already starts with a header line naming these columns; leave out --names")
+    if fields and len(fields) != len(names):
+        raise InputError(f"--names gives {len(names)} names, and the first line of '{name}' holds {len(fields)} fields "
+                         f"(split at {delimiter!r}); give one name per field")
+    line = io.StringIO()
+    csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(names + ([""] if closing else []))
+    out = Source(path, "csv", header_line=line.getvalue().encode(), **source)
+    out.delimiter, out.padded, out.closing_delimiter = delimiter, padded, closing
+    return out
+
+
+def _names_not_for(name: str, what: str) -> InputError:
+    return InputError(f"--names names the columns of a CSV without a header line; '{name}' is {what}, which names its own: "
+                      "leave out --names")
+
+
+def parse_names(text: str) -> list[str]:
+    """--names: comma-separated column names, each given once."""
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise InputError(f"--names holds an empty name ({text!r}); give the names separated by commas, e.g. --names dur,proto,bytes")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"--names gives {quoted_names(dupes, 5)} more than once; give each column one name")
+    return names
+
+
 def _check_header(name: str, header: str, delimiter: str) -> list[str]:
     """Column names from a CSV header line; duplicates are an error (pandas would silently rename them)."""
     if not header.strip():
@@ -1091,7 +1140,7 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
             # KDD Cup and NSL-KDD's .txt files, UNSW-NB15's CSVs and zeek-cut's output come without names.
             shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
             raise InputError(f"'{name}' has no header row: its first line holds values ({shown}); "
-                             f"add a first line of column names")
+                             f"name its columns with --names (one name per field, comma separated), or add a first line of column names")
         raise InputError(f"'{name}' has duplicate column names: {quoted_names(dupes, 5)}; rename them so each is unique")
     return names
 
@@ -1299,7 +1348,7 @@ def _csv_ranges(source: Source, max_lines: int) -> tuple[bytes, list[tuple[int, 
     field that holds a line break stays in one range. Finding the ends reads the file once (0.05 s per
     260 MB, from the page cache the parse then reads)."""
     if (source.path == STDIO or source.compressed or source.encoding or source.skip_bytes or source.parts or source._stream is not None
-            or source.log_lines):
+            or source.log_lines or source.header_line):
         return None
     try:
         size = os.path.getsize(source.path)
