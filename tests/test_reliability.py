@@ -135,6 +135,8 @@ def test_a_csv_without_a_header_line_is_read_with_the_names_given(runner, tmp_pa
     file that has its header, and names for a format that names its own columns stop with one line."""
     import gzip
 
+    from vaeguard.sources import open_source, read_table
+
     src = pd.read_csv(NEW)
     names = ",".join(src.columns)
     bare = tmp_path / "bare.csv"
@@ -142,6 +144,12 @@ def test_a_csv_without_a_header_line_is_read_with_the_names_given(runner, tmp_pa
     res = invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "with_header.csv")
     assert res.exit_code == 0, res.output
     expected = pd.read_csv(tmp_path / "with_header.csv")
+    # Its first line repeats no value, but holds fractions (a duration, rates): no header names columns so.
+    res = invoke(runner, "score", bare, "--model", trained_model, "--out", tmp_path / "no.csv")
+    assert res.exit_code == 2 and "has no header row" in res.stderr and "--names" in res.stderr, res.output
+    numbered = write(tmp_path, "ipfix.csv", "8,12,7,11,1,2\n" + "".join(f"10.0.0.{i % 9 + 1},10.0.1.{i % 7 + 1},{40000 + i},443,{300 + 17 * i % 900},6\n"
+                                                                      for i in range(60)))
+    assert list(read_table(open_source(str(numbered)))[0].columns) == ["8", "12", "7", "11", "1", "2"]  # IPFIX element numbers: names
     (tmp_path / "bare.csv.gz").write_bytes(gzip.compress(bare.read_bytes()))
     semi = tmp_path / "semi.txt"
     src.to_csv(semi, header=False, index=False, sep=";")

@@ -1135,14 +1135,24 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
         if n in seen and n not in dupes:
             dupes.append(n)
         seen.add(n)
+    values = sum(map(_value_like, names)) >= len(names) / 2
+    # KDD Cup and NSL-KDD's .txt files, UNSW-NB15's CSVs and zeek-cut's output come without names. A first
+    # line of values repeats some (KDD's zeros), or holds a fraction or an address, which no header names a
+    # column by; a header of integers alone is one (nProbe's IPFIX element numbers, pandas' 0, 1, 2).
+    if values and (dupes or any(map(_fraction_or_address, names))):
+        shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+        raise InputError(f"'{name}' has no header row: its first line holds values ({shown}); "
+                         f"name its columns with --names (one name per field, comma separated), or add a first line of column names")
     if dupes:
-        if sum(map(_value_like, names)) >= len(names) / 2:
-            # KDD Cup and NSL-KDD's .txt files, UNSW-NB15's CSVs and zeek-cut's output come without names.
-            shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-            raise InputError(f"'{name}' has no header row: its first line holds values ({shown}); "
-                             f"name its columns with --names (one name per field, comma separated), or add a first line of column names")
         raise InputError(f"'{name}' has duplicate column names: {quoted_names(dupes, 5)}; rename them so each is unique")
     return names
+
+
+def _fraction_or_address(field: str) -> bool:
+    from .schema import is_ip_address, is_number
+
+    text = field.strip()
+    return (is_number(text) and not text.lstrip("+-").isdigit()) or is_ip_address(text)
 
 
 def _value_like(field: str) -> bool:
