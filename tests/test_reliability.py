@@ -151,9 +151,11 @@ def test_a_csv_without_a_header_line_is_read_with_the_names_given(runner, tmp_pa
                                                                       for i in range(60)))
     assert list(read_table(open_source(str(numbered)))[0].columns) == ["8", "12", "7", "11", "1", "2"]  # IPFIX element numbers: names
     (tmp_path / "bare.csv.gz").write_bytes(gzip.compress(bare.read_bytes()))
-    semi = tmp_path / "semi.txt"
+    semi, bom = tmp_path / "semi.txt", tmp_path / "bom.csv"
     src.to_csv(semi, header=False, index=False, sep=";")
-    for name, path, stdin in (("file", bare, None), ("gzip", tmp_path / "bare.csv.gz", None), ("stdin", "-", bare.read_text()), ("semicolons", semi, None)):
+    bom.write_bytes("\ufeff".encode() + bare.read_bytes())  # as Excel saves "CSV UTF-8"
+    for name, path, stdin in (("file", bare, None), ("gzip", tmp_path / "bare.csv.gz", None), ("stdin", "-", bare.read_text()),
+                              ("semicolons", semi, None), ("byte-order mark", bom, None)):
         out = tmp_path / f"named-{name}.csv"
         res = invoke(runner, "score", path, "--names", names, "--model", trained_model, "--out", out, input=stdin)
         assert res.exit_code == 0, (name, res.output)
