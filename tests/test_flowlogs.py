@@ -1266,7 +1266,8 @@ def test_vpc_flow_logs_without_their_header_line_are_named_by_the_default_format
     """VPC Flow Logs delivered to CloudWatch Logs have no header line. Before, the first record was taken for
     the header: its values became the column names, ports were counts and the account a constant, so
     another account's log was flagged whole. Records in the default format are named by place; a line
-    with another field count is malformed; a custom format's headerless records are read as any CSV."""
+    with another field count is malformed; a custom format's headerless records are no header (its first
+    record's addresses say so): --names names them, in the custom format's order."""
     def headerless(text: str) -> str:
         return "".join(line + "\n" for line in text.splitlines()[1:])
 
@@ -1290,7 +1291,12 @@ def test_vpc_flow_logs_without_their_header_line_are_named_by_the_default_format
     assert "1 malformed line skipped" in scored["other-stderr"]
     custom = tmp_path / "custom.log"  # version 5 fields, no header: nothing names them
     custom.write_text("5 123456789010 eni-1235b8ca123456789 10.0.0.1 10.0.0.2 443 51234 6 10 840 1 2 ACCEPT OK vpc-1 us-east-1\n" * 3)
-    assert open_source(str(custom)).log_lines == ""
+    with pytest.raises(InputError, match="has no header row.*--names"):
+        open_source(str(custom))
+    fields = ["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes",
+              "start", "end", "action", "log-status", "vpc-id", "region"]
+    named = open_source(str(custom), names=fields)
+    assert named.log_lines == "" and list(read_table(named)[0].columns) == fields
 
 
 def gcp_flow_log(n: int, project: str, day: int, seed: int = 0) -> str:
