@@ -1094,11 +1094,15 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], **s
     text = text.removeprefix("\ufeff")
     delimiter = sniff_delimiter(text)
     padded, closing = _layout(text, delimiter)
-    first = next((line for line in _whole_lines(text) if line.strip()), "")
-    fields = [f.strip(" ") for f in next(csv.reader([first], delimiter=delimiter))] if first else []
-    fields = fields[:-1] if closing else fields  # SiLK's rwcut closes each line with its delimiter
+    rows = [[f.strip(" ") for f in row] for row in csv.reader([line for line in _whole_lines(text) if line.strip()][:2], delimiter=delimiter)]
+    rows = [row[:-1] if closing else row for row in rows]  # SiLK's rwcut closes each line with its delimiter
+    fields = rows[0] if rows else []
     if fields == names:
         raise InputError(f"'{name}' already starts with a header line naming these columns; leave out --names")
+    if len(rows) > 1 and not any(map(_value_like, fields)) and any(map(_value_like, rows[1])):
+        # Names where the next line has numbers: a header, which --names would read as a row of text.
+        shown = ", ".join(fields[:6]) + (", ..." if len(fields) > 6 else "")
+        raise InputError(f"'{name}' starts with a header line ({shown}); leave out --names to read the names it has")
     if fields and len(fields) != len(names):
         raise InputError(f"--names gives {len(names)} names, and the first line of '{name}' holds {len(fields)} fields "
                          f"(split at {delimiter!r}); give one name per field")
