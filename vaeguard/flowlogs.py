@@ -662,31 +662,17 @@ ASA_DENY_CORE = {"src_interface", "src_ip", "dst_interface", "dst_ip", "access_g
 
 
 def asa_record(line: str) -> str | None:
-    """A Cisco ASA connection teardown or denial message as a JSON record; "" for the ASA's other messages
-    (not flows), None for a line that is no ASA message. What stands before the message (the syslog
-    priority, time and host) is kept whole as `syslog_header`: when and which device, not the traffic."""
-    m = ASA_TEARDOWN.search(line)
-    if m is None:
-        return _asa_denial(line)
-    proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
-    reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
-    return json.dumps({
-        "syslog_header": _header_before(line, m.start()) or None, "protocol": proto, "connection_id": int(conn),
-        "for_interface": f_if, "for_ip": f_ip, "for_port": int(f_port), "to_interface": t_if, "to_ip": t_ip, "to_port": int(t_port),
-        "duration": int(hours) * 3600 + int(minutes) * 60 + int(seconds), "bytes": int(size), "reason": reason or None,
-        "teardown_interface": initiator or None,
-    }, separators=(",", ":"))
-
-
-def _number(v: str | None) -> int | None:
-    return None if v is None else int(v)
-
-
-def _asa_denial(line: str) -> str | None:
-    """An ASA's denial (106023 by an access list; 106001, 106006 inbound) or ICMP teardown (302021) as a
-    JSON record; "" for its other messages, None for a line that is no ASA message."""
-    m = ASA_DENY.search(line)
-    if m is not None:
+    """A Cisco ASA connection teardown (302014, 302016, 302021) or denial (106023 by an access list; 106001,
+    106006 inbound) as a JSON record; "" for the ASA's other messages (not flows), None for a line that is no
+    ASA message. What stands before the message (the syslog priority, time and host) is kept whole as
+    `syslog_header`: when and which device, not the traffic."""
+    if (m := ASA_TEARDOWN.search(line)) is not None:
+        proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
+        reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
+        record = {"protocol": proto, "connection_id": int(conn), "for_interface": f_if, "for_ip": f_ip, "for_port": int(f_port),
+                  "to_interface": t_if, "to_ip": t_ip, "to_port": int(t_port), "duration": int(hours) * 3600 + int(minutes) * 60 + int(seconds),
+                  "bytes": int(size), "reason": reason or None, "teardown_interface": initiator or None}
+    elif (m := ASA_DENY.search(line)) is not None:
         proto, s_if, s_ip, s_port, d_if, d_ip, d_port, icmp_type, icmp_code, acl = m.groups()
         record = {"protocol": proto.upper(), "src_interface": s_if, "src_ip": s_ip, "src_port": _number(s_port), "dst_interface": d_if,
                   "dst_ip": d_ip, "dst_port": _number(d_port), "icmp_type": _number(icmp_type), "icmp_code": _number(icmp_code),
@@ -700,6 +686,10 @@ def _asa_denial(line: str) -> str | None:
     else:
         return "" if ASA_MESSAGE.search(line) else None
     return json.dumps({"syslog_header": _header_before(line, m.start()) or None, **record}, separators=(",", ":"))
+
+
+def _number(v: str | None) -> int | None:
+    return None if v is None else int(v)
 
 
 def looks_cisco_asa(text: str) -> bool:
