@@ -1101,8 +1101,7 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], **s
         raise InputError(f"'{name}' already starts with a header line naming these columns; leave out --names")
     if len(rows) > 1 and not any(map(_value_like, fields)) and any(map(_value_like, rows[1])):
         # Names where the next line has numbers: a header, which --names would read as a row of text.
-        shown = ", ".join(fields[:6]) + (", ..." if len(fields) > 6 else "")
-        raise InputError(f"'{name}' starts with a header line ({shown}); leave out --names to read the names it has")
+        raise InputError(f"'{name}' starts with a header line ({_first_fields(fields)}); leave out --names to read the names it has")
     if fields and len(fields) != len(names):
         raise InputError(f"--names gives {len(names)} names, and the first line of '{name}' holds {len(fields)} fields "
                          f"(split at {delimiter!r}); give one name per field")
@@ -1144,12 +1143,16 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
     # line of values repeats some (KDD's zeros), or holds a fraction or an address, which no header names a
     # column by; a header of integers alone is one (nProbe's IPFIX element numbers, pandas' 0, 1, 2).
     if values and (dupes or any(map(_fraction_or_address, names))):
-        shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
-        raise InputError(f"'{name}' has no header row: its first line holds values ({shown}); "
+        raise InputError(f"'{name}' has no header row: its first line holds values ({_first_fields(names)}); "
                          f"name its columns with --names (one name per field, comma separated), or add a first line of column names")
     if dupes:
         raise InputError(f"'{name}' has duplicate column names: {quoted_names(dupes, 5)}; rename them so each is unique")
     return names
+
+
+def _first_fields(fields: list[str]) -> str:
+    """A line's first fields, to show in a message."""
+    return ", ".join(fields[:6]) + (", ..." if len(fields) > 6 else "")
 
 
 def _fraction_or_address(field: str) -> bool:
