@@ -2190,13 +2190,17 @@ def device_logs(tmp_path, train: str, home: str, other: str):
     return (*paths, read_table(src)[0], src)
 
 
-def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, denials: int = 0, acl: str = "outside_access_in") -> str:
+def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, denials: int = 0, acl: str = "outside_access_in",
+            strays: int = 0) -> str:
     """A Cisco ASA's connection teardowns as its syslog sends them (302014 for TCP, 302016 for UDP), a
     connection built (302013, not a flow) now and then among them; hosted=True: a syslog header that
     names the device, as a relay writes it; denials=k: after every k-th teardown the internet's knocking
-    on the outside interface, denied by access list `acl` (106023: TCP to remote-access ports, pings)."""
+    on the outside interface, denied by access list `acl` (106023: TCP to remote-access ports, pings);
+    strays=k: after every k-th TCP teardown a late packet of that connection, denied for having none
+    (106015: an inside host's FIN or RST, or the web server's, after the connection timed out)."""
     rng = np.random.default_rng(seed)
     knocks = np.random.default_rng(seed + 1000)  # the teardowns are the same with denials and without
+    late = np.random.default_rng(seed + 2000)
     out = []
     for i in range(n):
         port = int(rng.choice([443, 443, 80, 53, 123]))
@@ -2206,9 +2210,13 @@ def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, de
         head = f"Dec {day:2d} {t} {host} : " if hosted else f"<166>Dec {day:02d} 2026 {t}: "
         end = f" {rng.choice(['TCP FINs', 'TCP Reset-I', 'SYN Timeout'])} from {rng.choice(['inside', 'outside'])}" if proto == "TCP" else ""
         user = " (LOCAL\\alice)" if i % 7 == 0 else ""
+        server, client = f"93.184.{rng.integers(1, 250)}.7/{port}", f"10.0.{day}.{rng.integers(2, 60)}/{rng.integers(1024, 65535)}"
         out.append(f"{head}%ASA-6-{302014 if proto == 'TCP' else 302016}: Teardown {proto} connection {cid} for "
-                   f"outside:93.184.{rng.integers(1, 250)}.7/{port} to inside:10.0.{day}.{rng.integers(2, 60)}/{rng.integers(1024, 65535)}{user} "
-                   f"duration {d // 3600}:{d // 60 % 60:02d}:{d % 60:02d} bytes {size}{end}")
+                   f"outside:{server} to inside:{client}{user} duration {d // 3600}:{d // 60 % 60:02d}:{d % 60:02d} bytes {size}{end}")
+        if strays and proto == "TCP" and i % strays == 0:
+            ends = (f"from {client} to {server}", "inside") if late.random() < 0.5 else (f"from {server} to {client}", "outside")
+            out.append(f"{head}%ASA-6-106015: Deny TCP (no connection) {ends[0]} flags {late.choice(['FIN ACK', 'RST ACK', 'RST', 'FIN PSH ACK'])}  "
+                       f"on interface {ends[1]}")
         if i % 10 == 3:
             out.append(f"{head}%ASA-6-302013: Built outbound TCP connection {cid + 1} for outside:93.184.1.7/443 (93.184.1.7/443) "
                        f"to inside:10.0.{day}.5/50000 (203.0.113.{day}/50000)")
@@ -2243,7 +2251,7 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     assert (box["to_interface"], box["to_ip"], box["to_port"], box["bytes"]) == ("NP Identity Ifc", "192.0.2.6", 443, 2698)
     named = json.loads(asa_record("%FTD-6-302016: Teardown UDP connection 9 for outside:ntp-server/123 to inside:10.0.1.4/123 duration 0:02:04 bytes 96"))
     assert (named["for_ip"], named["for_port"], named["duration"]) == ("ntp-server", 123, 124)
-    assert asa_record("%ASA-4-106015: Deny TCP (no connection) from 10.0.0.5/5000 to 1.2.3.4/443 flags RST on interface inside") == ""
+    assert asa_record("%ASA-6-110002: Failed to locate egress interface for TCP from inside:10.0.0.5/5000 to 1.2.3.4/443") == ""
     assert asa_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
     model = tmp_path / "m"
     res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
@@ -2284,7 +2292,8 @@ def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_port
     # foreign and local addresses; the ICMP id after each is no port; no bytes or duration) are rows too.
     assert json.loads(asa_record("%ASA-2-106001: Inbound TCP connection denied from 203.0.113.9/4444 to 10.0.1.20/22 flags SYN "
                                  "on interface outside")) == {"syslog_header": None, "protocol": "TCP", "src_interface": "outside",
-                                                              "src_ip": "203.0.113.9", "src_port": 4444, "dst_ip": "10.0.1.20", "dst_port": 22}
+                                                              "src_ip": "203.0.113.9", "src_port": 4444, "dst_ip": "10.0.1.20", "dst_port": 22,
+                                                              "tcp_flags": "SYN"}
     udp = json.loads(asa_record("%ASA-2-106006: Deny inbound UDP from 203.0.113.9/53 to 10.0.1.20/5353 on interface outside"))
     assert (udp["protocol"], udp["src_interface"], udp["dst_port"]) == ("UDP", "outside", 5353)
     assert json.loads(asa_record("<166>Dec 01 2026 10:00:03: %ASA-6-302021: Teardown ICMP connection for faddr 8.8.8.8/0 gaddr "
@@ -2311,6 +2320,38 @@ def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_port
     res = invoke(runner, "score", tmp_path / "knocking.log", "--model", model, "--out", tmp_path / "knocking.csv")
     assert res.exit_code == 0, res.output
     assert pd.read_csv(tmp_path / "knocking.csv")["is_anomaly"].mean() == 1.0
+
+
+def test_an_asa_packet_without_a_connection_is_a_row_and_an_ack_scan_is_flagged(tmp_path, runner):
+    """A TCP packet that belongs to no connection (106015: `Deny TCP (no connection) from 10.0.1.20/51234 to
+    93.184.1.7/443 flags FIN ACK  on interface inside`) was left out as no flow, and with it every ACK or FIN
+    scan through an ASA, which shows nowhere else: the firewall builds no connection for such packets. Each
+    is now a row (its ends by direction, as a denial's, and its TCP flags); a device's routine late FINs and
+    resets after a timeout, on another ASA, score as the training device's, and an ACK scan of an inside
+    host is flagged row by row."""
+    from vaeguard.flowlogs import asa_record
+
+    assert json.loads(asa_record("<166>Dec 01 2026 10:00:04: %ASA-6-106015: Deny TCP (no connection) from 10.0.1.20/51234 to "
+                                 "93.184.1.7/443 flags FIN ACK  on interface inside")) == {
+        "syslog_header": "<166>Dec 01 2026 10:00:04", "protocol": "TCP", "src_interface": "inside", "src_ip": "10.0.1.20",
+        "src_port": 51234, "dst_ip": "93.184.1.7", "dst_port": 443, "tcp_flags": "FIN ACK"}
+    v6 = json.loads(asa_record("%FTD-6-106015: Deny TCP (no connection) from 2001:db8::5/443 to 10.0.0.1/51000 flags RST on interface outside"))
+    assert (v6["src_ip"], v6["src_port"], v6["tcp_flags"], v6["src_interface"]) == ("2001:db8::5", 443, "RST", "outside")
+    train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a", strays=3), asa_log(400, 1, "asa-a", seed=5, strays=3),
+                                              asa_log(400, 9, "asa-b", seed=5, hosted=True, strays=3))
+    assert df["tcp_flags"].notna().sum() == len(df) - 2000 > 300
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["tcp_flags"] == "categorical" and roles["src_ip"] == roles["src_interface"] == "ignored", roles
+    assert_scored_as_home(runner, model, home, other, tmp_path)
+    scan = "".join(f"<166>Dec 09 2026 11:00:{i % 60:02d}: %ASA-6-106015: Deny TCP (no connection) from 198.51.100.66/{40000 + i} to "
+                   f"10.0.1.20/{[21, 22, 23, 25, 110, 135, 139, 445][i % 8]} flags ACK  on interface outside\n" for i in range(40))
+    (tmp_path / "scan.log").write_text(scan)
+    res = invoke(runner, "score", tmp_path / "scan.log", "--model", model, "--out", tmp_path / "scan.csv")
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "scan.csv")["is_anomaly"].mean() == 1.0
 
 
 def sonicwall_log(n: int, day: int, serial: str, seed: int = 0, syslog_id: str = "firewall", lan: str = "X0") -> str:

@@ -643,10 +643,12 @@ ASA_USER = re.compile(r"\s*\([^)]*\)$")  # a user name in brackets after the rea
 ASA_DENY = re.compile(
     r"%(?:ASA|FTD)-\d-106023: Deny (\S+) src ([^:]+?):([^/\s()]+)(?:/(\d+))?(?:\s*\([^)]*\))? "
     r"dst ([^:]+?):([^/\s()]+)(?:/(\d+))?(?:\s*\((?!type )[^)]*\))?(?:\s*\(type (\d+), code (\d+)\))? by access-group \"([^\"]*)\"")
-# A denial without an access list: TCP (106001) or UDP (106006) from a less trusted interface, named at the end.
+# A denial without an access list, the interface it came in on named at the end: a TCP connection (106001) or
+# UDP packet (106006) from a less trusted interface, or a TCP packet that belongs to no connection (106015:
+# an ACK, FIN or RST; a connection's stray packets after it timed out, or an ACK or FIN scan), with its flags.
 ASA_DENY_INBOUND = re.compile(
-    r"%(?:ASA|FTD)-\d-(?:106001: Inbound (TCP) connection denied|106006: Deny inbound (UDP)) from ([^/\s]+)/(\d+) "
-    r"to ([^/\s]+)/(\d+)(?: flags .*?)? on interface (.+?)\s*$")
+    r"%(?:ASA|FTD)-\d-(?:106001: Inbound (TCP) connection denied|106006: Deny inbound (UDP)|106015: Deny (TCP) \(no connection\)) "
+    r"from ([^/\s]+)/(\d+) to ([^/\s]+)/(\d+)(?: flags (.*?))? on interface (.+?)\s*$")
 # An ICMP connection's end (302021) names its foreign, mapped and local addresses (the ICMP id after each,
 # not a port) and, from ASA 8.4 on, the type and code; no bytes or duration. "faddr" is the less trusted
 # side, as a TCP teardown's "for" is.
@@ -663,9 +665,9 @@ ASA_DENY_CORE = {"src_interface", "src_ip", "dst_interface", "dst_ip", "access_g
 
 def asa_record(line: str) -> str | None:
     """A Cisco ASA connection teardown (302014, 302016, 302021) or denial (106023 by an access list; 106001,
-    106006 inbound) as a JSON record; "" for the ASA's other messages (not flows), None for a line that is no
-    ASA message. What stands before the message (the syslog priority, time and host) is kept whole as
-    `syslog_header`: when and which device, not the traffic."""
+    106006 inbound; 106015 a TCP packet without a connection) as a JSON record; "" for the ASA's other
+    messages (not flows), None for a line that is no ASA message. What stands before the message (the syslog
+    priority, time and host) is kept whole as `syslog_header`: when and which device, not the traffic."""
     if (m := ASA_TEARDOWN.search(line)) is not None:
         proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
         reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
@@ -678,8 +680,9 @@ def asa_record(line: str) -> str | None:
                   "dst_ip": d_ip, "dst_port": _number(d_port), "icmp_type": _number(icmp_type), "icmp_code": _number(icmp_code),
                   "access_group": acl}
     elif (m := ASA_DENY_INBOUND.search(line)) is not None:
-        tcp, udp, s_ip, s_port, d_ip, d_port, s_if = m.groups()
-        record = {"protocol": tcp or udp, "src_interface": s_if, "src_ip": s_ip, "src_port": int(s_port), "dst_ip": d_ip, "dst_port": int(d_port)}
+        tcp, udp, stray, s_ip, s_port, d_ip, d_port, flags, s_if = m.groups()
+        record = {"protocol": tcp or udp or stray, "src_interface": s_if, "src_ip": s_ip, "src_port": int(s_port), "dst_ip": d_ip,
+                  "dst_port": int(d_port), "tcp_flags": " ".join(flags.split()) if flags else None}
     elif (m := ASA_ICMP_TEARDOWN.search(line)) is not None:
         f_ip, t_ip, icmp_type, icmp_code = m.groups()
         record = {"protocol": "ICMP", "for_ip": f_ip, "to_ip": t_ip, "icmp_type": _number(icmp_type), "icmp_code": _number(icmp_code)}
