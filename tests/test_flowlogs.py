@@ -2191,13 +2191,15 @@ def device_logs(tmp_path, train: str, home: str, other: str):
 
 
 def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, denials: int = 0, acl: str = "outside_access_in",
-            strays: int = 0) -> str:
+            strays: int = 0, hits: bool = False) -> str:
     """A Cisco ASA's connection teardowns as its syslog sends them (302014 for TCP, 302016 for UDP), a
     connection built (302013, not a flow) now and then among them; hosted=True: a syslog header that
     names the device, as a relay writes it; denials=k: after every k-th teardown the internet's knocking
     on the outside interface, denied by access list `acl` (106023: TCP to remote-access ports, pings);
     strays=k: after every k-th TCP teardown a late packet of that connection, denied for having none
-    (106015: an inside host's FIN or RST, or the web server's, after the connection timed out)."""
+    (106015: an inside host's FIN or RST, or the web server's, after the connection timed out); hits=True:
+    the knocking denied by an access-list entry that logs its hits (106100, a flow's first hit or its hits
+    over an interval) in place of 106023, and now and then a permitted entry's hit (a connection's start)."""
     rng = np.random.default_rng(seed)
     knocks = np.random.default_rng(seed + 1000)  # the teardowns are the same with denials and without
     late = np.random.default_rng(seed + 2000)
@@ -2224,7 +2226,17 @@ def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, de
             src, dst = f"outside:198.51.{knocks.integers(256)}.{knocks.integers(1, 255)}", f"inside:10.0.{day}.{knocks.integers(2, 60)}"
             port = int(knocks.choice([22, 23, 445, 3389, 0]))
             what = f"tcp src {src}/{knocks.integers(1024, 65535)} dst {dst}/{port}" if port else f"icmp src {src} dst {dst} (type 8, code 0)"
-            out.append(f'{head}%ASA-4-106023: Deny {what} by access-group "{acl}" [0x{knocks.integers(2**32):x}, 0x0]')
+            if hits:
+                count = 1 if knocks.random() < 0.5 else int(knocks.integers(2, 30))
+                when = "first hit" if count == 1 else "300-second interval"
+                what = f"tcp {src.replace(':', '/')}({knocks.integers(1024, 65535)}) -> {dst.replace(':', '/')}({port})" if port else \
+                    f"icmp {src.replace(':', '/')}(0) -> {dst.replace(':', '/')}(8)"
+                out.append(f"{head}%ASA-4-106100: access-list {acl} denied {what} hit-cnt {count} {when} [0x{knocks.integers(2**32):x}, 0x0]")
+                if i % (4 * denials) == 0:
+                    out.append(f"{head}%ASA-6-106100: access-list {acl} permitted tcp {dst.replace(':', '/')}(51000) -> outside/93.184.1.7(443) "
+                               "hit-cnt 1 first hit [0x0, 0x0]")
+            else:
+                out.append(f'{head}%ASA-4-106023: Deny {what} by access-group "{acl}" [0x{knocks.integers(2**32):x}, 0x0]')
     return "\n".join(out) + "\n"
 
 
@@ -2352,6 +2364,44 @@ def test_an_asa_packet_without_a_connection_is_a_row_and_an_ack_scan_is_flagged(
     res = invoke(runner, "score", tmp_path / "scan.log", "--model", model, "--out", tmp_path / "scan.csv")
     assert res.exit_code == 0, res.output
     assert pd.read_csv(tmp_path / "scan.csv")["is_anomaly"].mean() == 1.0
+
+
+def test_an_asa_access_list_entry_that_logs_its_hits_gives_its_denials_as_rows(tmp_path, runner):
+    """An access-list entry with the `log` keyword reports its hits as 106100 in place of 106023 (`access-list
+    outside_in denied tcp outside/198.51.100.7(4444) -> inside/10.0.1.20(22) hit-cnt 1 first hit`), so an
+    ASA whose deny entries log showed no denial at all. Each denied hit is now a row as a 106023 is, with its
+    hit count; a permitted entry's hit (a connection's start, whose teardown is its row) is left out and
+    counted. Another ASA's routine denials score as the training device's; an inside host's denied
+    reaching for port 6667 is flagged row by row."""
+    from vaeguard.flowlogs import asa_record
+
+    assert json.loads(asa_record("<164>Dec 01 2026 10:00:02: %ASA-4-106100: access-list outside_in denied tcp outside/198.51.100.7(4444) "
+                                 "-> inside/10.0.1.20(22) hit-cnt 21 300-second interval [0x6b4a1c3, 0x0]")) == {
+        "syslog_header": "<164>Dec 01 2026 10:00:02", "protocol": "TCP", "src_interface": "outside", "src_ip": "198.51.100.7",
+        "src_port": 4444, "dst_interface": "inside", "dst_ip": "10.0.1.20", "dst_port": 22, "icmp_type": None,
+        "access_group": "outside_in", "hit_count": 21}
+    # ICMP's "ports" are 0 and the type; the PIX-era form brackets the hit and writes no space before the arrow.
+    ping = json.loads(asa_record("%ASA-2-106100: access-list OUT denied icmp outside/2001:db8::9(0)-> inside/10.0.1.20(8) hit-cnt 1 (first hit)"))
+    assert (ping["protocol"], ping["src_ip"], ping["dst_port"], ping["icmp_type"], ping["hit_count"]) == ("ICMP", "2001:db8::9", None, 8, 1)
+    assert asa_record("%ASA-6-106100: access-list inside_in permitted tcp inside/10.0.1.20(51000) -> outside/93.184.1.7(443) "
+                      "hit-cnt 1 first hit [0x0, 0x0]") == ""
+    train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a", denials=4, hits=True),
+                                              asa_log(400, 1, "asa-a", seed=5, denials=4, hits=True),
+                                              asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, hits=True, acl="OUTSIDE-IN"))
+    assert len(df) == 2500 and df["hit_count"].notna().sum() == 500 and df["hit_count"].max() > 1
+    assert src.skipped_summary() == "325 non-flow events left out"
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
+    assert res.exit_code == 0, res.output
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert roles["hit_count"] == "numeric" and roles["access_group"] == roles["src_ip"] == "ignored", roles
+    assert_scored_as_home(runner, model, home, other, tmp_path)
+    reaching = "".join(f"<164>Dec 09 2026 11:00:{i % 60:02d}: %ASA-4-106100: access-list inside_in denied tcp inside/10.0.9.66({50000 + i}) "
+                       f"-> outside/203.0.113.{i % 200 + 1}(6667) hit-cnt 1 first hit [0x0, 0x0]\n" for i in range(40))
+    (tmp_path / "reaching.log").write_text(reaching)
+    res = invoke(runner, "score", tmp_path / "reaching.log", "--model", model, "--out", tmp_path / "reaching.csv")
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / "reaching.csv")["is_anomaly"].mean() == 1.0
 
 
 def sonicwall_log(n: int, day: int, serial: str, seed: int = 0, syslog_id: str = "firewall", lan: str = "X0") -> str:

@@ -649,6 +649,15 @@ ASA_DENY = re.compile(
 ASA_DENY_INBOUND = re.compile(
     r"%(?:ASA|FTD)-\d-(?:106001: Inbound (TCP) connection denied|106006: Deny inbound (UDP)|106015: Deny (TCP) \(no connection\)) "
     r"from ([^/\s]+)/(\d+) to ([^/\s]+)/(\d+)(?: flags (.*?))? on interface (.+?)\s*$")
+# An access-list entry with the `log` keyword reports its hits as 106100 in place of 106023: `access-list
+# outside_in denied tcp outside/198.51.100.7(4444) -> inside/10.0.1.20(22) hit-cnt 1 first hit [0x0, 0x0]`, a
+# flow's first hit and then its hits over each interval (`hit-cnt 21 300-second interval`). A denial is a row,
+# as a 106023 is, with its hit count; for ICMP the source's "port" is 0 and the destination's is the type. A
+# permitted entry's hit is the start of a connection whose teardown is its row, and an est-allowed one is
+# traffic of a connection already built: neither is a flow of its own.
+ASA_ACL_HIT = re.compile(
+    r"%(?:ASA|FTD)-\d-106100: access-list (\S+) (denied|permitted|est-allowed) (\S+) ([^/]+?)/([^(\s]+)\((\d+)\)(?:\s*\([^)]*\))?"
+    r"\s*->\s*([^/]+?)/([^(\s]+)\((\d+)\)(?:\s*\([^)]*\))? hit-cnt (\d+)")
 # An ICMP connection's end (302021) names its foreign, mapped and local addresses (the ICMP id after each,
 # not a port) and, from ASA 8.4 on, the type and code; no bytes or duration. "faddr" is the less trusted
 # side, as a TCP teardown's "for" is.
@@ -658,16 +667,17 @@ ASA_ICMP_TEARDOWN = re.compile(
 ASA_TYPES = {"syslog_header": "sensor", "connection_id": "id", "for_ip": "addr", "to_ip": "addr", "for_port": "port", "to_port": "port",
              "duration": "interval", "bytes": "count", "src_ip": "addr", "dst_ip": "addr", "src_port": "port", "dst_port": "port",
              # An access list's name is the device's configuration (another ASA's lists have their own names).
-             "access_group": "sensor"}
+             "access_group": "sensor", "hit_count": "count"}
 ASA_CORE = {"connection_id", "for_interface", "for_port", "to_interface", "to_port", "bytes"}
 ASA_DENY_CORE = {"src_interface", "src_ip", "dst_interface", "dst_ip", "access_group"}
 
 
 def asa_record(line: str) -> str | None:
     """A Cisco ASA connection teardown (302014, 302016, 302021) or denial (106023 by an access list; 106001,
-    106006 inbound; 106015 a TCP packet without a connection) as a JSON record; "" for the ASA's other
-    messages (not flows), None for a line that is no ASA message. What stands before the message (the syslog
-    priority, time and host) is kept whole as `syslog_header`: when and which device, not the traffic."""
+    106006 inbound; 106015 a TCP packet without a connection; 106100 an access-list entry's denied hits) as a
+    JSON record; "" for the ASA's other messages (not flows), None for a line that is no ASA message. What
+    stands before the message (the syslog priority, time and host) is kept whole as `syslog_header`: when and
+    which device, not the traffic."""
     if (m := ASA_TEARDOWN.search(line)) is not None:
         proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
         reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
@@ -683,6 +693,14 @@ def asa_record(line: str) -> str | None:
         tcp, udp, stray, s_ip, s_port, d_ip, d_port, flags, s_if = m.groups()
         record = {"protocol": tcp or udp or stray, "src_interface": s_if, "src_ip": s_ip, "src_port": int(s_port), "dst_ip": d_ip,
                   "dst_port": int(d_port), "tcp_flags": " ".join(flags.split()) if flags else None}
+    elif (m := ASA_ACL_HIT.search(line)) is not None:
+        acl, action, proto, s_if, s_ip, s_port, d_if, d_ip, d_port, hits = m.groups()
+        if action != "denied":
+            return ""
+        icmp = proto.lower() == "icmp"
+        record = {"protocol": proto.upper(), "src_interface": s_if, "src_ip": s_ip, "src_port": None if icmp else int(s_port),
+                  "dst_interface": d_if, "dst_ip": d_ip, "dst_port": None if icmp else int(d_port),
+                  "icmp_type": int(d_port) if icmp else None, "access_group": acl, "hit_count": int(hits)}
     elif (m := ASA_ICMP_TEARDOWN.search(line)) is not None:
         f_ip, t_ip, icmp_type, icmp_code = m.groups()
         record = {"protocol": "ICMP", "for_ip": f_ip, "to_ip": t_ip, "icmp_type": _number(icmp_type), "icmp_code": _number(icmp_code)}
