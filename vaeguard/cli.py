@@ -25,7 +25,7 @@ import typer
 
 from .cli_common import (
     DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
-    pause_gc, stop_on_sigterm, use_threads,
+    keep_freed_memory, pause_gc, stop_on_sigterm, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -210,6 +210,7 @@ def score(
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
     use_threads(threads)
     pause_gc()
+    keep_freed_memory()
     quiet = quiet or json
     con = render.console(quiet)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
