@@ -87,8 +87,9 @@ def keep_freed_memory() -> None:
     same arrays of a few MiB (a Zeek conn log model's 4 draws of 97 category logits for 4,096 rows: 6.4 MiB);
     malloc hands such a block back to the OS (mmap above a threshold that starts at 128 KiB, a trim of the
     heap's top past twice that), and the next batch faults every page in again: scoring 1M rows of a Zeek
-    conn log took 284,000-749,000 minor page faults and 1.9-3.5 s of system time. Fixed thresholds (blocks
-    up to 32 MiB from the heap, its top trimmed past 64 MiB) keep them for reuse. Not glibc (musl, macOS):
+    conn log took 271,000-703,000 minor page faults and 1.1-2.5 s of system time, and 93,000-99,000 and
+    0.7-0.9 s with fixed thresholds (blocks up to 32 MiB from the heap, its top trimmed past 64 MiB). Not for
+    fit: 3-5% faster there, but its peak, near the 1 GiB aim, 28 MiB higher. Not glibc (musl, macOS):
     nothing to set."""
     if not OWN_PROCESS:
         return
