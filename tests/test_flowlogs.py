@@ -2240,6 +2240,22 @@ def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, de
     return "\n".join(out) + "\n"
 
 
+def fit_device_log(runner, train, tmp_path) -> tuple:
+    """A model of a device's training log, and the roles fit gave its columns."""
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
+    assert res.exit_code == 0, res.output
+    return model, {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+
+
+def assert_all_flagged(runner, model, tmp_path, name: str, text: str) -> None:
+    """The log `text` scores with every row flagged."""
+    (tmp_path / f"{name}.log").write_text(text)
+    res = invoke(runner, "score", tmp_path / f"{name}.log", "--model", model, "--out", tmp_path / f"{name}.csv")
+    assert res.exit_code == 0, res.output
+    assert pd.read_csv(tmp_path / f"{name}.csv")["is_anomaly"].mean() == 1.0
+
+
 def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tmp_path, runner):
     """A Cisco ASA logs each connection's end as a syslog message (%ASA-6-302014 Teardown TCP connection ...
     duration 0:01:05 bytes 5120 TCP FINs from inside): each is a row, its ends, duration, bytes and reason
@@ -2318,20 +2334,14 @@ def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_port
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, acl="OUTSIDE-IN"))
     assert len(df) == 2500 and df["src_ip"].notna().sum() == 500 and df["for_ip"].notna().sum() == 2000
     assert src.skipped_summary() == "200 non-flow events left out"
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_device_log(runner, train, tmp_path)
     assert roles["src_ip"] == roles["dst_ip"] == roles["access_group"] == roles["syslog_header"] == "ignored", roles
     assert roles["src_port"] == roles["dst_port"] == "port" and roles["icmp_type"] not in ("ignored", "constant"), roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
     assert len(scored["other"]) == 500
     knocking = "".join(f'<166>Dec 09 2026 11:00:{i % 60:02d}: %ASA-4-106023: Deny tcp src inside:10.0.9.66/{50000 + i} dst '
                        f'outside:203.0.113.{i % 200 + 1}/6667 by access-group "inside_access_in" [0x0, 0x0]\n' for i in range(50))
-    (tmp_path / "knocking.log").write_text(knocking)
-    res = invoke(runner, "score", tmp_path / "knocking.log", "--model", model, "--out", tmp_path / "knocking.csv")
-    assert res.exit_code == 0, res.output
-    assert pd.read_csv(tmp_path / "knocking.csv")["is_anomaly"].mean() == 1.0
+    assert_all_flagged(runner, model, tmp_path, "knocking", knocking)
 
 
 def test_an_asa_packet_without_a_connection_is_a_row_and_an_ack_scan_is_flagged(tmp_path, runner):
@@ -2352,18 +2362,12 @@ def test_an_asa_packet_without_a_connection_is_a_row_and_an_ack_scan_is_flagged(
     train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a", strays=3), asa_log(400, 1, "asa-a", seed=5, strays=3),
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, strays=3))
     assert df["tcp_flags"].notna().sum() == len(df) - 2000 > 300
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_device_log(runner, train, tmp_path)
     assert roles["tcp_flags"] == "categorical" and roles["src_ip"] == roles["src_interface"] == "ignored", roles
     assert_scored_as_home(runner, model, home, other, tmp_path)
     scan = "".join(f"<166>Dec 09 2026 11:00:{i % 60:02d}: %ASA-6-106015: Deny TCP (no connection) from 198.51.100.66/{40000 + i} to "
                    f"10.0.1.20/{[21, 22, 23, 25, 110, 135, 139, 445][i % 8]} flags ACK  on interface outside\n" for i in range(40))
-    (tmp_path / "scan.log").write_text(scan)
-    res = invoke(runner, "score", tmp_path / "scan.log", "--model", model, "--out", tmp_path / "scan.csv")
-    assert res.exit_code == 0, res.output
-    assert pd.read_csv(tmp_path / "scan.csv")["is_anomaly"].mean() == 1.0
+    assert_all_flagged(runner, model, tmp_path, "scan", scan)
 
 
 def test_an_asa_access_list_entry_that_logs_its_hits_gives_its_denials_as_rows(tmp_path, runner):
@@ -2390,18 +2394,12 @@ def test_an_asa_access_list_entry_that_logs_its_hits_gives_its_denials_as_rows(t
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, hits=True, acl="OUTSIDE-IN"))
     assert len(df) == 2500 and df["hit_count"].notna().sum() == 500 and df["hit_count"].max() > 1
     assert src.skipped_summary() == "325 non-flow events left out"
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_device_log(runner, train, tmp_path)
     assert roles["hit_count"] == "numeric" and roles["access_group"] == roles["src_ip"] == "ignored", roles
     assert_scored_as_home(runner, model, home, other, tmp_path)
     reaching = "".join(f"<164>Dec 09 2026 11:00:{i % 60:02d}: %ASA-4-106100: access-list inside_in denied tcp inside/10.0.9.66({50000 + i}) "
                        f"-> outside/203.0.113.{i % 200 + 1}(6667) hit-cnt 1 first hit [0x0, 0x0]\n" for i in range(40))
-    (tmp_path / "reaching.log").write_text(reaching)
-    res = invoke(runner, "score", tmp_path / "reaching.log", "--model", model, "--out", tmp_path / "reaching.csv")
-    assert res.exit_code == 0, res.output
-    assert pd.read_csv(tmp_path / "reaching.csv")["is_anomaly"].mean() == 1.0
+    assert_all_flagged(runner, model, tmp_path, "reaching", reaching)
 
 
 def sonicwall_log(n: int, day: int, serial: str, seed: int = 0, syslog_id: str = "firewall", lan: str = "X0") -> str:
