@@ -25,7 +25,7 @@ import typer
 
 from .cli_common import (
     DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
-    keep_freed_memory, pause_gc, stop_on_sigterm, use_threads,
+    keep_freed_memory, open_input, pause_gc, stop_on_sigterm, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -83,12 +83,11 @@ def fit(
     from . import render
     from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
-    from .sources import open_source, parse_names
 
     quiet = quiet or json
     con = render.console(quiet)
     use_threads(threads)
-    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
+    source = open_input(data, format, strict, names)
     # Until the first epoch ends (reading, roles, encoding, an epoch: a minute on a large log) a spinner
     # says what is happening.
     status = render.Spinner(con, f"reading {source.name}")
@@ -217,11 +216,10 @@ def score(
 
     from .io import output_format
     from .pipeline import check_not_input, read_ahead, score_file
-    from .sources import open_source, parse_names
 
     # Everything that can go wrong with the options, the input or the model fails before the progress display.
     output_format(out, out_format)
-    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
+    source = open_input(data, format, strict, names)
     check_not_input(out, source)
     ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
     try:

@@ -103,6 +103,13 @@ def keep_freed_memory() -> None:
         pass
 
 
+def open_input(data, format: str | None, strict: bool, names: str | None):
+    """The command's input as a Source (sources.open_source), with --names read into the column names."""
+    from .sources import open_source, parse_names
+
+    return open_source(data, format, strict=strict, names=parse_names(names) if names else None)
+
+
 def freeze_imports() -> None:
     """Leave what is loaded so far (torch, pandas: about a million objects, no garbage among them) out of
     Python's cyclic garbage collection, and turn it back on. A full collection went through all of it

@@ -9,6 +9,7 @@ import typer
 
 from .cli_common import (
     DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
+    open_input,
 )
 
 
@@ -37,9 +38,8 @@ def evaluate(
 
     quiet = quiet or json
     con = render.console(quiet)
-    from .sources import open_source, parse_names
 
-    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
+    source = open_input(data, format, strict, names)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
@@ -147,12 +147,12 @@ def calibrate(
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
     from . import render
     from .detector import Detector
-    from .sources import open_source, parse_names, read_table
+    from .sources import read_table
 
     con = render.console(quiet or json)
     detector = Detector.load(model)
     detector.strict = strict
-    df, _ = read_table(open_source(data, format, strict=strict, names=parse_names(names) if names else None))
+    df, _ = read_table(open_input(data, format, strict, names))
     old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
@@ -221,14 +221,13 @@ def explain(
     from . import render
     from .detector import Detector
     from .errors import InputError
-    from .sources import open_source, parse_names
 
     detector = Detector.load(model)
     detector.strict = strict
     if row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
     seen, picked = 0, None
-    source = open_source(data, format, strict=strict, names=parse_names(names) if names else None)
+    source = open_input(data, format, strict, names)
     for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
         if row < seen + len(chunk):
             picked = chunk.iloc[[row - seen]]

@@ -1122,10 +1122,20 @@ def parse_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",")]
     if not all(names):
         raise InputError(f"--names holds an empty name ({text!r}); give the names separated by commas, e.g. --names dur,proto,bytes")
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = _repeated(names)
     if dupes:
-        raise InputError(f"--names gives {quoted_names(dupes, 5)} more than once; give each column one name")
+        raise InputError(f"--names gives {quoted_names(sorted(dupes), 5)} more than once; give each column one name")
     return names
+
+
+def _repeated(names: list[str]) -> list[str]:
+    """The names given more than once, each once, in the order they first repeat."""
+    seen, dupes = set(), []
+    for n in names:
+        if n in seen and n not in dupes:
+            dupes.append(n)
+        seen.add(n)
+    return dupes
 
 
 def _check_header(name: str, header: str, delimiter: str) -> list[str]:
@@ -1133,11 +1143,7 @@ def _check_header(name: str, header: str, delimiter: str) -> list[str]:
     if not header.strip():
         return []
     names = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter))
-    seen, dupes = set(), []
-    for n in names:
-        if n in seen and n not in dupes:
-            dupes.append(n)
-        seen.add(n)
+    dupes = _repeated(names)
     values = sum(map(_value_like, names)) >= len(names) / 2
     # KDD Cup and NSL-KDD's .txt files, UNSW-NB15's CSVs and zeek-cut's output come without names. A first
     # line of values repeats some (KDD's zeros), or holds a fraction or an address, which no header names a
