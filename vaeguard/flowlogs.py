@@ -1287,7 +1287,7 @@ OTHER_EVENTS = {
           "flow; give the log of its traffic (FortiGate's type=\"traffic\", Juniper's RT_FLOW_SESSION_CLOSE, SonicWall's "
           "m=537 \"Connection Closed\")",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational), nor a "
-           "denial by an access list (%ASA-4-106023); set its syslog level to informational, or give the log that holds them",
+           "denial by an access list (%ASA-4-106023, or 106100 where its entry logs); set its syslog level to informational, or give the log that holds them",
     "junos": "no session close (RT_FLOW_SESSION_CLOSE), which an SRX logs for a policy with `then log session-close`; "
              "set it, or give the log that holds them",
     "ftd": "no connection end event (%FTD-1-430003), only starts (430002) or intrusion and file events; set the access "
