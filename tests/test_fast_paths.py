@@ -47,10 +47,13 @@ def test_arrow_text_encoding_equals_the_typed_encoding():
     scoring = mixed_table(500, seed=1)
     scoring.loc[3, "proto"] = "sctp"  # unseen
     scoring.loc[4, "rate"] = np.nan  # a gap where training had none
+    scoring.loc[[5, 6], "proto"] = None  # a gap in text where training had none: a gap, not a new value
     typed, text = pre.transform(scoring), pre.transform(as_text(scoring))
     for name in ("x_num", "observed", "x_cat", "fixed", "novel"):
         assert np.array_equal(getattr(typed, name), getattr(text, name)), name
-    assert typed.unknown == text.unknown == {"proto": 1} and typed.new_missing == text.new_missing == {"rate": 1}
+    assert typed.novel[[3, 5, 6]].any(axis=1).all()  # charged as a value training never held, all three
+    assert typed.unknown == text.unknown == {"proto": 1}
+    assert typed.new_missing == text.new_missing == {"rate": 1, "proto": 2}
     assert typed.new_values == text.new_values == {"proto": {"sctp": 1}}
 
 

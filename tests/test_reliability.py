@@ -172,7 +172,7 @@ def test_a_csv_without_a_header_line_is_read_with_the_names_given(runner, tmp_pa
     renamed = ",".join(f"c{i}" for i in range(len(src.columns)))
     for path, listed, said in ((bare, "a,b,c", "--names gives 3 names, and the first line of"), (NEW, names, "already starts with a header line"),
                                (NEW, renamed, "starts with a header line (flow_id, start_time, proto"),
-                              (bare, "proto,,bytes", "empty name"), (bare, "a,b,a", "more than once")):
+                              (bare, "proto,,bytes", "empty name"), (bare, "", "empty name"), (bare, "a,b,a", "more than once")):
         res = invoke(runner, "score", path, "--names", listed, "--model", trained_model, "--out", tmp_path / "no.csv")
         assert res.exit_code == 2 and said in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.output
     assert not (tmp_path / "no.csv").exists()

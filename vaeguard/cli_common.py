@@ -107,7 +107,7 @@ def open_input(data, format: str | None, strict: bool, names: str | None):
     """The command's input as a Source (sources.open_source), with --names read into the column names."""
     from .sources import open_source, parse_names
 
-    return open_source(data, format, strict=strict, names=parse_names(names) if names else None)
+    return open_source(data, format, strict=strict, names=parse_names(names) if names is not None else None)
 
 
 def freeze_imports() -> None:

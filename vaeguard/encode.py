@@ -554,10 +554,19 @@ class Preprocessor:
                 pooled = np.fromiter((v in rare for v in found), bool, len(found)) if rare else np.zeros(int(unseen.sum()), bool)
                 fill = np.where(pooled, 1, 0)
                 idx[unseen] = fill
-                if (~pooled).any():
-                    enc.unknown[col.name] = int((~pooled).sum())
-                    if not col.letter:  # a history letter's values say no more than its name: present
-                        enc.new_values[col.name] = most_common(found[~pooled])
+                if col.letter:  # a history letter's values say no more than its name: present
+                    if (~pooled).any():
+                        enc.unknown[col.name] = int((~pooled).sum())
+                else:
+                    new = found[~pooled]
+                    # An empty field where training always had a value is a gap, not a new category: the
+                    # summary counts it with the numeric columns' gaps (its cost is the same either way).
+                    gap = pd.isna(new) | (new == MISSING)
+                    if gap.any():
+                        enc.new_missing[col.name] = int(gap.sum())
+                    if not gap.all():
+                        enc.unknown[col.name] = int((~gap).sum())
+                        enc.new_values[col.name] = most_common(new[~gap])
             is_unknown = idx == 0
             fixed[:, n_num + j] = np.where(is_unknown, col.unknown_cost, -math.log1p(-math.exp(-col.unknown_cost)))
             novel[:, n_num + j] = is_unknown
