@@ -172,6 +172,25 @@ def test_config_file_and_environment(runner, flows_csv, tmp_path, monkeypatch):
     assert res.exit_code == 2 and "epochz" in res.stderr
 
 
+def test_config_file_is_read_where_python_has_no_tomllib(tmp_path, monkeypatch):
+    """Python 3.10 (which the package supports) has no tomllib: the file is read with tomli, a dependency there."""
+    pytest.importorskip("tomli")
+    import typer
+
+    from vaeguard.cli import app
+    from vaeguard.config import config_defaults
+    from vaeguard.errors import ConfigError
+
+    monkeypatch.setitem(__import__("sys").modules, "tomllib", None)  # as on 3.10: `import tomllib` fails
+    cfg = tmp_path / "vaeguard.toml"
+    cfg.write_text("quiet = true\n[fit]\nepochs = 2\n")
+    defaults = config_defaults(cfg, typer.main.get_command(app))
+    assert defaults["fit"]["epochs"] == 2 and defaults["fit"]["quiet"] is True
+    cfg.write_text("quiet = tru\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config_defaults(cfg, typer.main.get_command(app))
+
+
 def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, tmp_path):
     pytest.importorskip("matplotlib")
     rep = tmp_path / "rep"

@@ -22,7 +22,10 @@ def _options(cmd) -> dict[str, str]:
 
 def config_defaults(path: Path, group) -> dict:
     """Turn a TOML file into click's default_map: {"fit": {"epochs": 50, ...}, "score": {...}}."""
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: tomllib is 3.11's; tomli is the same parser (a dependency there)
+        import tomli as tomllib
 
     if not path.exists():
         raise ConfigError(f"config file '{path}' not found")
