@@ -906,7 +906,9 @@ def _unpadded(chunk: pd.DataFrame, closing_delimiter: bool, typed: bool) -> pd.D
     such a mark typed as the numbers it holds. Padded, an address was no address and ' tcp' another
     protocol than 'tcp' in an unpadded export of the same flows."""
     if closing_delimiter:
-        chunk = chunk.iloc[:, :-1]
+        # A frame of its own: columns are replaced below, and pandas before 3.0 warned on stderr
+        # (SettingWithCopyWarning) for every chunk of rwcut's output when they were set on a slice.
+        chunk = chunk.iloc[:, :-1].copy()
     chunk.columns = [str(c).strip(" ") for c in chunk.columns]
     nulls = set(CSV_NULLS)
     for name in chunk.columns[chunk.dtypes.map(lambda d: not pd.api.types.is_numeric_dtype(d))]:
