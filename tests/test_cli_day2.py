@@ -175,13 +175,15 @@ def test_config_file_and_environment(runner, flows_csv, tmp_path, monkeypatch):
 def test_config_file_is_read_where_python_has_no_tomllib(tmp_path, monkeypatch):
     """Python 3.10 (which the package supports) has no tomllib: the file is read with tomli, a dependency there."""
     pytest.importorskip("tomli")
+    import sys
+
     import typer
 
     from vaeguard.cli import app
     from vaeguard.config import config_defaults
     from vaeguard.errors import ConfigError
 
-    monkeypatch.setitem(__import__("sys").modules, "tomllib", None)  # as on 3.10: `import tomllib` fails
+    monkeypatch.setitem(sys.modules, "tomllib", None)  # as on 3.10: `import tomllib` fails
     cfg = tmp_path / "vaeguard.toml"
     cfg.write_text("quiet = true\n[fit]\nepochs = 2\n")
     defaults = config_defaults(cfg, typer.main.get_command(app))

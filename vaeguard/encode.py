@@ -561,7 +561,7 @@ class Preprocessor:
                     new = found[~pooled]
                     # An empty field where training always had a value is a gap, not a new category: the
                     # summary counts it with the numeric columns' gaps (its cost is the same either way).
-                    gap = pd.isna(new) | (new == MISSING)
+                    gap = pd.isna(new) | (np.asarray(new, dtype=object) == MISSING)  # elementwise whatever the labels' type
                     if gap.any():
                         enc.new_missing[col.name] = int(gap.sum())
                     if not gap.all():

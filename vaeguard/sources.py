@@ -906,8 +906,8 @@ def _unpadded(chunk: pd.DataFrame, closing_delimiter: bool, typed: bool) -> pd.D
     such a mark typed as the numbers it holds. Padded, an address was no address and ' tcp' another
     protocol than 'tcp' in an unpadded export of the same flows."""
     if closing_delimiter:
-        # A frame of its own: columns are replaced below, and pandas before 3.0 warned on stderr
-        # (SettingWithCopyWarning) for every chunk of rwcut's output when they were set on a slice.
+        # A frame of its own: its columns are replaced below, and set on a slice they made pandas before 3.0
+        # print a SettingWithCopyWarning on stderr while rwcut's output was read.
         chunk = chunk.iloc[:, :-1].copy()
     chunk.columns = [str(c).strip(" ") for c in chunk.columns]
     nulls = set(CSV_NULLS)
