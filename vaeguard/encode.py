@@ -168,7 +168,7 @@ def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
         out[present] = np.where(s.to_numpy()[present].astype(bool), "True", "False")
         return out
     if pdt.is_numeric_dtype(s):
-        v = s.to_numpy(dtype=float)
+        v = s.to_numpy(dtype=float, na_value=np.nan)
         is_int = present & np.isfinite(v) & (v == np.round(v)) & (np.abs(v) < 2**62)
         out[is_int] = v[is_int].astype(np.int64).astype(str)
         other = present & ~is_int
@@ -190,7 +190,7 @@ def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
 def port_labels(s: pd.Series, ports: list[int] | set[int]) -> np.ndarray:
     """A port as the service it names: below 1024, or a port from 1024 up that training saw often,
     keeps its number; any other port is an ephemeral (client-side) one."""
-    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     labels = canonical_strings(s, "number")
     ok = np.isfinite(values) & (values == np.round(values))
     high = ok & (values >= 1024)
@@ -403,7 +403,7 @@ class Preprocessor:
             values, n_bad, examples = numeric_text_values(as_point_numbers(s, spec.transform))
         if n_bad and strict:
             raise _text_in_numeric(name, n_bad, examples)
-        v = _finite(values.to_numpy(dtype=float))
+        v = _finite(values.to_numpy(dtype=float, na_value=np.nan))
         ok = ~np.isnan(v)
         present = v[ok]
         log = bool(len(present) > 2 and present.min() >= 0 and _skew(present) > SKEW_FOR_LOG)
@@ -494,7 +494,7 @@ class Preprocessor:
                     values, n_bad, examples = set_lengths(s), 0, []
                 else:
                     values, n_bad, examples = numeric_text_values(s)
-                v[j] = values.to_numpy(dtype=float)
+                v[j] = values.to_numpy(dtype=float, na_value=np.nan)
                 if n_bad:
                     if strict:
                         raise _text_in_numeric(col.name, n_bad, examples)

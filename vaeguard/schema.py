@@ -577,7 +577,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if plain_text:
         parsed = 0.0
     else:
-        distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float)
+        distinct = pd.to_numeric(pd.Series(counts.index.astype(str)), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         weights = counts.to_numpy()
         parsed = float(weights[~np.isnan(distinct)].sum() / max(1, weights.sum()))
     # Numbers written as spreadsheets write them: with a decimal comma, or with thousands separators (not in a
@@ -766,7 +766,7 @@ def as_datetimes(s: pd.Series) -> pd.Series:
         return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
     values = pd.to_numeric(s, errors="coerce")
     if values.notna().mean() >= 0.9:
-        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) if values.notna().any() else 0.0
+        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float, na_value=np.nan)))) if values.notna().any() else 0.0
         unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
         return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
     return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
