@@ -424,15 +424,16 @@ def test_a_command_in_its_own_process_pauses_the_collector_while_loading_and_tur
     from vaeguard import cli_common
 
     assert gc.isenabled()
+    frozen = gc.get_freeze_count()  # not always 0: on Python 3.12 the suite's process had 375 objects frozen here
     cli_common.pause_gc()
     cli_common.freeze_imports()
-    assert gc.isenabled() and gc.get_freeze_count() == 0  # in a test's process: nothing changes
+    assert gc.isenabled() and gc.get_freeze_count() == frozen  # in a test's process: nothing changes
     monkeypatch.setattr(cli_common, "OWN_PROCESS", True)
     try:
         cli_common.pause_gc()
         assert not gc.isenabled()
         cli_common.freeze_imports()
-        assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
     finally:
         gc.unfreeze()
         gc.enable()
