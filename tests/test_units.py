@@ -242,8 +242,22 @@ def test_small_calibration_sets_extrapolate_the_tail():
         extrapolated.append((fresh > t).mean())
     assert np.mean(at_max) > 0.04 and np.mean(extrapolated) < 0.03
     big = np.sort(rng.gumbel(size=99))
-    assert threshold_for(big, 0.01) == np.quantile(big, 0.99, method="higher")
-    assert threshold_for(np.array([3.0]), 0.01) == 3.0  # one score: nothing to fit a tail to
+    q = np.quantile(big, 0.99, method="higher")
+    assert q < threshold_for(big, 0.01) == pytest.approx(q, rel=2e-5)  # the quantile, above its rounding
+    assert 3.0 < threshold_for(np.array([3.0]), 0.01) == pytest.approx(3.0, rel=2e-5)  # one score: nothing to fit a tail to
+
+
+def test_rows_that_tie_at_the_threshold_flag_alike_wherever_they_are_scored():
+    """A third of a firewall log's rows scored alike to the last bit, and the threshold was their score;
+    the same rows scored on a GPU came out 1e-6 higher, and every one of them was flagged. Scores within
+    float32 rounding of the threshold are not above it, and their p-values are those of the exact score."""
+    from vaeguard.calibrate import Calibration
+
+    cal = Calibration.from_scores(np.r_[np.full(700, 2.880286), np.full(300, 6.140403)], fpr=0.01)
+    elsewhere = 6.140403 * (1 + np.array([-3e-7, 0.0, 3e-7, 1e-6]))  # the same rows, another machine's sums
+    assert cal.flags(elsewhere).tolist() == [0, 0, 0, 0]
+    assert len(set(cal.p_values(elsewhere))) == 1 and cal.p_values(elsewhere)[0] == pytest.approx(301 / 1001)
+    assert cal.flags(np.array([6.15, 7.0])).tolist() == [1, 1]  # a score really above is still flagged
 
 
 def test_small_tables_calibrate_on_folds_that_cover_every_row():

@@ -15,6 +15,19 @@ from .errors import ConfigError, ParamError
 TAIL_MIN = 5
 
 
+# Scores are float32 arithmetic summed: another machine's BLAS, a GPU or ONNX Runtime gets the same row's
+# score a few units in the 7th digit apart (an H200 against numpy: 3.3e-7 at most, relative). Rows often
+# tie (a log's repeated connections score alike, to the last bit), and the threshold is one of their
+# scores, so a tie group at the threshold was flagged whole or not at all by that rounding alone: a third
+# of a firewall log's rows. Scores this close, relative to their size, are the same score.
+ROUNDING = 1e-5
+
+
+def rounding(x):
+    """How far apart two computations of one score may be (elementwise)."""
+    return ROUNDING * np.maximum(1.0, np.abs(x))
+
+
 def observable(n: int, target: float) -> bool:
     """Whether n calibration scores can show a rate of `target` among them: a new normal row exceeds the
     highest of n by chance 1 / (n + 1), so at least 1 / target - 1 of them are needed."""
@@ -49,6 +62,11 @@ def threshold_for(scores: np.ndarray, target: float) -> float:
     (negative log-likelihoods) is taken as exponential, fitted to their top tenth (peaks over a
     threshold with shape 0), P(S > u + t) = (m / (n + 1)) exp(-t / mean excess).
     """
+    t = _threshold(scores, target)
+    return float(t + rounding(t))  # a row scoring as the calibration row at the threshold did is not flagged, wherever it is scored
+
+
+def _threshold(scores: np.ndarray, target: float) -> float:
     n = len(scores)
     if observable(n, target):
         return float(np.quantile(scores, 1.0 - target, method="higher"))
@@ -101,9 +119,11 @@ class Calibration:
                 f"be flagged at a few times that rate: fit on more normal rows, or calibrate on more with `vaeguard calibrate`")
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
-        """Share of calibration rows scoring at least as high (with the +1 correction, never exactly 0)."""
+        """Share of calibration rows scoring at least as high (with the +1 correction, never exactly 0); a
+        score within `rounding` of a calibration score is as high."""
         n = len(self.scores)
-        above = n - np.searchsorted(self.scores, np.asarray(scores, dtype=np.float64), side="left")
+        scores = np.asarray(scores, dtype=np.float64)
+        above = n - np.searchsorted(self.scores, scores - rounding(scores), side="left")
         return (above + 1.0) / (n + 1.0)
 
     def flags(self, scores: np.ndarray) -> np.ndarray:
