@@ -335,12 +335,16 @@ def main() -> None:
              f"Table: `make_flows.py {args.rows}` (36 numeric + 3 categorical columns, `is_attack` dropped); the Zeek rows: "
              f"IoT-23 capture 34's conn log repeated to {args.rows:,} rows, a uid of its own per row.",
              f"Timings: the fastest of {args.repeat} runs for the {args.rows:,}-row fit and score, the pyarrow floor and PyOD; "
-             "one run for the pandas floor, the 5M-row score and Dask. Peak memory: the largest of the runs.", "",
-             "| measure | value | notes |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+             "one run for the pandas floor, the 5M-row score and Dask. Peak memory: the largest of the runs.", ""]
+    write_results(args.out, lines, rows)
+
+
+def write_results(out: Path, header: list[str], rows: list[tuple[str, str, str]]) -> None:
+    """The header lines, then the (measure, value, notes) rows as a table; printed and written to `out`."""
+    lines = [*header, "| measure | value | notes |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
     text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
     print(text)
 
 
