@@ -35,11 +35,6 @@ def fit(table: Path, model: Path, device: str, repeat: int, epochs: int | None) 
     return wall, rss, json.loads((model / "manifest.json").read_text())
 
 
-def training_rate(manifest: dict) -> float:
-    hist = manifest["training"]["history"]
-    return manifest["training"]["train_rows"] / sorted(h["seconds"] for h in hist)[len(hist) // 2]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -67,7 +62,7 @@ def main() -> None:
     fits = {}
     for device in ("cpu", args.device):
         wall, rss, manifest = fit(big, work / f"model-{device}", device, args.repeat, args.fit_epochs)
-        fits[device] = (wall, training_rate(manifest))
+        fits[device] = (wall, speed.training_rate(manifest))
         epochs = len(manifest["training"]["history"])
         rows.append((f"fit --epochs {args.fit_epochs}, whole command, {device}", f"{args.rows * epochs / wall:,.0f} rows x epochs / s",
                      f"{wall:.1f} s, peak {rss:,.0f} MiB of host memory"))
