@@ -22,3 +22,4 @@ class TrainResult:
     best_val_loss: float = math.inf
     stopped_early: bool = False
     saved_epoch: int = 0  # the epoch whose weights the last checkpoint holds (resume starts after it)
+    graphed_steps: int = 0  # steps replayed as a CUDA graph in this process (train.GraphedStep); not saved
