@@ -16,6 +16,7 @@ import argparse
 import atexit
 import datetime as dt
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -70,11 +71,19 @@ def main() -> None:
                      f"median epoch, batch {manifest['training']['batch_size']}"))
     rows.append(("GPU / CPU: whole fit, training alone", f"{fits['cpu'][0] / fits[args.device][0]:.2f}x, "
                  f"{fits[args.device][1] / fits['cpu'][1]:.2f}x", "the same table and epochs"))
+    if args.device == "cuda":  # the same fit with every step launched op by op, as before CUDA graphs
+        os.environ["VAEGUARD_CUDA_GRAPHS"] = "0"
+        wall, rss, manifest = fit(big, work / "model-eager", args.device, 1, args.fit_epochs)
+        del os.environ["VAEGUARD_CUDA_GRAPHS"]
+        rows.append(("fit, training alone, cuda, steps launched eagerly (VAEGUARD_CUDA_GRAPHS=0)",
+                     f"{speed.training_rate(manifest):,.0f} rows x epochs / s",
+                     f"one run; the whole command {wall:.1f} s; CUDA graphs train {fits['cuda'][1] / speed.training_rate(manifest):.1f}x as fast"))
 
     wall, rss, manifest = fit(big, work / "model-default", args.device, 1, None)
     hist = manifest["training"]["history"]
     rows.append((f"fit with the default epochs, {args.device}", f"{wall:.1f} s",
-                 f"{len(hist)} epochs (early stopping: {'yes' if manifest['training']['stopped_early'] else 'no'}), peak {rss:,.0f} MiB of host memory, one run"))
+                 f"{len(hist)} epochs (early stopping: {'yes' if manifest['training']['stopped_early'] else 'no'}), peak {rss:,.0f} MiB of host memory, one run; "
+                 f"training alone {speed.training_rate(manifest):,.0f} rows x epochs / s (median epoch)"))
 
     model = work / f"model-{args.device}"
     outs = {}
