@@ -71,7 +71,7 @@ def fit(
     val_fraction: Annotated[float, typer.Option("--val-fraction", help="Share of rows held out for early stopping and calibration.")] = DEFAULTS.val_fraction,
     max_rows: Annotated[int, typer.Option("--max-rows", help="Train on a uniform sample of at most this many rows, drawn while streaming the file.")] = DEFAULTS.max_rows,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same data and seed give the same model and scores on CPU.")] = DEFAULTS.seed,
-    device: Annotated[str, typer.Option("--device", help="auto (a CUDA GPU when present, the default), cpu or cuda.")] = "auto",
+    device: Annotated[str, typer.Option("--device", help="auto (a CUDA GPU when present, the default), cpu or cuda. On a GPU the training steps replay as a CUDA graph (VAEGUARD_CUDA_GRAPHS=0 launches them op by op).")] = "auto",
     threads: ThreadsOpt = None,
     strict: StrictOpt = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted fit from its last saved epoch (same data and options).")] = False,
