@@ -170,6 +170,21 @@ def _fused_kernel_runs(device: torch.device) -> bool:
     return True
 
 
+def _step(model: TabularAutoencoder, opt, params: list[torch.Tensor], tensors, idx: torch.Tensor, beta, trim: float,
+          grad_clip: float, total: torch.Tensor, generator: torch.Generator | None) -> None:
+    """One optimiser step on the rows `idx` (gradients already cleared), its loss added to `total` on the
+    device: no per-batch sync. The loss, and with it the step's autograd graph, ends with the call: the graph
+    holds the nodes that add up the weights' gradients, tied to this stream, and kept to a later CUDA graph
+    capture (on another stream) they would break it."""
+    # index_select copies whole rows; t[idx] goes through the general indexing kernel (2x slower)
+    batch = [_widened(t.index_select(0, idx)) for t in tensors]
+    loss = model.training_loss(*batch, beta=beta, trim=trim, generator=generator)
+    loss.backward()
+    clip_grad_norm_(params, grad_clip)
+    opt.step()
+    total.add_(loss.detach() * idx.shape[0])
+
+
 def _graphs_wanted(device: torch.device, opt) -> bool:
     """Whether full batches replay as a CUDA graph: on a CUDA device with the fused Adam, whose step counts
     live on the device (torch's own Adam keeps them on the host), and a torch that lets a graph draw from a
@@ -203,12 +218,7 @@ class GraphedStep:
         self.replays = 0
 
     def _step(self, trim: float) -> None:
-        batch = [_widened(t.index_select(0, self.idx)) for t in self.tensors]
-        loss = self.model.training_loss(*batch, beta=self.beta, trim=trim, generator=self.noise)
-        loss.backward()
-        clip_grad_norm_(self.params, self.grad_clip)
-        self.opt.step()
-        self.total.add_(loss.detach() * self.idx.shape[0])
+        _step(self.model, self.opt, self.params, self.tensors, self.idx, self.beta, trim, self.grad_clip, self.total, self.noise)
 
     def run(self, idx: torch.Tensor, beta: float, trim: float) -> bool:
         """One step on the rows `idx`; False when it was not taken (graphs off, or a capture failed): the
@@ -291,7 +301,7 @@ def train(
     model.train()
     device = train_tensors[0].device
     last_save = -math.inf
-    total = torch.zeros((), device=device)  # the epoch's loss, summed on the device: no per-batch sync
+    total = torch.zeros((), device=device)  # the epoch's loss
     graphed = GraphedStep(model, opt, train_tensors, config.batch_size, config.grad_clip, total) if device.type == "cuda" else None
     for epoch in range(start_epoch, epochs):
         beta = config.beta * min(1.0, (epoch + 1) / warmup) if model.variant == "vae" else 0.0
@@ -302,18 +312,8 @@ def train(
         for idx in _batches(n, config.batch_size, perm):
             if graphed is not None and idx.shape[0] == config.batch_size and graphed.run(idx, beta, trim):
                 continue  # the last, shorter batch of an epoch steps eagerly
-            # index_select copies whole rows; t[idx] goes through the general indexing kernel (2x slower)
-            rows = [t.index_select(0, idx) for t in train_tensors]
-            batch = [_widened(r) for r in rows]
-            loss = model.training_loss(*batch, beta=beta, trim=trim, generator=graphed.noise if graphed is not None else None)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            clip_grad_norm_(params, config.grad_clip)
-            opt.step()
-            total.add_(loss.detach() * idx.shape[0])
-            # The loss holds the step's autograd graph, and with it the nodes that add up the weights' gradients,
-            # tied to this stream: kept to the next capture, they would break it (on another stream).
-            del loss
+            _step(model, opt, params, train_tensors, idx, beta, trim, config.grad_clip, total, graphed.noise if graphed is not None else None)
         train_loss = total.item() / n
         seconds = time.perf_counter() - t0
         val_loss = evaluate_loss(model, val_tensors)
