@@ -94,3 +94,25 @@ def test_new_values_are_summed_over_chunks_and_kept_to_the_most_frequent():
     total.add(ChunkReport(new_values={"port": {"2323": 7, **{str(p): 2 for p in range(1000, 1040)}}, "state": {"S3": 1}}))
     assert list(total.new_values["port"].items())[:2] == [("2323", 8), ("23", 5)]
     assert len(total.new_values["port"]) == UNSEEN_VALUES_KEPT and total.new_values["state"] == {"S3": 1}
+
+
+def test_a_new_gap_flags_its_row_also_where_the_rest_of_the_row_scores_below_every_calibration_row(guard):
+    """The novelty floor lifts a new gap's cost by the threshold less the lowest calibration score,
+    which flags a row whose other columns score at least as that row did. A gap also takes its column's
+    own term out of the network's part, and the most typical rows then fall short of the threshold: they
+    are raised to just past it, on the gap's column, so that the rule holds for every row."""
+    from vaeguard.scoring import fixed_terms, network_scores, score_chunk
+
+    rows = make_flows(1200, seed=1).drop(columns=["id"]).assign(fragment=0, packets=lambda d: d["packets"].astype(float))
+    typical = rows.iloc[np.argsort(guard.anomaly_score(rows))[:40]]  # the lowest-scoring: least left beside the gap
+    gaps = typical.assign(packets=np.nan)
+    enc = guard.preprocessor_.transform(gaps)
+    unlifted = network_scores(guard, enc)[0] + fixed_terms(guard, enc).sum(axis=1)
+    threshold = guard.calibration_.threshold
+    assert (unlifted <= threshold).any()  # the case this is about: the floor alone leaves these unflagged
+    scored, report = score_chunk(guard, gaps)
+    assert (scored["anomaly_score"] > threshold).all() and (scored["is_anomaly"] == 1).all()
+    assert report.novel_flagged == report.flagged == len(gaps)
+    assert scored["top_features"].str.startswith("packets").all()
+    # Rows the floor already flags keep their scores.
+    assert np.allclose(scored["anomaly_score"][unlifted > threshold], unlifted[unlifted > threshold])

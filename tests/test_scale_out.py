@@ -250,14 +250,21 @@ def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     assert checked["rows_checked"] > 0 and checked["max_rel_diff"] < 1e-4
 
     guard = VAEGuard.load(trained_model)
-    enc = guard.preprocessor_.transform(new_rows)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     from vaeguard.scoring import fixed_terms
 
-    feeds = {"x_num": enc.x_num, "observed": enc.observed, "x_cat": enc.x_cat, "fixed": fixed_terms(guard, enc).astype(np.float32)}
-    got = session.run(["anomaly_score"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+    def onnx_scores(rows):
+        enc = guard.preprocessor_.transform(rows)
+        feeds = {"x_num": enc.x_num, "observed": enc.observed, "x_cat": enc.x_cat, "fixed": fixed_terms(guard, enc).astype(np.float32)}
+        return session.run(["anomaly_score"], {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+
+    got = onnx_scores(new_rows)
     want = guard.anomaly_score(new_rows)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    # A gap where training had none flags every row in the graph too, the lowest-scoring rows included.
+    gaps = new_rows.assign(src_bytes=np.nan)
+    np.testing.assert_allclose(onnx_scores(gaps), guard.anomaly_score(gaps), rtol=1e-4, atol=1e-3)
+    assert (onnx_scores(gaps) > guard.calibration_.threshold).all()
     # The same rows are flagged against the calibrated threshold stored in the file.
     meta = {p.key: p.value for p in __import__("onnx").load(str(path)).metadata_props}
     assert ((got > float(meta["threshold"])) == (want > guard.calibration_.threshold)).mean() > 0.99

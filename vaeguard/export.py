@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import math
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +53,8 @@ class ScoreGraph(nn.Module):
         self.model = model
         self.kind = guard.score_kind_
         self.register_buffer("eps", torch.from_numpy(guard.eps_.copy()))
+        cal = guard.calibration_
+        self.threshold, self.floor, self.rare_cost = float(cal.threshold), float(cal.novelty_floor), -math.log(cal.target)
 
     def forward(self, x_num, observed, x_cat, fixed):
         # `fixed` holds the per-column terms the network never sees (unseen categories, constant checks,
@@ -60,7 +63,15 @@ class ScoreGraph(nn.Module):
         pad = fixed.shape[1] - c.shape[1]
         if pad:
             c = torch.cat([c, torch.zeros(c.shape[0], pad, dtype=c.dtype)], dim=1)
-        return s + fixed.sum(dim=1), c + fixed
+        s, c = s + fixed.sum(dim=1), c + fixed
+        if self.floor:
+            # scoring.lift_rare_novelty: a rare novelty is a term that fixed_terms raised to the floor,
+            # rarer than the calibrated rate; its row is flagged, however low the rest of it scores.
+            rare = ((fixed >= self.floor) & (fixed > self.rare_cost)).to(s.dtype)
+            n = rare.sum(dim=1)
+            lift = torch.where((n > 0) & (s <= self.threshold), self.threshold + 1.0 - s, torch.zeros_like(s))
+            s, c = s + lift, c + (lift / n.clamp(min=1.0)).unsqueeze(1) * rare
+        return s, c
 
 
 def _require_onnx():

@@ -140,7 +140,29 @@ def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple
     if extra:
         contrib = np.concatenate([contrib, np.zeros((contrib.shape[0], extra))], axis=1)
     contrib = contrib + fixed
-    return scores + fixed.sum(axis=1), contrib
+    return lift_rare_novelty(detector, enc, scores + fixed.sum(axis=1), contrib)
+
+
+def lift_rare_novelty(detector: "Detector", enc: Encoded, scores: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows holding a rare novelty (see `fixed_terms`) that still score at or below the threshold, raised to
+    the threshold plus the floor's margin of 1, on their novel columns' contributions (shared equally).
+
+    The floor assumes that the rest of such a row scores at least as the lowest calibration row does; a
+    value the network no longer sees (a gap where training had none, an unseen category) takes its own
+    term out of the network's part, which can then fall below that: a row of the sample with its
+    src_bytes left empty scored 21.58 against a threshold of 21.61, and was not flagged."""
+    cal = getattr(detector, "calibration_", None)
+    if cal is None or not cal.novelty_floor or not enc.novel.any():
+        return scores, contrib
+    rare = rare_novelty(enc, cal.target)
+    short = rare.any(axis=1) & (scores <= cal.threshold)
+    if short.any():
+        lift = cal.threshold + 1.0 - scores[short]
+        cols = rare[short]
+        scores = scores.copy()
+        scores[short] += lift
+        contrib[short, : cols.shape[1]] += (lift / cols.sum(axis=1))[:, None] * cols
+    return scores, contrib
 
 
 def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> RowScores:
@@ -226,7 +248,7 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
         for k, v in extra.items():
             out[k] = v
     e = rs.encoded
-    novel = int(rare_novelty(e, cal.target).any(axis=1).sum()) if e.novel.any() else 0
+    novel = int((rare_novelty(e, cal.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
     report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
                          rs.contributions.sum(axis=0), novel)
     return out, report
