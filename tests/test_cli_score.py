@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.metrics import roc_auc_score
 
 from vaeguard.scoring import SCORE_COLUMNS
@@ -114,6 +115,35 @@ def test_stdin_to_stdout(runner, trained_model):
     assert res.exit_code == 0, res.output
     df = pd.read_csv(io.StringIO(res.stdout))
     assert len(df) == 1000 and "anomaly_score" in df.columns
+
+
+def test_a_pipe_given_by_name_is_read_once_as_stdin_is(runner, trained_model, tmp_path):
+    """`vaeguard score <(zcat flows.csv.gz)` names a pipe: peeking at its first bytes for the format, then
+    opening it again, left a header and no rows; it is now opened once, and a compressed stream in it too."""
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    for i, payload in enumerate((NEW.read_bytes(), gzip.compress(NEW.read_bytes()))):
+        fifo = tmp_path / f"pipe{i}"
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=fifo.write_bytes, args=(payload,), daemon=True)
+        writer.start()
+        out = tmp_path / f"o{i}.csv"
+        res = invoke(runner, "score", fifo, "--model", trained_model, "--out", out, "-q")
+        writer.join(timeout=30)
+        assert res.exit_code == 0, res.output
+        pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(ref))
+    fifo = tmp_path / "pipe-parquet"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(b"PAR1" + b"\0" * 64,), daemon=True)
+    writer.start()
+    res = invoke(runner, "score", fifo, "--model", trained_model, "--out", tmp_path / "p.csv")
+    writer.join(timeout=30)
+    assert res.exit_code == 2 and "Parquet cannot be read from a pipe" in res.output
 
 
 def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):

@@ -76,11 +76,16 @@ def normalise_format(fmt: str) -> str:
 class _Prefixed(io.RawIOBase):
     """A stream that gives back the bytes already peeked at, then the rest: stdin can be read only once."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]):
-        self._head, self._pos, self._rest = head, 0, rest
+    def __init__(self, head: bytes, rest: IO[bytes], own: bool = False):
+        self._head, self._pos, self._rest, self._own = head, 0, rest, own
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        if self._own and not self.closed:  # a pipe opened by name; stdin stays open
+            self._rest.close()
+        super().close()
 
     def readinto(self, b) -> int:
         if self._pos < len(self._head):
@@ -250,8 +255,8 @@ class Source:
         if self._stream is not None:
             stream, self._stream = self._stream, None
             return self._as_utf8(_open_compressed(self.codec, stream) if self.compressed else stream)
-        if self.path == STDIO:
-            raise InputError("stdin can be read only once")
+        if self.path == STDIO or _read_once(self.path):
+            raise InputError(f"{self.name} can be read only once")
         if self.parts:
             return io.BufferedReader(_Joined(self.parts), buffer_size=1 << 20)
         return self._as_utf8(_open_compressed(self.codec, self.path) if self.compressed else open(self.path, "rb"))  # noqa: SIM115
@@ -772,16 +777,28 @@ def _text_encoding(head: bytes) -> str:
     return ""
 
 
+def _read_once(path: str) -> bool:
+    """Whether `path` names a pipe or a device, which gives its bytes once, rather than a file."""
+    from .io import is_stream
+
+    return path != STDIO and is_stream(path)
+
+
 def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
-    if path == STDIO:
-        raw = sys.stdin.buffer
+    if path == STDIO or _read_once(path):
+        # A pipe given by name (`vaeguard fit <(zcat conn.*.log.gz)`, a FIFO) is read as stdin is: opened
+        # once, the peeked bytes kept in front, since opening it again gives only what is left.
+        try:
+            raw = sys.stdin.buffer if path == STDIO else open(path, "rb")  # noqa: SIM115 (closed with the stream)
+        except OSError as e:
+            raise InputError(f"cannot read '{path}': {e.strerror or e}") from None
         head = _read_up_to(raw, HEAD_BYTES)
         if head.startswith(_MAGIC["bz2"]):
             # bzip2 gives nothing until a whole block is in (900 kB of text, about a quarter of that compressed).
             head += _read_up_to(raw, BZ2_BLOCK_BYTES)
-        stream = io.BufferedReader(_Prefixed(head, raw))
+        stream = io.BufferedReader(_Prefixed(head, raw, own=path != STDIO))
     else:
         p = Path(path)
         if not p.exists():
@@ -799,8 +816,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: l
     if head[:4] == b"PAR1":
         if want not in (None, "parquet"):
             raise InputError(f"'{name}' is a Parquet file, not {want}; leave out --format to read it as Parquet")
-        if path == STDIO:
-            raise InputError("Parquet cannot be read from stdin; give the file's path")
+        if stream is not None:
+            raise InputError(f"Parquet cannot be read from {'stdin' if path == STDIO else 'a pipe'}; give the file's path")
         if names:
             raise _names_not_for(name, "a Parquet file")
         schema = _parquet_schema(path)
@@ -811,7 +828,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: l
     codec = next((c for c, magic in _MAGIC.items() if head.startswith(magic)), "")
     compressed = bool(codec)
     if compressed:
-        head = _decompressed_head(head, path, codec)
+        head = _decompressed_head(head, path, codec, once=stream is not None)
     encoding = _text_encoding(head)
     try:
         # A character cut at the end of the peeked block waits for bytes that never come: not an error.
@@ -997,11 +1014,11 @@ def _open_compressed(codec: str, f) -> IO[bytes]:
     return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[codec](f, "rb")
 
 
-def _decompressed_head(head: bytes, path: str, codec: str = "gzip") -> bytes:
+def _decompressed_head(head: bytes, path: str, codec: str = "gzip", once: bool = False) -> bytes:
     name = {"gzip": "gzip", "bz2": "bzip2", "xz": "xz"}[codec]
     where = "stdin" if path == STDIO else path
     try:
-        if path != STDIO:
+        if not once:
             try:
                 with _open_compressed(codec, path) as f:
                     return f.read(HEAD_BYTES)
@@ -1182,7 +1199,7 @@ def not_utf8_message(source: Source) -> str:
     """Which line is not UTF-8, found by reading the file again (the readers' errors give no position);
     stdin cannot be read again, so its message says only what is wrong."""
     where = ""
-    if source.path != STDIO:
+    if source.path != STDIO and not _read_once(source.path):
         import codecs
 
         decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
