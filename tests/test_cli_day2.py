@@ -263,6 +263,23 @@ def test_explain_shows_a_duration_in_the_seconds_it_expects(tmp_path):
     assert row.loc["took", "observed"] == pytest.approx(df["took"].iloc[0].total_seconds())
 
 
+def test_explain_expects_numbers_inside_the_training_range():
+    # A count always zero in training (Zeek's missed_bytes) was expected at -0.05 where a row held 5,792:
+    # the decoder's mean, a little past the range, shown as it came.
+    from vaeguard import VAEGuard
+    from vaeguard.explain import explain_rows
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"missed": np.zeros(400, dtype=int), "bytes": rng.integers(40, 1500, 400), "pkts": rng.integers(1, 9, 400)})
+    df.loc[::50, "missed"], df.loc[1::50, "missed"] = 1, 3  # neither constant nor a two-value code: a count
+    guard = VAEGuard(epochs=2, seed=0).fit(df)
+    odd = pd.DataFrame({"missed": [5792, 0], "bytes": [10**7, 1], "pkts": [0, 5000]})
+    for table in explain_rows(guard, odd):
+        expected = table.set_index("column")["expected"]
+        for name in ("missed", "bytes", "pkts"):
+            assert df[name].min() <= float(expected[name]) <= df[name].max()
+
+
 def test_explain_shows_a_gap_as_a_gap_and_writes_strict_json(runner, tmp_path):
     """An unset field was shown as 'nan' beside an expected '<missing>', an empty Zeek set as nan beside
     its expected count, and --json wrote NaN, which JSON does not have (strict parsers refuse it)."""
