@@ -893,6 +893,7 @@ def test_flow_roles_from_names_and_values():
         "sbytes": rng.choice([0, 40, 52], n),  # three values: still a count
         "is_ftp_login": rng.choice([0, 1], n),  # two values: a flag
         "state_code": rng.choice([1, 2, 3, 4, 5], n),  # named like a code
+        "stos": rng.choice([0, 32, 184], n), "dscp": rng.choice([0, 10, 46], n),  # traffic class markings
         "seen_at": pd.date_range("2026-01-01", periods=n, freq="s").astype(str),
         "mac": [f"00:1a:2b:3c:4d:{i % 256:02x}" for i in range(n)],
         "dur": rng.exponential(1.0, n),
@@ -907,6 +908,7 @@ def test_flow_roles_from_names_and_values():
     assert {name: spec.role for name, spec in specs.items()} == {
         "Stime": "ignored", "start": "ignored", "srcip": "ignored", "dstip6": "ignored", "sport": "port", "dsport": "port",
         "ct_src_dport_ltm": "numeric", "stcpb": "ignored", "flow_key": "ignored", "event.duration": "numeric", "sbytes": "numeric", "is_ftp_login": "categorical", "state_code": "categorical",
+        "stos": "categorical", "dscp": "categorical",
         "seen_at": "ignored", "mac": "ignored", "dur": "numeric",
         "gateway": "ignored", "ether.dest_macs": "ignored", "ether.src_macs": "ignored", "clock": "categorical", "iface": "ignored",
     }

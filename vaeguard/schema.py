@@ -59,7 +59,10 @@ _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "lengt
 # event.duration, in nanoseconds).
 _MEASURE_WORDS = _COUNT_WORDS | {"duration", "dur", "rtt", "elapsed", "latency"}
 _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category",
-               "reason"}  # IPFIX's flowEndReason: 1 idle timeout, 2 active timeout, 3 end of flow...
+               "reason",  # IPFIX's flowEndReason: 1 idle timeout, 2 active timeout, 3 end of flow...
+               # The type-of-service byte and its parts (nfdump's tos, stos and dtos, Argus' sdsb and ddsb):
+               # a traffic class marking, where 46 (expedited forwarding) is no more than 32, only other.
+               "tos", "stos", "dtos", "dscp", "ecn", "dsfield", "sdsb", "ddsb"}
 # VLAN ids (Zeek's vlan and inner_vlan, id.vlan as a connection key; Argus' svln and dvln): a tag names a
 # network segment as an address names a host. A sensor on another trunk, or another network, sees other
 # tags, so as a code every one of its rows would hold a value training never held.
