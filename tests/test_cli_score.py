@@ -464,7 +464,15 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
     assert res.exit_code == 1
     local = json.loads(res.stdout)
     assert local["drift"] and "service" in local["drift_columns"] and local["unseen_categories"] == {"service": 300}
-    assert local["new_values"] == {"service": {"telnet": 300}}
+    assert local["new_values"] == {"service": {"telnet": 300}} and local["drift_respelled"] == {}
+    # Training's own services in capitals: a spelling that changed, named as one.
+    shouting = tmp_path / "shouting.csv"
+    pd.read_csv(train).head(300).assign(service=lambda d: d["service"].str.upper()).to_csv(shouting, index=False)
+    res = invoke(runner, "score", shouting, "--model", trained_model, "--out", tmp_path / "o3.csv", "--json")
+    respelled = json.loads(res.stdout)["drift_respelled"]
+    assert list(respelled) == ["service"] and all(new == old.upper() for new, old in respelled["service"].items())
+    res = invoke(runner, "score", shouting, "--model", trained_model, "--out", tmp_path / "o3.csv")
+    assert "but for case or spaces (service: " in res.stderr
     if importlib.util.find_spec("distributed") is None:
         return
     # The Dask engine gathers every partition's counts: the same verdict, columns, warning and exit status.
@@ -478,7 +486,7 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
                  "--fail-on-drift", "--json")
     assert res.exit_code == 1
     on_dask = json.loads(res.stdout)
-    keys = ("rows", "flagged", "flag_rate", "drift", "drift_p_value", "drift_columns", "flagged_whatever_the_threshold", "unseen_categories",
+    keys = ("rows", "flagged", "flag_rate", "drift", "drift_p_value", "drift_columns", "drift_respelled", "flagged_whatever_the_threshold", "unseen_categories",
             "new_values", "malformed", "new_missing")
     assert {k: on_dask[k] for k in keys} == {k: local[k] for k in keys}
     res = invoke(runner, "score", tmp_path / "moved", "--model", trained_model, "--out", tmp_path / "d3", "--engine", "dask", "--workers", "1",

@@ -507,3 +507,18 @@ def test_manifest_text_writes_long_lists_of_numbers_on_one_line():
     assert json.loads(text)["scoring"]["gaps"][1] is None  # a NaN is still written as null, indented as before
     manifest["schema"][0]["name"] = "@vaeguard-numbers-0@"  # a value spelled like the writer's mark: the plain text
     assert manifest_text(manifest) == plain
+
+
+def test_respelled_values_are_training_values_but_for_case_and_spaces_and_never_a_zeek_history():
+    from types import SimpleNamespace
+
+    from vaeguard.drift import respelled
+    from vaeguard.encode import CategoricalColumn
+    from vaeguard.schema import ColumnSpec
+
+    cats = [CategoricalColumn("proto", [UNKNOWN, "tcp", "udp"]), CategoricalColumn("history", [UNKNOWN, "ShAD"]),
+            CategoricalColumn("history:S", [UNKNOWN, "0", "1"], derive="letter:S", source="history")]
+    detector = SimpleNamespace(preprocessor_=SimpleNamespace(categorical=cats), schema_=[ColumnSpec("history", "categorical", "", "history")])
+    new = {"proto": {"TCP": 3, " udp ": 2, "sctp": 1}, "history": {"shad": 2}}
+    assert respelled(detector, new) == {"proto": {"TCP": "tcp", " udp ": "udp"}}
+    assert respelled(detector, {}) == {} and respelled(detector, None) == {}

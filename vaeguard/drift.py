@@ -28,6 +28,8 @@ class DriftCheck:
     columns: list[str] = field(default_factory=list)  # model columns whose contributions rose most
     novel_flagged: int = 0  # flagged rows holding values training never held: flagged whatever the threshold
     flagged: int = 0
+    # New values that training held spelled otherwise, by column: {new value: training's spelling}.
+    respelled: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -36,6 +38,11 @@ class DriftCheck:
         moved = f"; the columns that moved most: {', '.join(self.columns)}" if self.columns else ""
         head = (f"drift: {self.flag_rate:.1%} of rows flagged where {self.expected_flag_rate:.1%} was expected "
                 f"(binomial p = {self.p_value:.1g}){moved}.")
+        if self.respelled:
+            pairs = "; ".join(f"{col}: " + ", ".join(f"{new} for {old}" for new, old in list(same.items())[:3])
+                              for col, same in list(self.respelled.items())[:3])
+            head += (f" Some new values are training's own but for case or spaces ({pairs}): if the exporter's spelling "
+                     "changed, write them as training did or refit.")
         if self.novel_flagged * 2 >= self.flagged:
             # A new threshold cannot unflag these: `calibrate` would only blunt the model for everything else.
             return (f"{head} {self.novel_flagged:,} of the {self.flagged:,} flagged rows hold values training never held, "
@@ -81,7 +88,27 @@ def expected_rate(calibration) -> tuple[float, float]:
     return p0, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / max(1, n)))
 
 
-def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray | None, novel_flagged: int = 0) -> DriftCheck:
+def respelled(detector, new_values: dict[str, dict[str, int]] | None) -> dict[str, dict[str, str]]:
+    """New values of categorical columns that training held spelled otherwise, in other case or with spaces
+    around (TCP for tcp, as Suricata and Zeek write a protocol): an exporter's spelling that changed, not the
+    traffic. A Zeek history is left out: its case says which end sent a packet."""
+    from .encode import MISSING, OTHER, UNKNOWN
+
+    out: dict[str, dict[str, str]] = {}
+    history = {spec.name for spec in getattr(detector, "schema_", []) if spec.transform == "history"}
+    for col in detector.preprocessor_.categorical:
+        new = (new_values or {}).get(col.name)
+        if not new or col.letter or (col.source or col.name) in history:
+            continue
+        known = {str(v).strip().casefold(): str(v) for v in col.vocab if v not in (UNKNOWN, OTHER, MISSING)}
+        same = {str(v): known[str(v).strip().casefold()] for v in new if str(v).strip().casefold() in known}
+        if same:
+            out[col.name] = same
+    return out
+
+
+def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray | None, novel_flagged: int = 0,
+                new_values: dict[str, dict[str, int]] | None = None) -> DriftCheck:
     p0, p_high = expected_rate(detector.calibration_)
     rate = flagged / rows if rows else 0.0
     p = binomial_tail(flagged, rows, p_high) if rows else 1.0
@@ -94,4 +121,4 @@ def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray 
         order = np.argsort(-shift, kind="stable")
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
-    return DriftCheck(p0, rate, p, drift, columns, novel_flagged, flagged)
+    return DriftCheck(p0, rate, p, drift, columns, novel_flagged, flagged, respelled(detector, new_values) if drift else {})

@@ -126,7 +126,7 @@ def counts_table(title: str, rows: int, flagged: int):
 def drift_fields(drift) -> dict:
     """The drift test as score's --json gives it, whichever engine scored."""
     return {"expected_flag_rate": drift.expected_flag_rate, "flag_rate": drift.flag_rate, "drift": drift.drift,
-            "drift_p_value": drift.p_value, "drift_columns": drift.columns}
+            "drift_p_value": drift.p_value, "drift_columns": drift.columns, "drift_respelled": drift.respelled}
 
 
 def evidence_fields(report) -> dict:
