@@ -138,6 +138,10 @@ def test_read_table_sample_does_not_depend_on_chunking(tmp_path):
     samples = [read_table(open_source(str(path)), max_rows=600, seed=1, chunk_size=c)[0] for c in (97, 1000, 10_000)]
     assert len(samples[0]) == 600 and samples[0]["a"].is_monotonic_increasing
     assert all(s.equals(samples[0]) for s in samples[1:])
+    # The rows with the 600 smallest of the keys drawn row by row, though most were dropped as they came
+    # (chunks of 97: rows past the running cut never held) and the rest cut part by part.
+    keys = np.random.default_rng(1).random(5000)
+    assert samples[0]["a"].tolist() == sorted(np.argsort(keys)[:600].tolist())
     whole, total = read_table(open_source(str(path)), max_rows=None, chunk_size=333)
     assert total == 5000 and whole["a"].tolist() == list(range(5000))
 

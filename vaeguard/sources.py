@@ -1689,7 +1689,8 @@ def read_table(
     the running row count after each chunk.
 
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
-    sample), so memory is bounded by max_rows plus one chunk and the sample does not depend on chunking.
+    sample), so memory is bounded by a quarter more than max_rows plus one chunk, and the sample does not
+    depend on chunking.
     """
     if source.format == "parquet" and not source.files:  # several files are read in batches, file after file
         with source.errors_as_input_errors():
@@ -1704,37 +1705,53 @@ def read_table(
     held = 0
     total = 0
     columns = None
+    # The sample is the max_rows rows with the smallest keys. Once more than that are held, the key of the
+    # max_rows-th is a cut that no later row above it can pass, so such rows are dropped as they come, and
+    # the parts held are cut to it a part at a time. A table 5x max_rows peaked at 2.2 GiB when the parts
+    # were joined to be cut (1M rows sampled from 5M), against 0.93 for a table of max_rows rows.
+    cut = np.inf
 
-    def select(parts: list[pd.DataFrame], keys: list[np.ndarray]) -> tuple[pd.DataFrame, np.ndarray]:
-        # One concatenation for many chunks (concatenating chunk by chunk copies the kept rows each time).
-        frame = parts[0] if len(parts) == 1 else pd.concat(parts)
-        all_keys = keys[0] if len(keys) == 1 else np.concatenate(keys)
-        if max_rows is not None and len(frame) > max_rows:
-            order = np.argpartition(all_keys, max_rows - 1)[:max_rows]
-            order.sort()  # restore file order
-            frame, all_keys = frame.iloc[order], all_keys[order]
-        return frame, all_keys
+    def prune(parts: list[pd.DataFrame], keys: list[np.ndarray], limit: int) -> tuple[float, int]:
+        """Cut each part, in place, to the rows among the `limit` smallest keys: (the cut, rows left)."""
+        everything = keys[0] if len(keys) == 1 else np.concatenate(keys)
+        edge = float(np.partition(everything, limit - 1)[limit - 1])
+        del everything
+        for i, (part, k) in enumerate(zip(parts, keys)):
+            keep = k <= edge
+            if not keep.all():
+                parts[i], keys[i] = part[keep], k[keep]
+        return edge, sum(len(k) for k in keys)
 
     # Every row is held until the sample is drawn: a file of at most max_rows lines may be parsed in parts at once.
     for chunk in source.chunks(chunk_size, split_up_to=sys.maxsize if max_rows is None else max_rows):
         chunk.index = pd.RangeIndex(total, total + len(chunk))
         columns = chunk.columns
-        parts.append(chunk)
-        keys.append(rng.random(len(chunk)))
+        k = rng.random(len(chunk))
         total += len(chunk)
-        held += len(chunk)
+        if cut < np.inf:
+            keep = k <= cut
+            if not keep.all():
+                chunk, k = chunk[keep], k[keep]
+        if len(chunk) or not parts:  # one part, if empty, keeps the columns and their types
+            parts.append(chunk)
+            keys.append(k)
+            held += len(chunk)
         if on_rows is not None:
             on_rows(total)
-        if max_rows is not None and held > 2 * max_rows:  # memory stays within about twice the sample
-            frame, k = select(parts, keys)
-            parts, keys, held = [frame], [k], len(frame)
+        if max_rows is not None and held > max_rows + max(max_rows // 8, chunk_size):
+            cut, held = prune(parts, keys, max_rows)
+            release_freed_memory()  # the parts' rows cut away, which malloc would keep for the next chunks
     if columns is None or len(columns) == 0:
         if source.bad_lines:  # every line malformed: a format forced on a file of another
             how = LOG_LINES_WORDS.get(source.log_lines, source.format)
             raise InputError(f"none of the {source.bad_lines:,} lines of '{source.name}' could be read as {how} (e.g. {source.bad_example!r}); "
                              "check --format, or leave it out to read the format from the file")
         raise InputError(f"'{source.name}' is empty: it has no columns")
-    kept, _ = select(parts, keys)
+    if max_rows is not None and held > max_rows:
+        prune(parts, keys, max_rows)
+        release_freed_memory()
+    # The parts are in file order, each cut in place: joined, they are the sample in file order.
+    kept = parts[0] if len(parts) == 1 else pd.concat(parts)
     del parts, keys
     # The chunks just freed stay with malloc, in the arena of the thread that parsed each, unless handed
     # back: after a read in parts, a million rows held 286 MiB more from here on (a 1,010 MiB peak at the
