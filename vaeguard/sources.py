@@ -1689,8 +1689,8 @@ def read_table(
     the running row count after each chunk.
 
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
-    sample), so memory is bounded by a quarter more than max_rows plus one chunk, and the sample does not
-    depend on chunking.
+    sample), so memory is bounded by max_rows plus two chunks (or an eighth of max_rows and a chunk, where
+    that is more), and the sample does not depend on chunking.
     """
     if source.format == "parquet" and not source.files:  # several files are read in batches, file after file
         with source.errors_as_input_errors():
@@ -1720,6 +1720,9 @@ def read_table(
             keep = k <= edge
             if not keep.all():
                 parts[i], keys[i] = part[keep], k[keep]
+        emptied = [i for i, k in enumerate(keys) if len(k) == 0]
+        for i in reversed(emptied):  # the rows with the smallest keys are held, so some part is left
+            del parts[i], keys[i]
         return edge, sum(len(k) for k in keys)
 
     # Every row is held until the sample is drawn: a file of at most max_rows lines may be parsed in parts at once.
