@@ -194,7 +194,7 @@ def score_files(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        drift = check_drift(guard, report.rows, report.flagged, report.contribution_sum, report.novel_flagged, report.new_values)
+        drift = check_drift(guard, report)
         return Summary(report.rows, report.flagged, ddf.npartitions, n_workers, drift, report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .scoring import ChunkReport
 
 # One-sided p-value below which the flagged share counts as drift.
 DRIFT_P = 1e-3
@@ -107,8 +111,9 @@ def respelled(detector, new_values: dict[str, dict[str, int]] | None) -> dict[st
     return out
 
 
-def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray | None, novel_flagged: int = 0,
-                new_values: dict[str, dict[str, int]] | None = None) -> DriftCheck:
+def check_drift(detector, report: "ChunkReport") -> DriftCheck:
+    """The drift test on what scoring counted (every chunk's `scoring.ChunkReport`, summed)."""
+    rows, flagged, contribution_sum = report.rows, report.flagged, report.contribution_sum
     p0, p_high = expected_rate(detector.calibration_)
     rate = flagged / rows if rows else 0.0
     p = binomial_tail(flagged, rows, p_high) if rows else 1.0
@@ -121,4 +126,4 @@ def check_drift(detector, rows: int, flagged: int, contribution_sum: np.ndarray 
         order = np.argsort(-shift, kind="stable")
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
-    return DriftCheck(p0, rate, p, drift, columns, novel_flagged, flagged, respelled(detector, new_values) if drift else {})
+    return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {})

@@ -221,7 +221,7 @@ def score_file(
             hand_on()
         if pending is not None:
             report.add(pending.result())
-    drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged, report.new_values)
+    drift = check_drift(detector, report)
     return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers, source.describe(names if names is not None else []))
 
 
@@ -275,5 +275,5 @@ def score_table(data: str | list[str], model, *, fmt: str | None = None, strict:
         report.add(rep)
         parts.append(scored)
     frame = pd.concat(parts, ignore_index=True)
-    drift = check_drift(detector, report.rows, report.flagged, report.contribution_sum, report.novel_flagged, report.new_values)
+    drift = check_drift(detector, report)
     return frame, ScoreRun(report, drift, source.skipped_summary(), detector, read_as=source.describe(frame.columns))
