@@ -92,6 +92,11 @@ def expected_rate(calibration) -> tuple[float, float]:
     return p0, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / max(1, n)))
 
 
+def _spelling(value) -> str:
+    """A value as its respellings share it: without surrounding spaces, in one case."""
+    return str(value).strip().casefold()
+
+
 def respelled(detector, new_values: dict[str, dict[str, int]] | None) -> dict[str, dict[str, str]]:
     """New values of categorical columns that training held spelled otherwise, in other case or with spaces
     around (TCP for tcp, as Suricata and Zeek write a protocol): an exporter's spelling that changed, not the
@@ -104,8 +109,8 @@ def respelled(detector, new_values: dict[str, dict[str, int]] | None) -> dict[st
         new = (new_values or {}).get(col.name)
         if not new or col.letter or (col.source or col.name) in history:
             continue
-        known = {str(v).strip().casefold(): str(v) for v in col.vocab if v not in (UNKNOWN, OTHER, MISSING)}
-        same = {str(v): known[str(v).strip().casefold()] for v in new if str(v).strip().casefold() in known}
+        known = {_spelling(v): str(v) for v in col.vocab if v not in (UNKNOWN, OTHER, MISSING)}
+        same = {str(v): known[k] for v in new if (k := _spelling(v)) in known}
         if same:
             out[col.name] = same
     return out
