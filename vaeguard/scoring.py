@@ -120,10 +120,17 @@ def fixed_terms(detector: "Detector", enc: Encoded) -> np.ndarray:
     calibrated false-positive rate, is by itself reason enough to flag: flagging every such row costs
     less than the rate the threshold already allows.
     """
+    return _fixed_and_rare(detector, enc)[0]
+
+
+def _fixed_and_rare(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray | None]:
+    """`fixed_terms`, and the rare novelties it raised (`rare_novelty`; None where no floor applies: no
+    calibration yet, or nothing training never held)."""
     cal = getattr(detector, "calibration_", None)
     if cal is None or not cal.novelty_floor or not enc.novel.any():
-        return enc.fixed
-    return np.where(rare_novelty(enc, cal.target), np.maximum(enc.fixed, cal.novelty_floor), enc.fixed)
+        return enc.fixed, None
+    rare = rare_novelty(enc, cal.target)
+    return np.where(rare, np.maximum(enc.fixed, cal.novelty_floor), enc.fixed), rare
 
 
 def rare_novelty(enc: Encoded, target: float) -> np.ndarray:
@@ -135,31 +142,30 @@ def rare_novelty(enc: Encoded, target: float) -> np.ndarray:
 def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Network terms plus the fixed terms the network never sees (unseen categories, new gaps, ...)."""
     scores, contrib = network_scores(detector, enc, workers)
-    fixed = fixed_terms(detector, enc)
+    fixed, rare = _fixed_and_rare(detector, enc)
     extra = fixed.shape[1] - contrib.shape[1]
     if extra:
         contrib = np.concatenate([contrib, np.zeros((contrib.shape[0], extra))], axis=1)
     contrib = contrib + fixed
-    return lift_rare_novelty(detector, enc, scores + fixed.sum(axis=1), contrib)
+    scores = scores + fixed.sum(axis=1)
+    if rare is not None:
+        scores, contrib = lift_rare_novelty(detector.calibration_.threshold, rare, scores, contrib)
+    return scores, contrib
 
 
-def lift_rare_novelty(detector: "Detector", enc: Encoded, scores: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows holding a rare novelty (see `fixed_terms`) that still score at or below the threshold, raised to
-    the threshold plus the floor's margin of 1, on their novel columns' contributions (shared equally).
+def lift_rare_novelty(threshold: float, rare: np.ndarray, scores: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows holding a rare novelty (`rare`, see `fixed_terms`) that still score at or below the threshold,
+    raised to the threshold plus the floor's margin of 1, on their novel columns' contributions (shared
+    equally), in place.
 
     The floor assumes that the rest of such a row scores at least as the lowest calibration row does; a
     value the network no longer sees (a gap where training had none, an unseen category) takes its own
     term out of the network's part, which can then fall below that: a row of the sample with its
     src_bytes left empty scored 21.58 against a threshold of 21.61, and was not flagged."""
-    cal = getattr(detector, "calibration_", None)
-    if cal is None or not cal.novelty_floor or not enc.novel.any():
-        return scores, contrib
-    rare = rare_novelty(enc, cal.target)
-    short = rare.any(axis=1) & (scores <= cal.threshold)
+    short = rare.any(axis=1) & (scores <= threshold)
     if short.any():
-        lift = cal.threshold + 1.0 - scores[short]
+        lift = threshold + 1.0 - scores[short]
         cols = rare[short]
-        scores = scores.copy()
         scores[short] += lift
         contrib[short, : cols.shape[1]] += (lift / cols.sum(axis=1))[:, None] * cols
     return scores, contrib
