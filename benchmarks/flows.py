@@ -222,10 +222,10 @@ def peers_run(train: pd.DataFrame, test: pd.DataFrame, features: dict[str, str])
             forest = IsolationForest(random_state=0).fit(Xa)
             fit_scores, scores = -forest.score_samples(Xa), -forest.score_samples(Xb)
         else:
-            from pyod.models.auto_encoder import AutoEncoder
-            from pyod.models.vae import VAE
+            from quality import pyod_detector
 
-            det = (VAE if method == "PyOD VAE" else AutoEncoder)(random_state=0, verbose=0).fit(Xa)
+            path = "pyod.models.vae.VAE" if method == "PyOD VAE" else "pyod.models.auto_encoder.AutoEncoder"
+            det = pyod_detector(path, seed=0).fit(Xa)
             fit_scores, scores = det.decision_function(Xa), det.decision_function(Xb)
         out[method] = (scores, (scores > np.quantile(fit_scores, 0.99)).astype(int))
     _peer_cache[key] = out

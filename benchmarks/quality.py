@@ -98,17 +98,21 @@ def vaeguard_method(**params):
     return run
 
 
+def pyod_detector(cls_path: str, seed: int, **params):
+    """An unfitted PyOD detector with its defaults; the neural ones quiet and seeded."""
+    module, name = cls_path.rsplit(".", 1)
+    cls = getattr(__import__(module, fromlist=[name]), name)
+    kwargs = dict(params)
+    if name in ("VAE", "AutoEncoder"):
+        kwargs.setdefault("verbose", 0)
+        kwargs.setdefault("random_state", seed)
+    return cls(**kwargs)
+
+
 def pyod_method(cls_path: str, **params):
     def run(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> np.ndarray:
-        module, name = cls_path.rsplit(".", 1)
-        cls = getattr(__import__(module, fromlist=[name]), name)
-        kwargs = dict(params)
-        if name in ("VAE", "AutoEncoder"):
-            kwargs.setdefault("verbose", 0)
-            kwargs.setdefault("random_state", seed)
         Xtr, Xte = numeric_matrix(train, test)
-        det = cls(**kwargs).fit(Xtr)
-        return det.decision_function(Xte)
+        return pyod_detector(cls_path, seed, **params).fit(Xtr).decision_function(Xte)
 
     return run
 
