@@ -75,6 +75,17 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
     assert_clean_error(invoke(runner, "score", early, "--model", trained_model, "--out", tmp_path / "o.csv"), "holds byte 0xe9")
 
 
+def test_a_mistyped_role_or_ignore_names_the_column_meant(runner, tmp_path):
+    train = SAMPLE / "flows_train.csv"
+    assert_clean_error(invoke(runner, "fit", train, "--model", tmp_path / "m", "--role", "duraton=numeric"),
+                       "not in the table: duraton (did you mean 'duration'?)")
+    assert_clean_error(invoke(runner, "fit", train, "--model", tmp_path / "m", "--ignore", "Flow_ID", "--ignore", "zzz"),
+                       "not in the table: Flow_ID, zzz (did you mean 'flow_id' for 'Flow_ID'?)")
+    res = invoke(runner, "fit", train, "--model", tmp_path / "m", "--ignore", "zzz")
+    assert_clean_error(res, "not in the table: zzz; the table has: flow_id")
+    assert not (tmp_path / "m").exists()
+
+
 def test_numbers_out_of_range_name_their_flag(runner, trained_model, tmp_path):
     assert_clean_error(invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / "o.csv", "--chunk-size", "0"),
                        "--chunk-size must be at least 1; got 0")

@@ -692,9 +692,10 @@ def infer_schema(
     chosen.update({c: IGNORED for c in ignore})
     unknown = [c for c in chosen if c not in set(map(str, df.columns))]
     if unknown:
+        hint = _closest_names(unknown, [str(c) for c in df.columns])
         raise InputError(
-            f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}; "
-            f"the table has: {', '.join(map(str, df.columns[:30]))}"
+            f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}"
+            f"{f' (did you mean {hint}?)' if hint else ''}; the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     names = set(map(str, df.columns))
     from .flowlogs import table_hints
@@ -805,6 +806,22 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
             pairs = ", ".join(f"'{want}' as '{got}'" for want, got in spelled[:5]) + (f" and {len(spelled) - 5} more" if len(spelled) > 5 else "")
             what += f" (the table spells {pairs}: rename {'them' if len(spelled) > 1 else 'it'} as the model does)"
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
+
+
+def _closest_names(names: list[str], columns: list[str]) -> str:
+    """The table's columns that mistyped --role or --ignore names most likely meant (the same name spelled
+    otherwise, else a close one), as the error names them: 'duration' for a lone 'duraton'; among
+    several names, 'flow_id' for 'Flow_ID'. Empty when nothing is close."""
+    import difflib
+
+    pairs = _spelled_otherwise(names, columns)
+    found = dict(pairs)
+    for name in names:
+        if name not in found:
+            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
+            if close:
+                found[name] = close[0]
+    return ", ".join(f"'{found[n]}' for '{n}'" if len(names) > 1 else f"'{found[n]}'" for n in names if n in found)
 
 
 def _spelled_otherwise(missing: list[str], others: list[str]) -> list[tuple[str, str]]:
