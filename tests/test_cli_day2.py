@@ -43,7 +43,9 @@ def test_evaluate_positive_value_and_report(runner, trained_model, tmp_path):
 
 def test_evaluate_errors(runner, trained_model):
     res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "nope")
-    assert res.exit_code == 2 and "label column 'nope'" in res.stderr
+    assert res.exit_code == 2 and "label column 'nope' is not in the table; columns:" in res.stderr
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "Label")
+    assert res.exit_code == 2 and "label column 'Label' is not in the table (did you mean 'label'?)" in res.stderr
     res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--positive", "martian")
     assert res.exit_code == 2 and "--positive" in res.stderr
 

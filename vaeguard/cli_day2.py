@@ -44,7 +44,11 @@ def evaluate(
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
     if label not in scored.columns:
-        raise InputError(f"label column '{label}' is not in the table; columns: {', '.join(map(str, scored.columns[:30]))}")
+        from .schema import closest_names
+
+        hint = closest_names([label], [str(c) for c in scored.columns])
+        raise InputError(f"label column '{label}' is not in the table{f' (did you mean {hint}?)' if hint else ''}; "
+                         f"columns: {', '.join(map(str, scored.columns[:30]))}")
     y = label_vector(scored[label], positive)
     result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())
     result["threshold"] = detector.calibration_.threshold

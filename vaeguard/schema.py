@@ -692,7 +692,7 @@ def infer_schema(
     chosen.update({c: IGNORED for c in ignore})
     unknown = [c for c in chosen if c not in set(map(str, df.columns))]
     if unknown:
-        hint = _closest_names(unknown, [str(c) for c in df.columns])
+        hint = closest_names(unknown, [str(c) for c in df.columns])
         raise InputError(
             f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}"
             f"{f' (did you mean {hint}?)' if hint else ''}; the table has: {', '.join(map(str, df.columns[:30]))}"
@@ -808,7 +808,7 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
 
 
-def _closest_names(names: list[str], columns: list[str]) -> str:
+def closest_names(names: list[str], columns: list[str]) -> str:
     """The table's columns that mistyped --role or --ignore names most likely meant (the same name spelled
     otherwise, else a close one), as the error names them: 'duration' for a lone 'duraton'; among
     several names, 'flow_id' for 'Flow_ID'. Empty when nothing is close."""
