@@ -296,6 +296,10 @@ def train(
     opt = _adam(model, config)
     params = list(model.parameters())
     result = result or TrainResult()
+    # The best epoch's weights, not an average: an exponential moving average of the weights (over a tenth
+    # of the steps, chosen by the same validation loss) moved no IoT-23 pair's ROC-AUC over seeds 0-9
+    # (44 -> 34: mean 0.952 -> 0.947, range 0.912-0.971 both): the seeds differ by where training ends
+    # up, not by the last steps' noise.
     best_state = _copy_state(model)
     since_best = 0
     model.train()
