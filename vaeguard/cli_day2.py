@@ -44,10 +44,9 @@ def evaluate(
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
     if label not in scored.columns:
-        from .schema import closest_names
+        from .schema import did_you_mean
 
-        hint = closest_names([label], [str(c) for c in scored.columns])
-        raise InputError(f"label column '{label}' is not in the table{f' (did you mean {hint}?)' if hint else ''}; "
+        raise InputError(f"label column '{label}' is not in the table{did_you_mean([label], [str(c) for c in scored.columns])}; "
                          f"columns: {', '.join(map(str, scored.columns[:30]))}")
     y = label_vector(scored[label], positive)
     result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())

@@ -692,10 +692,9 @@ def infer_schema(
     chosen.update({c: IGNORED for c in ignore})
     unknown = [c for c in chosen if c not in set(map(str, df.columns))]
     if unknown:
-        hint = closest_names(unknown, [str(c) for c in df.columns])
         raise InputError(
             f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}"
-            f"{f' (did you mean {hint}?)' if hint else ''}; the table has: {', '.join(map(str, df.columns[:30]))}"
+            f"{did_you_mean(unknown, [str(c) for c in df.columns])}; the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     names = set(map(str, df.columns))
     from .flowlogs import table_hints
@@ -808,20 +807,19 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
 
 
-def closest_names(names: list[str], columns: list[str]) -> str:
-    """The table's columns that mistyped --role or --ignore names most likely meant (the same name spelled
-    otherwise, else a close one), as the error names them: 'duration' for a lone 'duraton'; among
-    several names, 'flow_id' for 'Flow_ID'. Empty when nothing is close."""
+def did_you_mean(names: list[str], columns: list[str]) -> str:
+    """" (did you mean 'duration'?)" for a mistyped 'duraton' (a --role, --ignore or --label name): the
+    table's column each name most likely meant, the same name spelled otherwise first, else a close one;
+    among several names, "'flow_id' for 'Flow_ID'". Empty when no column is close."""
     import difflib
 
-    pairs = _spelled_otherwise(names, columns)
-    found = dict(pairs)
+    found = dict(_spelled_otherwise(names, columns))
     for name in names:
-        if name not in found:
-            close = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
-            if close:
-                found[name] = close[0]
-    return ", ".join(f"'{found[n]}' for '{n}'" if len(names) > 1 else f"'{found[n]}'" for n in names if n in found)
+        close = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
+        if name not in found and close:
+            found[name] = close[0]
+    meant = ", ".join(f"'{found[n]}' for '{n}'" if len(names) > 1 else f"'{found[n]}'" for n in names if n in found)
+    return f" (did you mean {meant}?)" if meant else ""
 
 
 def _spelled_otherwise(missing: list[str], others: list[str]) -> list[tuple[str, str]]:
