@@ -814,9 +814,9 @@ def did_you_mean(names: list[str], columns: list[str]) -> str:
     import difflib
 
     found = dict(_spelled_otherwise(names, columns))
-    for name in names:
+    for name in (n for n in names if n not in found):
         close = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
-        if name not in found and close:
+        if close:
             found[name] = close[0]
     meant = ", ".join(f"'{found[n]}' for '{n}'" if len(names) > 1 else f"'{found[n]}'" for n in names if n in found)
     return f" (did you mean {meant}?)" if meant else ""
