@@ -522,3 +522,23 @@ def test_respelled_values_are_training_values_but_for_case_and_spaces_and_never_
     new = {"proto": {"TCP": 3, " udp ": 2, "sctp": 1}, "history": {"shad": 2}}
     assert respelled(detector, new) == {"proto": {"TCP": "tcp", " udp ": "udp"}}
     assert respelled(detector, {}) == {} and respelled(detector, None) == {}
+
+
+def test_a_small_step_trains_on_one_thread_and_the_caller_keeps_its_threads():
+    from vaeguard.train import ONE_THREAD_STEP, TrainConfig, step_threads, train
+
+    small = TabularAutoencoder(4, [1], [3], 2, [8], "vae")
+    wide = TabularAutoencoder(200, [], [], 2, [8], "vae")
+    cpu = torch.device("cpu")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert step_threads(small, 1024, cpu) == 1
+        assert step_threads(wide, 1024, cpu) == 2 and 1024 * 200 >= ONE_THREAD_STEP
+        rows = (torch.randn(64, 4), torch.ones(64, 4), torch.randint(1, 3, (64, 1)))
+        seen = []
+        train(small, rows, rows, TrainConfig(epochs=2, batch_size=32), torch.Generator().manual_seed(0),
+              on_epoch=lambda record, epochs: seen.append(torch.get_num_threads()))
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

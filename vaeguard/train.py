@@ -15,6 +15,14 @@ from .defaults import DEFAULTS
 from .history import EpochRecord, TrainResult
 from .model import TabularAutoencoder
 
+# A CPU step this small (batch rows x the network's columns, categories counted by vocabulary) runs on
+# one thread. torch's threads meet at a barrier after every operation, which costs about what a second
+# core saves at these sizes (2 cores, ms a step on one thread / two: 211 x 109 1.8 / 1.8; 1,024 x 54
+# 2.7 / 2.6; 1,024 x 76 3.3 / 3.1; above: 2,048 x 54 4.0 / 3.4, 1,024 x 400 8.3 / 4.7), and while
+# another process holds a core the barrier waits for it: two fits of a 211-row Zeek log at once took
+# 147 s each on 2 cores, 5.3 s each on one thread (5.3 s alone); two 1M-row fits, which keep both
+# threads, 34 s each against 9 s each on one (`--threads 1`).
+ONE_THREAD_STEP = 100_000
 # Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
 TARGET_STEPS = 3000
 # The cap leaves small tables short of TARGET_STEPS (200 updates under 1,024 rows), and that is wanted:
@@ -279,6 +287,14 @@ def _adam(model: TabularAutoencoder, config: TrainConfig):
     return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
+def step_threads(model: TabularAutoencoder, batch_rows: int, device: torch.device) -> int:
+    """torch's threads for training `model` in batches of `batch_rows` (see ONE_THREAD_STEP)."""
+    width = model.n_num + model.n_flag + sum(model.vocab_sizes)
+    if device.type == "cpu" and batch_rows * width < ONE_THREAD_STEP:
+        return 1
+    return torch.get_num_threads()
+
+
 def train(
     model: TabularAutoencoder,
     train_tensors: tuple[torch.Tensor, ...],
@@ -290,6 +306,19 @@ def train(
     start_epoch: int = 0,
     result: TrainResult | None = None,
 ) -> TrainResult:
+    n = train_tensors[0].shape[0]
+    before = torch.get_num_threads()
+    threads = step_threads(model, min(n, config.batch_size), train_tensors[0].device)
+    if threads != before:
+        torch.set_num_threads(threads)
+    try:
+        return _train(model, train_tensors, val_tensors, config, generator, on_epoch, on_best, start_epoch, result)
+    finally:
+        if threads != before:
+            torch.set_num_threads(before)
+
+
+def _train(model, train_tensors, val_tensors, config: TrainConfig, generator, on_epoch, on_best, start_epoch, result) -> TrainResult:
     n = train_tensors[0].shape[0]
     epochs = config.epochs or auto_epochs(n, config.batch_size)
     warmup = max(1, int(round(config.warmup_fraction * epochs)))
