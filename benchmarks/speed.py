@@ -217,23 +217,6 @@ def side_by_side(cmds: list[list[str]]) -> list[float]:
         return [wall for wall, _, _ in pool.map(run_measured, cmds)]
 
 
-def small_zeek_log(rows: int, path: Path) -> Path | None:
-    """The header and first `rows` connections of capture 34's conn log: a small log, as one day of a
-    quiet sensor writes it."""
-    if not CONN34.exists():
-        return None
-    lines, data = [], 0
-    with CONN34.open() as f:
-        for line in f:
-            if not line.startswith("#"):
-                if data == rows:
-                    continue
-                data += 1
-            lines.append(line)
-    path.write_text("".join(lines))
-    return path
-
-
 def help_time(args: list[str], repeats: int = 5) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -364,14 +347,14 @@ def main() -> None:
         out.unlink(missing_ok=True)
 
     # Two fits at once on as many cores as the machine has, as cron or two containers start them.
-    small = small_zeek_log(400, args.data_dir / "conn_400.log")
+    small = make_zeek_log(400, args.data_dir / "conn_400.log")  # its first 400 rows: a quiet sensor's day
     side = [("a 400-row Zeek log", small, [], "one torch thread: a step of its size gains nothing from more"),
             (f"{args.rows:,} rows", big, ["--epochs", str(args.fit_epochs)], "torch's threads kept: give such fits `--threads 1`")]
     for label, table, extra, note in side:
         if table is None:
             continue
         fit = lambda name, *more: [*VAEGUARD, "fit", str(table), "--model", str(work / name), *extra, "--device", args.device, "--quiet", *more]  # noqa: E731
-        alone, _ = best_of(1, fit("alone"))
+        alone = run_measured(fit("alone"))[0]
         pair = side_by_side([fit("first"), fit("second")])
         pair_one = side_by_side([fit("first", "--threads", "1"), fit("second", "--threads", "1")])
         rows.append((f"two fits at once, {label}", f"{max(pair):.1f} s each",
