@@ -371,7 +371,7 @@ def panos_export(rows: list[dict], point: tuple, path: Path) -> Path:
     import csv
     import io
 
-    from vaeguard.flowlogs import PANOS_EXPORT_NAMES
+    from vaeguard.logs.firewalls import PANOS_EXPORT_NAMES
 
     header = list(PANOS_EXPORT_NAMES)
     lines = panos(rows, point, path).read_text().splitlines()

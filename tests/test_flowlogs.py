@@ -428,7 +428,7 @@ def test_juniper_srx_default_syslog_reads_as_its_structured_syslog(tmp_path, run
     5 ...`); before, it was read as a CSV whose every line was one text field. Each close is a row, named as
     the structured syslog names the same fields (so the roles are the same), in the field layouts of old and
     new Junos releases alike; opens, denials and IDP events are counted and left out."""
-    from vaeguard.flowlogs import junos_record
+    from vaeguard.logs.keyvalue import junos_record
 
     train, other, old = tmp_path / "srx1.log", tmp_path / "srx2.log", tmp_path / "srx-old.log"
     train.write_text(srx_plain_log(1000, "srx1", "ge-0/0/1.0", "198.51.100.7", seed=0))
@@ -508,7 +508,7 @@ def test_concatenated_gzip_logs_on_stdin(tmp_path, runner):
 def test_logs_joined_across_a_change_of_fields(tmp_path, runner, monkeypatch):
     """`zcat conn.*.log.gz` across a Zeek upgrade: the later logs add community_id and lose local_orig. Each
     log is read with its own #fields, in the first log's columns (had: an error, the whole run lost)."""
-    from vaeguard.flowlogs import _ZeekSection
+    from vaeguard.logs.zeek import _ZeekSection
 
     train = tmp_path / "train.log"
     train.write_text(zeek_text(conn_rows(300)))
@@ -678,7 +678,7 @@ def test_fields_training_never_saw_set_may_be_left_out(tmp_path, runner):
 
 def test_scored_json_keeps_the_files_field_order(tmp_path):
     """A field the model needs that the first records leave out goes after the file's own fields."""
-    from vaeguard.flowlogs import json_chunks
+    from vaeguard.logs.jsonlines import json_chunks
 
     rows = [{"ts": 1.5, "proto": "tcp", "orig_bytes": 3}, {"ts": 2.5, "service": "dns", "proto": "udp", "orig_bytes": 9}]
     path = tmp_path / "conn.json"
@@ -690,7 +690,7 @@ def test_scored_json_keeps_the_files_field_order(tmp_path):
 
 @pytest.mark.parametrize("text", [True, False])
 def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, text):
-    from vaeguard import flowlogs
+    from vaeguard.logs import jsonlines
 
     rows = [json.dumps({"ts": 1.5 + i, "id.orig_p": i, "n": i if i % 7 else None, "ok": bool(i % 2),
                         **({"tunnel_parents": ["a", "b"] if i % 10 else []} if i % 5 == 0 else {}),
@@ -701,7 +701,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
     iso = [json.dumps({"ts": f"2019-01-10T20:{i // 60:02d}:{i % 60:02d}.067208Z", "n": i}) for i in range(100)]  # Zeek's ISO 8601 option
     files = {"flat.json": "\n".join(rows), "mixed.json": "\n".join(mixed), "eve.json": eve, "iso.json": "\n".join(iso),
              "netflow.json": _with_netflow(eve_text(conn_rows(90)))}
-    real, used = flowlogs._arrow_lines, []
+    real, used = jsonlines._arrow_lines, []
 
     def counted(*args):
         table = real(*args)
@@ -712,8 +712,8 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
         path = tmp_path / name
         path.write_text(files[name] + "\n")
         src = open_source(str(path))
-        monkeypatch.setattr(flowlogs, "_arrow_lines", reader)
-        frames = list(flowlogs.json_chunks(src, 64, text, None))
+        monkeypatch.setattr(jsonlines, "_arrow_lines", reader)
+        frames = list(jsonlines.json_chunks(src, 64, text, None))
         return pd.concat(frames, ignore_index=True), src.skipped_summary()
 
     summaries = {}
@@ -1417,7 +1417,7 @@ def test_netflow_from_another_router_is_not_flagged_for_its_exporter(tmp_path, r
     assert cols["dp"]["role"] == "port" and cols["ibyt"]["role"] == "numeric" and cols["pr"]["role"] != "ignored"
     assert_scored_as_home(runner, model, home, other, tmp_path)
     # Only nfdump's own header gets its names read so: a table that merely has columns 'in' and 'out' keeps its rules.
-    from vaeguard.flowlogs import table_hints
+    from vaeguard.logs.recognise import table_hints
 
     assert table_hints(["in", "out", "bytes"]) == {} and table_hints(NFDUMP_HEADER.split(","))["in"] == "sensor"
 
@@ -2122,7 +2122,7 @@ def panos_export(n: int, day: int, device: str, seed: int = 0) -> str:
     fields' display names, every value quoted."""
     import csv
 
-    from vaeguard.flowlogs import PANOS_EXPORT_NAMES
+    from vaeguard.logs.firewalls import PANOS_EXPORT_NAMES
 
     header = list(PANOS_EXPORT_NAMES)
     rows = csv.reader(io.StringIO(panos_log(n, day, device, seed=seed, syslog=False, others=False)))
@@ -2138,7 +2138,7 @@ def test_a_palo_alto_web_export_is_typed_as_its_syslog_is(tmp_path, runner):
     "Elapsed Time (sec)"). Its columns take the syslog fields' types: the serial number, log profile and
     interfaces are the firewall's, the times, addresses and session ids are ignored, counts are numbers. Before,
     it was read as any CSV, and another firewall's export was flagged whole for its serial number."""
-    from vaeguard.flowlogs import PANOS_EXPORT_NAMES, PANOS_TRAFFIC_FIELDS, pan_os_export_fields
+    from vaeguard.logs.firewalls import PANOS_EXPORT_NAMES, PANOS_TRAFFIC_FIELDS, pan_os_export_fields
 
     assert list(PANOS_EXPORT_NAMES.values()) == list(PANOS_TRAFFIC_FIELDS[: len(PANOS_EXPORT_NAMES)])  # the syslog's order
     train, home, other = tmp_path / "pan.csv", tmp_path / "home.csv", tmp_path / "other.csv"
@@ -2166,7 +2166,7 @@ def test_a_palo_alto_web_export_is_typed_as_its_syslog_is(tmp_path, runner):
 
 
 def test_pan_os_lines_are_told_from_csv_and_named_as_far_as_they_go():
-    from vaeguard.flowlogs import PANOS_TRAFFIC_FIELDS, looks_pan_os, pan_os_names
+    from vaeguard.logs.firewalls import PANOS_TRAFFIC_FIELDS, looks_pan_os, pan_os_names
 
     text = panos_log(20, 1, "PA-A")
     assert looks_pan_os(text) and looks_pan_os(panos_log(20, 1, "PA-A", syslog=False))
@@ -2264,7 +2264,7 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     read from the message; the ASA's other messages are not flows and are left out. The syslog header, the
     connection id, the addresses and the interface names are ignored: another ASA's log, on another day,
     with another syslog header, scores as the training device's."""
-    from vaeguard.flowlogs import asa_record
+    from vaeguard.logs.firewalls import asa_record
 
     train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a"), asa_log(400, 1, "asa-a", seed=5),
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True))
@@ -2304,7 +2304,7 @@ def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_port
     as the message names them (source and destination: a teardown names its ends by the interfaces' trust,
     so they get columns of their own), the ports, an ICMP packet's type and code; the access list's name, the
     addresses and the syslog header are ignored, so another ASA's routine denials are not news."""
-    from vaeguard.flowlogs import asa_record
+    from vaeguard.logs.firewalls import asa_record
 
     assert json.loads(asa_record('<164>Dec 01 2026 10:00:02: %ASA-4-106023: Deny tcp src outside:198.51.100.7/4444 dst '
                                  'inside:10.0.1.20/22 by access-group "outside_access_in" [0x8ed66b60, 0xf8852875]')) == {
@@ -2353,7 +2353,7 @@ def test_an_asa_packet_without_a_connection_is_a_row_and_an_ack_scan_is_flagged(
     is now a row (its ends by direction, as a denial's, and its TCP flags); a device's routine late FINs and
     resets after a timeout, on another ASA, score as the training device's, and an ACK scan of an inside
     host is flagged row by row."""
-    from vaeguard.flowlogs import asa_record
+    from vaeguard.logs.firewalls import asa_record
 
     assert json.loads(asa_record("<166>Dec 01 2026 10:00:04: %ASA-6-106015: Deny TCP (no connection) from 10.0.1.20/51234 to "
                                  "93.184.1.7/443 flags FIN ACK  on interface inside")) == {
@@ -2379,7 +2379,7 @@ def test_an_asa_access_list_entry_that_logs_its_hits_gives_its_denials_as_rows(t
     hit count; a permitted entry's hit (a connection's start, whose teardown is its row) is left out and
     counted. Another ASA's routine denials score as the training device's; an inside host's denied
     reaching for port 6667 is flagged row by row."""
-    from vaeguard.flowlogs import asa_record
+    from vaeguard.logs.firewalls import asa_record
 
     assert json.loads(asa_record("<164>Dec 01 2026 10:00:02: %ASA-4-106100: access-list outside_in denied tcp outside/198.51.100.7(4444) "
                                  "-> inside/10.0.1.20(22) hit-cnt 21 300-second interval [0x6b4a1c3, 0x0]")) == {
@@ -2495,7 +2495,7 @@ def test_firepower_connection_events_are_one_row_per_connection(tmp_path, runner
     either way. Before, such a log was read as an ASA's: its teardowns alone (one byte total, no packets), or,
     without them, "holds no flow records". The device's UUID, policies and zones are ignored: another device's
     log, another day, scores as the training device's."""
-    from vaeguard.flowlogs import ftd_record
+    from vaeguard.logs.firewalls import ftd_record
 
     train, home, other, df, src = device_logs(tmp_path, ftd_log(2000, 1, "ftd-a"), ftd_log(400, 1, "ftd-a", seed=5),
                                               ftd_log(400, 9, "ftd-b", seed=5, teardowns=True))
@@ -2551,7 +2551,7 @@ def test_cef_events_from_another_gateway_are_not_flagged_for_it(tmp_path, runner
     the byte counts numbers: another gateway's events, on another day, score as the training gateway's
     (before, they were read as key=value lines, the header lost, the ports taken for counts, and every row
     flagged for the gateway's name)."""
-    from vaeguard.flowlogs import cef_record
+    from vaeguard.logs.events import cef_record
 
     train, home, other = tmp_path / "cef.log", tmp_path / "home.log", tmp_path / "other.log"
     train.write_text(cef_log(2000, 1, "gw-a"))
@@ -2619,7 +2619,7 @@ def test_leef_events_from_another_device_are_not_flagged_for_it(tmp_path, runner
     without a connection's two ends are left out and counted. The device's fields, times and addresses are
     ignored, srcPort/dstPort are ports and the byte and packet counts numbers: another device's events,
     on another day, score as the training device's."""
-    from vaeguard.flowlogs import leef_record
+    from vaeguard.logs.events import leef_record
 
     train, home, other = tmp_path / "leef.log", tmp_path / "home.log", tmp_path / "other.log"
     train.write_text(leef_log(2000, 1, "fw-a", version=version))
@@ -2705,7 +2705,7 @@ def test_check_point_logs_from_another_gateway_are_not_flagged_for_it(tmp_path, 
 
 
 def test_key_value_lines_are_told_from_csv():
-    from vaeguard.flowlogs import key_values, looks_key_value
+    from vaeguard.logs.keyvalue import key_values, looks_key_value
 
     assert looks_key_value('a=1 b="x y" c=2 d=3\na=2 b="z" c=3 d=4\n')
     assert not looks_key_value("name,query\nx,a=1 b=2 c=3 d=4\n")  # a CSV whose cells hold pairs

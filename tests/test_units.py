@@ -542,3 +542,23 @@ def test_a_small_step_trains_on_one_thread_and_the_caller_keeps_its_threads():
         assert seen == [1, 1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_every_package_folder_is_in_the_install():
+    """A wheel holds the packages pyproject.toml names: a new folder of modules left out of it would import
+    in a checkout (and an editable install) and fail in `pip install .` and the Docker image."""
+    import fnmatch
+    from pathlib import Path
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = config["packages"]  # a list of names, or {"find": {"include": [patterns]}}
+    include = packages["find"]["include"] if isinstance(packages, dict) else packages
+    folders = [".".join(p.parent.relative_to(root).parts) for p in (root / "vaeguard").rglob("__init__.py")]
+    assert len(folders) >= 2  # vaeguard and vaeguard.logs
+    missing = [f for f in folders if not any(fnmatch.fnmatchcase(f, pattern) for pattern in include)]
+    assert not missing, f"packages left out of the install: {missing}"

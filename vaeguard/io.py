@@ -378,7 +378,7 @@ def _as_text_columns(table):
             continue
         column = None
         if is_arrow_list(t):
-            from .flowlogs import joined_list
+            from .logs.jsonlines import joined_list
 
             try:
                 column = joined_list(table.column(i).cast(pa.list_(t.value_type)))

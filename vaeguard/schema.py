@@ -697,7 +697,7 @@ def infer_schema(
             f"{did_you_mean(unknown, [str(c) for c in df.columns])}; the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     names = set(map(str, df.columns))
-    from .flowlogs import table_hints
+    from .logs.recognise import table_hints
 
     hints = {**table_hints(names), **(hints or {})}  # what the file format itself says wins
     if "tags" in names and "@timestamp" in names and any(c.startswith(("ecs.", "agent.", "event.")) for c in names):
@@ -846,9 +846,9 @@ _SENSOR_FIELDS = {
 
 
 def _other_exporter(trained: list[str], have: set[str]) -> str:
-    """The same hint for the flow exporters known by their field names (flowlogs.recognised): a model of a
+    """The same hint for the flow exporters known by their field names (logs.recognise.recognised): a model of a
     Zeek conn log given AWS VPC Flow Logs, or of an NSG's log given a FortiGate's."""
-    from .flowlogs import recognised
+    from .logs.recognise import recognised
 
     was, now = recognised(trained), recognised(have)
     if was and now and was != now:

@@ -121,7 +121,7 @@ class Source:
     # What the file itself says a column holds (Zeek's #types, Arrow's types): column -> type name.
     hints: dict[str, str] = field(default_factory=dict)
     strict: bool = False
-    zeek: object = None  # flowlogs.ZeekHeader for Zeek logs
+    zeek: object = None  # logs.zeek.ZeekHeader for Zeek logs
     bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)
     bad_example: str = ""
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
@@ -167,7 +167,7 @@ class Source:
     def describe(self, names) -> str:
         """How the table was read, in words, for fit's and score's summaries: the flow exporter its field
         names give away (`names`: its columns), then the format ("Zeek conn log (Zeek TSV: ...)")."""
-        from .flowlogs import recognised
+        from .logs.recognise import recognised
 
         if self.format == "zeek":
             how = "Zeek TSV: names from #fields, types from #types"
@@ -271,8 +271,10 @@ class Source:
         elif self.azure:
             raw = io.BufferedReader(_AzureFlowLines(raw, self.name), buffer_size=1 << 20)
         elif self.log_lines:
-            from .flowlogs import (asa_record, cef_record, checkpoint_record, ftd_record, junos_record, key_values, leef_record,
-                                   pan_os_line, vpc_default_line)
+            from .logs.cloud import vpc_default_line
+            from .logs.events import cef_record, checkpoint_record, leef_record
+            from .logs.firewalls import asa_record, ftd_record, pan_os_line
+            from .logs.keyvalue import junos_record, key_values
 
             parse = {"kv": key_values, "asa": asa_record, "ftd": ftd_record, "junos": junos_record, "cef": cef_record, "leef": leef_record,
                      "checkpoint": checkpoint_record, "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
@@ -300,11 +302,11 @@ class Source:
                 for path in self.files or [self.path]:
                     yield from _parquet_chunks(path, chunk_size, order)
             elif self.format == "zeek":
-                from .flowlogs import zeek_chunks
+                from .logs.zeek import zeek_chunks
 
                 yield from zeek_chunks(self, chunk_size)
             elif self.format == "json":
-                from .flowlogs import json_chunks
+                from .logs.jsonlines import json_chunks
 
                 yield from json_chunks(self, chunk_size, text, columns)
             elif self.by_part:
@@ -628,7 +630,7 @@ class _JsonLinesFrom(_Produced):
 
 
 class _AzureFlowLines(_Produced):
-    """Azure NSG and VNet flow logs as JSON lines, one flow tuple per line (flowlogs.azure_flow_rows).
+    """Azure NSG and VNet flow logs as JSON lines, one flow tuple per line (logs.cloud.azure_flow_rows).
     Azure writes a document per NSG or NIC and hour; each is parsed whole, the next read once it is done,
     so files joined in a stream (a folder of PT1H.json, or the documents on stdin) are one table."""
 
@@ -671,7 +673,7 @@ class _AzureFlowLines(_Produced):
     def _batches(self) -> Iterator[bytes]:
         import json
 
-        from .flowlogs import azure_flow_rows
+        from .logs.cloud import azure_flow_rows
 
         lines: list[str] = []
         for doc in self._documents():
@@ -689,10 +691,10 @@ class _AzureFlowLines(_Produced):
 
 
 class _RecordLines(_Produced):
-    """Log lines as a table's lines, each line's record made by `parse`: a JSON record (flowlogs.key_values,
-    flowlogs.asa_record, flowlogs.cef_record, ...) or a CSV row below `header` (flowlogs.pan_os_line); "" for a
-    message that is not a flow, left out and counted; None for a line that is not a record, counted as
-    malformed (or stopping the run with --strict)."""
+    """Log lines as a table's lines, each line's record made by `parse`: a JSON record (logs.keyvalue's
+    key_values, logs.firewalls' asa_record, logs.events' cef_record, ...) or a CSV row below `header`
+    (logs.firewalls.pan_os_line); "" for a message that is not a flow, left out and counted; None for a line
+    that is not a record, counted as malformed (or stopping the run with --strict)."""
 
     def __init__(self, raw: IO[bytes], source: "Source", parse: Callable[[str], str | None], header: str = ""):
         super().__init__(raw)
@@ -852,7 +854,8 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: l
         return _named_csv(path, name, kind, text, names, compressed=compressed, codec=codec or "gzip", strict=strict, _stream=stream,
                           encoding=encoding)
     if kind in ("panos", "vpc"):  # CSV rows with no header line, named by their fields' places
-        from .flowlogs import VPC_DEFAULT_FIELDS, pan_os_names
+        from .logs.cloud import VPC_DEFAULT_FIELDS
+        from .logs.firewalls import pan_os_names
 
         names = pan_os_names(text) if kind == "panos" else list(VPC_DEFAULT_FIELDS)
         if not names:
@@ -866,12 +869,13 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: l
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
-        from .flowlogs import parse_zeek_header
+        from .logs.zeek import parse_zeek_header
 
         source.zeek = parse_zeek_header(text, name)
         source.hints = dict(zip(source.zeek.fields, source.zeek.types))
     elif kind == "json":
-        from .flowlogs import AZURE_TYPES, is_azure_flow_log, json_hints
+        from .logs.cloud import AZURE_TYPES, is_azure_flow_log
+        from .logs.jsonlines import json_hints
 
         source.json_array = text.lstrip().startswith("[")
         if source.json_array and text.lstrip()[1:].lstrip().startswith("]"):
@@ -879,7 +883,7 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: l
         source.azure = not source.json_array and is_azure_flow_log(text)
         source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
     elif records:
-        pass  # the records' names type themselves (flowlogs.table_hints), as a CSV header's do
+        pass  # the records' names type themselves (logs.recognise.table_hints), as a CSV header's do
     else:
         above = _lines_above_header(text)
         if above:
@@ -1054,8 +1058,10 @@ def _guess_text_format(text: str) -> str:
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
         return "json"
-    from .flowlogs import (looks_cef, looks_checkpoint, looks_cisco_asa, looks_ftd_events, looks_junos, looks_key_value, looks_leef,
-                           looks_pan_os, looks_vpc_default)
+    from .logs.cloud import looks_vpc_default
+    from .logs.events import looks_cef, looks_checkpoint, looks_leef
+    from .logs.firewalls import looks_cisco_asa, looks_ftd_events, looks_pan_os
+    from .logs.keyvalue import looks_junos, looks_key_value
 
     # Before key=value: a CEF or LEEF event's attributes are key=value pairs too.
     if looks_cef(text):

@@ -1,0 +1,348 @@
+"""JSON lines: Zeek JSON, Suricata eve.json (its flow events; stats, dns, alert... counted and left out),
+goflow2, pmacct and nProbe records. They go through pyarrow's JSON reader a chunk at a time, with Python's
+json for the chunks Arrow would read differently (see `json_chunks`); nested keys become flat names
+(`flow.bytes_toserver`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import TYPE_CHECKING, Iterator
+
+import pandas as pd
+
+from ..errors import InputError
+from .zeek import ZEEK_CONN_TYPES
+
+if TYPE_CHECKING:
+    from ..sources import Source
+
+# Suricata eve.json flow events, flattened with '.'.
+EVE_FLOW_TYPES = {
+    "timestamp": "time", "flow_id": "id", "community_id": "id", "parent_id": "id", "pcap_cnt": "id",
+    "src_ip": "addr", "dest_ip": "addr", "src_port": "port", "dest_port": "port",
+    "proto": "enum", "app_proto": "string", "event_type": "string",
+    "flow.pkts_toserver": "count", "flow.pkts_toclient": "count", "flow.bytes_toserver": "count",
+    "flow.bytes_toclient": "count", "flow.start": "time", "flow.end": "time", "flow.age": "interval",
+    "flow.state": "string", "flow.alerted": "bool",
+    "netflow.pkts": "count", "netflow.bytes": "count", "netflow.start": "time", "netflow.end": "time", "netflow.age": "interval",
+    "icmp_type": "enum", "icmp_code": "enum", "response_icmp_type": "enum", "response_icmp_code": "enum",
+    # Which sensor, interface or capture file wrote the record, and why then (idle timeout, a forced flush,
+    # the engine stopping): the same flow reads differently on another sensor or at shutdown.
+    "host": "sensor", "in_iface": "sensor", "capture_file": "sensor", "pcap_filename": "sensor", "flow.reason": "sensor",
+}
+
+
+# eve.json mixes flows with stats, dns, alert... events; only these describe one flow each. With both
+# outputs on, Suricata writes a connection three times: a flow event holding both directions, and a netflow
+# event per direction. The reader then keeps the flow events (see json_chunks). pmacct's JSON (a NetFlow,
+# IPFIX and sFlow collector) names its flow records "purge", between "purge_init" and "purge_close" markers.
+FLOW_EVENTS = ("flow", "netflow", "purge")
+
+
+# nProbe writes its JSON keyed by the IPFIX / NetFlow v9 information element numbers unless told to write
+# names (`--json-labels`): {"8":"10.0.0.5","12":"93.184.216.34","7":51234,"11":443,"4":6,"1":1520,"2":12,...}.
+# Nothing in a key "7" says port (it was a count, another flow's client port out of range); IANA's registry of
+# elements does. Used only where every key of the peeked records is a number and an address element (8, 12,
+# 27, 28) holds addresses: a table whose columns are merely numbered is left as it is.
+IPFIX_ELEMENT_TYPES = {
+    **dict.fromkeys(("1", "2", "3", "23", "24", "85", "86"), "count"),  # octets, packets, flows: delta, post and total
+    **dict.fromkeys(("7", "11", "227", "228"), "port"),  # source and destination transport ports, after NAT too
+    **dict.fromkeys(("8", "12", "15", "18", "27", "28", "62", "63", "225", "226", "130", "131"), "addr"),
+    **dict.fromkeys(("56", "57", "80", "81"), "id"),  # MAC addresses: a device's, as an address is a host's
+    **dict.fromkeys(("10", "14", "144", "149"), "sensor"),  # the exporter's interfaces, process and observation domain
+    **dict.fromkeys(("9", "13", "16", "17", "29", "30"), "route"),  # prefix lengths and AS numbers
+    **dict.fromkeys(("21", "22", "150", "151", "152", "153", "154", "155", "156", "157"), "time"),
+    "148": "id",  # flowId
+}
+_IPFIX_ADDRESS_ELEMENTS = ("8", "12", "27", "28")
+
+
+def _holds_addresses(records: list[dict]) -> bool:
+    from ..schema import is_ip_address
+
+    values = [r[k] for r in records for k in _IPFIX_ADDRESS_ELEMENTS if isinstance(r.get(k), str)]
+    return bool(values) and all(map(is_ip_address, values))
+
+
+def json_hints(text: str) -> dict[str, str]:
+    """Column types for JSON lines: Zeek's conn fields or Suricata's flow fields, by the records' keys, or
+    IPFIX elements by number (nProbe's JSON without labels)."""
+    keys: set[str] = set()
+    lists: set[str] = set()
+    records = []
+    for line in text.splitlines()[:50]:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(obj, dict):
+            records.append(_flatten(obj, lists=lists))
+            keys |= set(records[-1])
+    # An array is its member count, as a Zeek set is in TSV (the reader joins it as Zeek writes one): a
+    # Zeek dns log's answers, say, which the conn fields below do not name.
+    hints = dict.fromkeys(sorted(lists), "list")
+    if "event_type" in keys or "flow.start" in keys:
+        hints.update(EVE_FLOW_TYPES)
+    elif "uid" in keys or "id.orig_h" in keys:
+        hints.update(ZEEK_CONN_TYPES)
+    elif keys and all(k.isdigit() for k in keys) and _holds_addresses(records):
+        hints.update({k: v for k, v in IPFIX_ELEMENT_TYPES.items() if k in keys})
+    return hints
+
+
+def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | None = None) -> dict:
+    """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values (arrays
+    of objects or arrays, joined as JSON text, hold commas of their own)."""
+    out = {} if out is None else out
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, name + ".", out, lists)
+        elif isinstance(value, list):
+            if lists is not None and not any(isinstance(v, (dict, list)) for v in value):
+                lists.add(name)
+            # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV.
+            out[name] = ",".join(_text(v) for v in value) if value else "(empty)"
+        else:
+            out[name] = value
+    return out
+
+
+def _text(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str] | None) -> Iterator[pd.DataFrame]:
+    """JSON lines as DataFrames, nested keys flattened with '.'. Records of eve.json events other than
+    flows are counted and left out. Fields a record leaves out (Zeek omits unset ones) are missing.
+
+    A log holding flow events before its first chunk is handed on has its netflow events (the same
+    connections, one direction each) counted and left out too; a log of netflow events alone is read as it is.
+
+    Every chunk has the columns of the first chunk in the file's order, then those of `columns` that it
+    lacks (for text=True, a field first seen later is dropped, so a streamed output keeps one header);
+    text=False gives the union.
+
+    A chunk is parsed by Arrow's JSON reader (C++, no Python object per value); a chunk Arrow cannot
+    take as it is (a bad line, a field whose type changes, a list of objects, a nested field Arrow would
+    read as a date) goes through Python's json, which gives the same frame and finds the bad lines.
+    """
+    fh = source.binary()
+    known: dict[str, None] = {}
+    fixed = False
+
+    def order() -> list[str]:
+        return list(known) + [c for c in columns or [] if c not in known]
+    lines: list[bytes] = []
+    yielded = False
+    kept = FLOW_EVENTS
+
+    def frame(lines: list[bytes]) -> pd.DataFrame:
+        nonlocal fixed
+        table = _arrow_lines(lines, kept)
+        if table is None:
+            records = _records(lines, source, kept)
+            if not (fixed and text):
+                for r in records:
+                    known.update(dict.fromkeys(r))
+            fixed = fixed or bool(records)
+            return _frame(records, order(), text)
+        if not (fixed and text):
+            known.update(dict.fromkeys(table.column_names))
+        fixed = True
+        return _arrow_frame(table, order(), text)
+
+    try:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            event = _event(line)
+            if event is not None:
+                if event not in kept:
+                    source.left_out(event)
+                    continue
+                if event == "flow" and "netflow" in kept and not yielded:
+                    kept = ("flow",)
+                    held = len(lines)
+                    lines = [held_line for held_line in lines if _event(held_line) != "netflow"]
+                    source.netflow_events += held - len(lines)
+            lines.append(line)
+            if len(lines) >= chunk_size:
+                chunk = frame(lines)
+                lines = []
+                if len(chunk):
+                    yield chunk
+                    yielded = True
+    finally:
+        fh.close()
+    if not lines and not yielded and source.other_events:
+        # Events of other kinds only (an alert or dns log, or eve.json with its flow output off): nothing to
+        # score, and saying the columns are missing would send the user looking in the wrong place.
+        n = source.other_events
+        raise InputError(f"'{source.name}' holds no flow records, only {n:,} event{'s' if n != 1 else ''} of other kinds: "
+                         + OTHER_EVENTS.get(source.log_lines, OTHER_EVENTS[""]))
+    if lines or not yielded:
+        chunk = frame(lines)
+        if len(chunk) or not yielded:
+            yield chunk
+
+
+# What a log holding no flows holds instead, and where its flows are, by the reader that read it (Source.log_lines).
+OTHER_EVENTS = {
+    "": "Suricata's stats, dns, alert...; give a log with Suricata's flow events (eve-log types: flow)",
+    **dict.fromkeys(("cef", "leef"), "none names a connection's two ends (src and dst), as a device's policy, login and "
+                                     "system events do not; give the log of its connections"),
+    "checkpoint": "none names a connection's two ends (src and dst), as policy installs and the log server's own notices "
+                  "do not; give the gateways' connection logs",
+    "kv": "FortiGate's event and UTM logs (type=\"event\", \"utm\"), Juniper's session opens and denials "
+          "(RT_FLOW_SESSION_CREATE, _DENY) or SonicWall's connection opens and other events (m=98, ...), none of them a "
+          "flow; give the log of its traffic (FortiGate's type=\"traffic\", Juniper's RT_FLOW_SESSION_CLOSE, SonicWall's "
+          "m=537 \"Connection Closed\")",
+    "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational), nor a "
+           "denial by an access list (%ASA-4-106023, or 106100 where its entry logs); set its syslog level to informational, or give the log that holds them",
+    "junos": "no session close (RT_FLOW_SESSION_CLOSE), which an SRX logs for a policy with `then log session-close`; "
+             "set it, or give the log that holds them",
+    "ftd": "no connection end event (%FTD-1-430003), only starts (430002) or intrusion and file events; set the access "
+           "control rules to log at the end of connections to syslog, or give the log that holds them",
+}
+
+
+# The event type of an eve.json line, found without parsing it (the first "event_type" key: Suricata
+# writes it before any nested object).
+_EVENT = re.compile(rb'"event_type"\s*:\s*"([^"\\]*)"')
+
+
+def _event(line: bytes) -> str | None:
+    """The event type of a whole eve.json line; None for other lines (a cut line is left to the parser,
+    which counts it)."""
+    if b'"event_type"' not in line or not line.endswith(b"}"):
+        return None
+    event = _EVENT.search(line)
+    return None if event is None else event.group(1).decode("utf-8", "replace")
+
+
+def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS) -> list[dict]:
+    records = []
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            source.bad_line(line.decode("utf-8", "replace"))
+            continue
+        if not isinstance(obj, dict):
+            source.bad_line(line.decode("utf-8", "replace"))
+            continue
+        event = obj.get("event_type")
+        if event is not None and event not in kept:
+            source.left_out(event)
+            continue
+        records.append(_flatten(obj))
+    return records
+
+
+def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
+    """The lines as one flat Arrow table, or None where Python's reading could differ or is needed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pajson
+
+    from ..schema import is_arrow_list
+
+    if not lines:
+        return None
+    data = b"\n".join(lines)
+
+    def read(as_text=()):
+        schema = pa.schema([(name, pa.string()) for name in as_text]) if as_text else None
+        return pajson.read_json(
+            io.BytesIO(data),
+            read_options=pajson.ReadOptions(block_size=len(data) + 1),  # one block: one type per field
+            parse_options=pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer"),
+        )
+
+    try:
+        table = read()
+        # Arrow reads ISO 8601 text as a timestamp (Zeek's JSON can write `ts` so); read it as the text it is.
+        stamps = [f.name for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
+        if stamps:
+            table = read(stamps)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if table.num_rows != len(lines):
+        return None
+    while any(pa.types.is_struct(f.type) for f in table.schema):
+        table = table.flatten()  # {"flow": {"bytes": 1}} -> "flow.bytes"
+    names = table.column_names
+    if len(set(names)) != len(names):  # "a.b" written both nested and flat
+        return None
+    cols = []
+    for field, col in zip(table.schema, table.columns):
+        t = field.type
+        if is_arrow_list(t):
+            col = joined_list(col)
+            if col is None:
+                return None
+        elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
+            return None  # a nested date or time, say: Python keeps it as written
+        if field.name == "event_type" and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
+            return None  # an event the line filter missed: Python's reading counts it
+        cols.append(col)
+    return pa.table(cols, names=names)
+
+
+def joined_list(col):
+    """A list column as Zeek writes a set in TSV (joined by ',', '(empty)' for none), or None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    value_type = col.type.value_type
+    # Text, ints (Arrow writes an int64 as str() does) or nothing but empty sets; other items Python
+    # would write differently.
+    if not (pa.types.is_null(value_type) or pa.types.is_string(value_type) or pa.types.is_int64(value_type)):
+        return None
+    items = col.cast(pa.list_(pa.string()))
+    joined = pc.binary_join(items, ",")
+    empty = pc.equal(pc.list_value_length(items), 0)
+    return pc.if_else(empty, pa.scalar("(empty)"), joined)
+
+
+def _arrow_frame(table, columns: list[str], text: bool) -> pd.DataFrame:
+    import pyarrow as pa
+
+    n = table.num_rows
+    data = {}
+    for c in columns:
+        if c in table.column_names:
+            col = table.column(c)
+        else:
+            col = pa.nulls(n)
+        if text:
+            data[c] = col.cast(pa.large_string()).to_pandas()
+        else:
+            data[c] = col.to_pandas()
+    return pd.DataFrame(data, columns=columns)
+
+
+def _frame(records: list[dict], columns: list[str], text: bool) -> pd.DataFrame:
+    if not text:
+        return pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+    import pyarrow as pa
+
+    data = {}
+    for c in columns:
+        values = [r.get(c) for r in records]
+        try:
+            # One typed column, cast to text in C: JSON's true/false and numbers come out as written.
+            # NaN (Python's json writes and reads it) is a gap, as it is to fit's typed frame.
+            data[c] = pa.array(values, from_pandas=True).cast(pa.large_string()).to_pandas()  # large: what pandas keeps
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed types in one column
+            data[c] = pd.Series([None if v is None or v != v else _text(v) for v in values], dtype=object)
+    return pd.DataFrame(data, columns=columns)
