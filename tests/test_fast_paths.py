@@ -398,15 +398,16 @@ def _split_csv(tmp_path) -> Path:
 
 @pytest.mark.parametrize("parts", [2, 3, 7])
 def test_a_csv_read_in_parts_equals_the_csv_read_whole(tmp_path, monkeypatch, parts):
+    import vaeguard.csvread as csvread
     import vaeguard.sources as sources
 
     path = _split_csv(tmp_path)
     whole_source = sources.open_source(str(path))
     whole, n = sources.read_table(whole_source, max_rows=None)
-    monkeypatch.setattr(sources, "worker_count", lambda: parts)
-    monkeypatch.setattr(sources, "SPLIT_PARTS_MAX", parts)
-    monkeypatch.setattr(sources, "SPLIT_MIN_BYTES", path.stat().st_size // parts)
-    assert len(sources._csv_ranges(sources.open_source(str(path)), 10**6)[1]) == parts
+    monkeypatch.setattr(csvread, "worker_count", lambda: parts)
+    monkeypatch.setattr(csvread, "SPLIT_PARTS_MAX", parts)
+    monkeypatch.setattr(csvread, "SPLIT_MIN_BYTES", path.stat().st_size // parts)
+    assert len(csvread._csv_ranges(sources.open_source(str(path)), 10**6)[1]) == parts
     split_source = sources.open_source(str(path))
     split, m = sources.read_table(split_source, max_rows=None)
     pd.testing.assert_frame_equal(split, whole)
@@ -414,10 +415,11 @@ def test_a_csv_read_in_parts_equals_the_csv_read_whole(tmp_path, monkeypatch, pa
     assert split_source.bad_lines == whole_source.bad_lines == 8
     assert split_source.bad_example == whole_source.bad_example == "1,2"
     # More lines than the sample holds: one thread, so a sampled read stays within its memory bound.
-    assert sources._csv_ranges(sources.open_source(str(path)), 1000) is None
+    assert csvread._csv_ranges(sources.open_source(str(path)), 1000) is None
 
 
 def test_a_csv_read_in_parts_stops_at_the_first_bad_line_with_strict(tmp_path, monkeypatch):
+    import vaeguard.csvread as csvread
     import vaeguard.sources as sources
     from vaeguard.errors import InputError
 
@@ -425,12 +427,12 @@ def test_a_csv_read_in_parts_stops_at_the_first_bad_line_with_strict(tmp_path, m
     rows = [f"{i},{i % 7}" for i in range(4000)]
     rows[100], rows[3900] = "early", "1,2,3"
     path.write_text("a,b\n" + "\n".join(rows) + "\n")
-    monkeypatch.setattr(sources, "worker_count", lambda: 2)
-    monkeypatch.setattr(sources, "SPLIT_MIN_BYTES", 1000)
+    monkeypatch.setattr(csvread, "worker_count", lambda: 2)
+    monkeypatch.setattr(csvread, "SPLIT_MIN_BYTES", 1000)
     # A header and as many rows as the sample holds: read in parts (a million-row file under fit's default
     # --max-rows of a million was not, for its header's line).
-    assert sources._csv_ranges(sources.open_source(str(path)), 4000) is not None
-    assert sources._csv_ranges(sources.open_source(str(path)), 3999) is None
+    assert csvread._csv_ranges(sources.open_source(str(path)), 4000) is not None
+    assert csvread._csv_ranges(sources.open_source(str(path)), 3999) is None
     with pytest.raises(InputError, match="'early'"):
         sources.read_table(sources.open_source(str(path), strict=True), max_rows=None)
 

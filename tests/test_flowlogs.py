@@ -1238,7 +1238,7 @@ def test_aws_vpc_flow_logs_are_read_and_another_account_is_not_flagged_for_its_i
     that captured each flow. They read as a table (before, every line was one column: "no usable columns"),
     and another account's flows score as the training account's; a Parquet export spelling the names with
     '_' gets the same roles. A CSV whose values hold spaces keeps its commas."""
-    from vaeguard.sources import sniff_delimiter
+    from vaeguard.csvread import sniff_delimiter
 
     train, home, other = tmp_path / "train.log", tmp_path / "home.log", tmp_path / "other.log.gz"
     train.write_text(vpc_flow_log(2000, "123456789010", ["eni-1235b8ca123456789", "eni-0f9e8d7c6b5a43210"], 1418530010))

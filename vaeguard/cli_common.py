@@ -105,7 +105,8 @@ def keep_freed_memory() -> None:
 
 def open_input(data, format: str | None, strict: bool, names: str | None):
     """The command's input as a Source (sources.open_source), with --names read into the column names."""
-    from .sources import open_source, parse_names
+    from .csvread import parse_names
+    from .sources import open_source
 
     return open_source(data, format, strict=strict, names=parse_names(names) if names is not None else None)
 

@@ -105,7 +105,7 @@ def _input_files(data: str) -> list[str]:
 def _flat_partition(df, schema):
     import pyarrow as pa
 
-    from .sources import flattened
+    from .parquetread import flattened
 
     # Dask hands a struct column over as Python dicts: the file's own type puts them back as a struct.
     fields = pa.schema([schema.field(name) for name in df.columns])
@@ -117,7 +117,7 @@ def _flattened(ddf, first_file: str):
     Parquet file (a conn log with Zeek's id fields nested in an `id` struct gives id.orig_h ... id.resp_p)."""
     import pyarrow.parquet as pq
 
-    from .sources import has_struct
+    from .parquetread import has_struct
 
     schema = pq.read_schema(first_file)
     if not has_struct(schema):

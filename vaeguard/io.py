@@ -1,6 +1,6 @@
 """Writing tables: atomic files (CSV, gzip CSV, Parquet) or stdout, and a read-ahead helper.
 
-Reading lives in sources.py.
+Reading lives in sources.py and the readers it hands a table to (csvread.py, parquetread.py, logs/).
 """
 
 from __future__ import annotations

@@ -167,7 +167,7 @@ def zeek_chunks(source: "Source", chunk_size: int) -> Iterator[pd.DataFrame]:
     field it lacks missing, a field the first log lacks left out and named in `source.extra_fields`."""
     import pyarrow as pa
 
-    from ..sources import rebatch
+    from ..csvread import rebatch
 
     first: ZeekHeader = source.zeek
     schema = pa.schema([(n, pa.large_string()) for n in first.fields])
@@ -227,7 +227,7 @@ def _zeek_batches(source: "Source", stream, header: ZeekHeader, names: list[str]
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from ..sources import block_size
+    from ..csvread import block_size
 
     stop: list[InputError] = []
 
