@@ -285,7 +285,7 @@ def test_explain_expects_numbers_inside_the_training_range():
 def test_explain_shows_a_gap_as_a_gap_and_writes_strict_json(runner, tmp_path):
     """An unset field was shown as 'nan' beside an expected '<missing>', an empty Zeek set as nan beside
     its expected count, and --json wrote NaN, which JSON does not have (strict parsers refuse it)."""
-    from .test_flowlogs import conn_rows, zeek_text
+    from .logdata import conn_rows, zeek_text
 
     log = tmp_path / "conn.log"
     log.write_text(zeek_text(conn_rows(200)))

@@ -1,0 +1,226 @@
+"""Small flow logs built in the tests: Zeek conn rows in TSV and JSON, Suricata eve.json, attacks among them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .conftest import invoke
+
+FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service", "duration", "orig_bytes",
+          "resp_bytes", "conn_state", "local_orig", "missed_bytes", "history", "orig_pkts", "resp_pkts", "tunnel_parents"]
+TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "string", "interval", "count", "count", "string", "bool",
+         "count", "string", "count", "count", "set[string]"]
+
+
+def conn_rows(n: int, seed: int = 0, start: float = 1545403816.0, net: str = "192.168.1", step: float = 7.5) -> list[list]:
+    """Normal traffic: NTP and DNS from one host, ephemeral source ports, small counts."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        dns = rng.random() < 0.3
+        pkts = int(rng.integers(1, 3))
+        rows.append([
+            f"{start + step * i:.6f}", f"C{rng.integers(1 << 40):x}", f"{net}.{int(rng.integers(2, 20))}",
+            int(rng.integers(32768, 61000)) if dns else 123, f"{int(rng.integers(1, 223))}.{int(rng.integers(256))}.1.{int(rng.integers(256))}",
+            53 if dns else 123, "udp", "dns" if dns else None, round(float(rng.exponential(0.01)), 6),
+            int(rng.integers(30, 60)) if dns else 48, int(rng.integers(60, 200)) if dns else 48, "SF", None, 0,
+            "Dd", pkts, pkts, None,
+        ])
+    return rows
+
+
+def zeek_text(rows: list[list], close: bool = True) -> str:
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tconn",
+            "#open\t2019-01-10-12-00-00", "#fields\t" + "\t".join(FIELDS), "#types\t" + "\t".join(TYPES)]
+    body = ["\t".join("-" if v is None else str(v) for v in r) for r in rows]
+    return "\n".join(head + body + (["#close\t2019-01-10-13-00-00"] if close else [])) + "\n"
+
+
+def zeek_json_text(rows: list[list]) -> str:
+    out = []
+    for r in rows:
+        rec = {k: v for k, v in zip(FIELDS, r) if v is not None}
+        rec["ts"] = float(rec["ts"])
+        out.append(json.dumps(rec))
+    return "\n".join(out) + "\n"
+
+
+def eve_text(rows: list[list]) -> str:
+    out = [json.dumps({"timestamp": "2019-01-10T20:06:29.067208+0000", "event_type": "stats", "stats": {"uptime": 60}})]
+    for i, r in enumerate(rows):
+        rec = dict(zip(FIELDS, r))
+        out.append(json.dumps({
+            "timestamp": "2019-01-10T20:06:30.753992+0000", "flow_id": 1000000000000 + i, "event_type": "flow",
+            "src_ip": rec["id.orig_h"], "src_port": rec["id.orig_p"], "dest_ip": rec["id.resp_h"], "dest_port": rec["id.resp_p"],
+            "proto": rec["proto"].upper(), **({"app_proto": rec["service"]} if rec["service"] else {}),
+            "flow": {"pkts_toserver": rec["orig_pkts"], "pkts_toclient": rec["resp_pkts"], "bytes_toserver": rec["orig_bytes"],
+                     "bytes_toclient": rec["resp_bytes"], "start": "2019-01-10T20:06:29.067208+0000",
+                     "end": "2019-01-10T20:06:30.753992+0000", "age": 0, "state": "established", "reason": "timeout"},
+        }))
+        if i % 50 == 0:
+            out.append(json.dumps({"timestamp": "2019-01-10T20:06:31+0000", "event_type": "dns", "dns": {"type": "query"}}))
+    return "\n".join(out) + "\n"
+
+
+def attack_rows(n: int) -> list[list]:
+    """C&C over TCP to a port training never saw, and a telnet scan: what a bot does."""
+    rows = conn_rows(n, seed=9)
+    for i, r in enumerate(rows):
+        r[6], r[7], r[11], r[14] = "tcp", None, "S0", "S"
+        r[5] = 6667 if i % 2 else 23
+        r[9], r[10], r[15], r[16] = None, None, 3, 0
+        r[8] = None
+    return rows
+
+
+def nfdump_csv(n: int = 300) -> str:
+    """`nfdump -o csv` as it prints: the flows, then a summary of another shape."""
+    rng = np.random.default_rng(0)
+    lines = ["ts,te,td,sa,da,sp,dp,pr,flg,ipkt,ibyt,opkt,obyt"]
+    for i in range(n):
+        pkts = int(rng.integers(1, 50))
+        lines.append(f"2019-03-01 10:{i // 60 % 60:02d}:{i % 60:02d},2019-03-01 10:{i // 60 % 60:02d}:{i % 60:02d},"
+                     f"{rng.random():.3f},10.0.0.{rng.integers(1, 20)},93.184.216.{rng.integers(1, 9)},"
+                     f"{rng.integers(1024, 65535)},{rng.choice([80, 443, 53])},{rng.choice(['TCP', 'UDP'])},.AP.SF,"
+                     f"{pkts},{pkts * int(rng.integers(40, 1500))},0,0")
+    return "\n".join(lines + ["Summary", "flows,bytes,packets,avg_bps,avg_pps,avg_bpp", f"{n},123456,5000,8000,10,100"]) + "\n"
+
+
+def assert_scored_as_home(runner, model, home, other, tmp_path, flagged: float = 0.05) -> dict:
+    """Score the same flows as seen at the training's capture point (`home`) and at another (`other`): the
+    scores are equal to the last digit and few rows are flagged. Returns both scored tables, and checks that
+    score told of any lines it left out on stderr, not in the output."""
+    scored = {}
+    for key, path in (("home", home), ("other", other)):
+        out = tmp_path / f"scored-{key}-{path.name}.csv"
+        res = invoke(runner, "score", path, "--model", model, "--out", out)
+        assert res.exit_code == 0, res.output
+        scored[key] = pd.read_csv(out, low_memory=False)
+        scored[key + "-stderr"] = res.stderr
+    assert scored["other"]["anomaly_score"].tolist() == scored["home"]["anomaly_score"].tolist()
+    assert scored["other"]["is_anomaly"].mean() <= flagged
+    return scored
+
+
+def assert_lines_told(runner, model, scored: dict, other, tmp_path, told: str) -> None:
+    """score told on stderr of the lines a log reader left out of `other` (`told`), and with --strict it stops
+    at the first malformed one."""
+    assert told in " ".join(scored["other-stderr"].replace("│", " ").split())
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "strict.csv", "--strict")
+    assert res.exit_code == 2 and "a line that is not a row" in res.stderr
+
+
+VPC_HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"
+
+
+def vpc_flow_log(n: int, account: str, enis: list[str], start: int, seed: int = 0) -> str:
+    """AWS VPC Flow Logs as delivered to S3 (version 2, space-separated, '-' where a NODATA record has no flow):
+    HTTPS and DNS from a subnet, SSH from outside."""
+    rng = np.random.default_rng(seed)
+    lines = [VPC_HEADER]
+    for i in range(n):
+        t = start + 30 * i
+        eni = enis[i % len(enis)]
+        if i % 40 == 7:
+            lines.append(f"2 {account} {eni} - - - - - - - {t} {t + 60} - NODATA")
+            continue
+        kind = rng.random()
+        src = f"172.31.16.{rng.integers(2, 250)}"
+        dst, dport, proto = ((f"172.31.{rng.integers(0, 40)}.{rng.integers(2, 250)}", 443, 6) if kind < 0.6 else ("172.31.0.2", 53, 17))
+        packets = int(rng.integers(1, 40))
+        lines.append(f"2 {account} {eni} {src} {dst} {rng.integers(32768, 61000)} {dport} {proto} {packets} "
+                     f"{packets * int(rng.integers(40, 1400))} {t} {t + 60} {'ACCEPT' if rng.random() < 0.95 else 'REJECT'} OK")
+    return "\n".join(lines) + "\n"
+
+
+def gcp_flow_log(n: int, project: str, day: int, seed: int = 0) -> str:
+    """Google Cloud VPC Flow Logs exported from Cloud Logging (JSON lines): the flow, where in the project each
+    end sits, an outside end's location, and the log entry's own name, id, resource and times."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        outside = rng.random() < 0.3
+        entry = {
+            "insertId": f"{int(rng.integers(1 << 40)):x}", "logName": f"projects/{project}/logs/compute.googleapis.com%2Fvpc_flows",
+            "resource": {"type": "gce_subnetwork", "labels": {"project_id": project, "location": "us-central1-a", "subnetwork_name": f"{project}-subnet"}},
+            "timestamp": f"2026-11-{day:02d}T10:{i // 60 % 60:02d}:{i % 60:02d}Z", "receiveTimestamp": f"2026-11-{day:02d}T10:{i // 60 % 60:02d}:{i % 60:02d}.5Z",
+            "jsonPayload": {
+                "connection": {"src_ip": f"10.128.0.{rng.integers(2, 200)}", "dest_ip": f"{'8.8' if outside else '10.128'}.0.{rng.integers(2, 200)}",
+                               "src_port": int(rng.integers(32768, 61000)), "dest_port": int(rng.choice([443, 53, 80])), "protocol": int(rng.choice([6, 17]))},
+                "bytes_sent": str(rng.integers(100, 90000)), "packets_sent": str(rng.integers(1, 60)), "reporter": str(rng.choice(["SRC", "DEST"])),
+                "src_instance": {"project_id": project, "region": "us-central1", "vm_name": f"{project}-vm-{i % 3}", "zone": "us-central1-a"},
+                "src_vpc": {"project_id": project, "vpc_name": f"{project}-vpc", "subnetwork_name": f"{project}-subnet"},
+            },
+        }
+        if outside:
+            entry["jsonPayload"]["dest_location"] = {"asn": 15169, "country": "usa", "city": "Mountain View"}
+        out.append(json.dumps(entry))
+    return "\n".join(out) + "\n"
+
+
+def windows_firewall_log(day: str, pids: list[int], n: int, seed: int = 0) -> str:
+    """pfirewall.log as Windows Firewall writes it: W3C directives, the names in '#Fields:', a blank line,
+    then space-separated records ('-' where a field has no value)."""
+    rng = np.random.default_rng(seed)
+    lines = ["#Version: 1.5", "#Software: Microsoft Windows Firewall", "#Time Format: Local",
+             "#Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path pid", ""]
+    for i in range(n):
+        t = f"{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        if rng.random() < 0.7:
+            lines.append(f"{day} {t} ALLOW TCP 10.0.0.5 52.1.{rng.integers(0, 255)}.{rng.integers(1, 250)} {rng.integers(49152, 65535)} 443 0 - 0 0 0 - - - SEND {rng.choice(pids)}")
+        else:
+            lines.append(f"{day} {t} DROP TCP 10.0.0.{rng.integers(2, 250)} 10.0.0.5 {rng.integers(1024, 65535)} 445 52 S {rng.integers(1 << 32)} 0 64240 - - - RECEIVE 4")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def fortigate_log(n: int, day: int, device: str, vdom: str, seed: int = 0, syslog: bool = False) -> str:
+    """FortiGate's traffic log as key=value lines (FortiOS 7): strings quoted, numbers not; with syslog=True
+    each line carries the syslog priority, time and host that a collector writes before the pairs."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        proto = 17 if port in (53, 123) else 6
+        sport, pkts = int(rng.integers(1024, 65535)), int(rng.integers(1, 40))
+        size = pkts * int(rng.integers(40, 1500))
+        t = f"{10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        line = (f'date=2026-12-{day:02d} time={t} eventtime={1764584103000000000 + day * 86_400 * 10**9 + i * 10**9} tz="+0100" '
+                f'logid="0000000013" type="traffic" subtype="forward" level="notice" vd="{vdom}" srcip=10.0.1.{rng.integers(2, 60)} '
+                f'srcport={sport} srcintf="{device}-port2" srcintfrole="lan" dstip=93.184.{rng.integers(1, 250)}.{rng.integers(1, 250)} '
+                f'dstport={port} dstintf="{device}-wan1" dstintfrole="wan" srccountry="Reserved" dstcountry="{rng.choice(["Germany", "United States"])}" '
+                f'sessionid={rng.integers(1, 2**31)} proto={proto} action="{"close" if proto == 6 else "accept"}" policyid=1 '
+                f'poluuid="c2d0ec2a-{device}" policyname="LAN to WAN" service="{ {443: "HTTPS", 80: "HTTP", 53: "DNS", 123: "NTP"}[port]}" '
+                f'trandisp="snat" transip=203.0.113.{5 if device.endswith("A") else 77} transport={sport} duration={rng.integers(0, 120)} '
+                f'sentbyte={size} rcvdbyte={size * 3} sentpkt={pkts} rcvdpkt={pkts * 2} devname="{device}" devid="FG100F{device[-1]}TK2100{day}"')
+        out.append(f"<189>Dec {day:2d} {t} {device.lower()} {line}" if syslog else line)
+    return "\n".join(out) + "\n"
+
+
+def panos_log(n: int, day: int, device: str, seed: int = 0, syslog: bool = True, others: bool = True) -> str:
+    """A Palo Alto firewall's traffic logs as its syslog sends them (PAN-OS 10: CSV lines without a header,
+    after a collector's syslog header when syslog=True), with a SYSTEM log now and then among them."""
+    rng = np.random.default_rng(seed)
+    serial = f"0132010{day:02d}{device[-1]}"
+    out = []
+    for i in range(n):
+        port = int(rng.choice([443, 443, 80, 53, 123]))
+        proto, app = ("udp" if port in (53, 123) else "tcp"), {443: "ssl", 80: "web-browsing", 53: "dns", 123: "ntp"}[port]
+        pkts = int(rng.integers(1, 40))
+        sent = pkts * int(rng.integers(40, 1500))
+        t = f"2026/12/{day:02d} {10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        fields = ["1", t, serial, "TRAFFIC", "end", "2561", t, f"10.0.1.{rng.integers(2, 60)}", f"93.184.{rng.integers(1, 250)}.7",
+                  f"203.0.113.{day}", "0.0.0.0", "LAN to WAN", "", "", app, "vsys1", "trust", "untrust", f"ethernet1/{day}", "ethernet1/1",
+                  f"fwd-{device}", t, str(rng.integers(1, 2**31)), "1", str(rng.integers(1024, 65535)), str(port),
+                  str(rng.integers(1024, 65535)), "0", "0x400053", proto, "allow", str(sent * 4), str(sent), str(sent * 3), str(pkts * 3),
+                  t, str(rng.integers(0, 120)), '"computer-and-internet-info,low-risk"', "0", str(rng.integers(1, 2**40)),
+                  "0x8000000000000000", "10.0.0.0-10.255.255.255", str(rng.choice(["Germany", "United States"])), "0", str(pkts),
+                  str(pkts * 2), "tcp-fin", str(day), "0", "0", "0", "", device, "from-policy", "", "", "0", "", "0", "1970/01/01 00:00:00",
+                  "0", "0", "0", "0", "0", f"4d2e7f0a-{device}", "0", str(day), "0", "", "", "", "", ""]
+        head = f"<14>Dec {day:2d} {t[11:]} {device} " if syslog else ""
+        out.append(head + ",".join(fields))
+        if others and i % 50 == 7:
+            out.append(f"{head}1,{t},{serial},SYSTEM,general,2561,{t},,general,,0,0,general,informational,\"User admin logged in\",1,0x0,0,0,0,0,,{device}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,238 @@
+"""Tables as files hold them: CSV lines of another shape, delimiters, quoted line breaks, several files or
+Parquet parts as one table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vaeguard import VAEGuard
+from vaeguard.errors import InputError
+from vaeguard.sources import open_source, read_table
+
+from .conftest import ROOT, invoke, make_flows
+from .logdata import conn_rows, nfdump_csv, zeek_text
+
+
+def test_quoted_csv_lines_of_another_shape_are_counted_at_fit(tmp_path):
+    # Exports that quote their text (and a quoted field that holds the delimiter or a line break): fit's
+    # reader counts a short or cut line here too, where it had read it as a row of gaps.
+    rng = np.random.default_rng(0)
+    rows = [f'"tcp","{rng.choice(["http", "dns, udp"])}",{int(rng.integers(40, 1500))},{int(rng.integers(1, 9))}' for _ in range(3000)]
+    rows[100] = '"udp","a note\nover two lines",60,1'  # a whole row: its line break is inside quotes
+    rows[1500] = '"tcp","http",99'  # one field short
+    path = tmp_path / "flows.csv"
+    path.write_text('proto,service,bytes,pkts\n' + "\n".join(rows) + '\n"tcp","ht')  # and a cut last line
+    src = open_source(str(path))
+    df, _ = read_table(src, chunk_size=500)
+    assert len(df) == 2999 and src.bad_lines == 2, (len(df), src.bad_lines)
+    assert df["pkts"].notna().all() and "over two lines" in df["service"].iloc[100]
+    assert (df["service"] == "dns, udp").sum() > 1000
+    text = open_source(str(path))
+    scored_rows = pd.concat(list(text.chunks(500, text=True)))  # score's reader: the same rows
+    assert len(scored_rows) == 2999 and text.bad_lines == 2 and scored_rows["service"].iloc[100] == df["service"].iloc[100]
+    with pytest.raises(InputError, match="--strict"):
+        read_table(open_source(str(path), strict=True))
+
+
+def test_quoted_line_break_across_a_read_block_is_one_row(tmp_path):
+    # fit reads 1 MiB at a time and checks whole lines; a block must not end inside a quoted field, or
+    # the next one starts mid-field and its first line looks one field short.
+    header = b"n,note,m\n"
+    for k in range(50, 400):  # rows of 2k + 8 bytes, sized so the first MiB ends inside a quoted field
+        offset = (2**20 - len(header)) % (2 * k + 8)
+        if 3 + k + 1 < offset < 3 + 2 * k + 1:
+            break
+    row = b'1,"' + b"a" * k + b"\n" + b"b" * k + b'",2\n'
+    path = tmp_path / "notes.csv"
+    path.write_bytes(header + row * (3 * 2**20 // len(row)))
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert src.bad_lines == 0 and len(df) == 3 * 2**20 // len(row) and df["m"].eq(2).all()
+
+
+def test_csv_lines_of_another_shape_are_counted_or_stop_with_strict(tmp_path, runner):
+    # nfdump's closing summary and a cut last line: not rows. pandas (fit) padded them with gaps, which
+    # turned the always-zero out-bytes into "sometimes missing" categories; pyarrow (score) stopped.
+    path = tmp_path / "flows.csv"
+    path.write_text(nfdump_csv() + "2019-03-01 11:00:00,2019-03-01 11:0")
+    src = open_source(str(path))
+    df, _ = read_table(src)
+    assert len(df) == 300 and src.bad_lines == 4 and src.bad_example == "Summary"
+    assert df["obyt"].notna().all() and df["sp"].map(type).eq(int).all()
+    text = pd.concat(open_source(str(path)).chunks(64, text=True))
+    assert len(text) == 300
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    res = invoke(runner, "fit", path, "--model", model, "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    assert "4 malformed lines skipped" in res.stderr and "'Summary'" in res.stderr
+    # Not "sometimes missing": a count, as nfdump's header says (always zero here, as Zeek's missed_bytes often is).
+    assert {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}["obyt"] == "numeric"
+    res = invoke(runner, "score", path, "--model", model, "--out", out)
+    assert res.exit_code == 0 and len(pd.read_csv(out)) == 300 and "4 malformed lines skipped" in res.stderr
+    for cmd in (["score", path, "--model", model, "--out", tmp_path / "o2.csv"], ["fit", path, "--model", tmp_path / "m2"]):
+        res = invoke(runner, *cmd, "--strict")
+        assert res.exit_code == 2 and "'Summary'" in res.stderr and "--strict" in res.stderr
+    assert not (tmp_path / "o2.csv").exists() and not (tmp_path / "m2").exists()
+
+
+def test_concatenated_csv_files_repeat_their_header(tmp_path, runner):
+    # `cat day1.csv day2.csv | vaeguard score -`: the second header is no row (it had made every number
+    # column "some values are text" at fit, and one malformed row at score), whatever the byte-order mark.
+    df = make_flows(300)
+    parts = [df.iloc[:150].to_csv(index=False), df.iloc[150:].to_csv(index=False)]
+    path = tmp_path / "both.csv"
+    path.write_bytes(parts[0].encode() + "\ufeff".encode() + parts[1].encode())
+    src = open_source(str(path))
+    typed = read_table(src)[0]
+    assert len(typed) == 300 and src.bad_lines == 0 and pd.api.types.is_numeric_dtype(typed["bytes"])
+    assert len(pd.concat(open_source(str(path)).chunks(64, text=True))) == 300
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "score", "-", "--model", model, "--out", tmp_path / "o.csv", input=path.read_bytes())
+    assert res.exit_code == 0 and "text in numeric" not in res.stderr and len(pd.read_csv(tmp_path / "o.csv")) == 300
+
+
+@pytest.mark.parametrize("sep", [",", "\t", ";", "|"])
+def test_csv_delimiter_is_sniffed(tmp_path, sep):
+    path = tmp_path / "t.txt"
+    pd.DataFrame({"a": range(30), "b": ["x", "y", "z"] * 10, "c": np.linspace(0, 1, 30)}).to_csv(path, sep=sep, index=False)
+    src = open_source(str(path))
+    assert src.format == "csv" and src.delimiter == sep
+    assert list(read_table(src)[0].columns) == ["a", "b", "c"]
+    text = next(src.chunks(10, text=True))
+    assert list(text.columns) == ["a", "b", "c"] and len(text) == 10
+
+
+def test_format_override_and_wrong_bytes(tmp_path, runner):
+    path = tmp_path / "conn.dat"
+    path.write_text(zeek_text(conn_rows(30)))
+    assert open_source(str(path)).format == "zeek"
+    res = invoke(runner, "fit", path, "--format", "parquet", "--model", tmp_path / "m")
+    assert res.exit_code == 2 and "not a Parquet file" in res.stderr
+    junk = tmp_path / "x.parquet"
+    junk.write_bytes(bytes(range(256)) * 4)
+    res = invoke(runner, "fit", junk, "--model", tmp_path / "m")
+    assert res.exit_code == 2 and "not UTF-8 text nor a Parquet file" in res.stderr and "--format csv" not in res.stderr
+
+
+def test_a_field_of_spaces_is_blank_to_fit_and_to_score(tmp_path, runner):
+    """UNSW-NB15's raw files write an unset count as ' ': a count with such gaps stays a count (it became
+    categories), a word column's ' ' is a missing value, and --strict finds no text in the numbers."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    frame = pd.DataFrame({"sbytes": rng.integers(40, 5000, n), "ct_ftp_cmd": rng.integers(0, 3, n).astype(object),
+                          "service": rng.choice(["http", "dns", "ftp"], n).astype(object)})
+    frame.loc[rng.random(n) < 0.6, "ct_ftp_cmd"] = " "
+    frame.loc[rng.random(n) < 0.2, "service"] = "  "
+    path, model, out = tmp_path / "flows.csv", tmp_path / "m", tmp_path / "scored.csv"
+    frame.to_csv(path, index=False)
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["ct_ftp_cmd"] == "numeric" and roles["service"] == "categorical"
+    res = invoke(runner, "score", path, "--model", model, "--out", out, "--json", "--strict")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert not summary["malformed"] and not summary["unseen_categories"], summary
+    vocab = json.dumps(json.loads((model / "manifest.json").read_text())["preprocessing"])
+    assert '" "' not in vocab and '"  "' not in vocab
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_parts_with_their_columns_in_another_order_read_by_name(tmp_path, runner, trained_model, fmt):
+    """Parts written with their columns in another order (Parquet from another writer, a CSV export whose
+    columns were rearranged or written with another delimiter) read in the first part's order: the same
+    table, the same fit, the same scores. A part with other columns is named with what it lacks. In a CSV
+    part, a line that is not a row is counted, and --strict names its file."""
+    from .test_errors import assert_clean_error
+
+    new_rows = ROOT / "sample_data" / "flows_new.csv"
+    rows = pd.read_csv(new_rows)
+    a, b, c = (tmp_path / f"{name}.{fmt}" for name in "abc")
+    if fmt == "parquet":
+        rows.iloc[:600].to_parquet(a, index=False)
+        rows.iloc[600:, ::-1].to_parquet(b, index=False)
+        rows.iloc[600:].drop(columns=["service"]).to_parquet(c, index=False)
+    else:
+        rows.iloc[:600].to_csv(a, index=False)
+        rows.iloc[600:, ::-1].to_csv(b, index=False, sep=";")
+        rows.iloc[600:].drop(columns=["service"]).to_csv(c, index=False)
+    df, _ = read_table(open_source([str(a), str(b)]))
+    pd.testing.assert_frame_equal(df, rows, check_dtype=False)
+    whole, parts = tmp_path / "whole.csv", tmp_path / "parts.csv"
+    assert invoke(runner, "score", new_rows, "--model", trained_model, "--out", whole, "-q").exit_code == 0
+    assert invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "-q").exit_code == 0
+    got, want = pd.read_csv(parts), pd.read_csv(whole)
+    assert list(got.columns) == list(want.columns) and (got["is_anomaly"] == want["is_anomaly"]).all()
+    np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
+    assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "'", "does not have the columns of", "lacks 'service'")
+    if fmt == "parquet":
+        return
+    for folder, given in ((tmp_path / "m_whole", [new_rows]), (tmp_path / "m_parts", [a, b])):
+        assert invoke(runner, "fit", *given, "--model", folder, "--epochs", "1", "-q").exit_code == 0
+    assert VAEGuard.load(tmp_path / "m_parts").calibration_.threshold == VAEGuard.load(tmp_path / "m_whole").calibration_.threshold
+    with open(b, "a") as f:
+        f.write("1;2;3\n")
+    res = invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "--json")
+    assert res.exit_code == 0 and "1 malformed line skipped" in res.stdout
+    assert_clean_error(invoke(runner, "score", a, b, "--model", trained_model, "--out", parts, "--strict"), "'", "b.csv", "not a row")
+
+
+def test_several_tables_must_be_one_kind(tmp_path, runner, trained_model):
+    from .test_errors import assert_clean_error
+
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.log"
+    make_flows(40).to_csv(a, index=False)
+    make_flows(40).drop(columns=["rate"]).to_csv(b, index=False)
+    c.write_text(zeek_text(conn_rows(10)))
+    a2 = tmp_path / "a2.csv"
+    make_flows(30, seed=1).to_csv(a2, index=False)
+    df, _ = read_table(open_source([str(a), str(a2)]))  # the second header is no row: the counts stay numbers
+    assert len(df) == 70 and df["bytes"].dtype.kind == "i"
+    assert invoke(runner, "fit", a, a2, "--model", tmp_path / "m", "--epochs", "1", "-q").exit_code == 0
+    res = invoke(runner, "score", a, a2, "--model", tmp_path / "m", "--out", tmp_path / "o.csv")
+    assert res.exit_code == 0 and len(pd.read_csv(tmp_path / "o.csv")) == 70
+    assert_clean_error(invoke(runner, "score", a, b, "--model", trained_model), "'", "does not have the columns of", "a.csv")
+    assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "is a Zeek log and", "is a CSV table", "one format")
+    assert_clean_error(invoke(runner, "score", a, "-", "--model", trained_model), "stdin")
+    assert_clean_error(invoke(runner, "score", str(tmp_path / "nope*.csv"), "--model", trained_model), "no file matches")
+    (tmp_path / "empty").mkdir()
+    assert_clean_error(invoke(runner, "fit", tmp_path / "empty", "--model", tmp_path / "m2"), "folder with no files")
+
+
+def test_a_folder_of_parquet_parts_is_one_table(tmp_path, runner, trained_model):
+    """Spark and Dask write a table as a folder of part files beside a _SUCCESS marker."""
+    parts = tmp_path / "flows.parquet"
+    parts.mkdir()
+    new = pd.read_csv(ROOT / "sample_data" / "flows_new.csv")
+    for i, start in enumerate(range(0, len(new), 400)):
+        new.iloc[start:start + 400].to_parquet(parts / f"part-{i:05d}.parquet", index=False)
+    (parts / "_SUCCESS").write_text("")
+    out = tmp_path / "scored.csv"
+    res = invoke(runner, "score", parts, "--model", trained_model, "--out", out)
+    assert res.exit_code == 0, res.output
+    whole = tmp_path / "whole.csv"
+    assert invoke(runner, "score", ROOT / "sample_data" / "flows_new.csv", "--model", trained_model, "--out", whole).exit_code == 0
+    pd.testing.assert_series_equal(pd.read_csv(out)["anomaly_score"], pd.read_csv(whole)["anomaly_score"])
+
+
+def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, runner, trained_model):
+    """Parts written on different days may type a column differently (int64, then double). A Parquet output
+    had taken the first part's int64 and cut 1221.5 to 1221, without a word; it now takes the wider type.
+    Types that do not widen into one (numbers in one part, text in the next) are a one-line error."""
+    from .test_errors import assert_clean_error
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    new = pd.read_csv(ROOT / "sample_data" / "flows_new.csv")
+    halves = new.iloc[:500].copy(), new.iloc[500:].assign(src_bytes=lambda d: d["src_bytes"] + 0.5)
+    for i, half in enumerate(halves):
+        half.to_parquet(parts / f"part-{i}.parquet", index=False)
+    out = tmp_path / "scored.parquet"
+    assert invoke(runner, "score", parts, "--model", trained_model, "--out", out, "-q").exit_code == 0
+    np.testing.assert_array_equal(pd.read_parquet(out)["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
+    halves[1].astype({"duration": str}).to_parquet(parts / "part-1.parquet", index=False)
+    assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
