@@ -204,6 +204,9 @@ def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, 
     assert page.count("data:image/png;base64,") == 3 and "src=\"http" not in page and "<script" not in page
     assert "Confusion matrix" in page and f"{m['confusion']['true_positive']:,}" in page
     assert page.count("<tr>") > 25 and "top_features" in page  # the top flagged rows with their reasons
+    rows = page[page.index("Top 25 rows"):]
+    assert rows.index("<th>anomaly_score</th>") < rows.index("<th>top_features</th>") < rows.index("<th>labelled anomalous</th>") \
+        < rows.index("<th>duration</th>")  # why first, then the row's own columns
 
 
 @pytest.mark.slow

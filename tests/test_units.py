@@ -562,3 +562,17 @@ def test_every_package_folder_is_in_the_install():
     assert len(folders) >= 2  # vaeguard and vaeguard.logs
     missing = [f for f in folders if not any(fnmatch.fnmatchcase(f, pattern) for pattern in include)]
     assert not missing, f"packages left out of the install: {missing}"
+
+
+def test_the_report_shows_counts_and_times_whole_and_gaps_as_gaps():
+    """Counts read with gaps are floats: the report's table shows 13,115 bytes and an epoch time as written,
+    not '1.312e+04' and '1.545e+09', and a gap as the model names one."""
+    from vaeguard.evaluate import report_value
+
+    assert report_value(13115.0) == "13115"
+    assert report_value(1545403816.067208) == "1545403816.067208"
+    assert report_value(48976.819063) == "48976.819063"
+    assert report_value(np.float32(2.0)) == "2"
+    assert report_value(4.017345) == "4.017" and report_value(0.0142) == "0.0142"
+    assert report_value(float("nan")) == report_value(np.float32("nan")) == report_value(None) == report_value(pd.NA) == MISSING
+    assert report_value("tcp") == "tcp" and report_value(6667) == "6667"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .drift import DriftCheck
+from .encode import MISSING
 from .errors import ConfigError, InputError
 
 
@@ -103,15 +105,30 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
 TOP_ROWS = 25
 
 
+def report_value(v) -> str:
+    """A value as the report's table shows it. Counts read with gaps come as floats, and four significant
+    digits made 13,115 bytes '1.312e+04' and an epoch time '1.545e+09': a whole number is shown whole, and
+    a number of five digits or more before the point as written (Python's shortest round-trip form); a gap
+    as the model names one."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return MISSING
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v):
+            return MISSING
+        if v.is_integer() and abs(v) < 2**53:
+            return str(int(v))
+        return repr(v) if abs(v) >= 1e4 else f"{v:.4g}"
+    return str(v)
+
+
 def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFrame | None, y: np.ndarray) -> Path:
     """One page that can be mailed or opened from a cron host: no external files, no scripts."""
     import base64
     import html
 
     def cell(v) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return html.escape(str(v))
+        return html.escape(report_value(v))
 
     c = result["confusion"]
     metrics = "".join(f"<tr><th>{k.replace('_', ' ')}</th><td>{result[k]:.4f}</td></tr>"
@@ -125,13 +142,14 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
     rows = ""
     if scored is not None and len(scored):
         top = scored.assign(_label=y).sort_values("anomaly_score", ascending=False).head(TOP_ROWS)
-        shown = [col for col in top.columns if col not in ("_label",)][:12]
-        for col in ("anomaly_score", "p_value", "is_anomaly", "top_features"):
-            if col not in shown:
-                shown.append(col)
-        head = "".join(f"<th>{html.escape(str(col))}</th>" for col in shown) + "<th>labelled anomalous</th>"
-        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + f"<td>{'yes' if r['_label'] else 'no'}</td></tr>"
-                       for _, r in top.iterrows())
+        # Why a row scored as it did comes first, beside its label; then the row's first twelve columns, the
+        # times, addresses and ports that find it in the log (a wide log put top_features out of sight).
+        scores = [col for col in ("anomaly_score", "p_value", "is_anomaly", "top_features") if col in top.columns]
+        shown = [col for col in top.columns if col not in ("_label", *scores)][:12]
+        head = ("".join(f"<th>{html.escape(str(col))}</th>" for col in scores) + "<th>labelled anomalous</th>"
+                + "".join(f"<th>{html.escape(str(col))}</th>" for col in shown))
+        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in scores) + f"<td>{'yes' if r['_label'] else 'no'}</td>"
+                       + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + "</tr>" for _, r in top.iterrows())
         # A wide table scrolls inside its box: the page keeps its width, and top_features stays reachable.
         rows = f"<h2>Top {len(top)} rows by score</h2><div class=scroll><table class=rows><tr>{head}</tr>{body}</table></div>"
     page = f"""<!doctype html>
