@@ -224,3 +224,11 @@ def panos_log(n: int, day: int, device: str, seed: int = 0, syslog: bool = True,
         if others and i % 50 == 7:
             out.append(f"{head}1,{t},{serial},SYSTEM,general,2561,{t},,general,,0,0,general,informational,\"User admin logged in\",1,0x0,0,0,0,0,,{device}")
     return "\n".join(out) + "\n"
+
+
+def fit_log(runner, train, tmp_path, epochs: int | None = None) -> tuple:
+    """A model of a training log (its own default epochs, or `epochs`), and the roles fit gave its columns."""
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model, *(["--epochs", str(epochs)] if epochs is not None else []), "--json")
+    assert res.exit_code == 0, res.output
+    return model, {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}

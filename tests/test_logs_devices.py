@@ -14,7 +14,7 @@ import pytest
 from vaeguard.sources import open_source, read_table
 
 from .conftest import invoke
-from .logdata import assert_lines_told, assert_scored_as_home, fortigate_log, panos_log
+from .logdata import assert_lines_told, assert_scored_as_home, fit_log, fortigate_log, panos_log
 
 
 def srx_log(n: int, host: str, iface: str, nat: str, seed: int) -> str:
@@ -42,6 +42,20 @@ def srx_log(n: int, host: str, iface: str, nat: str, seed: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fit_srx_and_score_another(runner, train, other, tmp_path, also_ignored: str) -> None:
+    """Fit on one SRX's 1,000 sessions and score another SRX's 300: the opens, denials and IDP events are left
+    out, the device's addresses, ids and `also_ignored` are ignored, and the other device is not news."""
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--model", model)
+    assert res.exit_code == 0 and "1,002 non-flow events left out" in res.stderr and "Juniper SRX session log" in res.stderr, res.output
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["source-address"] == roles["nat-source-address"] == roles["session-id-32"] == roles[also_ignored] == "ignored"
+    assert roles["destination-port"] == "port" and roles["bytes-from-client"] == roles["elapsed-time"] == "numeric", roles
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["rows"] == 300 and summary["flag_rate"] < 0.05, summary
+
+
 def test_juniper_srx_sessions_are_one_row_each_and_another_srx_is_not_news(tmp_path, runner):
     # An SRX logs a session when it opens and when it closes: read as key=value lines, each session was two
     # rows, one without counts. Only the close is a flow; the opens, denials and IDP events are counted.
@@ -51,15 +65,7 @@ def test_juniper_srx_sessions_are_one_row_each_and_another_srx_is_not_news(tmp_p
     src = open_source(str(train))
     df, _ = read_table(src)
     assert len(df) == 1000 and src.other_events == 1002 and df["bytes-from-client"].notna().all()
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model)
-    assert res.exit_code == 0 and "1,002 non-flow events left out" in res.stderr and "Juniper SRX session log" in res.stderr, res.output
-    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
-    assert roles["source-address"] == roles["nat-source-address"] == roles["session-id-32"] == roles["packet-incoming-interface"] == "ignored"
-    assert roles["destination-port"] == "port" and roles["bytes-from-client"] == roles["elapsed-time"] == "numeric", roles
-    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
-    summary = json.loads(res.stdout)
-    assert res.exit_code == 0 and summary["rows"] == 300 and summary["flag_rate"] < 0.05, summary
+    fit_srx_and_score_another(runner, train, other, tmp_path, also_ignored="packet-incoming-interface")
 
 
 def srx_plain_log(n: int, host: str, iface: str, nat: str, seed: int, old: bool = False) -> str:
@@ -109,15 +115,7 @@ def test_juniper_srx_default_syslog_reads_as_its_structured_syslog(tmp_path, run
         assert df[name].astype(str).tolist() == same[name].astype(str).tolist(), name  # the structured log quotes its numbers
     assert junos_record("Dec  1 10:00:00 srx1 RT_FLOW: RT_FLOW_SESSION_DENY: session denied 10.0.0.1/1->10.0.0.2/2 None 6") == ""
     assert junos_record("Dec  1 10:00:00 host sshd[1]: Accepted password") is None
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model)
-    assert res.exit_code == 0 and "1,002 non-flow events left out" in res.stderr, res.output
-    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
-    assert roles["source-address"] == roles["nat-source-address"] == roles["session-id-32"] == roles["syslog_header"] == "ignored"
-    assert roles["destination-port"] == "port" and roles["bytes-from-client"] == roles["elapsed-time"] == "numeric", roles
-    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
-    summary = json.loads(res.stdout)
-    assert res.exit_code == 0 and summary["rows"] == 300 and summary["flag_rate"] < 0.05, summary
+    fit_srx_and_score_another(runner, train, other, tmp_path, also_ignored="syslog_header")
     res = invoke(runner, "fit", old, "--model", tmp_path / "m-old", "--epochs", "5", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["rows_used"] == 300, res.output
 
@@ -152,10 +150,7 @@ def test_a_fortigate_traffic_log_of_key_value_lines_from_another_device_is_not_f
     df, _ = read_table(src)
     assert len(df) == 2000 and src.describe(df.columns) == "FortiGate traffic log (key=value lines)"
     assert df["policyname"].iloc[0] == "LAN to WAN" and df["logid"].iloc[0] == "0000000013"  # quoted: text, spaces and zeros kept
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     kept = {name for name, role in roles.items() if role not in ("ignored", "constant")}
     assert kept == {"srcport", "dstport", "transport", "proto", "action", "service", "duration", "sentbyte", "rcvdbyte", "sentpkt", "rcvdpkt"}, roles
     assert all(roles[k] == "ignored" for k in ("date", "time", "eventtime", "tz", "vd", "srcintf", "devname", "devid", "poluuid", "sessionid",
@@ -208,10 +203,7 @@ def test_a_palo_alto_traffic_log_from_another_firewall_is_not_flagged_for_it(tmp
     assert src.skipped_summary() == "40 non-flow events left out"
     assert df["category"].iloc[0] == "computer-and-internet-info,low-risk" and df["bytes_sent"].dtype.kind == "i"  # quoted comma kept
     assert list(df.columns[:8]) == ["future_use_1", "receive_time", "serial", "type", "subtype", "future_use_2", "time_generated", "src"]
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     kept = {name for name, role in roles.items() if role not in ("ignored", "constant")}
     assert kept == {"app", "sport", "dport", "natsport", "natdport", "proto", "bytes", "bytes_sent", "bytes_received", "packets", "elapsed",
                     "pkts_sent", "pkts_received", "repeatcnt"}, roles
@@ -355,14 +347,6 @@ def asa_log(n: int, day: int, host: str, seed: int = 0, hosted: bool = False, de
     return "\n".join(out) + "\n"
 
 
-def fit_device_log(runner, train, tmp_path) -> tuple:
-    """A model of a device's training log, and the roles fit gave its columns."""
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "30", "--json")
-    assert res.exit_code == 0, res.output
-    return model, {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
-
-
 def assert_all_flagged(runner, model, tmp_path, name: str, text: str) -> None:
     """The log `text` scores with every row flagged."""
     (tmp_path / f"{name}.log").write_text(text)
@@ -396,10 +380,7 @@ def test_a_cisco_asa_connection_log_from_another_device_is_not_flagged_for_it(tm
     assert (named["for_ip"], named["for_port"], named["duration"]) == ("ntp-server", 123, 124)
     assert asa_record("%ASA-6-110002: Failed to locate egress interface for TCP from inside:10.0.0.5/5000 to 1.2.3.4/443") == ""
     assert asa_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     assert {name for name, role in roles.items() if role not in ("ignored", "constant")} == {
         "protocol", "for_port", "to_port", "duration", "bytes", "reason"}, roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
@@ -449,7 +430,7 @@ def test_a_cisco_asa_denial_is_a_row_and_an_inside_host_knocking_on_blocked_port
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, acl="OUTSIDE-IN"))
     assert len(df) == 2500 and df["src_ip"].notna().sum() == 500 and df["for_ip"].notna().sum() == 2000
     assert src.skipped_summary() == "200 non-flow events left out"
-    model, roles = fit_device_log(runner, train, tmp_path)
+    model, roles = fit_log(runner, train, tmp_path, epochs=30)
     assert roles["src_ip"] == roles["dst_ip"] == roles["access_group"] == roles["syslog_header"] == "ignored", roles
     assert roles["src_port"] == roles["dst_port"] == "port" and roles["icmp_type"] not in ("ignored", "constant"), roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
@@ -477,7 +458,7 @@ def test_an_asa_packet_without_a_connection_is_a_row_and_an_ack_scan_is_flagged(
     train, home, other, df, src = device_logs(tmp_path, asa_log(2000, 1, "asa-a", strays=3), asa_log(400, 1, "asa-a", seed=5, strays=3),
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, strays=3))
     assert df["tcp_flags"].notna().sum() == len(df) - 2000 > 300
-    model, roles = fit_device_log(runner, train, tmp_path)
+    model, roles = fit_log(runner, train, tmp_path, epochs=30)
     assert roles["tcp_flags"] == "categorical" and roles["src_ip"] == roles["src_interface"] == "ignored", roles
     assert_scored_as_home(runner, model, home, other, tmp_path)
     scan = "".join(f"<166>Dec 09 2026 11:00:{i % 60:02d}: %ASA-6-106015: Deny TCP (no connection) from 198.51.100.66/{40000 + i} to "
@@ -509,7 +490,7 @@ def test_an_asa_access_list_entry_that_logs_its_hits_gives_its_denials_as_rows(t
                                               asa_log(400, 9, "asa-b", seed=5, hosted=True, denials=4, hits=True, acl="OUTSIDE-IN"))
     assert len(df) == 2500 and df["hit_count"].notna().sum() == 500 and df["hit_count"].max() > 1
     assert src.skipped_summary() == "325 non-flow events left out"
-    model, roles = fit_device_log(runner, train, tmp_path)
+    model, roles = fit_log(runner, train, tmp_path, epochs=30)
     assert roles["hit_count"] == "numeric" and roles["access_group"] == roles["src_ip"] == "ignored", roles
     assert_scored_as_home(runner, model, home, other, tmp_path)
     reaching = "".join(f"<164>Dec 09 2026 11:00:{i % 60:02d}: %ASA-4-106100: access-list inside_in denied tcp inside/10.0.9.66({50000 + i}) "
@@ -554,10 +535,7 @@ def test_a_sonicwall_connection_log_is_one_row_per_connection_and_another_device
     assert src.skipped_summary() == "2,200 non-flow events left out"
     first = df.iloc[0]
     assert first["src"].startswith("10.0.1.") and first["dst_port"] in (443, 80, 53, 123) and first["src_interface"] == "X0"
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     assert roles["src"] == roles["dst"] == roles["sn"] == roles["id"] == roles["n"] == roles["src_interface"] == roles["time"] == "ignored"
     assert roles["dst_port"] == roles["src_port"] == "port" and roles["sent"] == roles["rpkt"] == roles["cdur"] == "numeric", roles
     assert roles["app"] == "ignored" and roles["appName"] != "ignored"  # the same label as appName, counted once
@@ -621,10 +599,7 @@ def test_firepower_connection_events_are_one_row_per_connection(tmp_path, runner
     assert record["ClientVersion"] is None and isinstance(record["InitiatorBytes"], int) and record["ResponderBytes"] == 3 * record["InitiatorBytes"]
     assert ftd_record("%FTD-6-302014: Teardown TCP connection 1 for outside:1.2.3.4/443 to inside:10.0.0.2/5000 duration 0:00:01 bytes 9") == ""
     assert ftd_record("Dec 1 10:00:00 host sshd[1]: Accepted password") is None
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     assert {name for name, role in roles.items() if role not in ("ignored", "constant")} >= {
         "Protocol", "DstPort", "ConnectionDuration", "InitiatorPackets", "ResponderPackets", "InitiatorBytes", "ResponderBytes"}, roles
     assert all(roles[name] == "ignored" for name in ("DeviceUUID", "ACPolicy", "IngressZone", "SrcIP", "ConnectionID", "FirstPacketSecond"))
@@ -688,10 +663,7 @@ def test_cef_events_from_another_gateway_are_not_flagged_for_it(tmp_path, runner
     assert (flow["cef_version"], flow["device_vendor"], flow["syslog_header"], flow["dpt"]) == ("0", "Fortinet", "<189>Dec  1 10:00:00 FGT-A", 443)
     assert cef_record(fgt.format(id="0316013056", name="utm:webfilter ftgd_blk blocked", cat="utm:webfilter")) == ""
     assert cef_record(fgt.format(id="0720018433", name="anomaly:anomaly clear_session", cat="anomaly:anomaly")) == ""
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     assert roles["spt"] == roles["dpt"] == "port" and roles["in"] == roles["out"] == "numeric", roles
     assert all(roles[k] == "ignored" for k in ("syslog_header", "device_vendor", "device_version", "rt", "src", "dst", "dvchost",
                                                "deviceInboundInterface", "loguid")), roles
@@ -743,10 +715,7 @@ def test_leef_events_from_another_device_are_not_flagged_for_it(tmp_path, runner
     assert len(df) == 2000 and src.describe(df.columns) == "LEEF events (syslog lines in QRadar's Log Event Extended Format)"
     assert src.skipped_summary() == "50 non-flow events left out"
     assert df["policy"].iloc[0] == "Allow outbound web" and df["devTime"].iloc[0] == "Dec 01 2026 10:00:00"
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     assert roles["srcPort"] == roles["dstPort"] == "port" and roles["srcBytes"] == roles["srcPackets"] == "numeric", roles
     assert all(roles[k] == "ignored" for k in ("syslog_header", "device_vendor", "device_version", "devTime", "devTimeFormat", "src",
                                                "dst", "dvchost")), roles
@@ -808,10 +777,7 @@ def test_check_point_logs_from_another_gateway_are_not_flagged_for_it(tmp_path, 
     assert src.skipped_summary() == ("" if splunk else "50 non-flow events left out")
     assert df["rule_name"].iloc[0] == 'Allow "web" out'
     assert df["client_outbound_bytes"].dtype.kind == "i" and df["originsicname"].iloc[0] == "CN=gw-a,O=mgmt.example"
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     assert roles["service"] == roles["s_port"] == "port" and roles["server_outbound_bytes"] == "numeric", roles
     assert all(roles[k] == "ignored" for k in ("origin", "originsicname", "ifname", "loguid", "sequencenum", "time", "src", "dst")), roles
     assert_scored_as_home(runner, model, home, other, tmp_path)

@@ -17,7 +17,7 @@ from vaeguard.sources import open_source, read_table
 
 from .conftest import invoke, make_flows
 from .logdata import (
-    FIELDS, VPC_HEADER, assert_scored_as_home, conn_rows, fortigate_log, gcp_flow_log, panos_log, vpc_flow_log,
+    FIELDS, VPC_HEADER, assert_scored_as_home, conn_rows, fit_log, fortigate_log, gcp_flow_log, panos_log, vpc_flow_log,
     windows_firewall_log, zeek_text,
 )
 
@@ -226,10 +226,7 @@ def test_nprobe_json_keyed_by_element_numbers_is_typed_by_them(tmp_path, runner)
     train, other = tmp_path / "np1.json", tmp_path / "np2.json"
     train.write_text(nprobe_json(1500, seed=1))
     other.write_text(nprobe_json(400, seed=2, router=7))
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path)
     assert roles["7"] == roles["11"] == "port" and roles["1"] == roles["2"] == "numeric", roles
     assert roles["8"] == roles["12"] == roles["22"] == roles["21"] == roles["10"] == roles["14"] == "ignored", roles
     res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "o.csv", "--json")
@@ -302,10 +299,7 @@ def test_aws_vpc_flow_logs_are_read_and_another_account_is_not_flagged_for_its_i
     train.write_text(vpc_flow_log(2000, "123456789010", ["eni-1235b8ca123456789", "eni-0f9e8d7c6b5a43210"], 1418530010))
     home.write_text(vpc_flow_log(400, "123456789010", ["eni-1235b8ca123456789"], 1700000000, seed=5))
     other.write_bytes(gzip.compress(vpc_flow_log(400, "999988887777", ["eni-aaaabbbbccccdddd0"], 1700000000, seed=5).encode()))
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path)
     assert roles == {"version": "constant", "account-id": "ignored", "interface-id": "ignored", "srcaddr": "ignored", "dstaddr": "ignored",
                      "srcport": "port", "dstport": "port", "protocol": "categorical", "packets": "numeric", "bytes": "numeric",
                      "start": "ignored", "end": "ignored", "action": "categorical", "log-status": "categorical"}, roles
@@ -342,10 +336,7 @@ def test_vpc_flow_logs_without_their_header_line_are_named_by_the_default_format
     (tmp_path / "headed.log").write_text(vpc_flow_log(50, "123456789010", ["eni-1"], 0))
     headed = open_source(str(tmp_path / "headed.log"))
     assert headed.describe(read_table(headed)[0].columns) == "AWS VPC Flow Logs (space-separated)"
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path)
     assert roles["srcport"] == roles["dstport"] == "port" and roles["account-id"] == roles["interface-id"] == "ignored", roles
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
     assert "1 malformed line skipped" in scored["other-stderr"]
@@ -367,10 +358,7 @@ def test_google_cloud_flow_logs_from_another_project_are_not_flagged_for_where_t
     train.write_text(gcp_flow_log(1500, "shop-prod", 1))
     home.write_text(gcp_flow_log(300, "shop-prod", 20, seed=5))
     other.write_text(gcp_flow_log(300, "billing-prod", 20, seed=5).replace("billing-prod-vm-", "b-vm-"))
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     kept = {name for name, role in roles.items() if role != "ignored"}
     assert kept == {"jsonPayload.connection.src_port", "jsonPayload.connection.dest_port", "jsonPayload.connection.protocol",
                     "jsonPayload.bytes_sent", "jsonPayload.packets_sent", "jsonPayload.reporter"}, roles
@@ -386,10 +374,7 @@ def test_a_windows_firewall_log_is_read_from_its_fields_directive(tmp_path, runn
     train.write_text(windows_firewall_log("2026-11-01", [1234, 5678, 904], 3000))
     home.write_text(windows_firewall_log("2026-11-01", [1234, 5678, 904], 600, seed=5))
     other.write_text(windows_firewall_log("2026-11-20", [7712, 10432, 1188], 600, seed=5))
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path)
     assert list(roles)[:4] == ["date", "time", "action", "protocol"], roles
     assert {k: roles[k] for k in ("date", "time", "src-ip", "dst-ip", "src-port", "dst-port", "size", "tcpsyn", "pid")} == {
         "date": "ignored", "time": "ignored", "src-ip": "ignored", "dst-ip": "ignored", "src-port": "port", "dst-port": "port",
@@ -508,10 +493,7 @@ def test_azure_flow_logs_are_read_a_flow_a_row_and_another_nsg_is_not_flagged_fo
     df, _ = read_table(src)
     assert len(df) == 1500 and src.describe(df.columns) == f"Azure {'VNet' if vnet else 'NSG'} flow logs (JSON: flows nested in each record)"
     assert df["bytes_src_to_dest"].isna().any() and df["bytes_src_to_dest"].notna().any()  # state B: no counts yet
-    model = tmp_path / "m"
-    res = invoke(runner, "fit", train, "--model", model, "--epochs", "20", "--json")
-    assert res.exit_code == 0, res.output
-    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    model, roles = fit_log(runner, train, tmp_path, epochs=20)
     kept = {name for name, role in roles.items() if role not in ("ignored", "constant")}
     assert kept == {"rule", "src_port", "dest_port", "protocol", "state", "packets_src_to_dest", "bytes_src_to_dest",
                     "packets_dest_to_src", "bytes_dest_to_src"} | (set() if vnet else {"decision"}), roles  # VNet: no decision
