@@ -144,11 +144,11 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
         top = scored.assign(_label=y).sort_values("anomaly_score", ascending=False).head(TOP_ROWS)
         # Why a row scored as it did comes first, beside its label; then the row's first twelve columns, the
         # times, addresses and ports that find it in the log (a wide log put top_features out of sight).
-        scores = [col for col in ("anomaly_score", "p_value", "is_anomaly", "top_features") if col in top.columns]
-        shown = [col for col in top.columns if col not in ("_label", *scores)][:12]
-        head = ("".join(f"<th>{html.escape(str(col))}</th>" for col in scores) + "<th>labelled anomalous</th>"
+        why = [col for col in ("anomaly_score", "p_value", "is_anomaly", "top_features") if col in top.columns]
+        shown = [col for col in top.columns if col not in ("_label", *why)][:12]
+        head = ("".join(f"<th>{html.escape(str(col))}</th>" for col in why) + "<th>labelled anomalous</th>"
                 + "".join(f"<th>{html.escape(str(col))}</th>" for col in shown))
-        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in scores) + f"<td>{'yes' if r['_label'] else 'no'}</td>"
+        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in why) + f"<td>{'yes' if r['_label'] else 'no'}</td>"
                        + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + "</tr>" for _, r in top.iterrows())
         # A wide table scrolls inside its box: the page keeps its width, and top_features stays reachable.
         rows = f"<h2>Top {len(top)} rows by score</h2><div class=scroll><table class=rows><tr>{head}</tr>{body}</table></div>"
