@@ -146,6 +146,50 @@ def test_a_pipe_given_by_name_is_read_once_as_stdin_is(runner, trained_model, tm
     assert res.exit_code == 2 and "Parquet cannot be read from a pipe" in res.output
 
 
+def test_score_writes_a_live_pipes_rows_as_they_come(runner, trained_model, tmp_path):
+    """`tail -n +1 -F flows.csv | vaeguard score - --out - | ...`: rows written before the writer pauses are
+    scored and written out then, while the input is still open; it used to wait for a megabyte's block and
+    a chunk of 100,000 rows. The writer holds its other 700 rows until 301 lines (the header and 300 rows)
+    have come out, or 20 s have passed."""
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    ref = tmp_path / "ref.csv"
+    score_to(runner, trained_model, ref)
+    lines = NEW.read_bytes().splitlines(keepends=True)
+    live_in, live_out = tmp_path / "in", tmp_path / "out"
+    os.mkfifo(live_in)
+    os.mkfifo(live_out)
+    out_so_far = threading.Event()
+    got: list[bytes] = []
+
+    def read_scores():
+        with open(live_out, "rb") as fh:
+            for line in fh:
+                got.append(line)
+                if len(got) == 301:
+                    out_so_far.set()
+
+    def write_rows():
+        with open(live_in, "wb") as fh:
+            fh.write(b"".join(lines[:301]))
+            fh.flush()
+            out_so_far.in_time = out_so_far.wait(20)
+            fh.write(b"".join(lines[301:]))
+
+    threads = [threading.Thread(target=read_scores, daemon=True), threading.Thread(target=write_rows, daemon=True)]
+    for t in threads:
+        t.start()
+    res = invoke(runner, "score", live_in, "--model", trained_model, "--out", live_out, "-q")
+    for t in threads:
+        t.join(30)
+    assert res.exit_code == 0, res.output
+    assert out_so_far.in_time
+    pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(b"".join(got))), pd.read_csv(ref))
+
+
 def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):
     src = pd.read_csv(NEW)
     pq, gz = tmp_path / "in.parquet", tmp_path / "in.csv.gz"

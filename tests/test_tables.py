@@ -4,6 +4,7 @@ Parquet parts as one table."""
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from vaeguard.errors import InputError
 from vaeguard.sources import open_source, read_table
 
 from .conftest import ROOT, invoke, make_flows
-from .logdata import conn_rows, nfdump_csv, zeek_text
+from .logdata import conn_rows, nfdump_csv, zeek_json_text, zeek_text
 
 
 def test_quoted_csv_lines_of_another_shape_are_counted_at_fit(tmp_path):
@@ -236,3 +237,54 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     np.testing.assert_array_equal(pd.read_parquet(out)["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
     halves[1].astype({"duration": str}).to_parquet(parts / "part-1.parquet", index=False)
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
+
+
+def _write_with_a_pause(path, first: bytes, rest: bytes, resume) -> threading.Thread:
+    """A writer that writes `first` to the pipe at `path`, waits (up to 20 s) for `resume`, then writes the
+    rest and closes the pipe; `resume.in_time` says whether it was set before the wait ran out."""
+    def write():
+        with open(path, "wb") as fh:
+            fh.write(first)
+            fh.flush()
+            resume.in_time = resume.wait(20)
+            fh.write(rest)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names"])
+def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kind):
+    """`tail -n +1 -F conn.log | vaeguard score -`: the rows written before the writer pauses come out as a
+    chunk of their own then, read as the whole file would be. The writer waits for that chunk before it
+    writes the rest, so a reader that waited for a full block or a full chunk would get all 400 rows in one
+    chunk only after the writer gave up waiting."""
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    rows = conn_rows(400)
+    flows = make_flows(400)
+    text, header_lines, names = {
+        "csv": (flows.to_csv(index=False), 1, None),
+        "csv-names": (flows.to_csv(index=False, header=False), 0, list(flows.columns)),
+        "zeek": (zeek_text(rows), 8, None),
+        "zeek-json": (zeek_json_text(rows), 0, None),
+    }[kind]
+    lines = text.encode().splitlines(keepends=True)
+    whole = tmp_path / "whole"
+    whole.write_bytes(text.encode())
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    resume = threading.Event()
+    writer = _write_with_a_pause(fifo, b"".join(lines[: header_lines + 150]), b"".join(lines[header_lines + 150 :]), resume)
+    source = open_source(str(fifo), names=names)
+    chunks = source.chunks(100_000, text=True)
+    first = next(chunks)
+    resume.set()
+    rest = list(chunks)
+    writer.join(30)
+    assert resume.in_time and len(first) == 150 and [len(c) for c in rest] == [250]
+    expected = pd.concat(list(open_source(str(whole), names=names).chunks(100_000, text=True)), ignore_index=True)
+    pd.testing.assert_frame_equal(pd.concat([first, *rest], ignore_index=True), expected)

@@ -142,10 +142,31 @@ class prefetch:  # noqa: N801 - used like the generator it was
     def __iter__(self) -> "prefetch":
         return self
 
+    # What `next_within` gives when no item came in time.
+    WAITING = object()
+
+    def next_within(self, seconds: float, default=None):
+        """The next item, WAITING where none is ready within `seconds`, or `default` after the last."""
+        import queue
+
+        if self._finished:
+            return default
+        try:
+            entry = self._q.get(timeout=seconds)
+        except queue.Empty:
+            return self.WAITING
+        try:
+            return self._unpacked(entry)
+        except StopIteration:
+            return default
+
     def __next__(self):
         if self._finished:
             raise StopIteration
-        item, err = self._q.get()
+        return self._unpacked(self._q.get())
+
+    def _unpacked(self, entry):
+        item, err = entry
         if item is self._DONE:
             self.close()
             if err is not None:
@@ -249,6 +270,9 @@ class AtomicTableWriter:
             self._fh.write(_zeek_rows(table))
         else:
             self._fh.write(_csv_bytes(table, header=first, delimiter="\t" if self.fmt.startswith("tsv") else ","))
+        if self._tmp is None and self._writer is None:
+            # stdout, a pipe or a device: whoever reads it (a live tail's next step) gets each chunk now.
+            self._fh.flush()
 
     def _numbers_typed(self, table, first: bool):
         """Parquet output: text columns that hold numbers (a CSV or a log is read as text) become int64 or

@@ -25,6 +25,7 @@ from .errors import ConfigError, InputError, ParamError
 IN_PROGRESS = "in-progress"
 NETWORK_WORKERS = 2  # chunks in the network at once while scoring a file
 AHEAD_CHUNKS = 4  # chunks `read_ahead` may hold while the model loads
+LIVE_WAIT_SECONDS = 0.05  # a live pipe's chunks in the network are handed on when no other comes this soon
 
 
 @dataclass
@@ -212,7 +213,15 @@ def score_file(
                 on_rows(len(chunk))
 
         names = None
-        for chunk in chunks:
+        while True:
+            chunk = chunks.next_within(LIVE_WAIT_SECONDS) if source.live and inflight else next(chunks, None)
+            if chunk is chunks.WAITING:
+                # A live pipe's writer has paused: the rows so far are written now, not when more come.
+                while inflight:
+                    hand_on()
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
             names = chunk.columns if names is None else names
             inflight.append((chunk, network.submit(encode_and_score, chunk)))
             if len(inflight) >= NETWORK_WORKERS:

@@ -34,7 +34,7 @@ from .errors import InputError, quoted_names
 from .parallel import release_freed_memory
 from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole
 from .streams import (
-    AzureFlowLines, HEAD_BYTES, Joined, JsonLinesFrom, MAGIC, Prefixed, RecordLines, STDIO, Utf8From, decompressed_head,
+    AzureFlowLines, HEAD_BYTES, Joined, JsonLinesFrom, LiveInput, MAGIC, Prefixed, RecordLines, STDIO, Utf8From, decompressed_head,
     lzma_error, open_compressed, read_up_to,
 )
 
@@ -102,6 +102,13 @@ class Source:
     padded: bool = False
     closing_delimiter: bool = False
     _stream: IO[bytes] | None = None  # stdin, already peeked at
+    # A pipe that may be written live, its first bytes and what each later segment starts with (_live_chunks)
+    _live: tuple | None = None
+
+    @property
+    def live(self) -> bool:
+        """Whether the table comes from a pipe that may be written live (read in segments by score)."""
+        return self._live is not None
 
     @property
     def files(self) -> list[str]:
@@ -245,7 +252,39 @@ class Source:
         columns: for JSON lines, the fields every chunk must have (records may leave out unset fields).
         split_up_to: a typed CSV file of at most this many lines may be parsed in parts on several threads,
         its later parts read ahead (the caller holds every row anyway); None: one thread.
+        A pipe written live is read as text in segments (`LiveInput`): the rows before each pause in the
+        writing are a chunk of their own, so score writes them then.
         """
+        if text and self._live is not None:
+            yield from self._live_chunks(chunk_size, columns)
+        else:
+            yield from self._chunks_once(chunk_size, text, columns, split_up_to)
+
+    def _live_chunks(self, chunk_size: int, columns: list[str] | None) -> Iterator[pd.DataFrame]:
+        """Every segment read as a file of its own, the format's header put before it, in the first
+        segment's columns (JSON records leave out unset fields, so a segment's own could differ)."""
+        live, first, preamble = self._live
+        if live.segmented:
+            raise InputError(f"{self.name} can be read only once")
+        if self._stream is not None:
+            self._stream.raw.keep_rest()  # the plain stream is not read; closing it must not close the pipe
+            self._stream = None
+        order = None
+        while True:
+            self._stream = live.segment(first)
+            for chunk in self._chunks_once(chunk_size, True, columns, None):
+                if order is None:
+                    order = list(chunk.columns)
+                elif len(chunk) == 0:
+                    continue
+                elif list(chunk.columns) != order:
+                    chunk = chunk.reindex(columns=order)
+                yield chunk
+            if not live.more():
+                return
+            first = preamble
+
+    def _chunks_once(self, chunk_size: int, text: bool, columns: list[str] | None, split_up_to: int | None) -> Iterator[pd.DataFrame]:
         with self.errors_as_input_errors():
             if self.format == "parquet":
                 order = self.arrow_schema.names if self.files else None  # several files: the first one's column order
@@ -460,6 +499,36 @@ def _read_once(path: str) -> bool:
 
 
 def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
+    source = _open_one(path, fmt, strict, names)
+    raw = getattr(source._stream, "raw", None)
+    if isinstance(raw, Prefixed) and isinstance(raw.rest, LiveInput):
+        preamble = _segment_preamble(source, raw.head)
+        if preamble is not None:
+            source._live = (raw.rest, raw.head, preamble)
+    return source
+
+
+def _segment_preamble(source: Source, head: bytes) -> bytes | None:
+    """What each later segment of a live pipe starts with, so that it reads as the stream's first bytes
+    did: a Zeek log's header lines, a CSV's header line (and the lines above it); nothing before JSON
+    lines or a firewall's syslog lines. None where the stream is read whole: compressed, re-encoded, a
+    JSON array or an Azure document, whose records are not one to a line."""
+    if source.compressed or source.encoding or source.json_array or source.azure or source.format not in ("csv", "zeek", "json"):
+        return None
+    if source.format == "zeek":
+        end = 0
+        while head.startswith(b"#", end) and head.find(b"\n", end) >= 0:
+            end = head.find(b"\n", end) + 1
+        return head[:end]
+    if source.format == "json" or source.log_lines:
+        return b""
+    if source.header_line:  # --names: no header line in the stream
+        return head[: source.skip_bytes]
+    end = head.find(b"\n", source.skip_bytes)
+    return head[: end + 1] if end >= 0 else None
+
+
+def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
     if path == STDIO or _read_once(path):
@@ -469,7 +538,12 @@ def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: l
             raw = sys.stdin.buffer if path == STDIO else open(path, "rb")  # noqa: SIM115 (closed with the stream)
         except OSError as e:
             raise InputError(f"cannot read '{path}': {e.strerror or e}") from None
-        head = read_up_to(raw, HEAD_BYTES)
+        # A pipe may be written live (`tail -n +1 -F conn.log | vaeguard score -`): its first bytes are
+        # what came before the writer paused, not a block that may take minutes to fill.
+        live = LiveInput.of(raw, own=path != STDIO)
+        if live is not None:
+            raw = live
+        head = live.head(HEAD_BYTES) if live is not None else read_up_to(raw, HEAD_BYTES)
         if head.startswith(MAGIC["bz2"]):
             # bzip2 gives nothing until a whole block is in (900 kB of text, about a quarter of that compressed).
             head += read_up_to(raw, BZ2_BLOCK_BYTES)

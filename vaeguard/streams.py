@@ -25,6 +25,18 @@ class Prefixed(io.RawIOBase):
     def __init__(self, head: bytes, rest: IO[bytes], own: bool = False):
         self._head, self._pos, self._rest, self._own = head, 0, rest, own
 
+    @property
+    def head(self) -> bytes:
+        return self._head
+
+    @property
+    def rest(self) -> IO[bytes]:
+        return self._rest
+
+    def keep_rest(self) -> None:
+        """Closing this stream leaves `rest` open (another stream reads it now)."""
+        self._own = False
+
     def readable(self) -> bool:
         return True
 
@@ -42,6 +54,113 @@ class Prefixed(io.RawIOBase):
         data = self._rest.read(len(b))
         b[: len(data)] = data
         return len(data)
+
+
+class LiveInput(io.RawIOBase):
+    """A pipe read as its writer writes it: stdin fed by `tail -n +1 -F conn.log`, a FIFO a sensor writes to.
+
+    Read as a plain stream (fit), it gives every byte until the writer closes the pipe. Read in segments
+    (`segment`, score), a segment also ends where the writer has paused at a line's end for IDLE_SECONDS,
+    so each segment reads as a small whole file: the rows that came before a pause are scored and written
+    then, not when a reader's megabyte blocks and a chunk's 100,000 rows have filled. A pipe that never
+    pauses is one segment, read as fast as before."""
+
+    IDLE_SECONDS = 0.25  # a pause this long at a line's end ends a segment
+    HEAD_IDLE_SECONDS = 1.0  # the first bytes, which tell the format, are waited for a little longer
+
+    def __init__(self, fh: IO[bytes], own: bool = False):
+        self._fh, self._fd, self._own = fh, fh.fileno(), own
+        self.eof = False
+        self._at_line_end = True  # the last byte handed on ended a line (a segment may end after it)
+        self._in_segment = 0  # bytes handed on in the current segment
+        self._ended = False  # the current segment has ended at a pause
+        self._segments = False  # read in segments (else a plain stream)
+
+    @staticmethod
+    def of(fh: IO[bytes], own: bool = False) -> "LiveInput | None":
+        """A LiveInput over `fh` where it is a pipe or a socket, else None (a file, a terminal, a test's stdin)."""
+        import os
+        import stat
+        import sys
+
+        if sys.platform == "win32":  # select() waits on sockets only there
+            return None
+        try:
+            mode = os.fstat(fh.fileno()).st_mode
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+        return LiveInput(fh, own) if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) else None
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self._own and not self.closed:
+            self._fh.close()
+        super().close()
+
+    def _quiet(self, seconds: float) -> bool:
+        """Whether the writer has written nothing more for `seconds`."""
+        import select
+
+        return not select.select([self._fd], [], [], seconds)[0]
+
+    def head(self, n: int) -> bytes:
+        """Up to `n` first bytes, fewer where the writer pauses at a line's end before that many came."""
+        import os
+
+        parts, got = [], 0
+        while got < n and not self.eof:
+            # A Zeek log's header is whole once a line that is not a '#' line follows it.
+            if got and self._at_line_end and _holds_a_row(parts) and self._quiet(self.HEAD_IDLE_SECONDS):
+                break
+            data = os.read(self._fd, n - got)
+            self.eof = not data
+            if data:
+                parts.append(data)
+                got += len(data)
+                self._at_line_end = data.endswith(b"\n")
+        return b"".join(parts)
+
+    def readinto(self, b) -> int:
+        import os
+
+        if self.eof or self._ended:
+            return 0
+        # Only between lines, and only once this segment holds some: a new segment waits for its first bytes.
+        if self._segments and self._in_segment and self._at_line_end and self._quiet(self.IDLE_SECONDS):
+            self._ended = True
+            return 0
+        data = os.read(self._fd, len(b))
+        if not data:
+            self.eof = True
+            return 0
+        b[: len(data)] = data
+        self._in_segment += len(data)
+        self._at_line_end = data.endswith(b"\n")
+        return len(data)
+
+    def segment(self, first: bytes = b"") -> IO[bytes]:
+        """The next segment, `first` put before it (what the format's reader needs at the top of every
+        file: a CSV's header line, a Zeek log's header lines). The first call's segment counts `first` as
+        read already, so that a pause right after it ends the segment."""
+        started = self._segments
+        self._segments, self._ended = True, False
+        self._in_segment = len(first) if not started else 0
+        return io.BufferedReader(Prefixed(first, self), buffer_size=1 << 20)
+
+    @property
+    def segmented(self) -> bool:
+        """Whether reading in segments has begun."""
+        return self._segments
+
+    def more(self) -> bool:
+        """Whether another segment may follow (the writer has not closed the pipe)."""
+        return not self.eof
+
+
+def _holds_a_row(parts: list[bytes]) -> bool:
+    return any(line.strip() and not line.startswith(b"#") for line in b"".join(parts).split(b"\n"))
 
 
 def read_up_to(stream: IO[bytes], n: int) -> bytes:
