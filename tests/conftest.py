@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -85,3 +86,18 @@ def model_copy(trained_model, tmp_path) -> Path:
     dst = tmp_path / "model"
     shutil.copytree(trained_model, dst)
     return dst
+
+
+def write_with_a_pause(path, first: bytes, rest: bytes, resume) -> threading.Thread:
+    """A thread that writes `first` to the pipe at `path`, waits (up to 20 s) for the event `resume`, then
+    writes `rest` and closes the pipe; `resume.in_time` says whether it was set before the wait ran out."""
+    def write():
+        with open(path, "wb") as fh:
+            fh.write(first)
+            fh.flush()
+            resume.in_time = resume.wait(20)
+            fh.write(rest)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from vaeguard.scoring import SCORE_COLUMNS
 
-from .conftest import SAMPLE, invoke, make_flows
+from .conftest import SAMPLE, invoke, make_flows, write_with_a_pause
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -188,6 +188,102 @@ def test_score_writes_a_live_pipes_rows_as_they_come(runner, trained_model, tmp_
     assert res.exit_code == 0, res.output
     assert out_so_far.in_time
     pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(b"".join(got))), pd.read_csv(ref))
+
+
+def _live_pipe(tmp_path, first: bytes, rest: bytes):
+    """A named pipe, a thread writing `first` into it and holding `rest` back until its event is set."""
+    import os
+    import threading
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    resume = threading.Event()
+    return fifo, resume, write_with_a_pause(fifo, first, rest, resume)
+
+
+def test_a_live_pipe_tells_drift_when_the_rows_so_far_show_it(trained_model, tmp_path):
+    """A live pipe may never close, and the summary with it: drift is told once the rows so far show it.
+    The first 300 rows all hold a service training never saw; the writer holds the other 700 back until
+    drift has been told (or 20 s have passed)."""
+    from vaeguard.pipeline import score_file
+    from vaeguard.sources import open_source
+
+    rows = pd.read_csv(NEW)
+    rows.loc[:299, "service"] = "gopher"
+    text = rows.to_csv(index=False).encode().splitlines(keepends=True)
+    fifo, told, writer = _live_pipe(tmp_path, b"".join(text[:301]), b"".join(text[301:]))
+    heard = []
+    run = score_file(open_source(str(fifo)), trained_model, str(tmp_path / "o.csv"), on_drift=lambda d: (heard.append(d), told.set()))
+    writer.join(30)
+    assert told.in_time and len(heard) == 1 and heard[0].drift and heard[0].flag_rate > 0.9
+    assert run.report.rows == 1000 and run.drift.drift and not run.stopped
+
+
+def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, tmp_path):
+    """`tail -F` never closes the pipe, so Ctrl-C or `docker stop` is how a live run ends: the rows read
+    so far are scored, written (the output file renamed into place) and counted, where the run used to
+    fail with \"no output file was written\". A file's run still fails as before."""
+    from vaeguard.pipeline import score_file
+    from vaeguard.sources import open_source
+
+    text = NEW.read_bytes().splitlines(keepends=True)
+    fifo, done, writer = _live_pipe(tmp_path, b"".join(text[:301]), b"")
+
+    def interrupt(rows):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "o.csv"
+    try:
+        run = score_file(open_source(str(fifo)), trained_model, str(out), on_rows=interrupt)
+    finally:
+        done.set()
+        writer.join(30)
+    assert run.stopped == "interrupted" and run.report.rows == 300
+    score_file(str(NEW), trained_model, str(tmp_path / "ref.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(tmp_path / "ref.csv").head(300))
+    with pytest.raises(KeyboardInterrupt):
+        score_file(str(NEW), trained_model, str(tmp_path / "f.csv"), on_rows=interrupt)
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_score_of_stdin_stopped_by_a_signal_sums_up_and_exits_130_or_143(trained_model, tmp_path):
+    """The command itself, in a process of its own with stdin a pipe, as `tail -F ... | vaeguard score -`
+    runs: the rows so far are on stdout, the summary says how many, and the exit code is the signal's."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    lines = NEW.read_bytes().splitlines(keepends=True)
+    for sig, code, how in ((signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")):
+        p = subprocess.Popen([sys.executable, "-m", "vaeguard", "score", "-", "--model", str(trained_model), "--out", "-"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out: list[bytes] = []
+        scored = threading.Event()
+
+        def read_scores():
+            for line in p.stdout:
+                out.append(line)
+                if len(out) == 301:  # the header and 300 rows, scored while stdin is still open
+                    scored.set()
+
+        reader = threading.Thread(target=read_scores, daemon=True)
+        reader.start()
+        try:
+            p.stdin.write(b"".join(lines[:301]))
+            p.stdin.flush()
+            assert scored.wait(60)
+            p.send_signal(sig)
+            err = p.stderr.read()
+            p.wait(60)
+            reader.join(30)
+        finally:
+            p.kill()
+        assert p.returncode == code, err.decode()
+        assert len(pd.read_csv(io.BytesIO(b"".join(out)))) == 300
+        assert f"{how}: the 300 rows read from the pipe so far are scored and written" in err.decode()
 
 
 def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):

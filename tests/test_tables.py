@@ -14,7 +14,7 @@ from vaeguard import VAEGuard
 from vaeguard.errors import InputError
 from vaeguard.sources import open_source, read_table
 
-from .conftest import ROOT, invoke, make_flows
+from .conftest import ROOT, invoke, make_flows, write_with_a_pause
 from .logdata import conn_rows, nfdump_csv, zeek_json_text, zeek_text
 
 
@@ -239,21 +239,6 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
 
 
-def _write_with_a_pause(path, first: bytes, rest: bytes, resume) -> threading.Thread:
-    """A writer that writes `first` to the pipe at `path`, waits (up to 20 s) for `resume`, then writes the
-    rest and closes the pipe; `resume.in_time` says whether it was set before the wait ran out."""
-    def write():
-        with open(path, "wb") as fh:
-            fh.write(first)
-            fh.flush()
-            resume.in_time = resume.wait(20)
-            fh.write(rest)
-
-    writer = threading.Thread(target=write, daemon=True)
-    writer.start()
-    return writer
-
-
 @pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names"])
 def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kind):
     """`tail -n +1 -F conn.log | vaeguard score -`: the rows written before the writer pauses come out as a
@@ -278,7 +263,7 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
     fifo = tmp_path / "live"
     os.mkfifo(fifo)
     resume = threading.Event()
-    writer = _write_with_a_pause(fifo, b"".join(lines[: header_lines + 150]), b"".join(lines[header_lines + 150 :]), resume)
+    writer = write_with_a_pause(fifo, b"".join(lines[: header_lines + 150]), b"".join(lines[header_lines + 150 :]), resume)
     source = open_source(str(fifo), names=names)
     chunks = source.chunks(100_000, text=True)
     first = next(chunks)

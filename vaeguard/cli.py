@@ -238,7 +238,8 @@ def score(
     with progress if con.is_interactive else nullcontext():
         task = progress.add_task("score", total=None)
         run = score_file(source, detector, out, out_format=out_format, chunk_size=chunk_size, only_anomalies=only_anomalies,
-                         strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead)
+                         strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead,
+                         on_drift=None if quiet else lambda drift: render.print_drift(con, drift))
     if run.report.rows == 0 and not quiet:
         render.warning(con, f"'{source.name}' has a header but no rows; the output holds the header only")
     if run.not_numbers and not quiet:
@@ -249,6 +250,10 @@ def score(
         render.emit_json(render.score_summary(detector, run, out))
     elif not quiet:
         render.print_score_summary(con, detector, run, out)
+    if run.stopped:
+        if not quiet:
+            render.warning(con, f"{run.stopped}: the {run.report.rows:,} rows read from the pipe so far are scored and written")
+        raise typer.Exit(143 if "SIGTERM" in run.stopped else 130)
     if (fail_on_anomaly and run.report.flagged) or (fail_on_drift and run.drift.drift):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 

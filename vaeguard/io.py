@@ -108,7 +108,7 @@ class prefetch:  # noqa: N801 - used like the generator it was
 
         self._q: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        self._finished = False
+        self._finished = self._abandoned = False
         self._thread = threading.Thread(target=self._produce, args=(iter(items),), name="vaeguard-prefetch", daemon=True)
         self._thread.start()
 
@@ -179,8 +179,14 @@ class prefetch:  # noqa: N801 - used like the generator it was
 
         self._finished = True
         self._stop.set()
-        if self._thread is not threading.current_thread():
+        if self._thread is not threading.current_thread() and not self._abandoned:
             self._thread.join(self.JOIN_SECONDS)
+
+    def abandon(self) -> None:
+        """Stop taking items, without waiting for the producer: it may be blocked reading a live pipe whose
+        writer never closes it (the process is about to leave)."""
+        self._abandoned = True
+        self.close()
 
     def __enter__(self) -> "prefetch":
         return self

@@ -45,6 +45,7 @@ class ScoreRun:
     detector: object = None
     not_numbers: dict = field(default_factory=dict)  # Parquet output: {column: values written as null}
     read_as: str = ""  # how the file was read, in words (Source.describe)
+    stopped: str = ""  # a live pipe's run ended by a signal: "interrupted" or "terminated (SIGTERM)"
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
@@ -150,11 +151,14 @@ def score_file(
     device: str = "cpu",
     on_rows: Callable[[int], None] | None = None,
     ahead=None,
+    on_drift: Callable | None = None,
 ) -> ScoreRun:
     """Score `data` against `model` (a folder or a fitted Detector) and write every row, or only the
     flagged ones, with its scores to `out` (a file written atomically, or "-" for stdout).
 
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
+    on_drift: hears the drift check (drift.DriftCheck) once, when the rows a live pipe has given so far
+    first show drift; a live pipe's run may never end, and its summary never come.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -212,26 +216,44 @@ def score_file(
             if on_rows is not None:
                 on_rows(len(chunk))
 
-        names = None
-        while True:
-            chunk = chunks.next_within(LIVE_WAIT_SECONDS) if source.live and inflight else next(chunks, None)
-            if chunk is chunks.WAITING:
-                # A live pipe's writer has paused: the rows so far are written now, not when more come.
-                while inflight:
-                    hand_on()
-                chunk = next(chunks, None)
-            if chunk is None:
-                break
-            names = chunk.columns if names is None else names
-            inflight.append((chunk, network.submit(encode_and_score, chunk)))
-            if len(inflight) >= NETWORK_WORKERS:
+        def written_so_far():
+            nonlocal pending, warned
+            while inflight:
                 hand_on()
-        while inflight:
-            hand_on()
-        if pending is not None:
-            report.add(pending.result())
+            if pending is not None:
+                report.add(pending.result())
+                pending = None
+            if on_drift is not None and not warned:
+                drift = check_drift(detector, report)
+                if drift.drift:
+                    on_drift(drift)
+                    warned = True
+
+        names, warned, stopped = None, False, ""
+        try:
+            while True:
+                chunk = chunks.next_within(LIVE_WAIT_SECONDS) if source.live and inflight else next(chunks, None)
+                if chunk is chunks.WAITING:
+                    # A live pipe's writer has paused: the rows so far are written now, not when more come,
+                    # and a drift the rows so far show is told now, not when the pipe closes.
+                    written_so_far()
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                names = chunk.columns if names is None else names
+                inflight.append((chunk, network.submit(encode_and_score, chunk)))
+                if len(inflight) >= NETWORK_WORKERS:
+                    hand_on()
+        except KeyboardInterrupt as e:
+            if not source.live:
+                raise
+            # A live pipe (`tail -F`) ends with Ctrl-C or `docker stop`: the rows read so far are its rows.
+            stopped = "terminated (SIGTERM)" if type(e).__name__ == "Terminated" else "interrupted"
+            chunks.abandon()
+        written_so_far()
     drift = check_drift(detector, report)
-    return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers, source.describe(names if names is not None else []))
+    return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers, source.describe(names if names is not None else []),
+                    stopped)
 
 
 def check_not_input(out: str, source) -> None:
