@@ -219,6 +219,10 @@ def test_a_live_pipe_tells_drift_when_the_rows_so_far_show_it(trained_model, tmp
     writer.join(30)
     assert told.in_time and len(heard) == 1 and heard[0].drift and heard[0].flag_rate > 0.9
     assert run.report.rows == 1000 and run.drift.drift and not run.stopped
+    # A file's drift is told once, in the summary, not also as the run goes.
+    (tmp_path / "drifted.csv").write_bytes(b"".join(text))
+    run = score_file(str(tmp_path / "drifted.csv"), trained_model, str(tmp_path / "o.csv"), on_drift=heard.append)
+    assert run.drift.drift and len(heard) == 1
 
 
 def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, tmp_path):

@@ -216,14 +216,14 @@ def score_file(
             if on_rows is not None:
                 on_rows(len(chunk))
 
-        def written_so_far():
+        def written_so_far(tell_drift: bool = False):
             nonlocal pending, warned
             while inflight:
                 hand_on()
             if pending is not None:
                 report.add(pending.result())
                 pending = None
-            if on_drift is not None and not warned:
+            if tell_drift and on_drift is not None and not warned:
                 drift = check_drift(detector, report)
                 if drift.drift:
                     on_drift(drift)
@@ -236,7 +236,7 @@ def score_file(
                 if chunk is chunks.WAITING:
                     # A live pipe's writer has paused: the rows so far are written now, not when more come,
                     # and a drift the rows so far show is told now, not when the pipe closes.
-                    written_so_far()
+                    written_so_far(tell_drift=True)
                     chunk = next(chunks, None)
                 if chunk is None:
                     break
