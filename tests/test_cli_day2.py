@@ -82,6 +82,22 @@ def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_pat
     assert as_json(res)["flagged"] > 90
 
 
+def test_calibrate_needs_as_many_rows_as_fit(runner, model_copy, tmp_path):
+    """Two rows set the threshold at the higher of their scores, which a third of normal rows exceed: it
+    took them with a warning; now fewer rows than a fit needs are an error that says so, and the model
+    keeps its threshold."""
+    before = (model_copy / "manifest.json").read_text()
+    rows = pd.read_csv(NEW).query("label == 'normal'")
+    for n in (2, 4, 5):
+        path = tmp_path / f"n{n}.csv"
+        rows.head(n).to_csv(path, index=False)
+        res = invoke(runner, "calibrate", path, "--model", model_copy)
+        if n < 5:
+            assert res.exit_code == 2 and f"need at least 5 rows to calibrate, got {n}" in res.stderr
+            assert (model_copy / "manifest.json").read_text() == before
+    assert res.exit_code == 0 and (model_copy / "manifest.json").read_text() != before
+
+
 def test_calibrate_sets_the_threshold_on_rows_the_novelty_rule_leaves_to_it(runner, trained_model, tmp_path):
     """Normal rows of a service training never held are flagged whatever the threshold. Among the rows the
     threshold was set on, they had pushed it far up, so that calibrating on new normal traffic blinded

@@ -363,8 +363,11 @@ class Detector:
 
         self._check_fitted()
         df = as_frame(X)
-        if len(df) < 2:
-            raise InputError(f"need at least 2 rows to calibrate, got {len(df)}")
+        # As many as a fit needs: the threshold of fewer rows is their highest score, which a new normal row
+        # exceeds 1 time in n + 1 (a third of them for 2 rows), however low the rate asked for.
+        if len(df) < MIN_FIT_ROWS:
+            raise InputError(f"need at least {MIN_FIT_ROWS} rows to calibrate, got {len(df)}: the highest of {len(df)} scores is "
+                             f"exceeded by 1 in {len(df) + 1} normal rows; calibrate on more normal rows")
         old = self.calibration_
         if fpr is None and contamination is None:
             fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
@@ -382,9 +385,10 @@ class Detector:
         novel = rare.any(axis=1)
         # With --contamination the rows hold anomalies, and these count among the share to flag.
         kept = ~novel if mode == "fpr" else np.ones(len(novel), dtype=bool)
-        if kept.sum() < 2:
+        if kept.sum() < MIN_FIT_ROWS:
             raise InputError(f"{int(novel.sum()):,} of the {len(df):,} rows hold values training never held, and those are "
-                             "flagged whatever the threshold: nothing is left to set it on; if this traffic is normal, refit on it")
+                             f"flagged whatever the threshold: fewer than {MIN_FIT_ROWS} are left to set it on; if this traffic "
+                             "is normal, refit on it")
         new = Calibration.from_scores(rs.scores[kept], fpr, contamination)
         self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
             "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
