@@ -252,17 +252,23 @@ def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, t
     assert not (tmp_path / "f.csv").exists()
 
 
-def test_score_of_stdin_stopped_by_a_signal_sums_up_and_exits_130_or_143(trained_model, tmp_path):
-    """The command itself, in a process of its own with stdin a pipe, as `tail -F ... | vaeguard score -`
-    runs: the rows so far are on stdout, the summary says how many, and the exit code is the signal's."""
+def test_score_of_stdin_stopped_by_a_signal_or_an_alarm_sums_up_and_exits(trained_model, tmp_path):
+    """The command itself, in a process of its own with stdin a pipe its writer holds open, as
+    `tail -F ... | vaeguard score -` runs: a signal ends it (exit 130 or 143), and so does --fail-on-anomaly
+    at the first pause after a flagged row (exit 1: an alarm, which a run that never ends could not give);
+    the rows so far are on stdout and the summary says how many."""
     import signal
     import subprocess
     import sys
     import threading
 
     lines = NEW.read_bytes().splitlines(keepends=True)
-    for sig, code, how in ((signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated (SIGTERM)")):
-        p = subprocess.Popen([sys.executable, "-m", "vaeguard", "score", "-", "--model", str(trained_model), "--out", "-"],
+    for sig, extra, code, told in (
+        (signal.SIGINT, (), 130, "interrupted: the 300 rows read from the pipe so far are scored and written"),
+        (signal.SIGTERM, (), 143, "terminated (SIGTERM): the 300 rows read from the pipe so far are scored and written"),
+        (None, ("--fail-on-anomaly",), 1, "stopped reading the pipe at a row was flagged (--fail-on-anomaly): its 300 rows so far"),
+    ):
+        p = subprocess.Popen([sys.executable, "-m", "vaeguard", "score", "-", "--model", str(trained_model), "--out", "-", *extra],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out: list[bytes] = []
         scored = threading.Event()
@@ -279,7 +285,8 @@ def test_score_of_stdin_stopped_by_a_signal_sums_up_and_exits_130_or_143(trained
             p.stdin.write(b"".join(lines[:301]))
             p.stdin.flush()
             assert scored.wait(60)
-            p.send_signal(sig)
+            if sig is not None:
+                p.send_signal(sig)
             err = p.stderr.read()
             p.wait(60)
             reader.join(30)
@@ -287,7 +294,7 @@ def test_score_of_stdin_stopped_by_a_signal_sums_up_and_exits_130_or_143(trained
             p.kill()
         assert p.returncode == code, err.decode()
         assert len(pd.read_csv(io.BytesIO(b"".join(out)))) == 300
-        assert f"{how}: the 300 rows read from the pipe so far are scored and written" in err.decode()
+        assert told in err.decode()
 
 
 def test_parquet_and_gzip_in_and_out(runner, trained_model, tmp_path):

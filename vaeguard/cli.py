@@ -174,9 +174,11 @@ def score(
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
                                             "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,
-    fail_on_anomaly: Annotated[bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI).")] = False,
+    fail_on_anomaly: Annotated[bool, typer.Option("--fail-on-anomaly", help="Exit with code 1 when any row is flagged (for cron and CI); "
+                                                  "a live pipe's run ends at the first pause after one.")] = False,
     fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit with code 1 when far more rows are flagged than the calibration "
-                                                "expects (the drift warning): an alarm for change, quiet on the expected --fpr share.")] = False,
+                                                "expects (the drift warning): an alarm for change, quiet on the expected --fpr share; "
+                                                "a live pipe's run ends at the first pause that shows it.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu (the default: scoring is I/O-bound) or cuda; auto uses a CUDA GPU when present.")] = "cpu",
     threads: ThreadsOpt = None,
     strict: StrictOpt = False,
@@ -239,7 +241,8 @@ def score(
         task = progress.add_task("score", total=None)
         run = score_file(source, detector, out, out_format=out_format, chunk_size=chunk_size, only_anomalies=only_anomalies,
                          strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead,
-                         on_drift=None if quiet else lambda drift: render.print_drift(con, drift))
+                         on_drift=None if quiet else lambda drift: render.print_drift(con, drift),
+                         until=lambda report, drift: (fail_on_anomaly and report.flagged) or (fail_on_drift and drift.drift))
     if run.report.rows == 0 and not quiet:
         render.warning(con, f"'{source.name}' has a header but no rows; the output holds the header only")
     if run.not_numbers and not quiet:
@@ -250,7 +253,11 @@ def score(
         render.emit_json(render.score_summary(detector, run, out))
     elif not quiet:
         render.print_score_summary(con, detector, run, out)
-    if run.stopped:
+    if run.stopped == "until":
+        if not quiet:
+            why = "a row was flagged (--fail-on-anomaly)" if fail_on_anomaly and run.report.flagged else "drift (--fail-on-drift)"
+            render.warning(con, f"stopped reading the pipe at {why}: its {run.report.rows:,} rows so far are scored and written")
+    elif run.stopped:
         if not quiet:
             render.warning(con, f"{run.stopped}: the {run.report.rows:,} rows read from the pipe so far are scored and written")
         raise typer.Exit(143 if "SIGTERM" in run.stopped else 130)
@@ -298,7 +305,7 @@ def main() -> None:
     except BrokenPipeError:
         os._exit(0)
     except SystemExit as e:
-        if e.code in (130, 143) or _quick_exit_safe(e.code):
+        if e.code in (130, 143) or _quick_exit_safe(e.code) or _read_a_live_pipe():
             _leave(e.code)
         raise
 
@@ -310,6 +317,16 @@ def _quick_exit_safe(code) -> bool:
     import sys
 
     return (code is None or isinstance(code, int)) and "torch" in sys.modules and "distributed" not in sys.modules
+
+
+def _read_a_live_pipe() -> bool:
+    """Whether the command read a pipe that may be written live: its reader thread may still be blocked on
+    it (a run stopped at --fail-on-drift, an error part way), and Python's shutdown would wait on that
+    thread for as long as the pipe's writer lives."""
+    import sys
+
+    streams = sys.modules.get("vaeguard.streams")
+    return streams is not None and streams.LiveInput.opened
 
 
 def _leave(code) -> None:

@@ -45,7 +45,9 @@ class ScoreRun:
     detector: object = None
     not_numbers: dict = field(default_factory=dict)  # Parquet output: {column: values written as null}
     read_as: str = ""  # how the file was read, in words (Source.describe)
-    stopped: str = ""  # a live pipe's run ended by a signal: "interrupted" or "terminated (SIGTERM)"
+    # A live pipe's run ended before the pipe did: by a signal, "interrupted" or "terminated (SIGTERM)"; or
+    # "until", when `until` said so
+    stopped: str = ""
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
@@ -152,6 +154,7 @@ def score_file(
     on_rows: Callable[[int], None] | None = None,
     ahead=None,
     on_drift: Callable | None = None,
+    until: Callable | None = None,
 ) -> ScoreRun:
     """Score `data` against `model` (a folder or a fitted Detector) and write every row, or only the
     flagged ones, with its scores to `out` (a file written atomically, or "-" for stdout).
@@ -159,6 +162,8 @@ def score_file(
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
     on_drift: hears the drift check (drift.DriftCheck) once, when the rows a live pipe has given so far
     first show drift; a live pipe's run may never end, and its summary never come.
+    until: asked at each of a live pipe's pauses, with the report and the drift check so far; True ends the
+    run there, as the pipe's end would (`--fail-on-anomaly`, `--fail-on-drift`: their exit code is an alarm).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -216,18 +221,21 @@ def score_file(
             if on_rows is not None:
                 on_rows(len(chunk))
 
-        def written_so_far(tell_drift: bool = False):
+        def written_so_far(paused: bool = False) -> bool:
+            """Every chunk read so far scored and written; at a live pipe's pause, whether to end there."""
             nonlocal pending, warned
             while inflight:
                 hand_on()
             if pending is not None:
                 report.add(pending.result())
                 pending = None
-            if tell_drift and on_drift is not None and not warned:
-                drift = check_drift(detector, report)
-                if drift.drift:
-                    on_drift(drift)
-                    warned = True
+            if not paused or (until is None and (on_drift is None or warned)):
+                return False
+            drift = check_drift(detector, report)
+            if drift.drift and on_drift is not None and not warned:
+                on_drift(drift)
+                warned = True
+            return until is not None and bool(until(report, drift))
 
         names, warned, stopped = None, False, ""
         try:
@@ -236,7 +244,10 @@ def score_file(
                 if chunk is chunks.WAITING:
                     # A live pipe's writer has paused: the rows so far are written now, not when more come,
                     # and a drift the rows so far show is told now, not when the pipe closes.
-                    written_so_far(tell_drift=True)
+                    if written_so_far(paused=True):
+                        stopped = "until"
+                        chunks.abandon()
+                        break
                     chunk = next(chunks, None)
                 if chunk is None:
                     break

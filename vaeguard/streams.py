@@ -67,8 +67,10 @@ class LiveInput(io.RawIOBase):
 
     IDLE_SECONDS = 0.25  # a pause this long at a line's end ends a segment
     HEAD_IDLE_SECONDS = 1.0  # the first bytes, which tell the format, are waited for a little longer
+    opened = False  # whether this process has read such a pipe (its command leaves without joining readers)
 
     def __init__(self, fh: IO[bytes], own: bool = False):
+        LiveInput.opened = True
         self._fh, self._fd, self._own = fh, fh.fileno(), own
         self.eof = False
         self._at_line_end = True  # the last byte handed on ended a line (a segment may end after it)
