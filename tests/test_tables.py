@@ -239,12 +239,13 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
 
 
-@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names"])
+@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names", "zeek-mid-line"])
 def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kind):
     """`tail -n +1 -F conn.log | vaeguard score -`: the rows written before the writer pauses come out as a
     chunk of their own then, read as the whole file would be. The writer waits for that chunk before it
     writes the rest, so a reader that waited for a full block or a full chunk would get all 400 rows in one
-    chunk only after the writer gave up waiting."""
+    chunk only after the writer gave up waiting. A writer may also pause inside a line (a buffer flushed
+    mid-line): the rows before it come out, and the line waits for its end."""
     import os
 
     if not hasattr(os, "mkfifo"):
@@ -255,15 +256,20 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
         "csv": (flows.to_csv(index=False), 1, None),
         "csv-names": (flows.to_csv(index=False, header=False), 0, list(flows.columns)),
         "zeek": (zeek_text(rows), 8, None),
+        "zeek-mid-line": (zeek_text(rows), 8, None),
         "zeek-json": (zeek_json_text(rows), 0, None),
     }[kind]
     lines = text.encode().splitlines(keepends=True)
+    if kind == "zeek-mid-line":
+        cut = header_lines + 150
+        lines[cut : cut + 1] = [lines[cut][:20], lines[cut][20:]]
     whole = tmp_path / "whole"
     whole.write_bytes(text.encode())
     fifo = tmp_path / "live"
     os.mkfifo(fifo)
     resume = threading.Event()
-    writer = write_with_a_pause(fifo, b"".join(lines[: header_lines + 150]), b"".join(lines[header_lines + 150 :]), resume)
+    pause = header_lines + 150 + (kind == "zeek-mid-line")
+    writer = write_with_a_pause(fifo, b"".join(lines[:pause]), b"".join(lines[pause:]), resume)
     source = open_source(str(fifo), names=names)
     chunks = source.chunks(100_000, text=True)
     first = next(chunks)

@@ -73,6 +73,7 @@ class LiveInput(io.RawIOBase):
         LiveInput.opened = True
         self._fh, self._fd, self._own = fh, fh.fileno(), own
         self.eof = False
+        self._carry = b""  # bytes read and not yet handed on: the start of a line the writer has not finished
         self._at_line_end = True  # the last byte handed on ended a line (a segment may end after it)
         self._in_segment = 0  # bytes handed on in the current segment
         self._ended = False  # the current segment has ended at a pause
@@ -108,35 +109,45 @@ class LiveInput(io.RawIOBase):
         return not select.select([self._fd], [], [], seconds)[0]
 
     def head(self, n: int) -> bytes:
-        """Up to `n` first bytes, fewer where the writer pauses at a line's end before that many came."""
+        """Up to `n` first bytes, fewer where the writer pauses before that many came: then the whole lines
+        before the pause (the rest of a line cut by it is kept for the reading that follows)."""
         import os
 
-        parts, got = [], 0
-        while got < n and not self.eof:
+        data = b""
+        while len(data) < n and not self.eof:
             # A Zeek log's header is whole once a line that is not a '#' line follows it.
-            if got and self._at_line_end and _holds_a_row(parts) and self._quiet(self.HEAD_IDLE_SECONDS):
+            if _holds_a_row(data) and self._quiet(self.HEAD_IDLE_SECONDS):
+                cut = data.rfind(b"\n") + 1
+                data, self._carry = data[:cut], data[cut:]
                 break
-            data = os.read(self._fd, n - got)
-            self.eof = not data
-            if data:
-                parts.append(data)
-                got += len(data)
-                self._at_line_end = data.endswith(b"\n")
-        return b"".join(parts)
+            more = os.read(self._fd, n - len(data))
+            self.eof = not more
+            data += more
+        self._at_line_end = data.endswith(b"\n")
+        return data
 
     def readinto(self, b) -> int:
         import os
 
-        if self.eof or self._ended:
+        if self._ended or (self.eof and not self._carry):
             return 0
         # Only between lines, and only once this segment holds some: a new segment waits for its first bytes.
-        if self._segments and self._in_segment and self._at_line_end and self._quiet(self.IDLE_SECONDS):
+        # A writer may pause inside a line (its buffer flushed mid-line): the segment ends at the last whole
+        # line, the rest of the line kept for the next.
+        if (self._segments and self._in_segment and self._at_line_end and not self.eof and b"\n" not in self._carry
+                and self._quiet(self.IDLE_SECONDS)):
             self._ended = True
             return 0
-        data = os.read(self._fd, len(b))
-        if not data:
-            self.eof = True
-            return 0
+        data, self._carry = self._carry, b""
+        while not self.eof and b"\n" not in data and len(data) < len(b):
+            more = os.read(self._fd, len(b) - len(data))
+            self.eof = not more
+            data += more
+        data, self._carry = data[: len(b)], data[len(b) :]
+        if not self.eof or self._carry:
+            cut = data.rfind(b"\n") + 1
+            if cut:  # else a line longer than the buffer, handed on in parts
+                data, self._carry = data[:cut], data[cut:] + self._carry
         b[: len(data)] = data
         self._in_segment += len(data)
         self._at_line_end = data.endswith(b"\n")
@@ -157,12 +168,13 @@ class LiveInput(io.RawIOBase):
         return self._segments
 
     def more(self) -> bool:
-        """Whether another segment may follow (the writer has not closed the pipe)."""
-        return not self.eof
+        """Whether another segment may follow (the writer has not closed the pipe, or left bytes to hand on)."""
+        return not self.eof or bool(self._carry)
 
 
-def _holds_a_row(parts: list[bytes]) -> bool:
-    return any(line.strip() and not line.startswith(b"#") for line in b"".join(parts).split(b"\n"))
+def _holds_a_row(data: bytes) -> bool:
+    """Whether `data` holds a whole line that is not blank and not a '#' line."""
+    return any(line.strip() and not line.startswith(b"#") for line in data[: data.rfind(b"\n") + 1].split(b"\n"))
 
 
 def read_up_to(stream: IO[bytes], n: int) -> bytes:
