@@ -60,12 +60,12 @@ class LiveInput(io.RawIOBase):
     """A pipe read as its writer writes it: stdin fed by `tail -n +1 -F conn.log`, a FIFO a sensor writes to.
 
     Read as a plain stream (fit), it gives every byte until the writer closes the pipe. Read in segments
-    (`segment`, score), a segment also ends where the writer has paused at a line's end for IDLE_SECONDS,
-    so each segment reads as a small whole file: the rows that came before a pause are scored and written
-    then, not when a reader's megabyte blocks and a chunk's 100,000 rows have filled. A pipe that never
-    pauses is one segment, read as fast as before."""
+    (`segment`, score), a segment also ends where the writer has paused for IDLE_SECONDS, after the last
+    whole line, so each segment reads as a small whole file: the rows that came before a pause are scored
+    and written then, not when a reader's megabyte blocks and a chunk's 32,768 rows have filled. A pipe
+    that never pauses is one segment, read as fast as before."""
 
-    IDLE_SECONDS = 0.25  # a pause this long at a line's end ends a segment
+    IDLE_SECONDS = 0.25  # a pause this long ends a segment
     HEAD_IDLE_SECONDS = 1.0  # the first bytes, which tell the format, are waited for a little longer
     opened = False  # whether this process has read such a pipe (its command leaves without joining readers)
 
