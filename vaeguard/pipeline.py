@@ -256,8 +256,8 @@ def score_file(
                 if len(inflight) >= NETWORK_WORKERS:
                     hand_on()
         except KeyboardInterrupt as e:
-            if not source.live:
-                raise
+            if not source.live or names is None:
+                raise  # a file, or a pipe that has given no rows yet: stopped, nothing written
             # A live pipe (`tail -F`) ends with Ctrl-C or `docker stop`: the rows read so far are its rows.
             stopped = "terminated (SIGTERM)" if type(e).__name__ == "Terminated" else "interrupted"
             chunks.abandon()
