@@ -195,7 +195,9 @@ def score_file(
         if len(scored) or not wrote_any:
             writer.write(scored)
             wrote_any = True
-        return rep
+        # Counted here, on the writing thread, in input order: an interrupt (a live pipe's end) lands on the
+        # main thread, which could otherwise count a chunk twice or not at all.
+        report.add(rep)
 
     # Three stages overlap: reading the next chunks (one thread), encoding and the network on two chunks
     # at once (two threads), and formatting and writing the previous one (one thread). Encoding plus
@@ -216,7 +218,7 @@ def score_file(
             chunk, rows = inflight.popleft()
             rows = rows.result()
             if pending is not None:
-                report.add(pending.result())
+                pending.result()
             pending = pool.submit(finish_and_write, chunk, rows)
             if on_rows is not None:
                 on_rows(len(chunk))
@@ -227,7 +229,7 @@ def score_file(
             while inflight:
                 hand_on()
             if pending is not None:
-                report.add(pending.result())
+                pending.result()
                 pending = None
             if not paused or (until is None and (on_drift is None or warned)):
                 return False
