@@ -88,11 +88,20 @@ def model_copy(trained_model, tmp_path) -> Path:
     return dst
 
 
-def write_with_a_pause(path, first: bytes, rest: bytes, resume) -> threading.Thread:
-    """A thread that writes `first` to the pipe at `path`, waits (up to 20 s) for the event `resume`, then
-    writes `rest` and closes the pipe; `resume.in_time` says whether it was set before the wait ran out."""
+def live_pipe(tmp_path: Path, first: bytes, rest: bytes, name: str = "live") -> tuple[Path, threading.Event, threading.Thread]:
+    """A named pipe `tmp_path / name` written live: a thread writes `first` into it, waits (up to 20 s) for
+    the returned event, then writes `rest` and closes the pipe; the event's `in_time` says whether it was
+    set before the wait ran out. Skips the test where the system has no named pipes."""
+    import os
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no named pipes on this system")
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    resume = threading.Event()
+
     def write():
-        with open(path, "wb") as fh:
+        with open(fifo, "wb") as fh:
             fh.write(first)
             fh.flush()
             resume.in_time = resume.wait(20)
@@ -100,4 +109,4 @@ def write_with_a_pause(path, first: bytes, rest: bytes, resume) -> threading.Thr
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
-    return writer
+    return fifo, resume, writer

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from vaeguard.scoring import SCORE_COLUMNS
 
-from .conftest import SAMPLE, invoke, make_flows, write_with_a_pause
+from .conftest import SAMPLE, invoke, live_pipe, make_flows
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -154,15 +154,12 @@ def test_score_writes_a_live_pipes_rows_as_they_come(runner, trained_model, tmp_
     import os
     import threading
 
-    if not hasattr(os, "mkfifo"):
-        pytest.skip("no named pipes on this system")
     ref = tmp_path / "ref.csv"
     score_to(runner, trained_model, ref)
     lines = NEW.read_bytes().splitlines(keepends=True)
-    live_in, live_out = tmp_path / "in", tmp_path / "out"
-    os.mkfifo(live_in)
+    live_in, out_so_far, writer = live_pipe(tmp_path, b"".join(lines[:301]), b"".join(lines[301:]), name="in")
+    live_out = tmp_path / "out"
     os.mkfifo(live_out)
-    out_so_far = threading.Event()
     got: list[bytes] = []
 
     def read_scores():
@@ -172,35 +169,14 @@ def test_score_writes_a_live_pipes_rows_as_they_come(runner, trained_model, tmp_
                 if len(got) == 301:
                     out_so_far.set()
 
-    def write_rows():
-        with open(live_in, "wb") as fh:
-            fh.write(b"".join(lines[:301]))
-            fh.flush()
-            out_so_far.in_time = out_so_far.wait(20)
-            fh.write(b"".join(lines[301:]))
-
-    threads = [threading.Thread(target=read_scores, daemon=True), threading.Thread(target=write_rows, daemon=True)]
-    for t in threads:
-        t.start()
+    reader = threading.Thread(target=read_scores, daemon=True)
+    reader.start()
     res = invoke(runner, "score", live_in, "--model", trained_model, "--out", live_out, "-q")
-    for t in threads:
+    for t in (reader, writer):
         t.join(30)
     assert res.exit_code == 0, res.output
     assert out_so_far.in_time
     pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(b"".join(got))), pd.read_csv(ref))
-
-
-def _live_pipe(tmp_path, first: bytes, rest: bytes):
-    """A named pipe, a thread writing `first` into it and holding `rest` back until its event is set."""
-    import os
-    import threading
-
-    if not hasattr(os, "mkfifo"):
-        pytest.skip("no named pipes on this system")
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    resume = threading.Event()
-    return fifo, resume, write_with_a_pause(fifo, first, rest, resume)
 
 
 def test_a_live_pipe_tells_drift_when_the_rows_so_far_show_it(trained_model, tmp_path):
@@ -213,7 +189,7 @@ def test_a_live_pipe_tells_drift_when_the_rows_so_far_show_it(trained_model, tmp
     rows = pd.read_csv(NEW)
     rows.loc[:299, "service"] = "gopher"
     text = rows.to_csv(index=False).encode().splitlines(keepends=True)
-    fifo, told, writer = _live_pipe(tmp_path, b"".join(text[:301]), b"".join(text[301:]))
+    fifo, told, writer = live_pipe(tmp_path, b"".join(text[:301]), b"".join(text[301:]))
     heard = []
     run = score_file(open_source(str(fifo)), trained_model, str(tmp_path / "o.csv"), on_drift=lambda d: (heard.append(d), told.set()))
     writer.join(30)
@@ -233,7 +209,7 @@ def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, t
     from vaeguard.sources import open_source
 
     text = NEW.read_bytes().splitlines(keepends=True)
-    fifo, done, writer = _live_pipe(tmp_path, b"".join(text[:301]), b"")
+    fifo, done, writer = live_pipe(tmp_path, b"".join(text[:301]), b"")
 
     def interrupt(rows):
         raise KeyboardInterrupt

@@ -4,7 +4,6 @@ Parquet parts as one table."""
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from vaeguard import VAEGuard
 from vaeguard.errors import InputError
 from vaeguard.sources import open_source, read_table
 
-from .conftest import ROOT, invoke, make_flows, write_with_a_pause
+from .conftest import ROOT, invoke, live_pipe, make_flows
 from .logdata import conn_rows, nfdump_csv, zeek_json_text, zeek_text
 
 
@@ -246,10 +245,6 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
     writes the rest, so a reader that waited for a full block or a full chunk would get all 400 rows in one
     chunk only after the writer gave up waiting. A writer may also pause inside a line (a buffer flushed
     mid-line): the rows before it come out, and the line waits for its end."""
-    import os
-
-    if not hasattr(os, "mkfifo"):
-        pytest.skip("no named pipes on this system")
     rows = conn_rows(400)
     flows = make_flows(400)
     text, header_lines, names = {
@@ -265,11 +260,8 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
         lines[cut : cut + 1] = [lines[cut][:20], lines[cut][20:]]
     whole = tmp_path / "whole"
     whole.write_bytes(text.encode())
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    resume = threading.Event()
     pause = header_lines + 150 + (kind == "zeek-mid-line")
-    writer = write_with_a_pause(fifo, b"".join(lines[:pause]), b"".join(lines[pause:]), resume)
+    fifo, resume, writer = live_pipe(tmp_path, b"".join(lines[:pause]), b"".join(lines[pause:]))
     source = open_source(str(fifo), names=names)
     chunks = source.chunks(100_000, text=True)
     first = next(chunks)
