@@ -194,7 +194,7 @@ def test_a_live_pipe_tells_drift_when_the_rows_so_far_show_it(trained_model, tmp
     run = score_file(open_source(str(fifo)), trained_model, str(tmp_path / "o.csv"), on_drift=lambda d: (heard.append(d), told.set()))
     writer.join(30)
     assert told.in_time and len(heard) == 1 and heard[0].drift and heard[0].flag_rate > 0.9
-    assert run.report.rows == 1000 and run.drift.drift and not run.stopped
+    assert run.report.rows == 1000 and run.drift.drift and run.interrupted is None and not run.until_met
     # A file's drift is told once, in the summary, not also as the run goes.
     (tmp_path / "drifted.csv").write_bytes(b"".join(text))
     run = score_file(str(tmp_path / "drifted.csv"), trained_model, str(tmp_path / "o.csv"), on_drift=heard.append)
@@ -220,7 +220,9 @@ def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, t
     finally:
         done.set()
         writer.join(30)
-    assert run.stopped == "interrupted" and run.report.rows == 300
+    from vaeguard.cli_common import stopped_by
+
+    assert stopped_by(run.interrupted) == ("interrupted", 130) and run.report.rows == 300
     score_file(str(NEW), trained_model, str(tmp_path / "ref.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(tmp_path / "ref.csv").head(300))
     with pytest.raises(KeyboardInterrupt):

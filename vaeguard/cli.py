@@ -25,7 +25,7 @@ import typer
 
 from .cli_common import (
     DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
-    keep_freed_memory, open_input, pause_gc, stop_on_sigterm, use_threads,
+    keep_freed_memory, open_input, pause_gc, stop_on_sigterm, stopped_by, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -253,14 +253,14 @@ def score(
         render.emit_json(render.score_summary(detector, run, out))
     elif not quiet:
         render.print_score_summary(con, detector, run, out)
-    if run.stopped == "until":
+    if run.until_met and not quiet:
+        why = "a row was flagged (--fail-on-anomaly)" if fail_on_anomaly and run.report.flagged else "drift (--fail-on-drift)"
+        render.warning(con, f"stopped reading the pipe at {why}: its {run.report.rows:,} rows so far are scored and written")
+    if run.interrupted is not None:
+        how, code = stopped_by(run.interrupted)
         if not quiet:
-            why = "a row was flagged (--fail-on-anomaly)" if fail_on_anomaly and run.report.flagged else "drift (--fail-on-drift)"
-            render.warning(con, f"stopped reading the pipe at {why}: its {run.report.rows:,} rows so far are scored and written")
-    elif run.stopped:
-        if not quiet:
-            render.warning(con, f"{run.stopped}: the {run.report.rows:,} rows read from the pipe so far are scored and written")
-        raise typer.Exit(143 if "SIGTERM" in run.stopped else 130)
+            render.warning(con, f"{how}: the {run.report.rows:,} rows read from the pipe so far are scored and written")
+        raise typer.Exit(code)
     if (fail_on_anomaly and run.report.flagged) or (fail_on_drift and run.drift.drift):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 

@@ -60,6 +60,11 @@ class Terminated(KeyboardInterrupt):
     Python's default SIGTERM ends the process at once, and a killed score left its hidden temporary file."""
 
 
+def stopped_by(e: KeyboardInterrupt) -> tuple[str, int]:
+    """What ended a command, in words, and its exit code: Ctrl-C (130) or SIGTERM (143)."""
+    return ("terminated (SIGTERM)", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+
+
 def stop_on_sigterm() -> None:
     import signal
 
@@ -139,7 +144,7 @@ def handles_errors(fn):
             _fail(str(e), e.exit_code)
         except KeyboardInterrupt as e:
             hint = " (fit: run the same command with --resume to continue from the last saved epoch)" if fn.__name__ == "fit" else ""
-            how, code = ("terminated (SIGTERM)", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+            how, code = stopped_by(e)
             _fail(f"{how}; no output file was written{hint}", code)
         except BrokenPipeError:
             # Downstream (e.g. `| head`) closed the pipe: not an error worth a traceback.

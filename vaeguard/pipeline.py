@@ -45,9 +45,10 @@ class ScoreRun:
     detector: object = None
     not_numbers: dict = field(default_factory=dict)  # Parquet output: {column: values written as null}
     read_as: str = ""  # how the file was read, in words (Source.describe)
-    # A live pipe's run ended before the pipe did: by a signal, "interrupted" or "terminated (SIGTERM)"; or
-    # "until", when `until` said so
-    stopped: str = ""
+    # A live pipe's run ended before the pipe did: by Ctrl-C or SIGTERM (the KeyboardInterrupt), or where
+    # `until` said so
+    interrupted: KeyboardInterrupt | None = None
+    until_met: bool = False
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
@@ -239,7 +240,7 @@ def score_file(
                 warned = True
             return until is not None and bool(until(report, drift))
 
-        names, warned, stopped = None, False, ""
+        names, warned, interrupted, until_met = None, False, None, False
         try:
             while True:
                 chunk = chunks.next_within(LIVE_WAIT_SECONDS) if source.live and inflight else next(chunks, None)
@@ -247,7 +248,7 @@ def score_file(
                     # A live pipe's writer has paused: the rows so far are written now, not when more come,
                     # and a drift the rows so far show is told now, not when the pipe closes.
                     if written_so_far(paused=True):
-                        stopped = "until"
+                        until_met = True
                         chunks.abandon()
                         break
                     chunk = next(chunks, None)
@@ -261,12 +262,12 @@ def score_file(
             if not source.live or names is None:
                 raise  # a file, or a pipe that has given no rows yet: stopped, nothing written
             # A live pipe (`tail -F`) ends with Ctrl-C or `docker stop`: the rows read so far are its rows.
-            stopped = "terminated (SIGTERM)" if type(e).__name__ == "Terminated" else "interrupted"
+            interrupted = e
             chunks.abandon()
         written_so_far()
     drift = check_drift(detector, report)
     return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers, source.describe(names if names is not None else []),
-                    stopped)
+                    interrupted, until_met)
 
 
 def check_not_input(out: str, source) -> None:
