@@ -88,10 +88,12 @@ def model_copy(trained_model, tmp_path) -> Path:
     return dst
 
 
-def live_pipe(tmp_path: Path, first: bytes, rest: bytes, name: str = "live") -> tuple[Path, threading.Event, threading.Thread]:
+def live_pipe(tmp_path: Path, first: bytes, rest: bytes | list[bytes], name: str = "live") -> tuple[Path, threading.Event, threading.Thread]:
     """A named pipe `tmp_path / name` written live: a thread writes `first` into it, waits (up to 20 s) for
     the returned event, then writes `rest` and closes the pipe; the event's `in_time` says whether it was
-    set before the wait ran out. Skips the test where the system has no named pipes."""
+    set before the wait ran out. `rest` as a list: each part after a wait of its own (the event is cleared
+    before each part is written, so the reader sets it once per part it has read). Skips the test where
+    the system has no named pipes."""
     import os
 
     if not hasattr(os, "mkfifo"):
@@ -99,13 +101,17 @@ def live_pipe(tmp_path: Path, first: bytes, rest: bytes, name: str = "live") -> 
     fifo = tmp_path / name
     os.mkfifo(fifo)
     resume = threading.Event()
+    resume.in_time = True
 
     def write():
         with open(fifo, "wb") as fh:
             fh.write(first)
             fh.flush()
-            resume.in_time = resume.wait(20)
-            fh.write(rest)
+            for part in rest if isinstance(rest, list) else [rest]:
+                resume.in_time = resume.wait(20) and resume.in_time
+                resume.clear()
+                fh.write(part)
+                fh.flush()
 
     writer = threading.Thread(target=write, daemon=True)
     writer.start()

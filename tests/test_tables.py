@@ -14,7 +14,7 @@ from vaeguard.errors import InputError
 from vaeguard.sources import open_source, read_table
 
 from .conftest import ROOT, invoke, live_pipe, make_flows
-from .logdata import conn_rows, nfdump_csv, zeek_json_text, zeek_text
+from .logdata import FIELDS, conn_rows, nfdump_csv, zeek_json_text, zeek_text
 
 
 def test_quoted_csv_lines_of_another_shape_are_counted_at_fit(tmp_path):
@@ -271,3 +271,42 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
     assert resume.in_time and len(first) == 150 and [len(c) for c in rest] == [250]
     expected = pd.concat(list(open_source(str(whole), names=names).chunks(100_000, text=True)), ignore_index=True)
     pd.testing.assert_frame_equal(pd.concat([first, *rest], ignore_index=True), expected)
+
+
+def test_a_live_zeek_log_read_on_past_a_rotation_takes_the_new_logs_fields(tmp_path):
+    """`tail -n +1 -F conn.log` across a rotation after a Zeek upgrade or a newly loaded script: the old
+    log's #close, then a log whose #fields differ (here community_id added). Every segment after that is
+    read with the new log's header, as `cat` of both files is; read with the first header, its rows' fields
+    would land one column off (a uid read as an address)."""
+    rows = conn_rows(400)
+    cid = FIELDS.index("uid") + 1
+
+    def upgraded(text: str) -> str:  # community_id after uid, in the header and in every row
+        out = []
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if line.startswith(("#fields", "#types")) or not line.startswith("#"):
+                value = "community_id" if line.startswith("#fields") else "string" if line.startswith("#types") else f"1:{parts[1][:8]}="
+                parts.insert(cid + (1 if line.startswith("#") else 0), value)
+            out.append("\t".join(parts))
+        return "\n".join(out) + "\n"
+
+    old = zeek_text(rows[:150], close=False)
+    new = upgraded(zeek_text(rows[150:], close=False)).splitlines(keepends=True)
+    head = [line for line in new if line.startswith("#")]
+    body = new[len(head):]
+    parts = ["#close\t2019-01-10-13-00-00\n" + "".join(head + body[:100]), "".join(body[100:])]
+    whole = tmp_path / "whole"
+    whole.write_text(old + "".join(parts))
+    fifo, resume, writer = live_pipe(tmp_path, old.encode(), [p.encode() for p in parts])
+    source = open_source(str(fifo))
+    got = []
+    for chunk in source.chunks(100_000, text=True):
+        got.append(chunk)
+        resume.set()
+    writer.join(30)
+    assert resume.in_time and [len(c) for c in got] == [150, 100, 150]
+    expected = pd.concat(list(open_source(str(whole)).chunks(100_000, text=True)), ignore_index=True)
+    assert list(expected.columns) == FIELDS and expected["uid"].str.startswith("C").all()
+    pd.testing.assert_frame_equal(pd.concat(got, ignore_index=True), expected)
+    assert source.extra_fields == {"community_id"}

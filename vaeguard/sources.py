@@ -101,6 +101,9 @@ class Source:
     # closes the line and opens no column.
     padded: bool = False
     closing_delimiter: bool = False
+    # The #fields line and the rest of the header of the latest Zeek log in the stream after the first (logs
+    # joined end to end, a rotation under `tail -F`): a live pipe's later segments are read with it.
+    later_zeek_header: bytes = b""
     _stream: IO[bytes] | None = None  # stdin, already peeked at
     # A pipe that may be written live, its first bytes and what each later segment starts with (_live_chunks)
     _live: tuple | None = None
@@ -282,7 +285,9 @@ class Source:
                 yield chunk
             if not live.more():
                 return
-            first = preamble
+            # After a rotation to a log of other fields, that log's #fields and #types: read as the stream's
+            # second log, in the first log's columns, as the whole stream would be.
+            first = self.later_zeek_header or preamble
 
     def _chunks_once(self, chunk_size: int, text: bool, columns: list[str] | None, split_up_to: int | None) -> Iterator[pd.DataFrame]:
         with self.errors_as_input_errors():

@@ -219,6 +219,7 @@ def _next_header(source: "Source", fh, pending: bytes) -> tuple[ZeekHeader, byte
         more = b"" if body is not None else fh.read(1 << 16)
         if not more:
             head = b"\n".join(lines[:body] if body is not None else lines)
+            source.later_zeek_header = head + b"\n"
             return parse_zeek_header(head.decode("utf-8", "replace"), source.name), pending
         pending += more
 
