@@ -193,12 +193,41 @@ def test_a_live_pipe_tells_drift_when_the_rows_so_far_show_it(trained_model, tmp
     heard = []
     run = score_file(open_source(str(fifo)), trained_model, str(tmp_path / "o.csv"), on_drift=lambda d: (heard.append(d), told.set()))
     writer.join(30)
-    assert told.in_time and len(heard) == 1 and heard[0].drift and heard[0].flag_rate > 0.9
+    assert told.in_time and len(heard) == 1 and heard[0].started and heard[0].check.flag_rate > 0.9
+    assert heard[0].message().startswith("drift: 100.0% of rows flagged")
     assert run.report.rows == 1000 and run.drift.drift and run.interrupted is None and not run.until_met
     # A file's drift is told once, in the summary, not also as the run goes.
     (tmp_path / "drifted.csv").write_bytes(b"".join(text))
     run = score_file(str(tmp_path / "drifted.csv"), trained_model, str(tmp_path / "o.csv"), on_drift=heard.append)
     assert run.drift.drift and len(heard) == 1
+
+
+def test_a_live_run_tells_each_spell_of_drift_as_it_begins_and_ends(trained_model, tmp_path):
+    """`tail -F` for days: drift is told where a spell begins and where a whole window of rows after it no
+    longer shows it, then again where the next begins; it used to be told once a run. The pipe gives 300
+    rows of a service training never saw, then a window's worth of rows the model passes, then 300 more
+    of that service; the writer waits for each part to be told of before it writes the next (and holds the
+    pipe open after the last, as `tail -F` does)."""
+    from vaeguard.detector import Detector
+    from vaeguard.drift import DriftWatch
+    from vaeguard.pipeline import score_file
+    from vaeguard.sources import open_source
+
+    rows = pd.read_csv(NEW)
+    passed = rows[Detector.load(trained_model).predict(rows) == 1]
+    window = DriftWatch(Detector.load(trained_model)).window_rows
+    quiet = pd.concat([passed] * (window // len(passed) + 1), ignore_index=True)
+    gopher = rows.head(300).assign(service="gopher")
+    parts = [frame.to_csv(index=False, header=i == 0).encode() for i, frame in enumerate([gopher, quiet, gopher])]
+    fifo, told, writer = live_pipe(tmp_path, parts[0], [*parts[1:], b""])
+    heard = []
+    run = score_file(open_source(str(fifo)), trained_model, str(tmp_path / "o.csv"), on_drift=lambda d: (heard.append(d), told.set()))
+    writer.join(30)
+    assert told.in_time and run.report.rows == 600 + len(quiet)
+    assert [(h.started, h.first_row, h.last_row) for h in heard] == [
+        (True, 1, 300), (False, 301, 300 + len(quiet)), (True, 301 + len(quiet), 600 + len(quiet))]
+    assert heard[1].message().startswith(f"drift over: 0.0% of rows 301-{300 + len(quiet):,} flagged where")
+    assert heard[2].message().startswith(f"drift: 100.0% of rows {301 + len(quiet):,}-{600 + len(quiet):,} flagged")
 
 
 def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, tmp_path):

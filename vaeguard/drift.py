@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 # One-sided p-value below which the flagged share counts as drift.
 DRIFT_P = 1e-3
 TOP_COLUMNS = 3
+# A live run is judged in windows of rows, so that a run of days tells each spell of drift as it begins
+# and as it ends, not only its first: a window closes once the calibration expects this many of its rows
+# flagged (10,000 rows at 1%; at least MIN_WINDOW_ROWS). Fewer would make the test on a window too weak
+# to tell a doubled rate; many more would let hours of normal traffic hide the start of an attack.
+WINDOW_FLAGGED = 100
+MIN_WINDOW_ROWS = 1000
 
 
 @dataclass
@@ -38,9 +44,10 @@ class DriftCheck:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def message(self) -> str:
+    def message(self, rows: str = "rows") -> str:
+        """rows: which rows the figures speak of, as the message names them ("rows 10,001-17,214")."""
         moved = f"; the columns that moved most: {', '.join(self.columns)}" if self.columns else ""
-        head = (f"drift: {self.flag_rate:.1%} of rows flagged where {self.expected_flag_rate:.1%} was expected "
+        head = (f"drift: {self.flag_rate:.1%} of {rows} flagged where {self.expected_flag_rate:.1%} was expected "
                 f"(binomial p = {self.p_value:.1g}){moved}.")
         if self.respelled:
             pairs = "; ".join(f"{col}: " + ", ".join(f"{new} for {old}" for new, old in list(same.items())[:3])
@@ -132,3 +139,54 @@ def check_drift(detector, report: "ChunkReport") -> DriftCheck:
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
     return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {})
+
+
+@dataclass
+class LiveDrift:
+    """A spell of drift beginning or ending in a live run, and the window of rows that showed it."""
+
+    check: DriftCheck  # on the window's rows
+    first_row: int  # the window's rows, counted from 1 over the whole run
+    last_row: int
+    started: bool  # False: the spell ended
+
+    def message(self) -> str:
+        rows = "rows" if self.first_row == 1 else f"rows {self.first_row:,}-{self.last_row:,}"
+        if self.started:
+            return self.check.message(rows)
+        return (f"drift over: {self.check.flag_rate:.1%} of {rows} flagged where {self.check.expected_flag_rate:.1%} "
+                "was expected")
+
+
+class DriftWatch:
+    """Drift in a live run, looked at in each pause of the pipe: told when a window of rows first shows it
+    and when a whole window after that no longer does. The window since the last one closed is tested at
+    every pause (a burst shows at once); a window that has held its rows closes, quietly unless it ends a
+    spell. The run's summary still tests all of its rows at once."""
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.window_rows = max(MIN_WINDOW_ROWS, math.ceil(WINDOW_FLAGGED / expected_rate(detector.calibration_)[0]))
+        self.drifting = False
+        self._start = (0, 0, 0, None)  # rows, flagged, novel_flagged and contribution_sum where the window began
+
+    def at_pause(self, report: "ChunkReport") -> tuple[DriftCheck, LiveDrift | None]:
+        """The window's drift check, and what to tell of it (None: nothing new)."""
+        from .scoring import ChunkReport
+
+        rows, flagged, novel, sums = self._start
+        window = ChunkReport(report.rows - rows, report.flagged - flagged, new_values=report.new_values,
+                             novel_flagged=report.novel_flagged - novel,
+                             contribution_sum=None if report.contribution_sum is None else report.contribution_sum - (0 if sums is None else sums))
+        check = check_drift(self.detector, window)
+        told = None
+        if check.drift and not self.drifting:
+            told, self.drifting = LiveDrift(check, rows + 1, report.rows, True), True
+        elif window.rows >= self.window_rows:
+            if self.drifting and not check.drift:
+                told, self.drifting = LiveDrift(check, rows + 1, report.rows, False), False
+        else:
+            return check, None
+        sums = None if report.contribution_sum is None else report.contribution_sum.copy()
+        self._start = (report.rows, report.flagged, report.novel_flagged, sums)
+        return check, told

@@ -161,14 +161,15 @@ def score_file(
     flagged ones, with its scores to `out` (a file written atomically, or "-" for stdout).
 
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
-    on_drift: hears the drift check (drift.DriftCheck) once, when the rows a live pipe has given so far
-    first show drift; a live pipe's run may never end, and its summary never come.
-    until: asked at each of a live pipe's pauses, with the report and the drift check so far; True ends the
-    run there, as the pipe's end would (`--fail-on-anomaly`, `--fail-on-drift`: their exit code is an alarm).
+    on_drift: hears each spell of drift in a live pipe's rows as it begins and as it ends (drift.LiveDrift,
+    from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come.
+    until: asked at each of a live pipe's pauses, with the report so far and the drift check of the rows
+    since the last window closed; True ends the run there, as the pipe's end would (`--fail-on-anomaly`,
+    `--fail-on-drift`: their exit code is an alarm).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from .drift import check_drift
+    from .drift import DriftWatch, check_drift
     from .forward import one_blas_thread
     from .io import AtomicTableWriter, prefetch
     from .scoring import ChunkReport, encode_chunk, finish_chunk, score_network
@@ -226,21 +227,21 @@ def score_file(
 
         def written_so_far(paused: bool = False) -> bool:
             """Every chunk read so far scored and written; at a live pipe's pause, whether to end there."""
-            nonlocal pending, warned
+            nonlocal pending
             while inflight:
                 hand_on()
             if pending is not None:
                 pending.result()
                 pending = None
-            if not paused or (until is None and (on_drift is None or warned)):
+            if not paused or (until is None and on_drift is None):
                 return False
-            drift = check_drift(detector, report)
-            if drift.drift and on_drift is not None and not warned:
-                on_drift(drift)
-                warned = True
+            drift, told = watch.at_pause(report)
+            if told is not None and on_drift is not None:
+                on_drift(told)
             return until is not None and bool(until(report, drift))
 
-        names, warned, interrupted, until_met = None, False, None, False
+        names, interrupted, until_met = None, None, False
+        watch = DriftWatch(detector)
         try:
             while True:
                 chunk = chunks.next_within(LIVE_WAIT_SECONDS) if source.live and inflight else next(chunks, None)

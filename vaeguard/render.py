@@ -177,6 +177,16 @@ def print_drift(con, drift) -> None:
         warning(con, drift.message())
 
 
+def print_live_drift(con, told) -> None:
+    """A spell of drift in a live run: its start as a warning, its end as a line of its own."""
+    if told.started:
+        warning(con, told.message())
+    else:
+        from rich.markup import escape
+
+        con.print(escape(told.message()), soft_wrap=True)
+
+
 # ---- evaluate ----------------------------------------------------------------------------------------
 def print_evaluation(con, result: dict) -> None:
     from rich.table import Table
