@@ -238,17 +238,28 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
 
 
-@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names", "zeek-mid-line"])
-def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names", "zeek-mid-line", "csv-quoted-line-break", "csv-stray-quote"])
+def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kind, monkeypatch):
     """`tail -n +1 -F conn.log | vaeguard score -`: the rows written before the writer pauses come out as a
     chunk of their own then, read as the whole file would be. The writer waits for that chunk before it
     writes the rest, so a reader that waited for a full block or a full chunk would get all 400 rows in one
     chunk only after the writer gave up waiting. A writer may also pause inside a line (a buffer flushed
-    mid-line): the rows before it come out, and the line waits for its end."""
+    mid-line): the rows before it come out, and the line waits for its end; so does a CSV row whose quoted
+    field holds a line break that the pause comes after. A quote that never closes (a stray one, 5" for
+    inches) holds the rows back only until QUOTED_BYTES more have come."""
+    from vaeguard.streams import LiveInput
+
     rows = conn_rows(400)
     flows = make_flows(400)
+    if kind == "csv-quoted-line-break":
+        flows.loc[149, "service"] = 'a "quoted"\nservice'
+    if kind == "csv-stray-quote":
+        flows.loc[10, "id"] = 'r10 5"'
+        monkeypatch.setattr(LiveInput, "QUOTED_BYTES", 1000)
     text, header_lines, names = {
         "csv": (flows.to_csv(index=False), 1, None),
+        "csv-quoted-line-break": (flows.to_csv(index=False), 1, None),
+        "csv-stray-quote": (flows.to_csv(index=False).replace('"r10 5"""', 'r10 5"'), 1, None),  # unquoted, as it came
         "csv-names": (flows.to_csv(index=False, header=False), 0, list(flows.columns)),
         "zeek": (zeek_text(rows), 8, None),
         "zeek-mid-line": (zeek_text(rows), 8, None),
@@ -268,7 +279,8 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
     resume.set()
     rest = list(chunks)
     writer.join(30)
-    assert resume.in_time and len(first) == 150 and [len(c) for c in rest] == [250]
+    before = 149 if kind == "csv-quoted-line-break" else 150  # the pause cuts row 150's quoted field
+    assert resume.in_time and len(first) == before and [len(c) for c in rest] == [400 - before]
     expected = pd.concat(list(open_source(str(whole), names=names).chunks(100_000, text=True)), ignore_index=True)
     pd.testing.assert_frame_equal(pd.concat([first, *rest], ignore_index=True), expected)
 

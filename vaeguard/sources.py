@@ -274,7 +274,7 @@ class Source:
             self._stream = None
         order = None
         while True:
-            self._stream = live.segment(first)
+            self._stream = live.segment(first, quote=b'"' if self.format == "csv" and not self.log_lines else b"")
             for chunk in self._chunks_once(chunk_size, True, columns, None):
                 if order is None:
                     order = list(chunk.columns)

@@ -66,6 +66,9 @@ class LiveInput(io.RawIOBase):
     that never pauses is one segment, read as fast as before."""
 
     IDLE_SECONDS = 0.25  # a pause this long ends a segment
+    # A quote left open over this many bytes is taken for a stray one, not a field with a line break, so
+    # that the rows after it are not held back for good.
+    QUOTED_BYTES = 1 << 16
     HEAD_IDLE_SECONDS = 1.0  # the first bytes, which tell the format, are waited for a little longer
     opened = False  # whether this process has read such a pipe (its command leaves without joining readers)
 
@@ -78,6 +81,8 @@ class LiveInput(io.RawIOBase):
         self._in_segment = 0  # bytes handed on in the current segment
         self._ended = False  # the current segment has ended at a pause
         self._segments = False  # read in segments (else a plain stream)
+        self._quote = b""  # a CSV's quote character: a line end inside quotes does not end a row
+        self._open = 0  # bytes handed on since a quote opened that has not closed (0: none open)
 
     @staticmethod
     def of(fh: IO[bytes], own: bool = False) -> "LiveInput | None":
@@ -133,33 +138,72 @@ class LiveInput(io.RawIOBase):
             return 0
         # Only between lines, and only once this segment holds some: a new segment waits for its first bytes.
         # A writer may pause inside a line (its buffer flushed mid-line): the segment ends at the last whole
-        # line, the rest of the line kept for the next.
-        if (self._segments and self._in_segment and self._at_line_end and not self.eof and b"\n" not in self._carry
+        # line, the rest of the line kept for the next; and a CSV row whose quoted field holds a line break
+        # is whole only at the line end after its closing quote.
+        if (self._segments and self._in_segment and self._at_line_end and not self.eof and not self._row_end(self._carry)
                 and self._quiet(self.IDLE_SECONDS)):
             self._ended = True
             return 0
         data, self._carry = self._carry, b""
-        while not self.eof and b"\n" not in data and len(data) < len(b):
+        quote = self._quote
+        quotes = data.count(quote) if quote else 0  # counted once per byte: a bulk pipe's reads are 64 KiB each
+        while not self.eof and not self._row_end(data, quotes) and len(data) < len(b):
             more = os.read(self._fd, len(b) - len(data))
             self.eof = not more
             data += more
-        data, self._carry = data[: len(b)], data[len(b) :]
+            quotes += more.count(quote) if quote else 0
+        if len(data) > len(b):
+            quotes -= data.count(quote, len(b)) if quote else 0
+            data, self._carry = data[: len(b)], data[len(b) :]
         if not self.eof or self._carry:
-            cut = data.rfind(b"\n") + 1
-            if cut:  # else a line longer than the buffer, handed on in parts
+            cut = self._row_end(data, quotes)
+            if cut:  # else a row longer than the buffer, handed on in parts
+                quotes -= data.count(quote, cut) if quote else 0
                 data, self._carry = data[:cut], data[cut:] + self._carry
         b[: len(data)] = data
         self._in_segment += len(data)
-        self._at_line_end = data.endswith(b"\n")
+        self._at_line_end = data.endswith(b"\n") and not self._count_quotes(len(data), quotes)
         return len(data)
 
-    def segment(self, first: bytes = b"") -> IO[bytes]:
+    def _row_end(self, data: bytes, quotes: int | None = None) -> int:
+        """Where the last whole row in `data` ends (0: none): after its last line end, or for a CSV, its last
+        line end outside quotes (an even count of quote characters before it, with those already handed on;
+        a doubled quote inside a field counts twice). quotes: how many `data` holds, where counted."""
+        end = data.rfind(b"\n") + 1
+        if not self._quote or not end:
+            return end
+        quotes = (data.count(self._quote) if quotes is None else quotes) + (self._open > 0)
+        row = end
+        while row and (quotes - data.count(self._quote, row)) % 2:
+            row = data.rfind(b"\n", 0, row - 1) + 1
+        return row if row or self._open + len(data) <= self.QUOTED_BYTES else end  # else a stray quote
+
+    def _count_quotes(self, size: int, quotes: int) -> bool:
+        """Takes `size` bytes holding `quotes` quote characters as handed on; whether a quoted field is open
+        after them."""
+        if self._quote and (self._open or quotes % 2):
+            opened = (self._open > 0) != bool(quotes % 2)
+            self._open = self._open + size if opened and self._open + size <= self.QUOTED_BYTES else 0  # as _row_end
+        return self._open > 0
+
+    def segment(self, first: bytes = b"", quote: bytes = b"") -> IO[bytes]:
         """The next segment, `first` put before it (what the format's reader needs at the top of every
         file: a CSV's header line, a Zeek log's header lines). The first call's segment counts `first` as
-        read already, so that a pause right after it ends the segment."""
+        read already, so that a pause right after it ends the segment. quote: a CSV's quote character (a
+        segment never ends inside a quoted field that holds a line break)."""
         started = self._segments
         self._segments, self._ended = True, False
         self._in_segment = len(first) if not started else 0
+        if not started and quote:
+            # The first bytes, as head() cut them at a line end, may end inside a quoted field: the row they
+            # cut waits for its end with the rest.
+            self._quote = quote
+            cut = self._row_end(first)
+            if 0 < cut < len(first):
+                first, self._carry = first[:cut], first[cut:] + self._carry
+                self._at_line_end = True
+            else:
+                self._at_line_end = self._at_line_end and not self._count_quotes(len(first), first.count(quote))
         return io.BufferedReader(Prefixed(first, self), buffer_size=1 << 20)
 
     @property
