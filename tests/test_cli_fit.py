@@ -579,3 +579,24 @@ def test_a_frame_saved_with_its_index_scores_itself(runner, tmp_path):
     wide.to_csv(path, index=False)
     assert invoke(runner, "fit", path, "--model", tmp_path / "w", "--epochs", "1", "-q").exit_code == 0
     assert [c["name"] for c in manifest(tmp_path / "w")["schema"]] == list(wide.columns)
+
+
+def test_fit_of_a_pipe_that_stays_open_says_it_reads_to_the_end(runner, tmp_path, monkeypatch):
+    """`tail -F conn.log | vaeguard fit -` never ends, as fit reads a pipe to its end: where the writer has
+    paused, the pipe still open, fit says so once (it waited in silence, in cron for good), then fits
+    all the rows once the pipe closes. The writer holds its other 200 rows until it has been told."""
+    from vaeguard import cli, render
+
+    from .conftest import live_pipe
+
+    text = make_flows(400).to_csv(index=False).encode().splitlines(keepends=True)
+    fifo, told, writer = live_pipe(tmp_path, b"".join(text[:201]), b"".join(text[201:]))
+    monkeypatch.setattr(cli, "FIT_PIPE_WAIT_SECONDS", 0.3)
+    warned = render.warning
+    monkeypatch.setattr(render, "warning", lambda con, text: (warned(con, text), told.set()))
+    res = invoke(runner, "fit", fifo, "--model", tmp_path / "m", "--epochs", "2")
+    writer.join(30)
+    assert res.exit_code == 0, res.output
+    assert told.in_time and res.output.count("has given nothing for 0.3 s and is still open: fit reads a pipe to its end") == 1
+    training = manifest(tmp_path / "m")["training"]
+    assert training["train_rows"] + training["val_rows"] == 400

@@ -32,6 +32,10 @@ from .errors import EXIT_ANOMALIES_FOUND
 
 __all__ = ["app", "main"]
 
+# fit reads a pipe to its end. One whose writer has paused this long, still open, may be `tail -F`, which
+# never ends: the user hears so, where the command would otherwise wait in silence (in cron, for good).
+FIT_PIPE_WAIT_SECONDS = 5
+
 
 # ---- fit ---------------------------------------------------------------------------------------------
 @app.command()
@@ -88,6 +92,10 @@ def fit(
     con = render.console(quiet)
     use_threads(threads)
     source = open_input(data, format, strict, names)
+    if not quiet:
+        source.when_waiting(FIT_PIPE_WAIT_SECONDS, lambda: render.warning(
+            con, f"{source.name} has given nothing for {FIT_PIPE_WAIT_SECONDS} s and is still open: fit reads a pipe to its end "
+                 f"(Ctrl-C stops it). `tail -F` never ends one: give `tail -n 100000 conn.log`, or the file itself"))
     # Until the first epoch ends (reading, roles, encoding, an epoch: a minute on a large log) a spinner
     # says what is happening.
     status = render.Spinner(con, f"reading {source.name}")

@@ -113,6 +113,14 @@ class Source:
         """Whether the table comes from a pipe that may be written live (read in segments by score)."""
         return self._live is not None
 
+    def when_waiting(self, seconds: float, hear: Callable[[], None]) -> None:
+        """Have `hear` called once, from the reading thread, where the table is a pipe that may be written
+        live and its writer has given nothing for `seconds` without closing it: read whole (fit), such a
+        pipe is read to its end, and `tail -F` has none."""
+        raw = getattr(self._stream, "raw", None)
+        if isinstance(raw, Prefixed) and isinstance(raw.rest, LiveInput):
+            raw.rest.waiting = (seconds, hear)
+
     @property
     def files(self) -> list[str]:
         """Every file of a table given as several ([] for one file: `path`)."""

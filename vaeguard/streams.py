@@ -83,6 +83,7 @@ class LiveInput(io.RawIOBase):
         self._segments = False  # read in segments (else a plain stream)
         self._quote = b""  # a CSV's quote character: a line end inside quotes does not end a row
         self._open = 0  # bytes handed on since a quote opened that has not closed (0: none open)
+        self.waiting: tuple | None = None  # (seconds, hear): read whole, hear once of a writer quiet that long
 
     @staticmethod
     def of(fh: IO[bytes], own: bool = False) -> "LiveInput | None":
@@ -148,6 +149,9 @@ class LiveInput(io.RawIOBase):
         quote = self._quote
         quotes = data.count(quote) if quote else 0  # counted once per byte: a bulk pipe's reads are 64 KiB each
         while not self.eof and not self._row_end(data, quotes) and len(data) < len(b):
+            if self.waiting is not None and not self._segments and self._quiet(self.waiting[0]):
+                hear, self.waiting = self.waiting[1], None
+                hear()
             more = os.read(self._fd, len(b) - len(data))
             self.eof = not more
             data += more
