@@ -201,6 +201,16 @@ def test_several_tables_must_be_one_kind(tmp_path, runner, trained_model):
     assert_clean_error(invoke(runner, "score", str(tmp_path / "nope*.csv"), "--model", trained_model), "no file matches")
     (tmp_path / "empty").mkdir()
     assert_clean_error(invoke(runner, "fit", tmp_path / "empty", "--model", tmp_path / "m2"), "folder with no files")
+    # `vaeguard score . --model m` where the model lives among the tables: its folder is no table.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for f in (a, a2):
+        (logs / f.name).write_bytes(f.read_bytes())
+    assert invoke(runner, "fit", logs, "--model", logs / "m", "--epochs", "1", "-q").exit_code == 0
+    res = invoke(runner, "score", logs, "--model", logs / "m", "--out", tmp_path / "o2.csv", "-q")
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(tmp_path / "o2.csv")) == 70
+    assert_clean_error(invoke(runner, "score", logs / "m", "--model", logs / "m"), "is a vaeguard model folder, not a table", "--model")
 
 
 def test_a_folder_of_parquet_parts_is_one_table(tmp_path, runner, trained_model):

@@ -425,7 +425,12 @@ def _files(paths: list[str]) -> list[str]:
                 raise InputError(f"file not found: no file matches '{path}'")
             out += matched
         elif path != STDIO and p.is_dir():
-            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and not any(part[:1] in "._" for part in f.relative_to(p).parts))
+            # A model folder among the tables (`vaeguard score . --model m` with m in the folder) holds no rows.
+            models = {m.parent for m in p.rglob("manifest.json") if any(m.parent.glob("weights*.safetensors"))}
+            if p in models:
+                raise InputError(f"'{path}' is a vaeguard model folder, not a table; give it as --model")
+            found = sorted(str(f) for f in p.rglob("*") if f.is_file() and not any(part[:1] in "._" for part in f.relative_to(p).parts)
+                           and not models.intersection(f.parents))
             if not found:
                 raise InputError(f"'{path}' is a folder with no files in it; give a table file or a folder of them")
             out += found
