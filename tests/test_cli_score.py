@@ -230,6 +230,26 @@ def test_a_live_run_tells_each_spell_of_drift_as_it_begins_and_ends(trained_mode
     assert heard[2].message().startswith(f"drift: 100.0% of rows {301 + len(quiet):,}-{600 + len(quiet):,} flagged")
 
 
+def test_a_live_run_tells_malformed_lines_as_they_come(trained_model, tmp_path):
+    """A run that never ends never gives its summary, where skipped lines were counted: a live pipe's
+    malformed lines are told at the pause after them, at 1, then once their count has doubled. Each block
+    of 100 rows ends with a line of too many fields: the pipe gives one block, waits to be told, gives two,
+    waits again, then gives the fourth and closes (its line, the fourth, only in the summary)."""
+    from vaeguard.pipeline import score_file
+    from vaeguard.sources import open_source
+
+    lines = NEW.read_bytes().splitlines(keepends=True)
+    bad = b",".join(b"%d" % i for i in range(25)) + b"\n"
+    blocks = [b"".join(lines[1 + 100 * i : 101 + 100 * i]) + bad for i in range(4)]
+    fifo, told, writer = live_pipe(tmp_path, lines[0] + blocks[0], [blocks[1] + blocks[2], blocks[3]])
+    heard = []
+    run = score_file(open_source(str(fifo)), trained_model, str(tmp_path / "o.csv"), on_bad_lines=lambda t: (heard.append(t), told.set()))
+    writer.join(30)
+    assert told.in_time and run.report.rows == 400
+    assert [t.split(": ", 1)[1].split(" (")[0] for t in heard] == ["1 malformed line skipped so far", "3 malformed lines skipped so far"]
+    assert heard[0].endswith("--strict stops at the first") and run.skipped.startswith("4 malformed lines skipped")
+
+
 def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, tmp_path):
     """`tail -F` never closes the pipe, so Ctrl-C or `docker stop` is how a live run ends: the rows read
     so far are scored, written (the output file renamed into place) and counted, where the run used to

@@ -250,6 +250,7 @@ def score(
         run = score_file(source, detector, out, out_format=out_format, chunk_size=chunk_size, only_anomalies=only_anomalies,
                          strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead,
                          on_drift=None if quiet else lambda told: render.print_live_drift(con, told),
+                         on_bad_lines=None if quiet else lambda text: render.warning(con, text),
                          until=lambda report, drift: (fail_on_anomaly and report.flagged) or (fail_on_drift and drift.drift))
     if run.report.rows == 0 and not quiet:
         render.warning(con, f"'{source.name}' has a header but no rows; the output holds the header only")

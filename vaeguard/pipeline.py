@@ -156,6 +156,7 @@ def score_file(
     ahead=None,
     on_drift: Callable | None = None,
     until: Callable | None = None,
+    on_bad_lines: Callable[[str], None] | None = None,
 ) -> ScoreRun:
     """Score `data` against `model` (a folder or a fitted Detector) and write every row, or only the
     flagged ones, with its scores to `out` (a file written atomically, or "-" for stdout).
@@ -163,6 +164,8 @@ def score_file(
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
     on_drift: hears each spell of drift in a live pipe's rows as it begins and as it ends (drift.LiveDrift,
     from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come.
+    on_bad_lines: hears, at a live pipe's pause, how many malformed lines reading has skipped so far, once
+    they come to 1, then each time they have doubled (the summary, which says so too, may never come).
     until: asked at each of a live pipe's pauses, with the report so far and the drift check of the rows
     since the last window closed; True ends the run there, as the pipe's end would (`--fail-on-anomaly`,
     `--fail-on-drift`: their exit code is an alarm).
@@ -227,20 +230,27 @@ def score_file(
 
         def written_so_far(paused: bool = False) -> bool:
             """Every chunk read so far scored and written; at a live pipe's pause, whether to end there."""
-            nonlocal pending
+            nonlocal pending, bad_told
             while inflight:
                 hand_on()
             if pending is not None:
                 pending.result()
                 pending = None
-            if not paused or (until is None and on_drift is None):
+            if not paused:
+                return False
+            if on_bad_lines is not None and source.bad_lines > bad_told:
+                bad_told = 2 * source.bad_lines - 1  # told again once they have doubled
+                n = source.bad_lines
+                on_bad_lines(f"{source.name}: {n:,} malformed line{'s' if n != 1 else ''} skipped so far "
+                             f"(e.g. {source.bad_example!r}); --strict stops at the first")
+            if until is None and on_drift is None:
                 return False
             drift, told = watch.at_pause(report)
             if told is not None and on_drift is not None:
                 on_drift(told)
             return until is not None and bool(until(report, drift))
 
-        names, interrupted, until_met = None, None, False
+        names, interrupted, until_met, bad_told = None, None, False, 0
         watch = DriftWatch(detector)
         try:
             while True:
