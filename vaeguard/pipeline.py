@@ -238,9 +238,9 @@ def score_file(
                 pending = None
             if not paused:
                 return False
-            if on_bad_lines is not None and source.bad_lines > bad_told:
-                bad_told = 2 * source.bad_lines - 1  # told again once they have doubled
-                n = source.bad_lines
+            n = source.bad_lines  # read once: the reading thread may count more meanwhile
+            if on_bad_lines is not None and n > bad_told:
+                bad_told = 2 * n - 1  # told again once they have doubled
                 on_bad_lines(f"{source.name}: {n:,} malformed line{'s' if n != 1 else ''} skipped so far "
                              f"(e.g. {source.bad_example!r}); --strict stops at the first")
             if until is None and on_drift is None:

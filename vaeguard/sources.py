@@ -117,9 +117,9 @@ class Source:
         """Have `hear` called once, from the reading thread, where the table is a pipe that may be written
         live and its writer has given nothing for `seconds` without closing it: read whole (fit), such a
         pipe is read to its end, and `tail -F` has none."""
-        raw = getattr(self._stream, "raw", None)
-        if isinstance(raw, Prefixed) and isinstance(raw.rest, LiveInput):
-            raw.rest.waiting = (seconds, hear)
+        live = _live_input(self)
+        if live is not None:
+            live.waiting = (seconds, hear)
 
     @property
     def files(self) -> list[str]:
@@ -518,12 +518,19 @@ def _read_once(path: str) -> bool:
 
 def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
     source = _open_one(path, fmt, strict, names)
-    raw = getattr(source._stream, "raw", None)
-    if isinstance(raw, Prefixed) and isinstance(raw.rest, LiveInput):
-        preamble = _segment_preamble(source, raw.head)
+    live = _live_input(source)
+    if live is not None:
+        head = source._stream.raw.head
+        preamble = _segment_preamble(source, head)
         if preamble is not None:
-            source._live = (raw.rest, raw.head, preamble)
+            source._live = (live, head, preamble)
     return source
+
+
+def _live_input(source: Source) -> LiveInput | None:
+    """The pipe that may be written live under a source's peeked stream, or None (a file, a test's stdin)."""
+    raw = getattr(source._stream, "raw", None)
+    return raw.rest if isinstance(raw, Prefixed) and isinstance(raw.rest, LiveInput) else None
 
 
 def _segment_preamble(source: Source, head: bytes) -> bytes | None:
