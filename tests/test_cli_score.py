@@ -228,6 +228,16 @@ def test_a_live_run_tells_each_spell_of_drift_as_it_begins_and_ends(trained_mode
         (True, 1, 300), (False, 301, 300 + len(quiet)), (True, 301 + len(quiet), 600 + len(quiet))]
     assert heard[1].message().startswith(f"drift over: 0.0% of rows 301-{300 + len(quiet):,} flagged where")
     assert heard[2].message().startswith(f"drift: 100.0% of rows {301 + len(quiet):,}-{600 + len(quiet):,} flagged")
+    # The summary and --json name every spell, where stderr's last lines show the latest alone.
+    from vaeguard import render
+
+    assert run.drift_spells == heard
+    assert render.drift_spells(run.drift_spells).splitlines() == [
+        f"rows 1-300: 100.0% flagged; over by rows 301-{300 + len(quiet):,} (0.0%)",
+        f"rows {301 + len(quiet):,}-{600 + len(quiet):,}: 100.0% flagged; not over at the end"]
+    spells = render.score_summary(run.detector, run, "o.csv")["drift_spells"]
+    assert [(s["began"], s["first_row"], s["flag_rate"]) for s in spells] == [(True, 1, 1.0), (False, 301, 0.0), (True, 301 + len(quiet), 1.0)]
+    assert "service" in spells[0]["drift_columns"] and spells[1]["drift_columns"] == []
 
 
 def test_a_live_run_tells_malformed_lines_as_they_come(trained_model, tmp_path):

@@ -150,8 +150,16 @@ class LiveDrift:
     last_row: int
     started: bool  # False: the spell ended
 
+    def to_dict(self) -> dict:
+        """As score's --json lists it: what the warning line said, in fields."""
+        return {"began": self.started, "first_row": self.first_row, "last_row": self.last_row, "flag_rate": self.check.flag_rate,
+                "expected_flag_rate": self.check.expected_flag_rate, "drift_columns": self.check.columns}
+
+    def rows(self) -> str:
+        return f"rows {self.first_row:,}-{self.last_row:,}"
+
     def message(self) -> str:
-        rows = "rows" if self.first_row == 1 else f"rows {self.first_row:,}-{self.last_row:,}"
+        rows = "rows" if self.first_row == 1 else self.rows()
         if self.started:
             return self.check.message(rows)
         return (f"drift over: {self.check.flag_rate:.1%} of {rows} flagged where {self.check.expected_flag_rate:.1%} "

@@ -49,6 +49,9 @@ class ScoreRun:
     # `until` said so
     interrupted: KeyboardInterrupt | None = None
     until_met: bool = False
+    # A live pipe's spells of drift, each beginning and end as it was told (drift.LiveDrift): a run of days
+    # warns of several, and its summary names them all, where the last lines of stderr show the latest alone.
+    drift_spells: list = field(default_factory=list)
 
 
 def check_writable_folder(path: Path, what: str = "--model") -> None:
@@ -163,7 +166,8 @@ def score_file(
 
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
     on_drift: hears each spell of drift in a live pipe's rows as it begins and as it ends (drift.LiveDrift,
-    from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come.
+    from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come. The
+    run's `drift_spells` hold them all, heard or not.
     on_bad_lines: hears, at a live pipe's pause, how many malformed lines reading has skipped so far, once
     they come to 1, then each time they have doubled (the summary, which says so too, may never come).
     until: asked at each of a live pipe's pauses, with the report so far and the drift check of the rows
@@ -243,14 +247,14 @@ def score_file(
                 bad_told = 2 * n - 1  # told again once they have doubled
                 on_bad_lines(f"{source.name}: {n:,} malformed line{'s' if n != 1 else ''} skipped so far "
                              f"(e.g. {source.bad_example!r}); --strict stops at the first")
-            if until is None and on_drift is None:
-                return False
             drift, told = watch.at_pause(report)
-            if told is not None and on_drift is not None:
-                on_drift(told)
+            if told is not None:
+                spells.append(told)
+                if on_drift is not None:
+                    on_drift(told)
             return until is not None and bool(until(report, drift))
 
-        names, interrupted, until_met, bad_told = None, None, False, 0
+        names, interrupted, until_met, bad_told, spells = None, None, False, 0, []
         watch = DriftWatch(detector)
         try:
             while True:
@@ -278,7 +282,7 @@ def score_file(
         written_so_far()
     drift = check_drift(detector, report)
     return ScoreRun(report, drift, source.skipped_summary(), detector, writer.not_numbers, source.describe(names if names is not None else []),
-                    interrupted, until_met)
+                    interrupted, until_met, spells)
 
 
 def check_not_input(out: str, source) -> None:

@@ -154,7 +154,8 @@ def score_summary(detector, run, out: str) -> dict:
     r, cal = run.report, detector.calibration_
     return {
         "read_as": run.read_as, "rows": r.rows, "flagged": r.flagged, "threshold": cal.threshold, "calibration": _calibration(cal),
-        **drift_fields(run.drift), **evidence_fields(r), "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
+        **drift_fields(run.drift), "drift_spells": [told.to_dict() for told in run.drift_spells], **evidence_fields(r),
+        "skipped": run.skipped, "out": out, "written_as_null": run.not_numbers,
     }
 
 
@@ -165,11 +166,27 @@ def print_score_summary(con, detector, run, out: str) -> None:
         t.add_row("read as", run.read_as)
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g})")
     add_evidence(t, r)
+    if run.drift_spells:
+        t.add_row("drift spells", drift_spells(run.drift_spells))
     if run.skipped:
         t.add_row("not read", run.skipped)
     t.add_row("written to", "stdout" if out == "-" else out)
     con.print(t)
     print_drift(con, run.drift)
+
+
+def drift_spells(told: list) -> str:
+    """A live run's spells of drift, one a line: where each began and where it was over, as the warnings
+    and `drift over` lines said as they came ('rows 1-3,211: 82.0% flagged; over by rows 3,212-11,651 (0.9%)')."""
+    lines = []
+    for event in told:
+        if event.started:
+            lines.append(f"{event.rows()}: {event.check.flag_rate:.1%} flagged")
+        elif lines:
+            lines[-1] += f"; over by {event.rows()} ({event.check.flag_rate:.1%})"
+    if told and told[-1].started:
+        lines[-1] += "; not over at the end"
+    return "\n".join(lines)
 
 
 def print_drift(con, drift) -> None:
