@@ -85,6 +85,10 @@ def test_fit_on_rows_and_chunked_inputs_equal_fit_on_a_copy():
         assert np.array_equal(b.network_inputs(df, inner, chunk=chunk)[0], x_num[100:-100])
     with pytest.raises(ValueError):
         b.network_inputs(df, rows[::-1])
+    # The training rows' encoding leaves out the evidence terms outside the network, and only them.
+    inputs = b.transform(df.iloc[rows], network_only=True)
+    assert all(np.array_equal(getattr(whole, k), getattr(inputs, k)) for k in ("x_num", "observed", "x_cat"))
+    assert inputs.fixed.shape == inputs.novel.shape == (len(rows), 0) and whole.fixed.shape[1] > 0
 
 
 def test_label_counts_break_ties_as_pandas_does():
@@ -447,3 +451,45 @@ def test_the_held_out_rows_scored_on_several_threads_score_as_on_one():
     assert enc.x_num.shape[0] > 2 * det.network_.shape.score_batch_rows(det.eps_.shape[0])  # batches for every thread
     one, three = network_scores(det, enc, 1), network_scores(det, enc, 3)
     assert np.array_equal(one[0], three[0]) and np.array_equal(one[1], three[1])
+
+
+def test_history_letters_found_once_equal_a_search_per_letter():
+    """Each letter column of a Zeek history is looked up in the column's distinct histories, found once;
+    the codes are those a substring search per letter gives, whatever the column's type."""
+    from vaeguard.encode import HistoryLetters, letter_codes
+    from vaeguard.schema import HISTORY_LETTERS
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    histories = rng.choice(np.array(["ShADadFf", "S", "Dd", "ShAdDaFfR^", "", "CCC", None], dtype=object), n)
+    unique = np.array([f"Sh{i}" for i in range(n)], dtype=object)  # more distinct values than a lookup pays for
+    columns = {
+        "text": pd.Series(histories, dtype="str"),
+        "Arrow text": as_text(pd.DataFrame({"h": histories}))["h"],
+        "objects, a number among them": pd.Series(np.where(np.arange(n) % 97 == 0, 5, histories), dtype=object),
+        "all missing, read as numbers": pd.Series(np.full(n, np.nan)),
+        "every history distinct": pd.Series(unique, dtype="str"),
+        "a short chunk": pd.Series(histories[:10], dtype="str"),
+    }
+    for what, s in columns.items():
+        letters = HistoryLetters(s)
+        assert (letters.codes is None) == (what in ("all missing, read as numbers", "every history distinct")), what
+        for ch in HISTORY_LETTERS:
+            assert np.array_equal(letters.codes_of(ch), letter_codes(s, ch)), (what, ch)
+
+
+def test_port_labels_look_up_each_distinct_port_once():
+    from vaeguard.encode import EPHEMERAL, MISSING, per_distinct_index, port_labels
+
+    ports = ["80", "443", "8080", "53211", "x", None, "1023", "1024"]
+    assert list(port_labels(pd.Series(ports, dtype="str"), {8080})) == ["80", "443", "8080", EPHEMERAL, "x", MISSING, "1023", EPHEMERAL]
+    assert list(port_labels(pd.Series(["80", None], dtype="str"), set())) == ["80", MISSING]  # no port from 1024 up
+    rng = np.random.default_rng(9)
+    drawn = rng.choice(np.array(ports, dtype=object), 5000)
+    lookup = pd.Index(np.array(["<unknown>", "80", "8080", EPHEMERAL, MISSING], dtype=object), dtype=object)
+    for s in (pd.Series(drawn, dtype="str"), pd.to_numeric(pd.Series(drawn), errors="coerce"), pd.Series(drawn[:20], dtype="str")):
+        label = lambda v: port_labels(v, {8080})  # noqa: E731
+        idx, labels_at = per_distinct_index(label, lookup, s)
+        assert np.array_equal(idx, lookup.get_indexer(label(s)))
+        unseen = idx < 0
+        assert list(labels_at(unseen)) == list(label(s)[unseen]) and unseen.any()
