@@ -476,6 +476,7 @@ def test_history_letters_found_once_equal_a_search_per_letter():
         assert (letters.codes is None) == (what in ("all missing, read as numbers", "every history distinct")), what
         for ch in HISTORY_LETTERS:
             assert np.array_equal(letters.codes_of(ch), letter_codes(s, ch)), (what, ch)
+            assert np.array_equal(letters.counts_of(ch), np.bincount(letter_codes(s, ch), minlength=3)), (what, ch)
 
 
 def test_port_labels_look_up_each_distinct_port_once():

@@ -286,13 +286,27 @@ class HistoryLetters:
         if len(uniques) > max(64, self.MAX_DISTINCT_SHARE * len(s)):
             return
         self.codes, self.uniques = codes, [u if isinstance(u, str) else None for u in uniques]
+        self.per_value = None  # rows per distinct history, once counted
+
+    def _present(self, letter: str) -> np.ndarray:
+        # A value that is no string (an object column's number) holds no letter, as str.contains says.
+        return np.fromiter((u is not None and letter in u for u in self.uniques), np.int8, len(self.uniques))
 
     def codes_of(self, letter: str) -> np.ndarray:
         if self.codes is None:
             return letter_codes(self.s, letter)
-        # A value that is no string (an object column's number) holds no letter, as str.contains says.
-        present = np.fromiter((u is not None and letter in u for u in self.uniques), np.int8, len(self.uniques))
+        present = self._present(letter)
         return np.where(self.codes < 0, np.int8(2), present[self.codes] if len(present) else np.int8(0))
+
+    def counts_of(self, letter: str) -> np.ndarray:
+        """`np.bincount(self.codes_of(letter), minlength=3)`, from the distinct histories' counts."""
+        if self.codes is None:
+            return np.bincount(letter_codes(self.s, letter), minlength=3)
+        if self.per_value is None:
+            self.per_value = np.bincount(self.codes[self.codes >= 0], minlength=len(self.uniques))
+        held = int(self.per_value[self._present(letter).astype(bool)].sum())
+        missing = len(self.codes) - int(self.per_value.sum())
+        return np.array([len(self.codes) - missing - held, held, missing], dtype=np.int64)
 
 
 def letter_labels(s: pd.Series, letter: str) -> np.ndarray:
@@ -350,8 +364,8 @@ def _label_counts(col: CategoricalColumn, s: pd.Series, letters: HistoryLetters 
     """How many rows hold each label, most common first (ties in order of first appearance, as pandas).
     letters: `s` as a history's letters, where `col` is one of them."""
     if col.letter:
-        codes = letters.codes_of(col.letter) if letters is not None else letter_codes(s, col.letter)
-        counts = pd.Series(np.bincount(codes, minlength=3), index=LETTER_LABELS)
+        held = letters.counts_of(col.letter) if letters is not None else np.bincount(letter_codes(s, col.letter), minlength=3)
+        counts = pd.Series(held, index=LETTER_LABELS)
         return counts[counts > 0].sort_values(ascending=False, kind="stable")
     text = _plain_text(col, s)
     if text is None:
@@ -399,6 +413,8 @@ class Preprocessor:
         min_count = min_category_count if min_category_count is not None else max(2, int(np.ceil(0.0005 * n)))
 
         def fit_column(spec: ColumnSpec) -> list:
+            if spec.role not in (NUMERIC, CONSTANT, CATEGORICAL, PORT, ADDRESS, TIME):
+                return []  # ignored: its training rows are not copied out (a conn log's uid, addresses and ts)
             s = df[spec.name] if rows is None else df[spec.name].iloc[rows]
             if spec.role == NUMERIC:
                 with np.errstate(over="ignore", invalid="ignore"):  # 1e308 squares to inf in the skew
