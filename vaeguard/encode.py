@@ -279,14 +279,13 @@ class HistoryLetters:
 
     def __init__(self, s: pd.Series):
         self.s = s
-        self.codes = None
+        self.codes = self.per_value = None  # per_value: rows per distinct history, once counted
         if arrow_text(s) is None and not (pdt.is_string_dtype(s.dtype) or pdt.is_object_dtype(s.dtype)):
             return  # a chunk whose histories are all missing reads as numbers: letter_codes casts it
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         if len(uniques) > max(64, self.MAX_DISTINCT_SHARE * len(s)):
             return
         self.codes, self.uniques = codes, [u if isinstance(u, str) else None for u in uniques]
-        self.per_value = None  # rows per distinct history, once counted
 
     def _present(self, letter: str) -> np.ndarray:
         # A value that is no string (an object column's number) holds no letter, as str.contains says.
@@ -599,7 +598,7 @@ class Preprocessor:
             np.nan_to_num(v, copy=False, nan=0.0)
             np.clip(v, -TARGET_CLIP, TARGET_CLIP, out=v)
             x_num[:] = v.T
-        columns: dict[str, pd.Series] = {}  # a history's 23 letter columns read one column
+        columns: dict[str, pd.Series] = {}  # a history's 23 letter columns share one read of it
         histories: dict[str, HistoryLetters] = {}
         for j, (col, lookup, rare, letter_index) in enumerate(zip(self.categorical, self._lookups, self._rare, self._letter_index)):
             s = columns[col.column] if col.column in columns else columns.setdefault(col.column, df[col.column])
