@@ -27,8 +27,8 @@ from pandas.api import types as pdt
 from .errors import InputError
 from .parallel import column_workers, thread_map, worker_count
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
-    as_point_numbers, holds_booleans, numeric_text_values, set_lengths, time_parts,
+    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
+    as_point_numbers, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
 )
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
@@ -320,23 +320,22 @@ def per_distinct(label, s: pd.Series) -> np.ndarray:
     each row made Python strings for every one (1.6 s per port column per million rows, against 0.03 s).
     Object columns are labelled row by row: Python's equality merges True, 1 and 1.0, which label apart.
     """
-    if len(s) < 64 or pdt.is_object_dtype(s.dtype):
+    distinct = distinct_values(s)
+    if distinct is None:
         return label(s)
-    codes, uniques = pd.factorize(s, use_na_sentinel=False)
-    if 2 * len(uniques) > len(s):
-        return label(s)
-    return label(pd.Series(uniques, dtype=s.dtype))[codes]
+    codes, uniques = distinct
+    return label(uniques)[codes]
 
 
 def per_distinct_index(label, lookup: pd.Index, s: pd.Series) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """`lookup.get_indexer(label(s))` as `per_distinct` labels: each distinct value labelled and looked up
     once (a conn log's two port columns, a 16,384-row chunk: 6.3 ms -> 3.4 ms), and a function giving the
     labels of the rows a mask picks."""
-    if len(s) >= 64 and not pdt.is_object_dtype(s.dtype):
-        codes, uniques = pd.factorize(s, use_na_sentinel=False)
-        if 2 * len(uniques) <= len(s):
-            labels = label(pd.Series(uniques, dtype=s.dtype))
-            return lookup.get_indexer(labels)[codes], lambda rows: labels[codes[rows]]
+    distinct = distinct_values(s)
+    if distinct is not None:
+        codes, uniques = distinct
+        labels = label(uniques)
+        return lookup.get_indexer(labels)[codes], lambda rows: labels[codes[rows]]
     labels = label(s)
     return lookup.get_indexer(labels), lambda rows: labels[rows]
 
@@ -412,8 +411,8 @@ class Preprocessor:
         min_count = min_category_count if min_category_count is not None else max(2, int(np.ceil(0.0005 * n)))
 
         def fit_column(spec: ColumnSpec) -> list:
-            if spec.role not in (NUMERIC, CONSTANT, CATEGORICAL, PORT, ADDRESS, TIME):
-                return []  # ignored: its training rows are not copied out (a conn log's uid, addresses and ts)
+            if spec.role == IGNORED:
+                return []  # its training rows are not copied out (a conn log's uid, addresses and ts)
             s = df[spec.name] if rows is None else df[spec.name].iloc[rows]
             if spec.role == NUMERIC:
                 with np.errstate(over="ignore", invalid="ignore"):  # 1e308 squares to inf in the skew
@@ -601,7 +600,9 @@ class Preprocessor:
         columns: dict[str, pd.Series] = {}  # a history's 23 letter columns share one read of it
         histories: dict[str, HistoryLetters] = {}
         for j, (col, lookup, rare, letter_index) in enumerate(zip(self.categorical, self._lookups, self._rare, self._letter_index)):
-            s = columns[col.column] if col.column in columns else columns.setdefault(col.column, df[col.column])
+            if col.column not in columns:
+                columns[col.column] = df[col.column]
+            s = columns[col.column]
             silent = None
             text = _plain_text(col, s)
             if text is not None:  # the scoring path: Arrow's hash lookup, no Python strings
