@@ -496,6 +496,76 @@ def test_threads_caps_the_cpu_threads(runner, flows_csv, tmp_path):
         torch.set_num_threads(before)
 
 
+def _cgroup_tree(root, cgroup_lines, files):
+    (root / "proc/self").mkdir(parents=True)
+    (root / "proc/self/cgroup").write_text("".join(line + "\n" for line in cgroup_lines))
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return str(root)
+
+
+@pytest.mark.parametrize("cgroup_lines, files, expected", [
+    # a container on cgroup v2 (docker --cpus 1.5): its own cgroup at the mount, rounded down
+    (["0::/"], {"sys/fs/cgroup/cgroup.controllers": "cpu io memory", "sys/fs/cgroup/cpu.max": "150000 100000"}, 1),
+    # a systemd service with CPUQuota=200% in a slice without one; the smallest on the way up counts
+    (["0::/system.slice/vaeguard.service"], {"sys/fs/cgroup/cgroup.controllers": "cpu", "sys/fs/cgroup/system.slice/cpu.max": "max 100000",
+                                             "sys/fs/cgroup/system.slice/vaeguard.service/cpu.max": "200000 100000"}, 2),
+    (["0::/a/b"], {"sys/fs/cgroup/cgroup.controllers": "cpu", "sys/fs/cgroup/a/cpu.max": "300000 100000",
+                   "sys/fs/cgroup/a/b/cpu.max": "max 100000"}, 3),
+    # cgroup v1 in a container: /proc names the host's path, the mount shows the container's cgroup itself
+    (["4:cpu,cpuacct:/docker/0123abcd", "3:memory:/docker/0123abcd"],
+     {"sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "50000", "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000"}, 1),
+    # cgroup v1 on a host, a cgroup of its own under a root without a quota
+    (["1:cpu:/batch"], {"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000",
+                        "sys/fs/cgroup/cpu/batch/cpu.cfs_quota_us": "400000", "sys/fs/cgroup/cpu/batch/cpu.cfs_period_us": "100000"}, 4),
+    # no quota anywhere, a quota of all the machine's CPUs, nothing readable: the machine's cores
+    (["0::/"], {"sys/fs/cgroup/cgroup.controllers": "cpu", "sys/fs/cgroup/cpu.max": "max 100000"}, None),
+    (["0::/"], {"sys/fs/cgroup/cgroup.controllers": "cpu", "sys/fs/cgroup/cpu.max": "1600000 100000"}, None),
+    (["1:cpu:/"], {"sys/fs/cgroup/cpu/cpu.cfs_quota_us": "garbled", "sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000"}, None),
+    (["0::/"], {}, None),
+])
+def test_allowed_cpus_reads_a_containers_cpu_quota(tmp_path, monkeypatch, cgroup_lines, files, expected):
+    from vaeguard import parallel
+
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 16)
+    assert parallel.allowed_cpus(_cgroup_tree(tmp_path, cgroup_lines, files)) == expected
+
+
+def test_allowed_cpus_without_a_proc_tree_is_the_machine(tmp_path):
+    from vaeguard.parallel import allowed_cpus
+
+    assert allowed_cpus(str(tmp_path)) is None
+
+
+def test_threads_default_to_the_cpus_the_process_may_use(runner, flows_csv, tmp_path, monkeypatch):
+    """Under a quota of one CPU, fit trains on one thread as if given --threads 1; OMP_NUM_THREADS, set by
+    the user, still decides."""
+    import pyarrow as pa
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from vaeguard import parallel
+
+    before, arrow_before = torch.get_num_threads(), pa.cpu_count()
+    blas_before = max((p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"), default=None)
+    monkeypatch.setattr(parallel, "allowed_cpus", lambda: 1)
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setenv("OMP_NUM_THREADS", "2")
+        assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", *FAST).exit_code == 0
+        assert torch.get_num_threads() == 2
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2")
+        assert res.exit_code == 0 and torch.get_num_threads() == 1 and pa.cpu_count() == 1
+        assert "the CPUs this process may use" in " ".join(res.stderr.split()), res.stderr  # fit's summary says why
+    finally:
+        torch.set_num_threads(before)
+        pa.set_cpu_count(arrow_before)
+        if blas_before is not None:
+            threadpool_limits(blas_before, user_api="blas")
+
+
 def test_fit_on_a_terminal_says_what_it_is_doing_before_the_first_epoch(runner, flows_csv, tmp_path, monkeypatch):
     """Reading, roles and encoding come before the epoch bar; on a terminal a spinner counts the rows read."""
     import io

@@ -90,7 +90,7 @@ def fit(
 
     quiet = quiet or json
     con = render.console(quiet)
-    use_threads(threads)
+    threads_note = use_threads(threads)
     source = open_input(data, format, strict, names)
     if not quiet:
         source.when_waiting(FIT_PIPE_WAIT_SECONDS, lambda: render.warning(
@@ -158,7 +158,7 @@ def fit(
     if json:
         render.emit_json(render.fit_summary(detector, model, run))
     elif not quiet:
-        render.print_fit_summary(con, detector, model, run.rows_used, run.read_as)
+        render.print_fit_summary(con, detector, model, run.rows_used, run.read_as, threads_note)
     few_held_out = detector.calibration_.small_sample_warning()
     if few_held_out and not quiet:
         render.warning(con, few_held_out)

@@ -233,16 +233,27 @@ StrictOpt = Annotated[
 ]
 ThreadsOpt = Annotated[
     Optional[int],
-    typer.Option("--threads", help="CPU threads for the model, the CSV reader and preparing columns. Default: what the machine offers "
-                 "(OMP_NUM_THREADS is respected); 1 leaves the other cores to other work."),
+    typer.Option("--threads", help="CPU threads for the model, the CSV reader and preparing columns. Default: the CPUs this process may "
+                 "use (its CPU affinity and a container's or service's CPU quota; OMP_NUM_THREADS is respected); 1 leaves the "
+                 "other cores to other work."),
 ]
 
 
-def use_threads(threads: int | None) -> None:
+def use_threads(threads: int | None) -> str | None:
     """Cap the threads of numpy's BLAS, torch and pyarrow (the CLI runs one command per process, so this
-    is global). torch reads OMP_NUM_THREADS when it is imported, which scoring on the CPU never does."""
+    is global). torch reads OMP_NUM_THREADS when it is imported, which scoring on the CPU never does.
+    Without --threads or OMP_NUM_THREADS, the CPUs the process may use (a container's quota, its affinity:
+    parallel.allowed_cpus) where they are fewer than the machine's; then it says so, for fit's summary."""
+    why = None
     if threads is None:
-        return
+        if os.environ.get("OMP_NUM_THREADS"):
+            return None
+        from .parallel import allowed_cpus
+
+        threads = allowed_cpus()
+        if threads is None:
+            return None
+        why = f"{threads}: the CPUs this process may use of the machine's {os.cpu_count()} (a CPU quota or affinity); --threads sets it"
     from .errors import ParamError
 
     if threads < 1:
@@ -255,6 +266,7 @@ def use_threads(threads: int | None) -> None:
         sys.modules["torch"].set_num_threads(threads)
     threadpool_limits(threads, user_api="blas")
     pa.set_cpu_count(threads)
+    return why
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object of results to stdout instead of tables (implies --quiet).")]

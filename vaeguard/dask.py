@@ -58,7 +58,9 @@ def local_cluster(workers: int | None = None):
     import dask
     from distributed import LocalCluster
 
-    cores = max(1, os.cpu_count() or 1)
+    from .parallel import allowed_cpus
+
+    cores = allowed_cpus() or max(1, os.cpu_count() or 1)  # a container's quota, not the host's cores
     n = workers or cores
     # Each worker gets its share of the cores as threads, each scoring its own partition on one core
     # (the network's BLAS runs on one thread), so n workers use all the cores without oversubscription,

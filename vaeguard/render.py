@@ -97,7 +97,7 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
     }
 
 
-def print_fit_summary(con, detector, model_dir: Path, rows: int, read_as: str = "") -> None:
+def print_fit_summary(con, detector, model_dir: Path, rows: int, read_as: str = "", threads: str | None = None) -> None:
     con.print(roles_table([s.to_dict() for s in detector.schema_]))
     h, cal = detector.history_, detector.calibration_
     t = _pairs("model")
@@ -110,6 +110,8 @@ def print_fit_summary(con, detector, model_dir: Path, rows: int, read_as: str = 
     t.add_row("score", detector.score_kind_)
     how = f", on all {len(cal.scores):,} rows: {cal.folds} models, each holding out a part" if cal.folds > 1 else ""
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g}{how})")
+    if threads:
+        t.add_row("threads", threads)
     t.add_row("saved to", str(model_dir))
     con.print(t)
 
