@@ -31,7 +31,7 @@ def allowed_cpus(root: str = "/") -> int | None:
     service or timer) rounded down, at least 1. None where nothing limits it. torch, pyarrow and the BLAS
     start a thread per core of the machine whatever the quota, and threads that meet at a barrier after
     every operation stall while the quota is spent: a 1M-row fit under a quota of one CPU on two cores took
-    17.5 s on two threads, 12.5 s on one. `root` is where /proc and /sys are (tests give a tree of their own)."""
+    17.5-17.8 s on two threads, 12.0-12.5 s on one. `root` is where /proc and /sys are (tests give a tree of their own)."""
     machine = os.cpu_count() or 1
     limit = machine
     if hasattr(os, "sched_getaffinity") and root == "/":
