@@ -16,6 +16,7 @@ import argparse
 import atexit
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -221,8 +222,6 @@ def quota_cgroup(cpus: int) -> Path | None:
     """A cgroup of its own with a CPU quota of `cpus` CPUs, as `docker run --cpus` or systemd's CPUQuota= give one
     (cgroup v1's cpu controller, or v2 where the cpu controller can be handed down); None where this process may
     not make one (not root, a read-only /sys). Its processes join it through `in_cgroup`."""
-    import os
-
     name = f"vaeguard-speed-{os.getpid()}"
     v1 = Path("/sys/fs/cgroup/cpu")
     try:
@@ -393,8 +392,6 @@ def main() -> None:
 
     # A container or service held to fewer CPUs than the machine has: torch and pyarrow start a thread per core of
     # the machine whatever the quota, so fit now takes the quota's CPUs as its thread count (parallel.allowed_cpus).
-    import os
-
     cores = os.cpu_count() or 1
     cgroup = quota_cgroup(max(1, cores // 2)) if cores > 1 else None
     if cgroup is None:

@@ -126,8 +126,9 @@ def smoothed_cost(count: int, total: int) -> float:
     return float(-math.log((count + 1.0) / (total + 2.0)))
 
 
-def _signed_log(v: np.ndarray) -> np.ndarray:
-    return np.sign(v) * np.log1p(np.abs(v))
+def _signed_log(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # copysign keeps the sign without a product by sign(v); out=v works in place.
+    return np.copysign(np.log1p(np.abs(v)), v, out=out)
 
 
 def _finite(v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -588,9 +589,8 @@ class Preprocessor:
                     novel[rows, j] = True
                     enc.new_missing[self.numeric[j].name] = int(counts[j])
             logged = self._log_columns
-            for j in np.flatnonzero(logged):  # _signed_log, in place, a row of `v` at a time
-                row = v[j]
-                np.copysign(np.log1p(np.abs(row)), row, out=row)
+            for j in np.flatnonzero(logged):  # in place, a row of `v` at a time
+                _signed_log(v[j], out=v[j])
             with np.errstate(over="ignore", invalid="ignore"):
                 v -= self._centers[:, None]
                 v /= self._scales[:, None]
