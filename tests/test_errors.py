@@ -255,3 +255,19 @@ def test_a_full_disk_says_so(runner, trained_model, tmp_path, monkeypatch, filen
     monkeypatch.setattr(pipeline, "score_file", full)
     res = invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", trained_model, "--out", tmp_path / "o.csv")
     assert res.exit_code == 2 and res.stderr.startswith(f"error: {needle}") and res.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("out", ["o.csv", "o.parquet", "o.csv.gz"])
+def test_a_folder_that_cannot_be_written_names_the_output_given(runner, trained_model, tmp_path, monkeypatch, out):
+    """The output is written to a temporary file beside it; a folder the user may not write had been
+    reported by that file's name ("cannot use '/data/.o.csv.8qlkdo3v.tmp': Permission denied")."""
+    import errno
+    import tempfile
+
+    def denied(*args, dir=None, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/.o.csv.x8k2.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    res = invoke(runner, "score", NEW, "--model", trained_model, "--out", tmp_path / out)
+    assert_clean_error(res, f"cannot use '{tmp_path / out}': Permission denied; check the path")
+    assert ".tmp" not in res.stderr and list(tmp_path.iterdir()) == []

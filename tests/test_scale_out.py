@@ -286,3 +286,24 @@ def test_cli_dask_unreachable_scheduler(runner, trained_model, parquet_parts, tm
     assert res.exit_code == 2, res.output
     assert "cannot reach the Dask scheduler" in res.output
     assert not (tmp_path / "o").exists()
+
+
+def test_cli_dask_unwritable_output_folder_stops_before_a_cluster_and_names_it(runner, trained_model, new_rows, tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    import errno
+    import tempfile
+
+    import vaeguard.dask
+
+    def no_cluster(workers=None):
+        raise AssertionError("a cluster was started for an output that cannot be written")
+
+    def denied(*args, dir=None, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/.o.x8k2.tmp")
+
+    monkeypatch.setattr(vaeguard.dask, "local_cluster", no_cluster)
+    monkeypatch.setattr(tempfile, "mkdtemp", denied)
+    new_rows.to_parquet(tmp_path / "part.parquet")
+    res = invoke(runner, "score", tmp_path / "part.parquet", "--model", trained_model, "--engine", "dask", "--out", tmp_path / "o")
+    assert res.exit_code == 2, res.output
+    assert f"cannot use '{tmp_path / 'o'}': Permission denied" in res.stderr and ".tmp" not in res.stderr

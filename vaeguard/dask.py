@@ -157,20 +157,24 @@ def score_files(
 
     if quiet:
         logging.getLogger("distributed").setLevel(logging.ERROR)
-    cluster = None
-    if scheduler:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as e:
-            raise ConfigError(
-                f"cannot reach the Dask scheduler at '{scheduler}' ({type(e).__name__}); check the address, "
-                f"or leave out --scheduler to start a local cluster"
-            ) from None
-    else:
-        cluster = local_cluster(workers)
-        client = Client(cluster)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    # Made before the cluster starts: a folder the user may not write fails at once, with nothing to stop.
     try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as e:  # named by the folder the user gave, not the temporary one's name
+        raise OSError(e.errno, e.strerror, str(target)) from None
+    cluster = client = None
+    try:
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as e:
+                raise ConfigError(
+                    f"cannot reach the Dask scheduler at '{scheduler}' ({type(e).__name__}); check the address, "
+                    f"or leave out --scheduler to start a local cluster"
+                ) from None
+        else:
+            cluster = local_cluster(workers)
+            client = Client(cluster)
         import dask
 
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
@@ -200,6 +204,7 @@ def score_files(
         return Summary(report.rows, report.flagged, ddf.npartitions, n_workers, drift, report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        client.close()
+        if client is not None:
+            client.close()
         if cluster is not None:
             cluster.close()

@@ -238,7 +238,10 @@ class AtomicTableWriter:
         # A file is written beside the target and renamed over it; a device or a pipe straight to, except
         # by Parquet's writer, which needs a file it can seek in (the finished file is copied into the pipe).
         if not self._stream or self.fmt == "parquet":
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=None if self._stream else target.parent)
+            if self._stream:
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp")
+            else:
+                fd, self._tmp = temp_file_beside(target)
             os.close(fd)
         if self.fmt.endswith(".gz"):
             self._fh = gzip.open(self._dest, "wb")
@@ -531,9 +534,18 @@ def _csv_header(names: list[str], delimiter: str) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def temp_file_beside(target: Path) -> tuple[int, str]:
+    """mkstemp in `target`'s folder, for a rename over it. A folder the user may not write names the target
+    in the error: the temporary file's name ('/data/.out.csv.x8k2.tmp') is not one the user gave."""
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(target)) from None
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write bytes to `path` via a temp file and rename, fsynced, so readers see old or new, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_file_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
