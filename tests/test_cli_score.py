@@ -471,6 +471,20 @@ def test_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):
     assert res.exit_code == 0 and json.loads(res.stdout)["rows_read"] == 61, res.output
 
 
+def test_a_tab_separated_header_is_not_taken_for_a_title(runner, tmp_path):
+    """A first row that splits as evenly at its commas as at its tabs ('$2,261<TAB>1.5<TAB>[1, 2]') had made
+    the header, one field at commas, look like a title above the table: it was left out, and the first row
+    named the columns."""
+    rng = np.random.default_rng(0)
+    rows = [f"${rng.integers(1000, 9999):,}\t{rng.normal():.3f}\t{'[]' if i % 2 else '[1, 2]'}\n" for i in range(60)]
+    table = tmp_path / "t.tsv"
+    table.write_text("amount\tvalue\tmembers\n" + "".join(rows))
+    res = invoke(runner, "fit", table, "--model", tmp_path / "m", "--epochs", "1", "--json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert [c["name"] for c in got["columns"]] == ["amount", "value", "members"] and got["rows_read"] == 60 and not got["skipped"]
+
+
 def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_path):
     """A CSV is read as text; its Parquet output still types numbers (as pyarrow's CSV reader would),
     and a later value that does not fit its column's type becomes a null, counted and warned about."""

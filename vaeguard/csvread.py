@@ -115,12 +115,15 @@ def lines_above_header(text: str) -> str:
     def fields(line: str, delimiter: str) -> int:
         return len(next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])) if line.strip() else 0
 
-    def above(line: str, below: str) -> bool:
-        # A note, a blank line, a title, or Excel's line naming the delimiter ("sep=;").
-        return line.startswith("#") or not line.strip() or _EXCEL_SEP.match(line) is not None or fields(line, sniff_delimiter(below)) <= 1
+    def above(line: str, below: list[str]) -> bool:
+        # A note, a blank line, a title, or Excel's line naming the delimiter ("sep=;"). The delimiter is the
+        # one of the lines below, not of the next alone: one row may split as evenly at its commas as at
+        # its tabs ("$2,261<TAB>1.5<TAB>[1, 2]"), and a tab-separated header read at commas is one field.
+        return (line.startswith("#") or not line.strip() or _EXCEL_SEP.match(line) is not None
+                or fields(line, sniff_delimiter("".join(below))) <= 1)
 
     n = 0
-    while n < len(lines) - 1 and above(lines[n], lines[n + 1]):
+    while n < len(lines) - 1 and above(lines[n], lines[n + 1 : n + 21]):
         n += 1
     if n == 0:
         return ""
