@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from .conftest import SAMPLE, invoke
+from .logdata import conn_rows, zeek_text
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -73,6 +74,22 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
     cut = good.index(b"\n", 200) + 1
     early.write_bytes(good[:cut] + row + good[cut:])
     assert_clean_error(invoke(runner, "score", early, "--model", trained_model, "--out", tmp_path / "o.csv"), "holds byte 0xe9")
+
+
+@pytest.mark.parametrize("log", ["csv", "zeek"])
+def test_a_malformed_line_that_is_not_utf8_is_named_without_a_traceback(runner, trained_model, tmp_path, log):
+    """A line of the wrong length that is also not UTF-8 fails inside pyarrow before the malformed-line
+    handler sees it: Python printed "Exception ignored in: <function ...>" with a traceback, and the run
+    ended with "cannot parse ... Expected 13 columns, got 3", which named neither the line nor the cause."""
+    if log == "csv":
+        path, lines, args = tmp_path / "latin.csv", NEW.read_bytes().rstrip(b"\n").split(b"\n"), ["score", "--model", trained_model]
+    else:
+        path, lines, args = tmp_path / "latin.log", zeek_text(conn_rows(60), close=False).encode().rstrip(b"\n").split(b"\n"), ["fit", "--model", tmp_path / "m"]
+    lines.append("caf\u00e9".encode("latin-1") + b"\t1,2")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    res = invoke(runner, args[0], path, *args[1:], "--out" if log == "csv" else "--epochs", tmp_path / "o.csv" if log == "csv" else "1")
+    assert_clean_error(res, f"is not UTF-8 text: line {len(lines)} holds byte 0xe9 in 'caf\\xe9")
+    assert "Exception ignored" not in res.output and not (tmp_path / "o.csv").exists()
 
 
 def test_a_mistyped_role_or_ignore_names_the_column_meant(runner, tmp_path):

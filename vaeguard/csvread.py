@@ -437,6 +437,7 @@ class _WholeRows(io.RawIOBase):
         import pyarrow.csv as pacsv
 
         bad: list[str] = []
+        stop: list[InputError] = []  # a line that is not UTF-8
 
         def note(row) -> str:
             bad.append(row.text or "")
@@ -447,11 +448,14 @@ class _WholeRows(io.RawIOBase):
             pacsv.read_csv(
                 io.BytesIO(block),
                 read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
-                parse_options=pacsv.ParseOptions(delimiter=self._source.delimiter, newlines_in_values=True, invalid_row_handler=note),
+                parse_options=pacsv.ParseOptions(delimiter=self._source.delimiter, newlines_in_values=True,
+                                                 invalid_row_handler=self._source.row_handler(stop, note)),
                 convert_options=pacsv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.large_string()}),
             )
-        except pa.ArrowInvalid:  # a quote that never closes
-            return self._open_quote_at_end(block)
+        except pa.ArrowInvalid:
+            if stop:
+                raise stop[0] from None
+            return self._open_quote_at_end(block)  # a quote that never closes
         if not bad:
             return block
         # The rows pyarrow skipped, by their text; one that spans lines (a line break inside its quotes) is
@@ -553,7 +557,7 @@ def csv_text_chunks(source: Source, chunk_size: int) -> Iterator[pd.DataFrame]:
                 read_options=pacsv.ReadOptions(column_names=names, block_size=block_size(len(header), chunk_size)),
                 # A quoted field may hold a line break, also where a read block ends (no slower on 1M rows).
                 parse_options=pacsv.ParseOptions(delimiter=source.delimiter, newlines_in_values=True,
-                                                 invalid_row_handler=lambda row: source.skip_line(row.text or "", stop)),
+                                                 invalid_row_handler=source.row_handler(stop)),
                 convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=CSV_NULLS,
                                                      strings_can_be_null=True),
             )

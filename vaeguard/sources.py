@@ -197,6 +197,21 @@ class Source:
             return "error"
         return "skip"
 
+    def row_handler(self, stop: list, decide: Callable | None = None) -> Callable:
+        """pyarrow's invalid_row_handler for this source: `decide(row)`'s answer, by default skip_line's.
+        pyarrow decodes a row's text as UTF-8 before the handler runs, so a malformed line that is not UTF-8
+        failed there: Python printed it as an ignored exception with a traceback, and the read ended with a
+        parse error that named no reason. That failure becomes the not-UTF-8 error, kept in `stop` for the
+        reader to raise as it raises --strict's."""
+        decide = decide or (lambda row: self.skip_line(row.text or "", stop))
+
+        def handler(row) -> str:
+            return decide(row)
+
+        handler.undecodable_rows = (self, stop)
+        _catch_undecodable_rows()
+        return handler
+
     def skipped_summary(self) -> str:
         """One line on what reading left out, or '' when nothing was."""
         parts = []
@@ -739,6 +754,29 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], **s
     out = Source(path, "csv", header_line=line.getvalue().encode(), **source)
     out.delimiter, out.padded, out.closing_delimiter = delimiter, padded, closing
     return out
+
+
+_UNDECODABLE_HOOKED = False
+
+
+def _catch_undecodable_rows() -> None:
+    """Route a row handler's UTF-8 failure (see Source.row_handler) to its `stop` list; every other
+    unraisable exception goes where it went before."""
+    global _UNDECODABLE_HOOKED
+    if _UNDECODABLE_HOOKED:
+        return
+    _UNDECODABLE_HOOKED = True
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        owner = getattr(unraisable.object, "undecodable_rows", None)
+        if owner is None or not isinstance(unraisable.exc_value, UnicodeDecodeError):
+            previous(unraisable)
+            return
+        source, stop = owner
+        stop.append(InputError(not_utf8_message(source)))
+
+    sys.unraisablehook = hook
 
 
 def not_utf8_message(source: Source) -> str:

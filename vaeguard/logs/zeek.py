@@ -244,7 +244,7 @@ def _zeek_batches(source: "Source", stream, header: ZeekHeader, names: list[str]
             read_options=pacsv.ReadOptions(
                 column_names=names, skip_rows=header.lines, block_size=block_size(sum(map(len, names)) * 2, chunk_size)
             ),
-            parse_options=pacsv.ParseOptions(delimiter=header.separator, quote_char=False, invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(delimiter=header.separator, quote_char=False, invalid_row_handler=source.row_handler(stop, on_invalid)),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.large_string() for n in names}, null_values=[header.unset_field], strings_can_be_null=True
             ),
