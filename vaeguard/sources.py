@@ -798,6 +798,8 @@ def not_utf8_message(source: Source) -> str:
                         start = max(data.rfind(b"\n", 0, e.start) + 1, e.start - 30)
                         end = data.find(b"\n", e.start)
                         shown = data[start : min(end if end >= 0 else len(data), e.end + 30)].decode("utf-8", "backslashreplace")
+                        # Control characters escaped too: the message stays one line, and a terminal's state is left alone.
+                        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
                         where = f": line {line} holds byte {data[e.start]:#04x} in '{shown}'"
                         break
                     line += block.count(b"\n")
