@@ -816,6 +816,24 @@ def test_a_zeek_log_scores_into_a_zeek_log(tmp_path, runner):
     assert again["is_anomaly"].astype(int).tolist() == pd.read_csv(tmp_path / "flagged.csv")["is_anomaly"].tolist()
 
 
+def test_a_zeek_log_written_escapes_what_zeek_escapes(tmp_path, runner):
+    """Values from a table that is not a Zeek log (here Parquet) go into a Zeek log as Zeek writes them: a
+    text that is '-' itself is escaped (it had been written as '-' and read back as unset), an empty text
+    is '(empty)' (it had been an empty field), and a carriage return is escaped as a tab or line break is."""
+    notes = ["-", "", "a\rb", "tab\there", "(empty)", None, "plain"]
+    table = make_flows(350).assign(note=[notes[i % len(notes)] for i in range(350)])
+    table.to_parquet(tmp_path / "t.parquet")
+    model, out = tmp_path / "m", tmp_path / "o.log"
+    assert invoke(runner, "fit", tmp_path / "t.parquet", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "t.parquet", "--model", model, "--out", out, "-q").exit_code in (0, 1)
+    lines = out.read_bytes().split(b"\n")
+    names = next(line for line in lines if line.startswith(b"#fields")).split(b"\t")[1:]
+    body = [line.split(b"\t") for line in lines if line and not line.startswith(b"#")]
+    assert len(body) == 350 and {len(r) for r in body} == {len(names)}
+    written = [r[names.index(b"note")] for r in body[: len(notes)]]
+    assert written == [b"\\x2d", b"(empty)", b"a\\x0db", b"tab\\x09here", b"(empty)", b"-", b"plain"]
+
+
 def test_rows_generated_from_a_zeek_model_score_as_its_own(tmp_path, runner):
     # A set field is modelled by its member count; generated rows wrote that count ("0") where the log
     # writes a set ("(empty)"), so the model read them back as one-member sets and flagged every row.

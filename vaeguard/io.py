@@ -505,7 +505,9 @@ def _zeek_header(names: list[str], types: dict[str, str]) -> bytes:
 
 def _zeek_rows(table) -> bytes:
     """One chunk as Zeek's TSV rows: every value as text, `-` where it is missing, a tab or a line break
-    inside a value escaped as Zeek escapes it (\\x09, \\x0a)."""
+    inside a value escaped as Zeek escapes it (\\x09, \\x0a, \\x0d). As Zeek's writer does, an empty text is
+    `(empty)` (an empty field is no Zeek value) and a text that is `-` itself starts escaped (`\\x2d`), or it
+    would read back as unset. `(empty)` is left as it is: a Zeek log read in holds it as its empty marker."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -515,7 +517,10 @@ def _zeek_rows(table) -> bytes:
     columns = []
     for col in _as_text_columns(table).columns:
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
-        text = pc.replace_substring(pc.replace_substring(text, "\t", "\\x09"), "\n", "\\x0a")
+        for char, escaped in (("\t", "\\x09"), ("\n", "\\x0a"), ("\r", "\\x0d")):
+            text = pc.replace_substring(text, char, escaped)
+        for value, written in (("-", "\\x2d"), ("", "(empty)")):
+            text = pc.if_else(pc.equal(text, value), written, text)
         columns.append(pc.fill_null(text, "-"))
     # Each line ends in its own newline ("" joined on after it), so the lines' bytes end to end are the
     # chunk's: read straight from the Arrow buffer, no Python string per row.
