@@ -190,6 +190,30 @@ def test_config_file_and_environment(runner, flows_csv, tmp_path, monkeypatch):
     assert res.exit_code == 2 and "epochz" in res.stderr
 
 
+@pytest.mark.parametrize("text, message", [
+    ('epochs = "lots"\n', "epochs = \"lots\" is not a whole number"),
+    ("[fit]\nquiet = \"yes\"\n", "[fit] quiet = \"yes\" is not true or false"),
+    ("[fit]\nfpr = [0.1]\n", "[fit] fpr = [0.1] is not a number"),
+    ("[score]\nthreads = 1.5\n", "[score] threads = 1.5 is not a whole number"),
+])
+def test_a_config_value_of_the_wrong_type_names_the_file_and_key(runner, flows_csv, tmp_path, text, message):
+    """The option parser had said "Invalid value for '--epochs'", a flag the command line never had."""
+    cfg = tmp_path / "vaeguard.toml"
+    cfg.write_text(text)
+    res = invoke(runner, "--config", cfg, "fit", flows_csv, "--model", tmp_path / "m")
+    assert res.exit_code == 2 and res.stderr == f"error: config file '{cfg}': {message}\n", res.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_config_values_as_text_and_one_column_for_a_list(runner, flows_csv, tmp_path):
+    cfg = tmp_path / "vaeguard.toml"
+    cfg.write_text('[fit]\nepochs = "2"\nlr = "0.002"\nignore = "bytes"\n')
+    res = invoke(runner, "--config", cfg, "fit", flows_csv, "--model", tmp_path / "m", "--json")
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert got["epochs"] == 2 and {c["name"]: c["role"] for c in got["columns"]}["bytes"] == "ignored"
+
+
 def test_config_file_is_read_where_python_has_no_tomllib(tmp_path, monkeypatch):
     """Python 3.10 (which the package supports) has no tomllib: the file is read with tomli, a dependency there."""
     pytest.importorskip("tomli")

@@ -20,6 +20,54 @@ def _options(cmd) -> dict[str, str]:
     return {_norm(o.lstrip("-")): p.name for p in cmd.params for o in getattr(p, "opts", []) if o.startswith("--")}
 
 
+def _kinds(cmd) -> dict[str, type]:
+    """Click parameter name -> the Python type its command function declares (Optional stripped, a list as
+    list): read from the function itself, the same with any Typer release."""
+    import inspect
+    import typing
+
+    kinds = {}
+    for name, hint in typing.get_type_hints(inspect.unwrap(cmd.callback)).items():
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint) is typing.Union and len(args) == 1:
+            hint = args[0]
+        kinds[name] = list if typing.get_origin(hint) is list else hint
+    return kinds
+
+
+_KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", list: "a list of text such as [\"a\", \"b\"]"}
+
+
+def _fits(value, kind) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind in (int, float):
+        if isinstance(value, int if kind is int else (int, float)):
+            return True
+        try:
+            (int if kind is int else float)(str(value))
+        except ValueError:
+            return False
+        return True
+    if kind is list:
+        return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value))
+    return isinstance(value, (str, int, float))
+
+
+def _checked(path: Path, section: str, key: str, value, kind):
+    """The value as given (one text for a list: a list of it), or the one-line error that names the file and the key: the option parser's own
+    ("Invalid value for '--epochs'") named a flag the command line never had."""
+    if kind is not None and not _fits(value, kind):
+        import json
+
+        where = f"[{section}] " if section else ""
+        shown = json.dumps(value, default=str)
+        raise ConfigError(f"config file '{path}': {where}{key} = {shown} is not {_KIND_WORDS.get(kind, 'text')}")
+    return [value] if kind is list and isinstance(value, str) else value  # ignore = "uid": one column
+
+
 def config_defaults(path: Path, group) -> dict:
     """Turn a TOML file into click's default_map: {"fit": {"epochs": 50, ...}, "score": {...}}."""
     try:
@@ -44,11 +92,12 @@ def config_defaults(path: Path, group) -> dict:
         raise ConfigError(f"config file '{path}': no command has an option '{unused[0]}'")
     result: dict[str, dict] = {}
     for name, opts in options.items():
-        chosen = {opts[_norm(k)]: v for k, v in shared.items() if _norm(k) in opts}
+        kinds = _kinds(commands[name])
+        chosen = {opts[_norm(k)]: _checked(path, "", k, v, kinds.get(opts[_norm(k)])) for k, v in shared.items() if _norm(k) in opts}
         for key, value in data.get(name, {}).items():
             if _norm(key) not in opts:
                 raise ConfigError(f"config file '{path}': [{name}] has no option '{key}'; options: {', '.join(sorted(k for k in opts if k != 'help'))}")
-            chosen[opts[_norm(key)]] = value
+            chosen[opts[_norm(key)]] = _checked(path, name, key, value, kinds.get(opts[_norm(key)]))
         if chosen:
             result[name] = chosen
     return result
