@@ -205,6 +205,17 @@ def test_a_config_value_of_the_wrong_type_names_the_file_and_key(runner, flows_c
     assert not (tmp_path / "m").exists()
 
 
+def test_an_environment_variable_of_the_wrong_type_is_named(runner, flows_csv, tmp_path, monkeypatch):
+    monkeypatch.setenv("VAEGUARD_FIT_EPOCHS", "abc")
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m")
+    assert res.exit_code == 2 and res.stderr.startswith("error: environment variable VAEGUARD_FIT_EPOCHS='abc' is not a whole number")
+    monkeypatch.setenv("VAEGUARD_FIT_EPOCHS", "1")
+    monkeypatch.setenv("VAEGUARD_FIT_QUIET", "yes")
+    monkeypatch.setenv("VAEGUARD_SCORE_CHUNK_SIZE", "not for fit")  # another command's: left to that command
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m")
+    assert res.exit_code == 0 and res.stdout == "", res.output
+
+
 def test_config_values_as_text_and_one_column_for_a_list(runner, flows_csv, tmp_path):
     cfg = tmp_path / "vaeguard.toml"
     cfg.write_text('[fit]\nepochs = "2"\nlr = "0.002"\nignore = "bytes"\n')

@@ -196,6 +196,13 @@ def _root(
             ctx.default_map = config_defaults(config, ctx.command)
         except VaeguardError as e:
             _fail(str(e), e.exit_code)
+    if any(k.startswith("VAEGUARD_") for k in os.environ):
+        from .config import check_environment
+
+        try:
+            check_environment(ctx.command, ctx.invoked_subcommand, os.environ)
+        except VaeguardError as e:
+            _fail(str(e), e.exit_code)
 
 
 # ---- shared option types ---------------------------------------------------------------------------

@@ -101,3 +101,24 @@ def config_defaults(path: Path, group) -> dict:
         if chosen:
             result[name] = chosen
     return result
+
+
+_FLAG_WORDS = {"1", "0", "true", "false", "t", "f", "yes", "no", "y", "n", "on", "off"}  # what click takes for a flag
+
+
+def check_environment(group, command: str | None, environ) -> None:
+    """The VAEGUARD_<COMMAND>_<OPTION> variables set for `command`, checked as config values are: a wrong
+    one named by its variable, where the option parser named a flag the command line never had."""
+    cmd = group.commands.get(command) if command else None
+    if cmd is None:
+        return
+    prefix = f"VAEGUARD_{command.upper()}_"
+    for name, kind in _kinds(cmd).items():
+        value = environ.get(prefix + name.upper())
+        if value is None or kind in (str, list) or kind is None:
+            continue
+        ok = value.strip().lower() in _FLAG_WORDS if kind is bool else _fits(value, kind)
+        if not ok:
+            raise ConfigError(f"environment variable {prefix + name.upper()}={value!r} is not {_KIND_WORDS.get(kind, 'text')}; "
+                              f"unset it or give {_KIND_WORDS.get(kind, 'text')}")
+
