@@ -57,8 +57,9 @@ def _fits(value, kind) -> bool:
 
 
 def _checked(path: Path, section: str, key: str, value, kind):
-    """The value as given (one text for a list: a list of it), or the one-line error that names the file and the key: the option parser's own
-    ("Invalid value for '--epochs'") named a flag the command line never had."""
+    """The value as given (one text for a list option: a list of it), or the one-line error that names the
+    file and the key: the option parser's own ("Invalid value for '--epochs'") named a flag the command
+    line never had."""
     if kind is not None and not _fits(value, kind):
         import json
 
