@@ -212,6 +212,7 @@ def test_an_environment_variable_of_the_wrong_type_is_named(runner, flows_csv, t
     monkeypatch.setenv("VAEGUARD_FIT_EPOCHS", "1")
     monkeypatch.setenv("VAEGUARD_FIT_QUIET", "yes")
     monkeypatch.setenv("VAEGUARD_SCORE_CHUNK_SIZE", "not for fit")  # another command's: left to that command
+    monkeypatch.setenv("VAEGUARD_FIT_SEED", "")  # empty: unset, as click takes it
     res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m")
     assert res.exit_code == 0 and res.stdout == "", res.output
 

@@ -116,8 +116,8 @@ def check_environment(group, command: str | None, environ) -> None:
     prefix = f"VAEGUARD_{command.upper()}_"
     for name, kind in _kinds(cmd).items():
         value = environ.get(prefix + name.upper())
-        if value is None or kind in (str, list) or kind is None:
-            continue
+        if not value or kind in (str, list) or kind is None:
+            continue  # an empty variable is no value to click either
         ok = value.strip().lower() in _FLAG_WORDS if kind is bool else _fits(value, kind)
         if not ok:
             raise ConfigError(f"environment variable {prefix + name.upper()}={value!r} is not {_KIND_WORDS.get(kind, 'text')}; "
