@@ -192,7 +192,7 @@ def test_config_file_and_environment(runner, flows_csv, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text, message", [
     ('epochs = "lots"\n', "epochs = \"lots\" is not a whole number"),
-    ("[fit]\nquiet = \"yes\"\n", "[fit] quiet = \"yes\" is not true or false"),
+    ("[fit]\nquiet = \"maybe\"\n", "[fit] quiet = \"maybe\" is not true or false"),
     ("[fit]\nfpr = [0.1]\n", "[fit] fpr = [0.1] is not a number"),
     ("[score]\nthreads = 1.5\n", "[score] threads = 1.5 is not a whole number"),
 ])
@@ -224,6 +224,10 @@ def test_config_values_as_text_and_one_column_for_a_list(runner, flows_csv, tmp_
     assert res.exit_code == 0, res.output
     got = json.loads(res.stdout)
     assert got["epochs"] == 2 and {c["name"]: c["role"] for c in got["columns"]}["bytes"] == "ignored"
+    # What the option parser itself takes stays taken: "yes" and 1 for a flag, 2.0 for a whole number.
+    cfg.write_text('[fit]\nepochs = 2.0\nquiet = "yes"\njson = 1\n')
+    res = invoke(runner, "--config", cfg, "fit", flows_csv, "--model", tmp_path / "m")
+    assert res.exit_code == 0 and json.loads(res.stdout)["epochs"] == 2, res.output
 
 
 def test_config_file_is_read_where_python_has_no_tomllib(tmp_path, monkeypatch):

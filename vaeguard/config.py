@@ -38,22 +38,24 @@ def _kinds(cmd) -> dict[str, type]:
 _KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", list: "a list of text such as [\"a\", \"b\"]"}
 
 
+_FLAG_WORDS = {"1", "0", "true", "false", "t", "f", "yes", "no", "y", "n", "on", "off"}  # what click takes for a flag
+
+
 def _fits(value, kind) -> bool:
+    """False only for a value the option parser refuses too (it takes "yes" and 1 for a flag, 2.0 and
+    " 2 " for a whole number, true for either number, a scalar for a list): the check names a refusal,
+    it must not add one."""
+    if isinstance(value, (list, dict)):
+        return kind is list and isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value)
     if kind is bool:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
-    if kind in (int, float):
-        if isinstance(value, int if kind is int else (int, float)):
-            return True
+        return isinstance(value, bool) or value in (0, 1) or str(value).strip().lower() in _FLAG_WORDS
+    if kind in (int, float) and not isinstance(value, bool):
         try:
-            (int if kind is int else float)(str(value))
+            number = float(str(value).strip())
         except ValueError:
             return False
-        return True
-    if kind is list:
-        return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value))
-    return isinstance(value, (str, int, float))
+        return kind is float or number.is_integer()
+    return True
 
 
 def _checked(path: Path, section: str, key: str, value, kind):
@@ -66,7 +68,7 @@ def _checked(path: Path, section: str, key: str, value, kind):
         where = f"[{section}] " if section else ""
         shown = json.dumps(value, default=str)
         raise ConfigError(f"config file '{path}': {where}{key} = {shown} is not {_KIND_WORDS.get(kind, 'text')}")
-    return [value] if kind is list and isinstance(value, str) else value  # ignore = "uid": one column
+    return [value] if kind is list and not isinstance(value, list) else value  # ignore = "uid": one column
 
 
 def config_defaults(path: Path, group) -> dict:
@@ -104,9 +106,6 @@ def config_defaults(path: Path, group) -> dict:
     return result
 
 
-_FLAG_WORDS = {"1", "0", "true", "false", "t", "f", "yes", "no", "y", "n", "on", "off"}  # what click takes for a flag
-
-
 def check_environment(group, command: str | None, environ) -> None:
     """The VAEGUARD_<COMMAND>_<OPTION> variables set for `command`, checked as config values are: a wrong
     one named by its variable, where the option parser named a flag the command line never had."""
@@ -118,8 +117,7 @@ def check_environment(group, command: str | None, environ) -> None:
         value = environ.get(prefix + name.upper())
         if not value or kind in (str, list) or kind is None:
             continue  # an empty variable is no value to click either
-        ok = value.strip().lower() in _FLAG_WORDS if kind is bool else _fits(value, kind)
-        if not ok:
+        if not _fits(value, kind):
             raise ConfigError(f"environment variable {prefix + name.upper()}={value!r} is not {_KIND_WORDS.get(kind, 'text')}; "
                               f"unset it or give {_KIND_WORDS.get(kind, 'text')}")
 
