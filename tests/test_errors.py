@@ -112,6 +112,15 @@ def test_numbers_out_of_range_name_their_flag(runner, trained_model, tmp_path):
     assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "99999999999999999999"])
+def test_a_seed_numpy_or_torch_would_refuse_is_one_line(runner, trained_model, tmp_path, seed):
+    # These were internal errors (exit 3) from numpy ("expected non-negative integer") or torch (overflow).
+    assert_clean_error(invoke(runner, "fit", NEW, "--model", tmp_path / "m", "--seed", seed), "--seed must be a whole number from 0 to 4,294,967,295")
+    assert_clean_error(invoke(runner, "generate", "--model", trained_model, "--seed", seed, "--out", tmp_path / "g.csv"),
+                       "--seed must be a whole number from 0")
+    assert not (tmp_path / "m").exists() and not (tmp_path / "g.csv").exists()
+
+
 def test_a_damaged_parquet_file_is_one_line(runner, trained_model, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

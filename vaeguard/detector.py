@@ -35,6 +35,12 @@ SCORE_KINDS = ("elbo", "recon")
 MIN_FIT_ROWS = 5
 CALIBRATION_MODELS = 10  # the most models a small table's calibration trains (see calibration_folds)
 COLLECT_ROWS = 100_000  # a table this large is worth a garbage collection to free before training
+SEED_MAX = 2**32 - 1  # scikit-learn's bound on random_state; numpy refuses negative seeds, torch larger ones
+
+
+def check_seed(seed, param: str = "seed") -> None:
+    if not 0 <= int(seed) <= SEED_MAX:
+        raise ParamError(param, f"{{name}} must be a whole number from 0 to {SEED_MAX:,}; got {seed}")
 
 
 def calibration_folds(perm: np.ndarray, n_val: int, target: float) -> list[np.ndarray]:
@@ -156,6 +162,7 @@ class Detector:
             raise ParamError("lr", f"{{name}} must be positive; got {self.lr}")
         if not self.beta >= 0:
             raise ParamError("beta", f"{{name}} must be zero or more; got {self.beta}")
+        check_seed(self.seed)
         if not 0.0 <= self.trim < 0.5:
             raise ParamError("trim", f"{{name}} must be at least 0 and below 0.5; got {self.trim}")
         if not 0.0 < self.val_fraction < 1.0:
@@ -412,6 +419,8 @@ class Detector:
         self._check_fitted()
         if n < 0:
             raise ParamError("n", f"{{name}} must be zero or more; got {n}")
+        if seed is not None:
+            check_seed(seed)
         return sample_rows(self, n, self.seed if seed is None else seed)
 
     # ---- persistence (manifest.py holds the format) ----------------------------------------------
