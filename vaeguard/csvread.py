@@ -427,8 +427,8 @@ class _WholeRows(io.RawIOBase):
         for line in block.splitlines(keepends=True):
             if line.count(self._sep) == self._want or not line.strip():  # pandas skips blank lines itself
                 kept.append(line)
-            else:
-                self._source.bad_line(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+            else:  # a line that is not UTF-8 stops the read, as it does score's reader and a whole row's
+                self._source.bad_line(line.rstrip(b"\r\n").decode("utf-8"))
         return b"".join(kept)
 
     def _quoted_rows(self, block: bytes) -> bytes:
