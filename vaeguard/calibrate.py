@@ -42,7 +42,7 @@ def target_rate(fpr: float | None, contamination: float | None) -> tuple[str, fl
 def check_rates(fpr: float | None, contamination: float | None) -> tuple[str, float]:
     """`target_rate`, after checking the rates a user gave: before any training or scoring, not after."""
     if fpr is not None and contamination is not None:
-        raise ConfigError("give either fpr or contamination, not both")
+        raise ParamError("fpr", "give either {name} or {contamination}, not both", also=("contamination",))
     mode, target = target_rate(fpr, contamination)
     if not 0.0 < target < 1.0:
         raise ParamError(mode, f"{{name}} must be between 0 and 1 (exclusive); got {target}")

@@ -139,7 +139,8 @@ def handles_errors(fn):
         except typer.Exit:
             raise
         except ParamError as e:
-            _fail(e.with_name(FLAGS.get(e.param, "--" + e.param.replace("_", "-"))), e.exit_code)
+            flag = lambda p: FLAGS.get(p, "--" + p.replace("_", "-"))  # noqa: E731
+            _fail(e.with_name(flag(e.param), flag), e.exit_code)
         except VaeguardError as e:
             _fail(str(e), e.exit_code)
         except KeyboardInterrupt as e:

@@ -44,10 +44,11 @@ class NotFittedError(ConfigError, AttributeError):
 class ParamError(ConfigError):
     """A parameter out of range. The message names the Python parameter; the CLI names the flag instead."""
 
-    def __init__(self, param: str, message: str):
+    def __init__(self, param: str, message: str, also: tuple[str, ...] = ()):
         self.param = param
-        self.message = message  # holds "{name}" where the parameter's name goes
-        super().__init__(message.format(name=param))
+        self.message = message  # holds "{name}" where the parameter's name goes, and "{p}" for each other parameter p in `also`
+        self.also = also
+        super().__init__(message.format(name=param, **{p: p for p in also}))
 
-    def with_name(self, name: str) -> str:
-        return self.message.format(name=name)
+    def with_name(self, name: str, name_of=lambda p: p) -> str:
+        return self.message.format(name=name, **{p: name_of(p) for p in self.also})
