@@ -50,6 +50,20 @@ def test_evaluate_errors(runner, trained_model):
     assert res.exit_code == 2 and "--positive" in res.stderr
 
 
+def test_a_table_without_rows_is_named_as_such(runner, model_copy, tmp_path):
+    """A header alone had been "the labels hold only one class" (or "no row equals --positive 'x'; values
+    seen: " and nothing) to evaluate, and to calibrate "the highest of 0 scores is exceeded by 1 in 1"."""
+    empty = tmp_path / "empty.csv"
+    pd.read_csv(NEW).head(0).to_csv(empty, index=False)
+    before = (model_copy / "manifest.json").read_text()
+    for extra in ([], ["--positive", "attack"]):
+        res = invoke(runner, "evaluate", empty, "-m", model_copy, "-l", "label", *extra)
+        assert res.exit_code == 2 and res.stderr.strip() == f"error: '{empty}' has no rows to evaluate; give a table of labelled rows"
+    res = invoke(runner, "calibrate", empty, "--model", model_copy)
+    assert res.exit_code == 2 and res.stderr.strip() == f"error: '{empty}' has no rows to calibrate on; give at least 5 normal rows"
+    assert (model_copy / "manifest.json").read_text() == before
+
+
 def test_info(runner, trained_model, tmp_path):
     res = invoke(runner, "info", trained_model)
     assert res.exit_code == 0, res.output

@@ -43,6 +43,8 @@ def evaluate(
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
+    if not len(scored):  # not "the labels hold only one class"
+        raise InputError(f"'{source.name}' has no rows to evaluate; give a table of labelled rows")
     if label not in scored.columns:
         from .schema import did_you_mean
 
@@ -150,12 +152,16 @@ def calibrate(
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
     from . import render
     from .detector import Detector
+    from .errors import InputError
     from .sources import read_table
 
     con = render.console(quiet or json)
     detector = Detector.load(model)
     detector.strict = strict
-    df, _ = read_table(open_input(data, format, strict, names))
+    source = open_input(data, format, strict, names)
+    df, _ = read_table(source)
+    if not len(df):
+        raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
     old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)

@@ -373,8 +373,8 @@ class Detector:
         # As many as a fit needs: the threshold of fewer rows is their highest score, which a new normal row
         # exceeds 1 time in n + 1 (a third of them for 2 rows), however low the rate asked for.
         if len(df) < MIN_FIT_ROWS:
-            raise InputError(f"need at least {MIN_FIT_ROWS} rows to calibrate, got {len(df)}: the highest of {len(df)} scores is "
-                             f"exceeded by 1 in {len(df) + 1} normal rows; calibrate on more normal rows")
+            why = f": the highest of {len(df)} scores is exceeded by 1 in {len(df) + 1} normal rows" if len(df) else ""
+            raise InputError(f"need at least {MIN_FIT_ROWS} rows to calibrate, got {len(df)}{why}; calibrate on more normal rows")
         old = self.calibration_
         if fpr is None and contamination is None:
             fpr, contamination = (old.target, None) if old.mode == "fpr" else (None, old.target)
