@@ -46,6 +46,25 @@ def test_numpy_input():
         framed.predict(pd.DataFrame(X[:5, :3]))
 
 
+def test_sparse_and_arrow_input_keep_their_rows_and_names():
+    """A scipy.sparse matrix had been "expected a 2-D table, got an array of shape ()"; a pyarrow Table had
+    become an array of objects with its names lost (x0, x1)."""
+    sparse = pytest.importorskip("scipy.sparse")
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    dense = VAEGuard(epochs=2).fit(X)
+    np.testing.assert_array_equal(VAEGuard(epochs=2).fit(sparse.csr_matrix(X)).score_samples(sparse.csr_matrix(X[:9])), dense.score_samples(X[:9]))
+    table = pa.table({"bytes": X[:, 0], "rate": X[:, 1], "proto": rng.choice(["tcp", "udp"], 300)})
+    guard = VAEGuard(epochs=2).fit(table)
+    assert list(guard.feature_names_in_) == ["bytes", "rate", "proto"]
+    assert [s.role for s in guard.schema_] == ["numeric", "numeric", "categorical"]
+    np.testing.assert_array_equal(guard.score_samples(table.slice(0, 9)), guard.score_samples(table.to_pandas().head(9)))
+    # Names that share nothing with the model's: the error shows what the table has instead.
+    with pytest.raises(Exception, match="the model was trained on: bytes, rate, proto; the table has: a, b"):
+        guard.predict(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+
+
 def test_score_frame_is_pure_and_matches_api(fitted):
     df = make_flows(40, seed=3)
     before = df.copy()

@@ -81,6 +81,10 @@ def as_frame(X) -> pd.DataFrame:
         out = X.copy(deep=False)
         out.columns = [str(c) for c in X.columns]
         return out
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # a scipy.sparse matrix: np.asarray gave a 0-d array holding it
+        X = X.toarray()
+    elif hasattr(X, "to_pandas"):  # a pyarrow Table or RecordBatch, a polars DataFrame: its names and types kept
+        return as_frame(X.to_pandas())
     arr = np.asarray(X)
     if arr.ndim != 2:
         raise InputError(

@@ -822,6 +822,10 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
         if spelled:
             pairs = ", ".join(f"'{want}' as '{got}'" for want, got in spelled[:5]) + (f" and {len(spelled) - 5} more" if len(spelled) > 5 else "")
             what += f" (the table spells {pairs}: rename {'them' if len(spelled) > 1 else 'it'} as the model does)"
+        if len(missing) == len(used):  # nothing in common: the table's own names say what was given instead
+            given = [str(c) for c in df.columns]
+            has = f"; the table has: {', '.join(given[:30])}{f' and {len(given) - 30} more' if len(given) > 30 else ''}" if given else "; the table has no columns"
+            raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}{has}")
         raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
 
 
