@@ -532,6 +532,23 @@ def test_role_overrides_and_their_errors(tmp_path, runner):
     assert res.exit_code == 2 and "unknown role" in res.stderr and "time" in res.stderr
     res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "ts")
     assert res.exit_code == 2 and "COLUMN=ROLE" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "x", "--role", "=numeric")
+    assert res.exit_code == 2 and "not in the table: '' (no name); the table has: ts, uid" in res.stderr
+
+
+def test_the_hint_for_a_column_without_a_name_is_one_role_takes(tmp_path, runner):
+    """A CSV whose first header field is empty (a frame saved with its index): fit's table suggested
+    `--role =time` for its times, and --role refused that form."""
+    path = tmp_path / "t.csv"
+    times = pd.date_range("2026-01-01", periods=400, freq="30min").strftime("%Y-%m-%d %H:%M:%S")
+    pd.DataFrame({"": times, "bytes": np.arange(400) % 37, "proto": ["tcp", "udp"] * 200}).to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1", "--json")
+    hint = {c["name"]: c for c in json.loads(res.stdout)["columns"]}[""]["reason"]
+    assert "--role =time" in hint
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1", "--json", "--role", "=time")
+    assert res.exit_code == 0, res.output
+    assert {c["name"]: c for c in json.loads(res.stdout)["columns"]}[""]["role"] == "time"
+    assert ":hour" in json.loads((tmp_path / "m" / "manifest.json").read_text())["scoring"]["columns"]
 
 
 # ---- end to end --------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def respelled(detector, new_values: dict[str, dict[str, int]] | None) -> dict[st
     history = {spec.name for spec in getattr(detector, "schema_", []) if spec.transform == "history"}
     for col in detector.preprocessor_.categorical:
         new = (new_values or {}).get(col.name)
-        if not new or col.letter or (col.source or col.name) in history:
+        if not new or col.letter or col.column in history:
             continue
         known = {_spelling(v): str(v) for v in col.vocab if v not in (UNKNOWN, OTHER, MISSING)}
         same = {str(v): known[k] for v in new if (k := _spelling(v)) in known}

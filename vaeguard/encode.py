@@ -81,8 +81,14 @@ class CategoricalColumn:
     unknown_cost: float = 0.0  # -log P(a value never seen in training)
 
     @property
+    def derived(self) -> bool:
+        """Whether this column is read from another (a history letter, a time part): `source` names it, and
+        may be "", a column whose header is empty (its ":hour" had been looked up as a column of its own)."""
+        return self.derive.startswith("letter:") or self.derive in ("hour", "weekday")
+
+    @property
     def column(self) -> str:
-        return self.source or self.name
+        return self.source if self.derived else self.name
 
     @property
     def letter(self) -> str:

@@ -55,7 +55,7 @@ def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
             v = np.where(missing[:, j], np.nan, v)
             out[col.name] = _as_sets(v) if col.transform == "length" else v
     for j, col in enumerate(pre.categorical):
-        if col.source:  # derived features (hour of day...) have no column of their own to write
+        if col.derived:  # derived features (hour of day...) have no column of their own to write
             continue
         start = int(net.offsets[j])
         seg = logits[:, start : start + len(col.vocab)].astype(np.float64)

@@ -681,11 +681,12 @@ def _short(value) -> str:
 
 
 def parse_roles(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """`COL=ROLE` strings (the column may itself hold '=': the last one splits) -> {column: role}."""
+    """`COL=ROLE` strings (the column may itself hold '=': the last one splits) -> {column: role}. `=ROLE`
+    is the column whose header is empty (the hint in fit's roles table says so for it)."""
     out = {}
     for pair in pairs:
         col, sep, role = pair.rpartition("=")
-        if not sep or not col:
+        if not sep:
             raise InputError(f"--role takes COLUMN=ROLE, such as ts=time; got '{pair}'")
         key = role.strip().lower()
         if key == "ignored":
@@ -710,8 +711,9 @@ def infer_schema(
     chosen.update({c: IGNORED for c in ignore})
     unknown = [c for c in chosen if c not in set(map(str, df.columns))]
     if unknown:
+        shown = ", ".join(c if c else "'' (no name)" for c in unknown)
         raise InputError(
-            f"column(s) named in ignore/roles are not in the table: {', '.join(unknown)}"
+            f"column(s) named in ignore/roles are not in the table: {shown}"
             f"{did_you_mean(unknown, [str(c) for c in df.columns])}; the table has: {', '.join(map(str, df.columns[:30]))}"
         )
     names = set(map(str, df.columns))
