@@ -551,6 +551,23 @@ def test_the_hint_for_a_column_without_a_name_is_one_role_takes(tmp_path, runner
     assert ":hour" in json.loads((tmp_path / "m" / "manifest.json").read_text())["scoring"]["columns"]
 
 
+def test_a_derived_column_gives_way_to_a_column_of_the_same_name(tmp_path, runner):
+    """A table holding 'ts:hour' beside 'ts': the hour derived from ts took the same name, and the two
+    model columns could not be told apart in top_features, explain and drift. Explain shows a derived
+    hour as the hour the model read (it showed the time itself, beside an expected hour)."""
+    path = tmp_path / "t.csv"
+    times = pd.date_range("2026-01-01", periods=400, freq="30min")
+    pd.DataFrame({"ts": times.strftime("%Y-%m-%d %H:%M:%S"), "ts:hour": np.arange(400) % 5, "proto": ["tcp", "udp"] * 200}).to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1", "--role", "ts=time", "--quiet")
+    assert res.exit_code == 0, res.output
+    names = json.loads((tmp_path / "m" / "manifest.json").read_text())["scoring"]["columns"]
+    assert sorted(names) == ["proto", "ts:hour", "ts:hour (derived)", "ts:weekday"]
+    res = invoke(runner, "explain", path, "--model", tmp_path / "m", "--row", "3", "--json")
+    rows = {r["column"]: r for r in json.loads(res.stdout)["columns"]}
+    assert rows["ts:hour (derived)"]["observed"] == str(times[3].hour) and rows["ts:hour"]["observed"] == 3
+    assert rows["ts:weekday"]["observed"] == str(times[3].day_of_week)
+
+
 # ---- end to end --------------------------------------------------------------------------------------
 def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
     """Fit on one day's conn log; another day from other hosts at another time: normal rows stay quiet."""

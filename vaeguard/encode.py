@@ -416,6 +416,15 @@ class Preprocessor:
         time, never the whole table."""
         n = len(df) if rows is None else len(rows)
         min_count = min_category_count if min_category_count is not None else max(2, int(np.ceil(0.0005 * n)))
+        taken = {str(c) for c in df.columns}
+
+        def derived_name(source: str, part: str) -> str:
+            # A table may hold a column of that name itself ('ts:hour' beside 'ts'): the derived one gives way,
+            # or two model columns would share a name in the scores' top features, explain and drift.
+            name = f"{source}:{part}"
+            while name in taken:
+                name += " (derived)"
+            return name
 
         def fit_column(spec: ColumnSpec) -> list:
             if spec.role == IGNORED:
@@ -442,11 +451,11 @@ class Preprocessor:
                     col.kind = "number"
                 cols, letters = [col], None
                 if spec.transform == "history":
-                    cols += [CategoricalColumn(f"{spec.name}:{ch}", [], "text", spec.name, f"letter:{ch}") for ch in HISTORY_LETTERS]
+                    cols += [CategoricalColumn(derived_name(spec.name, ch), [], "text", spec.name, f"letter:{ch}") for ch in HISTORY_LETTERS]
                     letters = HistoryLetters(s)
                 return [cls._fit_vocab(c, _label_counts(c, s, letters), min_count, max_categories) for c in cols]
             if spec.role == TIME:
-                parts = [CategoricalColumn(f"{spec.name}:{part}", [], "number", spec.name, part) for part in time_parts(spec)]
+                parts = [CategoricalColumn(derived_name(spec.name, part), [], "number", spec.name, part) for part in time_parts(spec)]
                 return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
             return []
 
