@@ -382,6 +382,26 @@ def test_sample_data_roles(runner, tmp_path):
     assert roles["src_bytes"] == "numeric" and roles["service"] == "categorical"
 
 
+def test_a_scored_table_fitted_again_leaves_the_scores_out(runner, trained_model, tmp_path):
+    """Fitting on score's output (its rows with is_anomaly 0, say) had taken the last model's anomaly_score,
+    p_value, is_anomaly and top_features for traffic features."""
+    scored = tmp_path / "scored.csv"
+    assert invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", trained_model, "--out", scored, "-q").exit_code == 0
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", scored, "--model", model, *FAST, "--ignore", "label").exit_code == 0
+    schema = {c["name"]: c for c in manifest(model)["schema"]}
+    for name in ("anomaly_score", "p_value", "is_anomaly", "top_features"):
+        assert schema[name]["role"] == "ignored" and "written by `vaeguard score`" in schema[name]["reason"]
+    assert schema["src_bytes"]["role"] == "numeric"
+    res = invoke(runner, "fit", scored, "--model", tmp_path / "m2", *FAST, "--ignore", "label", "--role", "anomaly_score=numeric")
+    assert res.exit_code == 0 and {c["name"]: c["role"] for c in manifest(tmp_path / "m2")["schema"]}["anomaly_score"] == "numeric"
+    # A table of someone's own with a p_value column alone keeps it.
+    own = tmp_path / "own.csv"
+    pd.read_csv(scored).drop(columns=["anomaly_score", "is_anomaly", "top_features"]).to_csv(own, index=False)
+    assert invoke(runner, "fit", own, "--model", tmp_path / "m3", *FAST, "--ignore", "label").exit_code == 0
+    assert {c["name"]: c["role"] for c in manifest(tmp_path / "m3")["schema"]}["p_value"] == "numeric"
+
+
 def test_a_quick_fit_writes_its_checkpoint_once(runner, flows_csv, tmp_path, monkeypatch):
     """A checkpoint is fsynced: written at every improved epoch of a small table, they took most of the fit."""
     from vaeguard import manifest as manifest_mod

@@ -470,6 +470,10 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
                                          "subnet, instance, region, zone): another capture point's values are not news")
     if base == "shipper":
         return ColumnSpec(name, IGNORED, _SHIPPER_REASON)
+    if base == "scored":
+        return ColumnSpec(name, IGNORED, f"written by `vaeguard score` (a model's verdict on the row, not the traffic): a model fitted on "
+                                         f"it learns the last model's scores; "
+                                         f"{role_flag(name, 'numeric' if name in ('anomaly_score', 'p_value') else 'categorical')} uses it")
     if base == "route":
         return ColumnSpec(name, IGNORED, "routing data or location of an address (AS number, prefix length, MPLS label, country): "
                                          "says where a host sits, as the address does, not what the traffic did")
@@ -724,6 +728,8 @@ def infer_schema(
         # An Elastic export's tags are the pipeline's labels (beats_input_codec_plain_applied, a sensor's name),
         # over JSON's "list" hint too.
         hints["tags"] = "shipper"
+    if {"anomaly_score", "is_anomaly"} <= names:  # a table `vaeguard score` wrote: its columns are a model's, not the data's
+        hints.update({c: "scored" for c in ("anomaly_score", "p_value", "is_anomaly", "top_features") if c in names})
 
     def spec_for(name) -> ColumnSpec:
         key = str(name)
