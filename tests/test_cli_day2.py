@@ -361,9 +361,10 @@ def test_explain_shows_a_gap_as_a_gap_and_writes_strict_json(runner, tmp_path):
     from .logdata import conn_rows, zeek_text
 
     log = tmp_path / "conn.log"
-    log.write_text(zeek_text(conn_rows(200)))
+    rows = conn_rows(200)
+    log.write_text(zeek_text(rows))
     model = tmp_path / "m"
-    assert invoke(runner, "fit", log, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "fit", log, "--model", model, "--epochs", "2", "-q", "--role", "local_orig=categorical").exit_code == 0
     res = invoke(runner, "explain", log, "--model", model, "--row", "0", "--json")
     assert res.exit_code == 0, res.output
 
@@ -371,6 +372,9 @@ def test_explain_shows_a_gap_as_a_gap_and_writes_strict_json(runner, tmp_path):
         raise ValueError(f"{name} is not JSON")
     cols = {c["column"]: c for c in json.loads(res.stdout, parse_constant=no_constants)["columns"]}
     assert cols["local_orig"]["observed"] == "<missing>" == cols["local_orig"]["expected"]  # unset in every row
+    ntp = next(i for i, r in enumerate(rows) if r[7] is None)  # no service
+    res = invoke(runner, "explain", log, "--model", model, "--row", str(ntp), "--json")
+    assert json.loads(res.stdout)["columns"][[c["column"] for c in json.loads(res.stdout)["columns"]].index("service")]["observed"] == "<missing>"
     assert cols["tunnel_parents"]["observed"] == 0  # (empty): a set of no members
     res = invoke(runner, "explain", log, "--model", model, "--row", "0")
     assert "nan" not in res.stderr.lower()

@@ -536,6 +536,26 @@ def test_role_overrides_and_their_errors(tmp_path, runner):
     assert res.exit_code == 2 and "not in the table: '' (no name); the table has: ts, uid" in res.stderr
 
 
+def test_local_nets_fields_never_set_in_training_are_the_sensors_not_the_traffics(tmp_path, runner):
+    """local_orig and local_resp are set only where Zeek is told its local networks: a model of a sensor
+    told none had flagged every row of a sensor told them (a value where training always had none)."""
+    train, other = tmp_path / "a.log", tmp_path / "b.log"
+    train.write_text(zeek_text(conn_rows(300)))
+    told = conn_rows(300, seed=1)
+    for r in told:
+        r[FIELDS.index("local_orig")] = "T"
+    other.write_text(zeek_text(told))
+    res = invoke(runner, "fit", train, "--model", tmp_path / "m", "--epochs", "2", "--json")
+    col = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["local_orig"]
+    assert col["role"] == "ignored" and "Site::local_nets" in col["reason"]
+    res = invoke(runner, "score", other, "--model", tmp_path / "m", "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert summary["flag_rate"] < 0.1 and "local_orig" not in summary["constants_changed"]
+    # Set in training, they say which end is local: modelled.
+    res = invoke(runner, "fit", other, "--model", tmp_path / "m2", "--epochs", "2", "--json")
+    assert {c["name"]: c for c in json.loads(res.stdout)["columns"]}["local_orig"]["role"] != "ignored"
+
+
 def test_the_hint_for_a_column_without_a_name_is_one_role_takes(tmp_path, runner):
     """A CSV whose first header field is empty (a frame saved with its index): fit's table suggested
     `--role =time` for its times, and --role refused that form."""

@@ -546,7 +546,16 @@ _ENRICHMENT_PARTS = {"geo", "as"}
 _AS_WORDS = {"as", "asn"}
 
 
+# Zeek's conn log fields that say whether each end lies in the networks the sensor was told are local.
+_LOCAL_NETS_FIELDS = ("local_orig", "local_resp")
+
+
 def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
+    if name in _LOCAL_NETS_FIELDS and s.isna().all():
+        # Set from the sensor's configuration, not the traffic: a model of a sensor told none of its networks
+        # had flagged every row of one told them (a value where training always had none).
+        return ColumnSpec(name, IGNORED, "unset in every training row: Zeek sets it only where the sensor is told its local networks "
+                                         "(Site::local_nets), so another sensor's values are not news")
     hinted = _hinted(name, s, hint) if hint else None
     if hinted is not None:
         return hinted
