@@ -107,6 +107,27 @@ def test_csv_delimiter_is_sniffed(tmp_path, sep):
     assert list(text.columns) == ["a", "b", "c"] and len(text) == 10
 
 
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_a_header_of_wrapped_cells_is_one_line_of_names(tmp_path, runner, sep):
+    """A spreadsheet writes a header cell wrapped onto two lines as a quoted name holding a line break:
+    its first line had been taken for a title above the header and the name's second half for a column,
+    '(sent)"', in fit's table and score's output."""
+    df = make_flows(200)[["bytes", "proto", "duration"]].rename(columns={"bytes": "Bytes\r\n(sent) ", "duration": "Duration\n(s)"})
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + df.to_csv(sep=sep, index=False).encode())  # with Excel's byte-order mark
+    src = open_source(str(path))
+    assert src.delimiter == sep and src.lines_above_header == 0
+    table, _ = read_table(src)
+    assert list(table.columns) == ["Bytes (sent)", "proto", "Duration (s)"] and len(table) == 200
+    assert table["Bytes (sent)"].tolist() == df["Bytes\r\n(sent) "].tolist()
+    assert list(next(open_source(str(path)).chunks(50, text=True)).columns) == list(table.columns)
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    assert invoke(runner, "fit", path, "--model", model, "--epochs", "1", "-q").exit_code == 0
+    res = invoke(runner, "score", "-", "--model", model, "--out", out, "-q", input=path.read_bytes())
+    assert res.exit_code == 0, res.output
+    assert list(pd.read_csv(out).columns[:3]) == ["Bytes (sent)", "proto", "Duration (s)"] and len(pd.read_csv(out)) == 200
+
+
 def test_format_override_and_wrong_bytes(tmp_path, runner):
     path = tmp_path / "conn.dat"
     path.write_text(zeek_text(conn_rows(30)))

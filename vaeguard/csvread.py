@@ -140,6 +140,30 @@ def lines_above_header(text: str) -> str:
     return "".join(lines[:n])
 
 
+def wrapped_header(text: str) -> tuple[str, str] | None:
+    """A header whose quoted names hold line breaks, as a spreadsheet writes wrapped header cells
+    ("Bytes<line break>(sent)"): (the lines it spans, as written; the same names on one line, each break
+    read as a space), or None. Read line by line, its first line had been taken for a title above the
+    header and the rest of the name for a column ('(sent)"')."""
+    lines = whole_lines(text, keepends=True)
+    if not lines or lines[0].count('"') % 2 == 0:
+        return None
+    quotes = n = 0
+    while n < min(len(lines), 20):
+        quotes += lines[n].count('"')
+        n += 1
+        if quotes % 2 == 0:
+            break
+    if quotes % 2:
+        return None  # a quote that does not close: no header to mend
+    span = "".join(lines[:n])
+    delimiter = sniff_delimiter("".join(lines[n : n + 20]) or span)
+    names = next(csv.reader(io.StringIO(span), delimiter=delimiter), [])
+    line = io.StringIO()
+    csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow([re.sub(r"\s*[\r\n]+\s*", " ", name) for name in names])
+    return span, line.getvalue()
+
+
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the same number of fields, the most fields winning."""
     lines = [line for line in whole_lines(text)[:20] if line.strip()]

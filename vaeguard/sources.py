@@ -28,7 +28,7 @@ import pandas as pd
 
 from .csvread import (
     BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_text_chunks, csv_typed_chunks, first_fields, layout,
-    lines_above_header, names_not_for, sniff_delimiter, unpadded, value_like, whole_lines,
+    lines_above_header, names_not_for, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
 )
 from .errors import InputError, quoted_names
 from .parallel import release_freed_memory
@@ -672,7 +672,13 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
     elif records:
         pass  # the records' names type themselves (logs.recognise.table_hints), as a CSV header's do
     else:
-        above = lines_above_header(text)
+        wrapped = wrapped_header(text)
+        if wrapped:  # read as if its names stood on one line
+            span, line = wrapped
+            source.skip_bytes = (len(BOM) if not encoding and head.startswith(BOM) else 0) + len(span.encode())
+            source.header_line = line.encode()
+            text = line + text[len(span):]
+        above = "" if wrapped else lines_above_header(text)
         if above:
             bom = len(BOM) if not encoding and head.startswith(BOM) else 0
             source.skip_bytes = bom + len(above.encode())
