@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,6 +115,16 @@ def test_numbers_out_of_range_name_their_flag(runner, trained_model, tmp_path):
                        "--chunk-size must be at least 1; got 0")
     assert_clean_error(invoke(runner, "fit", NEW, "--model", tmp_path / "m", "--max-rows", "5"), "--max-rows must be at least 10; got 5")
     assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m").exists()
+
+
+def test_an_error_quoting_a_name_with_a_line_break_stays_one_line(runner, tmp_path):
+    """A Parquet column may be named "a<line break>b": the error naming it had run over two lines."""
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"a\nb": rng.normal(size=200), "c": rng.normal(size=200)}).to_parquet(tmp_path / "t.parquet")
+    assert invoke(runner, "fit", tmp_path / "t.parquet", "--model", tmp_path / "m", "--epochs", "1", "-q").exit_code == 0
+    pd.DataFrame({"c": rng.normal(size=20)}).to_parquet(tmp_path / "new.parquet")
+    res = invoke(runner, "score", tmp_path / "new.parquet", "--model", tmp_path / "m", "--out", tmp_path / "o.csv")
+    assert_clean_error(res, "column 'a\\nb' is missing")
 
 
 @pytest.mark.parametrize("seed", ["-1", "4294967296", "99999999999999999999"])

@@ -50,7 +50,10 @@ def _fail(message: str, code: int) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(f"[bold red]error:[/] {escape(message.strip())}")
+    # One line, whatever the message quotes: a column name or a value may hold a line break or a control
+    # character (a Parquet column named "a<line break>b" had split the error over two lines).
+    line = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in message.strip())
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(f"[bold red]error:[/] {escape(line)}")
     raise typer.Exit(code)
 
 
