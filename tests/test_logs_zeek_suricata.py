@@ -236,8 +236,8 @@ def test_fields_training_never_saw_set_may_be_left_out(tmp_path, runner):
     assert {"local_orig", "tunnel_parents"}.isdisjoint(pq.read_schema(day2_parquet).names)
     model = tmp_path / "m"
     assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
-    never = {c["name"] for c in json.loads((model / "manifest.json").read_text())["schema"] if c["role"] == "constant"}
-    assert {"local_orig", "tunnel_parents"} <= never
+    roles = {c["name"]: c["role"] for c in json.loads((model / "manifest.json").read_text())["schema"]}
+    assert roles["tunnel_parents"] == "constant" and roles["local_orig"] == "ignored"  # the sensor's, unset: not the traffic's
     scored = {}
     for name, path in (("log", day2_log), ("parquet", day2_parquet)):
         res = invoke(runner, "score", path, "--model", model, "--out", tmp_path / f"{name}.csv", "--json")
@@ -319,7 +319,7 @@ def test_flow_roles_from_zeek_types(tmp_path):
     assert specs["id.resp_p"].role == specs["id.orig_p"].role == "port"
     # Few distinct counts in training are still counts.
     assert specs["orig_pkts"].role == specs["resp_pkts"].role == "numeric"
-    assert specs["local_orig"].role == "constant" and specs["tunnel_parents"].transform == "length"
+    assert specs["local_orig"].role == "ignored" and specs["tunnel_parents"].transform == "length"
 
 
 def test_zeek_policy_fields_are_identifiers_and_codes(tmp_path):
