@@ -146,7 +146,7 @@ def wrapped_header(text: str) -> tuple[str, str] | None:
     read as a space), or None. Read line by line, its first line had been taken for a title above the
     header and the rest of the name for a column ('(sent)"')."""
     lines = whole_lines(text, keepends=True)
-    if not lines or lines[0].count('"') % 2 == 0:
+    if not lines or lines[0].count('"') % 2 == 0 or lines[0].startswith("#"):  # a '#' note is no header (5" floppy)
         return None
     quotes = n = 0
     while n < min(len(lines), 20):
