@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 import torch
 
-from vaeguard.encode import CategoricalColumn, Preprocessor, _label_counts, _labels
+from vaeguard.encode import CategoricalColumn, Preprocessor, _label_counts, column_labels
 from vaeguard.model import TabularAutoencoder
 from vaeguard.schema import infer_schema
 from vaeguard.scoring import top_features
@@ -98,7 +98,7 @@ def test_label_counts_break_ties_as_pandas_does():
         values = np.array([f"v{i}" for i in range(k)] + [None], dtype=object)
         s = pd.Series(rng.choice(values, int(rng.integers(5, 2000)), p=rng.dirichlet(np.ones(k + 1) * 0.3))).astype("str")
         col = CategoricalColumn("c", [], "text")
-        fast, plain = _label_counts(col, s), pd.Series(_labels(col, s)).value_counts()
+        fast, plain = _label_counts(col, s), pd.Series(column_labels(col, s)).value_counts()
         assert list(fast.index) == list(plain.index) and list(fast.to_numpy()) == list(plain.to_numpy())
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_USAGE, ConfigError, ParamError, VaeguardError
+from .errors import EXIT_INTERNAL, EXIT_USAGE, ConfigError, ParamError, VaeguardError, printable
 
 HELP = f"""vaeguard {__version__}: learn what normal rows of a table look like with a Variational
 Autoencoder, then flag the rows that do not fit.
@@ -52,8 +52,7 @@ def _fail(message: str, code: int) -> None:
 
     # One line, whatever the message quotes: a column name or a value may hold a line break or a control
     # character (a Parquet column named "a<line break>b" had split the error over two lines).
-    line = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in message.strip())
-    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(f"[bold red]error:[/] {escape(line)}")
+    Console(stderr=True, highlight=False, soft_wrap=True, emoji=False).print(f"[bold red]error:[/] {escape(printable(message.strip()))}")
     raise typer.Exit(code)
 
 

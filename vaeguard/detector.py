@@ -38,9 +38,9 @@ COLLECT_ROWS = 100_000  # a table this large is worth a garbage collection to fr
 SEED_MAX = 2**32 - 1  # scikit-learn's bound on random_state; numpy refuses negative seeds, torch larger ones
 
 
-def check_seed(seed, param: str = "seed") -> None:
+def check_seed(seed) -> None:
     if not 0 <= int(seed) <= SEED_MAX:
-        raise ParamError(param, f"{{name}} must be a whole number from 0 to {SEED_MAX:,}; got {seed}")
+        raise ParamError("seed", f"{{name}} must be a whole number from 0 to {SEED_MAX:,}; got {seed}")
 
 
 def calibration_folds(perm: np.ndarray, n_val: int, target: float) -> list[np.ndarray]:

@@ -347,7 +347,8 @@ def per_distinct_index(label, lookup: pd.Index, s: pd.Series) -> tuple[np.ndarra
     return lookup.get_indexer(labels), lambda rows: labels[rows]
 
 
-def _labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
+def column_labels(col: CategoricalColumn, s: pd.Series) -> np.ndarray:
+    """The labels a categorical column's vocabulary is looked up by, for each value of `s` (its input column)."""
     if col.letter:
         return letter_labels(s, col.letter)
     if col.derive == "port":
@@ -374,7 +375,7 @@ def _label_counts(col: CategoricalColumn, s: pd.Series, letters: HistoryLetters 
         return counts[counts > 0].sort_values(ascending=False, kind="stable")
     text = _plain_text(col, s)
     if text is None:
-        return pd.Series(_labels(col, s)).value_counts()
+        return pd.Series(column_labels(col, s)).value_counts()
     # Counted in Arrow, with no Python string per row (a million rows left 65 MB of freed strings behind),
     # through the same pandas call as the labels would take, so ties keep the same order.
     return s.fillna(MISSING).value_counts()
@@ -647,7 +648,7 @@ class Preprocessor:
                 unseen = idx < 0
                 unseen_labels = lambda: labels_at(unseen)  # noqa: E731
             else:
-                labels = _labels(col, s)
+                labels = column_labels(col, s)
                 idx = lookup.get_indexer(labels)
                 unseen = idx < 0
                 unseen_labels = lambda: labels[unseen]  # noqa: E731

@@ -9,6 +9,12 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
 
+def printable(text: str) -> str:
+    """`text` with each control character or line break escaped as Python writes it (\\t, \\x0b): a message
+    that quotes a name or a line stays one line, and a terminal's state is left alone."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def quoted_names(names: list[str], limit: int = 10) -> str:
     """Column names as a message lists them: quoted, the first `limit`, then how many more."""
     shown = ", ".join(f"'{n}'" for n in names[:limit])

@@ -12,6 +12,7 @@ import pandas as pd
 from .drift import DriftCheck
 from .encode import MISSING
 from .errors import ConfigError, InputError
+from .schema import SCORE_COLUMNS
 
 
 def label_vector(labels: pd.Series, positive: str | None) -> np.ndarray:
@@ -144,7 +145,7 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
         top = scored.assign(_label=y).sort_values("anomaly_score", ascending=False).head(TOP_ROWS)
         # Why a row scored as it did comes first, beside its label; then the row's first twelve columns, the
         # times, addresses and ports that find it in the log (a wide log put top_features out of sight).
-        why = [col for col in ("anomaly_score", "p_value", "is_anomaly", "top_features") if col in top.columns]
+        why = [col for col in SCORE_COLUMNS if col in top.columns]
         shown = [col for col in top.columns if col not in ("_label", *why)][:12]
         head = ("".join(f"<th>{html.escape(str(col))}</th>" for col in why) + "<th>labelled anomalous</th>"
                 + "".join(f"<th>{html.escape(str(col))}</th>" for col in shown))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .encode import MISSING, letter_labels, time_labels
+from .encode import MISSING, column_labels
 from .schema import set_lengths
 from .scoring import check_table, score_rows
 
@@ -35,9 +35,10 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         expected_cat.append([col.vocab[k + 1] for k in seg.argmax(axis=1)])
     names = pre.column_names
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
-    # A history event letter is shown as its flag (1: the row's history holds it), as it is expected.
+    # A column derived from another is shown as the model reads it, as it is expected: a history event letter
+    # as its flag (1: the row's history holds it), a time's hour or weekday as that, not the time.
     observed = ([_as_modelled(df[c.name], c.transform) for c in pre.numeric]
-                + [_observed_label(df[c.column], c) for c in pre.categorical]
+                + [column_labels(c, df[c.column]) if c.derived else df[c.column].to_numpy() for c in pre.categorical]
                 + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
     tables = []
     for i in range(len(df)):
@@ -53,16 +54,6 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         }).sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
         tables.append(t)
     return tables
-
-
-def _observed_label(s: pd.Series, col) -> np.ndarray:
-    """A categorical column's values as the model reads them where it derives them: a history letter's
-    flag, the hour or weekday of a time (the time itself had been shown beside an expected hour)."""
-    if col.letter:
-        return letter_labels(s, col.letter)
-    if col.derive in ("hour", "weekday"):
-        return time_labels(s, col.derive)
-    return s.to_numpy()
 
 
 def _shown(value):

@@ -546,6 +546,8 @@ _ENRICHMENT_PARTS = {"geo", "as"}
 _AS_WORDS = {"as", "asn"}
 
 
+# The columns `vaeguard score` adds to each row.
+SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
 # Zeek's conn log fields that say whether each end lies in the networks the sensor was told are local.
 _LOCAL_NETS_FIELDS = ("local_orig", "local_resp")
 
@@ -738,7 +740,7 @@ def infer_schema(
         # over JSON's "list" hint too.
         hints["tags"] = "shipper"
     if {"anomaly_score", "is_anomaly"} <= names:  # a table `vaeguard score` wrote: its columns are a model's, not the data's
-        hints.update({c: "scored" for c in ("anomaly_score", "p_value", "is_anomaly", "top_features") if c in names})
+        hints.update({c: "scored" for c in SCORE_COLUMNS if c in names})
 
     def spec_for(name) -> ColumnSpec:
         key = str(name)

@@ -16,12 +16,11 @@ import pandas as pd
 from .encode import UNSEEN_VALUES_KEPT, Encoded
 from .forward import one_blas_thread
 from .parallel import thread_map
-from .schema import check_columns
+from .schema import SCORE_COLUMNS, check_columns
 
 if TYPE_CHECKING:
     from .detector import Detector
 
-SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
 TOP_K = 3
 # pandas' own dtype for text ("str" from pandas 3, object before), so an empty chunk and a full one
 # agree; Dask and Spark need to know the output's types before they see a row.

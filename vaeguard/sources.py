@@ -30,7 +30,7 @@ from .csvread import (
     BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_text_chunks, csv_typed_chunks, first_fields, layout,
     lines_above_header, names_not_for, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
 )
-from .errors import InputError, quoted_names
+from .errors import InputError, printable, quoted_names
 from .parallel import release_freed_memory
 from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole
 from .streams import (
@@ -672,15 +672,15 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
     elif records:
         pass  # the records' names type themselves (logs.recognise.table_hints), as a CSV header's do
     else:
+        bom = len(BOM) if not encoding and head.startswith(BOM) else 0
         wrapped = wrapped_header(text)
         if wrapped:  # read as if its names stood on one line
             span, line = wrapped
-            source.skip_bytes = (len(BOM) if not encoding and head.startswith(BOM) else 0) + len(span.encode())
+            source.skip_bytes = bom + len(span.encode())
             source.header_line = line.encode()
             text = line + text[len(span):]
         above = "" if wrapped else lines_above_header(text)
         if above:
-            bom = len(BOM) if not encoding and head.startswith(BOM) else 0
             source.skip_bytes = bom + len(above.encode())
             above_lines = above.splitlines()
             source.lines_above_header = len(above_lines)
@@ -804,9 +804,7 @@ def not_utf8_message(source: Source) -> str:
                         start = max(data.rfind(b"\n", 0, e.start) + 1, e.start - 30)
                         end = data.find(b"\n", e.start)
                         shown = data[start : min(end if end >= 0 else len(data), e.end + 30)].decode("utf-8", "backslashreplace")
-                        # Control characters escaped too: the message stays one line, and a terminal's state is left alone.
-                        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
-                        where = f": line {line} holds byte {data[e.start]:#04x} in '{shown}'"
+                        where = f": line {line} holds byte {data[e.start]:#04x} in '{printable(shown)}'"
                         break
                     line += block.count(b"\n")
         except (OSError, EOFError):
