@@ -182,6 +182,68 @@ def test_a_csv_without_a_header_line_is_read_with_the_names_given(runner, tmp_pa
     assert res.exit_code == 2 and "a Parquet file, which names its own" in res.stderr
 
 
+def test_a_model_fitted_with_names_reads_the_next_file_without_a_header_line_with_them(runner, tmp_path):
+    """KDDTrain+.txt is fitted with --names, KDDTest+.txt scored: the model keeps the names, so score,
+    evaluate, calibrate and explain read the next headerless file with them as if they had been given
+    again (from a file, gzipped, from stdin, as several files), say so, and stop in one line on a file
+    with another field count. A file with its header line reads as ever, and a model fitted on one with
+    a header still asks for --names."""
+    import gzip
+
+    from vaeguard import fit_file, score_file
+    from vaeguard.detector import Detector
+
+    names = "duration,protocol_type,service,flag,src_bytes,dst_bytes,land,serror_rate,rerror_rate,label,difficulty"
+
+    def rows(start, n):
+        return "".join(f"0,tcp,{['http', 'ftp_data'][i % 2]},SF,{37 * i % 60 * 11},{3 * i % 17},0,0.{i % 9},0.0,"
+                       f"{['normal', 'neptune'][i % 7 == 0]},20\n" for i in range(start, start + n))
+
+    train, test = write(tmp_path, "train.txt", rows(0, 80)), write(tmp_path, "test.txt", rows(80, 40))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", train, "--names", names, "--ignore", "label", "--ignore", "difficulty", "--model", model, "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "score", test, "--names", names, "--model", model, "--out", tmp_path / "given.csv")
+    assert res.exit_code == 0, res.output
+    expected = pd.read_csv(tmp_path / "given.csv")
+    headed = write(tmp_path, "headed.csv", names + "\n" + rows(80, 40))
+    (tmp_path / "test.txt.gz").write_bytes(gzip.compress(test.read_bytes()))
+    (tmp_path / "parts").mkdir()
+    write(tmp_path, "parts/a.txt", rows(80, 40)), write(tmp_path, "parts/b.txt", rows(80, 40))
+    for how, path, stdin in (("file", test, None), ("gzip", tmp_path / "test.txt.gz", None), ("stdin", "-", test.read_text()),
+                             ("header", headed, None), ("folder", tmp_path / "parts", None)):
+        out = tmp_path / f"kept-{how}.csv"
+        res = invoke(runner, "score", path, "--model", model, "--out", out, input=stdin)
+        assert res.exit_code == 0, (how, res.output)
+        assert ("named as at fit (--names)" in res.output) == (how != "header"), (how, res.output)
+        got = pd.read_csv(out)
+        twice = 2 if how == "folder" else 1
+        assert list(got.columns) == list(expected.columns) and got["anomaly_score"].tolist() == expected["anomaly_score"].tolist() * twice, how
+    res = invoke(runner, "evaluate", test, "--model", model, "--label", "label", "--positive", "neptune", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["anomalies"] == 6, res.output
+    res = invoke(runner, "explain", test, "--model", model, "--row", "1")
+    assert res.exit_code == 0 and "src_bytes" in res.output, res.output
+    res = invoke(runner, "calibrate", test, "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "info", model, "--json")
+    assert json.loads(res.stdout)["given_names"] == names.split(","), res.output
+    short = write(tmp_path, "short.txt", "".join(",".join(line.split(",")[:9]) + "\n" for line in rows(0, 20).splitlines()))
+    res = invoke(runner, "score", short, "--model", model, "--out", tmp_path / "no.csv")
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1, res.output
+    assert "its first line holds 9 fields" in res.stderr and "fitted on 11 named with --names" in res.stderr, res.stderr
+    assert not (tmp_path / "no.csv").exists()
+    # Fitted on a file with its header: a headerless one is not guessed at.
+    res = invoke(runner, "fit", headed, "--model", tmp_path / "m2", "--epochs", "1", "--ignore", "label")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "score", test, "--model", tmp_path / "m2", "--out", tmp_path / "no.csv")
+    assert res.exit_code == 2 and "has no header row" in res.stderr, res.output
+    # The Python API: names given to fit_file, kept for score_file; a refit on a frame forgets them.
+    run = fit_file(str(train), tmp_path / "m3", Detector(epochs=2, ignore=("label", "difficulty")), names=names.split(","))
+    assert score_file(str(test), tmp_path / "m3", str(tmp_path / "api.csv")).report.rows == 40
+    assert score_file(str(test), run.detector, str(tmp_path / "api2.csv")).report.rows == 40
+    assert run.detector.fit(pd.read_csv(headed)).given_names_ is None
+
+
 def test_other_delimiters_are_sniffed(runner, tmp_path, trained_model):
     src = pd.read_csv(NEW).head(50)
     comma, semi = tmp_path / "comma.csv", tmp_path / "semi.csv"

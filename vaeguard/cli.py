@@ -229,7 +229,7 @@ def score(
 
     # Everything that can go wrong with the options, the input or the model fails before the progress display.
     output_format(out, out_format)
-    source = open_input(data, format, strict, names)
+    source = open_input(data, format, strict, names, model)
     check_not_input(out, source)
     ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
     try:

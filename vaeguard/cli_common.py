@@ -110,12 +110,15 @@ def keep_freed_memory() -> None:
         pass
 
 
-def open_input(data, format: str | None, strict: bool, names: str | None):
-    """The command's input as a Source (sources.open_source), with --names read into the column names."""
+def open_input(data, format: str | None, strict: bool, names: str | None, model=None):
+    """The command's input as a Source (sources.open_source), with --names read into the column names; without
+    them, a CSV with no header line takes the names `model` (its folder) was fitted with, if it was given some."""
     from .csvread import parse_names
+    from .pipeline import given_names_of
     from .sources import open_source
 
-    return open_source(data, format, strict=strict, names=parse_names(names) if names is not None else None)
+    return open_source(data, format, strict=strict, names=parse_names(names) if names is not None else None,
+                       model_names=given_names_of(model) if model is not None else None)
 
 
 def freeze_imports() -> None:

@@ -39,7 +39,7 @@ def evaluate(
     quiet = quiet or json
     con = render.console(quiet)
 
-    source = open_input(data, format, strict, names)
+    source = open_input(data, format, strict, names, model)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
@@ -120,7 +120,7 @@ def info(
         "columns": m["schema"], "training": {k: v for k, v in m["training"].items() if k != "history"},
         "history": m["training"]["history"], "threshold": cal.threshold,
         "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores)},
-        "calibration_history": detector.calibration_history_,
+        "calibration_history": detector.calibration_history_, "given_names": detector.given_names_,
     }
     if plot is not None:
         render.plot_history(m["training"]["history"], plot)
@@ -158,7 +158,7 @@ def calibrate(
     con = render.console(quiet or json)
     detector = Detector.load(model)
     detector.strict = strict
-    source = open_input(data, format, strict, names)
+    source = open_input(data, format, strict, names, model)
     df, _ = read_table(source)
     if not len(df):
         raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
@@ -236,7 +236,7 @@ def explain(
     if row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
     seen, picked = 0, None
-    source = open_input(data, format, strict, names)
+    source = open_input(data, format, strict, names, model)
     for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
         if row < seen + len(chunk):
             picked = chunk.iloc[[row - seen]]

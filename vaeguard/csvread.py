@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, IO, Iterator
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, quoted_names
+from .errors import InputError, NoHeaderError, quoted_names
 from .parallel import worker_count
 from .streams import STDIO
 
@@ -229,7 +229,7 @@ def check_header(name: str, header: str, delimiter: str) -> list[str]:
     # line of values repeats some (KDD's zeros), or holds a fraction or an address, which no header names a
     # column by; a header of integers alone is one (nProbe's IPFIX element numbers, pandas' 0, 1, 2).
     if values and (dupes or any(map(_fraction_or_address, names))):
-        raise InputError(f"'{name}' has no header row: its first line holds values ({first_fields(names)}); "
+        raise NoHeaderError(f"'{name}' has no header row: its first line holds values ({first_fields(names)}); "
                          f"name its columns with --names (one name per field, comma separated), or add a first line of column names")
     if dupes:
         raise InputError(f"'{name}' has duplicate column names: {quoted_names(dupes, 5)}; rename them so each is unique")

@@ -258,6 +258,7 @@ class Detector:
         self.feature_names_in_ = np.asarray([str(c) for c in df.columns], dtype=object)
         self.n_features_in_ = len(df.columns)
         self.created_ = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self.given_names_ = None  # a table without a header line: fit_file keeps the names it was read with
 
         # The validation rows are copied out (a tenth of the table) and encoded once the table is gone: their
         # encoding (float64 evidence terms and all) is twice the copy's size, and the fit peaks while the

@@ -31,6 +31,10 @@ class InputError(VaeguardError, ValueError):
     """The input table cannot be used (missing, unreadable, empty, wrong types)."""
 
 
+class NoHeaderError(InputError):
+    """A CSV whose first line holds values, not names: a model fitted with --names reads it with those."""
+
+
 class SchemaError(VaeguardError):
     """The table does not match what the model was trained on."""
 

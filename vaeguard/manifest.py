@@ -53,6 +53,8 @@ def build(d: "Detector", state: str) -> dict:
         "state": state,
         "schema": [s.to_dict() for s in d.schema_],
         "feature_names_in": [str(c) for c in d.feature_names_in_],
+        # The --names of a table without a header line: the next such file is read with them.
+        "given_names": getattr(d, "given_names_", None),
         "preprocessing": d.preprocessor_.to_dict(),
         "model": {"variant": d.model, "latent_dim": int(d.latent_dim), "hidden": [int(x) for x in d.hidden],
                   "likelihood": shape.likelihood, "dof": float(shape.dof)},
@@ -162,6 +164,10 @@ def _detector(cls, m: dict) -> tuple["Detector", NetworkShape]:
     d.created_ = m.get("created")
     d.feature_names_in_ = np.asarray(m.get("feature_names_in", []), dtype=object)
     d.n_features_in_ = len(d.feature_names_in_)
+    given = m.get("given_names")
+    if given is not None and not (isinstance(given, list) and given and all(isinstance(n, str) for n in given)):
+        raise CheckpointError("the manifest's given_names is not a list of column names; the model folder is corrupt")
+    d.given_names_ = given
     d.n_train_rows_, d.n_val_rows_ = int(t["train_rows"]), int(t["val_rows"])
     d.history_ = TrainResult(
         [EpochRecord(**r) for r in t["history"]], int(t["best_epoch"]),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .defaults import DEFAULTS
-from .errors import ConfigError, InputError, ParamError
+from .errors import ConfigError, InputError, ParamError, VaeguardError
 
 IN_PROGRESS = "in-progress"
 NETWORK_WORKERS = 2  # chunks in the network at once while scoring a file
@@ -85,6 +85,7 @@ def fit_file(
     detector=None,
     *,
     fmt: str | None = None,
+    names: list[str] | None = None,
     max_rows: int = DEFAULTS.max_rows,
     resume: bool = False,
     on_epoch: Callable | None = None,
@@ -94,6 +95,7 @@ def fit_file(
 ) -> FitRun:
     """Read `data` (a uniform sample of `max_rows` rows when larger), fit `detector`, save it to `model_dir`.
 
+    names: the column names of a CSV without a header line (--names); the model keeps them for score_file.
     ahead: the table from `read_table_ahead`, already being read while torch imported.
     on_calibration: see `Detector.fit`.
     """
@@ -112,7 +114,7 @@ def fit_file(
         in_progress = model_dir / IN_PROGRESS
         if resume and not (in_progress / "manifest.json").exists():
             raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
-        source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict)
+        source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names)
         df, total = next(ahead) if ahead is not None else read_table(source, max_rows=max_rows, seed=detector.seed)
     finally:
         if ahead is not None:
@@ -133,6 +135,8 @@ def fit_file(
     del df
     detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.hints,
                  on_calibration=on_calibration)
+    # A table without a header line: score reads the next such file with the same names.
+    detector.given_names_ = list(source.given_names) or None
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
     return FitRun(detector, total, rows_used, source.skipped_summary(), read_as)
@@ -144,12 +148,32 @@ def _detector(model, device: str = "cpu"):
     return model if isinstance(model, Detector) else Detector.load(model, device=device)
 
 
+def given_names_of(model) -> Callable[[], list[str] | None]:
+    """The --names `model` (a folder or a Detector) was fitted with, as `sources.open_source` asks for them:
+    only for a CSV without a header line. A folder's manifest alone is read; a model that cannot be read
+    gives none, and loading it says why."""
+    from .checkpoint import read_manifest
+    from .detector import Detector
+
+    def names() -> list[str] | None:
+        if isinstance(model, Detector):
+            return getattr(model, "given_names_", None)
+        try:
+            given = read_manifest(model).get("given_names")
+        except VaeguardError:
+            return None
+        return [str(n) for n in given] if isinstance(given, list) else None
+
+    return names
+
+
 def score_file(
     data: str | list[str],
     model,
     out: str = "-",
     *,
     fmt: str | None = None,
+    names: list[str] | None = None,
     out_format: str | None = None,
     chunk_size: int = DEFAULTS.chunk_size,
     only_anomalies: bool = False,
@@ -164,6 +188,8 @@ def score_file(
     """Score `data` against `model` (a folder or a fitted Detector) and write every row, or only the
     flagged ones, with its scores to `out` (a file written atomically, or "-" for stdout).
 
+    names: the column names of a CSV without a header line; by default a model fitted with names reads
+    such a file with its own.
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
     on_drift: hears each spell of drift in a live pipe's rows as it begins and as it ends (drift.LiveDrift,
     from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come. The
@@ -185,7 +211,7 @@ def score_file(
     if chunk_size < 1:
         raise ParamError("chunk_size", f"{{name}} must be at least 1; got {chunk_size}")
     # A missing or unreadable file fails before the model loads. `data` may be an opened Source.
-    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict)
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, names=names, model_names=given_names_of(model))
     check_not_input(out, source)
     detector = _detector(model, device)
     report = ChunkReport()
@@ -326,7 +352,7 @@ def score_table(data: str | list[str], model, *, fmt: str | None = None, strict:
     from .scoring import ChunkReport, score_chunk
     from .sources import Source, open_source
 
-    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict)
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, model_names=given_names_of(model))
     detector = _detector(model)
     parts, report = [], ChunkReport()
     columns = detector.preprocessor_.optional_columns

@@ -30,7 +30,7 @@ from .csvread import (
     BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_text_chunks, csv_typed_chunks, first_fields, layout,
     lines_above_header, names_not_for, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
 )
-from .errors import InputError, printable, quoted_names
+from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
 from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole
 from .streams import (
@@ -92,6 +92,8 @@ class Source:
     names_by_place: list[str] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     header_line: bytes = b""  # a CSV without one: the header line the user's names make (--names), read before the rows
+    given_names: list[str] = field(default_factory=list)  # those names (--names, or the model's: names_from_model)
+    names_from_model: bool = False  # a CSV without a header line named with the --names its model was fitted with
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
     w3c_fields: list[str] = field(default_factory=list)  # the names in a W3C extended log's "#Fields:" line (Windows Firewall, IIS)
@@ -149,6 +151,8 @@ class Source:
             if self.w3c_fields:
                 how = f"W3C extended log: names from #Fields, {how}"
             how = LOG_LINES_WORDS.get(self.log_lines, how)
+            if self.names_from_model:
+                how += ", no header line: named as at fit (--names)"
         if self.compressed:
             how += f", {self.codec}"
         if len(self.files) > 1:
@@ -371,17 +375,20 @@ class Source:
             raise
 
 
-def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
+def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
+                model_names: Callable[[], list[str] | None] | None = None) -> Source:
     """Check the file, work out its format from its first bytes (or `fmt`), and return a Source.
 
     `path` may be several files, a folder or a quoted glob: one table, read file after file (see `_files`).
     names: the column names of a CSV without a header line, in the order of its fields.
+    model_names: where `names` is not given, the names a model was fitted with (--names), asked for only
+    when a CSV turns out to have no header line; they name its fields as they did at fit.
     Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
     """
     files = _files([path] if isinstance(path, str) else list(path))
     if len(files) == 1:
-        return _open_file(files[0], fmt, strict, names)
-    sources = [_open_file(f, fmt, strict, names) for f in files]
+        return _open_file(files[0], fmt, strict, names, model_names)
+    sources = [_open_file(f, fmt, strict, names, model_names) for f in files]
     first = sources[0]
     header = _header_of(first) if first.format == "csv" else None
     by_part = False
@@ -531,8 +538,9 @@ def _read_once(path: str) -> bool:
     return path != STDIO and is_stream(path)
 
 
-def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
-    source = _open_one(path, fmt, strict, names)
+def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
+               model_names: Callable[[], list[str] | None] | None = None) -> Source:
+    source = _open_one(path, fmt, strict, names, model_names)
     live = _live_input(source)
     if live is not None:
         head = source._stream.raw.head
@@ -568,7 +576,8 @@ def _segment_preamble(source: Source, head: bytes) -> bytes | None:
     return head[: end + 1] if end >= 0 else None
 
 
-def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None) -> Source:
+def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
+              model_names: Callable[[], list[str] | None] | None = None) -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
     if path == STDIO or _read_once(path):
@@ -689,7 +698,16 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             if W3C_FIELDS.match(above_lines[-1]):
                 source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
-        check_header(name, text.splitlines()[0], source.delimiter)
+        try:
+            check_header(name, text.splitlines()[0], source.delimiter)
+        except NoHeaderError:
+            # The next file of a table fitted with --names (KDDTest+.txt after KDDTrain+.txt): its fields
+            # are named as the model's were, so score needs no --names of its own.
+            given = model_names() if model_names is not None and not above and not wrapped else None
+            if not given:
+                raise
+            return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
+                              strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
     return source
 
@@ -736,9 +754,9 @@ def _guess_text_format(text: str) -> str:
     return "csv"
 
 
-def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], **source) -> Source:
-    """A CSV without a header line, its columns named by the user (--names): read as if the names' line
-    stood above the rows."""
+def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], from_model: bool = False, **source) -> Source:
+    """A CSV without a header line, its columns named by the user (--names; `from_model`: the names the
+    model was fitted with): read as if the names' line stood above the rows."""
     if kind != "csv":
         raise names_not_for(name, _FORMAT_NAMES.get(kind) or f"a log ({LOG_LINES_WORDS.get(kind, kind)})")
     text = text.removeprefix("\ufeff")
@@ -752,12 +770,16 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], **s
     if len(rows) > 1 and not any(map(value_like, fields)) and any(map(value_like, rows[1])):
         # Names where the next line has numbers: a header, which --names would read as a row of text.
         raise InputError(f"'{name}' starts with a header line ({first_fields(fields)}); leave out --names to read the names it has")
+    if fields and len(fields) != len(names) and from_model:
+        raise InputError(f"'{name}' has no header row, and its first line holds {len(fields)} fields (split at {delimiter!r}) "
+                         f"where the model was fitted on {len(names)} named with --names ({first_fields(names)}); "
+                         "name its fields with --names, or add a first line of column names")
     if fields and len(fields) != len(names):
         raise InputError(f"--names gives {len(names)} names, and the first line of '{name}' holds {len(fields)} fields "
                          f"(split at {delimiter!r}); give one name per field")
     line = io.StringIO()
     csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(names + ([""] if closing else []))
-    out = Source(path, "csv", header_line=line.getvalue().encode(), **source)
+    out = Source(path, "csv", header_line=line.getvalue().encode(), given_names=list(names), names_from_model=from_model, **source)
     out.delimiter, out.padded, out.closing_delimiter = delimiter, padded, closing
     return out
 
