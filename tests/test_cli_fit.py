@@ -348,6 +348,63 @@ def test_thousands_separators(runner, tmp_path):
     assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["bytes"]["transform"] == "thousands-separator"
 
 
+def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, tmp_path):
+    """"$1,234.50", "45%", "(12.00)", "1.234,50 €" and, in a column named for a duration, "0:03:40" or pandas'
+    "0 days 00:03:40" are numbers: they had been ignored as id-like text (or made categories), so a table
+    exported from a spreadsheet lost its amounts. Each is read as the number it writes, at fit and score,
+    a value that is not one counts as text, and the output keeps them as written."""
+    from vaeguard.schema import as_point_numbers, clock_durations, infer_column, with_units
+
+    assert with_units(["$1,234.50", "$12.00", "$0.99"]) == "units" and with_units(["45%", "3.5%", "100%"]) == "units"
+    assert with_units(["(12.00)", "13.50", "1,200.00"]) == "units"  # an accountant's negative beside plain numbers
+    assert with_units(["1.234,50 €", "12,00 €", "0,99 €"]) == "units-decimal-comma"
+    assert not with_units(["12.5", "13"]) and not with_units(["(empty)", "(empty)", "2"]) and not with_units(["$abc", "%d"])
+    assert not with_units(["$5", "n/a"], weights=[85, 15]) and with_units(["$5", "n/a"], weights=[95, 5]) == "units"
+    got = as_point_numbers(pd.Series(["$1,234.50", "(12.00)", "45%", None, "n/a", "- $3"]), "units")
+    assert pd.to_numeric(got, errors="coerce").tolist()[:3] == [1234.5, -12.0, 45.0] and got.isna().tolist()[3]
+    assert pd.to_numeric(as_point_numbers(pd.Series(["1.234,50 €", "0,5%"]), "units-decimal-comma")).tolist() == [1234.5, 0.5]
+    assert clock_durations(["0:03:40", "12:00:01.5", "03:40", "2 days 01:00:00"]) and not clock_durations(["12:00", "n/a"])
+    seconds = as_point_numbers(pd.Series(["0:03:40", "03:40.5", "1 day, 0:00:01", "soon", None]), "clock")
+    assert seconds.tolist()[:4] == [220.0, 220.5, 86401.0, "soon"] and pd.isna(seconds.tolist()[4])
+    assert infer_column("duration", pd.Series(["0:03:40", "0:00:12", "1:02:03"] * 30)).transform == "clock"
+    assert infer_column("start", pd.Series(["12:03:40", "08:00:12", "17:02:03"] * 30)).transform != "clock"  # a time of day
+    rng = np.random.default_rng(0)
+    df = make_flows(300)
+    amounts = rng.lognormal(5, 1.5, len(df))
+
+    def written(frame, amount):
+        return frame.assign(amount=[f"${a:,.2f}" for a in amount], share=[f"{r * 100:.1f}%" for r in frame["rate"]],
+                            duration=[None if pd.isna(d) else f"{int(d // 3600)}:{int(d % 3600 // 60):02d}:{d % 60:06.3f}"
+                                      for d in frame["duration"]])
+
+    path, new = tmp_path / "sheet.csv", tmp_path / "sheet_new.csv"
+    written(df, amounts).to_csv(path, index=False)
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    specs = {c["name"]: c for c in manifest(model)["schema"]}
+    assert [specs[c]["role"] for c in ("amount", "share", "duration")] == ["numeric"] * 3, specs
+    assert [specs[c]["transform"] for c in ("amount", "share", "duration")] == ["units", "units", "clock"], specs
+    odd = written(df.head(40), amounts[:40]).copy()
+    odd.loc[:4, "amount"] = "$2,500,000,000.00"  # far more than any training row paid
+    odd.loc[5, "amount"] = "call us"
+    odd.to_csv(new, index=False)
+    res = invoke(runner, "score", new, "--model", model, "--out", out)
+    assert res.exit_code == 0 and "amount" in res.output, res.output
+    scored = pd.read_csv(out, thousands=None)
+    assert scored["amount"][0] == "$2,500,000,000.00" and scored["duration"][1] == odd["duration"][1]  # as written
+    assert scored["top_features"][:6].str.startswith("amount").all(), scored["top_features"][:6]
+    # The same numbers written plainly score the same.
+    plain = odd.assign(amount=[2.5e9] * 5 + ["call us"] + list(amounts[6:40].round(2)), share=df["rate"][:40] * 100,
+                       duration=df["duration"][:40].round(3))
+    plain.to_csv(new, index=False)
+    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=1e-5)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", "amount=numeric", *FAST)
+    assert res.exit_code == 0 and "malformed" not in res.stderr
+    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["amount"]["transform"] == "units"
+
+
 def test_a_small_table_is_calibrated_on_every_row(runner, flows_csv, tmp_path):
     """400 rows hold out 40, too few to see a 1% rate among them: ten models, each holding out a tenth,
     score every row, and the threshold rests on all 400 scores."""

@@ -39,6 +39,18 @@ _GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
 THOUSANDS = "thousands-separator"
 _THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Numbers written with a currency or percent sign, or an accountant's parentheses for a negative ("$1,234.50",
+# "45%", "(12.00)", "1.234,50 €"), as spreadsheets export amounts and shares: read without the signs, the
+# thousands separators dropped; UNITS_DECIMAL_COMMA where the comma is the decimal point.
+UNITS = "units"
+UNITS_DECIMAL_COMMA = "units-decimal-comma"
+_UNIT_MARK = re.compile(r"[$€£¥₹%]|^\s*\(.*\)\s*$")
+_UNIT_SIGNS = r"[$€£¥₹%\s\u00a0]"
+_DOT_THOUSANDS = r"\.(?=\d{3}(?:[^\d]|$))"  # "1.234,50": the dot before each group of three digits
+# A duration written as a clock ("0:03:40", "03:40.5", pandas' "2 days 01:00:00"), in a column named for a
+# duration: read as seconds.
+CLOCK = "clock"
+_CLOCK = re.compile(r"^\s*(?:([+-]?\d+) days?,? )?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\s*$")
 # An integer column named like a code (flag, type, state...) is a category up to this many values.
 MAX_CODE_VALUES = 50
 # Epoch times from 2000 to 2100, in seconds, milliseconds, microseconds and nanoseconds (goflow2's
@@ -57,7 +69,8 @@ _ID_WORDS = {"uid", "uuid", "id", "guid", "session", "sessionid"}
 _COUNT_WORDS = {"bytes", "pkts", "packets", "count", "cnt", "num", "len", "length", "size"}
 # Names of measures, which values spread evenly over a huge range never make an identifier (ECS's
 # event.duration, in nanoseconds).
-_MEASURE_WORDS = _COUNT_WORDS | {"duration", "dur", "rtt", "elapsed", "latency"}
+_DURATION_WORDS = {"duration", "dur", "rtt", "elapsed", "latency"}
+_MEASURE_WORDS = _COUNT_WORDS | _DURATION_WORDS
 _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "status", "class", "kind", "category",
                "reason",  # IPFIX's flowEndReason: 1 idle timeout, 2 active timeout, 3 end of flow...
                # The type-of-service byte and its parts (nfdump's tos, stos and dtos, Argus' sdsb and ddsb):
@@ -236,10 +249,60 @@ def thousands_separated(values, weights=None) -> bool:
     return not text[~grouped].str.contains(",", regex=False).any()
 
 
+def strip_units(text: pd.Series) -> pd.Series:
+    """Text numbers without currency and percent signs or spaces, an accountant's "(12.00)" as "-12.00"."""
+    t = text.str.strip()
+    negative = t.str.startswith("(") & t.str.endswith(")")
+    t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True).str.replace(_UNIT_SIGNS, "", regex=True)
+    return t.where(~negative.fillna(False).astype(bool), "-" + t)
+
+
+def with_units(values, weights=None) -> str:
+    """UNITS or UNITS_DECIMAL_COMMA where distinct text values are numbers written with currency or percent
+    signs or parentheses (some of them: "(12.00)" beside "13.50"), NUMERIC_TEXT_FRACTION of the rows once
+    the signs are dropped, their commas as decimal_comma and thousands_separated tell them; else ""."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    if not len(text) or not text.str.contains(_UNIT_MARK).any():
+        return ""
+    bare = strip_units(text)
+    if decimal_comma(bare.str.replace(_DOT_THOUSANDS, "", regex=True), weights):
+        return UNITS_DECIMAL_COMMA
+    numbers = bare.str.fullmatch(_PLAIN_NUMBER).to_numpy() | bare.str.fullmatch(_THOUSANDS).to_numpy()
+    return UNITS if weights[numbers].sum() >= NUMERIC_TEXT_FRACTION * weights.sum() else ""
+
+
+def clock_durations(values, weights=None) -> bool:
+    """Whether distinct text values are durations written as a clock, NUMERIC_TEXT_FRACTION of the rows."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    clocks = text.str.fullmatch(_CLOCK).to_numpy()
+    return bool(len(text)) and weights[clocks].sum() >= NUMERIC_TEXT_FRACTION * weights.sum()
+
+
+def _clock_seconds(s: pd.Series) -> pd.Series:
+    """Clock durations as seconds; other values pass as they are, to be counted as text."""
+    parts = s.astype(str).str.extract(_CLOCK)
+    days, hours, minutes, seconds = (pd.to_numeric(parts[i], errors="coerce") for i in range(4))
+    total = days.fillna(0) * 86400 + hours.fillna(0) * 3600 + minutes * 60 + seconds
+    matched = seconds.notna() & s.notna()
+    return s.astype(object).where(~matched, total)
+
+
 def as_point_numbers(s: pd.Series, transform: str) -> pd.Series:
-    """A column's text as numbers are parsed: decimal commas made points, thousands separators dropped."""
+    """A column's text as numbers are parsed: decimal commas made points, thousands separators dropped,
+    currency and percent signs dropped, clock durations made seconds."""
     if transform == DECIMAL_COMMA:
         return comma_to_point(s)
+    if transform in (UNITS, UNITS_DECIMAL_COMMA, CLOCK):
+        if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s) or pdt.is_timedelta64_dtype(s):
+            return s
+        if transform == CLOCK:
+            return _clock_seconds(s)
+        bare = s.where(s.isna(), strip_units(s.astype(str)))
+        if transform == UNITS:
+            return bare.where(bare.isna(), bare.astype(str).str.replace(",", "", regex=False))
+        return comma_to_point(bare.where(bare.isna(), bare.astype(str).str.replace(_DOT_THOUSANDS, "", regex=True)))
     if transform != THOUSANDS or pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s):
         return s
     text = arrow_text(s)
@@ -626,6 +689,12 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         return _written_numbers(name, text, n, DECIMAL_COMMA, "decimal comma")
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
         return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
+    if not plain_text and parsed < NUMERIC_TEXT_FRACTION and not port_named:
+        units = with_units(counts.index, counts.to_numpy())
+        if units:
+            return _written_numbers(name, text, n, units, "written with currency or percent signs, or negatives in parentheses")
+        if _words(name) & _DURATION_WORDS and clock_durations(counts.index, counts.to_numpy()):
+            return _written_numbers(name, text, n, CLOCK, "a clock's h:mm:ss, as seconds")
     if port_named and not plain_text and 0.0 < parsed < 1.0:
         hexed = counts.to_numpy()[counts.index.astype(str).str.match(_HEX_NUMBER)].sum() / max(1, counts.sum())
         if hexed > 0 and parsed + hexed >= 0.99:
@@ -665,7 +734,10 @@ def _plainly_not_numbers(distinct: pd.Index, n: int) -> bool:
     if n < 20 or len(distinct) <= max(SAMPLE, ID_UNIQUE_FRACTION * n):
         return False
     sample = pd.Series(distinct[:: len(distinct) // SAMPLE].astype(str))
-    numbers = pd.to_numeric(sample, errors="coerce").notna() | sample.str.fullmatch(_DECIMAL_COMMA) | sample.str.fullmatch(_THOUSANDS)
+    bare = strip_units(sample)
+    numbers = (pd.to_numeric(sample, errors="coerce").notna() | sample.str.fullmatch(_DECIMAL_COMMA) | sample.str.fullmatch(_THOUSANDS)
+               | bare.str.fullmatch(_PLAIN_NUMBER) | bare.str.fullmatch(_THOUSANDS) | bare.str.fullmatch(_DECIMAL_COMMA)
+               | sample.str.fullmatch(_CLOCK))
     return not numbers.any()
 
 
@@ -757,6 +829,8 @@ def infer_schema(
                     transform = DECIMAL_COMMA
                 elif len(distinct) and thousands_separated(distinct):
                     transform = THOUSANDS
+                elif len(distinct):
+                    transform = with_units(distinct) or (CLOCK if clock_durations(distinct) else "")
             if role == TIME:
                 return time_spec(key, df[name])
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
