@@ -405,6 +405,41 @@ def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, t
     assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["amount"]["transform"] == "units"
 
 
+def test_sizes_rates_and_times_written_with_units(runner, tmp_path):
+    """"40.6 KB", "1.2 MB", "512 B"; "340 ms", "1.5 s"; nfdump's "1.2 M": numbers in their kind's base unit,
+    so a column that mixes units ranks its sizes as the bytes they are. Units of two kinds in one column,
+    or "4G" and "5G" (kinds of network), stay text."""
+    from vaeguard.schema import as_point_numbers, infer_column, magnitude_kind
+
+    assert magnitude_kind(["40.6 KB", "1.2 MB", "512", "3 GiB"]) == "bytes" and magnitude_kind(["340 ms", "1.5 s", "2min"]) == "seconds"
+    assert magnitude_kind(["1.2 M", "300", "4.5 k"]) == "ones" and magnitude_kind(["10 Mbps", "1 Gbps"]) == "bits per second"
+    assert not magnitude_kind(["4G", "5G", "3G"]) and not magnitude_kind(["5 s", "5 MB"]) and not magnitude_kind(["12", "13"])
+    assert not magnitude_kind(["5 MB", "n/a"], weights=[85, 15]) and magnitude_kind(["5 MB", "n/a"], weights=[95, 5]) == "bytes"
+    got = as_point_numbers(pd.Series(["40.6 KB", "1,024 B", "3 GiB", "340 ms", "huge", None]), "magnitude")
+    assert got.tolist()[:5] == [40600.0, 1024.0, 3 * 1024.0**3, 0.34, "huge"] and pd.isna(got.tolist()[5])
+    spec = infer_column("size", pd.Series(["40.6 KB", "1.2 MB", "512 B"] * 30))
+    assert spec.role == "numeric" and spec.transform == "magnitude" and "bytes" in spec.reason, spec
+    df = make_flows(300)
+
+    def written(frame):
+        return frame.assign(bytes=[f"{b / 1e3:.1f} KB" if b >= 1e4 else f"{b} B" for b in frame["bytes"]])
+
+    path, new = tmp_path / "sizes.csv", tmp_path / "sizes_new.csv"
+    written(df).to_csv(path, index=False)
+    model, out = tmp_path / "m", tmp_path / "o.csv"
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    assert {c["name"]: c for c in manifest(model)["schema"]}["bytes"]["transform"] == "magnitude"
+    odd = df.head(40).copy()
+    odd.loc[:4, "bytes"] = 250_000_000_000
+    written(odd).to_csv(new, index=False)
+    assert invoke(runner, "score", new, "--model", model, "--out", out, "-q").exit_code == 0
+    scored = pd.read_csv(out)
+    assert scored["bytes"][0] == "250000000.0 KB" and scored["top_features"][:5].str.startswith("bytes").all()
+    res = invoke(runner, "explain", new, "--model", model, "--row", "0")
+    assert res.exit_code == 0 and "250000000000 " in res.output, res.output  # observed in bytes, as expected is
+
+
 def test_a_small_table_is_calibrated_on_every_row(runner, flows_csv, tmp_path):
     """400 rows hold out 40, too few to see a 1% rate among them: ten models, each holding out a tenth,
     score every row, and the threshold rests on all 400 scores."""

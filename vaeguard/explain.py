@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .encode import MISSING, column_labels
-from .schema import CLOCK, as_point_numbers, set_lengths
+from .schema import CLOCK, MAGNITUDE, as_point_numbers, set_lengths
 from .scoring import check_table, score_rows
 
 if TYPE_CHECKING:
@@ -65,9 +65,9 @@ def _shown(value):
 
 def _as_modelled(s: pd.Series, transform: str) -> np.ndarray:
     """A numeric column's values in the unit the model works in (and `expected` is shown in): a duration in
-    seconds (a clock's too), a set or list as its member count."""
+    seconds (a clock's too), a size with units in bytes, a set or list as its member count."""
     if transform == "length":
         return set_lengths(s).to_numpy()
-    if transform == CLOCK:  # "0:03:40" beside an expected 190.6 would read as two units
-        return as_point_numbers(s, CLOCK).to_numpy()
+    if transform in (CLOCK, MAGNITUDE):  # "0:03:40" or "40.6 KB" beside an expected 190.6 would read as two units
+        return as_point_numbers(s, transform).to_numpy()
     return s.dt.total_seconds().to_numpy() if pd.api.types.is_timedelta64_dtype(s) else s.to_numpy()
