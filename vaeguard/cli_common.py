@@ -237,7 +237,8 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars,
 NamesOpt = Annotated[
     Optional[str],
     typer.Option("--names", help="Column names for a CSV without a header line (KDD Cup's and NSL-KDD's .txt files, UNSW-NB15's CSVs), "
-                 "comma separated, one per field in the order of the fields; score and the other commands need the same names.",
+                 "comma separated, one per field in the order of the fields. The model keeps them: score and the other commands read "
+                 "a file without a header line with them, and take --names only for other names.",
                  show_default=False),
 ]
 StrictOpt = Annotated[
