@@ -275,6 +275,17 @@ def test_text_in_numeric_column_fit_counts_it_or_stops_with_strict(runner, tmp_p
     assert res.exit_code == 2 and "1 row holds text" in res.stderr, res.output
 
 
+def _plain_scores_and_role_check(runner, tmp_path, model, path, new, plain, scored, column, transform, rtol=1e-6, **to_csv):
+    """The same numbers written plainly (`plain`, saved to `new`) score as `scored` did; `--role COLUMN=numeric`
+    set by hand reads the column with the same `transform`."""
+    plain.to_csv(new, index=False, **to_csv)
+    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=rtol)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", f"{column}=numeric", *FAST)
+    assert res.exit_code == 0 and "malformed" not in res.stderr
+    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}[column]["transform"] == transform
+
+
 def test_decimal_comma_numbers(runner, tmp_path):
     # A spreadsheet export from much of Europe: ';' between fields, ',' in numbers. Those columns are
     # numbers, not text categories or ids; the output keeps them as written.
@@ -304,14 +315,8 @@ def test_decimal_comma_numbers(runner, tmp_path):
     scored = pd.read_csv(out)
     assert scored["duration"].astype(str).str.contains(",").any()  # as written
     assert scored["is_anomaly"][:5].all() and scored["top_features"][:5].str.startswith("duration").all()
-    # The same numbers written with a decimal point score the same.
-    odd.drop(columns="rate").to_csv(new, sep=";", index=False)
-    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
-    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=1e-6)
-    # Set by hand, the role reads the comma too.
-    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", "duration=numeric", *FAST)
-    assert res.exit_code == 0 and "malformed" not in res.stderr
-    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["duration"]["transform"] == "decimal-comma"
+    # The same numbers written with a decimal point score the same; set by hand, the role reads the comma too.
+    _plain_scores_and_role_check(runner, tmp_path, model, path, new, odd.drop(columns="rate"), scored, "duration", "decimal-comma", sep=";")
 
 
 def test_thousands_separators(runner, tmp_path):
@@ -340,12 +345,7 @@ def test_thousands_separators(runner, tmp_path):
     assert scored["bytes"][0] == "250,000,000"  # as written
     assert scored["top_features"][:5].str.startswith("bytes").all()
     # The same counts written plainly score the same.
-    odd.to_csv(new, index=False)
-    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
-    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=1e-6)
-    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", "bytes=numeric", *FAST)
-    assert res.exit_code == 0 and "malformed" not in res.stderr
-    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["bytes"]["transform"] == "thousands-separator"
+    _plain_scores_and_role_check(runner, tmp_path, model, path, new, odd, scored, "bytes", "thousands-separator")
 
 
 def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, tmp_path):
@@ -397,12 +397,7 @@ def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, t
     # The same numbers written plainly score the same.
     plain = odd.assign(amount=[2.5e9] * 5 + ["call us"] + list(amounts[6:40].round(2)), share=df["rate"][:40] * 100,
                        duration=df["duration"][:40].round(3))
-    plain.to_csv(new, index=False)
-    assert invoke(runner, "score", new, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
-    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv")["anomaly_score"], scored["anomaly_score"], rtol=1e-5)
-    res = invoke(runner, "fit", path, "--model", tmp_path / "r", "--role", "amount=numeric", *FAST)
-    assert res.exit_code == 0 and "malformed" not in res.stderr
-    assert {c["name"]: c for c in manifest(tmp_path / "r")["schema"]}["amount"]["transform"] == "units"
+    _plain_scores_and_role_check(runner, tmp_path, model, path, new, plain, scored, "amount", "units", rtol=1e-5)
 
 
 def test_sizes_rates_and_times_written_with_units(runner, tmp_path):
