@@ -232,6 +232,16 @@ def test_a_model_fitted_with_names_reads_the_next_file_without_a_header_line_wit
     assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1, res.output
     assert "its first line holds 9 fields" in res.stderr and "fitted on 11 named with --names" in res.stderr, res.stderr
     assert not (tmp_path / "no.csv").exists()
+    # A first line of whole numbers alone reads as names (IPFIX element numbers) unless they are not the
+    # model's: with a model fitted with --names, such a line is the file's first row.
+    ints = write(tmp_path, "ints.txt", "".join(f"{7 * i % 50},{i % 9},{3 * i % 40}\n" for i in range(1, 80)))
+    res = invoke(runner, "fit", ints, "--names", "a,b,c", "--model", tmp_path / "mi", "--epochs", "1")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "score", ints, "--model", tmp_path / "mi", "--out", tmp_path / "ints.csv")
+    assert res.exit_code == 0 and len(pd.read_csv(tmp_path / "ints.csv")) == 79, res.output
+    named = write(tmp_path, "named.txt", "a,b,c\n" + ints.read_text())
+    assert invoke(runner, "score", named, "--model", tmp_path / "mi", "--out", tmp_path / "ints2.csv", "-q").exit_code == 0
+    assert len(pd.read_csv(tmp_path / "ints2.csv")) == 79
     # Fitted on a file with its header: a headerless one is not guessed at.
     res = invoke(runner, "fit", headed, "--model", tmp_path / "m2", "--epochs", "1", "--ignore", "label")
     assert res.exit_code == 0, res.output

@@ -699,13 +699,20 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
                 source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
         try:
-            check_header(name, text.splitlines()[0], source.delimiter)
+            header = check_header(name, text.splitlines()[0], source.delimiter)
+            given = None
+            if model_names is not None and header and not above and not wrapped and all(f.strip().isdigit() for f in header):
+                # Whole numbers, which check_header takes for names (IPFIX element numbers), and a model fitted
+                # on rows named with --names: the line is a row when it is not those names.
+                given = model_names()
+                given = given if given and len(given) == len(header) and given != header else None
         except NoHeaderError:
             # The next file of a table fitted with --names (KDDTest+.txt after KDDTrain+.txt): its fields
             # are named as the model's were, so score needs no --names of its own.
             given = model_names() if model_names is not None and not above and not wrapped else None
             if not given:
                 raise
+        if given:
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
