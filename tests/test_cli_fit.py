@@ -368,6 +368,7 @@ def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, t
     assert seconds.tolist()[:4] == [220.0, 220.5, 86401.0, "soon"] and pd.isna(seconds.tolist()[4])
     assert infer_column("duration", pd.Series(["0:03:40", "0:00:12", "1:02:03"] * 30)).transform == "clock"
     assert infer_column("start", pd.Series(["12:03:40", "08:00:12", "17:02:03"] * 30)).transform != "clock"  # a time of day
+    assert infer_column("x", pd.Series(["0 days 00:03:40", "1 days 02:00:00", "0 days 00:00:05"] * 30)).transform == "clock"  # any name
     rng = np.random.default_rng(0)
     df = make_flows(300)
     amounts = rng.lognormal(5, 1.5, len(df))

@@ -291,11 +291,12 @@ def with_units(values, weights=None) -> str:
     return UNITS if weights[numbers].sum() >= NUMERIC_TEXT_FRACTION * weights.sum() else ""
 
 
-def clock_durations(values, weights=None) -> bool:
-    """Whether distinct text values are durations written as a clock, NUMERIC_TEXT_FRACTION of the rows."""
+def clock_durations(values, weights=None, named: bool = True) -> bool:
+    """Whether distinct text values are durations written as a clock, NUMERIC_TEXT_FRACTION of the rows. In a
+    column not `named` for a duration, "12:30:00" may be a time of day: only pandas' "0 days 00:03:40" counts."""
     text = pd.Series(np.asarray(values, dtype=object)).astype(str)
     weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
-    clocks = text.str.fullmatch(_CLOCK).to_numpy()
+    clocks = text.str.fullmatch(_CLOCK).to_numpy() if named else text.str.extract(_CLOCK)[0].notna().to_numpy()
     return bool(len(text)) and weights[clocks].sum() >= NUMERIC_TEXT_FRACTION * weights.sum()
 
 
@@ -759,7 +760,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         units = with_units(counts.index, counts.to_numpy())
         if units:
             return _written_numbers(name, text, n, units, "written with currency or percent signs, or negatives in parentheses")
-        if _words(name) & _DURATION_WORDS and clock_durations(counts.index, counts.to_numpy()):
+        if clock_durations(counts.index, counts.to_numpy(), named=bool(_words(name) & _DURATION_WORDS)):
             return _written_numbers(name, text, n, CLOCK, "a clock's h:mm:ss, as seconds")
         kind = magnitude_kind(counts.index, counts.to_numpy())
         if kind:
