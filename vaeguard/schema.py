@@ -47,8 +47,8 @@ UNITS_DECIMAL_COMMA = "units-decimal-comma"
 _UNIT_MARK = re.compile(r"[$€£¥₹%]|^\s*\(.*\)\s*$")
 _UNIT_SIGNS = r"[$€£¥₹%\s\u00a0]"
 _DOT_THOUSANDS = r"\.(?=\d{3}(?:[^\d]|$))"  # "1.234,50": the dot before each group of three digits
-# A duration written as a clock ("0:03:40", "03:40.5", pandas' "2 days 01:00:00"), in a column named for a
-# duration: read as seconds.
+# A duration written as a clock ("0:03:40", "03:40.5") in a column named for a duration, or as pandas writes
+# one ("2 days 01:00:00") in any: read as seconds.
 CLOCK = "clock"
 _CLOCK = re.compile(r"^\s*(?:([+-]?\d+) days?,? )?(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)\s*$")
 # A size, rate or time written with its unit ("40.6 KB", "1.2 M" as nfdump prints counts, "340 ms"): read
