@@ -45,7 +45,7 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 UNITS = "units"
 UNITS_DECIMAL_COMMA = "units-decimal-comma"
 _UNIT_MARK = re.compile(r"[$€£¥₹%]|^\s*\(.*\)\s*$")
-_UNIT_SIGNS = r"[$€£¥₹%\s\u00a0]"
+_UNIT_SIGNS = "[$€£¥₹%\\s\u00a0]"  # the no-break space as itself, for any regular-expression engine
 _DOT_THOUSANDS = r"\.(?=\d{3}(?:[^\d]|$))"  # "1.234,50": the dot before each group of three digits
 # A duration written as a clock ("0:03:40", "03:40.5") in a column named for a duration, or as pandas writes
 # one ("2 days 01:00:00") in any: read as seconds.
