@@ -68,6 +68,8 @@ def _checked(path: Path, section: str, key: str, value, kind):
         where = f"[{section}] " if section else ""
         shown = json.dumps(value, default=str)
         raise ConfigError(f"config file '{path}': {where}{key} = {shown} is not {_KIND_WORDS.get(kind, 'text')}")
+    if kind is bool and not isinstance(value, (bool, str)):
+        return bool(value)  # json = 1: typer 0.27's own parser takes a flag's value for text and fails on a number
     return [value] if kind is list and not isinstance(value, list) else value  # ignore = "uid": one column
 
 

@@ -382,7 +382,8 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
     `path` may be several files, a folder or a quoted glob: one table, read file after file (see `_files`).
     names: the column names of a CSV without a header line, in the order of its fields.
     model_names: where `names` is not given, the names a model was fitted with (--names), asked for only
-    when a CSV turns out to have no header line; they name its fields as they did at fit.
+    when a CSV's first line holds values (or whole numbers alone, which may be names); they name its fields
+    as they did at fit.
     Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
     """
     files = _files([path] if isinstance(path, str) else list(path))
