@@ -155,14 +155,18 @@ def given_names_of(model) -> Callable[[], list[str] | None]:
     from .checkpoint import read_manifest
     from .detector import Detector
 
+    read: list = []  # the manifest once, however many files of a folder ask
+
     def names() -> list[str] | None:
         if isinstance(model, Detector):
             return getattr(model, "given_names_", None)
-        try:
-            given = read_manifest(model).get("given_names")
-        except VaeguardError:
-            return None
-        return [str(n) for n in given] if isinstance(given, list) else None
+        if not read:
+            try:
+                given = read_manifest(model).get("given_names")
+            except VaeguardError:
+                given = None
+            read.append([str(n) for n in given] if isinstance(given, list) else None)
+        return read[0]
 
     return names
 

@@ -242,13 +242,18 @@ def numeric_text_values(series: pd.Series) -> tuple[pd.Series, int, list[str]]:
     return coerced.astype(float), n_bad, examples
 
 
+def _distinct_text(values, weights=None) -> tuple[pd.Series, np.ndarray]:
+    """Distinct values as text, and each one's row count (`weights`; 1 each where not given)."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    return text, np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+
+
 def decimal_comma(values, weights=None) -> bool:
     """Whether distinct text values are numbers written with a decimal comma: numbers with at most one comma
     in NUMERIC_TEXT_FRACTION of the rows (`weights`: each value's row count), as for numbers with a decimal
     point, so that a stray "n/a" or "inf" does not turn the column into text; and at least one that no
     thousands separator could have written ("2,5", "0,125")."""
-    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    text, weights = _distinct_text(values, weights)
     numbers = text.str.fullmatch(_DECIMAL_COMMA).to_numpy()
     if not len(text) or weights[numbers].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
         return False
@@ -259,8 +264,7 @@ def decimal_comma(values, weights=None) -> bool:
 def thousands_separated(values, weights=None) -> bool:
     """Whether distinct text values are numbers, NUMERIC_TEXT_FRACTION of the rows, some of them written with
     thousands separators ("3,833", "1,234,567.5") and every comma one ("2,5" is a decimal comma's)."""
-    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    text, weights = _distinct_text(values, weights)
     grouped = text.str.fullmatch(_THOUSANDS).to_numpy()
     numbers = grouped | text.str.fullmatch(_PLAIN_NUMBER).to_numpy()
     if not grouped.any() or weights[numbers].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
@@ -280,8 +284,7 @@ def with_units(values, weights=None) -> str:
     """UNITS or UNITS_DECIMAL_COMMA where distinct text values are numbers written with currency or percent
     signs or parentheses (some of them: "(12.00)" beside "13.50"), NUMERIC_TEXT_FRACTION of the rows once
     the signs are dropped, their commas as decimal_comma and thousands_separated tell them; else ""."""
-    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    text, weights = _distinct_text(values, weights)
     if not len(text) or not text.str.contains(_UNIT_MARK).any():
         return ""
     bare = strip_units(text)
@@ -294,10 +297,22 @@ def with_units(values, weights=None) -> str:
 def clock_durations(values, weights=None, named: bool = True) -> bool:
     """Whether distinct text values are durations written as a clock, NUMERIC_TEXT_FRACTION of the rows. In a
     column not `named` for a duration, "12:30:00" may be a time of day: only pandas' "0 days 00:03:40" counts."""
-    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    text, weights = _distinct_text(values, weights)
     clocks = text.str.fullmatch(_CLOCK).to_numpy() if named else text.str.extract(_CLOCK)[0].notna().to_numpy()
     return bool(len(text)) and weights[clocks].sum() >= NUMERIC_TEXT_FRACTION * weights.sum()
+
+
+def marked_numbers(values, weights=None, clock_named: bool = True) -> tuple[str, str]:
+    """(transform, how it is written) where distinct text values are numbers written with signs or units:
+    currency or percent signs (with_units), a clock (clock_durations; `clock_named`: the column is named
+    for a duration), units of one kind (magnitude_kind); ("", "") where they are none of these."""
+    units = with_units(values, weights)
+    if units:
+        return units, "written with currency or percent signs, or negatives in parentheses"
+    if clock_durations(values, weights, named=clock_named):
+        return CLOCK, "a clock's h:mm:ss, as seconds"
+    kind = magnitude_kind(values, weights)
+    return (MAGNITUDE, f"written with units: {kind}") if kind else ("", "")
 
 
 def _magnitude_parts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -319,8 +334,7 @@ def _magnitude_parts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def magnitude_kind(values, weights=None) -> str:
     """The kind ("bytes", "seconds"...) where distinct text values are numbers written with units of that one
     kind (some without: "512" beside "40.6 KB"), NUMERIC_TEXT_FRACTION of the rows; else ""."""
-    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    weights = np.ones(len(text)) if weights is None else np.asarray(weights, dtype=float)
+    text, weights = _distinct_text(values, weights)
     number, unit = _magnitude_parts(text)
     matched = ~np.isnan(number)
     used = unit[matched & (unit >= 0)]
@@ -757,14 +771,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
         return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
     if not plain_text and parsed < NUMERIC_TEXT_FRACTION and not port_named:
-        units = with_units(counts.index, counts.to_numpy())
-        if units:
-            return _written_numbers(name, text, n, units, "written with currency or percent signs, or negatives in parentheses")
-        if clock_durations(counts.index, counts.to_numpy(), named=bool(_words(name) & _DURATION_WORDS)):
-            return _written_numbers(name, text, n, CLOCK, "a clock's h:mm:ss, as seconds")
-        kind = magnitude_kind(counts.index, counts.to_numpy())
-        if kind:
-            return _written_numbers(name, text, n, MAGNITUDE, f"written with units: {kind}")
+        transform, how = marked_numbers(counts.index, counts.to_numpy(), clock_named=bool(_words(name) & _DURATION_WORDS))
+        if transform:
+            return _written_numbers(name, text, n, transform, how)
     if port_named and not plain_text and 0.0 < parsed < 1.0:
         hexed = counts.to_numpy()[counts.index.astype(str).str.match(_HEX_NUMBER)].sum() / max(1, counts.sum())
         if hexed > 0 and parsed + hexed >= 0.99:
@@ -900,8 +909,7 @@ def infer_schema(
                 elif len(distinct) and thousands_separated(distinct):
                     transform = THOUSANDS
                 elif len(distinct):
-                    transform = (with_units(distinct) or (CLOCK if clock_durations(distinct) else "")
-                                 or (MAGNITUDE if magnitude_kind(distinct) else ""))
+                    transform = marked_numbers(distinct)[0]
             if role == TIME:
                 return time_spec(key, df[name])
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
