@@ -536,6 +536,25 @@ def test_role_overrides_and_their_errors(tmp_path, runner):
     assert res.exit_code == 2 and "not in the table: '' (no name); the table has: ts, uid" in res.stderr
 
 
+def test_dates_with_no_time_of_day_give_the_day_of_week_alone(tmp_path, runner):
+    """`--role day=time` on dates ('2026-11-03') derived an hour of day that was 0 in every training row: a
+    row with a time of day scored later was an hour the model never held."""
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2026-11-02") + pd.to_timedelta(rng.integers(0, 21, 300), unit="D")
+    table = make_flows(300).assign(day=days.strftime("%Y-%m-%d"))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    res = invoke(runner, "fit", tmp_path / "t.csv", "--model", tmp_path / "m", "--epochs", "1", "--json", "--role", "day=time")
+    assert res.exit_code == 0, res.output
+    day = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["day"]
+    names = json.loads((tmp_path / "m" / "manifest.json").read_text())["scoring"]["columns"]
+    assert day["role"] == "time" and "day of week" in day["reason"] and [n for n in names if n.startswith("day:")] == ["day:weekday"]
+    # Five days of dates: no whole week, so nothing to learn from them.
+    table.assign(day=(pd.Timestamp("2026-11-02") + pd.to_timedelta(rng.integers(0, 5, 300), unit="D")).strftime("%Y-%m-%d")).to_csv(tmp_path / "s.csv", index=False)
+    res = invoke(runner, "fit", tmp_path / "s.csv", "--model", tmp_path / "s", "--epochs", "1", "--json", "--role", "day=time")
+    day = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["day"]
+    assert res.exit_code == 0 and day["role"] == "ignored" and "no time of day" in day["reason"], res.output
+
+
 def test_local_nets_fields_never_set_in_training_are_the_sensors_not_the_traffics(tmp_path, runner):
     """local_orig and local_resp are set only where Zeek is told its local networks: a model of a sensor
     told none had flagged every row of a sensor told them (a value where training always had none)."""
@@ -886,6 +905,34 @@ def test_a_zeek_log_written_escapes_what_zeek_escapes(tmp_path, runner):
     assert len(body) == 350 and {len(r) for r in body} == {len(names)}
     written = [r[names.index(b"note")] for r in body[: len(notes)]]
     assert written == [b"\\x2d", b"(empty)", b"a\\x0db", b"tab\\x09here", b"(empty)", b"-", b"plain"]
+
+
+def test_a_column_name_with_a_tab_or_line_break_is_escaped_in_the_zeek_header(tmp_path, runner):
+    """A Parquet column named 'src\tbytes' had its tab written as it is in #fields: the header named one
+    column more than each row held, and the log read back said the model's columns were missing."""
+    table = make_flows(300).rename(columns={"bytes": "src\tbytes", "packets": "dst\npackets"})
+    table.to_parquet(tmp_path / "t.parquet")
+    model, out = tmp_path / "m", tmp_path / "o.log"
+    assert invoke(runner, "fit", tmp_path / "t.parquet", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "t.parquet", "--model", model, "--out", out, "-q").exit_code in (0, 1)
+    lines = out.read_text().splitlines()
+    names = next(line for line in lines if line.startswith("#fields")).split("\t")[1:]
+    body = [line.split("\t") for line in lines if not line.startswith("#")]
+    assert "src\\x09bytes" in names and "dst\\x0apackets" in names and {len(r) for r in body} == {len(names)}
+    # Read back, the names are the model's again: the log scores as the Parquet file did.
+    assert invoke(runner, "score", out, "--model", model, "--out", tmp_path / "again.csv", "-q").exit_code in (0, 1)
+    assert invoke(runner, "score", tmp_path / "t.parquet", "--model", model, "--out", tmp_path / "first.csv", "-q").exit_code in (0, 1)
+    again, first = pd.read_csv(tmp_path / "again.csv"), pd.read_csv(tmp_path / "first.csv")
+    assert "src\tbytes" in again.columns
+    np.testing.assert_allclose(again["anomaly_score"], first["anomaly_score"], rtol=1e-9)
+
+
+def test_a_csv_whose_first_column_is_named_fields_is_a_csv(tmp_path):
+    """'#fields,a,b' was taken for a Zeek header (which has a tab after #fields) and failed to read."""
+    path = tmp_path / "t.csv"
+    path.write_text("#fields,a,b\n" + "".join(f"{i},{i * 2},{i % 7}\n" for i in range(50)))
+    source = open_source(str(path))
+    assert source.format == "csv" and list(read_table(source)[0].columns) == ["#fields", "a", "b"]
 
 
 def test_rows_generated_from_a_zeek_model_score_as_its_own(tmp_path, runner):

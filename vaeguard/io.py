@@ -498,8 +498,11 @@ def _zeek_time() -> str:
 def _zeek_header(names: list[str], types: dict[str, str]) -> bytes:
     """Zeek's TSV header: the columns' Zeek types where the input gave them, the scores' own, else string."""
     zeek_types = [types.get(n) or SCORE_TYPES.get(n, "string") for n in names]
+    # A name with a tab or a line break in it (a Parquet or CSV column may have one) is escaped as a value
+    # is, or the #fields line would name more columns than each row holds; the Zeek reader undoes it.
+    fields = [n.replace("\t", "\\x09").replace("\n", "\\x0a").replace("\r", "\\x0d") for n in names]
     lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tvaeguard",
-             f"#open\t{_zeek_time()}", "#fields\t" + "\t".join(names), "#types\t" + "\t".join(zeek_types)]
+             f"#open\t{_zeek_time()}", "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(zeek_types)]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

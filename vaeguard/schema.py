@@ -926,7 +926,8 @@ def infer_schema(
 # A derived time part is learned only from training rows that span its whole cycle: from an hour of
 # rows every other hour of the day would be a value training never held, and flag its rows whatever the
 # threshold (scoring a day's capture with a model of another day's flagged all of it on the weekday
-# alone). "hour" in a time column's transform: the hour of day only; "" (models before it too): both.
+# alone). "hour" in a time column's transform: the hour of day only; "weekday": the day of week only
+# (dates with no time of day, whose hour would be 0 in every row); "" (models before them too): both.
 HOUR_SPAN, WEEK_SPAN = pd.Timedelta(hours=23), pd.Timedelta(days=6)
 
 
@@ -935,16 +936,23 @@ def time_spec(name: str, s: pd.Series) -> ColumnSpec:
     t = as_datetimes(s).dropna()
     span = t.max() - t.min() if len(t) else pd.Timedelta(0)
     told = f"--role {name}=time"
+    # A date alone ("2026-12-01", or midnight in every row) tells no hour: a row with a time of day at
+    # scoring would be an hour training never held.
+    dates = len(t) > 0 and bool((t == t.dt.normalize()).all())
+    spanned = f"the training rows span {_duration(span)}"
+    if dates:
+        if span >= WEEK_SPAN:
+            return ColumnSpec(name, TIME, f"{told}: day of week (dates with no time of day)", "weekday")
+        return ColumnSpec(name, IGNORED, f"{told}, but dates with no time of day and {spanned}: day of week needs a week of training rows")
     if span >= WEEK_SPAN:
         return ColumnSpec(name, TIME, told)
-    spanned = f"the training rows span {_duration(span)}"
     if span >= HOUR_SPAN:
         return ColumnSpec(name, TIME, f"{told}: hour of day; day of week needs a week of training rows ({spanned})", "hour")
     return ColumnSpec(name, IGNORED, f"{told}, but {spanned}: hour of day needs a day of training rows, day of week a week")
 
 
 def time_parts(spec: ColumnSpec) -> tuple[str, ...]:
-    return ("hour",) if spec.transform == "hour" else ("hour", "weekday")
+    return {"hour": ("hour",), "weekday": ("weekday",)}.get(spec.transform, ("hour", "weekday"))
 
 
 def _duration(span: pd.Timedelta) -> str:

@@ -732,7 +732,9 @@ BZ2_BLOCK_BYTES = 1 << 20  # more than one bzip2 block compressed, however littl
 
 def _guess_text_format(text: str) -> str:
     first = text.lstrip()
-    if first.startswith("#separator") or first.startswith("#fields"):
+    # Zeek writes "#separator \x09" first, or (a header without it) "#fields" and a tab; a CSV whose
+    # first column is named '#fields' ("#fields,a,b") is a CSV.
+    if first.startswith(("#separator ", "#separator\t", "#fields\t")):
         return "zeek"
     after = first[1:].lstrip()[:1]
     if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):

@@ -10,6 +10,7 @@ Python, 25x slower) and needs no extra dependency.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
@@ -49,6 +50,7 @@ class ZeekHeader:
 def parse_zeek_header(text: str, name: str) -> ZeekHeader:
     sep, set_sep, empty, unset, path = "\t", ",", "(empty)", "-", ""
     fields: list[str] = []
+    raw: list[str] = []
     types: list[str] = []
     lines = 0
     for line in text.splitlines():
@@ -67,7 +69,9 @@ def parse_zeek_header(text: str, name: str) -> ZeekHeader:
         elif key == "#unset_field":
             unset = value
         elif key == "#fields":
-            fields = value.split(sep)
+            # vaeguard's Zeek output escapes a tab or line break in a column's name (\x09, \x0a, \x0d).
+            raw = value.split(sep)
+            fields = [re.sub(r"\\x(09|0a|0d)", lambda m: chr(int(m.group(1), 16)), f) for f in raw]
         elif key == "#types":
             types = value.split(sep)
         elif key == "#path":
@@ -84,7 +88,8 @@ def parse_zeek_header(text: str, name: str) -> ZeekHeader:
         if all(len(t) == len(f) for t, f in zip(split_types, split_fields)):
             return ZeekHeader(sep, set_sep, empty, unset, [n for f in split_fields for n in f],
                               [t for ts in split_types for t in ts], lines, written=tuple(fields), path=path)
-    return ZeekHeader(sep, set_sep, empty, unset, fields, types, lines, path=path)
+    # Escaped names are read by their entries as written (and a later log's #fields matched as written).
+    return ZeekHeader(sep, set_sep, empty, unset, fields, types, lines, written=tuple(raw) if raw != fields else (), path=path)
 
 
 def _split_spaced(batches, header: ZeekHeader) -> Iterator:
