@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -36,8 +37,12 @@ def test_format_comes_from_the_bytes(runner, tmp_path):
     assert invoke(runner, "fit", named, "--model", tmp_path / "m1", "--epochs", "1", "-q").exit_code == 0
     assert_clean_error(invoke(runner, "fit", named, "--format", "excel", "--model", tmp_path / "m"), "unknown format")
     zipped = tmp_path / "real.xlsx"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    assert_clean_error(invoke(runner, "fit", zipped, "--model", tmp_path / "m"), "is an Excel workbook", "save the sheet as CSV")
     zipped.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 8)
-    assert_clean_error(invoke(runner, "fit", zipped, "--model", tmp_path / "m"), "is a ZIP archive (an Excel workbook is one): unzip it, or save the sheet as CSV")
+    assert_clean_error(invoke(runner, "fit", zipped, "--model", tmp_path / "m"), "is a ZIP archive that cannot be read", "cut short")
     other = tmp_path / "other.bin"
     other.write_bytes(b"\x00\x01\x02\x03" + bytes(range(256)) * 8)
     assert_clean_error(invoke(runner, "fit", other, "--model", tmp_path / "m"), "not UTF-8 text", "Zeek")

@@ -250,6 +250,75 @@ def test_a_folder_of_parquet_parts_is_one_table(tmp_path, runner, trained_model)
     pd.testing.assert_series_equal(pd.read_csv(out)["anomaly_score"], pd.read_csv(whole)["anomaly_score"])
 
 
+def test_the_tables_in_a_zip_or_tar_archive_are_read_straight_from_it(tmp_path, runner, trained_model):
+    """Data sets come packed (CIC-IDS2017's MachineLearningCSV.zip, a sensor's logs tarred). A tar had been
+    read as a CSV whose first column's name was the tar header (and its padding a malformed line); a ZIP
+    stopped with "unzip it". An archive is now read as a folder is: its files one table, none unpacked."""
+    import gzip
+    import io
+    import tarfile
+    import zipfile
+
+    new = pd.read_csv(ROOT / "sample_data" / "flows_new.csv")
+    parts = [new.iloc[start:start + 400].to_csv(index=False).encode() for start in range(0, len(new), 400)]
+    whole = tmp_path / "whole.csv"
+    assert invoke(runner, "score", ROOT / "sample_data" / "flows_new.csv", "--model", trained_model, "--out", whole, "-q").exit_code == 0
+    expected = pd.read_csv(whole)["anomaly_score"]
+    with zipfile.ZipFile(tmp_path / "flows.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for i, part in enumerate(parts):
+            z.writestr(f"flows/part-{i}.csv", part)
+        z.writestr("__MACOSX/flows/._part-0.csv", b"\x00\x05\x16\x07 resource fork")  # left out, as a hidden file is
+    for mode, name in (("w", "flows.tar"), ("w:gz", "flows.tar.gz"), ("w:xz", "flows.tar.xz")):
+        with tarfile.open(tmp_path / name, mode) as t:
+            for i, part in enumerate(parts):
+                # The second part gzipped inside the tar, as rotated logs are.
+                data, member = (gzip.compress(part), f"part-{i}.csv.gz") if i == 1 else (part, f"part-{i}.csv")
+                info = tarfile.TarInfo(member)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+    for name, how in (("flows.zip", "from a ZIP archive"), ("flows.tar", "from a tar archive"), ("flows.tar.gz", "from a tar archive"),
+                      ("flows.tar.xz", "from a tar archive")):
+        out = tmp_path / f"{name}.scored.csv"
+        res = invoke(runner, "score", tmp_path / name, "--model", trained_model, "--out", out, "--json")
+        assert res.exit_code in (0, 1), res.output
+        assert how in json.loads(res.stdout)["read_as"] and "3 files" in json.loads(res.stdout)["read_as"], res.stdout
+        pd.testing.assert_series_equal(pd.read_csv(out)["anomaly_score"], expected, check_exact=False, rtol=1e-12)
+    # fit reads one the same way (twice over: the roles, then the rows).
+    res = invoke(runner, "fit", tmp_path / "flows.tar.gz", "--model", tmp_path / "m", "--epochs", "2", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows_read"] == len(new), res.output
+    # An archive in a folder is read as its files.
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.zip").write_bytes((tmp_path / "flows.zip").read_bytes())
+    res = invoke(runner, "score", folder, "--model", trained_model, "--out", tmp_path / "f.csv", "-q")
+    assert res.exit_code in (0, 1) and len(pd.read_csv(tmp_path / "f.csv")) == len(new), res.output
+
+
+def test_what_is_not_read_from_an_archive_is_said_in_one_line(tmp_path, runner, trained_model):
+    import tarfile
+    import zipfile
+
+    from .test_errors import assert_clean_error
+
+    with tarfile.open(tmp_path / "flows.tar", "w") as t:
+        t.add(ROOT / "sample_data" / "flows_new.csv", "flows_new.csv")
+    res = runner.invoke(__import__("vaeguard.cli", fromlist=["app"]).app, ["score", "-", "--model", str(trained_model), "--out", str(tmp_path / "o.csv")],
+                        input=(tmp_path / "flows.tar").read_bytes())
+    assert res.exit_code == 2 and "'stdin' is a tar archive: give the archive's path" in res.stderr, res.output
+    pd.DataFrame({"a": [1.0, 2.0]}).to_parquet(tmp_path / "t.parquet")
+    with zipfile.ZipFile(tmp_path / "pq.zip", "w") as z:
+        z.write(tmp_path / "t.parquet", "t.parquet")
+    assert_clean_error(invoke(runner, "score", tmp_path / "pq.zip", "--model", trained_model, "--out", tmp_path / "o.csv"),
+                       "pq.zip/t.parquet' is a Parquet file inside an archive", "unpack")
+    whole = (tmp_path / "flows.tar").read_bytes()
+    (tmp_path / "cut.tar").write_bytes(whole[:len(whole) // 3])
+    assert_clean_error(invoke(runner, "score", tmp_path / "cut.tar", "--model", trained_model, "--out", tmp_path / "o.csv"),
+                       "archive that cannot be read", "cut short")
+    assert_clean_error(invoke(runner, "score", tmp_path / "flows.tar", "--model", trained_model, "--out", tmp_path / "flows.tar", "--out-format", "csv"),
+                       "is the table being scored")
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, runner, trained_model):
     """Parts written on different days may type a column differently (int64, then double). A Parquet output
     had taken the first part's int64 and cut 1221.5 to 1221, without a word; it now takes the wider type.

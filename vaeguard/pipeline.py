@@ -321,6 +321,7 @@ def check_not_input(out: str, source) -> None:
     if out == "-" or not os.path.exists(out):
         return
     for path in source.files or [source.path]:
+        path = getattr(path, "archive", path)  # a file inside an archive: the archive is what would be replaced
         if path != "-" and os.path.exists(path) and os.path.samefile(out, path):
             raise InputError(f"--out '{out}' is the table being scored, which the scores would replace; write them to another file")
 

@@ -7,7 +7,8 @@ bzip2, xz) or not, from a path or from stdin. `--format` overrides the guess. Me
 chunk whatever the file size.
 
 Several files of one format (a sensor's rotated logs, a folder of Parquet parts) are one table, read
-file after file in the order given; a folder means the files under it, a quoted glob the files it matches.
+file after file in the order given; a folder means the files under it, a quoted glob the files it matches,
+a ZIP or tar archive the files in it (archives.py).
 
 This module tells the format and hands the reading on: csvread.py (delimited text), parquetread.py,
 logs/ (the flow and firewall log formats), over the byte streams of streams.py.
@@ -26,6 +27,7 @@ from typing import IO, Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from .archives import TAR_MAGIC_AT, ZIP_MAGIC, Member
 from .csvread import (
     BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_text_chunks, csv_typed_chunks, first_fields, layout,
     lines_above_header, names_not_for, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
@@ -157,6 +159,9 @@ class Source:
             how += f", {self.codec}"
         if len(self.files) > 1:
             how += f", {len(self.files):,} files"
+        archives = {p.path.kind for p in self.parts or [self] if isinstance(p.path, Member)}
+        if archives:
+            how += f", from {' and '.join('a ZIP' if k == 'zip' else 'a tar' for k in sorted(archives))} archive"
         what = recognised(names)
         if not what and self.zeek is not None and self.zeek.path:
             what = f"Zeek {self.zeek.path} log"
@@ -246,6 +251,9 @@ class Source:
             raise InputError(f"{self.name} can be read only once")
         if self.parts:
             return io.BufferedReader(Joined(self.parts), buffer_size=1 << 20)
+        if isinstance(self.path, Member):
+            raw = self.path.open()
+            return self._as_utf8(open_compressed(self.codec, raw) if self.compressed else raw)
         return self._as_utf8(open_compressed(self.codec, self.path) if self.compressed else open(self.path, "rb"))  # noqa: SIM115
 
     def _as_utf8(self, raw: IO[bytes]) -> IO[bytes]:
@@ -446,7 +454,7 @@ def _files(paths: list[str]) -> list[str]:
             matched = sorted(m for m in glob.glob(path, recursive=True) if Path(m).is_file())
             if not matched:
                 raise InputError(f"file not found: no file matches '{path}'")
-            out += matched
+            out += _unpacked(matched)
         elif path != STDIO and p.is_dir():
             # A model folder among the tables (`vaeguard score . --model m` with m in the folder) holds no rows.
             models = {m.parent for m in p.rglob("manifest.json") if any(m.parent.glob("weights*.safetensors"))}
@@ -456,9 +464,20 @@ def _files(paths: list[str]) -> list[str]:
                            and not models.intersection(f.parents))
             if not found:
                 raise InputError(f"'{path}' is a folder with no files in it; give a table file or a folder of them")
-            out += found
+            out += _unpacked(found)
         else:
-            out.append(path)
+            out += _unpacked([path])
+    return out
+
+
+def _unpacked(paths: list[str]) -> list[str]:
+    """`paths` with each ZIP or tar archive among them replaced by the table files in it (archives.Member)."""
+    from .archives import archive_kind, members
+
+    out: list[str] = []
+    for path in paths:
+        kind = archive_kind(path) if path != STDIO and Path(path).is_file() else ""
+        out += members(path, kind) if kind else [path]
     return out
 
 
@@ -473,6 +492,10 @@ def _same_names(first: Source, other: Source, mine: list[str], theirs: list[str]
 
 
 def _header_of(source: Source) -> str:
+    plain = not (source.compressed or source.encoding or source.skip_bytes or source.header_line or source.log_lines)
+    head = source.path.head if isinstance(source.path, Member) and plain else b""
+    if b"\n" in head:  # read as the archive was listed: a compressed tar is not decompressed again up to the file
+        return head[: head.index(b"\n")].decode("utf-8-sig", "replace").rstrip("\r\n")
     with source.binary() as f:
         return f.readline().decode("utf-8-sig", "replace").rstrip("\r\n")
 
@@ -499,7 +522,6 @@ _BINARY_KINDS = (
     ((b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d", b"\x0a\x0d\x0d\x0a"),
      "a packet capture (pcap), not a table of flows: turn it into flows first, e.g. `zeek -r capture.pcap` "
      "(then fit on its conn.log) or `suricata -r capture.pcap` (its eve.json)"),
-    ((b"PK\x03\x04",), "a ZIP archive (an Excel workbook is one): unzip it, or save the sheet as CSV"),
     ((b"\xd0\xcf\x11\xe0",), "an old Excel (.xls) or other Office file: save the sheet as CSV"),
     ((b"\x28\xb5\x2f\xfd",), "compressed with zstd, which vaeguard does not read: decompress it (zstdcat) and pipe it in "
      "with `-`, or compress it with gzip, bzip2 or xz"),
@@ -598,6 +620,8 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             # bzip2 gives nothing until a whole block is in (900 kB of text, about a quarter of that compressed).
             head += read_up_to(raw, BZ2_BLOCK_BYTES)
         stream = io.BufferedReader(Prefixed(head, raw, own=path != STDIO))
+    elif isinstance(path, Member):
+        head = path.head  # read as the archive was listed
     else:
         p = Path(path)
         if not p.exists():
@@ -617,6 +641,9 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             raise InputError(f"'{name}' is a Parquet file, not {want}; leave out --format to read it as Parquet")
         if stream is not None:
             raise InputError(f"Parquet cannot be read from {'stdin' if path == STDIO else 'a pipe'}; give the file's path")
+        if isinstance(path, Member):
+            raise InputError(f"'{name}' is a Parquet file inside an archive, which its reader cannot seek in: unpack '{path.archive}' "
+                             "and give the file (or the folder)")
         if names:
             raise names_not_for(name, "a Parquet file")
         schema = parquet_schema(path)
@@ -627,7 +654,16 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
     codec = next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
     compressed = bool(codec)
     if compressed:
-        head = decompressed_head(head, path, codec, once=stream is not None)
+        head = decompressed_head(head, path, codec, once=stream is not None or isinstance(path, Member))
+    packed = "a ZIP" if head.startswith(ZIP_MAGIC) else "a tar" if head[TAR_MAGIC_AT : TAR_MAGIC_AT + 5] == b"ustar" else ""
+    if packed:
+        # Its headers and file names would otherwise be read as text: a CSV whose first column's name is a
+        # tar header, and a row of NUL bytes.
+        where = "stdin" if path == STDIO else "a pipe" if stream is not None else "an archive" if isinstance(path, Member) else ""
+        fix = ("unpack it (or unpack the outer archive and give the inner one's path)" if isinstance(path, Member) else
+               f"give the archive's path instead of {where} (vaeguard reads the tables in it), or unpack it" if where else
+               "unpack it, or give it on its own (vaeguard reads the tables in an archive given by its path)")
+        raise InputError(f"'{name}' is {packed} archive: {fix}")
     encoding = _text_encoding(head)
     try:
         # A character cut at the end of the peeked block waits for bytes that never come: not an error.
