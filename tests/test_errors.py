@@ -179,14 +179,6 @@ def test_too_few_rows_and_no_usable_columns(runner, tmp_path):
     assert_clean_error(invoke(runner, "fit", c, "--model", tmp_path / "m"), "no usable columns")
 
 
-def test_duplicate_column_names_are_named_a_few_at_a_time(runner, tmp_path):
-    p = tmp_path / "dup.csv"
-    names = ["a", "b", "a", "b"] + [f"c{i}" for i in range(8)] * 2
-    p.write_text(",".join(names) + "\n" + "".join(",".join(["1"] * len(names)) + "\n" for _ in range(20)))
-    res = invoke(runner, "fit", p, "--model", tmp_path / "m")
-    assert_clean_error(res, "duplicate column names: 'a', 'b', 'c0', 'c1', 'c2' and 5 more; rename them")
-
-
 def test_missing_columns_at_score_time(runner, trained_model, tmp_path):
     p = tmp_path / "s.csv"
     pd.read_csv(NEW).drop(columns=["src_bytes", "service"]).to_csv(p, index=False)

@@ -319,6 +319,42 @@ def test_what_is_not_read_from_an_archive_is_said_in_one_line(tmp_path, runner, 
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_a_header_that_names_a_column_twice_reads_as_pandas_names_them(tmp_path, runner):
+    """Every CIC-IDS2017 CSV names ' Fwd Header Length' twice (CICFlowMeter writes it again as its 56th
+    column); fit stopped with "duplicate column names: rename them", so the best-known flow data set could
+    not be read as it comes. A later use of a name is read as pandas reads it ('x.1') and the summary says so,
+    in a folder of such files, and gzipped, and below a line above the header."""
+    flows = make_flows(400)
+    header = ["id", " proto", " service", " Fwd Header Length", " packets", " Fwd Header Length", " rate"]
+    body = flows.to_csv(index=False, header=False)
+    text = ",".join(header) + "\n" + body
+    (tmp_path / "cic.csv").write_text(text)
+    res = invoke(runner, "fit", tmp_path / "cic.csv", "--model", tmp_path / "m", "--epochs", "2", "--json")
+    assert res.exit_code == 0, res.output
+    fitted = json.loads(res.stdout)
+    assert "'Fwd Header Length' named again in the header: read as 'Fwd Header Length.1'" in fitted["read_as"]
+    names = [c["name"] for c in fitted["columns"]]
+    assert names[3] == "Fwd Header Length" and names[5] == "Fwd Header Length.1"  # read without the padding
+    read = read_table(open_source(str(tmp_path / "cic.csv")))[0]
+    np.testing.assert_array_equal(read["Fwd Header Length.1"].astype(float), flows["duration"].astype(float).fillna(np.nan))
+    folder = tmp_path / "days"
+    folder.mkdir()
+    lines = body.splitlines(keepends=True)
+    (folder / "monday.csv").write_text(",".join(header) + "\n" + "".join(lines[:200]))
+    import gzip
+
+    with gzip.open(folder / "tuesday.csv.gz", "wt") as f:
+        f.write("# exported by a tool\n" + ",".join(header) + "\n" + "".join(lines[200:]))
+    scores = {}
+    for name, path in (("file", tmp_path / "cic.csv"), ("folder", folder)):
+        out = tmp_path / f"{name}.csv"
+        res = invoke(runner, "score", path, "--model", tmp_path / "m", "--out", out, "-q")
+        assert res.exit_code in (0, 1), res.output
+        scores[name] = pd.read_csv(out)
+    assert list(scores["file"].columns[:7]) == [n.strip() for n in header[:5]] + ["Fwd Header Length.1", "rate"]
+    pd.testing.assert_series_equal(scores["file"]["anomaly_score"], scores["folder"]["anomaly_score"], check_exact=False, rtol=1e-12)
+
+
 def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, runner, trained_model):
     """Parts written on different days may type a column differently (int64, then double). A Parquet output
     had taken the first part's int64 and cut 1221.5 to 1221, without a word; it now takes the wider type.
@@ -338,7 +374,8 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
 
 
-@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names", "zeek-mid-line", "csv-quoted-line-break", "csv-stray-quote"])
+@pytest.mark.parametrize("kind", ["csv", "zeek", "zeek-json", "csv-names", "zeek-mid-line", "csv-quoted-line-break", "csv-stray-quote",
+                                  "csv-name-repeated"])
 def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kind, monkeypatch):
     """`tail -n +1 -F conn.log | vaeguard score -`: the rows written before the writer pauses come out as a
     chunk of their own then, read as the whole file would be. The writer waits for that chunk before it
@@ -361,6 +398,7 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
         "csv-quoted-line-break": (flows.to_csv(index=False), 1, None),
         "csv-stray-quote": (flows.to_csv(index=False).replace('"r10 5"""', 'r10 5"'), 1, None),  # unquoted, as it came
         "csv-names": (flows.to_csv(index=False, header=False), 0, list(flows.columns)),
+        "csv-name-repeated": (flows.rename(columns={"packets": "bytes"}).to_csv(index=False), 1, None),
         "zeek": (zeek_text(rows), 8, None),
         "zeek-mid-line": (zeek_text(rows), 8, None),
         "zeek-json": (zeek_json_text(rows), 0, None),
@@ -383,6 +421,8 @@ def test_a_pipe_written_live_gives_the_rows_before_a_pause_at_once(tmp_path, kin
     assert resume.in_time and len(first) == before and [len(c) for c in rest] == [400 - before]
     expected = pd.concat(list(open_source(str(whole), names=names).chunks(100_000, text=True)), ignore_index=True)
     pd.testing.assert_frame_equal(pd.concat([first, *rest], ignore_index=True), expected)
+    if kind == "csv-name-repeated":
+        assert list(expected.columns).count("bytes") == 1 and "bytes.1" in expected.columns
 
 
 def test_a_live_zeek_log_read_on_past_a_rotation_takes_the_new_logs_fields(tmp_path):

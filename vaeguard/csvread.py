@@ -218,8 +218,9 @@ def _repeated(names: list[str]) -> list[str]:
     return dupes
 
 
-def check_header(name: str, header: str, delimiter: str) -> list[str]:
-    """Column names from a CSV header line; duplicates are an error (pandas would silently rename them)."""
+def check_header(name: str, header: str, delimiter: str, repeated: bool = False) -> list[str]:
+    """Column names from a CSV header line; duplicates are an error (pandas would silently rename them),
+    unless `repeated` (the caller renames them, and says so: sources.renamed_repeats)."""
     if not header.strip():
         return []
     names = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter))
@@ -231,9 +232,27 @@ def check_header(name: str, header: str, delimiter: str) -> list[str]:
     if values and (dupes or any(map(_fraction_or_address, names))):
         raise NoHeaderError(f"'{name}' has no header row: its first line holds values ({first_fields(names)}); "
                          f"name its columns with --names (one name per field, comma separated), or add a first line of column names")
-    if dupes:
+    if dupes and not repeated:
         raise InputError(f"'{name}' has duplicate column names: {quoted_names(dupes, 5)}; rename them so each is unique")
     return names
+
+
+def renamed_repeats(names: list[str]) -> list[str]:
+    """`names` with each later use of a name renamed as pandas renames it ('x', 'x.1', 'x.2'), skipping a
+    name the header holds already."""
+    taken, out = set(names), []
+    seen: set[str] = set()
+    for n in names:
+        new = n
+        if n in seen:
+            k = 1
+            while f"{n}.{k}" in taken:
+                k += 1
+            new = f"{n}.{k}"
+            taken.add(new)
+        seen.add(n)
+        out.append(new)
+    return out
 
 
 def first_fields(fields: list[str]) -> str:

@@ -30,7 +30,7 @@ import pandas as pd
 from .archives import TAR_MAGIC_AT, ZIP_MAGIC, Member
 from .csvread import (
     BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_text_chunks, csv_typed_chunks, first_fields, layout,
-    lines_above_header, names_not_for, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
+    lines_above_header, names_not_for, renamed_repeats, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
 )
 from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
@@ -95,6 +95,7 @@ class Source:
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     header_line: bytes = b""  # a CSV without one: the header line the user's names make (--names), read before the rows
     given_names: list[str] = field(default_factory=list)  # those names (--names, or the model's: names_from_model)
+    renamed: dict[str, str] = field(default_factory=dict)  # a CSV header's repeated names, as read -> as written
     names_from_model: bool = False  # a CSV without a header line named with the --names its model was fitted with
     lines_above_header: int = 0  # how many lines those bytes hold (over every file of a table given as several)
     line_above_header: str = ""  # the first of them, to show
@@ -155,6 +156,10 @@ class Source:
             how = LOG_LINES_WORDS.get(self.log_lines, how)
             if self.names_from_model:
                 how += ", no header line: named as at fit (--names)"
+        if self.renamed:
+            new, old = next(iter(self.renamed.items()))
+            more = f" and {len(self.renamed) - 1} more" if len(self.renamed) > 1 else ""
+            how += f", '{old}' named again in the header: read as '{new}'{more}"
         if self.compressed:
             how += f", {self.codec}"
         if len(self.files) > 1:
@@ -736,7 +741,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
                 source.w3c_fields = text.splitlines()[0].split()
         source.delimiter = sniff_delimiter(text)
         try:
-            header = check_header(name, text.splitlines()[0], source.delimiter)
+            header = check_header(name, text.splitlines()[0], source.delimiter, repeated=True)
             given = None
             if model_names is not None and header and not above and not wrapped and all(f.strip().isdigit() for f in header):
                 # Whole numbers, which check_header takes for names (IPFIX element numbers), and a model fitted
@@ -753,7 +758,30 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
+        unique = renamed_repeats(header)
+        if unique != header:
+            _rename_repeats(source, name, header, unique, text, bom if not above and not wrapped else None)
     return source
+
+
+def _rename_repeats(source: Source, name: str, header: list[str], unique: list[str], text: str, skip: int | None) -> None:
+    """Read a CSV whose header names a column twice under the names pandas gives (' Fwd Header Length.1':
+    every CIC-IDS2017 CSV holds that column twice, CICFlowMeter's copy), with a line of those names put in
+    place of the header line. `skip`: the bytes before the header (None: source.skip_bytes has them)."""
+    end = text.find("\n")
+    if end < 0:  # a header longer than the peeked bytes: no place to put the names
+        raise InputError(f"'{name}' has duplicate column names: {quoted_names(_repeats(header), 5)}; rename them so each is unique")
+    line = io.StringIO()
+    csv.writer(line, delimiter=source.delimiter, lineterminator="\n").writerow(unique)
+    if not source.header_line:  # a wrapped header's span is in skip_bytes already
+        source.skip_bytes = (source.skip_bytes if skip is None else skip) + len(text[: end + 1].encode())
+    source.header_line = line.getvalue().encode()
+    strip = (lambda n: n.strip(" ")) if source.padded else (lambda n: n)
+    source.renamed = {strip(new): strip(old) for new, old in zip(unique, header) if new != old}
+
+
+def _repeats(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(n for i, n in enumerate(names) if n in names[:i]))
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
