@@ -137,8 +137,9 @@ def test_iot23_labelled_conn_log_splits_its_space_joined_fields(tmp_path, runner
     assert list(df.columns[-3:]) == ["tunnel_parents", "label", "detailed-label"] and len(df) == 60
     assert set(df["label"]) == {"Malicious", "Benign"} and df["detailed-label"].isna().sum() == (df["label"] == "Benign").sum()
     assert src.hints["tunnel_parents"] == "set[string]" and df["tunnel_parents"].isna().all()  # '-': unset
-    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1")
-    assert res.exit_code == 0 and "--ignore label --ignore detailed-label" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1", "--json")
+    roles = {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+    assert res.exit_code == 0 and roles["label"] == roles["detailed-label"] == "ignored"  # the answers, left out by name
 
 
 def test_zeek_json_and_suricata_eve(tmp_path):

@@ -99,7 +99,13 @@ _CODE_WORDS = {"flag", "flags", "code", "type", "proto", "protocol", "state", "s
 # network segment as an address names a host. A sensor on another trunk, or another network, sees other
 # tags, so as a code every one of its rows would hold a value training never held.
 _SEGMENT_WORDS = {"vlan", "vlans", "vlanid", "svln", "dvln"}
-_LABEL_NAMES = {"label", "labels", "detailed-label", "detailed_label", "class", "attack", "attack_cat", "attack_type", "target", "is_attack", "malicious", "y", "anomaly", "outlier"}
+# A data set's answer for the row (IoT-23's label and detailed-label, CIC-IDS2017's Label, UNSW-NB15's
+# attack_cat and label): not traffic. Learned, it flags rows by their label (a model of benign rows holds
+# one value), and traffic as a sensor writes it has none, so scoring it stopped on a missing column.
+_GROUND_TRUTH_NAMES = {"label", "labels", "detailed-label", "detailed_label", "attack", "attack_cat", "attack_type", "is_attack",
+                       "malicious", "is_malicious", "ground_truth"}
+# Names that may hold the answer or may not (a traffic class, a coordinate): used, with a warning.
+_LABEL_NAMES = {"class", "target", "y", "anomaly", "outlier"}
 _HEX_NUMBER = re.compile(r"^0x[0-9a-fA-F]+$")
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
@@ -702,6 +708,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         # had flagged every row of one told them (a value where training always had none).
         return ColumnSpec(name, IGNORED, "unset in every training row: Zeek sets it only where the sensor is told its local networks "
                                          "(Site::local_nets), so another sensor's values are not news")
+    if name.strip().lower() in _GROUND_TRUTH_NAMES:
+        return ColumnSpec(name, IGNORED, "a label, by name: the answer a data set gives for the row, not the traffic (new traffic "
+                                         f"comes without one); {role_flag(name, 'categorical')} uses it")
     hinted = _hinted(name, s, hint) if hint else None
     if hinted is not None:
         return hinted
@@ -974,7 +983,7 @@ def as_datetimes(s: pd.Series) -> pd.Series:
 
 
 def label_like(specs: list[ColumnSpec]) -> list[str]:
-    """Columns used as features whose name says they hold the answer (label, class, attack...)."""
+    """Columns used as features whose name may say they hold the answer (class, target...)."""
     return [s.name for s in specs if s.role != IGNORED and s.name.strip().lower() in _LABEL_NAMES]
 
 
