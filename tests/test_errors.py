@@ -71,7 +71,7 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
     plain.write_bytes(bad)
     zipped.write_bytes(gzip.compress(bad))
     where = f"line {line} holds byte 0xe9 in 'f9,2026-11-02T00:00:00,tcp,caf\\xe9,SF,0.5,1,1,1,1,0.0,0.5,normal'"
-    assert_clean_error(invoke(runner, "fit", plain, "--model", tmp_path / "m", "--epochs", "1"), where, "iconv")
+    assert_clean_error(invoke(runner, "fit", plain, "--model", tmp_path / "m", "--epochs", "1"), where, "--encoding cp1252")
     assert_clean_error(invoke(runner, "score", plain, "--model", trained_model, "--out", tmp_path / "o.csv"), where)
     assert_clean_error(invoke(runner, "score", zipped, "--model", trained_model, "--out", tmp_path / "o.csv"), where)
     assert not (tmp_path / "o.csv").exists() and not (tmp_path / "m" / "manifest.json").exists()
@@ -80,6 +80,16 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
     cut = good.index(b"\n", 200) + 1
     early.write_bytes(good[:cut] + row + good[cut:])
     assert_clean_error(invoke(runner, "score", early, "--model", trained_model, "--out", tmp_path / "o.csv"), "holds byte 0xe9")
+    # Named with --encoding, the file reads: the row's 'café' as it was meant, every other row as in UTF-8.
+    for path in (plain, zipped):
+        res = invoke(runner, "score", path, "--model", trained_model, "--out", tmp_path / "o.csv", "--encoding", "latin-1", "--json")
+        assert res.exit_code in (0, 1) and "latin-1 text" in json.loads(res.stdout)["read_as"], res.output
+        scored = pd.read_csv(tmp_path / "o.csv")
+        assert len(scored) == bad.count(b"\n") - 1 and "caf\u00e9" in set(scored["service"])
+    res = invoke(runner, "score", "-", "--model", trained_model, "--out", tmp_path / "o.csv", "--encoding", "cp1252", "-q", input=bad)
+    assert res.exit_code in (0, 1) and "caf\u00e9" in set(pd.read_csv(tmp_path / "o.csv")["service"]), res.output
+    assert_clean_error(invoke(runner, "score", plain, "--model", trained_model, "--out", tmp_path / "o.csv", "--encoding", "latin-9x"),
+                       "unknown --encoding 'latin-9x'")
 
 
 @pytest.mark.parametrize("log", ["csv", "zeek"])

@@ -110,15 +110,16 @@ def keep_freed_memory() -> None:
         pass
 
 
-def open_input(data, format: str | None, strict: bool, names: str | None, model=None):
+def open_input(data, format: str | None, strict: bool, names: str | None, model=None, encoding: str | None = None):
     """The command's input as a Source (sources.open_source), with --names read into the column names; without
-    them, a CSV with no header line takes the names `model` (its folder) was fitted with, if it was given some."""
+    them, a CSV with no header line takes the names `model` (its folder) was fitted with, if it was given some.
+    `encoding`: --encoding, the text's where it is not UTF-8."""
     from .csvread import parse_names
     from .pipeline import given_names_of
     from .sources import open_source
 
     return open_source(data, format, strict=strict, names=parse_names(names) if names is not None else None,
-                       model_names=given_names_of(model) if model is not None else None)
+                       model_names=given_names_of(model) if model is not None else None, encoding=encoding)
 
 
 def freeze_imports() -> None:
@@ -240,6 +241,12 @@ NamesOpt = Annotated[
                  "comma separated, one per field in the order of the fields. The model keeps them: score and the other commands read "
                  "a file without a header line with them, and take --names only for other names.",
                  show_default=False),
+]
+EncodingOpt = Annotated[
+    Optional[str],
+    typer.Option("--encoding", help="The text's encoding where it is not UTF-8: cp1252 (Windows' Western European, as CIC-IDS2017's "
+                 "CSVs are written), latin-1, shift_jis, or any other Python knows. Default: UTF-8, or UTF-16 and UTF-32 told by "
+                 "their bytes.", show_default=False),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed line (a log or CSV line of the wrong shape), instead of scoring "

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
+    DEFAULT_MODEL_DIR, EncodingOpt, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
     open_input,
 )
 
@@ -25,6 +25,7 @@ def evaluate(
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, precision-recall) and metrics.json.")] = None,
     format: FormatOpt = None,
     names: NamesOpt = None,
+    encoding: EncodingOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -39,7 +40,7 @@ def evaluate(
     quiet = quiet or json
     con = render.console(quiet)
 
-    source = open_input(data, format, strict, names, model)
+    source = open_input(data, format, strict, names, model, encoding)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
@@ -145,6 +146,7 @@ def calibrate(
     contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,
     format: FormatOpt = None,
     names: NamesOpt = None,
+    encoding: EncodingOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -158,7 +160,7 @@ def calibrate(
     con = render.console(quiet or json)
     detector = Detector.load(model)
     detector.strict = strict
-    source = open_input(data, format, strict, names, model)
+    source = open_input(data, format, strict, names, model, encoding)
     df, _ = read_table(source)
     if not len(df):
         raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
@@ -223,6 +225,7 @@ def explain(
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
     names: NamesOpt = None,
+    encoding: EncodingOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -236,7 +239,7 @@ def explain(
     if row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
     seen, picked = 0, None
-    source = open_input(data, format, strict, names, model)
+    source = open_input(data, format, strict, names, model, encoding)
     for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
         if row < seen + len(chunk):
             picked = chunk.iloc[[row - seen]]

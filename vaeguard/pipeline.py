@@ -86,6 +86,7 @@ def fit_file(
     *,
     fmt: str | None = None,
     names: list[str] | None = None,
+    encoding: str | None = None,
     max_rows: int = DEFAULTS.max_rows,
     resume: bool = False,
     on_epoch: Callable | None = None,
@@ -96,6 +97,7 @@ def fit_file(
     """Read `data` (a uniform sample of `max_rows` rows when larger), fit `detector`, save it to `model_dir`.
 
     names: the column names of a CSV without a header line (--names); the model keeps them for score_file.
+    encoding: the text's encoding where it is not UTF-8 (--encoding).
     ahead: the table from `read_table_ahead`, already being read while torch imported.
     on_calibration: see `Detector.fit`.
     """
@@ -114,7 +116,7 @@ def fit_file(
         in_progress = model_dir / IN_PROGRESS
         if resume and not (in_progress / "manifest.json").exists():
             raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
-        source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names)
+        source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names, encoding=encoding)
         df, total = next(ahead) if ahead is not None else read_table(source, max_rows=max_rows, seed=detector.seed)
     finally:
         if ahead is not None:
@@ -178,6 +180,7 @@ def score_file(
     *,
     fmt: str | None = None,
     names: list[str] | None = None,
+    encoding: str | None = None,
     out_format: str | None = None,
     chunk_size: int = DEFAULTS.chunk_size,
     only_anomalies: bool = False,
@@ -194,6 +197,7 @@ def score_file(
 
     names: the column names of a CSV without a header line; by default a model fitted with names reads
     such a file with its own.
+    encoding: the text's encoding where it is not UTF-8 (--encoding).
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
     on_drift: hears each spell of drift in a live pipe's rows as it begins and as it ends (drift.LiveDrift,
     from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come. The
@@ -215,7 +219,7 @@ def score_file(
     if chunk_size < 1:
         raise ParamError("chunk_size", f"{{name}} must be at least 1; got {chunk_size}")
     # A missing or unreadable file fails before the model loads. `data` may be an opened Source.
-    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, names=names, model_names=given_names_of(model))
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, names=names, model_names=given_names_of(model), encoding=encoding)
     check_not_input(out, source)
     detector = _detector(model, device)
     report = ChunkReport()

@@ -156,6 +156,8 @@ class Source:
             how = LOG_LINES_WORDS.get(self.log_lines, how)
             if self.names_from_model:
                 how += ", no header line: named as at fit (--names)"
+        if self.encoding:
+            how += f", {self.encoding} text"
         if self.renamed:
             new, old = next(iter(self.renamed.items()))
             more = f" and {len(self.renamed) - 1} more" if len(self.renamed) > 1 else ""
@@ -389,7 +391,7 @@ class Source:
 
 
 def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
-                model_names: Callable[[], list[str] | None] | None = None) -> Source:
+                model_names: Callable[[], list[str] | None] | None = None, encoding: str | None = None) -> Source:
     """Check the file, work out its format from its first bytes (or `fmt`), and return a Source.
 
     `path` may be several files, a folder or a quoted glob: one table, read file after file (see `_files`).
@@ -397,12 +399,15 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
     model_names: where `names` is not given, the names a model was fitted with (--names), asked for only
     when a CSV's first line holds values (or whole numbers alone, which may be names); they name its fields
     as they did at fit.
+    encoding: the text's encoding where it is not UTF-8 (--encoding: cp1252, latin-1...); UTF-16 and UTF-32
+    are told by their bytes without it.
     Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
     """
+    text_encoding = _encoding_named(encoding) if encoding else ""
     files = _files([path] if isinstance(path, str) else list(path))
     if len(files) == 1:
-        return _open_file(files[0], fmt, strict, names, model_names)
-    sources = [_open_file(f, fmt, strict, names, model_names) for f in files]
+        return _open_file(files[0], fmt, strict, names, model_names, text_encoding)
+    sources = [_open_file(f, fmt, strict, names, model_names, text_encoding) for f in files]
     first = sources[0]
     header = _header_of(first) if first.format == "csv" else None
     by_part = False
@@ -566,9 +571,21 @@ def _read_once(path: str) -> bool:
     return path != STDIO and is_stream(path)
 
 
+def _encoding_named(name: str) -> str:
+    """--encoding's codec, as the user named it (the summary shows it); "" for UTF-8, the default."""
+    import codecs
+
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise InputError(f"unknown --encoding '{name}': give one Python knows, such as cp1252 (Windows' Western European), "
+                         "latin-1 or shift_jis") from None
+    return "" if codec in ("utf-8", "utf-8-sig") else name
+
+
 def _open_file(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
-               model_names: Callable[[], list[str] | None] | None = None) -> Source:
-    source = _open_one(path, fmt, strict, names, model_names)
+               model_names: Callable[[], list[str] | None] | None = None, text_encoding: str = "") -> Source:
+    source = _open_one(path, fmt, strict, names, model_names, text_encoding)
     live = _live_input(source)
     if live is not None:
         head = source._stream.raw.head
@@ -605,7 +622,7 @@ def _segment_preamble(source: Source, head: bytes) -> bytes | None:
 
 
 def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
-              model_names: Callable[[], list[str] | None] | None = None) -> Source:
+              model_names: Callable[[], list[str] | None] | None = None, text_encoding: str = "") -> Source:
     want = normalise_format(fmt) if fmt else None
     stream = None
     if path == STDIO or _read_once(path):
@@ -669,7 +686,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
                f"give the archive's path instead of {where} (vaeguard reads the tables in it), or unpack it" if where else
                "unpack it, or give it on its own (vaeguard reads the tables in an archive given by its path)")
         raise InputError(f"'{name}' is {packed} archive: {fix}")
-    encoding = _text_encoding(head)
+    encoding = text_encoding or _text_encoding(head)
     try:
         # A character cut at the end of the peeked block waits for bytes that never come: not an error.
         text = _decode_head(head, encoding) if encoding else head.decode("utf-8-sig")
@@ -905,7 +922,8 @@ def not_utf8_message(source: Source) -> str:
                     line += block.count(b"\n")
         except (OSError, EOFError):
             pass
-    return f"'{source.name}' is not UTF-8 text{where}; re-save it as UTF-8 (from Latin-1, say: iconv -f latin1 -t utf-8)"
+    return (f"'{source.name}' is not UTF-8 text{where}; give its encoding, --encoding cp1252 for a Windows export "
+            "(--encoding latin-1 reads any bytes), or re-save it as UTF-8")
 
 
 def _arrow_message(source: Source, e: Exception) -> str:
