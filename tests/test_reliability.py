@@ -116,6 +116,10 @@ def test_duplicate_column_names(runner, tmp_path, trained_model):
     p = write(tmp_path, "d.csv", "a,a,b\n" + "".join(f"{i},{i * 2},{i % 3}\n" for i in range(50)))
     res = invoke(runner, "fit", p, "--model", tmp_path / "m0", "--epochs", "1", "--json")
     assert res.exit_code == 0 and [c["name"] for c in json.loads(res.stdout)["columns"]] == ["a", "a.1", "b"], res.output
+    # The same name once with a space before it: read without the space (CICFlowMeter's padding), a repeat.
+    p = write(tmp_path, "s.csv", "a, a,b\n" + "".join(f"{i}, {i * 2},{i % 3}\n" for i in range(50)))
+    res = invoke(runner, "fit", p, "--model", tmp_path / "m1", "--epochs", "1", "--json")
+    assert res.exit_code == 0 and [c["name"] for c in json.loads(res.stdout)["columns"]] == ["a", "a.1", "b"], res.output
     # A name repeated after the model's columns: the model reads the first, the second passes through as 'service.1'.
     src = pd.read_csv(NEW)
     dup = tmp_path / "dup.csv"

@@ -775,9 +775,10 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
-        unique = renamed_repeats(header)
-        if unique != header:
-            _rename_repeats(source, name, header, unique, text, bom if not above and not wrapped else None)
+        read = [n.strip(" ") for n in header] if source.padded else header  # padded names are read without the spaces
+        unique = renamed_repeats(read)
+        if unique != read:
+            _rename_repeats(source, name, read, unique, text, bom if not above and not wrapped else None)
     return source
 
 
@@ -793,8 +794,7 @@ def _rename_repeats(source: Source, name: str, header: list[str], unique: list[s
     if not source.header_line:  # a wrapped header's span is in skip_bytes already
         source.skip_bytes = (source.skip_bytes if skip is None else skip) + len(text[: end + 1].encode())
     source.header_line = line.getvalue().encode()
-    strip = (lambda n: n.strip(" ")) if source.padded else (lambda n: n)
-    source.renamed = {strip(new): strip(old) for new, old in zip(unique, header) if new != old}
+    source.renamed = {new: old for new, old in zip(unique, header) if new != old}
 
 
 def _repeats(names: list[str]) -> list[str]:
