@@ -712,3 +712,41 @@ def test_score_in_its_own_process_leaves_its_libraries_out_of_the_collector(runn
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_scores_as_json_lines_for_a_siem(runner, trained_model, tmp_path):
+    """`--out flagged.json` (or .jsonl, .ndjson, .json.gz; --out-format json for stdout) writes an object per
+    row, as Zeek's and Suricata's JSON logs are: a value that reads as a JSON number or true/false as written
+    (a CSV is read as text, and an index wants 443, not "443"), any other text a string, lists and structs
+    as arrays and objects, and a missing value left out, as Zeek leaves out an unset field."""
+    new = pd.read_csv(SAMPLE / "flows_new.csv")
+    csv_out, json_out = tmp_path / "s.csv", tmp_path / "s.jsonl"
+    for out in (csv_out, json_out):
+        assert invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", trained_model, "--out", out, "-q").exit_code in (0, 1)
+    rows = [json.loads(line) for line in json_out.read_text().splitlines()]
+    expected = pd.read_csv(csv_out)
+    assert len(rows) == len(new) and list(rows[0]) == list(expected.columns)
+    assert [r["src_bytes"] for r in rows] == new["src_bytes"].tolist() and all(isinstance(r["flow_id"], str) for r in rows)
+    assert [r["is_anomaly"] for r in rows] == expected["is_anomaly"].tolist()
+    np.testing.assert_allclose([r["anomaly_score"] for r in rows], expected["anomaly_score"], rtol=1e-15)
+    # Read back as the JSON lines it is, it scores as the CSV did.
+    again = tmp_path / "again.csv"
+    assert invoke(runner, "score", json_out, "--model", trained_model, "--out", again, "-q").exit_code in (0, 1)
+    np.testing.assert_allclose(pd.read_csv(again)["anomaly_score"], expected["anomaly_score"], rtol=1e-12)
+    # Text that JSON escapes, text that only looks like a number, gaps, lists, NaN, from Parquet.
+    odd = ['q"uote', "back\\slash", "line\nbreak", "tab\there", "bell\x07", "caf\u00e9 \u540d", None, "0443", "1.", "true", "-", ""]
+    n = len(odd) * 30
+    table = make_flows(n).assign(note=[odd[i % len(odd)] for i in range(n)], tags=[["a", "b"] if i % 2 else [] for i in range(n)],
+                                 level=[np.nan if i % 5 == 0 else i / 4 for i in range(n)])
+    table.to_parquet(tmp_path / "t.parquet")
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", tmp_path / "t.parquet", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "score", tmp_path / "t.parquet", "--model", model, "--out", "-", "--out-format", "json", "-q")
+    assert res.exit_code in (0, 1), res.output
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(rows) == n
+    written = [r.get("note", "left out") for r in rows[: len(odd)]]
+    assert written == [v if v is not None else "left out" for v in odd[:9]] + [True, "-", ""]
+    assert [r["tags"] for r in rows[:2]] == [[], ["a", "b"]] and "level" not in rows[0] and rows[1]["level"] == 0.25
+    assert invoke(runner, "score", tmp_path / "t.parquet", "--model", model, "--out", tmp_path / "z.json.gz", "-q").exit_code in (0, 1)
+    assert len(gzip.decompress((tmp_path / "z.json.gz").read_bytes()).splitlines()) == n

@@ -176,11 +176,11 @@ def score(
     data: Annotated[list[str], typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
                                               "Several files of one format or a folder are scored into one output, file after file.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, or .log for a Zeek log), or - for stdout.")] = "-",
+    out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, .log for a Zeek log, or .json for JSON lines, as a SIEM takes them), or - for stdout.")] = "-",
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
-    out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz, parquet, or zeek / zeek.gz (a Zeek TSV log with the input's Zeek types, for zeek-cut). Default: from the --out extension (.log is zeek); stdout is csv.")] = None,
+    out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz, parquet, zeek / zeek.gz (a Zeek TSV log with the input's Zeek types, for zeek-cut) or json / json.gz (JSON lines: an object per row, numbers as numbers, a missing value left out). Default: from the --out extension (.log is zeek; .json, .jsonl and .ndjson are json); stdout is csv.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
                                             "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
     only_anomalies: Annotated[bool, typer.Option("--only-anomalies", help="Write only the rows flagged as anomalies.")] = False,

@@ -1,4 +1,5 @@
-"""Writing tables: atomic files (CSV, gzip CSV, Parquet) or stdout, and a read-ahead helper.
+"""Writing tables: atomic files (CSV or TSV, a Zeek log, JSON lines, each gzipped or not; Parquet) or
+stdout, and a read-ahead helper.
 
 Reading lives in sources.py and the readers it hands a table to (csvread.py, parquetread.py, logs/).
 """
@@ -23,7 +24,7 @@ STDIO = "-"
 # (0666 less the umask), as `cp` does, so other users and services can read results.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-OUT_FORMATS = ("csv", "csv.gz", "tsv", "tsv.gz", "parquet", "zeek", "zeek.gz")
+OUT_FORMATS = ("csv", "csv.gz", "tsv", "tsv.gz", "parquet", "zeek", "zeek.gz", "json", "json.gz")
 # Zeek types of the columns scoring adds, for a Zeek log output's #types line.
 SCORE_TYPES = {"anomaly_score": "double", "p_value": "double", "is_anomaly": "count", "top_features": "string"}
 # Parquet tries a dictionary for every column until it holds 1 MiB; for measurements with a distinct value
@@ -50,6 +51,10 @@ def output_format(path: str, override: str | None = None) -> str:
         return "zeek.gz"
     if name.endswith(".log"):
         return "zeek"
+    if name.endswith((".json.gz", ".jsonl.gz", ".ndjson.gz")):
+        return "json.gz"
+    if name.endswith((".json", ".jsonl", ".ndjson")):
+        return "json"  # JSON lines, as Zeek's and Suricata's .json logs are
     if name.endswith(".gz"):
         return "csv.gz"
     if name.endswith((".parquet", ".pq")):
@@ -60,7 +65,7 @@ def output_format(path: str, override: str | None = None) -> str:
         return "csv"
     raise InputError(
         f"cannot tell the output format of '{path}' from its extension; "
-        f"name it .csv, .csv.gz, .tsv, .parquet or .log (a Zeek log), or pass --out-format {'|'.join(OUT_FORMATS)}"
+        f"name it .csv, .csv.gz, .tsv, .parquet, .log (a Zeek log) or .json (JSON lines), or pass --out-format {'|'.join(OUT_FORMATS)}"
     )
 
 
@@ -277,6 +282,8 @@ class AtomicTableWriter:
             if first:
                 self._fh.write(_zeek_header(table.column_names, self.zeek_types))
             self._fh.write(_zeek_rows(table))
+        elif self.fmt.startswith("json"):
+            self._fh.write(_json_lines(table))
         else:
             self._fh.write(_csv_bytes(table, header=first, delimiter="\t" if self.fmt.startswith("tsv") else ","))
         if self._tmp is None and self._writer is None:
@@ -511,7 +518,6 @@ def _zeek_rows(table) -> bytes:
     inside a value escaped as Zeek escapes it (\\x09, \\x0a, \\x0d). As Zeek's writer does, an empty text is
     `(empty)` (an empty field is no Zeek value) and a text that is `-` itself starts escaped (`\\x2d`), or it
     would read back as unset. `(empty)` is left as it is: a Zeek log read in holds it as its empty marker."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -525,12 +531,65 @@ def _zeek_rows(table) -> bytes:
         for value, written in (("-", "\\x2d"), ("", "(empty)")):
             text = pc.if_else(pc.equal(text, value), written, text)
         columns.append(pc.fill_null(text, "-"))
-    # Each line ends in its own newline ("" joined on after it), so the lines' bytes end to end are the
-    # chunk's: read straight from the Arrow buffer, no Python string per row.
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, "\t"), "", "\n")
+    return _line_bytes(pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, "\t"), "", "\n"))
+
+
+def _line_bytes(lines) -> bytes:
+    """Text lines, each ending in its own newline, as the bytes they make end to end: read straight from
+    the Arrow buffer, no Python string per row."""
+    import numpy as np
+    import pyarrow as pa
+
     lines = pa.concat_arrays(lines.chunks) if isinstance(lines, pa.ChunkedArray) else lines
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
     return lines.buffers()[2][offsets[0] : offsets[-1]].to_pybytes()
+
+
+# A value written as it is in JSON: a number as JSON writes one, or true/false. A CSV or a log is read as
+# text ('443'), and a SIEM indexes 443 as a number; '0443' or '1.' is not a JSON number and stays text.
+_JSON_LITERAL = r"^(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false)$"
+_JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
+_JSON_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f]"  # the other characters JSON escapes, as \u00XX
+_JSON_SPECIAL = '[\\x00-\\x1f"\\\\]'  # any character a JSON string escapes
+
+
+def _json_lines(table) -> bytes:
+    """One chunk as JSON lines, an object per row: a value that reads as a JSON number or as true/false
+    as written (_JSON_LITERAL), any other text a JSON string, a Parquet input's list or struct as a JSON
+    array or object, and a missing value left out, as Zeek's JSON writer leaves out an unset field (a
+    number column's NaN or infinity too: JSON has none)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return b""
+    fields = []
+    for name, col, given in zip(table.column_names, _as_text_columns(table).columns, table.columns):
+        key = json.dumps(str(name), ensure_ascii=False) + ":"
+        if pa.types.is_nested(given.type):  # a Parquet input's lists, structs and maps: JSON's arrays and objects
+            value = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in given.to_pylist()], pa.string())
+            fields.append(pc.binary_join_element_wise(key, value, ""))
+            continue
+        text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+        literal = pc.match_substring_regex(text, _JSON_LITERAL)
+        if pa.types.is_floating(col.type):  # nan, inf: no JSON number
+            text = pc.if_else(literal, text, pa.scalar(None, pa.string()))
+        if pc.all(literal).as_py() is not False:  # numbers alone (most of a flow log's columns): nothing to quote
+            fields.append(pc.binary_join_element_wise(key, text, ""))
+            continue
+        quoted = text
+        if pc.any(pc.match_substring_regex(text, _JSON_SPECIAL)).as_py():
+            if pc.any(pc.match_substring_regex(text, _JSON_CONTROL)).as_py():
+                quoted = pa.array([None if v is None else json.dumps(v, ensure_ascii=False)[1:-1] for v in text.to_pylist()], pa.string())
+            else:
+                for char, escaped in _JSON_ESCAPES:
+                    quoted = pc.replace_substring(quoted, char, escaped)
+        quoted = pc.binary_join_element_wise('"', quoted, '"', "")
+        fields.append(pc.binary_join_element_wise(key, pc.if_else(literal, text, quoted), ""))
+    body = pc.binary_join_element_wise(*fields, ",", null_handling="skip")
+    return _line_bytes(pc.binary_join_element_wise("{", body, "}\n", ""))
 
 
 def _csv_header(names: list[str], delimiter: str) -> bytes:
