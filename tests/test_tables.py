@@ -353,6 +353,13 @@ def test_a_header_that_names_a_column_twice_reads_as_pandas_names_them(tmp_path,
         scores[name] = pd.read_csv(out)
     assert list(scores["file"].columns[:7]) == [n.strip() for n in header[:5]] + ["Fwd Header Length.1", "rate"]
     pd.testing.assert_series_equal(scores["file"]["anomaly_score"], scores["folder"]["anomaly_score"], check_exact=False, rtol=1e-12)
+    # Where the repeat holds the first's values in every row (CICFlowMeter's copy), it is left out as a copy:
+    # its evidence would count twice.
+    copy = flows.assign(duration=flows["bytes"])
+    (tmp_path / "copy.csv").write_text(",".join(header) + "\n" + copy.to_csv(index=False, header=False))
+    res = invoke(runner, "fit", tmp_path / "copy.csv", "--model", tmp_path / "c", "--epochs", "1", "--json")
+    second = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["Fwd Header Length.1"]
+    assert second["role"] == "ignored" and "a copy of 'Fwd Header Length'" in second["reason"], second
 
 
 def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, runner, trained_model):

@@ -702,6 +702,23 @@ SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
 _LOCAL_NETS_FIELDS = ("local_orig", "local_resp")
 
 
+_REPEAT = re.compile(r"^(.*)\.([1-9][0-9]*)$")
+
+
+def _second_copy(spec: ColumnSpec, df: pd.DataFrame, chosen: dict[str, str]) -> ColumnSpec:
+    """A column a header named twice ('Fwd Header Length.1', the repeat renamed as pandas renames it) that
+    holds the first's values in every training row is a copy: modelled, its evidence would count twice
+    in a row's score (every CIC-IDS2017 CSV holds CICFlowMeter's header length twice)."""
+    match = _REPEAT.match(spec.name)
+    if spec.role in (IGNORED, CONSTANT) or spec.name in chosen or not match or match.group(1) not in df.columns:
+        return spec
+    first, this = df[match.group(1)], df[spec.name]
+    if not (first.equals(this) or first.astype(str).equals(this.astype(str))):  # the same values, however typed
+        return spec
+    return ColumnSpec(spec.name, IGNORED, f"a copy of '{match.group(1)}' (its name again, its values in every training row): "
+                                          f"its evidence would count twice; {role_flag(spec.name, spec.role)} uses it")
+
+
 def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if name in _LOCAL_NETS_FIELDS and s.isna().all():
         # Set from the sensor's configuration, not the traffic: a model of a sensor told none of its networks
@@ -926,6 +943,7 @@ def infer_schema(
 
     # Deciding a column's role holds about four copies of it: the non-null values, as floats, sorted for np.unique.
     specs = thread_map(spec_for, df.columns, column_workers(len(df), copies=4))
+    specs = [_second_copy(s, df, chosen) for s in specs]
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
