@@ -12,10 +12,11 @@ from inside an archive: its reader seeks back and forth in the file.
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 import threading
 import zipfile
-from typing import IO
+from typing import IO, NoReturn
 
 from .errors import InputError
 from .streams import HEAD_BYTES, MAGIC, open_compressed, read_up_to
@@ -35,9 +36,12 @@ class Member(str):
     size: int
     head: bytes
 
+    last: bool  # the archive's last table file: nothing follows to keep its stream for
+
     def __new__(cls, archive: str, name: str, kind: str, offset: int = 0, size: int = 0, head: bytes = b""):
         self = super().__new__(cls, f"{archive}/{name}")
         self.archive, self.name, self.kind, self.offset, self.size, self.head = archive, name, kind, offset, size, head
+        self.last = False
         return self
 
     def open(self) -> IO[bytes]:
@@ -104,12 +108,16 @@ def _tar_members(path: str) -> list[Member]:
             if info.isfile() and _listed(info.name):
                 f = t.extractfile(info)
                 out.append(Member(path, info.name, "tar", info.offset_data, info.size, read_up_to(f, HEAD_BYTES)))
+    if out:
+        out[-1].last = True
     return out
 
 
-# One stream per tar archive, left where the last member read ended: the next member in the archive's
-# order is reached by reading on, not by decompressing a compressed tar again from its start.
-_TAR_STREAMS: dict[str, tuple[IO[bytes], int]] = {}
+# One stream per compressed tar archive, left where the last member read ended: the next member in the
+# archive's order is reached by reading on, not by decompressing the archive again from its start. Kept by
+# the file's identity and version, so that an archive replaced since (a daily one, in a process that
+# scores each day's) is read anew.
+_TAR_STREAMS: dict[tuple, tuple[IO[bytes], int]] = {}
 _TAR_LOCK = threading.Lock()
 
 
@@ -119,8 +127,10 @@ class _TarMember(io.RawIOBase):
     def __init__(self, member: Member):
         self._member, self._left = member, member.size
         self._codec = codec = _tar_codec(member.archive)
+        info = os.stat(member.archive)
+        self._key = (member.archive, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         with _TAR_LOCK:
-            stream, pos = _TAR_STREAMS.pop(member.archive, (None, 0))
+            stream, pos = _TAR_STREAMS.pop(self._key, (None, 0))
         if stream is not None and codec and pos > member.offset:
             stream.close()
             stream = None
@@ -150,12 +160,12 @@ class _TarMember(io.RawIOBase):
     def close(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            if not self._codec:
+            if not self._codec or (self._member.last and self._left <= 0):
                 stream.close()
                 return super().close()
             with _TAR_LOCK:
-                old = _TAR_STREAMS.pop(self._member.archive, None)
-                _TAR_STREAMS[self._member.archive] = (stream, self._member.offset + self._member.size - self._left)
+                old = _TAR_STREAMS.pop(self._key, None)
+                _TAR_STREAMS[self._key] = (stream, self._member.offset + self._member.size - self._left)
             if old is not None:
                 old[0].close()
         super().close()
@@ -167,5 +177,5 @@ def _tar_codec(path: str) -> str:
     return next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
 
 
-def _cut(member: Member) -> int:
+def _cut(member: Member) -> NoReturn:
     raise InputError(f"'{member}' ends before its {member.size:,} bytes: the archive is cut short; copy it again")
