@@ -713,7 +713,8 @@ def _second_copy(spec: ColumnSpec, df: pd.DataFrame, chosen: dict[str, str]) -> 
     if spec.role in (IGNORED, CONSTANT) or spec.name in chosen or not match or match.group(1) not in df.columns:
         return spec
     first, this = df[match.group(1)], df[spec.name]
-    if not (first.equals(this) or first.astype(str).equals(this.astype(str))):  # the same values, however typed
+    # The same values, however typed (a gap makes one column of integers float): as text where the types differ.
+    if not (first.equals(this) or (first.dtype != this.dtype and first.astype(str).equals(this.astype(str)))):
         return spec
     return ColumnSpec(spec.name, IGNORED, f"a copy of '{match.group(1)}' (its name again, its values in every training row): "
                                           f"its evidence would count twice; {role_flag(spec.name, spec.role)} uses it")
