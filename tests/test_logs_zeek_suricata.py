@@ -1053,3 +1053,26 @@ def test_fit_and_score_say_what_they_read(tmp_path, runner):
     assert json.loads(res.stdout)["read_as"].startswith("Zeek conn log")
     res = invoke(runner, "score", tmp_path / "conn.json", "--model", tmp_path / "m2", "--out", tmp_path / "s.csv", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["read_as"] == "Zeek conn log (JSON lines)", res.output
+
+
+def test_a_zeek_log_scored_into_json_lines_keeps_zeeks_json_types(tmp_path, runner):
+    """`--out flagged.json` from a Zeek TSV log writes what Zeek's own JSON writer would: a bool as true or
+    false (the TSV's T and F), a set or vector as an array (numbers where its members' type is one, [] for
+    (empty)), a count as a number, an unset field left out. Read back, the JSON scores as the log did."""
+    header = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns",
+              "#fields\tts\tuid\tquery\tqtype\tAA\tanswers\tTTLs\trcode_name",
+              "#types\ttime\tstring\tstring\tcount\tbool\tvector[string]\tvector[interval]\tstring"]
+    rows = [f"{1700000000 + i}.5\tC{i}\thost{i % 7}.example.com\t1\tF\t10.0.0.{i % 5},10.0.1.1\t300.000000,60.000000\t-" for i in range(300)]
+    rows.append("1700000999.5\tCx\tnone.example\t28\tT\t(empty)\t(empty)\tNXDOMAIN")
+    log = tmp_path / "dns.log"
+    log.write_text("\n".join(header + rows) + "\n")
+    model, out = tmp_path / "m", tmp_path / "dns.json"
+    assert invoke(runner, "fit", log, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", log, "--model", model, "--out", out, "-q").exit_code in (0, 1)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert written[0]["AA"] is False and written[0]["answers"] == ["10.0.0.0", "10.0.1.1"] and written[0]["TTLs"] == [300.0, 60.0]
+    assert written[0]["qtype"] == 1 and "rcode_name" not in written[0] and written[0]["ts"] == 1700000000.5
+    assert written[-1]["AA"] is True and written[-1]["answers"] == [] and written[-1]["rcode_name"] == "NXDOMAIN"
+    for path, name in ((log, "from_log.csv"), (out, "from_json.csv")):
+        assert invoke(runner, "score", path, "--model", model, "--out", tmp_path / name, "-q").exit_code in (0, 1)
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "from_json.csv")["anomaly_score"], pd.read_csv(tmp_path / "from_log.csv")["anomaly_score"], rtol=1e-9)

@@ -213,11 +213,13 @@ class AtomicTableWriter:
     one, and the input's Zeek types (`zeek_types`) where it had them.
     """
 
-    def __init__(self, path: str, fmt: str | None = None, input_schema=None, zeek_types: dict[str, str] | None = None):
+    def __init__(self, path: str, fmt: str | None = None, input_schema=None, zeek_types: dict[str, str] | None = None,
+                 value_types: dict[str, str] | None = None):
         self.path = path
         self.fmt = output_format(path, fmt)
         self.input_schema = input_schema  # a Parquet input's Arrow schema: its columns keep their types
         self.zeek_types = zeek_types or {}
+        self.value_types = value_types or {}  # what the input's format says a column holds (Source.hints): JSON's sets, bools
         self._tmp: str | None = None  # the temporary file written first; None for a device or a pipe written straight to
         self._target = path
         self._stream = False  # a device or a pipe (is_stream)
@@ -283,7 +285,7 @@ class AtomicTableWriter:
                 self._fh.write(_zeek_header(table.column_names, self.zeek_types))
             self._fh.write(_zeek_rows(table))
         elif self.fmt.startswith("json"):
-            self._fh.write(_json_lines(table))
+            self._fh.write(_json_lines(table, self.value_types))
         else:
             self._fh.write(_csv_bytes(table, header=first, delimiter="\t" if self.fmt.startswith("tsv") else ","))
         if self._tmp is None and self._writer is None:
@@ -553,26 +555,45 @@ _JSON_CONTROL = "[\x00-\x08\x0b\x0c\x0e-\x1f]"  # the other characters JSON esca
 _JSON_SPECIAL = '[\\x00-\\x1f"\\\\]'  # any character a JSON string escapes
 
 
-def _json_lines(table) -> bytes:
+def _json_lines(table, types: dict[str, str] | None = None) -> bytes:
     """One chunk as JSON lines, an object per row: a value that reads as a JSON number or as true/false
     as written (_JSON_LITERAL), any other text a JSON string, a Parquet input's list or struct as a JSON
     array or object, and a missing value left out, as Zeek's JSON writer leaves out an unset field (a
-    number column's NaN or infinity too: JSON has none)."""
+    number column's NaN or infinity too: JSON has none). `types`, what the input's format says a column
+    holds (Zeek's #types, the fields of Zeek JSON): a set or vector is a JSON array, as Zeek's JSON writer
+    writes one, and a bool (Zeek's T and F) true or false."""
     import json
 
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .schema import zeek_base_type
+
     if table.num_rows == 0:
         return b""
+    types = types or {}
     fields = []
     for name, col, given in zip(table.column_names, _as_text_columns(table).columns, table.columns):
         key = json.dumps(str(name), ensure_ascii=False) + ":"
-        if pa.types.is_nested(given.type):  # a Parquet input's lists, structs and maps: JSON's arrays and objects
-            value = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in given.to_pylist()], pa.string())
+        base = zeek_base_type(types.get(name, ""))
+        is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        if pa.types.is_nested(given.type) or (base in ("set", "vector") and is_text):
+            # A Parquet input's lists, structs and maps, and a Zeek set's members as the log joins them ("a,b",
+            # "(empty)"): JSON's arrays and objects.
+            if not pa.types.is_nested(given.type) and pc.all(pc.equal(col, "(empty)")).as_py() is not False:
+                # Empty sets alone (a conn log's tunnel_parents, mostly): no row to look at one by one.
+                fields.append(pc.binary_join_element_wise(key, pc.if_else(pc.equal(col, "(empty)"), "[]", pa.scalar(None, pa.string())), ""))
+                continue
+            values = given.to_pylist()
+            if not pa.types.is_nested(given.type):
+                kind = types[name].split("[", 1)[-1].rstrip("]").lower()
+                values = [None if v is None else [] if v == "(empty)" else [_json_member(m, kind) for m in v.split(",")] for v in values]
+            value = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string())
             fields.append(pc.binary_join_element_wise(key, value, ""))
             continue
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+        if base == "bool" and is_text:  # Zeek's TSV writes T and F
+            text = pc.replace_substring_regex(pc.replace_substring_regex(text, "^T$", "true"), "^F$", "false")
         literal = pc.match_substring_regex(text, _JSON_LITERAL)
         if pa.types.is_floating(col.type):  # nan, inf: no JSON number
             text = pc.if_else(literal, text, pa.scalar(None, pa.string()))
@@ -590,6 +611,20 @@ def _json_lines(table) -> bytes:
         fields.append(pc.binary_join_element_wise(key, pc.if_else(literal, text, quoted), ""))
     body = pc.binary_join_element_wise(*fields, ",", null_handling="skip")
     return _line_bytes(pc.binary_join_element_wise("{", body, "}\n", ""))
+
+
+_ZEEK_NUMBERS = {"count", "int", "double", "interval", "time", "port"}
+
+
+def _json_member(member: str, kind: str):
+    """A member of a Zeek set or vector of `kind` (its type's inner part: count, string, addr...): a number
+    where the type is one and the member is written as JSON writes a number, else text."""
+    import json
+    import re
+
+    if kind in _ZEEK_NUMBERS and re.fullmatch(_JSON_LITERAL, member) and member not in ("true", "false"):
+        return json.loads(member)
+    return member
 
 
 def _csv_header(names: list[str], delimiter: str) -> bytes:
