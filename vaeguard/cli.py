@@ -42,7 +42,7 @@ FIT_PIPE_WAIT_SECONDS = 5
 @handles_errors
 def fit(
     data: Annotated[list[str], typer.Argument(help="Table of normal rows: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
-                                              "Several files of one format (rotated logs: conn.*.log.gz) or a folder are read as one table.", show_default=False)],
+                                              "Several files of one format (rotated logs: conn.*.log.gz), a folder or a ZIP or tar archive are read as one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
     names: NamesOpt = None,
@@ -174,7 +174,7 @@ def fit(
 @handles_errors
 def score(
     data: Annotated[list[str], typer.Argument(help="Table to score: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
-                                              "Several files of one format or a folder are scored into one output, file after file.", show_default=False)],
+                                              "Several files of one format, a folder or a ZIP or tar archive are scored into one output, file after file.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     out: Annotated[str, typer.Option("--out", "-o", help="Where to write every row with its scores (.csv, .csv.gz, .tsv, .parquet, .log for a Zeek log, or .json for JSON lines, as a SIEM takes them), or - for stdout.")] = "-",
     format: FormatOpt = None,
