@@ -121,6 +121,12 @@ def test_skew_that_decides_the_log_is_the_sample_skewness():
     counts = pd.DataFrame({"bytes": np.round(rng.lognormal(6, 2, size=2_000)), "level": rng.normal(size=2_000)})
     prep = Preprocessor.fit(counts, infer_schema(counts))
     assert {c.name: c.log for c in prep.numeric} == {"bytes": True, "level": False}
+    # A few -1 codes for "none" (CICFlowMeter's window sizes) leave a count as heavy-tailed: still log-scaled,
+    # where it had been scaled as it was, its tail many scales out. A column often below zero is not.
+    coded = counts.assign(bytes=np.where(np.arange(2_000) % 200 == 0, -1.0, counts["bytes"]),
+                          swing=np.where(np.arange(2_000) % 10 == 0, -1.0, 1.0) * np.round(rng.lognormal(6, 2, size=2_000)))
+    prep = Preprocessor.fit(coded, infer_schema(coded))
+    assert {c.name: c.log for c in prep.numeric} == {"bytes": True, "level": False, "swing": False}
 
 
 def test_centre_and_scale_of_a_long_column_come_from_an_even_sample_of_it(monkeypatch):
