@@ -19,10 +19,18 @@ import zipfile
 from typing import IO, NoReturn
 
 from .errors import InputError
-from .streams import HEAD_BYTES, MAGIC, open_compressed, read_up_to
+from .streams import HEAD_BYTES, codec_of, open_compressed, read_up_to
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a ZIP's first member, or an empty ZIP's end record
 TAR_MAGIC_AT = 257  # "ustar" (POSIX and GNU tar) at this offset of the first 512-byte header
+ARCHIVE_WORDS = {"zip": "a ZIP", "tar": "a tar"}  # an archive's kind, as messages name it
+
+
+def packed_kind(head: bytes) -> str:
+    """"zip" or "tar" where a file's first (decompressed) bytes are an archive's, else ""."""
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    return "tar" if head[TAR_MAGIC_AT : TAR_MAGIC_AT + 5] == b"ustar" else ""
 
 
 class Member(str):
@@ -35,13 +43,13 @@ class Member(str):
     offset: int  # a tar member's data: where it starts in the (decompressed) archive, and its length
     size: int
     head: bytes
-
+    codec: str  # what compressed a tar archive, as a whole ("" for none)
     last: bool  # the archive's last table file: nothing follows to keep its stream for
 
-    def __new__(cls, archive: str, name: str, kind: str, offset: int = 0, size: int = 0, head: bytes = b""):
+    def __new__(cls, archive: str, name: str, kind: str, offset: int = 0, size: int = 0, head: bytes = b"", codec: str = ""):
         self = super().__new__(cls, f"{archive}/{name}")
         self.archive, self.name, self.kind, self.offset, self.size, self.head = archive, name, kind, offset, size, head
-        self.last = False
+        self.codec, self.last = codec, False
         return self
 
     def open(self) -> IO[bytes]:
@@ -55,19 +63,17 @@ def archive_kind(path: str) -> str:
     """"zip" or "tar" (compressed with gzip, bzip2 or xz, or not) where the file at `path` is one, else ""."""
     try:
         with open(path, "rb") as f:
-            head = f.read(HEAD_BYTES)
+            head = f.read(TAR_MAGIC_AT + 5)
     except OSError:
         return ""
-    if head.startswith(ZIP_MAGIC):
-        return "zip"
-    codec = next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
+    codec = codec_of(head)
     if codec:
         try:
             with open_compressed(codec, path) as f:
                 head = read_up_to(f, TAR_MAGIC_AT + 5)
         except Exception:  # not what its first bytes said: the file's own reader says so, later
             return ""
-    return "tar" if head[TAR_MAGIC_AT : TAR_MAGIC_AT + 5] == b"ustar" else ""
+    return packed_kind(head)
 
 
 def members(path: str, kind: str) -> list[Member]:
@@ -75,10 +81,10 @@ def members(path: str, kind: str) -> list[Member]:
     try:
         found = _zip_members(path) if kind == "zip" else _tar_members(path)
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as e:
-        raise InputError(f"'{path}' is a {kind.upper() if kind == 'zip' else kind} archive that cannot be read ({e}): "
+        raise InputError(f"'{path}' is {ARCHIVE_WORDS[kind]} archive that cannot be read ({e}): "
                          "the file may be cut short; copy it again") from None
     if not found:
-        raise InputError(f"'{path}' is a {'ZIP' if kind == 'zip' else 'tar'} archive with no files in it; give a table file")
+        raise InputError(f"'{path}' is {ARCHIVE_WORDS[kind]} archive with no files in it; give a table file")
     return found
 
 
@@ -103,11 +109,13 @@ def _tar_members(path: str) -> list[Member]:
     # One pass over the archive as a stream (a compressed tar cannot be listed any faster), each file's
     # first bytes kept for its format to be told.
     out = []
+    with open(path, "rb") as f:
+        codec = codec_of(f.read(8))
     with tarfile.open(path, "r|*") as t:
         for info in t:
             if info.isfile() and _listed(info.name):
                 f = t.extractfile(info)
-                out.append(Member(path, info.name, "tar", info.offset_data, info.size, read_up_to(f, HEAD_BYTES)))
+                out.append(Member(path, info.name, "tar", info.offset_data, info.size, read_up_to(f, HEAD_BYTES), codec))
     if out:
         out[-1].last = True
     return out
@@ -126,7 +134,7 @@ class _TarMember(io.RawIOBase):
 
     def __init__(self, member: Member):
         self._member, self._left = member, member.size
-        self._codec = codec = _tar_codec(member.archive)
+        codec = member.codec
         info = os.stat(member.archive)
         self._key = (member.archive, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         with _TAR_LOCK:
@@ -160,7 +168,7 @@ class _TarMember(io.RawIOBase):
     def close(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            if not self._codec or (self._member.last and self._left <= 0):
+            if not self._member.codec or (self._member.last and self._left <= 0):
                 stream.close()
                 return super().close()
             with _TAR_LOCK:
@@ -171,10 +179,6 @@ class _TarMember(io.RawIOBase):
         super().close()
 
 
-def _tar_codec(path: str) -> str:
-    with open(path, "rb") as f:
-        head = f.read(8)
-    return next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
 
 
 def _cut(member: Member) -> NoReturn:

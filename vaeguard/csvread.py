@@ -159,9 +159,15 @@ def wrapped_header(text: str) -> tuple[str, str] | None:
     span = "".join(lines[:n])
     delimiter = sniff_delimiter("".join(lines[n : n + 20]) or span)
     names = next(csv.reader(io.StringIO(span), delimiter=delimiter), [])
+    return span, csv_line([re.sub(r"\s*[\r\n]+\s*", " ", name) for name in names], delimiter)
+
+
+def csv_line(fields: list[str], delimiter: str) -> str:
+    """Fields as one CSV line ended by a newline, each quoted only where it needs it (as pyarrow's writer
+    quotes): a header line the reader takes in place of the file's, or the one an output starts with."""
     line = io.StringIO()
-    csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow([re.sub(r"\s*[\r\n]+\s*", " ", name) for name in names])
-    return span, line.getvalue()
+    csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(fields)
+    return line.getvalue()
 
 
 def sniff_delimiter(text: str) -> str:
@@ -202,13 +208,13 @@ def parse_names(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",")]
     if not all(names):
         raise InputError(f"--names holds an empty name ({text!r}); give the names separated by commas, e.g. --names dur,proto,bytes")
-    dupes = _repeated(names)
+    dupes = repeated_names(names)
     if dupes:
         raise InputError(f"--names gives {quoted_names(sorted(dupes), 5)} more than once; give each column one name")
     return names
 
 
-def _repeated(names: list[str]) -> list[str]:
+def repeated_names(names: list[str]) -> list[str]:
     """The names given more than once, each once, in the order they first repeat."""
     seen, dupes = set(), []
     for n in names:
@@ -224,7 +230,7 @@ def check_header(name: str, header: str, delimiter: str, repeated: bool = False)
     if not header.strip():
         return []
     names = next(csv.reader([header.rstrip("\r\n")], delimiter=delimiter))
-    dupes = _repeated(names)
+    dupes = repeated_names(names)
     values = sum(map(value_like, names)) >= len(names) / 2
     # KDD Cup and NSL-KDD's .txt files, UNSW-NB15's CSVs and zeek-cut's output come without names. A first
     # line of values repeats some (KDD's zeros), or holds a fraction or an address, which no header names a

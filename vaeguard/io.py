@@ -504,12 +504,17 @@ def _zeek_time() -> str:
     return time.strftime("%Y-%m-%d-%H-%M-%S")
 
 
+_ZEEK_ESCAPES = (("\t", "\\x09"), ("\n", "\\x0a"), ("\r", "\\x0d"))  # as Zeek's writer escapes a tab or line break
+
+
 def _zeek_header(names: list[str], types: dict[str, str]) -> bytes:
     """Zeek's TSV header: the columns' Zeek types where the input gave them, the scores' own, else string."""
     zeek_types = [types.get(n) or SCORE_TYPES.get(n, "string") for n in names]
     # A name with a tab or a line break in it (a Parquet or CSV column may have one) is escaped as a value
     # is, or the #fields line would name more columns than each row holds; the Zeek reader undoes it.
-    fields = [n.replace("\t", "\\x09").replace("\n", "\\x0a").replace("\r", "\\x0d") for n in names]
+    fields = list(names)
+    for char, escaped in _ZEEK_ESCAPES:
+        fields = [n.replace(char, escaped) for n in fields]
     lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tvaeguard",
              f"#open\t{_zeek_time()}", "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(zeek_types)]
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -528,7 +533,7 @@ def _zeek_rows(table) -> bytes:
     columns = []
     for col in _as_text_columns(table).columns:
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
-        for char, escaped in (("\t", "\\x09"), ("\n", "\\x0a"), ("\r", "\\x0d")):
+        for char, escaped in _ZEEK_ESCAPES:
             text = pc.replace_substring(text, char, escaped)
         for value, written in (("-", "\\x2d"), ("", "(empty)")):
             text = pc.if_else(pc.equal(text, value), written, text)
@@ -628,12 +633,9 @@ def _json_member(member: str, kind: str):
 
 
 def _csv_header(names: list[str], delimiter: str) -> bytes:
-    import csv
-    import io
+    from .csvread import csv_line
 
-    out = io.StringIO()
-    csv.writer(out, delimiter=delimiter, lineterminator="\n").writerow(names)  # quotes a name only when it needs it, as pyarrow's body
-    return out.getvalue().encode("utf-8")
+    return csv_line(names, delimiter).encode("utf-8")  # a name quoted only where it needs it, as pyarrow quotes the body
 
 
 def temp_file_beside(target: Path) -> tuple[int, str]:

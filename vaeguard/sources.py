@@ -27,16 +27,17 @@ from typing import IO, Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from .archives import TAR_MAGIC_AT, ZIP_MAGIC, Member
+from .archives import ARCHIVE_WORDS, Member, packed_kind
 from .csvread import (
-    BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_text_chunks, csv_typed_chunks, first_fields, layout,
-    lines_above_header, names_not_for, renamed_repeats, sniff_delimiter, unpadded, value_like, whole_lines, wrapped_header,
+    BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_line, csv_text_chunks, csv_typed_chunks, first_fields, layout,
+    lines_above_header, names_not_for, renamed_repeats, repeated_names, sniff_delimiter, unpadded, value_like, whole_lines,
+    wrapped_header,
 )
 from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
 from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole
 from .streams import (
-    AzureFlowLines, HEAD_BYTES, Joined, JsonLinesFrom, LiveInput, MAGIC, Prefixed, RecordLines, STDIO, Utf8From, decompressed_head,
+    AzureFlowLines, HEAD_BYTES, Joined, JsonLinesFrom, LiveInput, MAGIC, Prefixed, RecordLines, STDIO, Utf8From, codec_of, decompressed_head,
     lzma_error, open_compressed, read_up_to,
 )
 
@@ -168,7 +169,7 @@ class Source:
             how += f", {len(self.files):,} files"
         archives = {p.path.kind for p in self.parts or [self] if isinstance(p.path, Member)}
         if archives:
-            how += f", from {' and '.join('a ZIP' if k == 'zip' else 'a tar' for k in sorted(archives))} archive"
+            how += f", from {' and '.join(ARCHIVE_WORDS[k] for k in sorted(archives))} archive"
         what = recognised(names)
         if not what and self.zeek is not None and self.zeek.path:
             what = f"Zeek {self.zeek.path} log"
@@ -673,11 +674,11 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
         return Source(path, "parquet", hints=parquet_hints(schema), strict=strict, arrow_schema=schema)
     if want == "parquet":
         raise InputError(f"'{name}' is not a Parquet file; leave out --format to read it as the text table it is")
-    codec = next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
+    codec = codec_of(head)
     compressed = bool(codec)
     if compressed:
         head = decompressed_head(head, path, codec, once=stream is not None or isinstance(path, Member))
-    packed = "a ZIP" if head.startswith(ZIP_MAGIC) else "a tar" if head[TAR_MAGIC_AT : TAR_MAGIC_AT + 5] == b"ustar" else ""
+    packed = packed_kind(head)
     if packed:
         # Its headers and file names would otherwise be read as text: a CSV whose first column's name is a
         # tar header, and a row of NUL bytes.
@@ -685,7 +686,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
         fix = ("unpack it (or unpack the outer archive and give the inner one's path)" if isinstance(path, Member) else
                f"give the archive's path instead of {where} (vaeguard reads the tables in it), or unpack it" if where else
                "unpack it, or give it on its own (vaeguard reads the tables in an archive given by its path)")
-        raise InputError(f"'{name}' is {packed} archive: {fix}")
+        raise InputError(f"'{name}' is {ARCHIVE_WORDS[packed]} archive: {fix}")
     encoding = text_encoding or _text_encoding(head)
     try:
         # A character cut at the end of the peeked block waits for bytes that never come: not an error.
@@ -788,17 +789,11 @@ def _rename_repeats(source: Source, name: str, header: list[str], unique: list[s
     place of the header line. `skip`: the bytes before the header (None: source.skip_bytes has them)."""
     end = text.find("\n")
     if end < 0:  # a header longer than the peeked bytes: no place to put the names
-        raise InputError(f"'{name}' has duplicate column names: {quoted_names(_repeats(header), 5)}; rename them so each is unique")
-    line = io.StringIO()
-    csv.writer(line, delimiter=source.delimiter, lineterminator="\n").writerow(unique)
+        raise InputError(f"'{name}' has duplicate column names: {quoted_names(repeated_names(header), 5)}; rename them so each is unique")
     if not source.header_line:  # a wrapped header's span is in skip_bytes already
         source.skip_bytes = (source.skip_bytes if skip is None else skip) + len(text[: end + 1].encode())
-    source.header_line = line.getvalue().encode()
+    source.header_line = csv_line(unique, source.delimiter).encode()
     source.renamed = {new: old for new, old in zip(unique, header) if new != old}
-
-
-def _repeats(names: list[str]) -> list[str]:
-    return list(dict.fromkeys(n for i, n in enumerate(names) if n in names[:i]))
 
 
 def _decode_head(head: bytes, encoding: str) -> str:
@@ -868,9 +863,7 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], fro
     if fields and len(fields) != len(names):
         raise InputError(f"--names gives {len(names)} names, and the first line of '{name}' holds {len(fields)} fields "
                          f"(split at {delimiter!r}); give one name per field")
-    line = io.StringIO()
-    csv.writer(line, delimiter=delimiter, lineterminator="\n").writerow(names + ([""] if closing else []))
-    out = Source(path, "csv", header_line=line.getvalue().encode(), given_names=list(names), names_from_model=from_model, **source)
+    out = Source(path, "csv", header_line=csv_line(names + ([""] if closing else []), delimiter).encode(), given_names=list(names), names_from_model=from_model, **source)
     out.delimiter, out.padded, out.closing_delimiter = delimiter, padded, closing
     return out
 

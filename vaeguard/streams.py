@@ -521,6 +521,11 @@ def lzma_error() -> type:
 MAGIC = {"gzip": b"\x1f\x8b", "bz2": b"BZh", "xz": b"\xfd7zXZ\x00"}
 
 
+def codec_of(head: bytes) -> str:
+    """What compressed a file, by its first bytes: "gzip", "bz2", "xz", or "" for none."""
+    return next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
+
+
 def open_compressed(codec: str, f) -> IO[bytes]:
     """A path or a binary stream compressed by `codec`, decompressed as it is read."""
     import bz2
