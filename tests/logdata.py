@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -232,3 +233,42 @@ def fit_log(runner, train, tmp_path, epochs: int | None = None) -> tuple:
     res = invoke(runner, "fit", train, "--model", model, *(["--epochs", str(epochs)] if epochs is not None else []), "--json")
     assert res.exit_code == 0, res.output
     return model, {c["name"]: c["role"] for c in json.loads(res.stdout)["columns"]}
+
+
+DNS_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "trans_id", "rtt", "query", "qclass",
+              "qtype", "qtype_name", "rcode", "rcode_name", "answers", "TTLs"]
+DNS_TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "count", "interval", "string", "count", "count", "string",
+             "count", "string", "vector[string]", "vector[interval]"]
+_SITES = ["google", "github", "microsoft", "slack", "zoom", "office", "amazon", "wikipedia", "reddit", "python", "ubuntu", "apple"]
+_WORDS = ["news", "shop", "blog", "docs", "status", "cdn", "static", "img", "video", "data", "cloud", "store", "app", "portal"]
+
+
+def dns_log(n: int, seed: int = 0, tunnel: float = 0.0) -> tuple[str, np.ndarray]:
+    """A Zeek dns.log of an office's queries (popular sites, CDN names, reverse lookups, its own hosts, rarer
+    sites of two words) and whether each row is a tunnel's: a `tunnel` share of the queries carry base32 data
+    in their labels to one domain, asked for as A and AAAA records as the office's are, answered as theirs are."""
+    rng = np.random.default_rng(seed)
+    rows, is_tunnel = [], np.zeros(n, dtype=bool)
+    for i in range(n):
+        r = rng.random()
+        if rng.random() < tunnel:
+            is_tunnel[i] = True
+            data = base64.b32encode(rng.bytes(int(rng.integers(20, 35)))).decode().rstrip("=").lower()
+            query = f"{data[:50]}.{data[50:] or 'a'}.t.example-exfil.net"
+        elif r < 0.55:
+            query = str(rng.choice(["www.", "", "api.", "login.", "mail."])) + str(rng.choice(_SITES)) + ".com"
+        elif r < 0.75:
+            query = f"e{rng.integers(1000, 9999)}.{rng.choice(['a', 'b', 'dscb'])}.{rng.choice(['akamaiedge.net', 'cloudfront.net'])}"
+        elif r < 0.85:
+            query = f"{rng.integers(1, 255)}.{rng.integers(1, 255)}.168.192.in-addr.arpa"
+        elif r < 0.95:
+            query = f"host{rng.integers(1, 80)}.corp.example.com"
+        else:
+            query = f"{rng.choice(_WORDS)}{rng.choice(_WORDS)}.{rng.choice(['com', 'net', 'org', 'io'])}"
+        qtype = 12 if query.endswith(".arpa") else int(rng.choice([1, 28], p=[0.7, 0.3]))
+        rows.append([f"{1700000000 + 0.5 * i:.6f}", f"C{rng.integers(1 << 40):x}", f"10.0.0.{rng.integers(2, 200)}",
+                     int(rng.integers(32768, 61000)), "10.0.0.1", 53, "udp", int(rng.integers(65536)), f"{rng.exponential(0.02):.6f}",
+                     query, 1, qtype, {1: "A", 28: "AAAA", 12: "PTR"}[qtype], 0, "NOERROR", "93.184.216.34", "300.000000"])
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns",
+            "#fields\t" + "\t".join(DNS_FIELDS), "#types\t" + "\t".join(DNS_TYPES)]
+    return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n", is_tunnel

@@ -3,6 +3,7 @@ and another sensor."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import importlib.util
 import io
@@ -377,6 +378,69 @@ def test_a_zeek_dns_log_has_its_codes_and_its_random_ids(tmp_path):
         for code in ("qclass", "qtype", "rcode"):
             assert specs[code].role == "categorical" and "code" in specs[code].reason, specs[code]
         assert specs["rtt"].role == "numeric"
+
+
+def test_a_dns_logs_queried_names_are_measured_by_their_shape(tmp_path, runner):
+    """As a category, a DNS name asked for once is pooled with every other rare one: a tunnel's queries,
+    base32 data in their labels, sent as A and AAAA queries as the office's own are, ranked below the
+    office's rare sites (ROC-AUC 0.12 here, none flagged). Their shape is the evidence: length, labels,
+    the longest label, digits, randomness, which hold for a name training never saw."""
+    from sklearn.metrics import roc_auc_score
+
+    from .logdata import dns_log, fit_log
+
+    train, _ = dns_log(3000, seed=0)
+    day, tunnel = dns_log(3000, seed=1, tunnel=0.03)
+    (tmp_path / "a.log").write_text(train)
+    (tmp_path / "b.log").write_text(day)
+    model, roles = fit_log(runner, tmp_path / "a.log", tmp_path, epochs=60)
+    assert roles["query"] == "domain" and roles["trans_id"] == "ignored", roles
+    info = json.loads(invoke(runner, "info", "--model", model, "--json").stdout)
+    reason = {c["name"]: c["reason"] for c in info["columns"]}["query"]
+    assert "length" in reason and "as a category" in reason, reason  # names repeat: the name is a category too
+    res = invoke(runner, "score", tmp_path / "b.log", "--model", model, "--out", tmp_path / "b.csv", "-q")
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(tmp_path / "b.csv")
+    assert roc_auc_score(tunnel, out["anomaly_score"]) > 0.95
+    assert out["is_anomaly"][tunnel].mean() > 0.8 and out["is_anomaly"][~tunnel].mean() < 0.05
+    assert out["top_features"][tunnel].str.startswith("query:").mean() > 0.8
+    row = int(np.flatnonzero(tunnel)[0])
+    res = invoke(runner, "explain", tmp_path / "b.log", "--model", model, "--row", str(row), "--json")
+    assert res.exit_code == 0, res.output
+    shown = {c["column"]: c for c in json.loads(res.stdout)["columns"]}
+    query = pd.read_csv(tmp_path / "b.csv")["query"][row]
+    assert shown["query:length"]["observed"] == len(query) and shown["query:labels"]["observed"] == 5
+    # Generated rows hold names, not their lengths.
+    res = invoke(runner, "generate", "--model", model, "-n", "5", "--seed", "1")
+    assert res.exit_code == 0 and "query:length" not in res.stdout.splitlines()[0], res.output
+    # The name as a plain category, as it was read before: the tunnel's rows rank below the office's.
+    plain = tmp_path / "plain"
+    assert invoke(runner, "fit", tmp_path / "a.log", "--model", plain, "--epochs", "60", "--role", "query=categorical", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "b.log", "--model", plain, "--out", tmp_path / "plain.csv", "-q").exit_code == 0
+    assert roc_auc_score(tunnel, pd.read_csv(tmp_path / "plain.csv")["anomaly_score"]) < 0.5
+
+
+def test_dns_names_are_told_by_name_and_values():
+    """The shape is taken where a column's name says it holds names asked for (a DNS query, a TLS server name)
+    and its values are DNS names; a host's own name (CEF's dhost) identifies it, as an address does, and
+    stays as it was unless --role says domain."""
+    from vaeguard.schema import parse_roles
+
+    rng = np.random.default_rng(0)
+    names = [f"{w}{rng.integers(40)}.example.{t}" for w, t in zip(rng.choice(["www", "api", "cdn"], 400), rng.choice(["com", "net"], 400))]
+    df = pd.DataFrame({"query": names, "tls.sni": names, "dns.question.name": names, "dhost": names,
+                       "rcode_name": rng.choice(["NOERROR", "NXDOMAIN"], 400), "n": rng.integers(0, 9, 400)})
+    df["words"] = rng.choice(["alpha", "beta", "gamma"], 400)
+    specs = {s.name: s for s in infer_schema(df.rename(columns={"words": "domain"}))}
+    for name in ("query", "tls.sni", "dns.question.name"):
+        assert specs[name].role == "domain" and specs[name].transform == "category", specs[name]
+    assert specs["dhost"].role == "categorical" and specs["domain"].role == "categorical"  # a word is no DNS name
+    specs = {s.name: s for s in infer_schema(df, roles=parse_roles(["dhost=domain"]))}
+    assert specs["dhost"].role == "domain" and specs["dhost"].reason.startswith("--role dhost=domain")
+    # Names that hardly repeat (a tunnel's, a crawler's): their shape alone, no category of them.
+    unique = pd.DataFrame({"query": [f"{base64.b32encode(rng.bytes(12)).decode().rstrip('=').lower()}.example.com" for _ in range(400)]})
+    spec = infer_schema(unique)[0]
+    assert spec.role == "domain" and spec.transform == "" and "too many for a category" in spec.reason
 
 
 def test_zeek_history_letters_are_evidence_of_their_own(tmp_path, runner):

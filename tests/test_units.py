@@ -582,3 +582,15 @@ def test_the_report_shows_counts_and_times_whole_and_gaps_as_gaps():
     assert report_value(4.017345) == "4.017" and report_value(0.0142) == "0.0142"
     assert report_value(float("nan")) == report_value(np.float32("nan")) == report_value(None) == report_value(pd.NA) == MISSING
     assert report_value("tcp") == "tcp" and report_value(6667) == "6667"
+
+
+def test_a_dns_names_shape():
+    """Each part as a flow analyst would count it: the trailing dot and case do not count, a gap has none."""
+    from vaeguard.domains import shapes
+
+    s = pd.Series(["www.Example.com.", None, "a1b2.c", "www.example.com"], dtype="string[pyarrow]")
+    got = shapes(s)
+    assert list(got["length"][[0, 2, 3]]) == [15, 6, 15] and list(got["labels"][[0, 2]]) == [3, 2]
+    assert got["longest"][0] == 7 and got["digits"][2] == 2 / 5 and got["digits"][0] == 0
+    assert got["entropy"][0] == got["entropy"][3] > 0  # one name, however written
+    assert all(np.isnan(got[part][1]) for part in got)

@@ -24,10 +24,12 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from .domains import PARTS as DOMAIN_PARTS
+from .domains import shapes as domain_shapes
 from .errors import InputError
 from .parallel import column_workers, thread_map, worker_count
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
+    ADDRESS, CATEGORICAL, CONSTANT, DOMAIN, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
     as_point_numbers, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
 )
 
@@ -68,6 +70,11 @@ class NumericColumn:
     high: float = math.inf
     missing_cost: float = 0.0  # -log P(missing) when training had no gaps
     malformed_cost: float = 0.0  # -log P(text where a number belongs)
+    source: str = ""  # the input column of a derived one ("query:length": transform "domain:length"), or ""
+
+    @property
+    def column(self) -> str:
+        return self.source or self.name
 
 
 @dataclass
@@ -459,6 +466,16 @@ class Preprocessor:
             if spec.role == TIME:
                 parts = [CategoricalColumn(derived_name(spec.name, part), [], "number", spec.name, part) for part in time_parts(spec)]
                 return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
+            if spec.role == DOMAIN:
+                measured, cols = domain_shapes(s), []
+                for part in DOMAIN_PARTS:
+                    col = cls._fit_numeric(ColumnSpec(derived_name(spec.name, part), NUMERIC, ""), pd.Series(measured[part]), strict)
+                    col.source, col.transform = spec.name, f"domain:{part}"
+                    cols.append(col)
+                if spec.transform == "category":
+                    name = CategoricalColumn(spec.name, [], value_kind(s))
+                    cols.append(cls._fit_vocab(name, _label_counts(name, s), min_count, max_categories))
+                return cols
             return []
 
         # A numeric column's fit holds about six copies of it at once: the rows, as floats, finite, present,
@@ -577,7 +594,13 @@ class Preprocessor:
             # scaled as one matrix: a pass per operation, not one per operation and column.
             v = np.empty((n_num, n), dtype=np.float64)
             bad_any = np.zeros((n_num, n), dtype=bool)
+            shaped: dict[str, dict[str, np.ndarray]] = {}  # a DNS name column's parts, measured once per chunk
             for j, col in enumerate(self.numeric):
+                if col.source:
+                    if col.source not in shaped:
+                        shaped[col.source] = domain_shapes(df[col.source])
+                    v[j] = shaped[col.source][col.transform.partition(":")[2]]
+                    continue
                 s = df[col.name]
                 s = as_point_numbers(s, col.transform)
                 # The scoring path's text columns: Arrow parses them straight into this row of `v`.
@@ -702,7 +725,7 @@ class Preprocessor:
     @property
     def input_columns(self) -> list[str]:
         """The input columns a table must have."""
-        return list(dict.fromkeys([c.name for c in self.numeric] + [c.column for c in self.categorical] + [c.name for c in self.constant]))
+        return list(dict.fromkeys([c.column for c in self.numeric] + [c.column for c in self.categorical] + [c.name for c in self.constant]))
 
     @property
     def never_set(self) -> list[str]:
@@ -714,7 +737,7 @@ class Preprocessor:
     @property
     def optional_columns(self) -> list[str]:
         """Input columns a record may leave out (JSON logs omit unset fields): those training saw missing."""
-        out = [c.name for c in self.numeric if c.missing_flag or c.transform == "length"]
+        out = [c.column for c in self.numeric if c.missing_flag or c.transform == "length"]
         out += [c.column for c in self.categorical if MISSING in c.vocab or MISSING in c.rare]
         out += [c.name for c in self.constant if c.value == MISSING or c.transform == "length"]
         return list(dict.fromkeys(out))

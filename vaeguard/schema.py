@@ -17,15 +17,18 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from .domains import holds_names, named_for_names
 from .errors import InputError, SchemaError, quoted_names
 from .parallel import column_workers, thread_map
 
-NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, CONSTANT, IGNORED = (
-    "numeric", "categorical", "port", "address", "time", "constant", "ignored",
+NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, DOMAIN, CONSTANT, IGNORED = (
+    "numeric", "categorical", "port", "address", "time", "domain", "constant", "ignored",
 )
 # What `--role COL=ROLE` accepts. `address` and `time` are opt-in derived features: the scope of an IP
-# address (private, public, ...) and the hour of day and day of week of a timestamp.
-USER_ROLES = {"numeric": NUMERIC, "categorical": CATEGORICAL, "port": PORT, "address": ADDRESS, "time": TIME, "ignore": IGNORED}
+# address (private, public, ...) and the hour of day and day of week of a timestamp. `domain`: a DNS name's
+# shape (domains.PARTS), by default where a column's name and values say it holds names asked for.
+USER_ROLES = {"numeric": NUMERIC, "categorical": CATEGORICAL, "port": PORT, "address": ADDRESS, "time": TIME, "domain": DOMAIN,
+              "ignore": IGNORED}
 
 # Text columns where most values are distinct are identifiers (hosts, session ids), not categories.
 ID_UNIQUE_FRACTION = 0.5
@@ -135,6 +138,7 @@ class ColumnSpec:
     # "decimal-comma": numbers written with a decimal comma (2,5), as spreadsheets export them in much
     # of Europe; read with the comma as the decimal point.
     # "bool": true/false by the format's types, however written (Zeek's TSV: T and F).
+    # "category", on a domain column: the name itself is a category too (names repeat; see domain_spec).
     transform: str = ""
 
     def to_dict(self) -> dict:
@@ -815,9 +819,21 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if parsed < 1.0 and spec.role == CATEGORICAL:
             spec.role = NUMERIC
         return spec
+    if named_for_names(name) and holds_names(non_null):
+        return domain_spec(name, nunique, len(non_null), "DNS names, by name and values")
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
+
+
+def domain_spec(name: str, nunique: int, present: int, how: str) -> ColumnSpec:
+    """A column of DNS names: their shape as numbers, and the names as a category where they repeat (where
+    most are distinct, a category would hold little but <other>)."""
+    repeat = not (present >= 20 and nunique > ID_UNIQUE_FRACTION * present)
+    shape = ("length, labels, longest label, share of digits and randomness as numbers (a tunnel's or a generated "
+             "name's shape, whether or not training saw the name)")
+    also = ", and the name as a category" if repeat else f"; {nunique:,} distinct names, too many for a category"
+    return ColumnSpec(name, DOMAIN, f"{how}: {shape}{also}", "category" if repeat else "")
 
 
 def _written_numbers(name: str, text: pd.Series, n: int, transform: str, how: str) -> ColumnSpec:
@@ -939,6 +955,9 @@ def infer_schema(
                     transform = marked_numbers(distinct)[0]
             if role == TIME:
                 return time_spec(key, df[name])
+            if role == DOMAIN:
+                present = df[name].dropna()
+                return domain_spec(key, int(present.astype(str).nunique()), len(present), f"--role {key}=domain")
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
