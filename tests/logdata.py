@@ -272,3 +272,21 @@ def dns_log(n: int, seed: int = 0, tunnel: float = 0.0) -> tuple[str, np.ndarray
     head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns",
             "#fields\t" + "\t".join(DNS_FIELDS), "#types\t" + "\t".join(DNS_TYPES)]
     return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n", is_tunnel
+
+
+def eve_dns_text(dns_log_text: str, flows: bool = True) -> str:
+    """The queries of a `dns_log` as Suricata's eve.json writes them: a dns event for each query and one for
+    its answer (nested `dns` fields, a random flow_id), a flow event for every third query, and a stats event."""
+    out = [json.dumps({"timestamp": "2023-11-14T22:00:00.000000+0000", "event_type": "stats", "stats": {"uptime": 60}})]
+    rows = [line.split("\t") for line in dns_log_text.splitlines() if not line.startswith("#")]
+    for i, r in enumerate(rows):
+        base = {"timestamp": f"2023-11-14T22:{i // 60 % 60:02d}:{i % 60:02d}.000000+0000", "flow_id": 1_000_003 * (i + 7) % (1 << 50),
+                "event_type": "dns", "src_ip": r[2], "src_port": int(r[3]), "dest_ip": r[4], "dest_port": 53, "proto": "UDP"}
+        out.append(json.dumps({**base, "dns": {"type": "query", "id": int(r[7]), "rrname": r[9], "rrtype": r[12], "tx_id": 0}}))
+        out.append(json.dumps({**base, "dns": {"version": 2, "type": "answer", "id": int(r[7]), "flags": "8180", "rrname": r[9],
+                                               "rrtype": r[12], "rcode": r[14], "grouped": {r[12]: [r[15]]}}}))
+        if flows and i % 3 == 0:
+            out.append(json.dumps({**base, "event_type": "flow", "app_proto": "dns", "flow": {
+                "pkts_toserver": 1, "pkts_toclient": 1, "bytes_toserver": 60 + len(r[9]), "bytes_toclient": 76 + len(r[9]),
+                "start": base["timestamp"], "end": base["timestamp"], "age": 0, "state": "established", "reason": "timeout"}}))
+    return "\n".join(out) + "\n"

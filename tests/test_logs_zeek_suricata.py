@@ -420,6 +420,47 @@ def test_a_dns_logs_queried_names_are_measured_by_their_shape(tmp_path, runner):
     assert roc_auc_score(tunnel, pd.read_csv(tmp_path / "plain.csv")["anomaly_score"]) < 0.5
 
 
+def test_suricata_events_other_than_flows_are_read_with_events(tmp_path, runner):
+    """eve.json's dns events are the rows with --events dns: a query and an answer each, their nested fields
+    as columns (dns.rrname measured by its shape); the model keeps the types, so score reads the same
+    events of the next eve.json. Without it, a log with no flow events says how to read its others."""
+    from sklearn.metrics import roc_auc_score
+
+    from .logdata import dns_log, eve_dns_text
+
+    train, _ = dns_log(1500, seed=0)
+    day, tunnel = dns_log(1500, seed=1, tunnel=0.03)
+    (tmp_path / "a.json").write_text(eve_dns_text(train))
+    (tmp_path / "b.json").write_text(eve_dns_text(day))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", tmp_path / "a.json", "--model", model, "--events", "dns", "--epochs", "60", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    roles = {c["name"]: c["role"] for c in out["columns"]}
+    assert out["rows_read"] == 3000 and roles["dns.rrname"] == "domain" and roles["dns.id"] == "ignored" and "flow.bytes_toserver" not in roles
+    assert "dns events (--events)" in out["read_as"] and "other than dns" in out["skipped"], out
+    assert json.loads(invoke(runner, "info", "--model", model, "--json").stdout)["events"] == ["dns"]
+    res = invoke(runner, "score", tmp_path / "b.json", "--model", model, "--out", tmp_path / "b.csv", "-q")
+    assert res.exit_code == 0, res.output
+    scored = pd.read_csv(tmp_path / "b.csv")
+    assert len(scored) == 3000 and set(scored["event_type"]) == {"dns"}
+    assert roc_auc_score(np.repeat(tunnel, 2), scored["anomaly_score"]) > 0.95
+    # Without --events: the flows, as before.
+    res = invoke(runner, "fit", tmp_path / "a.json", "--model", tmp_path / "flows", "--epochs", "5", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows_read"] == 500, res.output
+    # A log without flows says what it holds and how to read it; --events of a type it lacks, or on a Zeek log, stop too.
+    (tmp_path / "dns.json").write_text(eve_dns_text(train, flows=False))
+    for args, told in (([tmp_path / "dns.json"], "holds no flow records, only 3,001 events of other kinds (dns 3,000, stats 1)"),
+                       ([tmp_path / "dns.json", "--events", "alert"], "holds no alert events, only 3,001 of other types"),
+                       ([tmp_path / "dns.json", "--events", " , "], "--events takes Suricata event types")):
+        res = invoke(runner, "fit", *args, "--model", tmp_path / "x", "-q")
+        assert res.exit_code == 2 and told in res.output and res.output.count("\n") == 1, res.output
+    assert "--events dns" in invoke(runner, "fit", tmp_path / "dns.json", "--model", tmp_path / "x").output
+    (tmp_path / "conn.log").write_text(zeek_text(conn_rows(30)))
+    res = invoke(runner, "score", tmp_path / "conn.log", "--model", model, "--events", "dns", "-q")
+    assert res.exit_code == 2 and "conn.log' is a Zeek log: leave out --events" in res.output, res.output
+
+
 def test_dns_names_are_told_by_name_and_values():
     """The shape is taken where a column's name says it holds names asked for (a DNS query, a TLS server name)
     and its values are DNS names; a host's own name (CEF's dhost) identifies it, as an address does, and

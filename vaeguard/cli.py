@@ -24,7 +24,7 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, EncodingOpt, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
+    DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
     keep_freed_memory, open_input, pause_gc, stop_on_sigterm, stopped_by, use_threads,
 )
 from .defaults import DEFAULTS
@@ -47,6 +47,7 @@ def fit(
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
+    events: EventsOpt = None,
     ignore: Annotated[
         Optional[list[str]], typer.Option("--ignore", "-i", help="Leave this column out of the model (ids, labels). Repeatable.")
     ] = None,
@@ -93,7 +94,7 @@ def fit(
     quiet = quiet or json
     con = render.console(quiet)
     threads_note = use_threads(threads)
-    source = open_input(data, format, strict, names, encoding=encoding)
+    source = open_input(data, format, strict, names, encoding=encoding, events=events)
     if not quiet:
         source.when_waiting(FIT_PIPE_WAIT_SECONDS, lambda: render.warning(
             con, f"{source.name} has given nothing for {FIT_PIPE_WAIT_SECONDS} s and is still open: fit reads a pipe to its end "
@@ -181,6 +182,7 @@ def score(
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
+    events: EventsOpt = None,
     out_format: Annotated[Optional[str], typer.Option("--out-format", help="Output format: csv, csv.gz, tsv (tab-separated), tsv.gz, parquet, zeek / zeek.gz (a Zeek TSV log with the input's Zeek types, for zeek-cut) or json / json.gz (JSON lines: an object per row, numbers as numbers, a missing value left out). Default: from the --out extension (.log is zeek; .json, .jsonl and .ndjson are json); stdout is csv.")] = None,
     chunk_size: Annotated[int, typer.Option("--chunk-size", help="Rows read, scored and written at a time; memory stays bounded by it. "
                                             "Multiples of 4,096 are fastest (the network runs whole batches of 4,096 rows).")] = DEFAULTS.chunk_size,
@@ -232,7 +234,7 @@ def score(
 
     # Everything that can go wrong with the options, the input or the model fails before the progress display.
     output_format(out, out_format)
-    source = open_input(data, format, strict, names, model, encoding)
+    source = open_input(data, format, strict, names, model, encoding, events)
     check_not_input(out, source)
     ahead = read_ahead(source, chunk_size) if chunk_size >= 1 else None
     try:

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_USAGE, ConfigError, ParamError, VaeguardError, printable
+from .errors import EXIT_INTERNAL, EXIT_USAGE, ConfigError, InputError, ParamError, VaeguardError, printable
 
 HELP = f"""vaeguard {__version__}: learn what normal rows of a table look like with a Variational
 Autoencoder, then flag the rows that do not fit.
@@ -110,16 +110,28 @@ def keep_freed_memory() -> None:
         pass
 
 
-def open_input(data, format: str | None, strict: bool, names: str | None, model=None, encoding: str | None = None):
+def open_input(data, format: str | None, strict: bool, names: str | None, model=None, encoding: str | None = None,
+               events: str | None = None):
     """The command's input as a Source (sources.open_source), with --names read into the column names; without
     them, a CSV with no header line takes the names `model` (its folder) was fitted with, if it was given some.
-    `encoding`: --encoding, the text's where it is not UTF-8."""
+    `encoding`: --encoding, the text's where it is not UTF-8. `events`: --events, Suricata's event types to
+    read (by default the model's)."""
     from .csvread import parse_names
-    from .pipeline import given_names_of
+    from .pipeline import events_of, given_names_of
     from .sources import open_source
 
     return open_source(data, format, strict=strict, names=parse_names(names) if names is not None else None,
-                       model_names=given_names_of(model) if model is not None else None, encoding=encoding)
+                       model_names=given_names_of(model) if model is not None else None, encoding=encoding,
+                       events=parse_events(events) if events is not None else None,
+                       model_events=events_of(model) if model is not None else None)
+
+
+def parse_events(text: str) -> list[str]:
+    """--events dns,tls -> ['dns', 'tls']."""
+    events = list(dict.fromkeys(e.strip().lower() for e in text.split(",") if e.strip()))
+    if not events:
+        raise InputError("--events takes Suricata event types, comma separated, such as --events dns or --events dns,tls")
+    return events
 
 
 def freeze_imports() -> None:
@@ -247,6 +259,12 @@ EncodingOpt = Annotated[
     typer.Option("--encoding", help="The text's encoding where it is not UTF-8: cp1252 (Windows' Western European, as CIC-IDS2017's "
                  "CSVs are written), latin-1, shift_jis, or any other Python knows. Default: UTF-8, or UTF-16 and UTF-32 told by "
                  "their bytes.", show_default=False),
+]
+EventsOpt = Annotated[
+    Optional[str],
+    typer.Option("--events", help="Suricata eve.json event types to read as the rows, comma separated: dns, tls, http, ... "
+                 "(their nested fields as columns: dns.rrname, tls.sni). Default: the flow events (fit), or the types the "
+                 "model was fitted on.", show_default=False),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed line (a log or CSV line of the wrong shape), instead of scoring "

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, EncodingOpt, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
+    DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
     open_input,
 )
 
@@ -26,6 +26,7 @@ def evaluate(
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
+    events: EventsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -40,7 +41,7 @@ def evaluate(
     quiet = quiet or json
     con = render.console(quiet)
 
-    source = open_input(data, format, strict, names, model, encoding)
+    source = open_input(data, format, strict, names, model, encoding, events)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
         scored, run = score_table(source, detector, strict=strict)
@@ -122,6 +123,7 @@ def info(
         "history": m["training"]["history"], "threshold": cal.threshold,
         "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores)},
         "calibration_history": detector.calibration_history_, "given_names": detector.given_names_,
+        "events": detector.events_,
     }
     if plot is not None:
         render.plot_history(m["training"]["history"], plot)
@@ -147,6 +149,7 @@ def calibrate(
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
+    events: EventsOpt = None,
     strict: StrictOpt = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
@@ -160,7 +163,7 @@ def calibrate(
     con = render.console(quiet or json)
     detector = Detector.load(model)
     detector.strict = strict
-    source = open_input(data, format, strict, names, model, encoding)
+    source = open_input(data, format, strict, names, model, encoding, events)
     df, _ = read_table(source)
     if not len(df):
         raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
@@ -226,6 +229,7 @@ def explain(
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
+    events: EventsOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -239,7 +243,7 @@ def explain(
     if row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
     seen, picked = 0, None
-    source = open_input(data, format, strict, names, model, encoding)
+    source = open_input(data, format, strict, names, model, encoding, events)
     for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
         if row < seen + len(chunk):
             picked = chunk.iloc[[row - seen]]

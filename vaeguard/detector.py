@@ -259,6 +259,7 @@ class Detector:
         self.n_features_in_ = len(df.columns)
         self.created_ = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.given_names_ = None  # a table without a header line: fit_file keeps the names it was read with
+        self.events_ = None  # Suricata's events of other types than flows: fit_file keeps the types it read
 
         # The validation rows are copied out (a tenth of the table) and encoded once the table is gone: their
         # encoding (float64 evidence terms and all) is twice the copy's size, and the fit peaks while the

@@ -55,6 +55,8 @@ def build(d: "Detector", state: str) -> dict:
         "feature_names_in": [str(c) for c in d.feature_names_in_],
         # The --names of a table without a header line: the next such file is read with them.
         "given_names": getattr(d, "given_names_", None),
+        # The Suricata event types it was fitted on (--events): score reads those of the next eve.json.
+        "events": getattr(d, "events_", None),
         "preprocessing": d.preprocessor_.to_dict(),
         "model": {"variant": d.model, "latent_dim": int(d.latent_dim), "hidden": [int(x) for x in d.hidden],
                   "likelihood": shape.likelihood, "dof": float(shape.dof)},
@@ -168,6 +170,10 @@ def _detector(cls, m: dict) -> tuple["Detector", NetworkShape]:
     if given is not None and not (isinstance(given, list) and given and all(isinstance(n, str) for n in given)):
         raise CheckpointError("the manifest's given_names is not a list of column names; the model folder is corrupt")
     d.given_names_ = given
+    events = m.get("events")
+    if events is not None and not (isinstance(events, list) and events and all(isinstance(e, str) for e in events)):
+        raise CheckpointError("the manifest's events is not a list of event types; the model folder is corrupt")
+    d.events_ = events
     d.n_train_rows_, d.n_val_rows_ = int(t["train_rows"]), int(t["val_rows"])
     d.history_ = TrainResult(
         [EpochRecord(**r) for r in t["history"]], int(t["best_epoch"]),

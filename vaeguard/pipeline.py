@@ -87,6 +87,7 @@ def fit_file(
     fmt: str | None = None,
     names: list[str] | None = None,
     encoding: str | None = None,
+    events: list[str] | None = None,
     max_rows: int = DEFAULTS.max_rows,
     resume: bool = False,
     on_epoch: Callable | None = None,
@@ -98,6 +99,7 @@ def fit_file(
 
     names: the column names of a CSV without a header line (--names); the model keeps them for score_file.
     encoding: the text's encoding where it is not UTF-8 (--encoding).
+    events: the Suricata event types to read as rows (--events: dns, tls...); the model keeps them for score_file.
     ahead: the table from `read_table_ahead`, already being read while torch imported.
     on_calibration: see `Detector.fit`.
     """
@@ -116,7 +118,8 @@ def fit_file(
         in_progress = model_dir / IN_PROGRESS
         if resume and not (in_progress / "manifest.json").exists():
             raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
-        source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names, encoding=encoding)
+        source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names, encoding=encoding,
+                                                                     events=events)
         df, total = next(ahead) if ahead is not None else read_table(source, max_rows=max_rows, seed=detector.seed)
     finally:
         if ahead is not None:
@@ -139,6 +142,7 @@ def fit_file(
                  on_calibration=on_calibration)
     # A table without a header line: score reads the next such file with the same names.
     detector.given_names_ = list(source.given_names) or None
+    detector.events_ = list(source.events) or None  # and Suricata's events of the types it was fitted on
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
     return FitRun(detector, total, rows_used, source.skipped_summary(), read_as)
@@ -154,23 +158,35 @@ def given_names_of(model) -> Callable[[], list[str] | None]:
     """The --names `model` (a folder or a Detector) was fitted with, as `sources.open_source` asks for them:
     only for a CSV without a header line. A folder's manifest alone is read; a model that cannot be read
     gives none, and loading it says why."""
+    return _kept_by(model, "given_names")
+
+
+def events_of(model) -> Callable[[], list[str] | None]:
+    """The Suricata event types `model` was fitted on (--events), as `sources.open_source` asks for them: only
+    for JSON lines."""
+    return _kept_by(model, "events")
+
+
+def _kept_by(model, key: str) -> Callable[[], list[str] | None]:
+    """What a model keeps of how its table was read (the manifest's `key`, a Detector's `key_`), asked for
+    only where a reader needs it."""
     from .checkpoint import read_manifest
     from .detector import Detector
 
     read: list = []  # the manifest once, however many files of a folder ask
 
-    def names() -> list[str] | None:
+    def kept() -> list[str] | None:
         if isinstance(model, Detector):
-            return getattr(model, "given_names_", None)
+            return getattr(model, f"{key}_", None)
         if not read:
             try:
-                given = read_manifest(model).get("given_names")
+                value = read_manifest(model).get(key)
             except VaeguardError:
-                given = None
-            read.append([str(n) for n in given] if isinstance(given, list) else None)
+                value = None
+            read.append([str(n) for n in value] if isinstance(value, list) else None)
         return read[0]
 
-    return names
+    return kept
 
 
 def score_file(
@@ -181,6 +197,7 @@ def score_file(
     fmt: str | None = None,
     names: list[str] | None = None,
     encoding: str | None = None,
+    events: list[str] | None = None,
     out_format: str | None = None,
     chunk_size: int = DEFAULTS.chunk_size,
     only_anomalies: bool = False,
@@ -198,6 +215,7 @@ def score_file(
     names: the column names of a CSV without a header line; by default a model fitted with names reads
     such a file with its own.
     encoding: the text's encoding where it is not UTF-8 (--encoding).
+    events: the Suricata event types to read as rows; by default those the model was fitted on.
     ahead: the chunks of `data` from `read_ahead`, already being read while the model loaded.
     on_drift: hears each spell of drift in a live pipe's rows as it begins and as it ends (drift.LiveDrift,
     from windows of rows: drift.DriftWatch); such a run may never end, and its summary never come. The
@@ -219,7 +237,8 @@ def score_file(
     if chunk_size < 1:
         raise ParamError("chunk_size", f"{{name}} must be at least 1; got {chunk_size}")
     # A missing or unreadable file fails before the model loads. `data` may be an opened Source.
-    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, names=names, model_names=given_names_of(model), encoding=encoding)
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, names=names, model_names=given_names_of(model),
+                                                                 encoding=encoding, events=events, model_events=events_of(model))
     check_not_input(out, source)
     detector = _detector(model, device)
     report = ChunkReport()
@@ -361,7 +380,8 @@ def score_table(data: str | list[str], model, *, fmt: str | None = None, strict:
     from .scoring import ChunkReport, score_chunk
     from .sources import Source, open_source
 
-    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, model_names=given_names_of(model))
+    source = data if isinstance(data, Source) else open_source(data, fmt, strict=strict, model_names=given_names_of(model),
+                                                                 model_events=events_of(model))
     detector = _detector(model)
     parts, report = [], ChunkReport()
     columns = detector.preprocessor_.optional_columns

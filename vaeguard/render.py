@@ -237,6 +237,8 @@ def print_info(con, m: dict, detector) -> None:
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g}, {len(cal.scores):,} calibration rows)")
     if detector.given_names_:
         t.add_row("header", f"none in the table: {len(detector.given_names_)} names from --names, used again for files without one")
+    if detector.events_:
+        t.add_row("events", f"Suricata's {', '.join(detector.events_)} events (--events), read again from the next eve.json")
     if detector.calibration_history_:
         t.add_row("earlier thresholds", ", ".join(f"{h['threshold']:.4f}" for h in detector.calibration_history_))
     t.add_row("versions", f"vaeguard {m['vaeguard_version']}, checkpoint format {m['format_version']}, created {m.get('created')}")

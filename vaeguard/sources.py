@@ -78,6 +78,9 @@ class Source:
     bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)
     bad_example: str = ""
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
+    other_kinds: dict[str, int] = field(default_factory=dict)  # those records by event type
+    # The Suricata event types read as rows (--events dns); () reads the flows (logs.jsonlines.FLOW_EVENTS).
+    events: tuple[str, ...] = ()
     netflow_events: int = 0  # Suricata netflow records left out because the log's flow records hold the same connections
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
@@ -157,6 +160,8 @@ class Source:
             how = LOG_LINES_WORDS.get(self.log_lines, how)
             if self.names_from_model:
                 how += ", no header line: named as at fit (--names)"
+        if self.events:
+            how += f", Suricata's {', '.join(self.events)} events (--events)"
         if self.encoding:
             how += f", {self.encoding} text"
         if self.renamed:
@@ -189,10 +194,11 @@ class Source:
             )
 
     def left_out(self, event: str) -> None:
-        if event == "netflow":
+        if event == "netflow" and not self.events:
             self.netflow_events += 1
         else:
             self.other_events += 1
+            self.other_kinds[event] = self.other_kinds.get(event, 0) + 1
 
     def _directive(self, text: str) -> None:
         """A W3C log's '#' directives inside the file (a restart or a new day writes them again) are left out
@@ -235,7 +241,8 @@ class Source:
         if self.bad_lines:
             parts.append(f"{self.bad_lines:,} malformed line{'s' if self.bad_lines != 1 else ''} skipped (e.g. {self.bad_example!r})")
         if self.other_events:
-            parts.append(f"{self.other_events:,} non-flow event{'s' if self.other_events != 1 else ''} left out")
+            kind = f"other than {', '.join(self.events)}" if self.events else "non-flow"
+            parts.append(f"{self.other_events:,} {kind} event{'s' if self.other_events != 1 else ''} left out")
         if self.netflow_events:
             parts.append(f"{self.netflow_events:,} netflow event{'s' if self.netflow_events != 1 else ''} left out "
                          "(the log's flow events hold the same connections, both directions in one row)")
@@ -392,7 +399,8 @@ class Source:
 
 
 def open_source(path: str | list[str], fmt: str | None = None, strict: bool = False, names: list[str] | None = None,
-                model_names: Callable[[], list[str] | None] | None = None, encoding: str | None = None) -> Source:
+                model_names: Callable[[], list[str] | None] | None = None, encoding: str | None = None,
+                events: list[str] | None = None, model_events: Callable[[], list[str] | None] | None = None) -> Source:
     """Check the file, work out its format from its first bytes (or `fmt`), and return a Source.
 
     `path` may be several files, a folder or a quoted glob: one table, read file after file (see `_files`).
@@ -402,12 +410,30 @@ def open_source(path: str | list[str], fmt: str | None = None, strict: bool = Fa
     as they did at fit.
     encoding: the text's encoding where it is not UTF-8 (--encoding: cp1252, latin-1...); UTF-16 and UTF-32
     are told by their bytes without it.
+    events: the Suricata event types to read as rows (--events dns), in JSON lines only; model_events: where
+    `events` is not given, those a model was fitted on, for JSON lines.
     Fails early, before any progress bar or output file, on a missing file or bytes no reader understands.
     """
     text_encoding = _encoding_named(encoding) if encoding else ""
     files = _files([path] if isinstance(path, str) else list(path))
     if len(files) == 1:
-        return _open_file(files[0], fmt, strict, names, model_names, text_encoding)
+        return _with_events(_open_file(files[0], fmt, strict, names, model_names, text_encoding), events, model_events)
+    return _with_events(_table_of(files, fmt, strict, names, model_names, text_encoding), events, model_events)
+
+
+def _with_events(source: Source, events: list[str] | None, model_events: Callable[[], list[str] | None] | None) -> Source:
+    """`source` reading the Suricata event types `events` as rows (or its model's, `model_events`)."""
+    eve_like = source.format == "json" and not source.log_lines  # a firewall's syslog is read as JSON records too
+    if events is not None and not eve_like:
+        raise InputError(f"--events picks the event types of Suricata's eve.json to read; '{source.name}' is "
+                         f"{describe_format(source)}: leave out --events")
+    if events is None and model_events is not None and eve_like:
+        events = model_events()
+    source.events = tuple(events or ())
+    return source
+
+
+def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) -> Source:
     sources = [_open_file(f, fmt, strict, names, model_names, text_encoding) for f in files]
     first = sources[0]
     header = _header_of(first) if first.format == "csv" else None
@@ -448,6 +474,11 @@ def _unified(schemas: list, files: list[str]):
 
 
 _FORMAT_NAMES = {"csv": "a CSV table", "parquet": "a Parquet file", "zeek": "a Zeek log", "json": "JSON lines"}
+
+
+def describe_format(source: Source) -> str:
+    """What a source is, after "'x' is": a CSV table, ..., or read as key=value lines."""
+    return f"read as {LOG_LINES_WORDS[source.log_lines]}" if source.log_lines in LOG_LINES_WORDS else _FORMAT_NAMES[source.format]
 
 
 def _files(paths: list[str]) -> list[str]:

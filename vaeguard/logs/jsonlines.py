@@ -142,7 +142,7 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
         return list(known) + [c for c in columns or [] if c not in known]
     lines: list[bytes] = []
     yielded = False
-    kept = FLOW_EVENTS
+    kept = source.events or FLOW_EVENTS
 
     def frame(lines: list[bytes]) -> pd.DataFrame:
         nonlocal fixed
@@ -187,8 +187,18 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
         # Events of other kinds only (an alert or dns log, or eve.json with its flow output off): nothing to
         # score, and saying the columns are missing would send the user looking in the wrong place.
         n = source.other_events
-        raise InputError(f"'{source.name}' holds no flow records, only {n:,} event{'s' if n != 1 else ''} of other kinds: "
-                         + OTHER_EVENTS.get(source.log_lines, OTHER_EVENTS[""]))
+        kinds = sorted(source.other_kinds.items(), key=lambda kv: -kv[1])
+        counted = ", ".join(f"{kind} {count:,}" for kind, count in kinds[:5])
+        if source.events:
+            raise InputError(f"'{source.name}' holds no {' or '.join(source.events)} events, only {n:,} of other types ({counted}); "
+                             f"name those to read with --events, such as --events {kinds[0][0]}")
+        hint = OTHER_EVENTS.get(source.log_lines, OTHER_EVENTS[""])
+        rows = [kind for kind, _ in kinds if kind != "stats"]  # the engine's counters are no traffic
+        if not source.log_lines and rows:  # Suricata's: its other events can be the rows
+            hint += f"; or read its {rows[0]} events as the rows with --events {rows[0]}"
+        counted = f" ({counted})" if not source.log_lines else ""  # a firewall's: every one a "message"
+        raise InputError(f"'{source.name}' holds no flow records, only {n:,} event{'s' if n != 1 else ''} of other kinds"
+                         f"{counted}: {hint}")
     if lines or not yielded:
         chunk = frame(lines)
         if len(chunk) or not yielded:
