@@ -469,11 +469,11 @@ def test_dns_names_are_told_by_name_and_values():
 
     rng = np.random.default_rng(0)
     names = [f"{w}{rng.integers(40)}.example.{t}" for w, t in zip(rng.choice(["www", "api", "cdn"], 400), rng.choice(["com", "net"], 400))]
-    df = pd.DataFrame({"query": names, "tls.sni": names, "dns.question.name": names, "dhost": names,
+    df = pd.DataFrame({"query": names, "tls.sni": names, "dns.question.name": names, "http.hostname": names, "dhost": names,
                        "rcode_name": rng.choice(["NOERROR", "NXDOMAIN"], 400), "n": rng.integers(0, 9, 400)})
     df["words"] = rng.choice(["alpha", "beta", "gamma"], 400)
     specs = {s.name: s for s in infer_schema(df.rename(columns={"words": "domain"}))}
-    for name in ("query", "tls.sni", "dns.question.name"):
+    for name in ("query", "tls.sni", "dns.question.name", "http.hostname"):
         assert specs[name].role == "domain" and specs[name].transform == "category", specs[name]
     assert specs["dhost"].role == "categorical" and specs["domain"].role == "categorical"  # a word is no DNS name
     specs = {s.name: s for s in infer_schema(df, roles=parse_roles(["dhost=domain"]))}

@@ -16,9 +16,11 @@ import pandas as pd
 # The derived columns, in this order: "query:length", "query:labels", ...
 PARTS = ("length", "labels", "longest", "digits", "entropy")
 # Column names that hold a name asked for or connected to: Zeek's dns.log query, Suricata's dns.rrname,
-# Zeek's ssl.log server_name, Suricata's tls.sni, ECS's dns.question.name, nProbe's DNS_QUERY. A host's own
+# Zeek's ssl.log server_name, Suricata's tls.sni, ECS's dns.question.name and url.domain, nProbe's DNS_QUERY. A host's own
 # name (CEF's dhost) is not among them: it identifies the host, as its address does.
 _NAME_WORDS = {"query", "qname", "rrname", "query_name", "queryname", "dns_query", "domain", "server_name", "servername", "sni"}
+# A site asked for by its name elsewhere: Suricata's HTTP Host header (its top-level `host` is the sensor's name).
+_NAMES = {"http.hostname", "http.host"}
 # Labels of letters, digits, '-' and '_' (SRV names: _ldap._tcp), up to 63 each, a trailing dot allowed.
 _DNS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}(\.[A-Za-z0-9_-]{1,63})*\.?$")
 _HAS_LETTER = re.compile(r"[A-Za-z]")
@@ -27,7 +29,7 @@ _HAS_LETTER = re.compile(r"[A-Za-z]")
 def named_for_names(column: str) -> bool:
     """Whether a column's name says it holds DNS names that were asked for (see _NAME_WORDS)."""
     lower = column.strip().lower()
-    return lower.rsplit(".", 1)[-1] in _NAME_WORDS or lower.endswith("question.name")
+    return lower.rsplit(".", 1)[-1] in _NAME_WORDS or lower.endswith("question.name") or lower in _NAMES
 
 
 def holds_names(values: pd.Series, sample: int = 2000) -> bool:
