@@ -240,6 +240,36 @@ def test_spark_names_missing_columns(spark, trained_model, parquet_parts):
         vaeguard.spark.score(sdf, trained_model)
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_spark_scores_columns_whose_names_hold_dots(spark, tmp_path, runner):
+    """A Zeek log written to Parquet by pandas names its columns id.orig_h...: Spark took the dot for a struct's
+    field and could not resolve them. A dns log's queries, measured by their shape, score as they do locally."""
+    import vaeguard.spark
+
+    from .logdata import dns_log
+
+    text, _ = dns_log(600, seed=0, tunnel=0.05)
+    (tmp_path / "dns.log").write_text(text)
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", tmp_path / "dns.log", "--model", model, "--epochs", "5", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "dns.log", "--model", model, "--out", tmp_path / "dns.parquet", "-q").exit_code == 0
+    local = pd.read_parquet(tmp_path / "dns.parquet")
+    rows = local.drop(columns=["anomaly_score", "p_value", "is_anomaly", "top_features"])
+    rows.to_parquet(tmp_path / "in.parquet")
+    scored = vaeguard.spark.score(spark.read.parquet(str(tmp_path / "in.parquet")), model).toPandas()
+    assert list(scored.columns[:3]) == ["ts", "uid", "id.orig_h"] and len(scored) == 600
+    np.testing.assert_allclose(scored.sort_values("uid")["anomaly_score"], local.sort_values("uid")["anomaly_score"], rtol=1e-6)
+    # The same rows as Zeek's JSON, read by spark.read.json: id.orig_h ... id.resp_p nested in a struct `id`.
+    records = rows.assign(ts=rows["ts"].astype(float))
+    nested = [{**{k: v for k, v in r.items() if not k.startswith("id.")}, "id": {k[3:]: v for k, v in r.items() if k.startswith("id.")}}
+              for r in json.loads(records.to_json(orient="records"))]
+    (tmp_path / "dns.json").write_text("\n".join(json.dumps(r) for r in nested) + "\n")
+    scored = vaeguard.spark.score(spark.read.json(str(tmp_path / "dns.json")), model).toPandas()
+    assert {"id.orig_h", "id.resp_p"} <= set(scored.columns) and "id" not in scored.columns
+    np.testing.assert_allclose(scored.sort_values("uid")["anomaly_score"], local.sort_values("uid")["anomaly_score"], rtol=1e-5)
+
+
 # ---- ONNX -----------------------------------------------------------------------------------------
 def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     ort = pytest.importorskip("onnxruntime")

@@ -28,24 +28,53 @@ def output_schema(schema):
     ])
 
 
+def _flattened(spark_df):
+    """Struct columns as a column per field, named with dots, as every other reader names them: a Zeek conn log
+    read with spark.read.json nests id.orig_h ... id.resp_p in a struct `id`."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StructType
+
+    def fields(schema, path: list[str]):
+        for f in schema.fields:
+            if isinstance(f.dataType, StructType):
+                yield from fields(f.dataType, path + [f.name])
+            else:
+                yield path + [f.name]
+
+    paths = list(fields(spark_df.schema, []))
+    if all(len(p) == 1 for p in paths):
+        return spark_df
+    quoted = lambda path: ".".join("`" + part.replace("`", "``") + "`" for part in path)  # noqa: E731
+    return spark_df.select([F.col(quoted(p)).alias(".".join(p)) for p in paths])
+
+
 def score(spark_df, model: ModelLike, strict: bool = False):
-    """Return `spark_df` with anomaly_score, p_value, is_anomaly and top_features appended (lazily)."""
+    """Return `spark_df` with anomaly_score, p_value, is_anomaly and top_features appended (lazily); its struct
+    columns come out as a column per field."""
     import pandas as pd
 
     bundle = as_bundle(model)
     guard = guard_for(bundle)  # validate on the driver before any executor works
+    spark_df = _flattened(spark_df)
     # The same column check (missing and duplicate names) as every other scoring path, on the names alone.
     check_table(guard, pd.DataFrame(columns=spark_df.columns))
     old = [c for c in SCORE_COLUMNS if c in spark_df.columns]
     if old:
         spark_df = spark_df.drop(*old)
     shipped = spark_df.sparkSession.sparkContext.broadcast(bundle)
+    # mapInPandas resolves its input's columns by name, and a name holding a dot (a Zeek log's id.orig_h, as
+    # pandas writes it to Parquet) reads as a struct's field there: "cannot be resolved". The columns travel
+    # under their positions and get their names back in each batch.
+    names = list(spark_df.columns)
+    schema = output_schema(spark_df.schema)
+    spark_df = spark_df.toDF(*[f"_{i}" for i in range(len(names))])
 
     def score_batches(batches):
         from vaeguard.scoring import score_chunk
 
         local = guard_for(shipped.value)
         for pdf in batches:
+            pdf.columns = names
             yield score_chunk(local, pdf, strict=strict)[0]
 
-    return spark_df.mapInPandas(score_batches, output_schema(spark_df.schema))
+    return spark_df.mapInPandas(score_batches, schema)
