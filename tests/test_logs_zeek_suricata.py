@@ -20,7 +20,7 @@ from vaeguard.sources import open_source, read_table
 
 from .conftest import ROOT, SHARED, invoke, make_flows
 from .logdata import (
-    FIELDS, TYPES, assert_scored_as_home, attack_rows, conn_rows, eve_text, gcp_flow_log, nfdump_csv, vpc_flow_log,
+    FIELDS, TYPES, assert_scored_as_home, attack_rows, conn_rows, eve_text, fit_log, gcp_flow_log, nfdump_csv, vpc_flow_log,
     windows_firewall_log, zeek_json_text, zeek_text,
 )
 
@@ -387,7 +387,7 @@ def test_a_dns_logs_queried_names_are_measured_by_their_shape(tmp_path, runner):
     the longest label, digits, randomness, which hold for a name training never saw."""
     from sklearn.metrics import roc_auc_score
 
-    from .logdata import dns_log, fit_log
+    from .logdata import dns_log
 
     train, _ = dns_log(3000, seed=0)
     day, tunnel = dns_log(3000, seed=1, tunnel=0.03)
@@ -1181,3 +1181,28 @@ def test_a_zeek_log_scored_into_json_lines_keeps_zeeks_json_types(tmp_path, runn
     for path, name in ((log, "from_log.csv"), (out, "from_json.csv")):
         assert invoke(runner, "score", path, "--model", model, "--out", tmp_path / name, "-q").exit_code in (0, 1)
     np.testing.assert_allclose(pd.read_csv(tmp_path / "from_json.csv")["anomaly_score"], pd.read_csv(tmp_path / "from_log.csv")["anomaly_score"], rtol=1e-9)
+
+
+def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
+    """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which.
+    A Host header that is an address (a client that asked by IP) stays what the text rules make of it; the
+    scored output, as a Zeek log, keeps the field's own type."""
+    rng = np.random.default_rng(0)
+    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "method", "host", "uri", "status_code", "response_body_len"]
+    types = ["time", "string", "addr", "port", "addr", "port", "string", "string", "string", "count", "count"]
+
+    def log(hosts) -> str:
+        head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\thttp",
+                "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+        rows = [[f"{1.7e9 + i:.6f}", f"C{i:011d}", "10.0.0.5", 50000 + i, "93.184.216.34", 80, "GET", h, f"/p/{i % 7}", 200,
+                 int(rng.integers(100, 5000))] for i, h in enumerate(hosts)]
+        return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n"
+
+    (tmp_path / "http.log").write_text(log(rng.choice(["www.example.com", "cdn.example.net", "api.example.org"], 300)))
+    model, roles = fit_log(runner, tmp_path / "http.log", tmp_path, epochs=3)
+    assert roles["host"] == "domain", roles
+    res = invoke(runner, "score", tmp_path / "http.log", "--model", model, "--out", tmp_path / "o.log", "-q")
+    assert res.exit_code == 0 and "#types\ttime\tstring" in (tmp_path / "o.log").read_text() and "\tdomain" not in (tmp_path / "o.log").read_text()
+    (tmp_path / "ips.log").write_text(log([f"10.0.0.{i % 9}:8080" for i in range(300)]))
+    (tmp_path / "ips").mkdir()
+    assert fit_log(runner, tmp_path / "ips.log", tmp_path / "ips", epochs=3)[1]["host"] != "domain"

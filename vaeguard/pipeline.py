@@ -138,7 +138,7 @@ def fit_file(
     # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
     table = [df]
     del df
-    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.hints,
+    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.role_hints,
                  on_calibration=on_calibration)
     # A table without a header line: score reads the next such file with the same names.
     detector.given_names_ = list(source.given_names) or None

@@ -659,6 +659,11 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, NUMERIC, f"type {hint}: the number of members", transform="length")
     if s.notna().sum() == 0:
         return None
+    if base == "domain":  # a site asked for by name where the format says so (Zeek http.log's host), unless it is an address
+        present = s.dropna()
+        if holds_names(present):
+            return domain_spec(name, int(present.astype(str).nunique()), len(present), "the HTTP Host header (Zeek http log)")
+        return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
     coded = base in ("count", "int") and _code_named(name)

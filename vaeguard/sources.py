@@ -141,6 +141,14 @@ class Source:
             return f"{self.files[0]} and {len(self.files) - 1:,} other file{'s' if len(self.files) > 2 else ''}"
         return "stdin" if self.path == STDIO else self.path
 
+    @property
+    def role_hints(self) -> dict[str, str]:
+        """`hints`, and what the log's kind says beyond its types (for the roles; the hints stay the types a Zeek
+        output writes): Zeek http.log's host, a string, is the Host header, the site asked for by its name."""
+        if self.zeek is not None and self.zeek.path == "http" and self.hints.get("host") == "string":
+            return {**self.hints, "host": "domain"}
+        return self.hints
+
     def describe(self, names) -> str:
         """How the table was read, in words, for fit's and score's summaries: the flow exporter its field
         names give away (`names`: its columns), then the format ("Zeek conn log (Zeek TSV: ...)")."""
