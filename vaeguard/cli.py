@@ -54,8 +54,9 @@ def fit(
     role: Annotated[
         Optional[list[str]],
         typer.Option("--role", "-r", help="Set a column's role, COLUMN=ROLE: numeric, categorical, port, ignore, address (its scope: "
-                     "private, public...), time (hour of day and day of week) or domain (a DNS name's length, labels, digits and "
-                     "randomness). Repeatable; overrides the guess shown in the table."),
+                     "private, public...), time (hour of day and day of week), domain (a DNS name's length, labels, digits and "
+                     "randomness) or url (a URL's length, depth, parameters, symbols...). Repeatable; overrides the guess shown "
+                     "in the table."),
     ] = None,
     model_type: Annotated[str, typer.Option("--model-type", help="vae (default), ae, dae (denoising) or sparse-ae (L1 on the code).")] = DEFAULTS.model,
     latent_dim: Annotated[int, typer.Option("--latent-dim", help="Size of the latent code z.")] = DEFAULTS.latent_dim,

@@ -24,12 +24,12 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .domains import PARTS as DOMAIN_PARTS
-from .domains import shapes as domain_shapes
+from .shapes import PARTS as SHAPE_PARTS
+from .shapes import shapes
 from .errors import InputError
 from .parallel import column_workers, thread_map, worker_count
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, DOMAIN, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
+    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
     as_point_numbers, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
 )
 
@@ -70,7 +70,7 @@ class NumericColumn:
     high: float = math.inf
     missing_cost: float = 0.0  # -log P(missing) when training had no gaps
     malformed_cost: float = 0.0  # -log P(text where a number belongs)
-    source: str = ""  # the input column of a derived one ("query:length": transform "domain:length"), or ""
+    source: str = ""  # the input column of a derived one ("query:length": transform "domain:length"; "uri:params"), or ""
 
     @property
     def column(self) -> str:
@@ -466,11 +466,11 @@ class Preprocessor:
             if spec.role == TIME:
                 parts = [CategoricalColumn(derived_name(spec.name, part), [], "number", spec.name, part) for part in time_parts(spec)]
                 return [cls._fit_vocab(col, _label_counts(col, s), min_count, max_categories) for col in parts]
-            if spec.role == DOMAIN:
-                measured, cols = domain_shapes(s), []
-                for part in DOMAIN_PARTS:
+            if spec.role in SHAPED:
+                measured, cols = shapes(spec.role, s), []
+                for part in SHAPE_PARTS[spec.role]:
                     col = cls._fit_numeric(ColumnSpec(derived_name(spec.name, part), NUMERIC, ""), pd.Series(measured[part]), strict)
-                    col.source, col.transform = spec.name, f"domain:{part}"
+                    col.source, col.transform = spec.name, f"{spec.role}:{part}"
                     cols.append(col)
                 if spec.transform == "category":
                     name = CategoricalColumn(spec.name, [], value_kind(s))
@@ -594,12 +594,13 @@ class Preprocessor:
             # scaled as one matrix: a pass per operation, not one per operation and column.
             v = np.empty((n_num, n), dtype=np.float64)
             bad_any = np.zeros((n_num, n), dtype=bool)
-            shaped: dict[str, dict[str, np.ndarray]] = {}  # a DNS name column's parts, measured once per chunk
+            shaped: dict[str, dict[str, np.ndarray]] = {}  # a DNS name or URL column's parts, measured once per chunk
             for j, col in enumerate(self.numeric):
                 if col.source:
+                    kind, _, part = col.transform.partition(":")
                     if col.source not in shaped:
-                        shaped[col.source] = domain_shapes(df[col.source])
-                    v[j] = shaped[col.source][col.transform.partition(":")[2]]
+                        shaped[col.source] = shapes(kind, df[col.source])
+                    v[j] = shaped[col.source][part]
                     continue
                 s = df[col.name]
                 s = as_point_numbers(s, col.transform)

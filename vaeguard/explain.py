@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .domains import shapes as domain_shapes
+from .shapes import shapes
 from .encode import MISSING, column_labels
 from .schema import CLOCK, MAGNITUDE, as_point_numbers, set_lengths
 from .scoring import check_table, score_rows
@@ -39,7 +39,9 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     # A column derived from another is shown as the model reads it, as it is expected: a history event letter
     # as its flag (1: the row's history holds it), a time's hour or weekday as that, not the time, a DNS name's
     # length as its length.
-    shaped = {src: domain_shapes(df[src]) for src in dict.fromkeys(c.source for c in pre.numeric if c.source)}  # a DNS name's length...
+    # A DNS name's or a URL's shape: each source column measured once.
+    kinds = {c.source: c.transform.partition(":")[0] for c in pre.numeric if c.source}
+    shaped = {src: shapes(kind, df[src]) for src, kind in kinds.items()}
     observed = ([shaped[c.source][c.transform.partition(":")[2]] if c.source else _as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [column_labels(c, df[c.column]) if c.derived else df[c.column].to_numpy() for c in pre.categorical]
                 + [_as_modelled(df[c.name], c.transform) for c in pre.constant])

@@ -50,7 +50,7 @@ def sample_rows(d: "Detector", n: int, seed: int) -> pd.DataFrame:
             p_missing = 1.0 / (1.0 + np.exp(-flags.astype(np.float64)))
             missing[:, pre.missing_flag_index] = rng.random(p_missing.shape) < p_missing
         for j, col in enumerate(pre.numeric):
-            if col.source:  # a DNS name's length or labels: no name is made up from them
+            if col.source:  # a DNS name's or a URL's length, labels...: no name is made up from them
                 continue
             v = np.clip(values[:, j], col.low, col.high)
             v = np.round(v) if col.integer else v

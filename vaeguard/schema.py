@@ -17,18 +17,19 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .domains import holds_names, named_for_names
+from .shapes import holds, named_for
 from .errors import InputError, SchemaError, quoted_names
 from .parallel import column_workers, thread_map
 
-NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, DOMAIN, CONSTANT, IGNORED = (
-    "numeric", "categorical", "port", "address", "time", "domain", "constant", "ignored",
+NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, DOMAIN, URL, CONSTANT, IGNORED = (
+    "numeric", "categorical", "port", "address", "time", "domain", "url", "constant", "ignored",
 )
+SHAPED = (DOMAIN, URL)  # roles whose column is measured by its shape (shapes.PARTS), in derived numeric columns
 # What `--role COL=ROLE` accepts. `address` and `time` are opt-in derived features: the scope of an IP
-# address (private, public, ...) and the hour of day and day of week of a timestamp. `domain`: a DNS name's
-# shape (domains.PARTS), by default where a column's name and values say it holds names asked for.
+# address (private, public, ...) and the hour of day and day of week of a timestamp. `domain` and `url`: a DNS
+# name's or a URL's shape (shapes.PARTS), by default where a column's name and values say it holds them.
 USER_ROLES = {"numeric": NUMERIC, "categorical": CATEGORICAL, "port": PORT, "address": ADDRESS, "time": TIME, "domain": DOMAIN,
-              "ignore": IGNORED}
+              "url": URL, "ignore": IGNORED}
 
 # Text columns where most values are distinct are identifiers (hosts, session ids), not categories.
 ID_UNIQUE_FRACTION = 0.5
@@ -138,7 +139,7 @@ class ColumnSpec:
     # "decimal-comma": numbers written with a decimal comma (2,5), as spreadsheets export them in much
     # of Europe; read with the comma as the decimal point.
     # "bool": true/false by the format's types, however written (Zeek's TSV: T and F).
-    # "category", on a domain column: the name itself is a category too (names repeat; see domain_spec).
+    # "category", on a domain or url column: the value itself is a category too (names repeat; see shape_spec).
     transform: str = ""
 
     def to_dict(self) -> dict:
@@ -659,10 +660,11 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, NUMERIC, f"type {hint}: the number of members", transform="length")
     if s.notna().sum() == 0:
         return None
-    if base == "domain":  # a site asked for by name where the format says so (Zeek http.log's host), unless it is an address
+    if base == DOMAIN:  # a site asked for by name where the format says so (Zeek http.log's host), unless it is an address
         present = s.dropna()
-        if holds_names(present):
-            return domain_spec(name, int(present.astype(str).nunique()), len(present), "the HTTP Host header (Zeek http log)")
+        nunique = int(present.astype(str).nunique())
+        if nunique > 1 and holds(DOMAIN, present):  # one site's own log: its one name is a constant, as any text's
+            return shape_spec(DOMAIN, name, nunique, len(present), "the HTTP Host header (Zeek http log)")
         return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
@@ -824,21 +826,29 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if parsed < 1.0 and spec.role == CATEGORICAL:
             spec.role = NUMERIC
         return spec
-    if named_for_names(name) and holds_names(non_null):
-        return domain_spec(name, nunique, len(non_null), "DNS names, by name and values")
+    for kind in SHAPED:
+        if named_for(kind, name) and holds(kind, non_null):
+            return shape_spec(kind, name, nunique, len(non_null), f"{_SHAPE_WORDS[kind]}, by name and values")
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
 
 
-def domain_spec(name: str, nunique: int, present: int, how: str) -> ColumnSpec:
-    """A column of DNS names: their shape as numbers, and the names as a category where they repeat (where
-    most are distinct, a category would hold little but <other>)."""
+_SHAPE_WORDS = {DOMAIN: "DNS names", URL: "URLs"}
+_SHAPE_REASONS = {
+    DOMAIN: "length, labels, longest label, share of digits and randomness as numbers (a tunnel's or a generated name's "
+            "shape, whether or not training saw the name)",
+    URL: "length, path depth, parameters, shares of digits and of symbols (%, quotes, brackets...) and randomness as numbers (an "
+         "injected or encoded request's shape, whether or not training saw the URL)",
+}
+
+
+def shape_spec(kind: str, name: str, nunique: int, present: int, how: str) -> ColumnSpec:
+    """A column of DNS names or URLs (`kind`, the role): their shape as numbers, and the values as a category
+    where they repeat (where most are distinct, a category would hold little but <other>)."""
     repeat = not (present >= 20 and nunique > ID_UNIQUE_FRACTION * present)
-    shape = ("length, labels, longest label, share of digits and randomness as numbers (a tunnel's or a generated "
-             "name's shape, whether or not training saw the name)")
-    also = ", and the name as a category" if repeat else f"; {nunique:,} distinct names, too many for a category"
-    return ColumnSpec(name, DOMAIN, f"{how}: {shape}{also}", "category" if repeat else "")
+    also = ", and the value as a category" if repeat else f"; {nunique:,} distinct values, too many for a category"
+    return ColumnSpec(name, kind, f"{how}: {_SHAPE_REASONS[kind]}{also}", "category" if repeat else "")
 
 
 def _written_numbers(name: str, text: pd.Series, n: int, transform: str, how: str) -> ColumnSpec:
@@ -960,9 +970,9 @@ def infer_schema(
                     transform = marked_numbers(distinct)[0]
             if role == TIME:
                 return time_spec(key, df[name])
-            if role == DOMAIN:
+            if role in SHAPED:
                 present = df[name].dropna()
-                return domain_spec(key, int(present.astype(str).nunique()), len(present), f"--role {key}=domain")
+                return shape_spec(role, key, int(present.astype(str).nunique()), len(present), f"--role {key}={role}")
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
