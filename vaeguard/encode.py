@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .shapes import PARTS as SHAPE_PARTS
-from .shapes import shapes
 from .errors import InputError
 from .parallel import column_workers, thread_map, worker_count
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
     as_point_numbers, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
 )
+from .shapes import PARTS as SHAPE_PARTS
+from .shapes import shapes
 
 UNKNOWN = "<unknown>"  # index 0 of every vocabulary: values never seen in training
 OTHER = "<other>"  # rare training values pooled together

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .shapes import shapes
 from .encode import MISSING, column_labels
 from .schema import CLOCK, MAGNITUDE, as_point_numbers, set_lengths
 from .scoring import check_table, score_rows
+from .shapes import shapes
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -38,8 +38,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     roles = ["numeric"] * len(pre.numeric) + ["categorical"] * len(pre.categorical) + ["constant"] * len(pre.constant)
     # A column derived from another is shown as the model reads it, as it is expected: a history event letter
     # as its flag (1: the row's history holds it), a time's hour or weekday as that, not the time, a DNS name's
-    # length as its length.
-    # A DNS name's or a URL's shape: each source column measured once.
+    # or a URL's length as its length (each such column measured once for all its parts).
     kinds = {c.source: c.transform.partition(":")[0] for c in pre.numeric if c.source}
     shaped = {src: shapes(kind, df[src]) for src, kind in kinds.items()}
     observed = ([shaped[c.source][c.transform.partition(":")[2]] if c.source else _as_modelled(df[c.name], c.transform) for c in pre.numeric]
