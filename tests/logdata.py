@@ -269,9 +269,14 @@ def dns_log(n: int, seed: int = 0, tunnel: float = 0.0) -> tuple[str, np.ndarray
         rows.append([f"{1700000000 + 0.5 * i:.6f}", f"C{rng.integers(1 << 40):x}", f"10.0.0.{rng.integers(2, 200)}",
                      int(rng.integers(32768, 61000)), "10.0.0.1", 53, "udp", int(rng.integers(65536)), f"{rng.exponential(0.02):.6f}",
                      query, 1, qtype, {1: "A", 28: "AAAA", 12: "PTR"}[qtype], 0, "NOERROR", "93.184.216.34", "300.000000"])
-    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns",
-            "#fields\t" + "\t".join(DNS_FIELDS), "#types\t" + "\t".join(DNS_TYPES)]
-    return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n", is_tunnel
+    return zeek_log_text("dns", DNS_FIELDS, DNS_TYPES, rows), is_tunnel
+
+
+def zeek_log_text(path: str, fields: list[str], types: list[str], rows: list[list]) -> str:
+    """A Zeek TSV log of another kind than conn (its #path), without #open and #close."""
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", f"#path\t{path}",
+            "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n"
 
 
 def eve_dns_text(dns_log_text: str, flows: bool = True) -> str:
@@ -326,6 +331,4 @@ def http_log(n: int, seed: int = 0, attacks: float = 0.0) -> tuple[str, np.ndarr
         rows.append([f"{1.7e9 + i:.6f}", f"C{rng.integers(1 << 40):x}", f"198.51.100.{rng.integers(2, 250)}", int(rng.integers(32768, 61000)),
                      "10.0.0.80", 443, str(rng.choice(["GET", "GET", "GET", "POST"])), "shop.example.com", uri, 200,
                      int(rng.integers(200, 30000))])
-    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\thttp",
-            "#fields\t" + "\t".join(HTTP_FIELDS), "#types\t" + "\t".join(HTTP_TYPES)]
-    return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n", attack
+    return zeek_log_text("http", HTTP_FIELDS, HTTP_TYPES, rows), attack

@@ -1187,16 +1187,14 @@ def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
     """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which.
     A Host header that is an address (a client that asked by IP) stays what the text rules make of it; the
     scored output, as a Zeek log, keeps the field's own type."""
+    from .logdata import HTTP_FIELDS, HTTP_TYPES, zeek_log_text
+
     rng = np.random.default_rng(0)
-    fields = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "method", "host", "uri", "status_code", "response_body_len"]
-    types = ["time", "string", "addr", "port", "addr", "port", "string", "string", "string", "count", "count"]
 
     def log(hosts) -> str:
-        head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\thttp",
-                "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
         rows = [[f"{1.7e9 + i:.6f}", f"C{i:011d}", "10.0.0.5", 50000 + i, "93.184.216.34", 80, "GET", h, f"/p/{i % 7}", 200,
                  int(rng.integers(100, 5000))] for i, h in enumerate(hosts)]
-        return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n"
+        return zeek_log_text("http", HTTP_FIELDS, HTTP_TYPES, rows)
 
     (tmp_path / "http.log").write_text(log(rng.choice(["www.example.com", "cdn.example.net", "api.example.org"], 300)))
     model, roles = fit_log(runner, tmp_path / "http.log", tmp_path, epochs=3)
