@@ -243,10 +243,11 @@ _SITES = ["google", "github", "microsoft", "slack", "zoom", "office", "amazon", 
 _WORDS = ["news", "shop", "blog", "docs", "status", "cdn", "static", "img", "video", "data", "cloud", "store", "app", "portal"]
 
 
-def dns_log(n: int, seed: int = 0, tunnel: float = 0.0) -> tuple[str, np.ndarray]:
+def dns_log(n: int, seed: int = 0, tunnel: float = 0.0, nxdomain: float = 0.0) -> tuple[str, np.ndarray]:
     """A Zeek dns.log of an office's queries (popular sites, CDN names, reverse lookups, its own hosts, rarer
     sites of two words) and whether each row is a tunnel's: a `tunnel` share of the queries carry base32 data
-    in their labels to one domain, asked for as A and AAAA records as the office's are, answered as theirs are."""
+    in their labels to one domain, asked for as A and AAAA records as the office's are, answered as theirs are.
+    A `nxdomain` share of the office's queries get no answer (NXDOMAIN), a rarer event of its own."""
     rng = np.random.default_rng(seed)
     rows, is_tunnel = [], np.zeros(n, dtype=bool)
     for i in range(n):
@@ -266,9 +267,11 @@ def dns_log(n: int, seed: int = 0, tunnel: float = 0.0) -> tuple[str, np.ndarray
         else:
             query = f"{rng.choice(_WORDS)}{rng.choice(_WORDS)}.{rng.choice(['com', 'net', 'org', 'io'])}"
         qtype = 12 if query.endswith(".arpa") else int(rng.choice([1, 28], p=[0.7, 0.3]))
+        nx = nxdomain > 0 and not is_tunnel[i] and rng.random() < nxdomain
         rows.append([f"{1700000000 + 0.5 * i:.6f}", f"C{rng.integers(1 << 40):x}", f"10.0.0.{rng.integers(2, 200)}",
                      int(rng.integers(32768, 61000)), "10.0.0.1", 53, "udp", int(rng.integers(65536)), f"{rng.exponential(0.02):.6f}",
-                     query, 1, qtype, {1: "A", 28: "AAAA", 12: "PTR"}[qtype], 0, "NOERROR", "93.184.216.34", "300.000000"])
+                     query, 1, qtype, {1: "A", 28: "AAAA", 12: "PTR"}[qtype], 3 if nx else 0, "NXDOMAIN" if nx else "NOERROR",
+                     "(empty)" if nx else "93.184.216.34", "(empty)" if nx else "300.000000"])
     return zeek_log_text("dns", DNS_FIELDS, DNS_TYPES, rows), is_tunnel
 
 

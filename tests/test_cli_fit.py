@@ -791,3 +791,31 @@ def test_fit_of_a_pipe_that_stays_open_says_it_reads_to_the_end(runner, tmp_path
     assert told.in_time and res.output.count("has given nothing for 0.3 s and is still open: fit reads a pipe to its end") == 1
     training = manifest(tmp_path / "m")["training"]
     assert training["train_rows"] + training["val_rows"] == 400
+
+
+def test_fit_names_a_kind_of_held_out_rows_the_trim_may_have_left_out(tmp_path, runner):
+    """A resolver answers 3% of the office's queries NXDOMAIN: rarer than the 5% of each batch the fit leaves
+    out as worst-fitting, and unlike the rest, so the kind is never learned and its held-out rows are the
+    ones above the threshold. Fit says so, names the kind, and says what to do if it is normal: --trim 0,
+    after which it is learned and nothing is said."""
+    from vaeguard.calibrate import left_out_kinds
+    from vaeguard.encode import CategoricalColumn
+
+    from .logdata import dns_log
+
+    (tmp_path / "dns.log").write_text(dns_log(5000, seed=0, nxdomain=0.03)[0])
+    res = invoke(runner, "fit", tmp_path / "dns.log", "--model", tmp_path / "m", "--epochs", "60")
+    assert res.exit_code == 0, res.output
+    told = [line for line in res.stderr.splitlines() if "held-out rows above the threshold" in line]
+    assert len(told) == 1 and "rcode = 3, rcode_name = NXDOMAIN" in told[0] and told[0].endswith("refit with --trim 0"), res.stderr
+    res = invoke(runner, "fit", tmp_path / "dns.log", "--model", tmp_path / "m", "--epochs", "60", "--trim", "0", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["left_out_kinds"] == [] and "--trim 0" not in res.stderr, res.output
+    # The rule itself: the kind is at most the trim's share, half the rows above the threshold at least are of
+    # it, and its median score is among the top trim of all.
+    col = CategoricalColumn("c", ["<unknown>", "a", "b"])
+    codes = np.array([[1]] * 96 + [[2]] * 4)
+    scores = np.r_[np.linspace(0, 10, 96), [20.0, 21.0, 22.0, 5.0]]
+    found = left_out_kinds([col], codes, scores, threshold=15.0, trim=0.05)
+    assert [(k.value, k.rows, k.above, k.above_all) for k in found] == [("b", 4, 3, 3)]
+    assert left_out_kinds([col], codes, scores, threshold=15.0, trim=0.0) == []
+    assert left_out_kinds([col], codes, scores, threshold=15.0, trim=0.03) == []  # 4% of the rows: more than the trim leaves out

@@ -137,3 +137,54 @@ class Calibration:
     def from_dict(cls, d: dict) -> "Calibration":
         return cls(str(d["mode"]), float(d["target"]), float(d["threshold"]), np.asarray(d["scores"], dtype=np.float64),
                    float(d["novelty_floor"]), int(d.get("folds", 1)))
+
+
+@dataclass
+class LeftOutKind:
+    """A kind of held-out row (one value of one column) that mostly scores above the threshold: a kind of
+    normal row the fit may have left out as worst-fitting (--trim), or anomalies in the training data."""
+
+    column: str
+    value: str
+    share: float  # of the held-out rows
+    rows: int  # held-out rows of this kind
+    above: int  # of them above the threshold
+    above_all: int  # held-out rows above the threshold, of any kind
+
+    def warning(self, trim: float, also: list["LeftOutKind"] = ()) -> str:
+        """One line for the user."""
+        more = "".join(f", {k.column} = {k.value}" for k in also)
+        return (f"{self.above:,} of the {self.above_all:,} held-out rows above the threshold are of one kind, {self.column} = "
+                f"{self.value}{more} ({self.share:.1%} of the held-out rows), and most of that kind scores among the worst-fitting "
+                f"{trim:.0%}: fit leaves each batch's worst-fitting {trim:.0%} out of training (--trim) so that anomalies in it are "
+                f"not learned, and a kind of normal row rarer than that may be left out with them; if such rows are normal, refit "
+                f"with --trim 0")
+
+
+def left_out_kinds(categorical, x_cat: np.ndarray, scores: np.ndarray, threshold: float, trim: float) -> list[LeftOutKind]:
+    """The kinds of held-out rows (a categorical column's value, `categorical` the encode.CategoricalColumn
+    list and `x_cat` the rows' codes) that make up no more of them than `trim`, whose median score lies in
+    the top `trim` of all (the whole kind scores as the worst-fitting rows training leaves out), and that hold
+    half the rows above `threshold` at least: the strongest first. A share of rows rarer than the trim and
+    unlike the rest is left out of each batch's gradient with the anomalies, is never learned, and then sets
+    the threshold."""
+    from .encode import OTHER, UNKNOWN
+
+    above = scores > threshold
+    n, n_above = len(scores), int(above.sum())
+    if trim <= 0 or n_above < 3 or not len(categorical):
+        return []
+    worst = float(np.quantile(scores, 1.0 - trim))
+    found = []
+    for j, col in enumerate(categorical):
+        if col.derived or col.derive == "address":  # a history letter or a time part: its source says it better
+            continue
+        codes = x_cat[:, j].astype(np.int64)
+        rows = np.bincount(codes, minlength=len(col.vocab))
+        high = np.bincount(codes[above], minlength=len(col.vocab))
+        for k, value in enumerate(col.vocab):
+            if value in (UNKNOWN, OTHER) or rows[k] < 3 or rows[k] > trim * n or 2 * high[k] < n_above:
+                continue
+            if np.median(scores[codes == k]) >= worst:
+                found.append(LeftOutKind(col.name, value, float(rows[k] / n), int(rows[k]), int(high[k]), n_above))
+    return sorted(found, key=lambda kind: -kind.above)

@@ -166,6 +166,9 @@ def fit(
     few_held_out = detector.calibration_.small_sample_warning()
     if few_held_out and not quiet:
         render.warning(con, few_held_out)
+    kinds = detector.left_out_kinds_
+    if kinds and not quiet:  # the same rows named by several columns (rcode and rcode_name) are one kind
+        render.warning(con, kinds[0].warning(float(detector.trim), [k for k in kinds[1:] if (k.rows, k.above) == (kinds[0].rows, kinds[0].above)]))
     if suspects and not quiet:
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from .calibrate import Calibration, check_rates, observable, target_rate
+from .calibrate import Calibration, check_rates, left_out_kinds, observable, target_rate
 from .defaults import DEFAULTS
 from .encode import Preprocessor
 from .errors import InputError, NotFittedError, ParamError
@@ -215,6 +215,10 @@ class Detector:
                 on_calibration(k + 1, len(folds))
             scores.append(self._fold_model()._train([kept], specs, fold, score_kind))
         self.calibration_ = Calibration.from_scores(np.concatenate(scores), self.fpr, self.contamination, folds=len(scores))
+        held_codes, held_scores = self._held_out
+        del self._held_out
+        self.left_out_kinds_ = left_out_kinds(self.preprocessor_.categorical, held_codes, held_scores, self.calibration_.threshold,
+                                              float(self.trim))
         return self
 
     def _fold_model(self) -> "Detector":
@@ -260,6 +264,7 @@ class Detector:
         self.created_ = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.given_names_ = None  # a table without a header line: fit_file keeps the names it was read with
         self.events_ = None  # Suricata's events of other types than flows: fit_file keeps the types it read
+        self.left_out_kinds_ = []  # kinds of held-out rows mostly above the threshold (calibrate.left_out_kinds); not saved
 
         # The validation rows are copied out (a tenth of the table) and encoded once the table is gone: their
         # encoding (float64 evidence terms and all) is twice the copy's size, and the fit peaks while the
@@ -310,6 +315,7 @@ class Detector:
         # rows the CPU then scored (a firewall log of two kinds of row, fitted on an H200: 29.7% flagged at --fpr 0.01).
         self.device_, self._model = "cpu", None
         val_scores, val_contrib = score_encoded(self, val_enc, worker_count())  # 100,000 rows: 0.23 s -> 0.14 on two cores
+        self._held_out = (val_enc.x_cat, val_scores)  # for the kinds of held-out rows above the threshold (left_out_kinds)
         if len(val_contrib):
             self.baselines_ = np.median(val_contrib, axis=0)
             self.contribution_stats_ = (val_contrib.mean(axis=0), val_contrib.std(axis=0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 
@@ -94,6 +95,8 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
         "train_rows": detector.n_train_rows_, "val_rows": detector.n_val_rows_, "columns": m["schema"], "model": m["model"],
         "epochs": len(h.history), "best_epoch": h.best_epoch, "best_val_loss": h.best_val_loss, "stopped_early": h.stopped_early,
         "score": detector.score_kind_, "threshold": cal.threshold, "calibration": _calibration(cal),
+        # Kinds of held-out rows above the threshold that training may have left out as worst-fitting (--trim).
+        "left_out_kinds": [asdict(k) for k in getattr(detector, "left_out_kinds_", [])],
     }
 
 
