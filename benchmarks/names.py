@@ -1,6 +1,6 @@
 """DNS names and URLs measured by their shape, on generated logs: how the tunnels and injections among them rank.
 
-    python benchmarks/names.py        # -> benchmarks/results/names.md (about two minutes)
+    python benchmarks/names.py        # -> benchmarks/results/names.md (about five minutes)
 
 No real capture with labelled DNS tunnels or web attacks is at hand, so the logs are the tests' generated
 ones (tests/logdata.py): an office's Zeek dns.log (popular sites, CDN names, reverse lookups, its own hosts,
