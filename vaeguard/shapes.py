@@ -128,7 +128,7 @@ def shapes(kind: str, s: pd.Series) -> dict[str, np.ndarray]:
     parts = PARTS[kind]
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques):
-        text = pa.array(np.asarray(uniques, dtype=object).astype(str), type=pa.large_string())
+        text = pa.array([str(v) for v in uniques], type=pa.large_string())  # (pyarrow 14 takes no numpy str array here)
         measured = (_measure_urls if kind == "url" else _measure_domains)(text)
     else:
         measured = np.zeros((0, len(parts)))
