@@ -179,7 +179,5 @@ class _TarMember(io.RawIOBase):
         super().close()
 
 
-
-
 def _cut(member: Member) -> NoReturn:
     raise InputError(f"'{member}' ends before its {member.size:,} bytes: the archive is cut short; copy it again")

@@ -151,14 +151,18 @@ class LeftOutKind:
     above: int  # of them above the threshold
     above_all: int  # held-out rows above the threshold, of any kind
 
-    def warning(self, trim: float, also: list["LeftOutKind"] = ()) -> str:
-        """One line for the user."""
-        more = "".join(f", {k.column} = {k.value}" for k in also)
-        return (f"{self.above:,} of the {self.above_all:,} held-out rows above the threshold are of one kind, {self.column} = "
-                f"{self.value}{more} ({self.share:.1%} of the held-out rows), and most of that kind scores among the worst-fitting "
-                f"{trim:.0%}: fit leaves each batch's worst-fitting {trim:.0%} out of training (--trim) so that anomalies in it are "
-                f"not learned, and a kind of normal row rarer than that may be left out with them; if such rows are normal, refit "
-                f"with --trim 0")
+
+def left_out_warning(kinds: list[LeftOutKind], trim: float) -> str:
+    """One line for the user on the strongest of `kinds` (left_out_kinds), naming with it the other columns
+    whose value marks the same rows (rcode = 3 and rcode_name = NXDOMAIN); '' where there is none."""
+    if not kinds:
+        return ""
+    first = kinds[0]
+    named = ", ".join(f"{k.column} = {k.value}" for k in kinds if (k.rows, k.above) == (first.rows, first.above))
+    return (f"{first.above:,} of the {first.above_all:,} held-out rows above the threshold are of one kind, {named} "
+            f"({first.share:.1%} of the held-out rows), and most of that kind scores among the worst-fitting {trim:.0%}: fit "
+            f"leaves each batch's worst-fitting {trim:.0%} out of training (--trim) so that anomalies in it are not learned, "
+            f"and a kind of normal row rarer than that may be left out with them; if such rows are normal, refit with --trim 0")
 
 
 def left_out_kinds(categorical, x_cat: np.ndarray, scores: np.ndarray, threshold: float, trim: float) -> list[LeftOutKind]:

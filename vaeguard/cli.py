@@ -89,6 +89,7 @@ def fit(
     """Learn what normal rows look like, calibrate a threshold, and save the model folder."""
     pause_gc()
     from . import render
+    from .calibrate import left_out_warning
     from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
 
@@ -166,9 +167,9 @@ def fit(
     few_held_out = detector.calibration_.small_sample_warning()
     if few_held_out and not quiet:
         render.warning(con, few_held_out)
-    kinds = detector.left_out_kinds_
-    if kinds and not quiet:  # the same rows named by several columns (rcode and rcode_name) are one kind
-        render.warning(con, kinds[0].warning(float(detector.trim), [k for k in kinds[1:] if (k.rows, k.above) == (kinds[0].rows, kinds[0].above)]))
+    left_out = left_out_warning(detector.left_out_kinds_, float(detector.trim))
+    if left_out and not quiet:
+        render.warning(con, left_out)
     if suspects and not quiet:
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "

@@ -76,6 +76,12 @@ class NumericColumn:
     def column(self) -> str:
         return self.source or self.name
 
+    @property
+    def shape(self) -> tuple[str, str]:
+        """A derived column's (kind, part) of its source's shape: ("domain", "length"); ("", "") for others."""
+        kind, _, part = self.transform.partition(":") if self.source else ("", "", "")
+        return kind, part
+
 
 @dataclass
 class CategoricalColumn:
@@ -594,13 +600,10 @@ class Preprocessor:
             # scaled as one matrix: a pass per operation, not one per operation and column.
             v = np.empty((n_num, n), dtype=np.float64)
             bad_any = np.zeros((n_num, n), dtype=bool)
-            shaped: dict[str, dict[str, np.ndarray]] = {}  # a DNS name or URL column's parts, measured once per chunk
+            shaped = self.shaped(df)
             for j, col in enumerate(self.numeric):
                 if col.source:
-                    kind, _, part = col.transform.partition(":")
-                    if col.source not in shaped:
-                        shaped[col.source] = shapes(kind, df[col.source])
-                    v[j] = shaped[col.source][part]
+                    v[j] = shaped[col.source][col.shape[1]]
                     continue
                 s = df[col.name]
                 s = as_point_numbers(s, col.transform)
@@ -716,6 +719,12 @@ class Preprocessor:
                 enc.broken[col.name] = int(other.sum())
                 enc.new_values[col.name] = most_common(np.asarray(labels)[other])
         return enc
+
+    def shaped(self, df: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
+        """The parts of each DNS name or URL column's shape (shapes.shapes) for the rows of `df`, by input column:
+        each column measured once for all its derived columns."""
+        kinds = {c.source: c.shape[0] for c in self.numeric if c.source}
+        return {source: shapes(kind, df[source]) for source, kind in kinds.items()}
 
     # ---- description ---------------------------------------------------------------------------
     @property

@@ -10,7 +10,6 @@ import pandas as pd
 from .encode import MISSING, column_labels
 from .schema import CLOCK, MAGNITUDE, as_point_numbers, set_lengths
 from .scoring import check_table, score_rows
-from .shapes import shapes
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -39,9 +38,8 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     # A column derived from another is shown as the model reads it, as it is expected: a history event letter
     # as its flag (1: the row's history holds it), a time's hour or weekday as that, not the time, a DNS name's
     # or a URL's length as its length (each such column measured once for all its parts).
-    kinds = {c.source: c.transform.partition(":")[0] for c in pre.numeric if c.source}
-    shaped = {src: shapes(kind, df[src]) for src, kind in kinds.items()}
-    observed = ([shaped[c.source][c.transform.partition(":")[2]] if c.source else _as_modelled(df[c.name], c.transform) for c in pre.numeric]
+    shaped = pre.shaped(df)
+    observed = ([shaped[c.source][c.shape[1]] if c.source else _as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [column_labels(c, df[c.column]) if c.derived else df[c.column].to_numpy() for c in pre.categorical]
                 + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
     tables = []

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
-from .shapes import holds, named_for
 from .errors import InputError, SchemaError, quoted_names
 from .parallel import column_workers, thread_map
+from .shapes import holds, named_for
 
 NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, DOMAIN, URL, CONSTANT, IGNORED = (
     "numeric", "categorical", "port", "address", "time", "domain", "url", "constant", "ignored",
@@ -664,7 +664,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         present = s.dropna()
         nunique = int(present.astype(str).nunique())
         if nunique > 1 and holds(DOMAIN, present):  # one site's own log: its one name is a constant, as any text's
-            return shape_spec(DOMAIN, name, nunique, len(present), "the HTTP Host header (Zeek http log)")
+            return shape_spec(DOMAIN, name, present, "the HTTP Host header (Zeek http log)", nunique)
         return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")
@@ -828,7 +828,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         return spec
     for kind in SHAPED:
         if named_for(kind, name) and holds(kind, non_null):
-            return shape_spec(kind, name, nunique, len(non_null), f"{_SHAPE_WORDS[kind]}, by name and values")
+            return shape_spec(kind, name, non_null, f"{_SHAPE_WORDS[kind]}, by name and values", nunique)
     if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
@@ -843,10 +843,12 @@ _SHAPE_REASONS = {
 }
 
 
-def shape_spec(kind: str, name: str, nunique: int, present: int, how: str) -> ColumnSpec:
-    """A column of DNS names or URLs (`kind`, the role): their shape as numbers, and the values as a category
-    where they repeat (where most are distinct, a category would hold little but <other>)."""
-    repeat = not (present >= 20 and nunique > ID_UNIQUE_FRACTION * present)
+def shape_spec(kind: str, name: str, present: pd.Series, how: str, nunique: int | None = None) -> ColumnSpec:
+    """A column of DNS names or URLs (`kind`, the role; `present`, its values but the missing ones, of which
+    `nunique` are distinct where the caller has counted them): their shape as numbers, and the values as a
+    category where they repeat (where most are distinct, a category would hold little but <other>)."""
+    nunique = int(present.astype(str).nunique()) if nunique is None else nunique
+    repeat = not (len(present) >= 20 and nunique > ID_UNIQUE_FRACTION * len(present))
     also = ", and the value as a category" if repeat else f"; {nunique:,} distinct values, too many for a category"
     return ColumnSpec(name, kind, f"{how}: {_SHAPE_REASONS[kind]}{also}", "category" if repeat else "")
 
@@ -971,8 +973,7 @@ def infer_schema(
             if role == TIME:
                 return time_spec(key, df[name])
             if role in SHAPED:
-                present = df[name].dropna()
-                return shape_spec(role, key, int(present.astype(str).nunique()), len(present), f"--role {key}={role}")
+                return shape_spec(role, key, df[name].dropna(), f"--role {key}={role}")
             return ColumnSpec(key, role, "--ignore" if key in ignore else f"--role {key}={role}", transform)
         return infer_column(key, df[name], hints.get(key, ""))
 
