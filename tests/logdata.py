@@ -282,17 +282,30 @@ def zeek_log_text(path: str, fields: list[str], types: list[str], rows: list[lis
     return "\n".join(head + ["\t".join(map(str, r)) for r in rows]) + "\n"
 
 
-def eve_dns_text(dns_log_text: str, flows: bool = True) -> str:
+def eve_dns_text(dns_log_text: str, flows: bool = True, version: int = 2) -> str:
     """The queries of a `dns_log` as Suricata's eve.json writes them: a dns event for each query and one for
-    its answer (nested `dns` fields, a random flow_id), a flow event for every third query, and a stats event."""
+    its answer (nested `dns` fields, a random flow_id), a flow event for every third query, and a stats event.
+    version=2: Suricata 7's (`dns.rrname` of a query and an answer, answers grouped by type); version=3:
+    Suricata 8's default (a request and a response, each naming its questions in a `dns.queries` list of
+    records, the response its `dns.answers` in another, sent from the server's address)."""
     out = [json.dumps({"timestamp": "2023-11-14T22:00:00.000000+0000", "event_type": "stats", "stats": {"uptime": 60}})]
     rows = [line.split("\t") for line in dns_log_text.splitlines() if not line.startswith("#")]
     for i, r in enumerate(rows):
         base = {"timestamp": f"2023-11-14T22:{i // 60 % 60:02d}:{i % 60:02d}.000000+0000", "flow_id": 1_000_003 * (i + 7) % (1 << 50),
                 "event_type": "dns", "src_ip": r[2], "src_port": int(r[3]), "dest_ip": r[4], "dest_port": 53, "proto": "UDP"}
-        out.append(json.dumps({**base, "dns": {"type": "query", "id": int(r[7]), "rrname": r[9], "rrtype": r[12], "tx_id": 0}}))
-        out.append(json.dumps({**base, "dns": {"version": 2, "type": "answer", "id": int(r[7]), "flags": "8180", "rrname": r[9],
-                                               "rrtype": r[12], "rcode": r[14], "grouped": {r[12]: [r[15]]}}}))
+        if version == 3:
+            queries = [{"rrname": r[9], "rrtype": r[12]}]
+            answers = [] if r[15] == "(empty)" else [{"rrname": r[9], "rrtype": r[12], "ttl": 300, "rdata": a} for a in r[15].split(",")]
+            out.append(json.dumps({**base, "dns": {"version": 3, "type": "request", "tx_id": 0, "id": int(r[7]), "flags": "100",
+                                                   "rd": True, "opcode": 0, "rcode": "NOERROR", "queries": queries}}))
+            server = {**base, "src_ip": r[4], "src_port": 53, "dest_ip": r[2], "dest_port": int(r[3])}
+            out.append(json.dumps({**server, "dns": {"version": 3, "type": "response", "tx_id": 1, "id": int(r[7]), "flags": "8180",
+                                                     "qr": True, "rd": True, "ra": True, "opcode": 0, "rcode": r[14], "queries": queries,
+                                                     **({"answers": answers} if answers else {})}}))
+        else:
+            out.append(json.dumps({**base, "dns": {"type": "query", "id": int(r[7]), "rrname": r[9], "rrtype": r[12], "tx_id": 0}}))
+            out.append(json.dumps({**base, "dns": {"version": 2, "type": "answer", "id": int(r[7]), "flags": "8180", "rrname": r[9],
+                                                   "rrtype": r[12], "rcode": r[14], "grouped": {r[12]: [r[15]]}}}))
         if flows and i % 3 == 0:
             out.append(json.dumps({**base, "event_type": "flow", "app_proto": "dns", "flow": {
                 "pkts_toserver": 1, "pkts_toclient": 1, "bytes_toserver": 60 + len(r[9]), "bytes_toclient": 76 + len(r[9]),

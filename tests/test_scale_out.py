@@ -270,6 +270,28 @@ def test_spark_scores_columns_whose_names_hold_dots(spark, tmp_path, runner):
     np.testing.assert_allclose(scored.sort_values("uid")["anomaly_score"], local.sort_values("uid")["anomaly_score"], rtol=1e-5)
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_spark_reads_a_list_of_records_as_vaeguard_does(spark, tmp_path, runner):
+    """Suricata 8's dns events as spark.read.json gives them: dns.queries and dns.answers are arrays of structs;
+    each scores as the eve.json reader reads it (its member count, its first record's fields beside it)."""
+    import vaeguard.spark
+
+    from .logdata import dns_log, eve_dns_text
+
+    text, _ = dns_log(400, seed=0, tunnel=0.05)
+    (tmp_path / "eve.json").write_text(eve_dns_text(text, flows=False, version=3))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", tmp_path / "eve.json", "--events", "dns", "--model", model, "--epochs", "5", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "eve.json", "--model", model, "--out", tmp_path / "local.csv", "-q").exit_code == 0
+    local = pd.read_csv(tmp_path / "local.csv")
+    sdf = spark.read.json(str(tmp_path / "eve.json")).where("event_type = 'dns'")
+    scored = vaeguard.spark.score(sdf, model).toPandas()
+    assert {"dns.queries", "dns.queries.rrname", "dns.answers.ttl"} <= set(scored.columns) and len(scored) == 800
+    key = ["flow_id", "dns.type"]
+    np.testing.assert_allclose(scored.sort_values(key)["anomaly_score"], local.sort_values(key)["anomaly_score"], rtol=1e-5)
+
+
 # ---- ONNX -----------------------------------------------------------------------------------------
 def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     ort = pytest.importorskip("onnxruntime")

@@ -9,6 +9,7 @@ format says (Zeek's #types), the column's name, and its values.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import shlex
 from dataclasses import asdict, dataclass
@@ -212,7 +213,18 @@ def set_lengths(s: pd.Series) -> pd.Series:
     text = s.astype(object).where(s.notna(), "")
     text = text.astype(str)
     counts = text.str.count(",") + 1
+    arrays = text.str.startswith("[")
+    if arrays.any():  # a list of records, kept as its JSON text (logs.jsonlines): its commas are its fields'
+        counts[arrays] = text[arrays].map(_json_members)
     return counts.where(~text.isin(["", "(empty)", "-"]), 0).astype(float)
+
+
+def _json_members(text: str) -> int:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text.count(",") + 1
+    return len(value) if isinstance(value, list) else text.count(",") + 1
 
 
 # The end a port belongs to, where a name puts it after the word: pmacct's port_src and port_dst.
@@ -713,6 +725,34 @@ SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
 _LOCAL_NETS_FIELDS = ("local_orig", "local_resp")
 
 
+# Share of the rows where a column of DNS names is set on which it holds another's names for it to be that
+# column again: a stray response whose first answer is for another name does not make it evidence of its own.
+SAME_NAMES_SHARE = 0.99
+
+
+def _repeated_names(specs: list[ColumnSpec], df: pd.DataFrame, chosen: dict[str, str]) -> list[ColumnSpec]:
+    """A column of DNS names that holds an earlier one's name wherever it holds one is left out: Suricata 8
+    writes a response's question in dns.queries and its first answer, for the same name, in dns.answers;
+    measured twice, a name's shape would count twice in a response's score and once in a request's."""
+    kept: list[str] = []
+    out = []
+    for spec in specs:
+        if spec.role == DOMAIN and spec.name not in chosen:
+            this = df[spec.name]
+            present = this.notna()
+            for other in kept:
+                same = float((df[other][present].astype(str) == this[present].astype(str)).mean()) if present.any() else 0.0
+                if same >= SAME_NAMES_SHARE:
+                    spec = ColumnSpec(spec.name, IGNORED, f"the names '{other}' holds, on {same:.0%} of the training rows that hold one: "
+                                                          f"measured again, a name's shape would count twice; {role_flag(spec.name, DOMAIN)} "
+                                                          "uses it")
+                    break
+            else:
+                kept.append(spec.name)
+        out.append(spec)
+    return out
+
+
 _REPEAT = re.compile(r"^(.*)\.([1-9][0-9]*)$")
 
 
@@ -979,7 +1019,7 @@ def infer_schema(
 
     # Deciding a column's role holds about four copies of it: the non-null values, as floats, sorted for np.unique.
     specs = thread_map(spec_for, df.columns, column_workers(len(df), copies=4))
-    specs = [_second_copy(s, df, chosen) for s in specs]
+    specs = _repeated_names([_second_copy(s, df, chosen) for s in specs], df, chosen)
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")

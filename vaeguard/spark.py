@@ -30,22 +30,27 @@ def output_schema(schema):
 
 def _flattened(spark_df):
     """Struct columns as a column per field, named with dots, as every other reader names them: a Zeek conn log
-    read with spark.read.json nests id.orig_h ... id.resp_p in a struct `id`."""
+    read with spark.read.json nests id.orig_h ... id.resp_p in a struct `id`. A list of records (Suricata 8's
+    dns.queries) stays whole, for its member count, and its first record's fields come beside it, as the
+    JSON reader gives them (logs.jsonlines)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import StructType
+    from pyspark.sql.types import ArrayType, StructType
 
-    def fields(schema, path: list[str]):
+    def fields(schema, name: str, expr):
         for f in schema.fields:
+            full, col = (f"{name}.{f.name}" if name else f.name), (expr[f.name] if expr is not None else F.col("`" + f.name.replace("`", "``") + "`"))
             if isinstance(f.dataType, StructType):
-                yield from fields(f.dataType, path + [f.name])
+                yield from fields(f.dataType, full, col)
+            elif isinstance(f.dataType, ArrayType) and isinstance(f.dataType.elementType, StructType):
+                yield full, col
+                yield from fields(f.dataType.elementType, full, F.try_element_at(col, F.lit(1)))
             else:
-                yield path + [f.name]
+                yield full, col
 
-    paths = list(fields(spark_df.schema, []))
-    if all(len(p) == 1 for p in paths):
+    columns = list(fields(spark_df.schema, "", None))
+    if [name for name, _ in columns] == spark_df.columns:
         return spark_df
-    quoted = lambda path: ".".join("`" + part.replace("`", "``") + "`" for part in path)  # noqa: E731
-    return spark_df.select([F.col(quoted(p)).alias(".".join(p)) for p in paths])
+    return spark_df.select([col.alias(name) for name, col in columns])
 
 
 def score(spark_df, model: ModelLike, strict: bool = False):

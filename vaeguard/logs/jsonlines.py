@@ -11,6 +11,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Iterator
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -88,19 +89,31 @@ def json_hints(text: str) -> dict[str, str]:
         hints.update(EVE_FLOW_TYPES)
     elif "uid" in keys or "id.orig_h" in keys:
         hints.update(ZEEK_CONN_TYPES)
+        if {"method", "uri", "host"} <= keys:
+            # Zeek's http.log: its host is the request's Host header, the site asked for by its name (the TSV
+            # log says so in #path, Source.role_hints).
+            hints["host"] = "domain"
     elif keys and all(k.isdigit() for k in keys) and _holds_addresses(records):
         hints.update({k: v for k, v in IPFIX_ELEMENT_TYPES.items() if k in keys})
     return hints
 
 
 def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | None = None) -> dict:
-    """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values (arrays
-    of objects or arrays, joined as JSON text, hold commas of their own)."""
+    """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values or of records
+    (arrays of arrays, joined as JSON text, hold commas of their own)."""
     out = {} if out is None else out
     for key, value in obj.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             _flatten(value, name + ".", out, lists)
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            # A list of records (Suricata 8's dns.queries and dns.answers): its member count, as a set's is (the
+            # JSON text is kept, for the output and for counting), and its first record's fields under its name,
+            # dns.queries.rrname: where Suricata 7 wrote the question's rrname, Suricata 8 writes it only there.
+            if lists is not None:
+                lists.add(name)
+            out[name] = records_text(value)
+            _flatten(value[0], name + ".", out, lists)
         elif isinstance(value, list):
             if lists is not None and not any(isinstance(v, (dict, list)) for v in value):
                 lists.add(name)
@@ -109,6 +122,16 @@ def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | 
         else:
             out[name] = value
     return out
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def records_text(records: list[dict]) -> str:
+    """A list of records as the JSON text both readers write for it: a field without a value left out (Arrow's
+    reading of a list gives every record every field) and the fields in the order of their names (Arrow's
+    is the order it first met them in, Python's each record's own)."""
+    return _COMPACT.encode([{k: v for k, v in sorted(r.items()) if v is not None} for r in records])
 
 
 def _text(v) -> str:
@@ -131,7 +154,7 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
     text=False gives the union.
 
     A chunk is parsed by Arrow's JSON reader (C++, no Python object per value); a chunk Arrow cannot
-    take as it is (a bad line, a field whose type changes, a list of objects, a nested field Arrow would
+    take as it is (a bad line, a field whose type changes, a list of records holding lists, a nested field Arrow would
     read as a date) goes through Python's json, which gives the same frame and finds the bad lines.
     """
     fh = source.binary()
@@ -290,12 +313,18 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
         return None
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()  # {"flow": {"bytes": 1}} -> "flow.bytes"
-    names = table.column_names
-    if len(set(names)) != len(names):  # "a.b" written both nested and flat
+    if len(set(table.column_names)) != len(table.column_names):  # "a.b" written both nested and flat
         return None
-    cols = []
+    cols, names = [], []
     for field, col in zip(table.schema, table.columns):
         t = field.type
+        if is_arrow_list(t) and pa.types.is_struct(t.value_type):
+            records = _records_columns(field.name, col)
+            if records is None:
+                return None
+            cols += [c for _, c in records]
+            names += [n for n, _ in records]
+            continue
         if is_arrow_list(t):
             col = joined_list(col)
             if col is None:
@@ -305,7 +334,36 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
         if field.name == "event_type" and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
             return None  # an event the line filter missed: Python's reading counts it
         cols.append(col)
+        names.append(field.name)
+    if len(set(names)) != len(names):
+        return None
     return pa.table(cols, names=names)
+
+
+def _records_columns(name: str, col) -> list | None:
+    """A list of records as `_flatten` writes it: (name, its JSON text) and (name.field, the first record's
+    value) for each plain field; None where a record holds a list or a record (Python's reading then)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    members = col.type.value_type
+    if not all(pa.types.is_null(f.type) or pa.types.is_boolean(f.type) or pa.types.is_int64(f.type) or pa.types.is_float64(f.type)
+               or pa.types.is_string(f.type) for f in members):
+        return None
+    for i, f in enumerate(members):
+        if pa.types.is_float64(f.type):
+            numbers = col.values.field(i).drop_null()
+            if pc.any(pc.equal(numbers, pc.floor(numbers))).as_py():
+                return None  # 60 and 5.5 in one field are both doubles to Arrow; Python writes the 60 as it was
+    values = col.to_pylist()  # the text in Python: one writer for both readers, so a chunk reads as the other would
+    text = pa.array([None if v is None else records_text(v) if v else "(empty)" for v in values], pa.string())
+    lengths = pc.fill_null(pc.list_value_length(col), 0).to_numpy(zero_copy_only=False)
+    offsets = col.offsets.to_numpy(zero_copy_only=False)[:-1]
+    first = pa.array(np.where(lengths > 0, offsets, 0)).cast(pa.int64())
+    first = pc.if_else(pa.array(lengths > 0), first, pa.scalar(None, pa.int64()))
+    firsts = col.values.take(first)
+    return [(name, text)] + [(f"{name}.{f.name}", firsts.field(i)) for i, f in enumerate(members)]
 
 
 def joined_list(col):
@@ -333,7 +391,7 @@ def _arrow_frame(table, columns: list[str], text: bool) -> pd.DataFrame:
         if c in table.column_names:
             col = table.column(c)
         else:
-            col = pa.nulls(n)
+            col = pa.nulls(n, pa.float64())  # NaN, as pandas fills a field Python's records leave out
         if text:
             data[c] = col.cast(pa.large_string()).to_pandas()
         else:
