@@ -348,3 +348,45 @@ def http_log(n: int, seed: int = 0, attacks: float = 0.0) -> tuple[str, np.ndarr
                      "10.0.0.80", 443, str(rng.choice(["GET", "GET", "GET", "POST"])), "shop.example.com", uri, 200,
                      int(rng.integers(200, 30000))])
     return zeek_log_text("http", HTTP_FIELDS, HTTP_TYPES, rows), attack
+
+
+def netfilter_log(n: int, seed: int = 0, attacks: float = 0.0, host: str = "web01", iface: str = "eth0",
+                  mac: str = "52:54:00:12:34:56:52:54:00:65:43:21:08:00", others: bool = False) -> tuple[str, np.ndarray]:
+    """A server's kern.log of the packets UFW blocked and logged: the internet's background of SYNs to common
+    ports (some with TCP options logged), UDP to NetBIOS and SSDP, pings, ICMP port-unreachable errors that
+    quote the packet they answer; and whether each line is an attack's: an `attacks` share are stealth scans
+    (null, FIN and Xmas flags) and the server's own packets out to a remote shell's port. others=True puts
+    the kernel's other messages among them (a USB device, a hung task)."""
+    rng = np.random.default_rng(seed)
+    lines, attack = [], np.zeros(n, dtype=bool)
+    for i in range(n):
+        t = f"Dec  {5 + seed} {10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        src = f"{rng.integers(1, 223)}.{rng.integers(0, 255)}.{rng.integers(0, 255)}.{rng.integers(1, 254)}"
+        ip = f"LEN={{}} TOS=0x00 PREC=0x00 TTL={rng.integers(30, 250)} ID={rng.integers(0, 65535)}{' DF' if rng.random() < 0.5 else ''}"
+        way = f"IN={iface} OUT= MAC={mac} SRC={src} DST=203.0.113.5"
+        r = rng.random()
+        if rng.random() < attacks:
+            attack[i] = True
+            if rng.random() < 0.7:
+                flags = str(rng.choice(["", "FIN", "URG PSH FIN"]))
+                body = f"{way} {ip.format(40)} PROTO=TCP SPT={rng.integers(40000, 65535)} DPT={rng.integers(1, 1024)} WINDOW=1024 RES=0x00 {flags} URGP=0"
+            else:
+                body = (f"IN= OUT={iface} SRC=203.0.113.5 DST={src} {ip.format(60)} PROTO=TCP SPT={rng.integers(32768, 61000)} DPT=4444 "
+                        f"WINDOW=64240 RES=0x00 SYN URGP=0")
+        elif r < 0.7:
+            options = " OPT (020405B40402080A)" if rng.random() < 0.2 else ""
+            body = (f"{way} {ip.format(int(rng.choice([40, 44, 60])))} PROTO=TCP SPT={rng.integers(1024, 65535)} "
+                    f"DPT={rng.choice([22, 23, 80, 443, 445, 3389, 8080, 5900])} WINDOW={rng.choice([1024, 29200, 64240, 65535])} "
+                    f"RES=0x00 SYN URGP=0{options}")
+        elif r < 0.85:
+            size = int(rng.integers(30, 300))
+            body = f"{way} {ip.format(size + 20)} PROTO=UDP SPT={rng.integers(1024, 65535)} DPT={rng.choice([137, 138, 1900, 5353])} LEN={size}"
+        elif r < 0.95:
+            body = f"{way} {ip.format(84)} PROTO=ICMP TYPE=8 CODE=0 ID={rng.integers(1, 65535)} SEQ={rng.integers(1, 100)}"
+        else:
+            quoted = f"[SRC=203.0.113.5 DST={src} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=7 PROTO=UDP SPT=53 DPT={rng.integers(1024, 65535)} LEN=40 ]"
+            body = f"{way} {ip.format(88)} PROTO=ICMP TYPE=3 CODE=3 {quoted}"
+        lines.append(f"{t} {host} kernel: [{1000 + i * 0.731:.6f}] [UFW BLOCK] {body}")
+        if others and i % 100 == 50:
+            lines.append(f"{t} {host} kernel: [{1000 + i * 0.731:.6f}] usb 1-1: new high-speed USB device number {i // 100} using xhci_hcd")
+    return "\n".join(lines) + "\n", attack

@@ -1,4 +1,4 @@
-"""Firewalls' logs: Juniper SRX, FortiGate, Palo Alto, Cisco ASA and Firepower, SonicWall, CEF, LEEF and Check Point."""
+"""Firewalls' logs: Juniper SRX, FortiGate, Palo Alto, Cisco ASA and Firepower, SonicWall, CEF, LEEF, Check Point and Linux netfilter."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from vaeguard.sources import open_source, read_table
 
 from .conftest import invoke
-from .logdata import assert_lines_told, assert_scored_as_home, fit_log, fortigate_log, panos_log
+from .logdata import assert_lines_told, assert_scored_as_home, fit_log, fortigate_log, netfilter_log, panos_log
 
 
 def srx_log(n: int, host: str, iface: str, nat: str, seed: int) -> str:
@@ -795,3 +795,43 @@ def test_key_value_lines_are_told_from_csv():
         "a": 1, "b": 'say "hi"', "c": -2, "d": 0.5, "e": None, "f": None, "g": "1765361703000000000", "h": 7, "i": None,
         "j": "tab\there", "k": "x\\y", "l": "1."}
     assert key_values("a=1 b=2 c=3") is None
+
+
+def test_a_linux_netfilter_log_reads_its_flags_prefix_and_direction(tmp_path, runner):
+    """netfilter's packet log (iptables' LOG target, nftables, UFW, firewalld in kern.log): before, its ports
+    were counts (SPT, DPT), its TCP and IP flags (bare words: SYN, DF) and the rule's prefix ([UFW BLOCK]) were
+    lost, and the interfaces and MAC addresses one machine's. Now the flags are columns, the prefix is one,
+    which of IN and OUT is set is the packet's direction, and another server's log scores as this one's; a
+    repeated field takes its protocol's name (UDP's own LEN), an ICMP error's quoted packet is left out, and
+    the kernel's other messages in kern.log are left out and counted."""
+    from sklearn.metrics import roc_auc_score
+
+    from vaeguard.logs.keyvalue import key_values
+
+    record = json.loads(key_values("Dec  5 10:00:00 fw kernel: [ 12.5] DROP: IN=eth1 OUT=eth0 SRC=10.0.0.9 DST=192.0.2.8 LEN=76 "
+                                   "TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=UDP SPT=5000 DPT=53 LEN=56"))
+    assert record["PREFIX"] == "DROP:" and record["DIRECTION"] == "forward" and record["syslog_header"].startswith("Dec  5 10:00:00 fw")
+    assert record["LEN"] == 76 and record["UDPLEN"] == 56 and record["IPFLAGS"] == "DF" and "TCPFLAGS" not in record
+    record = json.loads(key_values("IN= OUT=eth0 SRC=10.0.0.9 DST=192.0.2.8 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=7 PROTO=ICMP TYPE=3 "
+                                   "CODE=3 [SRC=192.0.2.8 DST=10.0.0.9 LEN=40 PROTO=UDP SPT=53 DPT=5000 LEN=20 ] MTU=1500"))
+    assert record["DIRECTION"] == "out" and record["SRC"] == "10.0.0.9" and record["MTU"] == 1500 and "SPT" not in record
+    assert record["PREFIX"] is None and record["IPFLAGS"] == "none"
+
+    train, home, other = tmp_path / "kern.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(netfilter_log(4000, seed=0, others=True)[0])
+    day, attack = netfilter_log(4000, seed=1, attacks=0.03)
+    home.write_text(day)
+    other.write_text(netfilter_log(4000, seed=1, attacks=0.03, host="web02", iface="ens3", mac="0a:1b:2c:3d:4e:5f:0a:1b:2c:3d:4e:60:08:00",
+                                   others=True)[0])
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 4000 and src.describe(df.columns) == "Linux netfilter packet log (iptables, nftables, UFW) (key=value lines)"
+    assert src.skipped_summary() == "40 non-flow events left out"
+    model, roles = fit_log(runner, train, tmp_path, epochs=40)
+    assert roles["SPT"] == roles["DPT"] == "port" and roles["TCPFLAGS"] == roles["IPFLAGS"] == "categorical", roles
+    assert all(roles[c] == "ignored" for c in ("syslog_header", "IN", "OUT", "MAC", "SRC", "DST", "ID", "ICMPID")), roles
+    assert roles["DIRECTION"] == roles["PREFIX"] == "constant" and roles["UDPLEN"] == roles["TTL"] == "numeric", roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path, flagged=0.1)["home"]
+    assert roc_auc_score(attack, scored["anomaly_score"]) > 0.99 and scored["is_anomaly"][attack].mean() > 0.9
+    top = scored["top_features"][attack].str.split(";").str[0]
+    assert set(top) == {"TCPFLAGS", "DIRECTION"}, top.value_counts()

@@ -632,6 +632,8 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
+    if base == "mac":  # netfilter's MAC=: the frame's destination and source and its EtherType, in one field
+        return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
     if base == "cloud":
         return ColumnSpec(name, IGNORED, "where in the cloud the record was captured (account or project, network interface, VPC, "
                                          "subnet, instance, region, zone): another capture point's values are not news")

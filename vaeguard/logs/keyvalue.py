@@ -1,5 +1,6 @@
 """Firewall logs of key=value pairs, as syslog delivers them: FortiGate's traffic log, a SonicWall's
-connection closes, a Juniper SRX's structured and default session logs; each line becomes a JSON record.
+connection closes, a Juniper SRX's structured and default session logs, Linux netfilter's packet log
+(iptables, nftables, UFW); each line becomes a JSON record.
 """
 
 from __future__ import annotations
@@ -20,6 +21,66 @@ _PIPE_KEY = re.compile(r"\|[A-Za-z_][\w.-]*=")
 _PIPE_ESCAPES = re.compile(r"\\([\\=|])")
 
 
+# Linux netfilter's LOG target (iptables, nftables' log statement, UFW, firewalld), one line per logged packet,
+# the first of a connection where a rule logs new ones: `kernel: [UFW BLOCK] IN=eth0 OUT= MAC=... SRC=203.0.113.9
+# DST=10.0.0.5 LEN=60 TOS=0x00 PREC=0x00 TTL=51 ID=41 DF PROTO=TCP SPT=51234 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0`.
+# The header flags are bare words, the IP header's (CE, DF, MF) and TCP's (CWR ECE URG ACK PSH RST SYN FIN): gathered
+# as IPFLAGS and TCPFLAGS ("none" where a TCP packet sets none: a null scan). The rule's log prefix (UFW's
+# `[UFW BLOCK]`) becomes PREFIX. The interfaces name one machine's ports (eth0, ens3), but which of IN and OUT is
+# set is the packet's direction, DIRECTION: in (to this host), out (from it) or forward (routed through).
+# A field named twice takes its protocol's name the second time (UDP's own LEN is UDPLEN, an ICMP echo's ID
+# ICMPID); the packet an ICMP error quotes, in brackets, and TCP's options in parentheses are left out.
+_NETFILTER = re.compile(r"(?:^|\s)IN=\S*\s+OUT=\S*\s.*\bSRC=")
+_NETFILTER_IP_FLAGS = {"CE", "DF", "MF"}
+_NETFILTER_TCP_FLAGS = {"CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN"}
+_NETFILTER_QUOTED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
+# What stands before the prefix: the kernel's uptime stamp (dmesg), or a syslog time and host where no `kernel:` says
+# where the message begins (ulogd's text log).
+_UPTIME = re.compile(r"\s*\[\s*\d+\.\d+\]\s*")
+_SYSLOG_TIME_HOST = re.compile(r"\s*(?:<\d+>\d?\s*)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+)\s+\S+\s*")
+NETFILTER_TYPES = {
+    **dict.fromkeys(("syslog_header", "IN", "OUT", "PHYSIN", "PHYSOUT"), "sensor"), "MAC": "mac", "SRC": "addr", "DST": "addr",
+    "SPT": "port", "DPT": "port", **dict.fromkeys(("ID", "SEQ", "ACK", "ICMPID"), "id"),
+    **dict.fromkeys(("LEN", "TTL", "WINDOW", "URGP", "UDPLEN", "MTU", "TYPE", "CODE"), "count"),
+}
+
+
+def netfilter_record(line: str, start: int) -> str:
+    """A netfilter log line as a JSON record; `start`: where its IN= begins. What stands before the rule's
+    prefix (the syslog time and host, the kernel's uptime stamp) is kept whole as `syslog_header`."""
+    head = line[:start]
+    if "kernel:" in head:
+        cut = head.rindex("kernel:") + len("kernel:")
+    else:
+        time_host = _SYSLOG_TIME_HOST.match(head)
+        cut = time_host.end() if time_host else 0
+    uptime = _UPTIME.match(head[cut:])
+    cut += uptime.end() if uptime else 0
+    prefix = head[cut:].strip()
+    fields: dict[str, str] = {}
+    ip_flags, tcp_flags, proto = [], [], ""
+    for token in _NETFILTER_QUOTED.sub(" ", line[start:]).split():
+        key, eq, value = token.partition("=")
+        if eq:
+            if key == "PROTO":
+                proto = value
+            key = f"{proto}{key}" if key in fields else key
+            fields.setdefault(key, value)
+        elif token in _NETFILTER_IP_FLAGS:
+            ip_flags.append(token)
+        elif token in _NETFILTER_TCP_FLAGS:
+            tcp_flags.append(token)
+    into, out = bool(fields.get("IN")), bool(fields.get("OUT"))
+    direction = "forward" if into and out else "in" if into else "out" if out else ""
+    out_fields = [f'"syslog_header":{syslog_header(line, cut)}', f'"PREFIX":{json_text(prefix) if prefix else "null"}',
+                  f'"DIRECTION":{json_text(direction) if direction else "null"}']
+    out_fields += [f'"{key}":{json_value(value)}' for key, value in fields.items()]
+    out_fields.append(f'"IPFLAGS":{json_text(" ".join(ip_flags) or "none")}')
+    if proto == "TCP":
+        out_fields.append(f'"TCPFLAGS":{json_text(" ".join(tcp_flags) or "none")}')
+    return "{" + ",".join(out_fields) + "}"
+
+
 def key_values(line: str) -> str | None:
     """A line's key=value pairs as a JSON record (None when it holds fewer than KV_MIN_PAIRS: not such a
     line). Whatever stands before the first pair (a syslog priority, time and host) is left out. Written
@@ -31,7 +92,11 @@ def key_values(line: str) -> str | None:
         return "{" + ",".join(f'"{key}":{json_value(value)}' for key, value in pairs.items()) + "}"
     pairs = KV_PAIR.findall(line)
     if len(pairs) < KV_MIN_PAIRS:
-        return None
+        # kern.log holds the kernel's other messages among netfilter's: left out as messages, not malformed.
+        return "" if "kernel:" in line else None
+    netfilter = _NETFILTER.search(line) if "IN=" in line else None
+    if netfilter is not None:
+        return netfilter_record(line, line.index("IN=", netfilter.start()))
     if "logid=" in line and not fortigate_traffic(next((value for key, value in pairs if key == "type"), None)):
         return ""
     if "[junos@" in line and not _junos_flow(line):
