@@ -390,3 +390,54 @@ def netfilter_log(n: int, seed: int = 0, attacks: float = 0.0, host: str = "web0
         if others and i % 100 == 50:
             lines.append(f"{t} {host} kernel: [{1000 + i * 0.731:.6f}] usb 1-1: new high-speed USB device number {i // 100} using xhci_hcd")
     return "\n".join(lines) + "\n", attack
+
+
+def filterlog_log(n: int, seed: int = 0, attacks: float = 0.0, host: str = "pfsense", wan: str = "igb0", lan: str = "igb1") -> tuple[str, np.ndarray]:
+    """A pfSense firewall's filter log as its syslog sends it: the default deny rule's blocks of the internet's
+    SYNs, UDP and pings on the WAN, a pass rule's logged connections from the LAN out (TCP to the web, DNS),
+    IPv6 neighbour solicitations, CARP advertisements and the DHCP server's messages among them; and whether
+    each line is an attack's: an `attacks` share are stealth scans (null, FIN and Xmas flags) and LAN hosts'
+    connections out to a remote shell's port."""
+    rng = np.random.default_rng(seed)
+    lines, attack = [], np.zeros(n, dtype=bool)
+    for i in range(n):
+        head = f"<134>Dec  {5 + seed} {10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d} {host} filterlog[{64000 + seed}]: "
+        outside = f"198.51.{rng.integers(0, 255)}.{rng.integers(1, 254)}"
+        inside = f"10.0.0.{rng.integers(2, 200)}"
+        ip4 = f"4,0x0,,{{ttl}},{rng.integers(1, 65535)},0,{{flags}}"
+        block = f"5,,,1000000103,{wan},match,block,in,"
+        passed = f"9,,,1000000110,{lan},match,pass,in,"
+        r = rng.random()
+        if rng.random() < attacks:
+            attack[i] = True
+            if rng.random() < 0.7:
+                flags = str(rng.choice(["", "F", "FPU"]))
+                data = (f"{block}{ip4.format(ttl=rng.integers(30, 250), flags='none')},6,tcp,40,{outside},203.0.113.5,"
+                        f"{rng.integers(40000, 65535)},{rng.integers(1, 1024)},0,{flags},{rng.integers(1 << 32)},,1024,,")
+            else:
+                data = (f"{passed}{ip4.format(ttl=64, flags='DF')},6,tcp,60,{inside},{outside},{rng.integers(32768, 61000)},4444,0,S,"
+                        f"{rng.integers(1 << 32)},,64240,,mss;sackOK;TS;nop;wscale")
+        elif r < 0.5:
+            data = (f"{block}{ip4.format(ttl=rng.integers(30, 250), flags=rng.choice(['none', 'DF']))},6,tcp,{rng.choice([40, 44, 60])},"
+                    f"{outside},203.0.113.5,{rng.integers(1024, 65535)},{rng.choice([22, 23, 445, 3389, 8080])},0,S,{rng.integers(1 << 32)},,"
+                    f"{rng.choice([1024, 29200, 65535])},,{rng.choice(['', 'mss'])}")
+        elif r < 0.75:
+            data = (f"{passed}{ip4.format(ttl=64, flags='DF')},6,tcp,60,{inside},{outside},{rng.integers(32768, 61000)},"
+                    f"{rng.choice([443, 443, 80])},0,S,{rng.integers(1 << 32)},,64240,,mss;sackOK;TS;nop;wscale")
+        elif r < 0.85:
+            size = int(rng.integers(20, 60))
+            data = f"{passed}{ip4.format(ttl=64, flags='none')},17,udp,{size + 28},{inside},9.9.9.9,{rng.integers(32768, 61000)},53,{size + 8}"
+        elif r < 0.9:
+            size = int(rng.integers(30, 300))
+            data = (f"{block}{ip4.format(ttl=rng.integers(30, 250), flags='none')},17,udp,{size + 28},{outside},203.0.113.5,"
+                    f"{rng.integers(1024, 65535)},{rng.choice([137, 1900, 5060])},{size + 8}")
+        elif r < 0.95:
+            data = f"{block}{ip4.format(ttl=rng.integers(30, 250), flags='none')},1,icmp,84,{outside},203.0.113.5,request,{rng.integers(1, 65535)},{rng.integers(1, 99)}"
+        elif r < 0.98:
+            data = f"{block}6,0x00,0x00000,255,ipv6-icmp,58,32,fe80::{rng.integers(1, 999):x},ff02::1:ff00:1,neighbor solicitation"
+        else:
+            data = f"9,,,1000000110,{lan},match,pass,out,4,0x0,,255,0,0,none,112,carp,56,10.0.0.2,224.0.0.18,advertise,255,1,2,0,1"
+        lines.append(head + data)
+        if i % 100 == 50:
+            lines.append(f"<190>Dec  {5 + seed} 10:00:00 {host} dhcpd[{300 + seed}]: DHCPACK on {inside} to 00:11:22:33:44:55 via {lan}")
+    return "\n".join(lines) + "\n", attack

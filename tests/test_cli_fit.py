@@ -798,7 +798,7 @@ def test_fit_names_a_kind_of_held_out_rows_the_trim_may_have_left_out(tmp_path, 
     out as worst-fitting, and unlike the rest, so the kind is never learned and its held-out rows are the
     ones above the threshold. Fit says so, names the kind, and says what to do if it is normal: --trim 0,
     after which it is learned and nothing is said."""
-    from vaeguard.calibrate import left_out_kinds
+    from vaeguard.calibrate import left_out_kinds, threshold_for
     from vaeguard.encode import CategoricalColumn
 
     from .logdata import dns_log
@@ -806,7 +806,7 @@ def test_fit_names_a_kind_of_held_out_rows_the_trim_may_have_left_out(tmp_path, 
     (tmp_path / "dns.log").write_text(dns_log(5000, seed=0, nxdomain=0.03)[0])
     res = invoke(runner, "fit", tmp_path / "dns.log", "--model", tmp_path / "m", "--epochs", "60")
     assert res.exit_code == 0, res.output
-    told = [line for line in res.stderr.splitlines() if "held-out rows above the threshold" in line]
+    told = [line for line in res.stderr.splitlines() if "held-out rows at or above the threshold" in line]
     assert len(told) == 1 and "rcode = 3, rcode_name = NXDOMAIN" in told[0] and told[0].endswith("refit with --trim 0"), res.stderr
     res = invoke(runner, "fit", tmp_path / "dns.log", "--model", tmp_path / "m", "--epochs", "60", "--trim", "0", "--json")
     assert res.exit_code == 0 and json.loads(res.stdout)["left_out_kinds"] == [] and "--trim 0" not in res.stderr, res.output
@@ -819,3 +819,8 @@ def test_fit_names_a_kind_of_held_out_rows_the_trim_may_have_left_out(tmp_path, 
     assert [(k.value, k.rows, k.above, k.above_all) for k in found] == [("b", 4, 3, 3)]
     assert left_out_kinds([col], codes, scores, threshold=15.0, trim=0.0) == []
     assert left_out_kinds([col], codes, scores, threshold=15.0, trim=0.03) == []  # 4% of the rows: more than the trim leaves out
+    # A kind of identical rows (a firewall's CARP advertisements) scores one value, and the threshold is that score
+    # and its rounding (calibrate.threshold_for): none of its rows lies above it, yet it sets it.
+    tied = np.r_[np.linspace(0, 10, 96), [30.0] * 4]
+    found = left_out_kinds([col], codes, tied, threshold=float(threshold_for(np.sort(tied), 0.03)), trim=0.05)
+    assert [(k.value, k.rows, k.above) for k in found] == [("b", 4, 4)]

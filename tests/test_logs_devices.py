@@ -1,4 +1,4 @@
-"""Firewalls' logs: Juniper SRX, FortiGate, Palo Alto, Cisco ASA and Firepower, SonicWall, CEF, LEEF, Check Point and Linux netfilter."""
+"""Firewalls' logs: Juniper SRX, FortiGate, Palo Alto, Cisco ASA and Firepower, SonicWall, CEF, LEEF, Check Point, Linux netfilter and pf (pfSense, OPNsense)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from vaeguard.sources import open_source, read_table
 
 from .conftest import invoke
-from .logdata import assert_lines_told, assert_scored_as_home, fit_log, fortigate_log, netfilter_log, panos_log
+from .logdata import assert_lines_told, assert_scored_as_home, filterlog_log, fit_log, fortigate_log, netfilter_log, panos_log
 
 
 def srx_log(n: int, host: str, iface: str, nat: str, seed: int) -> str:
@@ -835,3 +835,37 @@ def test_a_linux_netfilter_log_reads_its_flags_prefix_and_direction(tmp_path, ru
     assert roc_auc_score(attack, scored["anomaly_score"]) > 0.99 and scored["is_anomaly"][attack].mean() > 0.9
     top = scored["top_features"][attack].str.split(";").str[0]
     assert set(top) == {"TCPFLAGS", "DIRECTION"}, top.value_counts()
+
+
+def test_a_pfsense_filter_log_is_read_by_its_fields_places(tmp_path, runner):
+    """pf's filter log (pfSense, OPNsense: `filterlog: 5,,,1000000103,igb0,match,block,in,4,...`) is CSV whose
+    fields depend on the IP version and protocol: before, its first line was taken for a header. Each line is
+    named by pf's field list for its protocol (TCP's flags and options, ICMP's type and its own fields, CARP);
+    the rule's tracker, the action, direction and flags are modelled, the interfaces, addresses, IP ids and
+    sequence numbers left out, so another firewall's log of the same packets scores as this one's; the DHCP
+    server's messages in the same stream are left out and counted."""
+    from sklearn.metrics import roc_auc_score
+
+    train, home, other = tmp_path / "filter.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(filterlog_log(4000, seed=0)[0])
+    day, attack = filterlog_log(4000, seed=1, attacks=0.03)
+    home.write_text(day)
+    other.write_text(filterlog_log(4000, seed=1, attacks=0.03, host="fw2", wan="em0", lan="em1")[0] + "<134>Dec  6 fw2 filterlog[1]: 5,,\n")
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 4000 and src.describe(df.columns) == "pf filter log (pfSense, OPNsense) (pf's filter log (pfSense, OPNsense): a logged packet a line)"
+    assert src.skipped_summary() == "40 non-flow events left out"
+    assert {"tcp_flags", "options", "icmp_type", "carp_type", "flow_label", "hop_limit"} <= set(df.columns)
+    assert (df["tcp_flags"].dropna() == "S").all() and set(df["icmp_type"].dropna()) == {"request", "neighbor solicitation"}
+    model, roles = fit_log(runner, train, tmp_path, epochs=40)
+    assert roles["src_port"] == roles["dst_port"] == "port" and roles["tracker"] == roles["action"] == "categorical", roles
+    # The CARP advertisements, 2% of the lines and all alike, are left out of training by the trim and stand at
+    # the threshold: fit names them.
+    res = invoke(runner, "fit", train, "--model", tmp_path / "m2", "--epochs", "40", "--json")
+    assert {"protocol", "carp"} <= {v for k in json.loads(res.stdout)["left_out_kinds"] for v in k.values()}, res.stdout
+    assert all(roles[c] == "ignored" for c in ("syslog_header", "interface", "rule_number", "protocol_id", "src_ip", "dst_ip", "id", "seq")), roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path, flagged=0.1)
+    assert_lines_told(runner, model, scored, other, tmp_path, "1 malformed line skipped")
+    home_scores = scored["home"]
+    assert roc_auc_score(attack, home_scores["anomaly_score"]) > 0.99 and home_scores["is_anomaly"][attack].mean() > 0.9
+    assert set(home_scores["top_features"][attack].str.split(";").str[0]) <= {"tcp_flags", "dst_port"}

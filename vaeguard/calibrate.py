@@ -159,7 +159,7 @@ def left_out_warning(kinds: list[LeftOutKind], trim: float) -> str:
         return ""
     first = kinds[0]
     named = ", ".join(f"{k.column} = {k.value}" for k in kinds if (k.rows, k.above) == (first.rows, first.above))
-    return (f"{first.above:,} of the {first.above_all:,} held-out rows above the threshold are of one kind, {named} "
+    return (f"{first.above:,} of the {first.above_all:,} held-out rows at or above the threshold are of one kind, {named} "
             f"({first.share:.1%} of the held-out rows), and most of that kind scores among the worst-fitting {trim:.0%}: fit "
             f"leaves each batch's worst-fitting {trim:.0%} out of training (--trim) so that anomalies in it are not learned, "
             f"and a kind of normal row rarer than that may be left out with them; if such rows are normal, refit with --trim 0")
@@ -174,7 +174,9 @@ def left_out_kinds(categorical, x_cat: np.ndarray, scores: np.ndarray, threshold
     the threshold."""
     from .encode import OTHER, UNKNOWN
 
-    above = scores > threshold
+    # At the threshold counts as above: a kind of identical rows (a firewall's CARP advertisements) scores one
+    # value, the threshold is that score (and its rounding: threshold_for), and none of them lies above it.
+    above = scores >= threshold - 2 * rounding(threshold)
     n, n_above = len(scores), int(above.sum())
     if trim <= 0 or n_above < 3 or not len(categorical):
         return []

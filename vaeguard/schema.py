@@ -632,6 +632,8 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
+    if base == "label":  # pf's rule tracker: digits that name a rule (1000000103 read as a time by its size)
+        return ColumnSpec(name, CATEGORICAL, f"a label (type {hint}): names a rule or a kind, measures nothing")
     if base == "mac":  # netfilter's MAC=: the frame's destination and source and its EtherType, in one field
         return ColumnSpec(name, IGNORED, "hardware (MAC) address: identifies a device")
     if base == "cloud":

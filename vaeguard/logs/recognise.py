@@ -9,6 +9,7 @@ from .events import CEF_CORE, CEF_TYPES, CHECKPOINT_CORE, CHECKPOINT_TYPES, LEEF
 from .firewalls import ASA_CORE, ASA_DENY_CORE, ASA_TYPES, FTD_TYPES, PANOS_CORE, PANOS_TYPES, pan_os_export_fields, pan_os_export_hints
 from .keyvalue import FORTIGATE_CORE, FORTIGATE_TYPES, JUNOS_TYPES, NETFILTER_TYPES, sonicwall_hints
 from .lines import picked
+from .pf import FILTERLOG_CORE, FILTERLOG_TYPES
 
 # nfdump's CSV output (`nfdump -o csv`: NetFlow and IPFIX records as a collector stores them), by its own
 # short names. Besides the flow it names the exporter that saw it: the router (ra), its interfaces (in, out),
@@ -47,6 +48,7 @@ _EXPORTERS = (
     ("Check Point logs", lambda n: CHECKPOINT_CORE <= n),
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Juniper SRX session log", lambda n: {"source-address", "destination-address", "session-id-32"} <= n),
+    ("pf filter log (pfSense, OPNsense)", lambda n: FILTERLOG_CORE <= n),
     ("Linux netfilter packet log (iptables, nftables, UFW)", lambda n: {"IN", "OUT", "SRC", "DST", "PROTO", "DIRECTION"} <= n),
     ("goflow2 flow records", lambda n: {"time_flow_start_ns", "src_addr", "dst_addr", "sampler_address"} <= n),
     ("pmacct flow records", lambda n: {"ip_src", "ip_dst", "port_src", "port_dst"} <= n),
@@ -73,7 +75,8 @@ _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": picke
           "Palo Alto Networks traffic log": picked(PANOS_TYPES),
           "Palo Alto Networks traffic log export": pan_os_export_hints,
           "Cisco ASA connection log": picked(ASA_TYPES), "Cisco Firepower connection events": picked(FTD_TYPES),
-          "Juniper SRX session log": picked(JUNOS_TYPES), "Linux netfilter packet log (iptables, nftables, UFW)": picked(NETFILTER_TYPES), "CEF events": picked(CEF_TYPES),
+          "Juniper SRX session log": picked(JUNOS_TYPES), "Linux netfilter packet log (iptables, nftables, UFW)": picked(NETFILTER_TYPES),
+          "pf filter log (pfSense, OPNsense)": picked(FILTERLOG_TYPES), "CEF events": picked(CEF_TYPES),
           "LEEF events": picked(LEEF_TYPES), "Check Point logs": picked(CHECKPOINT_TYPES)}
 
 
