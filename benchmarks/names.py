@@ -31,7 +31,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.logdata import dns_log, eve_dns_text, http_log  # noqa: E402
+from tests.logdata import access_log_text, dns_log, eve_dns_text, http_log  # noqa: E402
 
 VAEGUARD = [sys.executable, "-m", "vaeguard"]
 ROWS = 20_000
@@ -39,7 +39,8 @@ ATTACKS = 0.02
 
 
 def logs(folder: Path) -> list[tuple[str, Path, Path, np.ndarray, list[str], list[str], str]]:
-    """(name, training log, scored log, attack mask, extra fit options, options as before, what changed)."""
+    """(name, training log, scored log, attack mask, extra fit options, options as before (None: not read
+    before), what changed)."""
     out = []
     for name, nx in (("Zeek dns.log", 0.0), ("Zeek dns.log, 3% NXDOMAIN", 0.03)):
         train, _ = dns_log(ROWS, seed=0, nxdomain=nx)
@@ -71,6 +72,13 @@ def logs(folder: Path) -> list[tuple[str, Path, Path, np.ndarray, list[str], lis
     b.write_text(day)
     before = role_before(a, "uri")
     out.append(("Zeek http.log", a, b, attack, [], ["--role", f"uri={before}"], f"uri: url / {before}"))
+    # The same requests as a web server and a proxy write them: neither log could be read before (the access
+    # log's first line was taken for a CSV header; Squid's lines were one column of id-like text).
+    for name, squid in (("the same as nginx's access log (Combined Log Format)", False), ("the same as Squid's access log", True)):
+        a, b = folder / f"access{squid}-a.log", folder / f"access{squid}-b.log"
+        a.write_text(access_log_text(train, squid=squid))
+        b.write_text(access_log_text(day, squid=squid))
+        out.append((name, a, b, attack, [], None, "uri: url / not read"))
     return out
 
 
@@ -108,7 +116,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vaeguard-names-") as tmp:
         folder = Path(tmp)
         for i, (name, train, scored, y, extra, before, what) in enumerate(logs(folder)):
-            for how, options in (("now (no options)", extra), ("now, `--trim 0`", [*extra, "--trim", "0"]), ("as before", [*extra, *before])):
+            for how, options in (("now (no options)", extra), ("now, `--trim 0`", [*extra, "--trim", "0"]), ("as before", [*extra, *(before or [])])):
+                if before is None and how == "as before":
+                    lines.append(f"| {name} | {what} | as before | not read | | | | | |")
+                    continue
                 r = run(folder, train, scored, y, options, f"{i}-{how[:3]}")
                 lines.append(f"| {name} | {what} | {how}{' `' + ' '.join(before) + '`' if how == 'as before' else ''} | {r['roc']:.3f} | "
                              f"{r['pr']:.3f} | {r['attacks']:.1%} | {r['others']:.1%} | {r['top']} | {r['seconds']:.1f} |")

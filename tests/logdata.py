@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -441,3 +442,22 @@ def filterlog_log(n: int, seed: int = 0, attacks: float = 0.0, host: str = "pfse
         if i % 100 == 50:
             lines.append(f"<190>Dec  {5 + seed} 10:00:00 {host} dhcpd[{300 + seed}]: DHCPACK on {inside} to 00:11:22:33:44:55 via {lan}")
     return "\n".join(lines) + "\n", attack
+
+
+_AGENTS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+           "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148")
+
+
+def access_log_text(http_log_text: str, squid: bool = False) -> str:
+    """The requests of an `http_log` as the web server writes them in the Combined Log Format (nginx's and
+    Apache's default), or with squid=True as Squid's native access log writes them, proxied."""
+    out = []
+    for i, r in enumerate(line.split("\t") for line in http_log_text.splitlines() if not line.startswith("#")):
+        ts, client, method, host, uri, status, size = float(r[0]), r[2], r[6], r[7], r[8], r[9], r[10]
+        if squid:
+            out.append(f"{ts:.3f} {37 + i % 400:6d} {client} TCP_MISS/{status} {size} {method} https://{host}{uri} - "
+                       f"HIER_DIRECT/10.0.0.80 text/html")
+        else:
+            when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(ts))
+            out.append(f'{client} - - [{when}] "{method} {uri} HTTP/1.1" {status} {size} "-" "{_AGENTS[i % 2]}"')
+    return "\n".join(out) + "\n"

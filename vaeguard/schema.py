@@ -680,7 +680,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         present = s.dropna()
         nunique = int(present.astype(str).nunique())
         if nunique > 1 and holds(DOMAIN, present):  # one site's own log: its one name is a constant, as any text's
-            return shape_spec(DOMAIN, name, present, "the HTTP Host header (Zeek http log)", nunique)
+            return shape_spec(DOMAIN, name, present, "the site a request asked for by its name, as the log's format says", nunique)
         return None
     if base == "port":
         return ColumnSpec(name, PORT, "port (type port): the service port is a category, the rest pooled as ephemeral")

@@ -41,7 +41,8 @@ from .streams import (
     lzma_error, open_compressed, read_up_to,
 )
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "cef", "leef", "checkpoint", "vpc")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "access", "squid", "cef", "leef", "checkpoint",
+           "vpc")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 # How the summaries say a firewall's syslog was read (Source.log_lines).
@@ -49,6 +50,7 @@ LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection
                    "ftd": "Cisco Firepower syslog: connection end events",
                    "junos": "Juniper SRX syslog: session closes",
                    "filterlog": "pf's filter log (pfSense, OPNsense): a logged packet a line",
+                   "access": "a web server's access log (Common or Combined Log Format)", "squid": "Squid's access log (native format)",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
                    "checkpoint": "Check Point Log Exporter syslog",
                    "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order",
@@ -92,7 +94,8 @@ class Source:
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     # A firewall's syslog, read a line at a time (RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
     # connection teardowns, "ftd", Firepower's connection events, "junos", a Juniper SRX's session closes in
-    # its default syslog format, "filterlog", pf's filter log (pfSense, OPNsense), "cef" and "leef", CEF and
+    # its default syslog format, "filterlog", pf's filter log (pfSense, OPNsense), "access", a web server's
+    # access log (Common or Combined Log Format), "squid", Squid's native access log, "cef" and "leef", CEF and
     # LEEF events, "checkpoint", a Check Point Log
     # Exporter's syslog, as JSON records; "panos", a PAN-OS firewall's traffic logs, and "vpc", AWS VPC Flow
     # Logs without their header line, as CSV rows named `names_by_place`.
@@ -296,9 +299,10 @@ class Source:
             from .logs.firewalls import asa_record, ftd_record, pan_os_line
             from .logs.keyvalue import junos_record, key_values
             from .logs.pf import filterlog_record
+            from .logs.web import access_record, squid_record
 
             parse = {"kv": key_values, "asa": asa_record, "ftd": ftd_record, "junos": junos_record, "filterlog": filterlog_record,
-                     "cef": cef_record, "leef": leef_record,
+                     "access": access_record, "squid": squid_record, "cef": cef_record, "leef": leef_record,
                      "checkpoint": checkpoint_record, "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
             raw = io.BufferedReader(RecordLines(raw, self, parse, ",".join(self.names_by_place)), buffer_size=1 << 20)
         if self.skip_bytes:
@@ -764,7 +768,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
                       log_lines=kind, names_by_place=names)
     # key=value lines, an ASA's teardowns, Firepower's connection events, an SRX's session closes, pf's filter log, CEF, LEEF
     # and Check Point logs are read as the JSON records they become
-    records = kind in ("kv", "asa", "ftd", "junos", "filterlog", "cef", "leef", "checkpoint")
+    records = kind in ("kv", "asa", "ftd", "junos", "filterlog", "access", "squid", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
@@ -863,6 +867,7 @@ def _guess_text_format(text: str) -> str:
     from .logs.firewalls import looks_cisco_asa, looks_ftd_events, looks_pan_os
     from .logs.keyvalue import looks_junos, looks_key_value
     from .logs.pf import looks_filterlog
+    from .logs.web import looks_access_log, looks_squid
 
     # Before key=value: a CEF or LEEF event's attributes are key=value pairs too.
     if looks_cef(text):
@@ -873,6 +878,10 @@ def _guess_text_format(text: str) -> str:
         return "checkpoint"
     if looks_filterlog(text):  # before key=value: OPNsense's RFC 5424 header holds a pair, and its data are CSV
         return "filterlog"
+    if looks_access_log(text):  # before key=value and CSV: a request's query holds pairs, its fields spaces
+        return "access"
+    if looks_squid(text):
+        return "squid"
     if looks_key_value(text):
         return "kv"
     if looks_vpc_default(text):

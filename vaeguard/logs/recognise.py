@@ -10,6 +10,7 @@ from .firewalls import ASA_CORE, ASA_DENY_CORE, ASA_TYPES, FTD_TYPES, PANOS_CORE
 from .keyvalue import FORTIGATE_CORE, FORTIGATE_TYPES, JUNOS_TYPES, NETFILTER_TYPES, sonicwall_hints
 from .lines import picked
 from .pf import FILTERLOG_CORE, FILTERLOG_TYPES
+from .web import ACCESS_CORE, ACCESS_TYPES, SQUID_CORE, SQUID_TYPES
 
 # nfdump's CSV output (`nfdump -o csv`: NetFlow and IPFIX records as a collector stores them), by its own
 # short names. Besides the flow it names the exporter that saw it: the router (ra), its interfaces (in, out),
@@ -49,6 +50,8 @@ _EXPORTERS = (
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Juniper SRX session log", lambda n: {"source-address", "destination-address", "session-id-32"} <= n),
     ("pf filter log (pfSense, OPNsense)", lambda n: FILTERLOG_CORE <= n),
+    ("web server access log", lambda n: ACCESS_CORE <= n),
+    ("Squid access log", lambda n: SQUID_CORE <= n),
     ("Linux netfilter packet log (iptables, nftables, UFW)", lambda n: {"IN", "OUT", "SRC", "DST", "PROTO", "DIRECTION"} <= n),
     ("goflow2 flow records", lambda n: {"time_flow_start_ns", "src_addr", "dst_addr", "sampler_address"} <= n),
     ("pmacct flow records", lambda n: {"ip_src", "ip_dst", "port_src", "port_dst"} <= n),
@@ -76,7 +79,8 @@ _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": picke
           "Palo Alto Networks traffic log export": pan_os_export_hints,
           "Cisco ASA connection log": picked(ASA_TYPES), "Cisco Firepower connection events": picked(FTD_TYPES),
           "Juniper SRX session log": picked(JUNOS_TYPES), "Linux netfilter packet log (iptables, nftables, UFW)": picked(NETFILTER_TYPES),
-          "pf filter log (pfSense, OPNsense)": picked(FILTERLOG_TYPES), "CEF events": picked(CEF_TYPES),
+          "pf filter log (pfSense, OPNsense)": picked(FILTERLOG_TYPES), "web server access log": picked(ACCESS_TYPES),
+          "Squid access log": picked(SQUID_TYPES), "CEF events": picked(CEF_TYPES),
           "LEEF events": picked(LEEF_TYPES), "Check Point logs": picked(CHECKPOINT_TYPES)}
 
 
