@@ -869,3 +869,22 @@ def test_a_pfsense_filter_log_is_read_by_its_fields_places(tmp_path, runner):
     home_scores = scored["home"]
     assert roc_auc_score(attack, home_scores["anomaly_score"]) > 0.99 and home_scores["is_anomaly"][attack].mean() > 0.9
     assert set(home_scores["top_features"][attack].str.split(";").str[0]) <= {"tcp_flags", "dst_port"}
+
+
+def test_a_meraki_flow_log_is_read_as_key_value_pairs_with_its_rule(tmp_path):
+    """Cisco Meraki's flows syslog: a header of a third of the line (priority, epoch with nanoseconds, device,
+    log type) before the pairs, then the rule that matched after `pattern:`. The pairs covered less than 60% of
+    the whole line, and the log was read as a space-separated table with its first line for a header; the
+    share is now taken from the first pair on, and the rule is kept."""
+    from vaeguard.schema import infer_schema
+
+    rng = np.random.default_rng(0)
+    lines = [f"<134>1 {1700000000 + i}.{rng.integers(10**9):09d} MX84 flows src=10.0.0.{rng.integers(2, 200)} dst=93.184.{rng.integers(255)}.7 "
+             f"mac=58:1F:AA:CE:{rng.integers(10, 99)}:F2 protocol=tcp sport={rng.integers(1024, 65535)} dport={rng.choice([80, 443])} "
+             f"pattern: {rng.choice(['allow all', '1 (dst 93.184.0.0/16)'])}" for i in range(300)]
+    (tmp_path / "meraki.log").write_text("\n".join(lines) + "\n")
+    src = open_source(str(tmp_path / "meraki.log"))
+    df, _ = read_table(src)
+    assert len(df) == 300 and src.log_lines == "kv" and set(df["pattern"]) == {"allow all", "1 (dst 93.184.0.0/16)"}
+    roles = {s.name: s.role for s in infer_schema(df, hints=src.hints)}
+    assert roles["sport"] == roles["dport"] == "port" and roles["pattern"] == "categorical" and roles["src"] == roles["mac"] == "ignored", roles

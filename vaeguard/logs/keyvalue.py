@@ -112,7 +112,15 @@ def key_values(line: str) -> str | None:
             out.append(f'"{key}":{json_text(value) if value else "null"}')
         else:
             out.append(f'"{key}":{json_value(value)}')
+    rule = _MERAKI_PATTERN.search(line)
+    if rule is not None and all(key != "pattern" for key, _ in pairs):
+        out.append(f'"pattern":{json_text(rule.group(1).strip())}')
     return "{" + ",".join(out) + "}"
+
+
+# Cisco Meraki's flows and firewall syslog (`<134>1 1700000000.636961686 MX84 flows src=10.0.0.5 dst=... protocol=tcp
+# sport=52421 dport=443 pattern: allow all`) ends with the rule that matched, after a colon: kept as `pattern`.
+_MERAKI_PATTERN = re.compile(r"\spattern: (.*)$")
 
 
 # SonicWall's syslog (SonicOS's default format) logs a connection when it opens (m=98, nothing back yet) and
@@ -236,7 +244,12 @@ def looks_key_value(text: str) -> bool:
         if _piped(line):
             return True
         pairs = KV_PAIR.findall(line)
-        return len(pairs) >= KV_MIN_PAIRS and sum(len(k) + len(v) + 1 for k, v in pairs) >= 0.6 * len(line.strip())
+        if len(pairs) < KV_MIN_PAIRS:
+            return False
+        # From the first pair on: the syslog header before it is left out of the record (Meraki's `<134>1
+        # 1700000000.636961686 MX84 flows` is a third of its line).
+        start = KV_PAIR.search(line).start()
+        return sum(len(k) + len(v) + 1 for k, v in pairs) >= 0.6 * len(line[start:].strip())
 
     return most_lines(text, record)
 
