@@ -1,6 +1,6 @@
 """DNS names and URLs measured by their shape, on generated logs: how the tunnels and injections among them rank.
 
-    python benchmarks/names.py        # -> benchmarks/results/names.md (about six minutes)
+    python benchmarks/names.py        # -> benchmarks/results/names.md (about eight minutes)
 
 No real capture with labelled DNS tunnels or web attacks is at hand, so the logs are the tests' generated
 ones (tests/logdata.py): an office's Zeek dns.log (popular sites, CDN names, reverse lookups, its own hosts,
@@ -31,7 +31,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.logdata import access_log_text, dns_log, eve_dns_text, http_log  # noqa: E402
+from tests.logdata import access_log_text, dns_log, dns_query_log_text, eve_dns_text, http_log  # noqa: E402
 
 VAEGUARD = [sys.executable, "-m", "vaeguard"]
 ROWS = 20_000
@@ -50,6 +50,12 @@ def logs(folder: Path) -> list[tuple[str, Path, Path, np.ndarray, list[str], lis
         b.write_text(day)
         out.append((name, a, b, tunnel, [], ["--role", "query=categorical"], "query: domain / categorical"))
         if nx == 0.0:
+            # The same queries in a resolver's own query log: not read before (one column of text).
+            for server, title in (("bind", "BIND's query log"), ("dnsmasq", "dnsmasq's (Pi-hole's) query log")):
+                qa, qb = folder / f"{server}-a.log", folder / f"{server}-b.log"
+                qa.write_text(dns_query_log_text(train, server))
+                qb.write_text(dns_query_log_text(day, server))
+                out.append((f"the same as {title}", qa, qb, tunnel, [], None, "query: domain / not read"))
             ea, eb = folder / "eve-a.json", folder / "eve-b.json"
             ea.write_text(eve_dns_text(train, flows=False))
             eb.write_text(eve_dns_text(day, flows=False))

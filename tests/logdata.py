@@ -461,3 +461,22 @@ def access_log_text(http_log_text: str, squid: bool = False) -> str:
             when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(ts))
             out.append(f'{client} - - [{when}] "{method} {uri} HTTP/1.1" {status} {size} "-" "{_AGENTS[i % 2]}"')
     return "\n".join(out) + "\n"
+
+
+def dns_query_log_text(dns_log_text: str, server: str = "bind") -> str:
+    """The queries of a `dns_log` as a DNS server's query log writes them: BIND's (server="bind"), dnsmasq's
+    (with its forwarded and reply lines for each query) or Unbound's."""
+    out = []
+    for i, r in enumerate(line.split("\t") for line in dns_log_text.splitlines() if not line.startswith("#")):
+        ts, client, port, query, qtype = float(r[0]), r[2], r[3], r[9], r[12]
+        if server == "bind":
+            when = time.strftime("%d-%b-%Y %H:%M:%S", time.gmtime(ts))
+            out.append(f"{when}.{i % 1000:03d} queries: info: client @0x7f8a1c0b{i % 4096:04x} {client}#{port} ({query}): "
+                       f"query: {query} IN {qtype} +E(0)K (10.0.0.1)")
+        elif server == "dnsmasq":
+            when = time.strftime("%b %d %H:%M:%S", time.gmtime(ts))
+            out += [f"{when} dnsmasq[812]: query[{qtype}] {query} from {client}", f"{when} dnsmasq[812]: forwarded {query} to 9.9.9.9",
+                    f"{when} dnsmasq[812]: reply {query} is {r[15] if r[15] != '(empty)' else 'NXDOMAIN'}"]
+        else:
+            out.append(f"[{int(ts)}] unbound[1234:0] info: {client} {query}. {qtype} IN")
+    return "\n".join(out) + "\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -41,8 +42,10 @@ from .streams import (
     lzma_error, open_compressed, read_up_to,
 )
 
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "access", "squid", "cef", "leef", "checkpoint",
-           "vpc")
+# A line of Unbound's log: its time in brackets, then the daemon's name.
+UNBOUND_LINE = re.compile(r"^\[\d+\] unbound\[")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "access", "squid", "dnsquery", "cef", "leef",
+           "checkpoint", "vpc")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 # How the summaries say a firewall's syslog was read (Source.log_lines).
@@ -51,6 +54,7 @@ LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection
                    "junos": "Juniper SRX syslog: session closes",
                    "filterlog": "pf's filter log (pfSense, OPNsense): a logged packet a line",
                    "access": "a web server's access log (Common or Combined Log Format)", "squid": "Squid's access log (native format)",
+                   "dnsquery": "a DNS server's query log (BIND, dnsmasq, Unbound): a query a row",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
                    "checkpoint": "Check Point Log Exporter syslog",
                    "panos": "PAN-OS syslog lines: traffic logs, named in PAN-OS's field order",
@@ -95,7 +99,8 @@ class Source:
     # A firewall's syslog, read a line at a time (RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
     # connection teardowns, "ftd", Firepower's connection events, "junos", a Juniper SRX's session closes in
     # its default syslog format, "filterlog", pf's filter log (pfSense, OPNsense), "access", a web server's
-    # access log (Common or Combined Log Format), "squid", Squid's native access log, "cef" and "leef", CEF and
+    # access log (Common or Combined Log Format), "squid", Squid's native access log, "dnsquery", a DNS server's
+    # query log (BIND, dnsmasq, Unbound), "cef" and "leef", CEF and
     # LEEF events, "checkpoint", a Check Point Log
     # Exporter's syslog, as JSON records; "panos", a PAN-OS firewall's traffic logs, and "vpc", AWS VPC Flow
     # Logs without their header line, as CSV rows named `names_by_place`.
@@ -254,8 +259,11 @@ class Source:
         if self.bad_lines:
             parts.append(f"{self.bad_lines:,} malformed line{'s' if self.bad_lines != 1 else ''} skipped (e.g. {self.bad_example!r})")
         if self.other_events:
-            kind = f"other than {', '.join(self.events)}" if self.events else "non-flow"
-            parts.append(f"{self.other_events:,} {kind} event{'s' if self.other_events != 1 else ''} left out")
+            if self.log_lines == "dnsquery":  # dnsmasq's forwarded and reply lines for each query: no event of another kind
+                parts.append(f"{self.other_events:,} line{'s' if self.other_events != 1 else ''} other than queries left out")
+            else:
+                kind = f"other than {', '.join(self.events)}" if self.events else "non-flow"
+                parts.append(f"{self.other_events:,} {kind} event{'s' if self.other_events != 1 else ''} left out")
         if self.netflow_events:
             parts.append(f"{self.netflow_events:,} netflow event{'s' if self.netflow_events != 1 else ''} left out "
                          "(the log's flow events hold the same connections, both directions in one row)")
@@ -298,11 +306,12 @@ class Source:
             from .logs.events import cef_record, checkpoint_record, leef_record
             from .logs.firewalls import asa_record, ftd_record, pan_os_line
             from .logs.keyvalue import junos_record, key_values
+            from .logs.dnsquery import dns_query_record
             from .logs.pf import filterlog_record
             from .logs.web import access_record, squid_record
 
             parse = {"kv": key_values, "asa": asa_record, "ftd": ftd_record, "junos": junos_record, "filterlog": filterlog_record,
-                     "access": access_record, "squid": squid_record, "cef": cef_record, "leef": leef_record,
+                     "access": access_record, "squid": squid_record, "dnsquery": dns_query_record, "cef": cef_record, "leef": leef_record,
                      "checkpoint": checkpoint_record, "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
             raw = io.BufferedReader(RecordLines(raw, self, parse, ",".join(self.names_by_place)), buffer_size=1 << 20)
         if self.skip_bytes:
@@ -768,7 +777,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
                       log_lines=kind, names_by_place=names)
     # key=value lines, an ASA's teardowns, Firepower's connection events, an SRX's session closes, pf's filter log, CEF, LEEF
     # and Check Point logs are read as the JSON records they become
-    records = kind in ("kv", "asa", "ftd", "junos", "filterlog", "access", "squid", "cef", "leef", "checkpoint")
+    records = kind in ("kv", "asa", "ftd", "junos", "filterlog", "access", "squid", "dnsquery", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
@@ -860,12 +869,15 @@ def _guess_text_format(text: str) -> str:
     if first.startswith(("#separator ", "#separator\t", "#fields\t")):
         return "zeek"
     after = first[1:].lstrip()[:1]
-    if first.startswith("{") or (first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit())):
+    # Unbound's log lines open with the time in brackets, `[1764928800] unbound[1234:0] info: ...`: no JSON array.
+    array = first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit()) and not UNBOUND_LINE.match(first)
+    if first.startswith("{") or array:
         return "json"
     from .logs.cloud import looks_vpc_default
     from .logs.events import looks_cef, looks_checkpoint, looks_leef
     from .logs.firewalls import looks_cisco_asa, looks_ftd_events, looks_pan_os
     from .logs.keyvalue import looks_junos, looks_key_value
+    from .logs.dnsquery import looks_dns_query_log
     from .logs.pf import looks_filterlog
     from .logs.web import looks_access_log, looks_squid
 
@@ -882,6 +894,8 @@ def _guess_text_format(text: str) -> str:
         return "access"
     if looks_squid(text):
         return "squid"
+    if looks_dns_query_log(text):
+        return "dnsquery"
     if looks_key_value(text):
         return "kv"
     if looks_vpc_default(text):

@@ -241,6 +241,8 @@ OTHER_EVENTS = {
           "m=537 \"Connection Closed\")",
     "asa": "no connection teardown (%ASA-6-302014, 302016), which the ASA sends at level 6 (informational), nor a "
            "denial by an access list (%ASA-4-106023, or 106100 where its entry logs); set its syslog level to informational, or give the log that holds them",
+    "dnsquery": "no query line (BIND's `query:`, dnsmasq's `query[A]`, Unbound's `info:` with a name), which a DNS server "
+                "writes with its query logging on (BIND's querylog, dnsmasq's log-queries, Unbound's log-queries); give that log",
     "filterlog": "no filter log line (filterlog: ...), which pf writes for the rules set to log; give the firewall's filter log",
     "junos": "no session close (RT_FLOW_SESSION_CLOSE), which an SRX logs for a policy with `then log session-close`; "
              "set it, or give the log that holds them",

@@ -5,6 +5,7 @@ format carries none (nfdump's CSV, VPC Flow Logs, the firewall logs).
 from __future__ import annotations
 
 from .cloud import GCP_CLOUD_PARTS, GCP_FLOW_CORE, GCP_ROUTE_PARTS, GCP_TYPES, VPC_FLOW_CORE, VPC_FLOW_TYPES
+from .dnsquery import DNS_QUERY_CORE, DNS_QUERY_TYPES
 from .events import CEF_CORE, CEF_TYPES, CHECKPOINT_CORE, CHECKPOINT_TYPES, LEEF_CORE, LEEF_TYPES
 from .firewalls import ASA_CORE, ASA_DENY_CORE, ASA_TYPES, FTD_TYPES, PANOS_CORE, PANOS_TYPES, pan_os_export_fields, pan_os_export_hints
 from .keyvalue import FORTIGATE_CORE, FORTIGATE_TYPES, JUNOS_TYPES, NETFILTER_TYPES, sonicwall_hints
@@ -52,6 +53,7 @@ _EXPORTERS = (
     ("pf filter log (pfSense, OPNsense)", lambda n: FILTERLOG_CORE <= n),
     ("web server access log", lambda n: ACCESS_CORE <= n),
     ("Squid access log", lambda n: SQUID_CORE <= n),
+    ("DNS server query log", lambda n: DNS_QUERY_CORE <= n),
     ("Linux netfilter packet log (iptables, nftables, UFW)", lambda n: {"IN", "OUT", "SRC", "DST", "PROTO", "DIRECTION"} <= n),
     ("goflow2 flow records", lambda n: {"time_flow_start_ns", "src_addr", "dst_addr", "sampler_address"} <= n),
     ("pmacct flow records", lambda n: {"ip_src", "ip_dst", "port_src", "port_dst"} <= n),
@@ -80,7 +82,7 @@ _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": picke
           "Cisco ASA connection log": picked(ASA_TYPES), "Cisco Firepower connection events": picked(FTD_TYPES),
           "Juniper SRX session log": picked(JUNOS_TYPES), "Linux netfilter packet log (iptables, nftables, UFW)": picked(NETFILTER_TYPES),
           "pf filter log (pfSense, OPNsense)": picked(FILTERLOG_TYPES), "web server access log": picked(ACCESS_TYPES),
-          "Squid access log": picked(SQUID_TYPES), "CEF events": picked(CEF_TYPES),
+          "Squid access log": picked(SQUID_TYPES), "DNS server query log": picked(DNS_QUERY_TYPES), "CEF events": picked(CEF_TYPES),
           "LEEF events": picked(LEEF_TYPES), "Check Point logs": picked(CHECKPOINT_TYPES)}
 
 
