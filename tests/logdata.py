@@ -480,3 +480,38 @@ def dns_query_log_text(dns_log_text: str, server: str = "bind") -> str:
         else:
             out.append(f"[{int(ts)}] unbound[1234:0] info: {client} {query}. {qtype} IN")
     return "\n".join(out) + "\n"
+
+
+def mikrotik_log(n: int, seed: int = 0, attacks: float = 0.0, router: str = "192.168.88.1", wan: str = "ether1") -> tuple[str, np.ndarray]:
+    """A MikroTik router's firewall log as its remote syslog sends it: the input chain's drops of the internet's
+    SYNs and pings (prefix DROP-IN), the forward chain's logged new connections from the LAN out through source
+    NAT, a login among them; and whether each line is an attack's: an `attacks` share are stealth scans (no
+    flags, FIN, Xmas) and LAN hosts' connections out to a remote shell's port."""
+    rng = np.random.default_rng(seed)
+    lines, attack = [], np.zeros(n, dtype=bool)
+    for i in range(n):
+        head = f"Dec  {5 + seed} {10 + i // 3600 % 10:02d}:{i // 60 % 60:02d}:{i % 60:02d} {router} firewall,info "
+        outside = f"198.51.{rng.integers(0, 255)}.{rng.integers(1, 254)}"
+        inside = f"192.168.88.{rng.integers(2, 250)}"
+        mac = f"4c:5e:0c:{rng.integers(16, 255):02x}:{rng.integers(16, 255):02x}:{rng.integers(16, 255):02x}"
+        drop = f"DROP-IN input: in:{wan} out:(unknown 0), connection-state:new src-mac {mac}, proto"
+        r = rng.random()
+        if rng.random() < attacks:
+            attack[i] = True
+            if rng.random() < 0.7:
+                body = f"{drop} TCP ({rng.choice(['', 'FIN', 'FIN,PSH,URG'])}), {outside}:{rng.integers(40000, 65535)}->203.0.113.5:{rng.integers(1, 1024)}, len 40"
+            else:
+                body = (f"forward: in:bridge out:{wan}, connection-state:new src-mac {mac}, proto TCP (SYN), {inside}:{rng.integers(32768, 61000)}->"
+                        f"{outside}:4444, NAT ({inside}:50000->203.0.113.5:50000)->{outside}:4444, len 60")
+        elif r < 0.5:
+            body = f"{drop} TCP (SYN), {outside}:{rng.integers(1024, 65535)}->203.0.113.5:{rng.choice([22, 23, 445, 3389, 8291])}, len {rng.choice([40, 44, 60])}"
+        elif r < 0.85:
+            port = int(rng.choice([443, 443, 80]))
+            body = (f"forward: in:bridge out:{wan}, connection-state:new src-mac {mac}, proto TCP (SYN), {inside}:{rng.integers(32768, 61000)}->"
+                    f"{outside}:{port}, NAT ({inside}:50000->203.0.113.5:50000)->{outside}:{port}, len 60")
+        else:
+            body = f"{drop} ICMP (type 8, code 0), {outside}->203.0.113.5, len 84"
+        lines.append(head + body)
+        if i % 200 == 100:
+            lines.append(f"Dec  {5 + seed} 10:00:00 {router} system,info,account user admin logged in from 192.168.88.2 via winbox")
+    return "\n".join(lines) + "\n", attack

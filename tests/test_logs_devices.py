@@ -1,4 +1,4 @@
-"""Firewalls' logs: Juniper SRX, FortiGate, Palo Alto, Cisco ASA and Firepower, SonicWall, CEF, LEEF, Check Point, Linux netfilter and pf (pfSense, OPNsense)."""
+"""Firewalls' logs: Juniper SRX, FortiGate, Palo Alto, Cisco ASA and Firepower, SonicWall, CEF, LEEF, Check Point, Linux netfilter, pf (pfSense, OPNsense) and MikroTik."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from vaeguard.sources import open_source, read_table
 
 from .conftest import invoke
-from .logdata import assert_lines_told, assert_scored_as_home, filterlog_log, fit_log, fortigate_log, netfilter_log, panos_log
+from .logdata import assert_lines_told, assert_scored_as_home, filterlog_log, fit_log, fortigate_log, mikrotik_log, netfilter_log, panos_log
 
 
 def srx_log(n: int, host: str, iface: str, nat: str, seed: int) -> str:
@@ -888,3 +888,28 @@ def test_a_meraki_flow_log_is_read_as_key_value_pairs_with_its_rule(tmp_path):
     assert len(df) == 300 and src.log_lines == "kv" and set(df["pattern"]) == {"allow all", "1 (dst 93.184.0.0/16)"}
     roles = {s.name: s.role for s in infer_schema(df, hints=src.hints)}
     assert roles["sport"] == roles["dport"] == "port" and roles["pattern"] == "categorical" and roles["src"] == roles["mac"] == "ignored", roles
+
+
+def test_a_mikrotik_firewall_log_reads_each_packet_by_its_fields(tmp_path, runner):
+    """RouterOS's firewall log (`DROP-IN input: in:ether1 out:(unknown 0), connection-state:new src-mac ..., proto
+    TCP (SYN), 198.51.100.7:51234->203.0.113.5:22, len 60`) was one column of text. The rule's prefix, chain,
+    connection state, protocol, TCP flags ('none' where there are none) and which end NAT translated are
+    categories, ports ports; the router's interfaces, MAC addresses and the ends' addresses are left out, so
+    another router's log of the same packets scores as this one's; its other messages are left out."""
+    from sklearn.metrics import roc_auc_score
+
+    train, home, other = tmp_path / "fw.log", tmp_path / "home.log", tmp_path / "other.log"
+    train.write_text(mikrotik_log(4000, seed=0)[0])
+    day, attack = mikrotik_log(4000, seed=1, attacks=0.03)
+    home.write_text(day)
+    other.write_text(mikrotik_log(4000, seed=1, attacks=0.03, router="10.9.9.1", wan="sfp-sfpplus1")[0])
+    src = open_source(str(train))
+    df, _ = read_table(src)
+    assert len(df) == 4000 and src.log_lines == "mikrotik" and src.skipped_summary() == "20 non-flow events left out"
+    assert set(df["nat"].dropna()) == {"source"} and set(df["icmp"].dropna()) == {"type 8, code 0"} and set(df["prefix"].dropna()) == {"DROP-IN"}
+    model, roles = fit_log(runner, train, tmp_path, epochs=40)
+    assert roles["src_port"] == roles["dst_port"] == "port" and roles["chain"] == roles["tcp_flags"] == "categorical", roles
+    assert all(roles[c] == "ignored" for c in ("syslog_header", "in_interface", "out_interface", "src_mac", "src_ip", "dst_ip")), roles
+    scored = assert_scored_as_home(runner, model, home, other, tmp_path, flagged=0.1)["home"]
+    assert roc_auc_score(attack, scored["anomaly_score"]) > 0.99 and scored["is_anomaly"][attack].mean() > 0.9
+    assert set(scored["top_features"][attack].str.split(";").str[0]) <= {"tcp_flags", "dst_port"}

@@ -44,8 +44,8 @@ from .streams import (
 
 # A line of Unbound's log: its time in brackets, then the daemon's name.
 UNBOUND_LINE = re.compile(r"^\[\d+\] unbound\[")
-FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "access", "squid", "dnsquery", "cef", "leef",
-           "checkpoint", "vpc")
+FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "mikrotik", "access", "squid", "dnsquery",
+           "cef", "leef", "checkpoint", "vpc")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
 FORMAT_ALIASES = {"csv.gz": "csv", "gz": "csv", "tsv": "csv", "txt": "csv", "log": "zeek", "jsonl": "json", "ndjson": "json", "eve": "json"}
 # How the summaries say a firewall's syslog was read (Source.log_lines).
@@ -53,6 +53,7 @@ LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection
                    "ftd": "Cisco Firepower syslog: connection end events",
                    "junos": "Juniper SRX syslog: session closes",
                    "filterlog": "pf's filter log (pfSense, OPNsense): a logged packet a line",
+                   "mikrotik": "a MikroTik router's firewall log: a logged packet a line",
                    "access": "a web server's access log (Common or Combined Log Format)", "squid": "Squid's access log (native format)",
                    "dnsquery": "a DNS server's query log (BIND, dnsmasq, Unbound): a query a row",
                    "cef": "syslog lines in ArcSight's Common Event Format", "leef": "syslog lines in QRadar's Log Event Extended Format",
@@ -98,7 +99,8 @@ class Source:
     azure: bool = False  # an Azure NSG or VNet flow log: {"records": [...]} with the flows nested in each record
     # A firewall's syslog, read a line at a time (RecordLines): "kv", key=value pairs, "asa", a Cisco ASA's
     # connection teardowns, "ftd", Firepower's connection events, "junos", a Juniper SRX's session closes in
-    # its default syslog format, "filterlog", pf's filter log (pfSense, OPNsense), "access", a web server's
+    # its default syslog format, "filterlog", pf's filter log (pfSense, OPNsense), "mikrotik", a MikroTik
+    # router's firewall log, "access", a web server's
     # access log (Common or Combined Log Format), "squid", Squid's native access log, "dnsquery", a DNS server's
     # query log (BIND, dnsmasq, Unbound), "cef" and "leef", CEF and
     # LEEF events, "checkpoint", a Check Point Log
@@ -307,11 +309,12 @@ class Source:
             from .logs.firewalls import asa_record, ftd_record, pan_os_line
             from .logs.keyvalue import junos_record, key_values
             from .logs.dnsquery import dns_query_record
+            from .logs.mikrotik import mikrotik_record
             from .logs.pf import filterlog_record
             from .logs.web import access_record, squid_record
 
             parse = {"kv": key_values, "asa": asa_record, "ftd": ftd_record, "junos": junos_record, "filterlog": filterlog_record,
-                     "access": access_record, "squid": squid_record, "dnsquery": dns_query_record, "cef": cef_record, "leef": leef_record,
+                     "mikrotik": mikrotik_record, "access": access_record, "squid": squid_record, "dnsquery": dns_query_record, "cef": cef_record, "leef": leef_record,
                      "checkpoint": checkpoint_record, "panos": pan_os_line, "vpc": vpc_default_line}[self.log_lines]
             raw = io.BufferedReader(RecordLines(raw, self, parse, ",".join(self.names_by_place)), buffer_size=1 << 20)
         if self.skip_bytes:
@@ -777,7 +780,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
                       log_lines=kind, names_by_place=names)
     # key=value lines, an ASA's teardowns, Firepower's connection events, an SRX's session closes, pf's filter log, CEF, LEEF
     # and Check Point logs are read as the JSON records they become
-    records = kind in ("kv", "asa", "ftd", "junos", "filterlog", "access", "squid", "dnsquery", "cef", "leef", "checkpoint")
+    records = kind in ("kv", "asa", "ftd", "junos", "filterlog", "mikrotik", "access", "squid", "dnsquery", "cef", "leef", "checkpoint")
     source = Source(path, "json" if records else kind, compressed=compressed, codec=codec or "gzip", strict=strict,
                     _stream=stream, encoding=encoding, log_lines=kind if records else "")
     if kind == "zeek":
@@ -878,6 +881,7 @@ def _guess_text_format(text: str) -> str:
     from .logs.firewalls import looks_cisco_asa, looks_ftd_events, looks_pan_os
     from .logs.keyvalue import looks_junos, looks_key_value
     from .logs.dnsquery import looks_dns_query_log
+    from .logs.mikrotik import looks_mikrotik
     from .logs.pf import looks_filterlog
     from .logs.web import looks_access_log, looks_squid
 
@@ -890,6 +894,8 @@ def _guess_text_format(text: str) -> str:
         return "checkpoint"
     if looks_filterlog(text):  # before key=value: OPNsense's RFC 5424 header holds a pair, and its data are CSV
         return "filterlog"
+    if looks_mikrotik(text):
+        return "mikrotik"
     if looks_access_log(text):  # before key=value and CSV: a request's query holds pairs, its fields spaces
         return "access"
     if looks_squid(text):

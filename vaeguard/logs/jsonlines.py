@@ -243,6 +243,8 @@ OTHER_EVENTS = {
            "denial by an access list (%ASA-4-106023, or 106100 where its entry logs); set its syslog level to informational, or give the log that holds them",
     "dnsquery": "no query line (BIND's `query:`, dnsmasq's `query[A]`, Unbound's `info:` with a name), which a DNS server "
                 "writes with its query logging on (BIND's querylog, dnsmasq's log-queries, Unbound's log-queries); give that log",
+    "mikrotik": "no firewall log line (chain: in:... out:..., proto ..., src->dst, len N), which RouterOS writes for a "
+                "rule with log=yes; give the router's firewall log",
     "filterlog": "no filter log line (filterlog: ...), which pf writes for the rules set to log; give the firewall's filter log",
     "junos": "no session close (RT_FLOW_SESSION_CLOSE), which an SRX logs for a policy with `then log session-close`; "
              "set it, or give the log that holds them",

@@ -10,6 +10,7 @@ from .events import CEF_CORE, CEF_TYPES, CHECKPOINT_CORE, CHECKPOINT_TYPES, LEEF
 from .firewalls import ASA_CORE, ASA_DENY_CORE, ASA_TYPES, FTD_TYPES, PANOS_CORE, PANOS_TYPES, pan_os_export_fields, pan_os_export_hints
 from .keyvalue import FORTIGATE_CORE, FORTIGATE_TYPES, JUNOS_TYPES, NETFILTER_TYPES, sonicwall_hints
 from .lines import picked
+from .mikrotik import MIKROTIK_CORE, MIKROTIK_TYPES
 from .pf import FILTERLOG_CORE, FILTERLOG_TYPES
 from .web import ACCESS_CORE, ACCESS_TYPES, SQUID_CORE, SQUID_TYPES
 
@@ -51,6 +52,7 @@ _EXPORTERS = (
     ("Argus flow records", lambda n: ARGUS_CORE <= n),
     ("Juniper SRX session log", lambda n: {"source-address", "destination-address", "session-id-32"} <= n),
     ("pf filter log (pfSense, OPNsense)", lambda n: FILTERLOG_CORE <= n),
+    ("MikroTik firewall log", lambda n: MIKROTIK_CORE <= n),
     ("web server access log", lambda n: ACCESS_CORE <= n),
     ("Squid access log", lambda n: SQUID_CORE <= n),
     ("DNS server query log", lambda n: DNS_QUERY_CORE <= n),
@@ -81,7 +83,7 @@ _TYPED = {"Google Cloud VPC Flow Logs": _gcp_hints, "nfdump flow records": picke
           "Palo Alto Networks traffic log export": pan_os_export_hints,
           "Cisco ASA connection log": picked(ASA_TYPES), "Cisco Firepower connection events": picked(FTD_TYPES),
           "Juniper SRX session log": picked(JUNOS_TYPES), "Linux netfilter packet log (iptables, nftables, UFW)": picked(NETFILTER_TYPES),
-          "pf filter log (pfSense, OPNsense)": picked(FILTERLOG_TYPES), "web server access log": picked(ACCESS_TYPES),
+          "pf filter log (pfSense, OPNsense)": picked(FILTERLOG_TYPES), "MikroTik firewall log": picked(MIKROTIK_TYPES), "web server access log": picked(ACCESS_TYPES),
           "Squid access log": picked(SQUID_TYPES), "DNS server query log": picked(DNS_QUERY_TYPES), "CEF events": picked(CEF_TYPES),
           "LEEF events": picked(LEEF_TYPES), "Check Point logs": picked(CHECKPOINT_TYPES)}
 
