@@ -293,6 +293,21 @@ def test_spark_reads_a_list_of_records_as_vaeguard_does(spark, tmp_path, runner)
 
 
 # ---- ONNX -----------------------------------------------------------------------------------------
+def test_onnx_export_holds_a_flag_the_network_is_sure_of(runner, tmp_path):
+    """A packet log's fields that one protocol alone carries (UDP's length, TCP's window): whether each is
+    missing is certain from the protocol, the network's missing-flag logits pass 17, and ONNX's export of
+    torch's fused cross-entropy took 0 * log(0) there: NaN scores, and export stopped with an internal error."""
+    pytest.importorskip("onnxruntime")
+    from .logdata import netfilter_log
+
+    (tmp_path / "kern.log").write_text(netfilter_log(3000, seed=0)[0])
+    assert invoke(runner, "fit", tmp_path / "kern.log", "--model", tmp_path / "m", "-q").exit_code == 0
+    res = invoke(runner, "export", tmp_path / "m", "--onnx", tmp_path / "m.onnx", "--json")
+    assert res.exit_code == 0, res.output
+    checked = json.loads(res.stdout)
+    assert checked["rows_checked"] > 0 and checked["max_rel_diff"] < 1e-4
+
+
 def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     path = tmp_path / "model.onnx"

@@ -174,7 +174,13 @@ class TabularAutoencoder(nn.Module):
                 nll = 0.5 * (r2 + logvar + LOG_2PI) * observed
             if self.n_flag:
                 missing = (1.0 - observed[..., self.flag_index]).expand_as(flags)
-                bce = F.binary_cross_entropy_with_logits(flags, missing, reduction="none")
+                if torch.jit.is_tracing():  # the ONNX export traces the graph
+                    # The stable form written out, as the numpy pass writes it. ONNX's export of the fused op
+                    # (and of logsigmoid) takes logs of sigmoids, and a flag the network is sure of (a logit past
+                    # 17: a field only one protocol's packets carry) gave 0 * log(0), NaN, in the exported graph.
+                    bce = flags.clamp(min=0) - flags * missing + torch.log1p(torch.exp(-flags.abs()))
+                else:
+                    bce = F.binary_cross_entropy_with_logits(flags, missing, reduction="none")
                 shape = nll.shape  # index_add on rows x columns (ONNX's scatter wants both ranks equal)
                 nll = nll.reshape(-1, shape[-1]).index_add(1, self.flag_index, bce.reshape(-1, bce.shape[-1])).reshape(shape)
             cols.append(nll)
