@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -42,8 +41,6 @@ from .streams import (
     lzma_error, open_compressed, read_up_to,
 )
 
-# A line of Unbound's log: its time in brackets, then the daemon's name.
-UNBOUND_LINE = re.compile(r"^\[\d+\] unbound\[")
 FORMATS = ("csv", "parquet", "zeek", "json", "kv", "panos", "asa", "ftd", "junos", "filterlog", "mikrotik", "access", "squid", "dnsquery",
            "cef", "leef", "checkpoint", "vpc")
 # Names users reach for, mapped to what they mean here (compression is detected from the bytes).
@@ -872,6 +869,8 @@ def _guess_text_format(text: str) -> str:
     if first.startswith(("#separator ", "#separator\t", "#fields\t")):
         return "zeek"
     after = first[1:].lstrip()[:1]
+    from .logs.dnsquery import UNBOUND_LINE
+
     # Unbound's log lines open with the time in brackets, `[1764928800] unbound[1234:0] info: ...`: no JSON array.
     array = first.startswith("[") and (after in ("{", "[", "]", '"') or after.isdigit()) and not UNBOUND_LINE.match(first)
     if first.startswith("{") or array:

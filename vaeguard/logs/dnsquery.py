@@ -20,6 +20,8 @@ _DNSMASQ = re.compile(r"\b(?:dnsmasq|pihole-FTL)\[\d+\]: ")
 # Unbound (`log-queries: yes`): `[1764928800] unbound[1234:0] info: 10.0.0.5 www.example.com. A IN`.
 UNBOUND_QUERY = re.compile(r"\bunbound\[\d+:\d+\] info: (\S+) (\S+)\. (\S+) (\S+)$")
 _UNBOUND = re.compile(r"\bunbound\[\d+:\d+\] ")
+# A line of Unbound's own log file: its time in brackets first, which a JSON array of numbers also opens with.
+UNBOUND_LINE = re.compile(r"^\[\d+\] unbound\[")
 DNS_QUERY_TYPES = {"syslog_header": "sensor", "client": "addr", "client_port": "port", "server": "addr"}
 DNS_QUERY_CORE = {"syslog_header", "client", "query", "qtype"}
 

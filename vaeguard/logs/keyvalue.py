@@ -38,6 +38,7 @@ _NETFILTER_QUOTED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
 # where the message begins (ulogd's text log).
 _UPTIME = re.compile(r"\s*\[\s*\d+\.\d+\]\s*")
 _SYSLOG_TIME_HOST = re.compile(r"\s*(?:<\d+>\d?\s*)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\S+)\s+\S+\s*")
+NETFILTER_CORE = {"IN", "OUT", "SRC", "DST", "PROTO", "DIRECTION"}
 NETFILTER_TYPES = {
     **dict.fromkeys(("syslog_header", "IN", "OUT", "PHYSIN", "PHYSOUT"), "sensor"), "MAC": "mac", "SRC": "addr", "DST": "addr",
     "SPT": "port", "DPT": "port", **dict.fromkeys(("ID", "SEQ", "ACK", "ICMPID"), "id"),

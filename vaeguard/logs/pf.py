@@ -68,9 +68,9 @@ def filterlog_record(line: str) -> str | None:
         names += _CARP
     fields = [f'"syslog_header":{syslog_header(line, m.start(1))}']
     for name, value in zip(names, values):
+        if name == "tcp_flags" and not value:
+            value = "none"  # a TCP packet with no flag set: a null scan, not a gap
         fields.append(f'"{name}":{(json_text(value) if value else "null") if name in _LABELS else json_value(value)}')
-    if protocol == "tcp" and len(values) > names.index("tcp_flags") and not values[names.index("tcp_flags")]:
-        fields[names.index("tcp_flags") + 1] = '"tcp_flags":"none"'  # a TCP packet with no flag set: a null scan, not a gap
     return "{" + ",".join(fields) + "}"
 
 

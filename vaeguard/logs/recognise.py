@@ -8,7 +8,7 @@ from .cloud import GCP_CLOUD_PARTS, GCP_FLOW_CORE, GCP_ROUTE_PARTS, GCP_TYPES, V
 from .dnsquery import DNS_QUERY_CORE, DNS_QUERY_TYPES
 from .events import CEF_CORE, CEF_TYPES, CHECKPOINT_CORE, CHECKPOINT_TYPES, LEEF_CORE, LEEF_TYPES
 from .firewalls import ASA_CORE, ASA_DENY_CORE, ASA_TYPES, FTD_TYPES, PANOS_CORE, PANOS_TYPES, pan_os_export_fields, pan_os_export_hints
-from .keyvalue import FORTIGATE_CORE, FORTIGATE_TYPES, JUNOS_TYPES, NETFILTER_TYPES, sonicwall_hints
+from .keyvalue import FORTIGATE_CORE, FORTIGATE_TYPES, JUNOS_TYPES, NETFILTER_CORE, NETFILTER_TYPES, sonicwall_hints
 from .lines import picked
 from .mikrotik import MIKROTIK_CORE, MIKROTIK_TYPES
 from .pf import FILTERLOG_CORE, FILTERLOG_TYPES
@@ -56,7 +56,7 @@ _EXPORTERS = (
     ("web server access log", lambda n: ACCESS_CORE <= n),
     ("Squid access log", lambda n: SQUID_CORE <= n),
     ("DNS server query log", lambda n: DNS_QUERY_CORE <= n),
-    ("Linux netfilter packet log (iptables, nftables, UFW)", lambda n: {"IN", "OUT", "SRC", "DST", "PROTO", "DIRECTION"} <= n),
+    ("Linux netfilter packet log (iptables, nftables, UFW)", lambda n: NETFILTER_CORE <= n),
     ("goflow2 flow records", lambda n: {"time_flow_start_ns", "src_addr", "dst_addr", "sampler_address"} <= n),
     ("pmacct flow records", lambda n: {"ip_src", "ip_dst", "port_src", "port_dst"} <= n),
     ("SiLK flow records", lambda n: {"sIP", "dIP", "sPort", "dPort"} <= n),
