@@ -92,6 +92,19 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
                        "unknown --encoding 'latin-9x'")
 
 
+def test_a_header_that_is_not_utf8_is_named_as_text_in_another_encoding(runner, tmp_path):
+    """A Windows export whose header names a column in cp1252 (`Durée`) has its bad byte on the first line:
+    it was told "not UTF-8 text; vaeguard reads CSV, Parquet, ...", as a binary file is, with no word of
+    --encoding, which reads it."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("Durée;Octets;Protocole\n".encode("cp1252") + "".join(f"{i / 10};{100 + i};tcp\n" for i in range(40)).encode())
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1")
+    assert_clean_error(res, "is not UTF-8 text: line 1 holds byte 0xe9 in 'Dur\\xe9e;Octets;Protocole'", "--encoding cp1252")
+    assert not (tmp_path / "m" / "manifest.json").exists()
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1", "--encoding", "cp1252", "--json")
+    assert res.exit_code == 0 and "Durée" in [c["name"] for c in json.loads(res.stdout)["columns"]], res.output
+
+
 @pytest.mark.parametrize("log", ["csv", "zeek"])
 def test_a_malformed_line_that_is_not_utf8_is_named_without_a_traceback(runner, trained_model, tmp_path, log):
     """A line of the wrong length that is also not UTF-8 fails inside pyarrow before the malformed-line
