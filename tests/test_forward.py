@@ -17,6 +17,7 @@ SHAPES = [  # (numeric columns, missing flags, vocabularies, hidden layers)
     (3, [], [], (16,)),
     (0, [], [5], (32, 16, 8)),
     (2, [0, 1], [1], (8, 8)),
+    (1, [0], [3] * 70 + [1, 6], (16, 8)),  # more categorical columns than one segment block holds
 ]
 
 
@@ -61,6 +62,19 @@ def test_numpy_scores_equal_torch_scores(n_num, flags, vocab, hidden, variant, l
     assert got_s.dtype == np.float32 and got_c.shape == tuple(want_c.shape)
     np.testing.assert_allclose(got_s, want_s.numpy(), rtol=2e-5, atol=2e-5)
     np.testing.assert_allclose(got_c, want_c.numpy(), rtol=2e-5, atol=2e-5)
+
+
+def test_segment_blocks_sum_each_columns_entries():
+    """The per-column sums of exp(logits), one product per block of columns, against the sums taken one column at
+    a time: every entry but <unknown> counted once, in its own column, across a block's edge too."""
+    shape = NetworkShape(0, (), (3,) * 70 + (1, 6) + (2,) * 60, 4, (8,), "vae")
+    blocks = shape.segments()
+    assert len(blocks) == 3 and blocks[0][0] == 0 and blocks[-1][1] == sum(shape.vocab_sizes)
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:])) and sum(m.nbytes for *_, m in blocks) < 100_000
+    w = np.random.default_rng(0).random((5, sum(shape.vocab_sizes))).astype(np.float32)
+    got = np.concatenate([w[:, start:stop] @ m for start, stop, m in blocks], axis=1)
+    want = np.stack([w[:, o + 1 : o + v].sum(axis=1) for o, v in zip(shape.offsets, shape.vocab_sizes)], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 def test_round_trip_through_torch_keeps_every_weight():

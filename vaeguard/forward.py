@@ -44,6 +44,11 @@ CAT_LOGIT_BOUND = 30.0  # a category's probability can fall to about e^-60, neve
 # against 49 ms), and the matrix (rows x vocabulary) is capped.
 ONE_HOT_MAX_MEAN_VOCAB = 16
 ONE_HOT_MAX_VOCAB = 8192
+# The per-column sums of a categorical softmax are matrix products (vocabulary x columns, see segments), one per
+# block of this many columns. One matrix for every column grew with their square: 500 rows x 5,000 two-valued
+# columns took 0.9 GB and 2 min 18 s for one epoch, each step multiplying by a 15,000 x 5,000 matrix of zeros
+# but for one entry a row in three. Tables of up to this many categorical columns keep the one product.
+SEGMENT_BLOCK = 64
 
 
 def student_const(dof: float) -> float:
@@ -81,14 +86,20 @@ class NetworkShape:
         total = int(sum(self.vocab_sizes))
         return 0 < total <= min(ONE_HOT_MAX_VOCAB, ONE_HOT_MAX_MEAN_VOCAB * len(self.vocab_sizes))
 
-    def segments(self) -> np.ndarray:
-        """Vocabulary entry -> its column, as a 0/1 matrix: per-column sums of exp(logits) become one matrix
-        product. Entry 0 of every column, <unknown>, is left out: its probability is a fixed estimate from the
-        training counts (encode.Encoded.fixed), not something the decoder can learn from rows it never saw."""
-        out = np.zeros((int(sum(self.vocab_sizes)), len(self.vocab_sizes)), dtype=np.float32)
-        for j, (off, size) in enumerate(zip(self.offsets, self.vocab_sizes)):
-            out[off + 1 : off + size, j] = 1.0
-        return out
+    def segments(self) -> list[tuple[int, int, np.ndarray]]:
+        """Vocabulary entry -> its column, as 0/1 matrices: per-column sums of exp(logits) become matrix products,
+        one for each block of SEGMENT_BLOCK consecutive columns, given as (its first entry, the entry after its
+        last, its matrix). Entry 0 of every column, <unknown>, is left out: its probability is a fixed estimate from
+        the training counts (encode.Encoded.fixed), not something the decoder can learn from rows it never saw."""
+        blocks, offsets, sizes = [], self.offsets, self.vocab_sizes
+        for first in range(0, len(sizes), SEGMENT_BLOCK):
+            columns = range(first, min(first + SEGMENT_BLOCK, len(sizes)))
+            start, stop = offsets[first], offsets[columns[-1]] + int(sizes[columns[-1]])
+            out = np.zeros((stop - start, len(columns)), dtype=np.float32)
+            for j, c in enumerate(columns):
+                out[offsets[c] - start + 1 : offsets[c] - start + int(sizes[c]), j] = 1.0
+            blocks.append((start, stop, out))
+        return blocks
 
     def encoder_layers(self) -> list[str]:
         # model.py's enc_body is Sequential(SiLU, Linear, SiLU, Linear, SiLU, ...): the linears sit at odd places.
@@ -289,7 +300,9 @@ class ScoringNetwork:
             # float32's range (e^30 is 1e13; float32 reaches 3e38), and the row-wise max cost as much as
             # the rest of this block. One 2-D product: numpy loops a 3-D one batch by batch.
             weights = np.exp(logits)
-            sums = (weights.reshape(-1, weights.shape[-1]) @ self.segments).reshape(*weights.shape[:-1], -1)
+            flat = weights.reshape(-1, weights.shape[-1])
+            sums = [flat[:, start:stop] @ segments for start, stop, segments in self.segments]
+            sums = (sums[0] if len(sums) == 1 else np.concatenate(sums, axis=1)).reshape(*weights.shape[:-1], -1)
             with np.errstate(divide="ignore"):  # a column whose vocabulary is <unknown> alone: masked below
                 log_norm = np.log(sums, out=sums)
             # Each row's logit of its own category, taken at flat positions within a sample's rows: the

@@ -81,7 +81,10 @@ class TabularAutoencoder(nn.Module):
             valid[j, :size] = True
         self.register_buffer("cat_index", index, persistent=False)
         self.register_buffer("cat_valid", valid, persistent=False)
-        self.register_buffer("cat_segments", torch.from_numpy(self.network_shape.segments()), persistent=False)
+        self.cat_blocks = []
+        for i, (start, stop, segments) in enumerate(self.network_shape.segments()):
+            self.register_buffer(f"cat_segments{i}", torch.from_numpy(segments), persistent=False)
+            self.cat_blocks.append((start, stop, f"cat_segments{i}"))
 
         h0 = hidden[0]
         dense_in = n_num + self.n_flag
@@ -189,7 +192,9 @@ class TabularAutoencoder(nn.Module):
             # shared shift per row keeps every exp() inside float32's range (e^-60 > 1e-38).
             logits = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
             shift = logits.max(dim=-1, keepdim=True).values
-            log_norm = torch.log(torch.exp(logits - shift) @ self.cat_segments) + shift
+            weights = torch.exp(logits - shift)
+            sums = [weights[..., start:stop] @ getattr(self, name) for start, stop, name in self.cat_blocks]
+            log_norm = torch.log(sums[0] if len(sums) == 1 else torch.cat(sums, dim=-1)) + shift
             index = (x_cat + self.cat_offsets).expand(*logits.shape[:-1], -1)
             nll = log_norm - logits.gather(-1, index)
             cols.append(torch.where(x_cat == 0, torch.zeros_like(nll), nll))  # <unknown>: a fixed term outside
