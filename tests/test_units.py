@@ -423,6 +423,8 @@ def test_column_work_threads_are_bounded_by_memory_not_cores(monkeypatch):
     assert parallel.column_workers(1_000_000, copies=6) * 6 * 8 * 1_000_000 <= parallel.COLUMN_MEMORY_BUDGET
     assert parallel.column_workers(1_000_000, copies=6) >= 1 and parallel.column_workers(50_000_000, copies=6) == 1
     assert parallel.column_workers(10_000, copies=6) == 64
+    # Work in pandas on short columns stays on one thread: the GIL is held between numpy's short calls.
+    assert parallel.pandas_column_workers(10_000, copies=6) == 1 and parallel.pandas_column_workers(100_000, copies=6) == 20
 
 
 def test_validation_loss_draws_the_same_noise_and_leaves_the_training_noise_alone():

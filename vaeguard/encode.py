@@ -25,7 +25,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError
-from .parallel import column_workers, thread_map, worker_count
+from .parallel import pandas_column_workers, thread_map, worker_count
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
     as_point_numbers, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
@@ -486,7 +486,7 @@ class Preprocessor:
 
         # A numeric column's fit holds about six copies of it at once: the rows, as floats, finite, present,
         # logged, partitioned for the quartiles.
-        fitted = [c for cols in thread_map(fit_column, specs, column_workers(n, copies=6)) for c in cols]
+        fitted = [c for cols in thread_map(fit_column, specs, pandas_column_workers(n, copies=6)) for c in cols]
         return cls(
             [c for c in fitted if isinstance(c, NumericColumn)],
             [c for c in fitted if isinstance(c, CategoricalColumn)],

@@ -104,6 +104,18 @@ def column_workers(rows: int, copies: int) -> int:
     return max(1, min(worker_count(), COLUMN_MEMORY_BUDGET // max(1, copies * 8 * rows)))
 
 
+# Rows a column needs before pandas work on it goes to threads (a fit's roles and transforms): numpy releases the
+# GIL inside long array operations only, and on shorter columns the work is pandas' and Arrow's calls per column,
+# which threads only contend for (300 rows x 10,000 columns: fit 51 s on two threads, 38 s on one; 20,000 rows x
+# 39 columns alike on one or two). Arrow's own decoding (parquetread) releases it throughout: column_workers.
+COLUMN_THREAD_ROWS = 50_000
+
+
+def pandas_column_workers(rows: int, copies: int) -> int:
+    """column_workers for work done column by column in pandas and numpy: one below COLUMN_THREAD_ROWS."""
+    return 1 if rows < COLUMN_THREAD_ROWS else column_workers(rows, copies)
+
+
 def thread_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> list[R]:
     """`[fn(x) for x in items]`, in order, on up to `workers` threads (default `worker_count()`). The
     first failure in item order is raised, as the plain loop would raise it."""

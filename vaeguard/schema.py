@@ -19,7 +19,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from .errors import InputError, SchemaError, quoted_names
-from .parallel import column_workers, thread_map
+from .parallel import pandas_column_workers, thread_map
 from .shapes import holds, named_for
 
 NUMERIC, CATEGORICAL, PORT, ADDRESS, TIME, DOMAIN, URL, CONSTANT, IGNORED = (
@@ -1022,7 +1022,7 @@ def infer_schema(
         return infer_column(key, df[name], hints.get(key, ""))
 
     # Deciding a column's role holds about four copies of it: the non-null values, as floats, sorted for np.unique.
-    specs = thread_map(spec_for, df.columns, column_workers(len(df), copies=4))
+    specs = thread_map(spec_for, df.columns, pandas_column_workers(len(df), copies=4))
     specs = _repeated_names([_second_copy(s, df, chosen) for s in specs], df, chosen)
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
