@@ -92,6 +92,16 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
                        "unknown --encoding 'latin-9x'")
 
 
+def test_a_header_field_past_the_csv_readers_limit_is_one_line(runner, trained_model, tmp_path):
+    """Python's CSV reader stops at a field of 131,072 characters: a header line holding one (a log's line of a
+    long payload read as a CSV header) ended fit and score with an internal error, exit 3."""
+    path = tmp_path / "t.csv"
+    path.write_text("a,b," + "Q" * 200_000 + "\n" + "".join(f"{i},{i % 3},x\n" for i in range(60)))
+    for args in (["fit", path, "--model", tmp_path / "m", "--epochs", "1"], ["score", path, "--model", trained_model, "--out", tmp_path / "o.csv"]):
+        assert_clean_error(invoke(runner, *args), "cannot read the input as a table: field larger than field limit", "header line")
+    assert not (tmp_path / "m" / "manifest.json").exists() and not (tmp_path / "o.csv").exists()
+
+
 def test_a_header_that_is_not_utf8_is_named_as_text_in_another_encoding(runner, tmp_path):
     """A Windows export whose header names a column in cp1252 (`Durée`) has its bad byte on the first line:
     it was told "not UTF-8 text; vaeguard reads CSV, Parquet, ...", as a binary file is, with no word of
