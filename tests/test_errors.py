@@ -92,6 +92,24 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
                        "unknown --encoding 'latin-9x'")
 
 
+@pytest.mark.parametrize("codec", ["gzip", "xz"])
+def test_a_compressed_log_cut_short_says_so_and_how_to_read_what_it_holds(runner, tmp_path, codec):
+    """A log compressed while it was still written, or copied in part, ended with the decompressor's words alone
+    ("Compressed file ended before the end-of-stream marker was reached"): now what that means and what to do."""
+    import lzma
+
+    text = zeek_text(conn_rows(2000)).encode()
+    packed = gzip.compress(text) if codec == "gzip" else lzma.compress(text)
+    path = tmp_path / f"conn.log.{'gz' if codec == 'gzip' else 'xz'}"
+    path.write_bytes(packed[: int(len(packed) * 0.7)])
+    tool = "zcat" if codec == "gzip" else "xzcat"
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1")
+    assert_clean_error(res, f"the {codec} file is cut short (still being written, or copied in part)", f"`{tool} {path} | vaeguard")
+    res = invoke(runner, "fit", "-", "--model", tmp_path / "m", "--epochs", "1", input=packed[: int(len(packed) * 0.7)])
+    assert_clean_error(res, "cannot read 'stdin'", "cut short")
+    assert tool not in res.stderr and not (tmp_path / "m" / "manifest.json").exists()
+
+
 def test_a_header_field_past_the_csv_readers_limit_is_one_line(runner, trained_model, tmp_path):
     """Python's CSV reader stops at a field of 131,072 characters: a header line holding one (a log's line of a
     long payload read as a CSV header) ended fit and score with an internal error, exit 3."""

@@ -416,6 +416,11 @@ class Source:
         except (OSError, EOFError, lzma_error()) as e:
             detail = "; ".join(line.strip().rstrip(".") for line in str(e).splitlines() if line.strip())
             damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
+            if isinstance(e, EOFError) and self.compressed:
+                # A log compressed while it was still written, or copied in part: zcat gives what it holds.
+                tool = {"bz2": "bzcat", "xz": "xzcat"}.get(self.codec, "zcat")
+                read = "" if self.path == STDIO else f", or read the rows it holds with `{tool} {self.name} | vaeguard ... -`"
+                damaged = f": the {self.codec} file is cut short (still being written, or copied in part); copy it again{read}"
             raise InputError(f"cannot read '{self.name}': {detail}{damaged}") from None
         except Exception as e:  # pyarrow raises its own types for corrupt files
             if type(e).__module__.startswith("pyarrow"):
