@@ -755,14 +755,16 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
     except UnicodeDecodeError as e:
         # A multi-byte character cut at the end of the peeked block is fine; anything earlier is not text.
         if e.start < len(head) - 4:
-            known = _binary_kind(head)
-            if known:
-                raise InputError(f"'{name}' is {known}") from None
             # Text in another encoding holds no control characters, binary data does: lines of text, then a bad
-            # byte, or a Windows export whose very header holds one (`Durée` in cp1252).
-            before = head[: e.start]
-            lines = b"\n" in before or b"\n" in head[e.start :]
-            if lines and not any(b < 32 and b not in b"\t\n\r\x0c" for b in head):
+            # byte, or a Windows export whose very header holds one (`Durée` in cp1252), the whole block text.
+            text_like = lambda block: b"\n" in block and not any(b < 32 and b not in b"\t\n\r\x0c" for b in block)  # noqa: E731
+            text = text_like(head[: e.start])
+            if not text:
+                known = _binary_kind(head)
+                if known:
+                    raise InputError(f"'{name}' is {known}") from None
+                text = text_like(head)
+            if text:
                 raise InputError(not_utf8_message(Source(path, "csv", compressed=compressed, codec=codec or "gzip"))) from None
             hint = " nor a Parquet file" if Path(name).suffix.lower() in (".parquet", ".pq") else ""
             raise InputError(f"'{name}' is not UTF-8 text{hint}; vaeguard reads CSV, Parquet, Zeek logs and JSON lines") from None
