@@ -116,7 +116,7 @@ def test_a_header_field_past_the_csv_readers_limit_is_one_line(runner, trained_m
     path = tmp_path / "t.csv"
     path.write_text("a,b," + "Q" * 200_000 + "\n" + "".join(f"{i},{i % 3},x\n" for i in range(60)))
     for args in (["fit", path, "--model", tmp_path / "m", "--epochs", "1"], ["score", path, "--model", trained_model, "--out", tmp_path / "o.csv"]):
-        assert_clean_error(invoke(runner, *args), "cannot read the input as a table: field larger than field limit", "header line")
+        assert_clean_error(invoke(runner, *args), f"cannot read '{path}' as a table: field larger than field limit", "header line")
     assert not (tmp_path / "m" / "manifest.json").exists() and not (tmp_path / "o.csv").exists()
 
 

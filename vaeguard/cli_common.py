@@ -7,7 +7,6 @@ upper case, '-' as '_'), and the model folder as VAEGUARD_MODEL.
 
 from __future__ import annotations
 
-import csv
 import errno
 import functools
 import os
@@ -180,13 +179,6 @@ def handles_errors(fn):
                       f"TMPDIR for temporary files)", EXIT_USAGE)
             where = f"'{e.filename}': " if e.filename else "a file or folder given: "
             _fail(f"cannot use {where}{e.strerror or e}; check the path and its permissions", EXIT_USAGE)
-        except csv.Error as e:
-            # Python's CSV reader (a header's fields, pandas' parser of a table's rows) on text that is not a table
-            # it can read: a field past its 131,072-character limit, a NUL byte. The input's to fix, not ours.
-            if os.environ.get("VAEGUARD_DEBUG"):
-                raise
-            hint = " in its header line (is the file a table, its first line a header?)" if "field limit" in str(e) else ""
-            _fail(f"cannot read the input as a table: {e}{hint}", EXIT_USAGE)
         except Exception as e:  # noqa: BLE001 - last line of defence, by design
             if os.environ.get("VAEGUARD_DEBUG"):
                 raise

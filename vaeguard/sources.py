@@ -413,6 +413,11 @@ class Source:
         except pd.errors.ParserError as e:
             msg = str(e).strip().splitlines()[-1]
             raise InputError(f"cannot parse '{self.name}' as CSV: {msg}; check the delimiter and the row lengths") from None
+        except csv.Error as e:
+            # Python's CSV reader (a header's fields, and pandas' parser with it) on a field past its 131,072-character
+            # limit: a log's line of a long payload read as a header. The input's to fix, not an internal error.
+            hint = " in its header line (is the file a table, its first line a header?)" if "field limit" in str(e) else ""
+            raise InputError(f"cannot read '{self.name}' as a table: {e}{hint}") from None
         except (OSError, EOFError, lzma_error()) as e:
             detail = "; ".join(line.strip().rstrip(".") for line in str(e).splitlines() if line.strip())
             damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
