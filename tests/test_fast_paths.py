@@ -91,6 +91,37 @@ def test_fit_on_rows_and_chunked_inputs_equal_fit_on_a_copy():
     assert inputs.fixed.shape == inputs.novel.shape == (len(rows), 0) and whole.fixed.shape[1] > 0
 
 
+def numbers_table(n: int, seed: int) -> pd.DataFrame:
+    """Columns in numpy's dtypes, as a wide table's are: heavy tails, negatives, gaps, counts, flags and codes."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "heavy": rng.lognormal(0, 2, n), "signed": rng.normal(size=n), "gappy": np.where(rng.random(n) < 0.2, np.nan, rng.exponential(size=n)),
+        "count": rng.poisson(3, n), "big": rng.choice([1, 2, 3, 10**17], n), "flag": rng.random(n) < 0.3,
+        "code": rng.choice([0, 7], n), "half": rng.choice([0.0, 0.5, np.nan], n), "huge": rng.choice([0.0, 1.0, np.inf, -np.inf], n),
+    })
+
+
+@pytest.mark.parametrize("rows", [None, "some"])
+def test_columns_in_numpys_dtypes_fit_and_encode_as_through_pandas(rows):
+    # Numbers in numpy's dtypes take a path of their own (a short table's numeric columns fitted as one block,
+    # flags and codes labelled without a pandas Series): the same model as Arrow's dtypes, which take pandas'.
+    df = numbers_table(700, seed=8)
+    specs = infer_schema(df)
+    assert {s.role for s in specs} == {"numeric", "categorical"}
+    picked = None if rows is None else np.sort(np.random.default_rng(9).permutation(len(df))[:500])
+    arrow = df.convert_dtypes(dtype_backend="pyarrow")
+    assert not any(isinstance(t, np.dtype) for t in arrow.dtypes)
+    fast, plain = Preprocessor.fit(df, specs, rows=picked), Preprocessor.fit(arrow, specs, rows=picked)
+    assert fast.to_dict() == plain.to_dict()
+    scoring = numbers_table(300, seed=10)
+    scoring.loc[:4, "code"] = 3  # a code training never held
+    scoring["flag"] = scoring["flag"].astype(int)  # a flag read back as 1 and 0
+    a, b = fast.transform(scoring), fast.transform(scoring.convert_dtypes(dtype_backend="pyarrow"))
+    for name in ("x_num", "observed", "x_cat", "fixed", "novel"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.unknown == b.unknown and a.new_values == b.new_values and a.new_values["code"] == {"3": 5}
+
+
 def test_label_counts_break_ties_as_pandas_does():
     rng = np.random.default_rng(4)
     for _ in range(50):
