@@ -133,3 +133,28 @@ def test_scoring_a_saved_model_never_imports_torch(tmp_path):
     args = ["generate", "--model", str(tmp_path / "m"), "-n", "5", "--out", str(tmp_path / "g.csv"), "-q"]
     res = subprocess.run([sys.executable, "-c", cli, *args], capture_output=True, text=True)
     assert res.returncode == 0 and res.stderr.strip() == "False", res.stderr
+
+
+def test_training_likelihood_of_many_category_columns_matches_a_softmax_per_column():
+    """The training pass's categorical likelihood (one product per block of columns, the blocks split apart) and
+    its gradient, against a log-softmax taken one column at a time over every entry but <unknown>."""
+    vocab = [3] * 70 + [6] + [2] * 60  # (a column of <unknown> alone, never fitted, has no likelihood to train)
+    model = trained_like(0, [], vocab, (8,))
+    offsets = model.cat_offsets.tolist()
+    _, _, x_cat = rows(0, vocab, n=40)
+    x_cat = torch.from_numpy(x_cat)
+    logits = torch.randn(40, sum(vocab), generator=torch.Generator().manual_seed(3), requires_grad=True)
+    empty = torch.zeros(40, 0)
+    got = model.column_nll((None, None, logits, None), empty, empty, x_cat)
+    got.sum().backward()
+    got_grad, logits.grad = logits.grad.clone(), None
+    want = []
+    for j, (o, v) in enumerate(zip(offsets, vocab)):
+        log_p = torch.log_softmax(logits[:, o + 1 : o + v], dim=1)
+        code = x_cat[:, j]
+        nll = -log_p.gather(1, (code - 1).clamp(min=0)[:, None])[:, 0]
+        want.append(torch.where(code == 0, torch.zeros_like(nll), nll))
+    want = torch.stack(want, dim=1)
+    want.sum().backward()
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(got_grad, logits.grad, rtol=1e-5, atol=5e-5)  # the shared shift cancels, to rounding

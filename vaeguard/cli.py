@@ -25,7 +25,7 @@ import typer
 
 from .cli_common import (
     DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
-    keep_freed_memory, open_input, pause_gc, stop_on_sigterm, stopped_by, use_threads,
+    KEEP_FREED_ROWS, keep_freed_memory, open_input, pause_gc, stop_on_sigterm, stopped_by, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -131,6 +131,8 @@ def fit(
     losses = ""
 
     def on_read(used: int, total: int, skipped: str) -> None:
+        if used < KEEP_FREED_ROWS:
+            keep_freed_memory(trim=1 << 30)
         status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
         if total > used:
             con.print(f"sampled {used:,} of {total:,} rows (--max-rows)")

@@ -79,6 +79,8 @@ def stop_on_sigterm() -> None:
 # Set by cli.main when a command runs as a process of its own, which may then change process-wide settings
 # (the garbage collector below); in a test's or a notebook's process they stay as they are.
 OWN_PROCESS = False
+# Below this many rows a fit's memory is far from the 1 GiB aim: it keeps what its training steps free.
+KEEP_FREED_ROWS = 100_000
 
 
 def pause_gc() -> None:
@@ -89,15 +91,20 @@ def pause_gc() -> None:
         gc.disable()
 
 
-def keep_freed_memory() -> None:
+def keep_freed_memory(trim: int = 64 << 20) -> None:
     """Let glibc's malloc keep what one scoring batch frees for the next. Each batch allocates and frees the
     same arrays of a few MiB (a Zeek conn log model's 4 draws of 97 category logits for 4,096 rows: 6.4 MiB);
     malloc hands such a block back to the OS (mmap above a threshold that starts at 128 KiB, a trim of the
     heap's top past twice that), and the next batch faults every page in again: scoring 1M rows of a Zeek
     conn log took 271,000-703,000 minor page faults and 1.1-2.5 s of system time, and 93,000-99,000 and
     0.7-0.9 s with fixed thresholds (blocks up to 32 MiB from the heap, its top trimmed past 64 MiB). Not for
-    fit: 3-5% faster there, but its peak, near the 1 GiB aim, 28 MiB higher. Not glibc (musl, macOS):
-    nothing to set."""
+    the fit of a large table: 3-5% faster there, but its peak, near the 1 GiB aim, 28 MiB higher. Not glibc
+    (musl, macOS): nothing to set.
+
+    trim: where the heap's top is trimmed, for the fit of a table below KEEP_FREED_ROWS rows. A wide table's
+    training step allocates and frees tens of MiB (2,300 rows x 1,555 two-valued columns: a batch's logits
+    are 19 MiB, a dozen of them at once), past any lower threshold: that fit took 11.5 million page faults and
+    22 s of system time, 46 s in all; with its top kept, 0.15 million, 0.7 s and 33 s, its peak 31 MiB higher."""
     if not OWN_PROCESS:
         return
     import ctypes
@@ -105,7 +112,7 @@ def keep_freed_memory() -> None:
     try:
         libc = ctypes.CDLL(None)
         libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 64 << 20)  # M_TRIM_THRESHOLD
+        libc.mallopt(-1, trim)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
 

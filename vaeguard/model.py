@@ -193,7 +193,10 @@ class TabularAutoencoder(nn.Module):
             logits = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
             shift = logits.max(dim=-1, keepdim=True).values
             weights = torch.exp(logits - shift)
-            sums = [weights[..., start:stop] @ getattr(self, name) for start, stop, name in self.cat_blocks]
+            # The blocks lie end to end over the vocabulary: split, not sliced, since a slice's gradient is a
+            # zero-filled copy of the whole row of weights, one per block (1,555 columns: three quarters of a step).
+            parts = torch.split(weights, [stop - start for start, stop, _ in self.cat_blocks], dim=-1) if len(self.cat_blocks) > 1 else [weights]
+            sums = [part @ getattr(self, name) for part, (_, _, name) in zip(parts, self.cat_blocks)]
             log_norm = torch.log(sums[0] if len(sums) == 1 else torch.cat(sums, dim=-1)) + shift
             index = (x_cat + self.cat_offsets).expand(*logits.shape[:-1], -1)
             nll = log_norm - logits.gather(-1, index)
