@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import json
 import re
@@ -45,6 +46,31 @@ def test_fit_writes_self_describing_checkpoint(runner, flows_csv, tmp_path):
     assert not (model / "in-progress").exists()
     # The summary names each column's role.
     assert "categorical" in res.stderr and "ignored" in res.stderr and "threshold" in res.stderr
+
+
+def test_a_wide_tables_roles_show_each_run_of_alike_columns_in_one_row():
+    from rich.console import Console
+
+    from vaeguard.render import roles_table
+
+    flag = {"role": "categorical", "reason": "two values (a flag)"}
+    wide = [{"name": f"f{i}", **flag} for i in range(30)] + [{"name": "bytes", "role": "numeric", "reason": "numbers"}]
+    wide += [{"name": f"g{i}", **flag} for i in range(3)] + [{"name": "uid", "role": "ignored", "reason": "an identifier"}]
+    wide += [{"name": f"h{i}", **flag} for i in range(30)]
+
+    def shown(schema) -> str:
+        con = Console(width=200, record=True, file=io.StringIO())
+        con.print(roles_table(schema))
+        return con.export_text()
+
+    text = shown(wide)
+    assert "f0 … f29 (30 columns)" in text and "h0 … h29 (30 columns)" in text and "columns: 65," in text
+    # What differs from its neighbours keeps a row of its own, and so do short runs.
+    assert all(f"│ {name} " in text for name in ("bytes", "g0", "g1", "g2", "uid"))
+    assert sum(line.startswith("│") for line in text.splitlines()) == 1 + 1 + 3 + 1 + 1
+    # A table of a few dozen columns (a flow log's) shows every column, alike or not.
+    narrow = shown(wide[:30])
+    assert "…" not in narrow and all(f"│ f{i} " in narrow for i in range(30))
 
 
 def test_quiet_prints_nothing(runner, flows_csv, tmp_path):

@@ -60,16 +60,35 @@ def _pairs(title: str):
     return t
 
 
+# A table of more columns than this shows each run of RUN_ROWS or more consecutive columns of one role, for one
+# reason, as one row (5,000 flags in 5,000 rows hid the few columns that differ); a flow log's are each shown.
+WIDE_ROLES, RUN_ROWS = 40, 5
+
+
 def roles_table(schema: list[dict]):
     from rich.table import Table
 
-    t = Table(title="columns", title_justify="left")
+    runs: list[list[dict]] = []
+    for c in schema:
+        if runs and len(schema) > WIDE_ROLES and (c["role"], c["reason"]) == (runs[-1][0]["role"], runs[-1][0]["reason"]):
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    grouped = any(len(run) >= RUN_ROWS for run in runs)
+    title = f"columns: {len(schema):,}, alike neighbours in one row (`vaeguard info --json` lists each)" if grouped else "columns"
+    t = Table(title=title, title_justify="left")
     for c in ("column", "role", "why"):
         t.add_column(c, overflow="fold")
     from rich.markup import escape
 
-    for c in schema:
-        t.add_row(escape(c["name"]), c["role"], escape(c["reason"]), style="dim" if c["role"] == "ignored" else None)
+    for run in runs:
+        first = run[0]
+        style = "dim" if first["role"] == "ignored" else None
+        if len(run) >= RUN_ROWS:
+            t.add_row(f"{escape(first['name'])} … {escape(run[-1]['name'])} ({len(run):,} columns)", first["role"], escape(first["reason"]), style=style)
+            continue
+        for c in run:
+            t.add_row(escape(c["name"]), c["role"], escape(c["reason"]), style=style)
     return t
 
 
