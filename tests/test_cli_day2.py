@@ -172,6 +172,13 @@ def test_explain(runner, trained_model):
     assert res.exit_code == 0 and "FLAGGED" in res.stderr
     res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", "5000")
     assert res.exit_code == 2 and "past the end" in res.stderr
+    # --top: the columns adding most, the others counted below them (--json lists each, as above).
+    res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row), "--top", "2")
+    shown = [line.split("│")[1].strip() for line in res.stderr.splitlines() if line.startswith("│")]
+    rest = len(m["columns"]) - 2
+    assert res.exit_code == 0 and shown == [c["column"] for c in m["columns"][:2]], res.stderr
+    assert f"{rest} more columns, none adding more than {m['columns'][2]['excess']:+.3g}" in res.stderr
+    assert invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row), "--top", "-1").exit_code == 2
 
 
 def test_json_outputs_parse(runner, flows_csv, tmp_path):

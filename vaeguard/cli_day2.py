@@ -12,6 +12,9 @@ from .cli_common import (
     open_input,
 )
 
+# explain's rows by default: every column of a flow log's model (NSL-KDD's 41, a Zeek conn log's with its history letters).
+EXPLAIN_TOP = 50
+
 
 # ---- evaluate ----------------------------------------------------------------------------------------
 @app.command()
@@ -232,6 +235,8 @@ def explain(
     events: EventsOpt = None,
     strict: StrictOpt = False,
     json: JsonOpt = False,
+    top: Annotated[int, typer.Option("--top", min=0, help="Show the N columns that add most to the score over what is typical "
+                                     "(a wide table's thousand would scroll the rest away); 0 shows every column. --json lists each.")] = EXPLAIN_TOP,
 ) -> None:
     """Show each column's contribution to one row's score, with the value the model expected there."""
     from . import render
@@ -260,4 +265,4 @@ def explain(
             "columns": table.to_dict(orient="records"),
         })
         return
-    render.print_explanation(render.console(), row, scored, table, detector.calibration_.threshold)
+    render.print_explanation(render.console(), row, scored, table, detector.calibration_.threshold, top)

@@ -302,7 +302,8 @@ def plot_history(hist: list[dict], path: Path) -> None:
 
 
 # ---- explain -----------------------------------------------------------------------------------------
-def print_explanation(con, row: int, scored, table, threshold: float) -> None:
+def print_explanation(con, row: int, scored, table, threshold: float, top: int = 0) -> None:
+    """`table` (explain.explain's, largest excess first) as a table; its first `top` columns where `top` is set."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -312,6 +313,11 @@ def print_explanation(con, row: int, scored, table, threshold: float) -> None:
         # Column names are never cut: long ones wrap.
         t.add_column(c, justify="right" if c in ("contribution", "typical", "excess") else "left",
                      overflow="fold", no_wrap=False, min_width=len(c))
+    rest = table.iloc[top:] if top else table.iloc[:0]
+    if len(rest):
+        table = table.iloc[:top]
+        t.caption = f"{len(rest):,} more columns, none adding more than {rest['excess'].max():+.3g} (--top 0 shows every column)"
+        t.caption_justify = "left"
     for r in table.itertuples():
         exp = f"{r.expected:.4g}" if isinstance(r.expected, float) else str(r.expected)
         t.add_row(escape(str(r.column)), escape(str(r.observed)), escape(exp), f"{r.contribution:.3g}", f"{r.typical:.3g}", f"{r.excess:+.3g}",
