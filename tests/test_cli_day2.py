@@ -286,6 +286,29 @@ def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, 
         < rows.index("<th>duration</th>")  # why first, then the row's own columns
 
 
+def test_the_report_of_a_wide_table_leaves_pandas_quiet(tmp_path):
+    import warnings
+
+    from vaeguard.evaluate import _write_html
+
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scored = pd.DataFrame(index=range(60))
+        for i in range(150):  # a block per column, as the readers give a wide table
+            scored[f"f{i}"] = rng.integers(0, 2, 60)
+        scored["anomaly_score"] = rng.random(60)
+    y = (np.arange(60) % 7 == 0).astype(int)
+    result = {k: 0.5 for k in ("roc_auc", "pr_auc", "precision", "recall", "f1", "false_positive_rate")}
+    result.update(rows=60, anomalies=9, threshold=0.9, confusion={"true_positive": 1, "false_positive": 2, "true_negative": 3, "false_negative": 4})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = _write_html(tmp_path / "report.html", [], result, scored, y).read_text()
+    best = int(np.argmax(scored["anomaly_score"]))
+    first = page[page.index("Top 25 rows"):].split("<tr>")[2]  # the header's row, then the highest score's
+    assert f"<td>{'yes' if y[best] else 'no'}</td>" in first and f"{scored['anomaly_score'][best]:.4g}" in first
+
+
 @pytest.mark.slow
 def test_report_html_renders_in_headless_chromium(runner, trained_model, tmp_path):
     """Look at the page as a person would: the plots load and the tables show."""

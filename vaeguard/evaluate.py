@@ -142,15 +142,18 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
     )
     rows = ""
     if scored is not None and len(scored):
-        top = scored.assign(_label=y).sort_values("anomaly_score", ascending=False).head(TOP_ROWS)
+        # The rows picked before the label is put beside them: a column added to a wide table (a block per column)
+        # had pandas warn of fragmentation on stderr.
+        picked = scored["anomaly_score"].reset_index(drop=True).sort_values(ascending=False).head(TOP_ROWS).index.to_numpy()
+        top, labels = scored.iloc[picked], np.asarray(y)[picked]
         # Why a row scored as it did comes first, beside its label; then the row's first twelve columns, the
         # times, addresses and ports that find it in the log (a wide log put top_features out of sight).
         why = [col for col in SCORE_COLUMNS if col in top.columns]
-        shown = [col for col in top.columns if col not in ("_label", *why)][:12]
+        shown = [col for col in top.columns if col not in why][:12]
         head = ("".join(f"<th>{html.escape(str(col))}</th>" for col in why) + "<th>labelled anomalous</th>"
                 + "".join(f"<th>{html.escape(str(col))}</th>" for col in shown))
-        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in why) + f"<td>{'yes' if r['_label'] else 'no'}</td>"
-                       + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + "</tr>" for _, r in top.iterrows())
+        body = "".join("<tr>" + "".join(f"<td>{cell(r[col])}</td>" for col in why) + f"<td>{'yes' if label else 'no'}</td>"
+                       + "".join(f"<td>{cell(r[col])}</td>" for col in shown) + "</tr>" for (_, r), label in zip(top.iterrows(), labels))
         # A wide table scrolls inside its box: the page keeps its width, and top_features stays reachable.
         rows = f"<h2>Top {len(top)} rows by score</h2><div class=scroll><table class=rows><tr>{head}</tr>{body}</table></div>"
     page = f"""<!doctype html>
