@@ -104,7 +104,7 @@ def keep_freed_memory(trim: int = 64 << 20) -> None:
     trim: where the heap's top is trimmed, for the fit of a table below KEEP_FREED_ROWS rows. A wide table's
     training step allocates and frees tens of MiB (2,300 rows x 1,555 two-valued columns: a batch's logits
     are 19 MiB, a dozen of them at once), past any lower threshold: that fit took 11.5 million page faults and
-    22 s of system time, 46 s in all; with its top kept, 0.15 million, 0.7 s and 33 s, its peak 31 MiB higher."""
+    22 s of system time, 46 s in all; with its top kept, 0.15 million, 0.7 s and 33-37 s, its peak 9-31 MiB higher."""
     if not OWN_PROCESS:
         return
     import ctypes

@@ -884,7 +884,7 @@ def _scalings(present: np.ndarray) -> tuple:
     # Log-scaled where heavy-tailed and not below zero, but for a few rows: a count's -1 for "none"
     # (CICFlowMeter's Init_Win_bytes_forward) or a clock's glitch (its negative Flow Duration) leaves
     # the tail as heavy, and scaled as it is its largest values would swamp every other column.
-    log = (m > 2) & (np.count_nonzero(present < 0, axis=1) <= FEW_NEGATIVE * m) & (_skews(present) > SKEW_FOR_LOG) if m > 2 else np.zeros(k, bool)
+    log = (np.count_nonzero(present < 0, axis=1) <= FEW_NEGATIVE * m) & (_skews(present) > SKEW_FOR_LOG) if m > 2 else np.zeros(k, bool)
     if log.all() or not log.any():
         t = _signed_log(present) if log.all() else present
     else:
