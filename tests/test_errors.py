@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import zipfile
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from .conftest import SAMPLE, invoke
-from .logdata import conn_rows, zeek_text
+from .logdata import FIELDS, conn_rows, zeek_json_text, zeek_text
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -93,21 +94,39 @@ def test_a_byte_that_is_not_utf8_is_named_with_its_line(runner, trained_model, t
 
 
 @pytest.mark.parametrize("codec", ["gzip", "xz"])
-def test_a_compressed_log_cut_short_says_so_and_how_to_read_what_it_holds(runner, tmp_path, codec):
-    """A log compressed while it was still written, or copied in part, ended with the decompressor's words alone
-    ("Compressed file ended before the end-of-stream marker was reached"): now what that means and what to do."""
+@pytest.mark.parametrize("kind", ["zeek", "csv", "json"])
+def test_a_compressed_log_cut_short_is_read_up_to_the_cut_and_says_so(runner, tmp_path, codec, kind):
+    """A log compressed while it was still written, or copied in part, ended the run with the decompressor's words
+    ("Compressed file ended before the end-of-stream marker was reached"). Its rows up to the cut are read now,
+    as zcat writes them and as a plain file cut mid-line is read, the cut named on stderr; --strict stops there."""
     import lzma
 
-    text = zeek_text(conn_rows(2000)).encode()
+    rows = conn_rows(2000)
+    text = {"zeek": zeek_text(rows), "csv": pd.DataFrame(rows, columns=FIELDS).to_csv(index=False), "json": zeek_json_text(rows)}[kind].encode()
     packed = gzip.compress(text) if codec == "gzip" else lzma.compress(text)
-    path = tmp_path / f"conn.log.{'gz' if codec == 'gzip' else 'xz'}"
-    path.write_bytes(packed[: int(len(packed) * 0.7)])
-    tool = "zcat" if codec == "gzip" else "xzcat"
-    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1")
-    assert_clean_error(res, f"the {codec} file is cut short (still being written, or copied in part)", f"`{tool} {path} | vaeguard")
-    res = invoke(runner, "fit", "-", "--model", tmp_path / "m", "--epochs", "1", input=packed[: int(len(packed) * 0.7)])
-    assert_clean_error(res, "cannot read 'stdin'", "cut short")
-    assert tool not in res.stderr and not (tmp_path / "m" / "manifest.json").exists()
+    cut = packed[: int(len(packed) * 0.7)]
+    path = tmp_path / f"conn.{kind}.{'gz' if codec == 'gzip' else 'xz'}"
+    path.write_bytes(cut)
+    held = (gzip.open if codec == "gzip" else lzma.open)(io.BytesIO(cut))  # what zcat writes of it
+    whole = b""
+    try:
+        while chunk := held.read1(1 << 16):
+            whole += chunk
+    except EOFError:
+        pass
+    assert 0 < len(whole) < len(text)
+    complete = whole.count(b"\n") - {"zeek": zeek_text([], close=False).count("\n"), "csv": 1, "json": 0}[kind]  # rows before the cut line
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "1", "--json")
+    assert res.exit_code == 0, res.output
+    fit = json.loads(res.stdout)
+    assert fit["rows_used"] == complete and f"'{path}' is cut short ({'a gzip' if codec == 'gzip' else 'an xz'} file" in fit["skipped"]
+    res = invoke(runner, "score", path, "--model", tmp_path / "m", "--out", tmp_path / "o.csv")
+    assert res.exit_code in (0, 1) and "is cut short" in res.stderr and len(pd.read_csv(tmp_path / "o.csv")) == complete, res.output
+    res = invoke(runner, "fit", "-", "--model", tmp_path / "m2", "--epochs", "1", "--quiet", input=cut)
+    assert res.exit_code == 0 and (tmp_path / "m2" / "manifest.json").exists(), res.output
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m3", "--epochs", "1", "--strict")
+    assert_clean_error(res, f"cannot read '{path}': the {codec} file ends before its end-of-stream marker", "leave out --strict")
+    assert not (tmp_path / "m3" / "manifest.json").exists()
 
 
 def test_a_header_field_past_the_csv_readers_limit_is_one_line(runner, trained_model, tmp_path):

@@ -59,6 +59,10 @@ LOG_LINES_WORDS = {"kv": "key=value lines", "asa": "Cisco ASA syslog: connection
                    "vpc": "no header line: named in the default format's field order"}
 
 
+# What a compressed file that ends before its end-of-stream marker is, and what to do, where --strict stops on one.
+CUT_SHORT = "the file is cut short (still being written, or copied in part): copy it again, or leave out --strict to read its rows up to the cut"
+
+
 def normalise_format(fmt: str) -> str:
     name = fmt.lower().lstrip(".")
     name = FORMAT_ALIASES.get(name, name)
@@ -82,6 +86,7 @@ class Source:
     zeek: object = None  # logs.zeek.ZeekHeader for Zeek logs
     bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)
     bad_example: str = ""
+    cut_short: bool = False  # a compressed file that ends before its end-of-stream marker: read up to the cut
     other_events: int = 0  # JSON records that are not flows (Suricata stats, dns, alert events)
     other_kinds: dict[str, int] = field(default_factory=dict)  # those records by event type
     # The Suricata event types read as rows (--events dns); () reads the flows (logs.jsonlines.FLOW_EVENTS).
@@ -255,6 +260,9 @@ class Source:
     def skipped_summary(self) -> str:
         """One line on what reading left out, or '' when nothing was."""
         parts = []
+        for cut in (p for p in self.parts or [self] if p.cut_short):
+            parts.append(f"'{cut.name}' is cut short ({'an' if cut.codec == 'xz' else 'a'} {cut.codec} file still being written, or copied in part): "
+                         "its rows up to the cut were read")
         if self.bad_lines:
             parts.append(f"{self.bad_lines:,} malformed line{'s' if self.bad_lines != 1 else ''} skipped (e.g. {self.bad_example!r})")
         if self.other_events:
@@ -281,15 +289,23 @@ class Source:
         """The file's bytes, decompressed. stdin can be read once."""
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            return self._as_utf8(open_compressed(self.codec, stream) if self.compressed else stream)
+            return self._as_utf8(open_compressed(self.codec, stream, self._cut) if self.compressed else stream)
         if self.path == STDIO or _read_once(self.path):
             raise InputError(f"{self.name} can be read only once")
         if self.parts:
             return io.BufferedReader(Joined(self.parts), buffer_size=1 << 20)
         if isinstance(self.path, Member):
             raw = self.path.open()
-            return self._as_utf8(open_compressed(self.codec, raw) if self.compressed else raw)
-        return self._as_utf8(open_compressed(self.codec, self.path) if self.compressed else open(self.path, "rb"))  # noqa: SIM115
+            return self._as_utf8(open_compressed(self.codec, raw, self._cut) if self.compressed else raw)
+        return self._as_utf8(open_compressed(self.codec, self.path, self._cut) if self.compressed else open(self.path, "rb"))  # noqa: SIM115
+
+    def _cut(self) -> None:
+        """A compressed file ends before its end-of-stream marker: what came before it is read, as zcat writes
+        it (a plain file cut mid-line reads the same way, its last line malformed), and the summary says so;
+        --strict stops there, as it stops on a malformed line."""
+        if self.strict:
+            raise InputError(f"cannot read '{self.name}': the {self.codec} file ends before its end-of-stream marker; {CUT_SHORT}")
+        self.cut_short = True
 
     def _as_utf8(self, raw: IO[bytes]) -> IO[bytes]:
         # Every reader below takes UTF-8 (JSON one record per line): text in another encoding is re-encoded,
@@ -421,11 +437,8 @@ class Source:
         except (OSError, EOFError, lzma_error()) as e:
             detail = "; ".join(line.strip().rstrip(".") for line in str(e).splitlines() if line.strip())
             damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
-            if isinstance(e, EOFError) and self.compressed:
-                # A log compressed while it was still written, or copied in part: zcat gives what it holds.
-                tool = {"bz2": "bzcat", "xz": "xzcat"}.get(self.codec, "zcat")
-                read = "" if self.path == STDIO else f", or read the rows it holds with `{tool} {self.name} | vaeguard ... -`"
-                damaged = f": the {self.codec} file is cut short (still being written, or copied in part); copy it again{read}"
+            if isinstance(e, EOFError):  # a compressed member of an archive (a file of its own: _cut)
+                damaged = f"; {CUT_SHORT}"
             raise InputError(f"cannot read '{self.name}': {detail}{damaged}") from None
         except Exception as e:  # pyarrow raises its own types for corrupt files
             if type(e).__module__.startswith("pyarrow"):

@@ -526,12 +526,44 @@ def codec_of(head: bytes) -> str:
     return next((c for c, magic in MAGIC.items() if head.startswith(magic)), "")
 
 
-def open_compressed(codec: str, f) -> IO[bytes]:
-    """A path or a binary stream compressed by `codec`, decompressed as it is read."""
+def open_compressed(codec: str, f, on_cut: Callable[[], None] | None = None) -> IO[bytes]:
+    """A path or a binary stream compressed by `codec`, decompressed as it is read. on_cut: a file that ends
+    before its end-of-stream marker reads as ending there (the decompressor's EOFError is not raised), and
+    `on_cut` hears of it, as zcat writes what there is and then complains."""
     import bz2
     import lzma
 
-    return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[codec](f, "rb")
+    stream = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[codec](f, "rb")
+    return stream if on_cut is None else io.BufferedReader(EndsAtCut(stream, on_cut), buffer_size=1 << 20)
+
+
+class EndsAtCut(io.RawIOBase):
+    """A decompressed stream that ends where its file was cut short, instead of raising EOFError there."""
+
+    def __init__(self, stream: IO[bytes], on_cut: Callable[[], None]):
+        super().__init__()
+        self._stream, self._on_cut, self._ended = stream, on_cut, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self._ended:
+            return 0
+        try:
+            # One step of the decompressor at a time: a read of many steps that meets the cut drops what it
+            # had decompressed (a 1 MiB read of a CSV cut short lost its header with it).
+            data = self._stream.read1(len(b))
+            b[: len(data)] = data
+            return len(data)
+        except EOFError:
+            self._ended = True
+            self._on_cut()  # may raise: --strict stops on a file cut short
+            return 0
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def decompressed_head(head: bytes, path: str, codec: str = "gzip", once: bool = False) -> bytes:
