@@ -437,7 +437,7 @@ class Source:
         except (OSError, EOFError, lzma_error()) as e:
             detail = "; ".join(line.strip().rstrip(".") for line in str(e).splitlines() if line.strip())
             damaged = "; the file looks damaged or cut short: export or copy it again" if self.format == "parquet" else ""
-            if isinstance(e, EOFError):  # a compressed member of an archive (a file of its own: _cut)
+            if isinstance(e, EOFError):  # a decompressor's, past _cut (which reads up to the cut, or stops --strict itself)
                 damaged = f"; {CUT_SHORT}"
             raise InputError(f"cannot read '{self.name}': {detail}{damaged}") from None
         except Exception as e:  # pyarrow raises its own types for corrupt files
