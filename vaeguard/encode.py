@@ -56,6 +56,8 @@ SERVICE_PORT_SHARE = 0.005
 QUARTILE_ROWS = 1 << 18  # a numeric column's centre and scale come from this many of its values at most
 # Columns fitted together from one block of at most this many values (a short table's numeric columns).
 PLAIN_BLOCK_VALUES = 1 << 22
+# A numeric column's transforms that change its values even where they are numbers already.
+REWRITTEN = ("length", DECIMAL_COMMA)
 RARE_KEEP = 5000  # rare training values remembered per column, so they score as <other>, not as unseen
 
 
@@ -217,6 +219,12 @@ def _number_labels(v: np.ndarray, present: np.ndarray, out: np.ndarray) -> np.nd
     other = present & ~is_int
     out[other] = v[other].astype(str)
     return out
+
+
+def numpy_numbers(dtype) -> bool:
+    """Whether a column holds numbers in one of numpy's dtypes (bool, integer, float): taken as they are, with
+    none of pandas' conversions (which, a column at a time, made up most of a wide table's preparation)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
 
 
 def number_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -466,7 +474,7 @@ class Preprocessor:
             if spec.role == IGNORED:
                 return []  # its training rows are not copied out (a conn log's uid, addresses and ts)
             dtype = dtypes[spec.name]
-            if spec.role == CATEGORICAL and spec.transform == "" and isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            if spec.role == CATEGORICAL and spec.transform == "" and numpy_numbers(dtype):
                 values = df[spec.name].to_numpy()
                 codes, labels = number_codes(values if rows is None else values[rows])
                 if len(labels) <= max_categories:  # else ties at the cut would need pandas' order
@@ -520,8 +528,7 @@ class Preprocessor:
         # columns: 2.5 s a fit, and a table that short calibrates on ten models' fits).
         plain = set()
         if n < COLUMN_THREAD_ROWS:
-            plain = {i for i, spec in enumerate(specs) if spec.role == NUMERIC and spec.transform not in ("length", DECIMAL_COMMA)
-                     and isinstance(dtypes[spec.name], np.dtype) and dtypes[spec.name].kind in "biuf"}
+            plain = {i for i, spec in enumerate(specs) if spec.role == NUMERIC and spec.transform not in REWRITTEN and numpy_numbers(dtypes[spec.name])}
 
         def fit_block(block: list[int]) -> list[NumericColumn]:
             v = np.empty((len(block), n), dtype=np.float64)
@@ -572,12 +579,7 @@ class Preprocessor:
             values, n_bad, examples = numeric_text_values(as_point_numbers(s, spec.transform))
         if n_bad and strict:
             raise _text_in_numeric(name, n_bad, examples)
-        return Preprocessor._numeric_column(spec, _finite(values.to_numpy(dtype=float, na_value=np.nan)), n_bad)
-
-    @staticmethod
-    def _numeric_column(spec: ColumnSpec, v: np.ndarray, n_bad: int) -> NumericColumn:
-        """The column's scaling from its values `v` (finite or NaN; `n_bad` of the NaNs were text)."""
-        return Preprocessor._numeric_columns([spec], v[None, :], [n_bad])[0]
+        return Preprocessor._numeric_columns([spec], _finite(values.to_numpy(dtype=float, na_value=np.nan))[None, :], [n_bad])[0]
 
     @staticmethod
     def _numeric_columns(specs: list[ColumnSpec], v: np.ndarray, n_bad: list[int]) -> list[NumericColumn]:
@@ -663,7 +665,7 @@ class Preprocessor:
                     v[j] = shaped[col.source][col.shape[1]]
                     continue
                 s = df[col.name]
-                if isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf" and col.transform not in ("length", DECIMAL_COMMA):
+                if numpy_numbers(s.dtype) and col.transform not in REWRITTEN:
                     v[j] = s.to_numpy()  # numbers already: a wide table's columns skip pandas' conversions
                     continue
                 s = as_point_numbers(s, col.transform)
@@ -733,8 +735,7 @@ class Preprocessor:
                 idx[silent] = 0
                 unseen = idx < 0
                 unseen_labels = lambda: LETTER_LABELS[codes[unseen]]  # noqa: E731
-            elif (col.derive == "" and isinstance(s.dtype, np.dtype) and s.dtype.kind in "biuf"
-                  and (col.kind != "bool" or s.dtype.kind == "b")):  # a bool column's 1 and 0 are read as text
+            elif col.derive == "" and numpy_numbers(s.dtype) and (col.kind != "bool" or s.dtype.kind == "b"):  # a bool column's 1 and 0 read as text
                 codes, labels = number_codes(s.to_numpy())
                 if self._positions[j] is None:  # a dict: pandas' lookup builds an index of the few labels first
                     self._positions[j] = {label: i for i, label in enumerate(col.vocab)}
@@ -860,10 +861,6 @@ def _arrow_vocab(vocab: list[str]):
     return pa.array(vocab, type=pa.large_string())
 
 
-def _skew(v: np.ndarray) -> float:
-    return float(_skews(v[None, :])[0])
-
-
 def _skews(v: np.ndarray) -> np.ndarray:
     """Each row's skewness (0 where the row is constant)."""
     sd = v.std(axis=1)
@@ -885,11 +882,13 @@ def _scalings(present: np.ndarray) -> tuple:
     # (CICFlowMeter's Init_Win_bytes_forward) or a clock's glitch (its negative Flow Duration) leaves
     # the tail as heavy, and scaled as it is its largest values would swamp every other column.
     log = (np.count_nonzero(present < 0, axis=1) <= FEW_NEGATIVE * m) & (_skews(present) > SKEW_FOR_LOG) if m > 2 else np.zeros(k, bool)
-    if log.all() or not log.any():
-        t = _signed_log(present) if log.all() else present
-    else:
+    if log.all():
+        t = _signed_log(present)
+    elif log.any():
         t = present.copy()
         t[log] = _signed_log(present[log])
+    else:
+        t = present
     sd = np.std(t, axis=1)
     if SCALING == "robust":
         # One partition for all three, of at most QUARTILE_ROWS values spread evenly over the column:
