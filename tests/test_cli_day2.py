@@ -41,6 +41,31 @@ def test_evaluate_positive_value_and_report(runner, trained_model, tmp_path):
     assert json.loads((rep / "metrics.json").read_text())["roc_auc"] == pytest.approx(m["roc_auc"])
 
 
+def test_evaluate_judges_drift_on_the_rows_labelled_normal(runner, trained_model, tmp_path):
+    """A test set of many attacks is not drift: they are there to be flagged (counted with the normal rows,
+    this one's would have read as 46% flagged where 1% was expected). Normal rows that changed are."""
+    df = pd.read_csv(NEW)
+    attacks = df[df["label"] != "normal"]
+    many = tmp_path / "many_attacks.csv"
+    pd.concat([df] + [attacks] * 40, ignore_index=True).to_csv(many, index=False)
+    m = as_json(invoke(runner, "evaluate", many, "-m", trained_model, "-l", "label", "--json"))
+    assert m["anomalies"] == 20 * 41 and m["recall"] > 0.9
+    assert m["drift"]["drift"] is False and m["drift"]["judged_on"] == "rows labelled normal"
+    assert m["drift"]["flag_rate"] == pytest.approx(m["false_positive_rate"])
+    res = invoke(runner, "evaluate", many, "-m", trained_model, "-l", "label")
+    assert res.exit_code == 0 and "drift" not in res.stderr
+
+    moved = df.copy()
+    normal = moved["label"] == "normal"
+    moved.loc[normal, "src_bytes"] = moved.loc[normal, "src_bytes"] * 1000
+    changed = tmp_path / "changed.csv"
+    moved.to_csv(changed, index=False)
+    m = as_json(invoke(runner, "evaluate", changed, "-m", trained_model, "-l", "label", "--json"))
+    assert m["drift"]["drift"] is True and "src_bytes" in m["drift"]["columns"]
+    res = invoke(runner, "evaluate", changed, "-m", trained_model, "-l", "label")
+    assert res.exit_code == 0 and "of rows labelled normal flagged where" in " ".join(res.stderr.split())
+
+
 def test_evaluate_errors(runner, trained_model):
     res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "nope")
     assert res.exit_code == 2 and "label column 'nope' is not in the table; columns:" in res.stderr

@@ -252,11 +252,15 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
     else:
         for k, v in extra.items():
             out[k] = v
+    return out, chunk_report(detector, rs, flags)
+
+
+def chunk_report(detector: "Detector", rs: RowScores, flags: np.ndarray) -> ChunkReport:
+    """What the summary and the drift check count of scored rows `rs` flagged as `flags`."""
     e = rs.encoded
-    novel = int((rare_novelty(e, cal.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
-    report = ChunkReport(len(df), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
-                         rs.contributions.sum(axis=0), novel)
-    return out, report
+    novel = int((rare_novelty(e, detector.calibration_.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
+    return ChunkReport(len(flags), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
+                       rs.contributions.sum(axis=0), novel)
 
 
 def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
