@@ -2,8 +2,9 @@
 
     python benchmarks/quality.py            # full table -> benchmarks/results/quality.md
     python benchmarks/quality.py --quick    # a few data sets, a few minutes
+    python benchmarks/quality.py --split 1 --out /tmp/quality-split1.md   # the same protocol on another split
 
-Protocol (../shared/README.md): for each ADBench data set, a stratified 70/30 split with seed 0; fit
+Protocol (../shared/README.md): for each ADBench data set, a stratified 70/30 split with seed 0 (--split); fit
 without labels on the 70% (capped at 10,000 rows by random subsample; it contains anomalies, as real
 data does); ROC-AUC and PR-AUC on the 30%. NSL-KDD: the same split of train_20pct.csv, fit on the
 normal rows of the 70% part, evaluate on the 30% part (attacks = positive).
@@ -40,22 +41,22 @@ NSL_CATEGORICAL = ["protocol_type", "service", "flag"]
 
 
 # ---- data ------------------------------------------------------------------------------------------
-def load_adbench(path: Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
+def load_adbench(path: Path, split: int = SEED) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
     with np.load(path, allow_pickle=False) as d:
         X, y = d["X"].astype(np.float64), d["y"].astype(int)
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=SEED)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=split)
     if len(Xtr) > TRAIN_CAP:
-        idx = np.random.default_rng(SEED).choice(len(Xtr), TRAIN_CAP, replace=False)
+        idx = np.random.default_rng(split).choice(len(Xtr), TRAIN_CAP, replace=False)
         Xtr, ytr = Xtr[np.sort(idx)], ytr[np.sort(idx)]
     cols = [f"f{i}" for i in range(X.shape[1])]
     return pd.DataFrame(Xtr, columns=cols), ytr, pd.DataFrame(Xte, columns=cols), yte
 
 
-def load_nslkdd() -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
+def load_nslkdd(split: int = SEED) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]:
     df = pd.read_csv(SHARED / "nslkdd" / "train_20pct.csv")
     y = (df.pop("label") != "normal").astype(int).to_numpy()
     df = df.drop(columns=["difficulty"])
-    tr, te = train_test_split(np.arange(len(df)), test_size=0.3, stratify=y, random_state=SEED)
+    tr, te = train_test_split(np.arange(len(df)), test_size=0.3, stratify=y, random_state=split)
     tr = tr[y[tr] == 0]  # fit on normal rows only
     return df.iloc[np.sort(tr)].reset_index(drop=True), y[np.sort(tr)], df.iloc[te].reset_index(drop=True), y[te]
 
@@ -74,8 +75,8 @@ def datasets(names: list[str] | None) -> list[str]:
     return found
 
 
-def load(name: str):
-    return load_nslkdd() if name == "nslkdd" else load_adbench(SHARED / "adbench" / f"{name}.npz")
+def load(name: str, split: int = SEED):
+    return load_nslkdd(split) if name == "nslkdd" else load_adbench(SHARED / "adbench" / f"{name}.npz", split)
 
 
 def numeric_matrix(train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -139,8 +140,8 @@ PEERS = ["pyod-VAE", "pyod-AutoEncoder", "IsolationForest", "pyod-ECOD"]
 
 
 # ---- running and reporting -------------------------------------------------------------------------
-def evaluate(name: str, methods: list[str], seed: int) -> list[dict]:
-    train, _, test, yte = load(name)
+def evaluate(name: str, methods: list[str], seed: int, split: int = SEED) -> list[dict]:
+    train, _, test, yte = load(name, split)
     rows = []
     for m in methods:
         t0 = time.perf_counter()
@@ -176,7 +177,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, {platform.system()}"
 
 
-def report(results: pd.DataFrame, methods: list[str], title: str, elapsed: float) -> str:
+def report(results: pd.DataFrame, methods: list[str], title: str, elapsed: float, split: int = SEED) -> str:
     roc = results.pivot(index="dataset", columns="method", values="roc_auc").reindex(columns=methods)
     pr = results.pivot(index="dataset", columns="method", values="pr_auc").reindex(columns=methods)
     fit_s = results.pivot(index="dataset", columns="method", values="fit_s").reindex(columns=methods)
@@ -184,7 +185,7 @@ def report(results: pd.DataFrame, methods: list[str], title: str, elapsed: float
     roc, pr, fit_s = roc.loc[order], pr.loc[order], fit_s.loc[order]
     lines = [f"# {title}", "", f"Run {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {machine()}; "
              f"{elapsed / 60:.1f} minutes in all.", "",
-             "Protocol: stratified 70/30 split (seed 0), fit without labels on the 70% (capped at 10,000 rows), "
+             f"Protocol: stratified 70/30 split (seed {split}), fit without labels on the 70% (capped at 10,000 rows), "
              "scored on the 30%. NSL-KDD: fit on the normal rows of the 70% part. Every method on the same splits "
              "in the same run; peers with their default settings.", ""]
 
@@ -234,7 +235,9 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="*", help="only these data sets (file stems, or nslkdd)")
     ap.add_argument("--half", choices=["A", "B"], help="only the ADBench sets of this half (and NSL-KDD)")
     ap.add_argument("--methods", nargs="*", default=list(METHODS), help="methods to run")
-    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--seed", type=int, default=SEED, help="the methods' random seed")
+    ap.add_argument("--split", type=int, default=SEED, help="seed of the 70/30 split and of the 10,000-row training sample: "
+                    "another split tells how much of a difference between methods is the split's")
     ap.add_argument("--out", type=Path, help="markdown output (default: benchmarks/results/quality[-quick].md)")
     args = ap.parse_args()
     if not SHARED.exists():
@@ -249,11 +252,11 @@ def main() -> None:
     t0 = time.perf_counter()
     rows = []
     for name in names:
-        rows.extend(evaluate(name, methods, args.seed))
+        rows.extend(evaluate(name, methods, args.seed, args.split))
     results = pd.DataFrame(rows)
     elapsed = time.perf_counter() - t0
     title = "Detection quality" + (" (quick subset)" if args.quick else "")
-    text = report(results, methods, title, elapsed)
+    text = report(results, methods, title, elapsed, args.split)
     out = args.out or RESULTS / ("quality-quick.md" if args.quick else "quality.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
