@@ -555,6 +555,29 @@ def test_a_small_step_trains_on_one_thread_and_the_caller_keeps_its_threads():
         torch.set_num_threads(before)
 
 
+def test_training_short_of_its_threads_cpus_is_told_to_take_one():
+    from vaeguard.history import TrainResult
+    from vaeguard.train import TrainConfig, crowded_warning, train
+
+    # What train records, on the threads it trained on.
+    small = TabularAutoencoder(4, [1], [3], 2, [8], "vae")
+    rows = (torch.randn(64, 4), torch.ones(64, 4), torch.randint(1, 3, (64, 1)))
+    result = train(small, rows, rows, TrainConfig(epochs=2, batch_size=32), torch.Generator().manual_seed(0))
+    assert result.threads == 1 and result.seconds > 0 and result.cpu_seconds > 0
+    assert crowded_warning(result) is None  # one thread waits for no other
+
+    def ran(threads, seconds, cpu_seconds):
+        return crowded_warning(TrainResult(threads=threads, seconds=seconds, cpu_seconds=cpu_seconds))
+
+    crowded = ran(2, 38.0, 38.1)  # two 1M-row fits at once on two cores: each process about one CPU (measured)
+    assert crowded and "took 38 s on about 1.0 of the 2 CPUs" in crowded and "--threads 1" in crowded
+    assert ran(2, 3.7, 7.4) is None and ran(2, 60.0, 118.0) is None  # alone: spinning threads keep their CPUs
+    assert ran(2, 60.0, 75.0) is None and ran(2, 60.0, 70.0)  # the line: 60% of the threads' CPUs
+    assert ran(16, 60.0, 400.0)  # a 16-core machine mostly busy elsewhere
+    assert ran(2, 3.0, 1.5) is None  # too short to matter
+    assert ran(0, 60.0, 1.0) is None  # not trained here (a loaded model, or on a GPU)
+
+
 def test_every_package_folder_is_in_the_install():
     """A wheel holds the packages pyproject.toml names: a new folder of modules left out of it would import
     in a checkout (and an editable install) and fail in `pip install .` and the Docker image."""

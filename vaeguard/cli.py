@@ -172,6 +172,11 @@ def fit(
     left_out = left_out_warning(detector.left_out_kinds_, float(detector.trim))
     if left_out and not quiet:
         render.warning(con, left_out)
+    from .train import crowded_warning
+
+    crowded = crowded_warning(detector.history_)
+    if crowded and not quiet:
+        render.warning(con, crowded)
     if suspects and not quiet:
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "

@@ -23,3 +23,7 @@ class TrainResult:
     stopped_early: bool = False
     saved_epoch: int = 0  # the epoch whose weights the last checkpoint holds (resume starts after it)
     graphed_steps: int = 0  # steps replayed as a CUDA graph in this process (train.GraphedStep); not saved
+    # The CPU training had, as a share of what its threads could use: wall and CPU seconds, threads. Not saved.
+    threads: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0

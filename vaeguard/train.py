@@ -23,6 +23,9 @@ from .model import TabularAutoencoder
 # 147 s each on 2 cores, 5.3 s each on one thread (5.3 s alone); two 1M-row fits, which keep both
 # threads, 34 s each against 9 s each on one (`--threads 1`).
 ONE_THREAD_STEP = 100_000
+# Training on several threads that had less than this share of their CPUs, for at least this long, was crowded
+# by other processes (`crowded_warning`).
+CROWDED_SHARE, CROWDED_MIN_SECONDS = 0.6, 5.0
 # Gradient steps a default run aims for; epochs follow from the row count (see `auto_epochs`).
 TARGET_STEPS = 3000
 # The cap leaves small tables short of TARGET_STEPS (200 updates under 1,024 rows), and that is wanted:
@@ -295,6 +298,25 @@ def step_threads(model: TabularAutoencoder, batch_rows: int, device: torch.devic
     return torch.get_num_threads()
 
 
+def crowded_warning(result: TrainResult) -> str | None:
+    """Whether training on several threads had far less CPU than they could use, and what to do about it.
+
+    Each of torch's threads spins at a barrier after every operation and keeps the CPU while it does, so
+    alone a fit's CPU time is about its wall time times its threads. Far below that, other processes held
+    the cores, and then every step waits for a thread that is not running: two 1M-row fits at once took
+    67.9 s each against 7.7 s alone, and 10.3 s each with one thread (benchmarks/results/speed.md). The
+    thread count is not changed for the user: it sets a fit's last bits, and a seed gives the same model
+    whatever else the machine runs."""
+    if result.threads < 2 or result.seconds < CROWDED_MIN_SECONDS:
+        return None
+    used = result.cpu_seconds / result.seconds
+    if used >= CROWDED_SHARE * result.threads:
+        return None
+    return (f"training took {result.seconds:.0f} s on about {used:.1f} of the {result.threads} CPUs its threads use (other work "
+            f"or a CPU quota held the rest), and torch's threads wait for each other at every step: where fits share these "
+            f"cores, give each --threads 1 (two fits at once on two cores: 67.9 s each, 10.3 s each with --threads 1)")
+
+
 def train(
     model: TabularAutoencoder,
     train_tensors: tuple[torch.Tensor, ...],
@@ -312,7 +334,11 @@ def train(
     if threads != before:
         torch.set_num_threads(threads)
     try:
-        return _train(model, train_tensors, val_tensors, config, generator, on_epoch, on_best, start_epoch, result)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = _train(model, train_tensors, val_tensors, config, generator, on_epoch, on_best, start_epoch, result)
+        if train_tensors[0].device.type == "cpu":
+            result.threads, result.seconds, result.cpu_seconds = threads, time.perf_counter() - wall, time.process_time() - cpu
+        return result
     finally:
         if threads != before:
             torch.set_num_threads(before)
