@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import re
+import time
 import types
 
 import numpy as np
@@ -531,11 +532,12 @@ def test_a_quick_fit_writes_its_checkpoint_once(runner, flows_csv, tmp_path, mon
     # Training reads a clock of its own here, a hundredth of a second a reading: the 40 epochs take well under
     # the ten seconds between saves however loaded the machine is (on a busy one they took more, and saved twice).
     ticks = itertools.count()
-    monkeypatch.setattr(train_mod, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 0.01))
+    monkeypatch.setattr(train_mod, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 0.01, process_time=time.process_time))
     assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "40", "-q").exit_code == 0
     assert states.count("training") == 1  # the first epoch's, in case of an interrupt; the next is ten seconds on
     states.clear()
-    monkeypatch.setattr(train_mod, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 5.0))  # a slow machine
+    monkeypatch.setattr(train_mod, "time", types.SimpleNamespace(perf_counter=lambda: next(ticks) * 5.0,  # a slow machine
+                                                                  process_time=time.process_time))
     assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m2", "--epochs", "40", "-q").exit_code == 0
     assert states.count("training") > 1  # a save every ten seconds of training, as before
 
