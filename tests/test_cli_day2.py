@@ -121,6 +121,35 @@ def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_pat
     assert as_json(res)["flagged"] > 90
 
 
+def test_calibrate_with_labels_sets_the_threshold_on_the_rows_labelled_normal(runner, trained_model, tmp_path):
+    """evaluate's drift is judged on the rows labelled normal, and its fix names calibrate on them: --label
+    leaves the labelled attacks out, as a table of the normal rows alone would."""
+    import shutil
+
+    normal = tmp_path / "normal.csv"
+    pd.read_csv(NEW).query("label == 'normal'").to_csv(normal, index=False)
+    alone, labelled = tmp_path / "alone", tmp_path / "labelled"
+    shutil.copytree(trained_model, alone)
+    shutil.copytree(trained_model, labelled)
+    a = as_json(invoke(runner, "calibrate", normal, "-m", alone, "--fpr", "0.05", "--json"))
+    b = as_json(invoke(runner, "calibrate", NEW, "-m", labelled, "-l", "label", "--fpr", "0.05", "--json"))
+    assert b["rows"] == a["rows"] == 980 and b["labelled_anomalous_left_out"] == 20
+    assert b["threshold"] == pytest.approx(a["threshold"])
+    unlabelled = as_json(invoke(runner, "calibrate", NEW, "-m", labelled, "--fpr", "0.05", "--json"))
+    assert unlabelled["rows"] == 1000 and unlabelled["threshold"] > b["threshold"]  # the 20 attacks count as normal there
+    res = invoke(runner, "calibrate", NEW, "-m", labelled, "-l", "label", "--fpr", "0.05")
+    assert res.exit_code == 0 and "980 rows labelled normal; 20 labelled anomalous left out" in " ".join(res.output.split())
+    # --positive names a value no row holds: every row is normal then, as calibrate wants
+    assert as_json(invoke(runner, "calibrate", normal, "-m", labelled, "-l", "label", "--positive", "attack", "--json"))["rows"] == 980
+
+    before = (labelled / "manifest.json").read_text()
+    for args, words in ((["-l", "label", "--positive", "normal"], "every row of"), ((["-l", "Label"]), "did you mean 'label'"),
+                        (["--positive", "attack"], "give --label too")):
+        res = invoke(runner, "calibrate", NEW if "every" not in words else normal, "-m", labelled, *args)
+        assert res.exit_code == 2 and words in res.stderr, res.output
+    assert (labelled / "manifest.json").read_text() == before
+
+
 def test_calibrate_needs_as_many_rows_as_fit(runner, model_copy, tmp_path):
     """Two rows set the threshold at the higher of their scores, which a third of normal rows exceed: it
     took them with a warning; now fewer rows than a fit needs are an error that says so, and the model

@@ -39,7 +39,7 @@ def evaluate(
     from .detector import Detector
     from .drift import labelled_drift
     from .errors import InputError
-    from .evaluate import label_vector, metrics, write_report
+    from .evaluate import label_column, label_vector, metrics, write_report
     from .pipeline import score_table
 
     quiet = quiet or json
@@ -51,12 +51,7 @@ def evaluate(
         scored, run = score_table(source, detector, strict=strict)
     if not len(scored):  # not "the labels hold only one class"
         raise InputError(f"'{source.name}' has no rows to evaluate; give a table of labelled rows")
-    if label not in scored.columns:
-        from .schema import did_you_mean
-
-        raise InputError(f"label column '{label}' is not in the table{did_you_mean([label], [str(c) for c in scored.columns])}; "
-                         f"columns: {', '.join(map(str, scored.columns[:30]))}")
-    y = label_vector(scored[label], positive)
+    y = label_vector(label_column(scored, label), positive)
     result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())
     result["threshold"] = detector.calibration_.threshold
     # The labels say which rows are normal: drift is judged on those (the attacks are there to be flagged).
@@ -147,11 +142,15 @@ def info(
 @app.command()
 @handles_errors
 def calibrate(
-    data: Annotated[list[str], typer.Argument(help="Fresh normal rows: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
+    data: Annotated[list[str], typer.Argument(help="Fresh normal rows (or labelled rows, with --label): CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
                                               "several files of one format or a folder are one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
     contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,
+    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Column of true labels, where the rows have one: the threshold is set on the rows it "
+                                                 "calls normal, as evaluate reads it (see --positive).")] = None,
+    positive: Annotated[Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly. Default: 1/true, or anything "
+                                                    "other than normal/benign/0.")] = None,
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
@@ -161,28 +160,44 @@ def calibrate(
     json: JsonOpt = False,
 ) -> None:
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
+    import numpy as np
+
     from . import render
     from .detector import Detector
-    from .errors import InputError
+    from .errors import ConfigError, InputError
+    from .evaluate import label_column, label_vector
     from .sources import read_table
 
     con = render.console(quiet or json)
+    if positive is not None and label is None:
+        raise ConfigError("--positive says which --label value means anomaly: give --label too")
     detector = Detector.load(model)
     detector.strict = strict
     source = open_input(data, format, strict, names, model, encoding, events)
     df, _ = read_table(source)
     if not len(df):
         raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
+    left_out = 0
+    if label is not None:
+        normal = label_vector(label_column(df, label), positive, need_positive=False) == 0
+        left_out = int(len(df) - np.count_nonzero(normal))
+        if left_out == len(df):
+            raise InputError(f"every row of '{source.name}' is labelled anomalous in '{label}': calibrate needs normal rows")
+        if left_out:
+            df = df[normal].reset_index(drop=True)
     old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
     result = {"rows": len(df), "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target,
               "extrapolated": new.extrapolated, "flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel}
+    if label is not None:
+        result["labelled_anomalous_left_out"] = left_out
     if json:
         render.emit_json(result)
     else:
         on = f"{len(new.scores):,} of {len(df):,}" if len(new.scores) < len(df) else f"{len(df):,}"
-        con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {on} rows); saved to {model}")
+        which = f" labelled normal; {left_out:,} labelled anomalous left out" if label is not None else ""
+        con.print(f"threshold {old:.4f} -> {new.threshold:.4f} ({new.mode} {new.target:g} on {on} rows{which}); saved to {model}")
         few = new.small_sample_warning()
         if few:
             render.warning(con, few)

@@ -63,6 +63,9 @@ class DriftCheck:
             return (f"{head} {self.novel_flagged:,} of the {self.flagged:,} flagged rows hold values training never held, "
                     f"which flag a row whatever the threshold: if this traffic is normal, refit on it "
                     f"so that the model learns them; otherwise look at the flagged rows")
+        if self.judged_on == LABELLED_NORMAL:
+            return (f"{head} If this is how normal traffic looks now, run `vaeguard calibrate` on these rows with the same --label "
+                    f"(it sets the threshold on the rows labelled normal) or refit; otherwise look at the flagged ones")
         return f"{head} If this traffic is normal, run `vaeguard calibrate` on it or refit; otherwise look at the flagged rows"
 
 

@@ -15,16 +15,27 @@ from .errors import ConfigError, InputError
 from .schema import SCORE_COLUMNS
 
 
-def label_vector(labels: pd.Series, positive: str | None) -> np.ndarray:
+def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
+    """The label column `label` of `frame`, or an error that names the columns there are."""
+    if label not in frame.columns:
+        from .schema import did_you_mean
+
+        raise InputError(f"label column '{label}' is not in the table{did_you_mean([label], [str(c) for c in frame.columns])}; "
+                         f"columns: {', '.join(map(str, frame.columns[:30]))}")
+    return frame[label]
+
+
+def label_vector(labels: pd.Series, positive: str | None, need_positive: bool = True) -> np.ndarray:
     """1 for anomalous rows. Without --positive: 1/true/anomaly/attack-like values, or anything that is not
-    'normal'/'benign'/0 when the column holds such a value."""
+    'normal'/'benign'/0 when the column holds such a value. need_positive: a --positive value no row holds is
+    an error (a misspelling, to evaluate; to calibrate, rows all normal are what it wants)."""
     s = labels.astype(object)
     if s.isna().any():
         raise InputError(f"label column '{labels.name}' has {int(s.isna().sum())} missing values; fill them or drop those rows")
     text = s.map(lambda v: str(v).strip().lower())
     if positive is not None:
         y = (text == str(positive).strip().lower()).to_numpy()
-        if not y.any():
+        if need_positive and not y.any():
             raise InputError(f"no row of '{labels.name}' equals --positive {positive!r}; values seen: {', '.join(sorted(set(text))[:10])}")
         return y.astype(int)
     values = set(text)
