@@ -852,3 +852,37 @@ def test_fit_names_a_kind_of_held_out_rows_the_trim_may_have_left_out(tmp_path, 
     tied = np.r_[np.linspace(0, 10, 96), [30.0] * 4]
     found = left_out_kinds([col], codes, tied, threshold=float(threshold_for(np.sort(tied), 0.03)), trim=0.05)
     assert [(k.value, k.rows, k.above) for k in found] == [("b", 4, 4)]
+
+
+def test_fit_with_labels_learns_the_rows_labelled_normal(runner, tmp_path):
+    """A labelled capture (IoT-23's conn.log.labeled, a CIC-IDS2017 CSV) fits on its normal rows in one
+    command: the same model as the normal rows written out alone, the label column left out of it."""
+    labelled = SAMPLE / "flows_new.csv"
+    normal = tmp_path / "normal.csv"
+    pd.read_csv(labelled).query("label == 'normal'").drop(columns=["label"]).to_csv(normal, index=False)
+    res = invoke(runner, "fit", labelled, "--model", tmp_path / "l", "--label", "label", "--epochs", "3", "--json")
+    assert res.exit_code == 0, res.output
+    fitted = json.loads(res.stdout)
+    assert fitted["rows_used"] == 980 and fitted["labelled_anomalous_left_out"] == 20
+    assert {c["name"]: c["reason"] for c in fitted["columns"]}["label"].startswith("--label")
+    assert invoke(runner, "fit", normal, "--model", tmp_path / "n", "--epochs", "3", "-q").exit_code == 0
+    scored = [as_scores(runner, tmp_path / m, tmp_path / f"{m}.csv") for m in ("l", "n")]
+    assert np.array_equal(scored[0], scored[1])
+
+    res = invoke(runner, "fit", labelled, "--model", tmp_path / "l2", "-l", "label", "--epochs", "2")
+    assert res.exit_code == 0 and "980 (882 train, 98 held out; labelled normal, 20 labelled anomalous left out)" in re.sub(r"[│\s]+", " ", res.output)
+    for args, words in ((["-l", "label", "--positive", "normal"], None), (["-l", "Label"], "did you mean 'label'"),
+                        (["--positive", "attack"], "give --label too")):
+        data = normal if words is None else labelled
+        if words is None:  # every row of the normal table is the --positive value
+            pd.read_csv(labelled).query("label == 'normal'").to_csv(data, index=False)
+            words = "every row of"
+        res = invoke(runner, "fit", data, "--model", tmp_path / "bad", *args, *FAST)
+        assert res.exit_code == 2 and words in res.stderr, res.output
+        assert not (tmp_path / "bad" / "manifest.json").exists()
+
+
+def as_scores(runner, model, out) -> np.ndarray:
+    res = invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", model, "--out", out, "-q")
+    assert res.exit_code == 0, res.output
+    return pd.read_csv(out)["anomaly_score"].to_numpy()

@@ -41,7 +41,7 @@ FIT_PIPE_WAIT_SECONDS = 5
 @app.command()
 @handles_errors
 def fit(
-    data: Annotated[list[str], typer.Argument(help="Table of normal rows: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
+    data: Annotated[list[str], typer.Argument(help="Table of normal rows (or labelled rows, with --label): CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin. "
                                               "Several files of one format (rotated logs: conn.*.log.gz), a folder or a ZIP or tar archive are read as one table.", show_default=False)],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
@@ -57,6 +57,13 @@ def fit(
                      "private, public...), time (hour of day and day of week), domain (a DNS name's length, labels, digits and "
                      "randomness) or url (a URL's length, depth, parameters, symbols...). Repeatable; overrides the guess shown "
                      "in the table."),
+    ] = None,
+    label: Annotated[
+        Optional[str], typer.Option("--label", "-l", help="Column of true labels, where the rows have one (a labelled capture): fit on the rows it calls "
+                                    "normal, read as evaluate reads it (see --positive); the column is left out of the model.")
+    ] = None,
+    positive: Annotated[
+        Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")
     ] = None,
     model_type: Annotated[str, typer.Option("--model-type", help="vae (default), ae, dae (denoising) or sparse-ae (L1 on the code).")] = DEFAULTS.model,
     latent_dim: Annotated[int, typer.Option("--latent-dim", help="Size of the latent code z.")] = DEFAULTS.latent_dim,
@@ -90,11 +97,14 @@ def fit(
     pause_gc()
     from . import render
     from .calibrate import left_out_warning
+    from .errors import ConfigError
     from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
 
     quiet = quiet or json
     con = render.console(quiet)
+    if positive is not None and label is None:
+        raise ConfigError("--positive says which --label value means anomaly: give --label too")
     threads_note = use_threads(threads)
     source = open_input(data, format, strict, names, encoding=encoding, events=events)
     if not quiet:
@@ -154,7 +164,7 @@ def fit(
 
     try:
         run = fit_file(source, model, detector, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read, ahead=ahead,
-                       on_calibration=on_calibration)
+                       on_calibration=on_calibration, label=label, positive=positive)
         if task is not None:
             progress.update(task, total=progress.tasks[0].completed, losses=losses)
     finally:
@@ -165,7 +175,7 @@ def fit(
     if json:
         render.emit_json(render.fit_summary(detector, model, run))
     elif not quiet:
-        render.print_fit_summary(con, detector, model, run.rows_used, run.read_as, threads_note)
+        render.print_fit_summary(con, detector, model, run.rows_used, run.read_as, threads_note, run.labelled_anomalous)
     few_held_out = detector.calibration_.small_sample_warning()
     if few_held_out and not quiet:
         render.warning(con, few_held_out)

@@ -35,6 +35,7 @@ class FitRun:
     rows_used: int
     skipped: str  # what reading left out ("" when nothing)
     read_as: str = ""  # how the file was read, in words (Source.describe)
+    labelled_anomalous: int | None = None  # rows left out as labelled anomalous (label=...); None without a label
 
 
 @dataclass
@@ -94,6 +95,8 @@ def fit_file(
     on_read: Callable | None = None,
     ahead=None,
     on_calibration: Callable | None = None,
+    label: str | None = None,
+    positive: str | None = None,
 ) -> FitRun:
     """Read `data` (a uniform sample of `max_rows` rows when larger), fit `detector`, save it to `model_dir`.
 
@@ -102,9 +105,13 @@ def fit_file(
     events: the Suricata event types to read as rows (--events: dns, tls...); the model keeps them for score_file.
     ahead: the table from `read_table_ahead`, already being read while torch imported.
     on_calibration: see `Detector.fit`.
+    label: a column of true labels (--label): fit on the rows it calls normal, read as `evaluate` reads it
+    (positive: the value meaning anomaly); the column is left out of the model. A --max-rows sample is
+    drawn first, so fewer rows may remain.
     """
     from .checkpoint import check_not_foreign
     from .detector import MIN_FIT_ROWS, Detector, check_config
+    from .schema import LABEL_HINT
     from .sources import Source, open_source, read_table
 
     try:
@@ -133,19 +140,34 @@ def fit_file(
         raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
     if on_read is not None:
         on_read(len(df), total, source.skipped_summary())
+    hints, labelled_anomalous = source.role_hints, None
+    if label is not None:
+        df, labelled_anomalous = _labelled_normal(df, label, positive, source.name)
+        hints = {**(hints or {}), label: LABEL_HINT}
     rows_used = len(df)
     read_as = source.describe(df.columns)
     # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
     table = [df]
     del df
-    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=source.role_hints,
+    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=hints,
                  on_calibration=on_calibration)
     # A table without a header line: score reads the next such file with the same names.
     detector.given_names_ = list(source.given_names) or None
     detector.events_ = list(source.events) or None  # and Suricata's events of the types it was fitted on
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
-    return FitRun(detector, total, rows_used, source.skipped_summary(), read_as)
+    return FitRun(detector, total, rows_used, source.skipped_summary(), read_as, labelled_anomalous)
+
+
+def _labelled_normal(df, label: str, positive: str | None, name: str):
+    """(the rows of `df` that column `label` calls normal, how many it called anomalous)."""
+    from .evaluate import label_column, label_vector
+
+    normal = label_vector(label_column(df, label), positive, need_positive=False) == 0
+    anomalous = int(len(df) - normal.sum())
+    if anomalous == len(df):
+        raise InputError(f"every row of '{name}' is labelled anomalous in '{label}': fit needs normal rows")
+    return (df[normal].reset_index(drop=True) if anomalous else df), anomalous
 
 
 def _detector(model, device: str = "cpu"):

@@ -111,6 +111,8 @@ _GROUND_TRUTH_NAMES = {"label", "labels", "detailed-label", "detailed_label", "a
                        "malicious", "is_malicious", "ground_truth"}
 # Names that may hold the answer or may not (a traffic class, a coordinate): used, with a warning.
 _LABEL_NAMES = {"class", "target", "y", "anomaly", "outlier"}
+# The hint `fit --label` gives its label column: the rows were chosen by it, so it is never a feature.
+LABEL_HINT = "--label"
 _HEX_NUMBER = re.compile(r"^0x[0-9a-fA-F]+$")
 _MAC = re.compile(r"^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}(,([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2})*$")  # lists joined by ','
 _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 address (with a zone) is made of
@@ -781,6 +783,8 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         # had flagged every row of one told them (a value where training always had none).
         return ColumnSpec(name, IGNORED, "unset in every training row: Zeek sets it only where the sensor is told its local networks "
                                          "(Site::local_nets), so another sensor's values are not news")
+    if hint == LABEL_HINT:
+        return ColumnSpec(name, IGNORED, "--label: each row's true label; fit took the rows it calls normal")
     if name.strip().lower() in _GROUND_TRUTH_NAMES:
         return ColumnSpec(name, IGNORED, "a label, by name: the answer a data set gives for the row, not the traffic (new traffic "
                                          f"comes without one); {role_flag(name, 'categorical')} uses it")
