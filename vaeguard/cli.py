@@ -24,8 +24,8 @@ os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, ModelDir, NamesOpt, QuietOpt, StrictOpt, ThreadsOpt, app, freeze_imports, handles_errors, parse_hidden,
-    KEEP_FREED_ROWS, keep_freed_memory, open_input, pause_gc, stop_on_sigterm, stopped_by, use_threads,
+    DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, LabelOpt, ModelDir, NamesOpt, PositiveOpt, QuietOpt, StrictOpt, ThreadsOpt, app, check_label_options,
+    freeze_imports, handles_errors, parse_hidden, KEEP_FREED_ROWS, keep_freed_memory, open_input, pause_gc, stop_on_sigterm, stopped_by, use_threads,
 )
 from .defaults import DEFAULTS
 from .errors import EXIT_ANOMALIES_FOUND
@@ -58,13 +58,8 @@ def fit(
                      "randomness) or url (a URL's length, depth, parameters, symbols...). Repeatable; overrides the guess shown "
                      "in the table."),
     ] = None,
-    label: Annotated[
-        Optional[str], typer.Option("--label", "-l", help="Column of true labels, where the rows have one (a labelled capture): fit on the rows it calls "
-                                    "normal, read as evaluate reads it (see --positive); the column is left out of the model.")
-    ] = None,
-    positive: Annotated[
-        Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")
-    ] = None,
+    label: LabelOpt = None,
+    positive: PositiveOpt = None,
     model_type: Annotated[str, typer.Option("--model-type", help="vae (default), ae, dae (denoising) or sparse-ae (L1 on the code).")] = DEFAULTS.model,
     latent_dim: Annotated[int, typer.Option("--latent-dim", help="Size of the latent code z.")] = DEFAULTS.latent_dim,
     hidden: Annotated[str, typer.Option("--hidden", help="Hidden layer sizes of the encoder, comma separated; the decoder mirrors them.")] = ",".join(map(str, DEFAULTS.hidden)),
@@ -97,14 +92,12 @@ def fit(
     pause_gc()
     from . import render
     from .calibrate import left_out_warning
-    from .errors import ConfigError
     from .pipeline import fit_file, read_table_ahead
     from .schema import label_like, parse_roles
 
     quiet = quiet or json
     con = render.console(quiet)
-    if positive is not None and label is None:
-        raise ConfigError("--positive says which --label value means anomaly: give --label too")
+    check_label_options(label, positive)
     threads_note = use_threads(threads)
     source = open_input(data, format, strict, names, encoding=encoding, events=events)
     if not quiet:

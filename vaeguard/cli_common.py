@@ -277,6 +277,22 @@ StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with exit 2 on text in a numeric column or a malformed line (a log or CSV line of the wrong shape), instead of scoring "
                        "the value as malformed (improbable) or skipping the line and counting it.")
 ]
+LabelOpt = Annotated[
+    Optional[str], typer.Option("--label", "-l", help="Column of true labels, where the rows have one (a labelled capture): take the rows it calls normal, "
+                                "read as evaluate reads it (see --positive); fit leaves the column out of the model.")
+]
+PositiveOpt = Annotated[
+    Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")
+]
+
+
+def check_label_options(label: str | None, positive: str | None) -> None:
+    if positive is not None and label is None:
+        from .errors import ConfigError
+
+        raise ConfigError("--positive says which --label value means anomaly: give --label too")
+
+
 ThreadsOpt = Annotated[
     Optional[int],
     typer.Option("--threads", help="CPU threads for the model, the CSV reader and preparing columns. Default: the CPUs this process may "

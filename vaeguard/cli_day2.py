@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from .cli_common import (
-    DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, QuietOpt, StrictOpt, app, handles_errors, model_dir_of,
-    open_input,
+    DEFAULT_MODEL_DIR, EncodingOpt, EventsOpt, FormatOpt, JsonOpt, LabelOpt, ModelDir, ModelDirArg, ModelDirOpt, NamesOpt, PositiveOpt, QuietOpt, StrictOpt, app,
+    check_label_options, handles_errors, model_dir_of, open_input,
 )
 
 # explain's rows by default: every column of a flow log's model (NSL-KDD's 41, a Zeek conn log's with its history letters).
@@ -147,10 +147,8 @@ def calibrate(
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     fpr: Annotated[Optional[float], typer.Option("--fpr", help="Target false-positive rate on these rows. Default: the model's current setting.")] = None,
     contamination: Annotated[Optional[float], typer.Option("--contamination", help="Share of anomalies you expect in these rows, instead of --fpr.")] = None,
-    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Column of true labels, where the rows have one: the threshold is set on the rows it "
-                                                 "calls normal, as evaluate reads it (see --positive).")] = None,
-    positive: Annotated[Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly. Default: 1/true, or anything "
-                                                    "other than normal/benign/0.")] = None,
+    label: LabelOpt = None,
+    positive: PositiveOpt = None,
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,
@@ -160,17 +158,14 @@ def calibrate(
     json: JsonOpt = False,
 ) -> None:
     """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history."""
-    import numpy as np
-
     from . import render
     from .detector import Detector
-    from .errors import ConfigError, InputError
-    from .evaluate import label_column, label_vector
+    from .errors import InputError
+    from .evaluate import labelled_normal
     from .sources import read_table
 
     con = render.console(quiet or json)
-    if positive is not None and label is None:
-        raise ConfigError("--positive says which --label value means anomaly: give --label too")
+    check_label_options(label, positive)
     detector = Detector.load(model)
     detector.strict = strict
     source = open_input(data, format, strict, names, model, encoding, events)
@@ -179,12 +174,7 @@ def calibrate(
         raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
     left_out = 0
     if label is not None:
-        normal = label_vector(label_column(df, label), positive, need_positive=False) == 0
-        left_out = int(len(df) - np.count_nonzero(normal))
-        if left_out == len(df):
-            raise InputError(f"every row of '{source.name}' is labelled anomalous in '{label}': calibrate needs normal rows")
-        if left_out:
-            df = df[normal].reset_index(drop=True)
+        df, left_out = labelled_normal(df, label, positive, source.name, "calibrate")
     old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)

@@ -25,6 +25,16 @@ def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
     return frame[label]
 
 
+def labelled_normal(frame: pd.DataFrame, label: str, positive: str | None, name: str, command: str) -> tuple[pd.DataFrame, int]:
+    """(the rows of `frame` that column `label` calls normal, how many it calls anomalous), for a command
+    (fit, calibrate) that wants normal rows from a labelled table."""
+    normal = label_vector(label_column(frame, label), positive, need_positive=False) == 0
+    anomalous = int(len(frame) - np.count_nonzero(normal))
+    if anomalous == len(frame):
+        raise InputError(f"every row of '{name}' is labelled anomalous in '{label}': {command} needs normal rows")
+    return (frame[normal].reset_index(drop=True) if anomalous else frame), anomalous
+
+
 def label_vector(labels: pd.Series, positive: str | None, need_positive: bool = True) -> np.ndarray:
     """1 for anomalous rows. Without --positive: 1/true/anomaly/attack-like values, or anything that is not
     'normal'/'benign'/0 when the column holds such a value. need_positive: a --positive value no row holds is

@@ -142,7 +142,9 @@ def fit_file(
         on_read(len(df), total, source.skipped_summary())
     hints, labelled_anomalous = source.role_hints, None
     if label is not None:
-        df, labelled_anomalous = _labelled_normal(df, label, positive, source.name)
+        from .evaluate import labelled_normal
+
+        df, labelled_anomalous = labelled_normal(df, label, positive, source.name, "fit")
         hints = {**(hints or {}), label: LABEL_HINT}
     rows_used = len(df)
     read_as = source.describe(df.columns)
@@ -157,17 +159,6 @@ def fit_file(
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
     return FitRun(detector, total, rows_used, source.skipped_summary(), read_as, labelled_anomalous)
-
-
-def _labelled_normal(df, label: str, positive: str | None, name: str):
-    """(the rows of `df` that column `label` calls normal, how many it called anomalous)."""
-    from .evaluate import label_column, label_vector
-
-    normal = label_vector(label_column(df, label), positive, need_positive=False) == 0
-    anomalous = int(len(df) - normal.sum())
-    if anomalous == len(df):
-        raise InputError(f"every row of '{name}' is labelled anomalous in '{label}': fit needs normal rows")
-    return (df[normal].reset_index(drop=True) if anomalous else df), anomalous
 
 
 def _detector(model, device: str = "cpu"):
