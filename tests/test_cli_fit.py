@@ -880,6 +880,9 @@ def test_fit_with_labels_learns_the_rows_labelled_normal(runner, tmp_path):
         res = invoke(runner, "fit", data, "--model", tmp_path / "bad", *args, *FAST)
         assert res.exit_code == 2 and words in res.stderr, res.output
         assert not (tmp_path / "bad" / "manifest.json").exists()
+    # Constant over the rows it chose, the label as a feature would flag each labelled attack by its label alone.
+    res = invoke(runner, "fit", labelled, "--model", tmp_path / "bad", "-l", "label", "--role", "label=categorical", *FAST)
+    assert res.exit_code == 2 and "cannot also be a feature" in res.stderr
 
 
 def as_scores(runner, model, out) -> np.ndarray:

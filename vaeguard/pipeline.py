@@ -119,6 +119,9 @@ def fit_file(
         check_config(detector)
         if max_rows < 10:
             raise ParamError("max_rows", f"{{name}} must be at least 10; got {max_rows}")
+        if label is not None and (detector.roles or {}).get(label, "ignore") not in ("ignore", "ignored"):
+            # Constant in the rows it chose, the column would flag every labelled attack scored later by its label alone.
+            raise ConfigError(f"'{label}' is the --label column, each row's answer: it cannot also be a feature (--role {label}={detector.roles[label]})")
         model_dir = Path(model_dir)
         check_writable_folder(model_dir)
         check_not_foreign(model_dir)
