@@ -871,6 +871,15 @@ def test_fit_with_labels_learns_the_rows_labelled_normal(runner, tmp_path):
 
     res = invoke(runner, "fit", labelled, "--model", tmp_path / "l2", "-l", "label", "--epochs", "2")
     assert res.exit_code == 0 and "980 (882 train, 98 held out; labelled normal, 20 labelled anomalous left out)" in re.sub(r"[│\s]+", " ", res.output)
+    assert "--label label fits" not in res.stderr and "unused_label" not in fitted
+    # Without --label, a column that is a label by its name and calls rows anomalous is named, with the fix.
+    res = invoke(runner, "fit", labelled, "--model", tmp_path / "all", "--epochs", "2")
+    assert res.exit_code == 0 and ("column 'label' calls 20 of the 1,000 rows anomalous, and fit learned from every row: "
+                                   "--label label fits on the rows it calls normal") in " ".join(res.stderr.split())
+    res = invoke(runner, "fit", labelled, "--model", tmp_path / "all", "--epochs", "2", "--json")
+    assert json.loads(res.stdout)["unused_label"] == {"column": "label", "anomalous_rows": 20}
+    res = invoke(runner, "fit", SAMPLE / "flows_train.csv", "--model", tmp_path / "train", "--epochs", "2")
+    assert res.exit_code == 0 and "--label" not in res.stderr
     for args, words in ((["-l", "label", "--positive", "normal"], None), (["-l", "Label"], "did you mean 'label'"),
                         (["--positive", "attack"], "give --label too")):
         data = normal if words is None else labelled

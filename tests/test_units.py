@@ -633,3 +633,15 @@ def test_a_urls_shape():
     assert list(got["depth"][[0, 1, 2, 4]]) == [1, 3, 1, 1] and list(got["params"][[0, 1, 2]]) == [0, 2, 1]
     assert got["symbols"][1] == 0 and got["symbols"][2] == 4 / 34 and got["length"][2] == 34
     assert np.isnan(got["entropy"][3]) and got["entropy"][4] == 0
+
+
+def test_unused_labels_reads_a_label_column_as_evaluate_does():
+    from vaeguard.evaluate import unused_labels
+
+    df = pd.DataFrame({"x": range(8), "Label": ["BENIGN"] * 5 + ["DDoS"] * 3, "detailed-label": ["-"] * 5 + ["C&C"] * 3})
+    assert unused_labels(df, None) == ("Label", 3)
+    assert unused_labels(df, {"Label": "categorical"}) is None  # the user made it a feature
+    assert unused_labels(df.assign(Label="BENIGN"), None) is None  # every row normal
+    assert unused_labels(df[["x", "detailed-label"]], None) is None  # no value says which is normal
+    assert unused_labels(pd.DataFrame({"is_attack": [0, 0, 1, 0]}), None) == ("is_attack", 1)
+    assert unused_labels(pd.DataFrame({"y": [0, 1, 1]}), None) is None  # not a label by its name alone

@@ -180,6 +180,10 @@ def fit(
     crowded = crowded_warning(detector.history_)
     if crowded and not quiet:
         render.warning(con, crowded)
+    if run.unused_label and not quiet:
+        name, anomalous = run.unused_label
+        render.warning(con, f"column '{name}' calls {anomalous:,} of the {run.rows_used:,} rows anomalous, and fit learned from every row: "
+                            f"--label {shlex.quote(name)} fits on the rows it calls normal")
     if suspects and not quiet:
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "

@@ -14,6 +14,9 @@ from .encode import MISSING
 from .errors import ConfigError, InputError
 from .schema import SCORE_COLUMNS
 
+# A label column with more distinct values than this is not read for unused_labels (ids, free text).
+LABEL_VALUES = 1000
+
 
 def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
     """The label column `label` of `frame`, or an error that names the columns there are."""
@@ -33,6 +36,27 @@ def labelled_normal(frame: pd.DataFrame, label: str, positive: str | None, name:
     if anomalous == len(frame):
         raise InputError(f"every row of '{name}' is labelled anomalous in '{label}': {command} needs normal rows")
     return (frame[normal].reset_index(drop=True) if anomalous else frame), anomalous
+
+
+def unused_labels(frame: pd.DataFrame, roles: dict | None) -> tuple[str, int] | None:
+    """A column ignored by its name as each row's label (schema.ground_truth_name) that calls some of the
+    rows anomalous, read as evaluate reads it, and how many: (name, rows), or None. Fitted on as they are,
+    those rows teach the model their traffic is normal; --label would have left them out."""
+    from .schema import ground_truth_name
+
+    for name in frame.columns:
+        if not ground_truth_name(name) or name in (roles or {}):
+            continue
+        counts = frame[name].value_counts()  # a label has a few values: read them, not every row
+        if not 1 < len(counts) <= LABEL_VALUES:
+            continue
+        try:
+            anomalous = label_vector(pd.Series(counts.index, name=name), None) == 1
+        except InputError:  # values that say nothing of which is normal (IoT-23's detailed-label)
+            continue
+        if anomalous.any():
+            return str(name), int(counts.to_numpy()[anomalous].sum())
+    return None
 
 
 def label_vector(labels: pd.Series, positive: str | None, need_positive: bool = True) -> np.ndarray:

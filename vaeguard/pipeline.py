@@ -36,6 +36,7 @@ class FitRun:
     skipped: str  # what reading left out ("" when nothing)
     read_as: str = ""  # how the file was read, in words (Source.describe)
     labelled_anomalous: int | None = None  # rows left out as labelled anomalous (label=...); None without a label
+    unused_label: tuple[str, int] | None = None  # without label=: a label column that called rows anomalous, and how many
 
 
 @dataclass
@@ -143,8 +144,12 @@ def fit_file(
         raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
     if on_read is not None:
         on_read(len(df), total, source.skipped_summary())
-    hints, labelled_anomalous = source.role_hints, None
-    if label is not None:
+    hints, labelled_anomalous, unused = source.role_hints, None, None
+    if label is None:
+        from .evaluate import unused_labels
+
+        unused = unused_labels(df, detector.roles)
+    else:
         from .evaluate import labelled_normal
 
         df, labelled_anomalous = labelled_normal(df, label, positive, source.name, "fit")
@@ -161,7 +166,7 @@ def fit_file(
     detector.events_ = list(source.events) or None  # and Suricata's events of the types it was fitted on
     detector.save(model_dir)
     shutil.rmtree(in_progress, ignore_errors=True)
-    return FitRun(detector, total, rows_used, source.skipped_summary(), read_as, labelled_anomalous)
+    return FitRun(detector, total, rows_used, source.skipped_summary(), read_as, labelled_anomalous, unused)
 
 
 def _detector(model, device: str = "cpu"):

@@ -117,6 +117,8 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
         # Kinds of held-out rows above the threshold that training may have left out as worst-fitting (--trim).
         "left_out_kinds": [asdict(k) for k in getattr(detector, "left_out_kinds_", [])],
         **({} if run.labelled_anomalous is None else {"labelled_anomalous_left_out": run.labelled_anomalous}),
+        # A label column that called rows anomalous, all fitted on: --label would have left them out.
+        **({} if not run.unused_label else {"unused_label": {"column": run.unused_label[0], "anomalous_rows": run.unused_label[1]}}),
     }
 
 

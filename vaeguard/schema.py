@@ -109,6 +109,13 @@ _SEGMENT_WORDS = {"vlan", "vlans", "vlanid", "svln", "dvln"}
 # one value), and traffic as a sensor writes it has none, so scoring it stopped on a missing column.
 _GROUND_TRUTH_NAMES = {"label", "labels", "detailed-label", "detailed_label", "attack", "attack_cat", "attack_type", "is_attack",
                        "malicious", "is_malicious", "ground_truth"}
+
+
+def ground_truth_name(name) -> bool:
+    """Whether a column's name says it holds each row's true label (ignored by that name)."""
+    return str(name).strip().lower() in _GROUND_TRUTH_NAMES
+
+
 # Names that may hold the answer or may not (a traffic class, a coordinate): used, with a warning.
 _LABEL_NAMES = {"class", "target", "y", "anomaly", "outlier"}
 # The hint `fit --label` gives its label column: the rows were chosen by it, so it is never a feature.
@@ -785,7 +792,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
                                          "(Site::local_nets), so another sensor's values are not news")
     if hint == LABEL_HINT:
         return ColumnSpec(name, IGNORED, "--label: each row's true label; fit took the rows it calls normal")
-    if name.strip().lower() in _GROUND_TRUTH_NAMES:
+    if ground_truth_name(name):
         return ColumnSpec(name, IGNORED, "a label, by name: the answer a data set gives for the row, not the traffic (new traffic "
                                          f"comes without one); {role_flag(name, 'categorical')} uses it")
     hinted = _hinted(name, s, hint) if hint else None
