@@ -645,3 +645,4 @@ def test_unused_labels_reads_a_label_column_as_evaluate_does():
     assert unused_labels(df[["x", "detailed-label"]], None) is None  # no value says which is normal
     assert unused_labels(pd.DataFrame({"is_attack": [0, 0, 1, 0]}), None) == ("is_attack", 1)
     assert unused_labels(pd.DataFrame({"y": [0, 1, 1]}), None) is None  # not a label by its name alone
+    assert unused_labels(pd.DataFrame({"labels": [np.array(["a"]), np.array(["b"])]}), None) is None  # lists say nothing of normal

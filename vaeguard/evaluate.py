@@ -47,12 +47,14 @@ def unused_labels(frame: pd.DataFrame, roles: dict | None) -> tuple[str, int] | 
     for name in frame.columns:
         if not ground_truth_name(name) or name in (roles or {}):
             continue
-        counts = frame[name].value_counts()  # a label has a few values: read them, not every row
-        if not 1 < len(counts) <= LABEL_VALUES:
-            continue
         try:
+            counts = frame[name].value_counts()  # a label has a few values: read them, not every row
+            if not 1 < len(counts) <= LABEL_VALUES:
+                continue
             anomalous = label_vector(pd.Series(counts.index, name=name), None) == 1
         except InputError:  # values that say nothing of which is normal (IoT-23's detailed-label)
+            continue
+        except TypeError:  # values pandas cannot hash, were a label-named column to hold them: not a label
             continue
         if anomalous.any():
             return str(name), int(counts.to_numpy()[anomalous].sum())
