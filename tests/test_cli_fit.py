@@ -870,7 +870,7 @@ def test_fit_with_labels_learns_the_rows_labelled_normal(runner, tmp_path):
     assert np.array_equal(scored[0], scored[1])
 
     res = invoke(runner, "fit", labelled, "--model", tmp_path / "l2", "-l", "label", "--epochs", "2")
-    assert res.exit_code == 0 and "980 (882 train, 98 held out; labelled normal, 20 labelled anomalous left out)" in re.sub(r"[│\s]+", " ", res.output)
+    assert res.exit_code == 0 and "label: the 980 rows labelled normal; 20 labelled anomalous left out" in re.sub(r"[│\s]+", " ", res.output)
     assert "--label label fits" not in res.stderr and "unused_label" not in fitted
     # Without --label, a column that is a label by its name and calls rows anomalous is named, with the fix.
     res = invoke(runner, "fit", labelled, "--model", tmp_path / "all", "--epochs", "2")

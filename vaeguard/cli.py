@@ -168,7 +168,7 @@ def fit(
     if json:
         render.emit_json(render.fit_summary(detector, model, run))
     elif not quiet:
-        render.print_fit_summary(con, detector, model, run.rows_used, run.read_as, threads_note, run.labelled_anomalous)
+        render.print_fit_summary(con, detector, model, run.rows_used, run.read_as, threads_note, label, run.labelled_anomalous)
     few_held_out = detector.calibration_.small_sample_warning()
     if few_held_out and not quiet:
         render.warning(con, few_held_out)

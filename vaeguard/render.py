@@ -123,14 +123,15 @@ def fit_summary(detector, model_dir: Path, run) -> dict:
 
 
 def print_fit_summary(con, detector, model_dir: Path, rows: int, read_as: str = "", threads: str | None = None,
-                      labelled_anomalous: int | None = None) -> None:
+                      label: str | None = None, labelled_anomalous: int | None = None) -> None:
     con.print(roles_table([s.to_dict() for s in detector.schema_]))
     h, cal = detector.history_, detector.calibration_
     t = _pairs("model")
     if read_as:
         t.add_row("read as", read_as)
-    labelled = "" if labelled_anomalous is None else f"; labelled normal, {labelled_anomalous:,} labelled anomalous left out"
-    t.add_row("rows", f"{rows:,} ({detector.n_train_rows_:,} train, {detector.n_val_rows_:,} held out{labelled})")
+    t.add_row("rows", f"{rows:,} ({detector.n_train_rows_:,} train, {detector.n_val_rows_:,} held out)")
+    if label is not None:
+        t.add_row("--label", f"{label}: the {rows:,} rows labelled normal; {labelled_anomalous or 0:,} labelled anomalous left out")
     t.add_row("model", f"{detector.model} latent {detector.latent_dim}, hidden {','.join(map(str, detector.hidden))}")
     t.add_row("epochs", f"{len(h.history)} (best {h.best_epoch}{', stopped early' if h.stopped_early else ''})")
     t.add_row("best validation loss", f"{h.best_val_loss:.4f}")
