@@ -52,9 +52,7 @@ def unused_labels(frame: pd.DataFrame, roles: dict | None) -> tuple[str, int] | 
             if not 1 < len(counts) <= LABEL_VALUES:
                 continue
             anomalous = label_vector(pd.Series(counts.index, name=name), None) == 1
-        except InputError:  # values that say nothing of which is normal (IoT-23's detailed-label)
-            continue
-        except TypeError:  # values pandas cannot hash, were a label-named column to hold them: not a label
+        except (InputError, TypeError):  # values that say nothing of which is normal (IoT-23's detailed-label), or cannot be counted
             continue
         if anomalous.any():
             return str(name), int(counts.to_numpy()[anomalous].sum())
