@@ -778,6 +778,8 @@ def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
     model = tmp_path / "m"
     assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
     normal, attacks = conn_rows(400, seed=5, start=1600000000.0, net="192.168.7"), attack_rows(40)
+    for r in attacks:  # one infected device, one C&C server
+        r[2], r[4] = "192.168.7.66", "185.244.25.235"
     day2 = tmp_path / "day2.json"
     day2.write_text(zeek_json_text(normal + attacks))
     out = tmp_path / "scored.csv"
@@ -790,6 +792,18 @@ def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
     summary = json.loads(res.stdout)
     assert summary["drift"] is True and 0 < summary["expected_flag_rate"] < 0.05 and summary["flag_rate"] > 0.08
     assert "ts" not in {name for row in scored["top_features"] for name in row.split(";")}
+    # Whose the flags are: the addresses are no feature, but they name the rows.
+    hosts = summary["flagged_hosts"]
+    assert set(hosts) == {"id.orig_h", "id.resp_h"} and summary["hosts_partial"] == []
+    first = hosts["id.orig_h"][0]
+    flagged_by = scored.groupby("id.orig_h")["is_anomaly"].sum()
+    assert first["host"] == "192.168.7.66" and first["rows"] == 40 and first["flagged"] == flagged_by["192.168.7.66"] and first["p_value"] < 1e-6
+    assert summary["hosts_flagged"]["id.orig_h"] == int((flagged_by > 0).sum())
+    assert [h["flagged"] for h in hosts["id.orig_h"]] == sorted(flagged_by[flagged_by > 0], reverse=True)[:10]
+    assert hosts["id.resp_h"][0]["host"] == "185.244.25.235" and hosts["id.resp_h"][0]["rows"] == 40
+    res = invoke(runner, "score", day2, "--model", model, "--out", out)
+    table = " ".join(res.stderr.split())
+    assert f"flagged by host │ id.orig_h: 192.168.7.66 ({first['flagged']} of 40)" in table
 
 
 def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):

@@ -486,6 +486,42 @@ def test_drift_binomial_tail_is_exact_on_quiet_and_loud_runs(k, n, p):
     assert binomial_tail(k, n, p) == pytest.approx(binom.sf(k - 1, n, p), rel=1e-8, abs=1e-300)
 
 
+def test_flagged_rows_by_host_are_summed_over_chunks_and_bounded(monkeypatch):
+    """Each host's rows and flagged rows, summed over chunks as scoring reports them, equal the whole
+    table's; a gap names no host; past HOSTS_KEPT hosts the ones with the most flagged rows stay, and the
+    column is marked partial."""
+    from vaeguard import hosts as hosts_module
+    from vaeguard.drift import flagged_hosts
+    from vaeguard.scoring import ChunkReport
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    df = pd.DataFrame({"src": rng.choice([f"10.0.0.{i}" for i in range(30)] + [None], n), "bytes": rng.integers(0, 9, n)})
+    flags = (rng.random(n) < 0.05).astype(np.int8)
+    flags[df["src"].eq("10.0.0.7").to_numpy()] = 1  # one host's every row
+    monkeypatch.setattr(hosts_module, "SUM_AT", 64)  # summed along the way, not only at the end
+    report = ChunkReport()
+    for start in range(0, n, 700):
+        part = slice(start, start + 700)
+        report.add(ChunkReport(hosts=hosts_module.tally_hosts(df.iloc[part], ["src", "missing"], flags[part])))
+    top, counted, partial = flagged_hosts(report.hosts, 0.05, shown=5)
+    truth = pd.DataFrame({"src": df["src"], "f": flags}).dropna().groupby("src")["f"].agg(["size", "sum"])
+    truth = truth.sort_values(["sum", "size"], ascending=[False, True])
+    assert [(h["host"], h["rows"], h["flagged"]) for h in top["src"]] == list(zip(truth.index[:5], truth["size"][:5], truth["sum"][:5]))
+    assert top["src"][0]["host"] == "10.0.0.7" and top["src"][0]["p_value"] < 1e-100 and top["src"][1]["p_value"] > 1e-3
+    assert counted == {"src": int((truth["sum"] > 0).sum())} and partial == []
+    # More hosts than are kept: the busiest flagged ones stay, counted in full where they were kept throughout.
+    monkeypatch.setattr(hosts_module, "HOSTS_KEPT", 10)
+    many = pd.DataFrame({"src": [f"h{i}" for i in range(200)] * 3})
+    hit = np.zeros(600, np.int8)
+    hit[[5, 205, 405, 17]] = 1
+    report = ChunkReport()
+    for start in range(0, 600, 100):
+        report.add(ChunkReport(hosts=hosts_module.tally_hosts(many.iloc[start : start + 100], ["src"], hit[start : start + 100])))
+    top, counted, partial = flagged_hosts(report.hosts, 0.02)
+    assert top["src"][0] == {"host": "h5", "rows": 3, "flagged": 3, "p_value": pytest.approx(0.02**3)} and partial == ["src"]
+
+
 def test_json_array_head_keeps_each_record_whole():
     """The records a JSON array's peeked text begins with, one per line, for its column hints: a record
     whose string holds a line separator (U+2028, \\x85) as it is stays one line, a pretty-printed record's

@@ -316,6 +316,7 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
     elif not quiet:
         t = render.counts_table("score (dask)", summary.rows, summary.flagged)
         render.add_evidence(t, report)
+        render.add_hosts(t, drift)
         t.add_row("partitions / workers", f"{summary.partitions} / {summary.workers}")
         t.add_row("written to", f"{out} (Parquet files)")
         con.print(t)

@@ -29,6 +29,7 @@ TOP_COLUMNS = 3
 # to tell a doubled rate; many more would let hours of normal traffic hide the start of an attack.
 WINDOW_FLAGGED = 100
 MIN_WINDOW_ROWS = 1000
+HOSTS_SHOWN = 10  # per address column, the hosts with the most flagged rows
 
 
 @dataclass
@@ -43,6 +44,11 @@ class DriftCheck:
     # New values that training held spelled otherwise, by column: {new value: training's spelling}.
     respelled: dict[str, dict[str, str]] = field(default_factory=dict)
     judged_on: str = "rows"  # the rows the test counted, as the message names them: every scored row, or LABELLED_NORMAL
+    # Per address column, the hosts with the most flagged rows (flagged_hosts), how many hosts had any, and
+    # the columns whose counts are partial (more hosts than hosts.HOSTS_KEPT).
+    hosts: dict[str, list[dict]] = field(default_factory=dict)
+    hosts_flagged: dict[str, int] = field(default_factory=dict)
+    hosts_partial: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,7 +151,22 @@ def check_drift(detector, report: "ChunkReport") -> DriftCheck:
         order = np.argsort(-shift, kind="stable")
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
-    return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {})
+    hosts, hosts_flagged, partial = flagged_hosts(report.hosts, p_high)
+    return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {},
+                      hosts=hosts, hosts_flagged=hosts_flagged, hosts_partial=partial)
+
+
+def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> tuple[dict[str, list[dict]], dict[str, int], list[str]]:
+    """Per address column (`hosts`: hosts.HostTally by column), the `shown` hosts with the most flagged rows
+    (the larger share first among equals), each with the drift test on its own rows: where one host's
+    flagged share is far above the rate the calibration promised, that host's traffic changed, whatever
+    the rest did. With them, how many hosts had flagged rows, and the columns whose counts are partial."""
+    top, counted = {}, {}
+    for name, tally in hosts.items():
+        rows, counted[name] = tally.top(shown)
+        if rows:
+            top[name] = [{"host": h, "rows": r, "flagged": f, "p_value": binomial_tail(f, r, p_high)} for h, r, f in rows]
+    return top, {k: v for k, v in counted.items() if v}, sorted(name for name, tally in hosts.items() if tally.partial)
 
 
 LABELLED_NORMAL = "rows labelled normal"

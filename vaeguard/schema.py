@@ -507,6 +507,16 @@ def _ip_share(values: pd.Series) -> tuple[float, bool]:
     return float(np.mean([is_ip_address(v) for v in sample])), lists
 
 
+# An ignored column's reason that says it names one host (an IP address, not a list of them): score counts
+# its flagged rows by host (scoring.host_counts), as an analyst's first question of flags is whose they are.
+HOST_REASON = "identifies a host"
+
+
+def host_columns(schema: list[ColumnSpec]) -> list[str]:
+    """The columns that name one host a row: IP addresses, ignored or read for their scope (--role COL=address)."""
+    return [s.name for s in schema if s.role == ADDRESS or (s.role == IGNORED and HOST_REASON in s.reason)]
+
+
 def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     """Text that names a host, a device or a moment: ignored however few values training had, since a
     single gateway or a single day in training says nothing about the next capture's. Looks at a sample."""
@@ -516,7 +526,7 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     if share >= 0.95:
         if lists:
             return ColumnSpec(name, IGNORED, "IP addresses (lists of them): identify hosts")
-        return ColumnSpec(name, IGNORED, f"IP address: identifies a host; {role_flag(name, 'address')} adds its scope")
+        return ColumnSpec(name, IGNORED, f"IP address: {HOST_REASON}; {role_flag(name, 'address')} adds its scope")
     if _share(values, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
     if _words(name) & _TIME_WORDS and _share(values, _TIME_OF_DAY) >= 0.95:  # W3C logs: a date column and a time column
@@ -638,7 +648,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "time":
         return ColumnSpec(name, IGNORED, _time_reason(f"type {hint}", name))
     if base in ("addr", "subnet"):
-        return ColumnSpec(name, IGNORED, f"IP address (type {hint}): identifies a host; {role_flag(name, 'address')} adds its scope")
+        return ColumnSpec(name, IGNORED, f"IP address (type {hint}): {HOST_REASON}; {role_flag(name, 'address')} adds its scope")
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
     if base == "label":  # pf's rule tracker: digits that name a rule (1000000103 read as a time by its size)

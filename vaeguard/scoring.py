@@ -15,8 +15,9 @@ import pandas as pd
 
 from .encode import UNSEEN_VALUES_KEPT, Encoded
 from .forward import one_blas_thread
+from .hosts import HostTally, tally_hosts
 from .parallel import thread_map
-from .schema import SCORE_COLUMNS, check_columns
+from .schema import SCORE_COLUMNS, check_columns, host_columns
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -42,6 +43,7 @@ class ChunkReport:
     new_values: dict[str, dict[str, int]] = field(default_factory=dict)
     contribution_sum: np.ndarray | None = None  # per model column, for the drift check
     novel_flagged: int = 0  # rows flagged whatever the threshold, for values training never held (rare_novelty)
+    hosts: dict[str, HostTally] = field(default_factory=dict)  # rows and flagged rows by host, per address column
 
     def add(self, other: "ChunkReport") -> None:
         self.rows += other.rows
@@ -58,6 +60,10 @@ class ChunkReport:
             self.new_values[name] = dict(sorted(mine.items(), key=lambda kv: -kv[1])[:UNSEEN_VALUES_KEPT])
         if other.contribution_sum is not None:
             self.contribution_sum = other.contribution_sum.copy() if self.contribution_sum is None else self.contribution_sum + other.contribution_sum
+        for name, theirs in other.hosts.items():
+            if name not in self.hosts:
+                self.hosts[name] = HostTally()
+            self.hosts[name].add(theirs)
 
     def evidence(self) -> dict[str, dict[str, int]]:
         """The non-empty per-column counts of things training never had, by kind."""
@@ -252,15 +258,17 @@ def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple
     else:
         for k, v in extra.items():
             out[k] = v
-    return out, chunk_report(detector, rs, flags)
+    return out, chunk_report(detector, rs, flags, df)
 
 
-def chunk_report(detector: "Detector", rs: RowScores, flags: np.ndarray) -> ChunkReport:
-    """What the summary and the drift check count of scored rows `rs` flagged as `flags`."""
+def chunk_report(detector: "Detector", rs: RowScores, flags: np.ndarray, df: pd.DataFrame | None = None) -> ChunkReport:
+    """What the summary and the drift check count of scored rows `rs` flagged as `flags`; with the rows
+    themselves (`df`), their flags by host too."""
     e = rs.encoded
     novel = int((rare_novelty(e, detector.calibration_.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
+    hosts = tally_hosts(df, host_columns(detector.schema_), flags) if df is not None else {}
     return ChunkReport(len(flags), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
-                       rs.contributions.sum(axis=0), novel)
+                       rs.contributions.sum(axis=0), novel, hosts)
 
 
 def output_meta(meta: pd.DataFrame) -> pd.DataFrame:

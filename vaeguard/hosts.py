@@ -1,0 +1,85 @@
+"""Flagged rows by host: per address column, each host's rows and flagged rows, summed over chunks.
+
+An analyst's first question of a run's flags is whose traffic they are: one infected device, or
+everyone's. The addresses are no feature of the model (an address identifies, it does not measure), but
+they name the rows, so scoring counts its flags by them. A day of flows can reach a million outside
+addresses, so the counts are summed in arrays, a batch of chunks at a time, and at most HOSTS_KEPT hosts
+are kept per column: those with the most flagged rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HOSTS_KEPT = 20_000
+# Chunks' counts wait in a list until they hold this many entries, then are summed at once: summing per
+# chunk cost as much as scoring it where every row had an address of its own.
+SUM_AT = 100_000
+
+
+class HostTally:
+    """One address column's rows and flagged rows by host, as arrays waiting to be summed."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (hosts, rows, flagged), each chunk's
+        self.pending = 0
+        self.partial = False  # some host's counts were let go: more than HOSTS_KEPT hosts
+
+    @classmethod
+    def of(cls, values: pd.Series, flagged: np.ndarray) -> "HostTally | None":
+        """The counts of one chunk (`flagged`: a bool per row); None where no row names a host."""
+        codes, hosts = pd.factorize(values)
+        named = codes >= 0
+        if not named.any():
+            return None
+        tally = cls()
+        rows = np.bincount(codes[named], minlength=len(hosts))
+        hit = np.bincount(codes[named & flagged], minlength=len(hosts))
+        tally.parts.append((np.asarray(hosts, dtype=object), rows, hit))
+        tally.pending = len(hosts)
+        return tally
+
+    def add(self, other: "HostTally") -> None:
+        self.parts.extend(other.parts)
+        self.pending += other.pending
+        self.partial |= other.partial
+        if self.pending > SUM_AT:
+            self.sum()
+
+    def sum(self) -> None:
+        """Sum the waiting counts by host, keeping the HOSTS_KEPT hosts with the most flagged rows (then rows)."""
+        if len(self.parts) <= 1 and self.pending <= HOSTS_KEPT:
+            return
+        hosts, rows, hit = (np.concatenate(a) for a in zip(*self.parts))
+        codes, unique = pd.factorize(pd.Series(hosts, dtype=object))
+        rows = np.bincount(codes, weights=rows, minlength=len(unique)).astype(np.int64)
+        hit = np.bincount(codes, weights=hit, minlength=len(unique)).astype(np.int64)
+        unique = np.asarray(unique, dtype=object)
+        if len(unique) > HOSTS_KEPT:
+            keep = np.lexsort((-rows, -hit))[:HOSTS_KEPT]
+            unique, rows, hit = unique[keep], rows[keep], hit[keep]
+            self.partial = True
+        self.parts = [(unique, rows, hit)]
+        self.pending = len(unique)
+
+    def top(self, n: int) -> tuple[list[tuple[str, int, int]], int]:
+        """The `n` hosts with the most flagged rows as (host, rows, flagged), fewer rows first among equals,
+        and how many hosts had any flagged row."""
+        self.sum()
+        if not self.parts:
+            return [], 0
+        hosts, rows, hit = self.parts[0]
+        flagged = np.flatnonzero(hit)
+        order = flagged[np.lexsort((rows[flagged], -hit[flagged]))][:n]
+        return [(str(hosts[i]), int(rows[i]), int(hit[i])) for i in order], len(flagged)
+
+
+def tally_hosts(df: pd.DataFrame, columns: list[str], flags: np.ndarray) -> dict[str, HostTally]:
+    """For each of `columns` in `df` that names a host in some row, its chunk's HostTally."""
+    flagged = np.asarray(flags) == 1
+    out = {}
+    for name in columns:
+        if name in df.columns and (tally := HostTally.of(df[name], flagged)) is not None:
+            out[name] = tally
+    return out
