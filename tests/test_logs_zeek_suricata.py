@@ -806,6 +806,34 @@ def test_another_day_is_not_flagged_whole_and_attacks_are(tmp_path, runner):
     assert f"flagged by host │ id.orig_h: 192.168.7.66 ({first['flagged']} of 40)" in table
 
 
+def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp_path, runner):
+    """One infected device among eighteen: its dozen connections are too few to move the flagged share of
+    3,000 rows past the drift test, but all of its own rows are flagged, and the test on them names it.
+    The same day without it names no host."""
+    train = tmp_path / "day1.log"
+    train.write_text(zeek_text(conn_rows(1500)))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
+    normal, attacks = conn_rows(3000, seed=5, start=1600000000.0), attack_rows(12)
+    for r in attacks:
+        r[2] = "192.168.1.66"
+    day2, quiet_day = tmp_path / "day2.log", tmp_path / "quiet.log"
+    day2.write_text(zeek_text(normal + attacks))
+    quiet_day.write_text(zeek_text(normal))
+    res = invoke(runner, "score", day2, "--model", model, "--out", tmp_path / "o.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and summary["drift"] is False
+    [host] = summary["drifting_hosts"]
+    assert {k: host[k] for k in ("column", "host", "rows", "flagged")} == {"column": "id.orig_h", "host": "192.168.1.66", "rows": 12, "flagged": 12}
+    assert host["p_value"] < 1e-10
+    res = invoke(runner, "score", day2, "--model", model, "--out", tmp_path / "o.csv")
+    assert "warning: drift on one host though not over all rows" in res.stderr
+    assert "192.168.1.66 (id.orig_h): 12 of its 12 rows flagged" in " ".join(res.stderr.split())
+    res = invoke(runner, "score", quiet_day, "--model", model, "--out", tmp_path / "q.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert summary["drifting_hosts"] == [] and summary["drift"] is False and summary["flagged_hosts"]["id.orig_h"]
+
+
 def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):
     """A sensor on a trunk port logs each connection's VLAN tag (Zeek's vlan and inner_vlan, typed int). The
     same traffic on other VLANs, in Zeek's TSV or exported to CSV without types, scores as it did on the

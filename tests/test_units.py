@@ -510,6 +510,11 @@ def test_flagged_rows_by_host_are_summed_over_chunks_and_bounded(monkeypatch):
     assert [(h["host"], h["rows"], h["flagged"]) for h in top["src"]] == list(zip(truth.index[:5], truth["size"][:5], truth["sum"][:5]))
     assert top["src"][0]["host"] == "10.0.0.7" and top["src"][0]["p_value"] < 1e-100 and top["src"][1]["p_value"] > 1e-3
     assert counted == {"src": int((truth["sum"] > 0).sum())} and partial == []
+    # The drift test on each host's rows, its level shared among the 30 hosts: only the host whose every row was flagged.
+    from vaeguard.drift import drifting_hosts
+
+    assert [(h["column"], h["host"]) for h in drifting_hosts(report.hosts, 0.05)] == [("src", "10.0.0.7")]
+    assert drifting_hosts(report.hosts, 0.999) == []
     # More hosts than are kept: the busiest flagged ones stay, counted in full where they were kept throughout.
     monkeypatch.setattr(hosts_module, "HOSTS_KEPT", 10)
     many = pd.DataFrame({"src": [f"h{i}" for i in range(200)] * 3})

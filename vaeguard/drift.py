@@ -49,6 +49,8 @@ class DriftCheck:
     hosts: dict[str, list[dict]] = field(default_factory=dict)
     hosts_flagged: dict[str, int] = field(default_factory=dict)
     hosts_partial: list[str] = field(default_factory=list)
+    # The hosts whose own rows drifted (drifting_hosts), the most certain first: {column, host, rows, flagged, p_value}.
+    drifting_hosts: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +75,17 @@ class DriftCheck:
             return (f"{head} If this is how normal traffic looks now, run `vaeguard calibrate` on these rows with the same --label "
                     f"(it sets the threshold on the rows labelled normal) or refit; otherwise look at the flagged ones")
         return f"{head} If this traffic is normal, run `vaeguard calibrate` on it or refit; otherwise look at the flagged rows"
+
+    def hosts_message(self) -> str:
+        """One line on the hosts whose own rows drifted, where the rows as a whole did not: one device's traffic
+        changed among many that did not, as one infected machine's does."""
+        n = len(self.drifting_hosts)
+        named = "; ".join(f"{h['host']} ({h['column']}): {h['flagged']:,} of its {h['rows']:,} rows flagged (binomial p = {h['p_value']:.1g})"
+                          for h in self.drifting_hosts[:3])
+        more = f"; {n - 3:,} more" if n > 3 else ""
+        return (f"drift on {'one host' if n == 1 else f'{n:,} hosts'} though not over all rows ({self.flag_rate:.1%} of rows flagged where "
+                f"{self.expected_flag_rate:.1%} was expected): {named}{more}. Look at {'its' if n == 1 else 'their'} rows; if such traffic "
+                f"is normal there, refit with {'it' if n == 1 else 'them'} in the training data")
 
 
 def binomial_tail(k: int, n: int, p: float) -> float:
@@ -153,7 +166,25 @@ def check_drift(detector, report: "ChunkReport") -> DriftCheck:
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
     hosts, hosts_flagged, partial = flagged_hosts(report.hosts, p_high)
     return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {},
-                      hosts=hosts, hosts_flagged=hosts_flagged, hosts_partial=partial)
+                      hosts=hosts, hosts_flagged=hosts_flagged, hosts_partial=partial, drifting_hosts=drifting_hosts(report.hosts, p_high))
+
+
+def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> list[dict]:
+    """The hosts (`hosts`: hosts.HostTally by address column) whose own rows fail the drift test, the test's
+    level divided among every host with a flagged row (a network of a thousand hosts gives a thousand
+    chances to see one host's tail by chance); at most `shown`, the smallest p first."""
+    found, tested = [], 0
+    for name, tally in hosts.items():
+        names, rows, hit = tally.flagged()
+        tested += len(names)
+        for i in np.flatnonzero(hit > p_high * rows):  # at or below the expected rate, no test can reject
+            found.append((name, str(names[i]), int(rows[i]), int(hit[i])))
+    out = []
+    for name, host, r, f in found:
+        p = binomial_tail(f, r, p_high)
+        if p < DRIFT_P / max(1, tested):
+            out.append({"column": name, "host": host, "rows": r, "flagged": f, "p_value": p})
+    return sorted(out, key=lambda h: (h["p_value"], -h["flagged"]))[:shown]
 
 
 def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> tuple[dict[str, list[dict]], dict[str, int], list[str]]:

@@ -63,16 +63,21 @@ class HostTally:
         self.parts = [(unique, rows, hit)]
         self.pending = len(unique)
 
+    def flagged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The hosts with flagged rows: (hosts, rows, flagged)."""
+        self.sum()
+        if not self.parts:
+            return np.empty(0, dtype=object), np.empty(0, np.int64), np.empty(0, np.int64)
+        hosts, rows, hit = self.parts[0]
+        at = np.flatnonzero(hit)
+        return hosts[at], rows[at], hit[at]
+
     def top(self, n: int) -> tuple[list[tuple[str, int, int]], int]:
         """The `n` hosts with the most flagged rows as (host, rows, flagged), fewer rows first among equals,
         and how many hosts had any flagged row."""
-        self.sum()
-        if not self.parts:
-            return [], 0
-        hosts, rows, hit = self.parts[0]
-        flagged = np.flatnonzero(hit)
-        order = flagged[np.lexsort((rows[flagged], -hit[flagged]))][:n]
-        return [(str(hosts[i]), int(rows[i]), int(hit[i])) for i in order], len(flagged)
+        hosts, rows, hit = self.flagged()
+        order = np.lexsort((rows, -hit))[:n]
+        return [(str(hosts[i]), int(rows[i]), int(hit[i])) for i in order], len(hosts)
 
 
 def tally_hosts(df: pd.DataFrame, columns: list[str], flags: np.ndarray) -> dict[str, HostTally]:

@@ -157,7 +157,8 @@ def drift_fields(drift) -> dict:
     """The drift test as score's --json gives it, whichever engine scored."""
     return {"expected_flag_rate": drift.expected_flag_rate, "flag_rate": drift.flag_rate, "drift": drift.drift,
             "drift_p_value": drift.p_value, "drift_columns": drift.columns, "drift_respelled": drift.respelled,
-            "flagged_hosts": drift.hosts, "hosts_flagged": drift.hosts_flagged, "hosts_partial": drift.hosts_partial}
+            "flagged_hosts": drift.hosts, "hosts_flagged": drift.hosts_flagged, "hosts_partial": drift.hosts_partial,
+            "drifting_hosts": drift.drifting_hosts}
 
 
 def add_hosts(t, drift, shown: int = 3) -> None:
@@ -237,6 +238,8 @@ def drift_spells(told: list) -> str:
 def print_drift(con, drift) -> None:
     if drift.drift:
         warning(con, drift.message())
+    elif drift.drifting_hosts:
+        warning(con, drift.hosts_message())
 
 
 def print_live_drift(con, told) -> None:
