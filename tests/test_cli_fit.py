@@ -346,6 +346,32 @@ def test_decimal_comma_numbers(runner, tmp_path):
     _plain_scores_and_role_check(runner, tmp_path, model, path, new, odd.drop(columns="rate"), scored, "duration", "decimal-comma", sep=";")
 
 
+def test_a_model_of_decimal_points_reads_decimal_commas_when_scoring(runner, tmp_path):
+    """Fitted on numbers with a decimal point, a table saved with decimal commas (the same rows from a
+    spreadsheet in much of Europe) scores as the plain table does, every row of it had been malformed and
+    flagged; the summary and --json count the columns so read. A comma that a thousands separator could have
+    written ("1,234" alone) is not read as a decimal point: it stays text in a numeric column."""
+    df = make_flows(300)
+    plain, eu, model = tmp_path / "plain.csv", tmp_path / "eu.csv", tmp_path / "m"
+    df.to_csv(plain, index=False)
+    df.to_csv(eu, sep=";", decimal=",", index=False)
+    assert invoke(runner, "fit", plain, "--model", model, *FAST).exit_code == 0
+    assert invoke(runner, "score", plain, "--model", model, "--out", tmp_path / "p.csv", "-q").exit_code == 0
+    res = invoke(runner, "score", eu, "--model", model, "--out", tmp_path / "e.csv", "--json")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    commas = {c for c in df.columns if df[c].dtype == float and (df[c] % 1 != 0).any()}
+    assert commas and set(summary["decimal_comma"]) == commas and summary["malformed"] == {}
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "e.csv")["anomaly_score"], pd.read_csv(tmp_path / "p.csv")["anomaly_score"])
+    res = invoke(runner, "score", eu, "--model", model, "--out", tmp_path / "e.csv")
+    assert "read with a decimal comma" in res.stderr
+    column = sorted(commas)[0]
+    grouped = df.head(20).astype({column: object}).assign(**{column: "1,234"})
+    grouped.to_csv(tmp_path / "g.csv", index=False)
+    summary = json.loads(invoke(runner, "score", tmp_path / "g.csv", "--model", model, "--out", tmp_path / "g_out.csv", "--json").stdout)
+    assert summary["malformed"] == {column: 20} and summary["decimal_comma"] == {}
+
+
 def test_thousands_separators(runner, tmp_path):
     # A report or spreadsheet export writes counts as "3,833" and "1,234,567": numbers, not ids or categories.
     from vaeguard.schema import infer_column, thousands_separated

@@ -28,7 +28,7 @@ from .errors import InputError
 from .parallel import COLUMN_THREAD_ROWS, pandas_column_workers, thread_map, worker_count
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
-    as_point_numbers, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
+    as_point_numbers, comma_to_point, decimal_comma, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
 )
 from .shapes import PARTS as SHAPE_PARTS
 from .shapes import shapes
@@ -59,6 +59,21 @@ PLAIN_BLOCK_VALUES = 1 << 22
 # A numeric column's transforms that change its values even where they are numbers already.
 REWRITTEN = ("length", DECIMAL_COMMA)
 RARE_KEEP = 5000  # rare training values remembered per column, so they score as <other>, not as unseen
+
+
+def respelled_numbers(s: pd.Series, values: pd.Series, n_bad: int, examples: list[str], counts: dict[str, int], name: str):
+    """A numeric column's text, where training's numbers had a decimal point and these are written with a decimal
+    comma ("5393,0", as a spreadsheet saves a CSV in much of Europe): read with the comma as the point, counted in
+    `counts`, rather than each scored as malformed (every row of such a file flagged). Only where some of them
+    cannot be a thousands separator's (decimal_comma), so that "1,234" alone is never read as 1.234.
+    Returns numeric_text_values' triple, for `s` read so or as it was."""
+    text = s[values.isna() & s.notna()].astype(str).unique()
+    if not decimal_comma(text):
+        return values, n_bad, examples
+    read = numeric_text_values(comma_to_point(s))
+    if read[1] < n_bad:
+        counts[name] = n_bad - read[1]
+    return read
 
 
 @dataclass
@@ -138,6 +153,8 @@ class Encoded:
     broken: dict[str, int] = field(default_factory=dict)  # constant column -> rows holding another value
     # column -> the most frequent of its values above (unseen categories, a constant's other values), counted
     new_values: dict[str, dict[str, int]] = field(default_factory=dict)
+    # column -> values read with a decimal comma where training's numbers had a decimal point (respelled_numbers)
+    decimal_comma: dict[str, int] = field(default_factory=dict)
 
     @property
     def inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -679,6 +696,8 @@ class Preprocessor:
                     values, n_bad, examples = set_lengths(s), 0, []
                 else:
                     values, n_bad, examples = numeric_text_values(s)
+                    if n_bad and not col.transform:
+                        values, n_bad, examples = respelled_numbers(s, values, n_bad, examples, enc.decimal_comma, col.name)
                 v[j] = values.to_numpy(dtype=float, na_value=np.nan)
                 if n_bad:
                     if strict:

@@ -178,13 +178,16 @@ def evidence_fields(report) -> dict:
     """What scoring saw that training never had, as score's --json gives it, whichever engine scored."""
     return {"flagged_whatever_the_threshold": report.novel_flagged, "malformed": report.malformed, "unseen_categories": report.unknown,
             "new_values": {k: dict(list(v.items())[:10]) for k, v in report.new_values.items()},
-            "new_missing": report.new_missing, "constants_changed": report.broken}
+            "new_missing": report.new_missing, "constants_changed": report.broken, "decimal_comma": report.decimal_comma}
 
 
 def add_evidence(t, report) -> None:
     for kind, counts in report.evidence().items():
         values = report.new_values if counts is report.unknown or counts is report.broken else {}
         t.add_row(kind, ", ".join(f"{k}: {v:,}{_top_values(values.get(k))}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+    if report.decimal_comma:
+        t.add_row("read with a decimal comma", ", ".join(f"{k}: {v:,}" for k, v in sorted(report.decimal_comma.items(), key=lambda kv: -kv[1])[:8])
+                  + " (training's numbers had a decimal point)")
 
 
 def _top_values(counts: dict[str, int] | None, n: int = 3) -> str:

@@ -44,13 +44,14 @@ class ChunkReport:
     contribution_sum: np.ndarray | None = None  # per model column, for the drift check
     novel_flagged: int = 0  # rows flagged whatever the threshold, for values training never held (rare_novelty)
     hosts: dict[str, HostTally] = field(default_factory=dict)  # rows and flagged rows by host, per address column
+    decimal_comma: dict[str, int] = field(default_factory=dict)  # numbers read with a decimal comma training's lacked
 
     def add(self, other: "ChunkReport") -> None:
         self.rows += other.rows
         self.flagged += other.flagged
         self.novel_flagged += other.novel_flagged
         for mine, theirs in ((self.malformed, other.malformed), (self.unknown, other.unknown),
-                             (self.new_missing, other.new_missing), (self.broken, other.broken)):
+                             (self.new_missing, other.new_missing), (self.broken, other.broken), (self.decimal_comma, other.decimal_comma)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
         for name, theirs in other.new_values.items():
@@ -268,7 +269,7 @@ def chunk_report(detector: "Detector", rs: RowScores, flags: np.ndarray, df: pd.
     novel = int((rare_novelty(e, detector.calibration_.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
     hosts = tally_hosts(df, host_columns(detector.schema_), flags) if df is not None else {}
     return ChunkReport(len(flags), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
-                       rs.contributions.sum(axis=0), novel, hosts)
+                       rs.contributions.sum(axis=0), novel, hosts, e.decimal_comma)
 
 
 def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
