@@ -832,6 +832,24 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
     res = invoke(runner, "score", quiet_day, "--model", model, "--out", tmp_path / "q.csv", "--json")
     summary = json.loads(res.stdout)
     assert summary["drifting_hosts"] == [] and summary["drift"] is False and summary["flagged_hosts"]["id.orig_h"]
+    # Live (`tail -F conn.log | vaeguard score -`), where the summary may never come: told at the pause after
+    # the host's rows, once; the writer holds the rest back until then.
+    from vaeguard.drift import LiveHosts
+    from vaeguard.pipeline import score_file
+
+    from .conftest import live_pipe
+
+    text = zeek_text(normal + attacks + normal[:200], close=False).encode().splitlines(keepends=True)
+    body_at = next(i for i, line in enumerate(text) if not line.startswith(b"#"))
+    cut = body_at + 3012
+    fifo, told, writer = live_pipe(tmp_path, b"".join(text[:cut]), b"".join(text[cut:]))
+    heard = []
+    run = score_file(open_source(str(fifo)), model, str(tmp_path / "live.csv"), on_drift=lambda d: (heard.append(d), told.set()))
+    writer.join(30)
+    assert told.in_time and run.report.rows == 3212 and run.drift_spells == []
+    [news] = heard
+    assert isinstance(news, LiveHosts) and [h["host"] for h in news.check.drifting_hosts] == ["192.168.1.66"]
+    assert news.message().startswith("drift on one host though not over rows 1-3,012 (")
 
 
 def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):

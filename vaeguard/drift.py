@@ -76,14 +76,14 @@ class DriftCheck:
                     f"(it sets the threshold on the rows labelled normal) or refit; otherwise look at the flagged ones")
         return f"{head} If this traffic is normal, run `vaeguard calibrate` on it or refit; otherwise look at the flagged rows"
 
-    def hosts_message(self) -> str:
+    def hosts_message(self, rows: str = "all rows") -> str:
         """One line on the hosts whose own rows drifted, where the rows as a whole did not: one device's traffic
-        changed among many that did not, as one infected machine's does."""
+        changed among many that did not, as one infected machine's does. rows: which rows ("rows 1-3,012")."""
         n = len(self.drifting_hosts)
         named = "; ".join(f"{h['host']} ({h['column']}): {h['flagged']:,} of its {h['rows']:,} rows flagged (binomial p = {h['p_value']:.1g})"
                           for h in self.drifting_hosts[:3])
         more = f"; {n - 3:,} more" if n > 3 else ""
-        return (f"drift on {'one host' if n == 1 else f'{n:,} hosts'} though not over all rows ({self.flag_rate:.1%} of rows flagged where "
+        return (f"drift on {'one host' if n == 1 else f'{n:,} hosts'} though not over {rows} ({self.flag_rate:.1%} of rows flagged where "
                 f"{self.expected_flag_rate:.1%} was expected): {named}{more}. Look at {'its' if n == 1 else 'their'} rows; if such traffic "
                 f"is normal there, refit with {'it' if n == 1 else 'them'} in the training data")
 
@@ -253,6 +253,20 @@ class LiveDrift:
                 "was expected")
 
 
+@dataclass
+class LiveHosts:
+    """Hosts whose own rows drifted in a live run's window of rows where the window as a whole did not, each
+    told once a run."""
+
+    check: DriftCheck  # on the window's rows, its drifting_hosts the ones not told before
+    first_row: int
+    last_row: int
+    started: bool = True  # told as a warning, as a spell's start is
+
+    def message(self) -> str:
+        return self.check.hosts_message(f"rows {self.first_row:,}-{self.last_row:,}")
+
+
 class DriftWatch:
     """Drift in a live run, looked at in each pause of the pipe: told when a window of rows first shows it
     and when a whole window after that no longer does. The window since the last one closed is tested at
@@ -264,6 +278,16 @@ class DriftWatch:
         self.window_rows = max(MIN_WINDOW_ROWS, math.ceil(WINDOW_FLAGGED / expected_rate(detector.calibration_)[0]))
         self.drifting = False
         self._start = (0, 0, 0, None)  # rows, flagged, novel_flagged and contribution_sum where the window began
+        self.hosts: dict = {}  # the window's rows and flagged rows by host (hosts.HostTally per address column)
+        self.hosts_told: set[tuple[str, str]] = set()
+        self.host_news: list[LiveHosts] = []  # told by the pipeline after each pause, then emptied
+
+    def add(self, report: "ChunkReport") -> None:
+        """A chunk's counts by host, into the window's (the run's other counts come with at_pause's report)."""
+        from .hosts import HostTally
+
+        for name, tally in report.hosts.items():
+            self.hosts.setdefault(name, HostTally()).add(tally)
 
     def at_pause(self, report: "ChunkReport") -> tuple[DriftCheck, LiveDrift | None]:
         """The window's drift check, and what to tell of it (None: nothing new)."""
@@ -274,6 +298,13 @@ class DriftWatch:
                              novel_flagged=report.novel_flagged - novel,
                              contribution_sum=None if report.contribution_sum is None else report.contribution_sum - (0 if sums is None else sums))
         check = check_drift(self.detector, window)
+        if self.hosts and not check.drift:
+            p_high = expected_rate(self.detector.calibration_)[1]
+            new = [h for h in drifting_hosts(self.hosts, p_high) if (h["column"], h["host"]) not in self.hosts_told]
+            if new:
+                self.hosts_told.update((h["column"], h["host"]) for h in new)
+                self.host_news.append(LiveHosts(DriftCheck(check.expected_flag_rate, check.flag_rate, check.p_value, False,
+                                                           drifting_hosts=new), rows + 1, report.rows))
         told = None
         if check.drift and not self.drifting:
             told, self.drifting = LiveDrift(check, rows + 1, report.rows, True), True
@@ -284,4 +315,5 @@ class DriftWatch:
             return check, None
         sums = None if report.contribution_sum is None else report.contribution_sum.copy()
         self._start = (report.rows, report.flagged, report.novel_flagged, sums)
+        self.hosts = {}
         return check, told

@@ -281,6 +281,8 @@ def score_file(
         # Counted here, on the writing thread, in input order: an interrupt (a live pipe's end) lands on the
         # main thread, which could otherwise count a chunk twice or not at all.
         report.add(rep)
+        if source.live:
+            watch.add(rep)
 
     # Three stages overlap: reading the next chunks (one thread), encoding and the network on two chunks
     # at once (two threads), and formatting and writing the previous one (one thread). Encoding plus
@@ -326,6 +328,10 @@ def score_file(
                 spells.append(told)
                 if on_drift is not None:
                     on_drift(told)
+            for news in watch.host_news:  # hosts whose own rows drifted: told, not spells of the run's
+                if on_drift is not None:
+                    on_drift(news)
+            watch.host_news.clear()
             return until is not None and bool(until(report, drift))
 
         names, interrupted, until_met, bad_told, spells = None, None, False, 0, []
