@@ -850,6 +850,14 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
     [news] = heard
     assert isinstance(news, LiveHosts) and [h["host"] for h in news.check.drifting_hosts] == ["192.168.1.66"]
     assert news.message().startswith("drift on one host though not over rows 1-3,012 (")
+    # Each host's own rate comes with the model, from its calibration rows; `calibrate` takes it from the new rows.
+    from vaeguard.checkpoint import read_manifest
+
+    baselines = read_manifest(model)["host_baselines"]
+    assert set(baselines) == {"id.orig_h", "id.resp_h"} and sum(r for r, _ in baselines["id.orig_h"].values()) == 150
+    assert invoke(runner, "calibrate", quiet_day, "--model", model, "-q").exit_code == 0
+    baselines = read_manifest(model)["host_baselines"]
+    assert sum(r for r, _ in baselines["id.orig_h"].values()) == 3000 and sum(f for _, f in baselines["id.orig_h"].values()) > 0
 
 
 def test_traffic_on_other_vlans_is_not_flagged_for_its_tag(tmp_path, runner):

@@ -515,6 +515,19 @@ def test_flagged_rows_by_host_are_summed_over_chunks_and_bounded(monkeypatch):
 
     assert [(h["column"], h["host"]) for h in drifting_hosts(report.hosts, 0.05)] == [("src", "10.0.0.7")]
     assert drifting_hosts(report.hosts, 0.999) == []
+    # A host whose own calibration rows were flagged as often (an NTP server the model fits worse) is judged
+    # against its own rate; a few calibration rows say little of it, so its rate's interval is wide.
+    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [300, 290]}}) == []
+    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [300, 3]}})[0]["host"] == "10.0.0.7"
+    assert drifting_hosts(report.hosts, 0.05, baselines={"other": {"10.0.0.7": [300, 290]}})[0]["host"] == "10.0.0.7"
+    # As a manifest keeps them, checked on loading.
+    from vaeguard.errors import CheckpointError
+    from vaeguard.manifest import _host_baselines
+
+    assert _host_baselines({"src": {"10.0.0.7": [300, 290]}}) == {"src": {"10.0.0.7": [300, 290]}} and _host_baselines({}) == {}
+    for bad in ([1], {"src": {"h": [3, 5]}}, {"src": {"h": [3]}}, {"src": {"h": [3.5, 1]}}, {"src": ["h"]}):
+        with pytest.raises(CheckpointError, match="host_baselines"):
+            _host_baselines(bad)
     # More hosts than are kept: the busiest flagged ones stay, counted in full where they were kept throughout.
     monkeypatch.setattr(hosts_module, "HOSTS_KEPT", 10)
     many = pd.DataFrame({"src": [f"h{i}" for i in range(200)] * 3})

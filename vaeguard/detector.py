@@ -25,8 +25,9 @@ from .defaults import DEFAULTS
 from .encode import Preprocessor
 from .errors import InputError, NotFittedError, ParamError
 from .forward import VARIANTS
+from .hosts import baseline_counts
 from .parallel import release_freed_memory, worker_count
-from .schema import infer_schema
+from .schema import host_columns, infer_schema
 
 if TYPE_CHECKING:
     from .history import EpochRecord
@@ -205,6 +206,9 @@ class Detector:
         val_idx = np.sort(perm[:n_val])
         folds = calibration_folds(perm, n_val, target_rate(self.fpr, self.contamination)[1])
         kept = df if folds else None  # a small table: the fold models train on it too
+        # Each calibration row's hosts, as codes, in the order of the calibration scores below (hosts.baseline_counts).
+        calibration_rows = np.concatenate([val_idx, *folds])
+        hosts = {c: pd.factorize(df[c].iloc[calibration_rows]) for c in host_columns(specs) if c in df.columns}
         # Handed over, not held: when the caller passed its only reference (pipeline.fit_file does),
         # training runs without the table in memory.
         table = [df]
@@ -215,7 +219,9 @@ class Detector:
             if on_calibration is not None:
                 on_calibration(k + 1, len(folds))
             scores.append(self._fold_model()._train([kept], specs, fold, score_kind)[0])
-        self.calibration_ = Calibration.from_scores(np.concatenate(scores), self.fpr, self.contamination, folds=len(scores))
+        scores = np.concatenate(scores)
+        self.calibration_ = Calibration.from_scores(scores, self.fpr, self.contamination, folds=len(folds) + 1)
+        self.host_baselines_ = baseline_counts(hosts, self.calibration_.flags(scores))
         self.left_out_kinds_ = left_out_kinds(self.preprocessor_.categorical, held_codes, held_scores, self.calibration_.threshold,
                                               float(self.trim))
         return self
@@ -414,6 +420,9 @@ class Detector:
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }]
         self.calibration_ = new
+        # The hosts' own rates follow the threshold, from these rows (each row as scoring flags it now).
+        flags = np.maximum(new.flags(rs.scores), novel.astype(np.int8))
+        self.host_baselines_ = baseline_counts({c: pd.factorize(df[c]) for c in host_columns(self.schema_) if c in df.columns}, flags)
         return new, int(novel.sum()), {name: int(k) for name, k in zip(self.preprocessor_.column_names, rare.sum(axis=0)) if k}
 
     def explain(self, X) -> list[pd.DataFrame]:

@@ -164,15 +164,18 @@ def check_drift(detector, report: "ChunkReport") -> DriftCheck:
         order = np.argsort(-shift, kind="stable")
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
-    hosts, hosts_flagged, partial = flagged_hosts(report.hosts, p_high)
+    baselines = getattr(detector, "host_baselines_", None)
+    hosts, hosts_flagged, partial = flagged_hosts(report.hosts, p_high, baselines=baselines)
     return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {},
-                      hosts=hosts, hosts_flagged=hosts_flagged, hosts_partial=partial, drifting_hosts=drifting_hosts(report.hosts, p_high))
+                      hosts=hosts, hosts_flagged=hosts_flagged, hosts_partial=partial,
+                      drifting_hosts=drifting_hosts(report.hosts, p_high, baselines=baselines))
 
 
-def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> list[dict]:
-    """The hosts (`hosts`: hosts.HostTally by address column) whose own rows fail the drift test, the test's
-    level divided among every host with a flagged row (a network of a thousand hosts gives a thousand
-    chances to see one host's tail by chance); at most `shown`, the smallest p first."""
+def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselines: dict | None = None) -> list[dict]:
+    """The hosts (`hosts`: hosts.HostTally by address column) whose own rows fail the drift test against
+    their own rate (host_rate, from the model's `baselines`), the test's level divided among every host with
+    a flagged row (a network of a thousand hosts gives a thousand chances to see one host's tail by chance);
+    at most `shown`, the smallest p first."""
     found, tested = [], 0
     for name, tally in hosts.items():
         names, rows, hit = tally.flagged()
@@ -181,13 +184,26 @@ def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> list
             found.append((name, str(names[i]), int(rows[i]), int(hit[i])))
     out = []
     for name, host, r, f in found:
-        p = binomial_tail(f, r, p_high)
+        p = binomial_tail(f, r, host_rate(baselines, name, host, p_high))
         if p < DRIFT_P / max(1, tested):
             out.append({"column": name, "host": host, "rows": r, "flagged": f, "p_value": p})
     return sorted(out, key=lambda h: (h["p_value"], -h["flagged"]))[:shown]
 
 
-def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> tuple[dict[str, list[dict]], dict[str, int], list[str]]:
+def host_rate(baselines: dict | None, column: str, host: str, p_high: float) -> float:
+    """The flagged share a host's rows are tested against: the calibrated rate's top (`p_high`), or, where the
+    host's own calibration rows (`baselines`: hosts.baseline_counts) put its rate higher, the top of that
+    rate's interval, taken as expected_rate takes the calibrated one."""
+    own = (baselines or {}).get(column, {}).get(host)
+    if not own or not own[0]:
+        return p_high
+    n, k = own
+    p0 = (k + 1.0) / (n + 1.0)
+    return max(p_high, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / n)))
+
+
+def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselines: dict | None = None
+                  ) -> tuple[dict[str, list[dict]], dict[str, int], list[str]]:
     """Per address column (`hosts`: hosts.HostTally by column), the `shown` hosts with the most flagged rows
     (the larger share first among equals), each with the drift test on its own rows: where one host's
     flagged share is far above the rate the calibration promised, that host's traffic changed, whatever
@@ -196,7 +212,8 @@ def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN) -> tuple
     for name, tally in hosts.items():
         rows, counted[name] = tally.top(shown)
         if rows:
-            top[name] = [{"host": h, "rows": r, "flagged": f, "p_value": binomial_tail(f, r, p_high)} for h, r, f in rows]
+            top[name] = [{"host": h, "rows": r, "flagged": f, "p_value": binomial_tail(f, r, host_rate(baselines, name, h, p_high))}
+                         for h, r, f in rows]
     return top, {k: v for k, v in counted.items() if v}, sorted(name for name, tally in hosts.items() if tally.partial)
 
 
@@ -300,7 +317,8 @@ class DriftWatch:
         check = check_drift(self.detector, window)
         if self.hosts and not check.drift:
             p_high = expected_rate(self.detector.calibration_)[1]
-            new = [h for h in drifting_hosts(self.hosts, p_high) if (h["column"], h["host"]) not in self.hosts_told]
+            new = [h for h in drifting_hosts(self.hosts, p_high, baselines=getattr(self.detector, "host_baselines_", None))
+                   if (h["column"], h["host"]) not in self.hosts_told]
             if new:
                 self.hosts_told.update((h["column"], h["host"]) for h in new)
                 self.host_news.append(LiveHosts(DriftCheck(check.expected_flag_rate, check.flag_rate, check.p_value, False,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 HOSTS_KEPT = 20_000
+BASELINE_KEPT = 5_000  # hosts per address column whose calibration rows a model keeps (baseline_counts)
 # Chunks' counts wait in a list until they hold this many entries, then are summed at once: summing per
 # chunk cost as much as scoring it where every row had an address of its own.
 SUM_AT = 100_000
@@ -78,6 +79,26 @@ class HostTally:
         hosts, rows, hit = self.flagged()
         order = np.lexsort((rows, -hit))[:n]
         return [(str(hosts[i]), int(rows[i]), int(hit[i])) for i in order], len(hosts)
+
+
+def baseline_counts(values: dict[str, tuple[np.ndarray, np.ndarray]], flags: np.ndarray, kept: int = BASELINE_KEPT
+                    ) -> dict[str, dict[str, list[int]]]:
+    """Per address column, each host's calibration rows and how many of them the threshold flags (`values`:
+    the column's pd.factorize over the calibration rows, `flags` theirs): what a host's own traffic looked
+    like to the model when it was normal, so that a host whose kind of traffic always scores high (a DNS
+    server among workstations, an NTP server the model fits worse than the rest) is judged against its own
+    rate, not named on every run. The `kept` hosts with the most rows, for the manifest."""
+    out = {}
+    flagged = np.asarray(flags) == 1
+    for name, (codes, hosts) in values.items():
+        named = codes >= 0
+        if not named.any():
+            continue
+        rows = np.bincount(codes[named], minlength=len(hosts))
+        hit = np.bincount(codes[named & flagged], minlength=len(hosts))
+        top = np.argsort(-rows, kind="stable")[:kept]
+        out[name] = {str(hosts[i]): [int(rows[i]), int(hit[i])] for i in top if rows[i]}
+    return out
 
 
 def tally_hosts(df: pd.DataFrame, columns: list[str], flags: np.ndarray) -> dict[str, HostTally]:

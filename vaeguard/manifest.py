@@ -88,6 +88,8 @@ def build(d: "Detector", state: str) -> dict:
         },
         "calibration": d.calibration_.to_dict() if d.calibration_ is not None else None,
         "calibration_history": list(getattr(d, "calibration_history_", [])),
+        # Per address column, each host's calibration rows and those flagged: its own rate (hosts.baseline_counts).
+        "host_baselines": getattr(d, "host_baselines_", None) or {},
     }
 
 
@@ -105,6 +107,18 @@ def save(d: "Detector", path: str | Path, state: str = "trained") -> Path:
 
 def to_bundle(d: "Detector") -> checkpoint.Bundle:
     return checkpoint.pack(build(d, "trained"), _tensors(d))[0]
+
+
+def _host_baselines(raw) -> dict[str, dict[str, list[int]]]:
+    """The manifest's host_baselines, checked: {column: {host: [rows, flagged]}} (none in a model saved before them)."""
+    ok = isinstance(raw, dict) and all(
+        isinstance(c, str) and isinstance(hosts, dict) and all(
+            isinstance(h, str) and isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and x >= 0 for x in v) and v[1] <= v[0]
+            for h, v in hosts.items())
+        for c, hosts in raw.items())
+    if not ok:
+        raise CheckpointError("the manifest's host_baselines is not a table of hosts' rows and flagged rows; the model folder is corrupt")
+    return raw
 
 
 def load(cls, path: str | Path, device: str = "cpu") -> "Detector":
@@ -163,6 +177,7 @@ def _detector(cls, m: dict) -> tuple["Detector", NetworkShape]:
     if not isinstance(history, list):
         raise CheckpointError("the manifest's calibration_history is not a list; the model folder is corrupt")
     d.calibration_history_ = history
+    d.host_baselines_ = _host_baselines(m.get("host_baselines", {}))
     d.created_ = m.get("created")
     d.feature_names_in_ = np.asarray(m.get("feature_names_in", []), dtype=object)
     d.n_features_in_ = len(d.feature_names_in_)
