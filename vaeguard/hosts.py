@@ -31,13 +31,11 @@ class HostTally:
     def of(cls, values: pd.Series, flagged: np.ndarray) -> "HostTally | None":
         """The counts of one chunk (`flagged`: a bool per row); None where no row names a host."""
         codes, hosts = pd.factorize(values)
-        named = codes >= 0
-        if not named.any():
+        counted = _counts(codes, len(hosts), flagged)
+        if counted is None:
             return None
         tally = cls()
-        rows = np.bincount(codes[named], minlength=len(hosts))
-        hit = np.bincount(codes[named & flagged], minlength=len(hosts))
-        tally.parts.append((np.asarray(hosts, dtype=object), rows, hit))
+        tally.parts.append((np.asarray(hosts, dtype=object), *counted))
         tally.pending = len(hosts)
         return tally
 
@@ -91,14 +89,22 @@ def baseline_counts(values: dict[str, tuple[np.ndarray, np.ndarray]], flags: np.
     out = {}
     flagged = np.asarray(flags) == 1
     for name, (codes, hosts) in values.items():
-        named = codes >= 0
-        if not named.any():
+        counted = _counts(codes, len(hosts), flagged)
+        if counted is None:
             continue
-        rows = np.bincount(codes[named], minlength=len(hosts))
-        hit = np.bincount(codes[named & flagged], minlength=len(hosts))
+        rows, hit = counted
         top = np.argsort(-rows, kind="stable")[:kept]
         out[name] = {str(hosts[i]): [int(rows[i]), int(hit[i])] for i in top if rows[i]}
     return out
+
+
+def _counts(codes: np.ndarray, n_hosts: int, flagged: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each host's rows and flagged rows, from pd.factorize's codes (-1, a gap, names no host); None where
+    no row names one."""
+    named = codes >= 0
+    if not named.any():
+        return None
+    return np.bincount(codes[named], minlength=n_hosts), np.bincount(codes[named & flagged], minlength=n_hosts)
 
 
 def tally_hosts(df: pd.DataFrame, columns: list[str], flags: np.ndarray) -> dict[str, HostTally]:
