@@ -855,6 +855,8 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
 
     baselines = read_manifest(model)["host_baselines"]
     assert set(baselines) == {"id.orig_h", "id.resp_h"} and sum(r for r, _ in baselines["id.orig_h"].values()) == 150
+    info = json.loads(invoke(runner, "info", "--model", model, "--json").stdout)["host_baselines"]
+    assert info == {col: len(hosts) for col, hosts in baselines.items()} and info["id.orig_h"] == 18
     assert invoke(runner, "calibrate", quiet_day, "--model", model, "-q").exit_code == 0
     baselines = read_manifest(model)["host_baselines"]
     assert sum(r for r, _ in baselines["id.orig_h"].values()) == 3000 and sum(f for _, f in baselines["id.orig_h"].values()) > 0

@@ -124,6 +124,7 @@ def info(
         "history": m["training"]["history"], "threshold": cal.threshold,
         "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores)},
         "calibration_history": detector.calibration_history_, "given_names": detector.given_names_,
+        "host_baselines": {col: len(hosts) for col, hosts in (getattr(detector, "host_baselines_", None) or {}).items()},
         "events": detector.events_,
     }
     if plot is not None:

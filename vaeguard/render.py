@@ -290,6 +290,10 @@ def print_info(con, m: dict, detector) -> None:
         t.add_row("events", f"Suricata's {', '.join(detector.events_)} events (--events), read again from the next eve.json")
     if detector.calibration_history_:
         t.add_row("earlier thresholds", ", ".join(f"{h['threshold']:.4f}" for h in detector.calibration_history_))
+    if getattr(detector, "host_baselines_", None):
+        t.add_row("hosts' own rates", "; ".join(f"{col}: {len(hosts):,} host{'s' if len(hosts) != 1 else ''}, "
+                                                f"{sum(r for r, _ in hosts.values()):,} calibration rows"
+                                                for col, hosts in detector.host_baselines_.items()) + " (score judges these hosts by them)")
     t.add_row("versions", f"vaeguard {m['vaeguard_version']}, checkpoint format {m['format_version']}, created {m.get('created')}")
     con.print(t)
     if hist:
