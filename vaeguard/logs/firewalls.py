@@ -138,7 +138,20 @@ ASA_MESSAGE = re.compile(r"%(?:ASA|FTD)-\d-\d{6}:")
 ASA_TEARDOWN = re.compile(
     r"%(?:ASA|FTD)-\d-30201[46]: Teardown (TCP|UDP) connection (\d+) for ([^:]+?):([^/\s]+)/(\d+)(?:\s*\([^)]*\))? "
     r"to ([^:]+?):([^/\s]+)/(\d+)(?:\s*\([^)]*\))? duration (\d+):(\d\d):(\d\d) bytes (\d+)\s*(.*?)\s*$")
-ASA_USER = re.compile(r"\s*\([^)]*\)$")  # a user name in brackets after the reason
+
+
+def without_user(reason: str) -> str:
+    """A teardown's reason less the user name in brackets after it ("TCP FINs (alice)"), and the spaces
+    before the brackets: what a pattern (spaces, an opening bracket, no closing one, a closing one at the
+    end) would remove, found from the end, since that pattern, tried at every "(" of a line of many and
+    no ")", took time as the square of the line's length."""
+    if not reason.endswith(")"):
+        return reason
+    inner = reason.rfind(")", 0, len(reason) - 1)  # the brackets hold no ")": they open after the one before
+    opening = reason.find("(", inner + 1, len(reason) - 1)
+    return reason if opening < 0 else reason[:opening].rstrip()
+
+
 # The teardown's ends are named by the interfaces' security levels ("for" the less trusted side, whichever
 # end opened the connection), a denial's by the packet's direction: their own columns each, not one pair
 # whose meaning changes from row to row. An ICMP packet has a type and a code where others have ports.
@@ -182,7 +195,7 @@ def asa_record(line: str) -> str | None:
     which device, not the traffic."""
     if (m := ASA_TEARDOWN.search(line)) is not None:
         proto, conn, f_if, f_ip, f_port, t_if, t_ip, t_port, hours, minutes, seconds, size, rest = m.groups()
-        reason, _, initiator = ASA_USER.sub("", rest).partition(" from ")
+        reason, _, initiator = without_user(rest).partition(" from ")
         record = {"protocol": proto, "connection_id": int(conn), "for_interface": f_if, "for_ip": f_ip, "for_port": int(f_port),
                   "to_interface": t_if, "to_ip": t_ip, "to_port": int(t_port), "duration": int(hours) * 3600 + int(minutes) * 60 + int(seconds),
                   "bytes": int(size), "reason": reason or None, "teardown_interface": initiator or None}
