@@ -540,6 +540,30 @@ def test_flagged_rows_by_host_are_summed_over_chunks_and_bounded(monkeypatch):
     assert top["src"][0] == {"host": "h5", "rows": 3, "flagged": 3, "p_value": pytest.approx(0.02**3)} and partial == ["src"]
 
 
+def test_a_cut_compressed_head_gives_all_it_decompressed():
+    """The head of a compressed stream, cut where the peek ends, decompressed for the format's guess: every
+    step the decompressor finished is kept, the last one before the cut too (a read of many steps that met
+    the cut dropped them all)."""
+    import gzip
+    import io
+    import lzma
+
+    from vaeguard.streams import _read_partial, open_compressed
+
+    data = ("a,b\n" + "".join(f"{i},{i * 7}\n" for i in range(200_000))).encode()
+    for codec, compress in (("gzip", gzip.compress), ("xz", lzma.compress)):
+        with open_compressed(codec, io.BytesIO(compress(data)[:65536])) as f:
+            part = _read_partial(f)
+        with open_compressed(codec, io.BytesIO(compress(data)[:65536])) as f:
+            whole_steps = bytearray()
+            try:
+                while chunk := f.read(4096):
+                    whole_steps += chunk
+            except EOFError:
+                pass
+        assert data.startswith(part) and len(part) > len(whole_steps) > 0
+
+
 def test_json_array_head_keeps_each_record_whole():
     """The records a JSON array's peeked text begins with, one per line, for its column hints: a record
     whose string holds a line separator (U+2028, \\x85) as it is stays one line, a pretty-printed record's

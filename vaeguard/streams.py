@@ -590,7 +590,9 @@ def _read_partial(f) -> bytes:
     out = bytearray()
     try:
         while True:
-            part = f.read(4096)
+            # One step of the decompressor at a time, as EndsAtCut reads: a read of many steps that meets the
+            # cut would drop what it had decompressed.
+            part = f.read1(4096)
             if not part:
                 break
             out += part
