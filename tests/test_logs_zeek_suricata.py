@@ -829,6 +829,16 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
     res = invoke(runner, "score", day2, "--model", model, "--out", tmp_path / "o.csv")
     assert "warning: drift on one host though not over all rows" in res.stderr
     assert "192.168.1.66 (id.orig_h): 12 of its 12 rows flagged" in " ".join(res.stderr.split())
+    # With labels, evaluate measures the hosts it names as it measures the rows it flags.
+    labelled = read_table(open_source(str(day2)))[0].assign(label=[0] * 3000 + [1] * 12)
+    labelled.to_csv(tmp_path / "labelled.csv", index=False)
+    res = invoke(runner, "evaluate", tmp_path / "labelled.csv", "--model", model, "--label", "label", "--json")
+    hosts = json.loads(res.stdout)["hosts"]
+    assert hosts["id.orig_h"] == {"named": 1, "named_anomalous": 1, "anomalous_hosts": 1, "hosts": 19}
+    assert hosts["id.resp_h"]["named"] == 0 and hosts["id.resp_h"]["anomalous_hosts"] == 12
+    res = invoke(runner, "evaluate", tmp_path / "labelled.csv", "--model", model, "--label", "label", "--report", tmp_path / "report")
+    assert "hosts named as drifting on their own rows" in res.stderr
+    assert "<h2>Hosts named as drifting on their own rows</h2>" in (tmp_path / "report" / "report.html").read_text()
     res = invoke(runner, "score", quiet_day, "--model", model, "--out", tmp_path / "q.csv", "--json")
     summary = json.loads(res.stdout)
     assert summary["drifting_hosts"] == [] and summary["drift"] is False and summary["flagged_hosts"]["id.orig_h"]

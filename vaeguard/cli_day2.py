@@ -39,7 +39,7 @@ def evaluate(
     from .detector import Detector
     from .drift import labelled_drift
     from .errors import InputError
-    from .evaluate import label_column, label_vector, metrics, write_report
+    from .evaluate import host_detection, label_column, label_vector, metrics, write_report
     from .pipeline import score_table
 
     quiet = quiet or json
@@ -57,6 +57,7 @@ def evaluate(
     # The labels say which rows are normal: drift is judged on those (the attacks are there to be flagged).
     drift = labelled_drift(detector, scored, y == 0)
     result["drift"] = drift.to_dict()
+    result["hosts"] = host_detection(scored, y, run, detector)
     if report is not None:
         result["report_files"] = [str(p) for p in write_report(report, y, scored["anomaly_score"].to_numpy(), detector.calibration_.threshold,
                                                                result, scored)]

@@ -98,6 +98,32 @@ def metrics(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict:
     }
 
 
+def host_detection(scored: pd.DataFrame, y: np.ndarray, run, detector) -> dict[str, dict[str, int]]:
+    """Per address column, the hosts score names as drifting on their own rows (drift.drifting_hosts, every
+    one) against the labels: how many it names, how many of those are anomalous hosts (most of their rows
+    labelled anomalous), how many such hosts the table holds, and how many hosts in all. Whose traffic the
+    flags are, measured as the flags themselves are."""
+    from .drift import drifting_hosts, expected_rate
+    from .schema import host_columns
+
+    named = drifting_hosts(run.report.hosts, expected_rate(detector.calibration_)[1], shown=len(scored) + 1,
+                           baselines=getattr(detector, "host_baselines_", None))
+    out = {}
+    for name in host_columns(detector.schema_):
+        if name not in scored.columns:
+            continue
+        hosts = scored[name]
+        given = hosts.notna().to_numpy()
+        if not given.any():
+            continue
+        share = pd.Series(y[given]).groupby(hosts[given].astype(str).to_numpy()).mean()
+        anomalous = set(share.index[share > 0.5])
+        mine = [h["host"] for h in named if h["column"] == name]
+        out[name] = {"named": len(mine), "named_anomalous": sum(h in anomalous for h in mine), "anomalous_hosts": len(anomalous),
+                     "hosts": int(share.size)}
+    return out
+
+
 def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict,
                  scored: pd.DataFrame | None = None) -> list[Path]:
     """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON,
@@ -185,6 +211,12 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
         f'<figure><img alt="{p.stem.replace("_", " ")}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         f"<figcaption>{p.stem.replace('_', ' ')}</figcaption></figure>" for p in images
     )
+    hosts = ""
+    if result.get("hosts"):
+        body = "".join(f"<tr><th>{html.escape(name)}</th><td>{h['named']:,}</td><td>{h['named_anomalous']:,}</td>"
+                       f"<td>{h['anomalous_hosts']:,}</td><td>{h['hosts']:,}</td></tr>" for name, h in result["hosts"].items())
+        hosts = ("<h2>Hosts named as drifting on their own rows</h2><table class=hosts><tr><th>column</th><th>named</th>"
+                 f"<th>of them anomalous</th><th>anomalous hosts</th><th>hosts</th></tr>{body}</table>")
     rows = ""
     if scored is not None and len(scored):
         # The rows picked before the label is put beside them: a column added to a wide table (a block per column)
@@ -214,6 +246,7 @@ figure{{display:inline-block;vertical-align:top;margin:0 1em 1em 0}}img{{height:
 <h2>Confusion matrix</h2><table class=confusion><tr><th></th><th>flagged</th><th>not flagged</th></tr>
 <tr><th>anomalous</th><td>{c['true_positive']:,}</td><td>{c['false_negative']:,}</td></tr>
 <tr><th>normal</th><td>{c['false_positive']:,}</td><td>{c['true_negative']:,}</td></tr></table>
+{hosts}
 <h2>Plots</h2>{plots}
 {rows}
 </body></html>

@@ -271,6 +271,13 @@ def print_evaluation(con, result: dict) -> None:
     cm.add_row("anomalous", f"{c['true_positive']:,}", f"{c['false_negative']:,}")
     cm.add_row("normal", f"{c['false_positive']:,}", f"{c['true_negative']:,}")
     con.print(cm)
+    if result.get("hosts"):
+        ht = Table(title="hosts named as drifting on their own rows", title_justify="left")
+        for col in ("column", "named", "of them anomalous", "anomalous hosts", "hosts"):
+            ht.add_column(col)
+        for name, h in result["hosts"].items():
+            ht.add_row(name, f"{h['named']:,}", f"{h['named_anomalous']:,}", f"{h['anomalous_hosts']:,}", f"{h['hosts']:,}")
+        con.print(ht)
 
 
 # ---- info --------------------------------------------------------------------------------------------
