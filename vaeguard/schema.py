@@ -508,7 +508,7 @@ def _ip_share(values: pd.Series) -> tuple[float, bool]:
 
 
 # An ignored column's reason that says it names one host (an IP address, not a list of them): score counts
-# its flagged rows by host (scoring.host_counts), as an analyst's first question of flags is whose they are.
+# its flagged rows by host (hosts.tally_hosts), as an analyst's first question of flags is whose they are.
 HOST_REASON = "identifies a host"
 
 
