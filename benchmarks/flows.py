@@ -322,12 +322,19 @@ def eve_pairs(folder: Path) -> list[dict]:
     return rows
 
 
+def every_host_named(run) -> list[dict]:
+    """drift.drifting_hosts as score judges them, every one (score's summary and --json list ten)."""
+    from vaeguard.drift import drifting_hosts, expected_rate
+
+    p0, p_high = expected_rate(run.detector.calibration_)
+    return drifting_hosts(run.report.hosts, p_high, shown=1 << 30, baselines=run.detector.host_baselines_, p0=p0)
+
+
 def host_runs(folder: Path) -> list[dict]:
     """The hosts score names as drifting on their own rows (drift.drifting_hosts, every one, not only the ten
     --json lists), for each Zeek TSV pair: how many, how many of them are malicious (most of their rows
     labelled so), and how many malicious hosts the scored capture holds."""
     from vaeguard.detector import Detector
-    from vaeguard.drift import drifting_hosts, expected_rate
     from vaeguard.pipeline import fit_file, score_table
 
     out = []
@@ -340,7 +347,7 @@ def host_runs(folder: Path) -> list[dict]:
                 continue
             scored, run = score_table(str(IOT / f"conn{b}.log"), model)
             y = labels(b)
-            named = drifting_hosts(run.report.hosts, expected_rate(run.detector.calibration_)[1], shown=1 << 30)
+            named = every_host_named(run)
             malicious = {(c, h) for c in ("id.orig_h", "id.resp_h")
                          for h, share in pd.Series(y).groupby(scored[c].astype(str).to_numpy()).mean().items() if share > 0.5}
             hit = [h for h in named if (h["column"], h["host"]) in malicious]
@@ -362,7 +369,7 @@ def host_runs(folder: Path) -> list[dict]:
         model = folder / f"hosts-half-{a}"
         fit_file(str(first), model, Detector(seed=0, device="cpu"))
         scored, run = score_table(str(second), model)
-        named = drifting_hosts(run.report.hosts, expected_rate(run.detector.calibration_)[1], shown=1 << 30)
+        named = every_host_named(run)
         out.append({"pair": f"{a}, benign rows: first half -> second half", "named": len(named), "named_malicious": 0, "malicious_hosts": 0,
                     "rows_flagged": run.drift.flag_rate, "drift": run.drift.drift, "first": [h["host"] for h in named[:5]]})
         print(f"  hosts {out[-1]['pair']}: {len(named)} named", file=sys.stderr, flush=True)

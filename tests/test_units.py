@@ -517,8 +517,15 @@ def test_flagged_rows_by_host_are_summed_over_chunks_and_bounded(monkeypatch):
     assert drifting_hosts(report.hosts, 0.999) == []
     # A host whose own calibration rows were flagged as often (an NTP server the model fits worse) is judged
     # against its own rate; a few calibration rows say little of it, so its rate's interval is wide.
-    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [300, 290]}}) == []
-    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [300, 3]}})[0]["host"] == "10.0.0.7"
+    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [300, 290]}}, p0=0.04) == []
+    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [300, 3]}}, p0=0.04)[0]["host"] == "10.0.0.7"
+    # A handful of calibration rows with no flag says little of a host: it is judged as any host is (alone,
+    # they put its rate's top at a half, and a host every row of which was flagged went unnamed below it).
+    assert drifting_hosts(report.hosts, 0.05, baselines={"src": {"10.0.0.7": [3, 0]}}, p0=0.04)[0]["host"] == "10.0.0.7"
+    from vaeguard.drift import host_rate
+
+    assert 0.03 <= host_rate({"src": {"h": [7, 0]}}, "src", "h", 0.03, 0.01) < 0.04  # near the calibrated top, not a half
+    assert host_rate({"src": {"h": [500, 50]}}, "src", "h", 0.03, 0.01) == pytest.approx(51 / 600 + 3 * math.sqrt(51 / 600 * (1 - 51 / 600) / 600))
     assert drifting_hosts(report.hosts, 0.05, baselines={"other": {"10.0.0.7": [300, 290]}})[0]["host"] == "10.0.0.7"
     # As a manifest keeps them, checked on loading.
     from vaeguard.errors import CheckpointError

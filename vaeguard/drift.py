@@ -165,13 +165,13 @@ def check_drift(detector, report: "ChunkReport") -> DriftCheck:
         names = detector.preprocessor_.column_names
         columns = [names[i] for i in order[:TOP_COLUMNS] if shift[i] > 0.5]
     baselines = getattr(detector, "host_baselines_", None)
-    hosts, hosts_flagged, partial = flagged_hosts(report.hosts, p_high, baselines=baselines)
+    hosts, hosts_flagged, partial = flagged_hosts(report.hosts, p_high, baselines=baselines, p0=p0)
     return DriftCheck(p0, rate, p, drift, columns, report.novel_flagged, flagged, respelled(detector, report.new_values) if drift else {},
                       hosts=hosts, hosts_flagged=hosts_flagged, hosts_partial=partial,
-                      drifting_hosts=drifting_hosts(report.hosts, p_high, baselines=baselines))
+                      drifting_hosts=drifting_hosts(report.hosts, p_high, baselines=baselines, p0=p0))
 
 
-def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselines: dict | None = None) -> list[dict]:
+def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselines: dict | None = None, p0: float = 0.01) -> list[dict]:
     """The hosts (`hosts`: hosts.HostTally by address column) whose own rows fail the drift test against
     their own rate (host_rate, from the model's `baselines`), the test's level divided among every host with
     a flagged row (a network of a thousand hosts gives a thousand chances to see one host's tail by chance);
@@ -184,25 +184,29 @@ def drifting_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselin
             found.append((name, str(names[i]), int(rows[i]), int(hit[i])))
     out = []
     for name, host, r, f in found:
-        p = binomial_tail(f, r, host_rate(baselines, name, host, p_high))
+        p = binomial_tail(f, r, host_rate(baselines, name, host, p_high, p0))
         if p < DRIFT_P / max(1, tested):
             out.append({"column": name, "host": host, "rows": r, "flagged": f, "p_value": p})
     return sorted(out, key=lambda h: (h["p_value"], -h["flagged"]))[:shown]
 
 
-def host_rate(baselines: dict | None, column: str, host: str, p_high: float) -> float:
+def host_rate(baselines: dict | None, column: str, host: str, p_high: float, p0: float) -> float:
     """The flagged share a host's rows are tested against: the calibrated rate's top (`p_high`), or, where the
     host's own calibration rows (`baselines`: hosts.baseline_counts) put its rate higher, the top of that
-    rate's interval, taken as expected_rate takes the calibrated one."""
+    rate's interval. Its own rows are pooled with one flag's worth of rows at the calibrated rate `p0` (1 / p0
+    rows), so that a handful of rows says little either way: a host with 7 calibration rows and no flag among
+    them is judged as any host is (alone, they put its rate's top at 50%, and an infected workstation's 40 C&C
+    connections among its 112 rows went unnamed), one with 50 of 500 flagged against its own 10%."""
     own = (baselines or {}).get(column, {}).get(host)
     if not own or not own[0]:
         return p_high
     n, k = own
-    p0 = (k + 1.0) / (n + 1.0)
-    return max(p_high, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / n)))
+    pooled = n + 1.0 / p0
+    rate = (k + 1.0) / pooled
+    return max(p_high, min(1.0, rate + 3.0 * math.sqrt(rate * (1.0 - rate) / pooled)))
 
 
-def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselines: dict | None = None
+def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baselines: dict | None = None, p0: float = 0.01
                   ) -> tuple[dict[str, list[dict]], dict[str, int], list[str]]:
     """Per address column (`hosts`: hosts.HostTally by column), the `shown` hosts with the most flagged rows
     (the larger share first among equals), each with the drift test on its own rows: where one host's
@@ -212,7 +216,7 @@ def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baseline
     for name, tally in hosts.items():
         rows, counted[name] = tally.top(shown)
         if rows:
-            top[name] = [{"host": h, "rows": r, "flagged": f, "p_value": binomial_tail(f, r, host_rate(baselines, name, h, p_high))}
+            top[name] = [{"host": h, "rows": r, "flagged": f, "p_value": binomial_tail(f, r, host_rate(baselines, name, h, p_high, p0))}
                          for h, r, f in rows]
     return top, {k: v for k, v in counted.items() if v}, sorted(name for name, tally in hosts.items() if tally.partial)
 
@@ -316,8 +320,8 @@ class DriftWatch:
                              contribution_sum=None if report.contribution_sum is None else report.contribution_sum - (0 if sums is None else sums))
         check = check_drift(self.detector, window)
         if self.hosts and not check.drift:
-            p_high = expected_rate(self.detector.calibration_)[1]
-            new = [h for h in drifting_hosts(self.hosts, p_high, baselines=getattr(self.detector, "host_baselines_", None))
+            p0, p_high = expected_rate(self.detector.calibration_)
+            new = [h for h in drifting_hosts(self.hosts, p_high, baselines=getattr(self.detector, "host_baselines_", None), p0=p0)
                    if (h["column"], h["host"]) not in self.hosts_told]
             if new:
                 self.hosts_told.update((h["column"], h["host"]) for h in new)

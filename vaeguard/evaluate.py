@@ -106,8 +106,8 @@ def host_detection(scored: pd.DataFrame, y: np.ndarray, run, detector) -> dict[s
     from .drift import drifting_hosts, expected_rate
     from .schema import host_columns
 
-    named = drifting_hosts(run.report.hosts, expected_rate(detector.calibration_)[1], shown=len(scored) + 1,
-                           baselines=getattr(detector, "host_baselines_", None))
+    p0, p_high = expected_rate(detector.calibration_)
+    named = drifting_hosts(run.report.hosts, p_high, shown=len(scored) + 1, baselines=getattr(detector, "host_baselines_", None), p0=p0)
     out = {}
     for name in host_columns(detector.schema_):
         if name not in scored.columns:
