@@ -10,7 +10,7 @@ its 99.7% interval (3 standard errors) before testing.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -317,16 +317,14 @@ class DriftWatch:
         rows, flagged, novel, sums = self._start
         window = ChunkReport(report.rows - rows, report.flagged - flagged, new_values=report.new_values,
                              novel_flagged=report.novel_flagged - novel,
-                             contribution_sum=None if report.contribution_sum is None else report.contribution_sum - (0 if sums is None else sums))
+                             contribution_sum=None if report.contribution_sum is None else report.contribution_sum - (0 if sums is None else sums),
+                             hosts=self.hosts)
         check = check_drift(self.detector, window)
-        if self.hosts and not check.drift:
-            p0, p_high = expected_rate(self.detector.calibration_)
-            new = [h for h in drifting_hosts(self.hosts, p_high, baselines=getattr(self.detector, "host_baselines_", None), p0=p0)
-                   if (h["column"], h["host"]) not in self.hosts_told]
+        if not check.drift:
+            new = [h for h in check.drifting_hosts if (h["column"], h["host"]) not in self.hosts_told]
             if new:
                 self.hosts_told.update((h["column"], h["host"]) for h in new)
-                self.host_news.append(LiveHosts(DriftCheck(check.expected_flag_rate, check.flag_rate, check.p_value, False,
-                                                           drifting_hosts=new), rows + 1, report.rows))
+                self.host_news.append(LiveHosts(replace(check, drifting_hosts=new), rows + 1, report.rows))
         told = None
         if check.drift and not self.drifting:
             told, self.drifting = LiveDrift(check, rows + 1, report.rows, True), True
