@@ -49,14 +49,19 @@ def labels(capture: str) -> np.ndarray:
     return pd.read_csv(IOT / f"labels{capture}.csv")["malicious"].to_numpy()
 
 
-def zeek_benign(capture: str, folder: Path) -> Path:
-    """The capture's conn log with only its benign rows, header and #close trailer kept."""
+def benign_lines(capture: str) -> tuple[list[str], list[str], list[str]]:
+    """The capture's conn log as lines: its header (less #close), its benign rows, and its #close trailer."""
     lines = (IOT / f"conn{capture}.log").read_text().splitlines(True)
     body = [ln for ln in lines if not ln.startswith("#")]
-    y = labels(capture)
+    return ([ln for ln in lines if ln.startswith("#") and not ln.startswith("#close")], [ln for ln, m in zip(body, labels(capture)) if m == 0],
+            [ln for ln in lines if ln.startswith("#close")])
+
+
+def zeek_benign(capture: str, folder: Path) -> Path:
+    """The capture's conn log with only its benign rows, header and #close trailer kept."""
+    head, benign, close = benign_lines(capture)
     out = folder / f"benign{capture}.log"
-    out.write_text("".join([ln for ln in lines if ln.startswith("#") and not ln.startswith("#close")]
-                           + [ln for ln, m in zip(body, y) if m == 0] + [ln for ln in lines if ln.startswith("#close")]))
+    out.write_text("".join(head + benign + close))
     return out
 
 
@@ -358,9 +363,7 @@ def host_runs(folder: Path) -> list[dict]:
     # Normal traffic alone, where every host named is a false alarm: a capture's benign rows, the first half
     # (by time) fitted, the second half scored.
     for a in ("34", "8", "44"):
-        lines = (IOT / f"conn{a}.log").read_text().splitlines(True)
-        head = [ln for ln in lines if ln.startswith("#") and not ln.startswith("#close")]
-        benign = [ln for ln, m in zip([ln for ln in lines if not ln.startswith("#")], labels(a)) if m == 0]
+        head, benign, _ = benign_lines(a)
         benign.sort(key=lambda ln: float(ln.split("\t", 1)[0]))
         half = len(benign) // 2
         first, second = folder / f"first{a}.log", folder / f"second{a}.log"
