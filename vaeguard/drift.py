@@ -305,10 +305,9 @@ class DriftWatch:
 
     def add(self, report: "ChunkReport") -> None:
         """A chunk's counts by host, into the window's (the run's other counts come with at_pause's report)."""
-        from .hosts import HostTally
+        from .hosts import add_tallies
 
-        for name, tally in report.hosts.items():
-            self.hosts.setdefault(name, HostTally()).add(tally)
+        add_tallies(self.hosts, report.hosts)
 
     def at_pause(self, report: "ChunkReport") -> tuple[DriftCheck, LiveDrift | None]:
         """The window's drift check, and what to tell of it (None: nothing new)."""

@@ -79,6 +79,12 @@ class HostTally:
         return [(str(hosts[i]), int(rows[i]), int(hit[i])) for i in order], len(hosts)
 
 
+def add_tallies(mine: dict[str, HostTally], theirs: dict[str, HostTally]) -> None:
+    """Add each column's counts in `theirs` to those in `mine` (a run's, a live window's), in place."""
+    for name, tally in theirs.items():
+        mine.setdefault(name, HostTally()).add(tally)
+
+
 def baseline_counts(values: dict[str, tuple[np.ndarray, np.ndarray]], flags: np.ndarray, kept: int = BASELINE_KEPT
                     ) -> dict[str, dict[str, list[int]]]:
     """Per address column, each host's calibration rows and how many of them the threshold flags (`values`:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .encode import UNSEEN_VALUES_KEPT, Encoded
 from .forward import one_blas_thread
-from .hosts import HostTally, tally_hosts
+from .hosts import HostTally, add_tallies, tally_hosts
 from .parallel import thread_map
 from .schema import SCORE_COLUMNS, check_columns, host_columns
 
@@ -61,10 +61,7 @@ class ChunkReport:
             self.new_values[name] = dict(sorted(mine.items(), key=lambda kv: -kv[1])[:UNSEEN_VALUES_KEPT])
         if other.contribution_sum is not None:
             self.contribution_sum = other.contribution_sum.copy() if self.contribution_sum is None else self.contribution_sum + other.contribution_sum
-        for name, theirs in other.hosts.items():
-            if name not in self.hosts:
-                self.hosts[name] = HostTally()
-            self.hosts[name].add(theirs)
+        add_tallies(self.hosts, other.hosts)
 
     def evidence(self) -> dict[str, dict[str, int]]:
         """The non-empty per-column counts of things training never had, by kind."""
