@@ -181,6 +181,41 @@ def test_read_table_sample_does_not_depend_on_chunking(tmp_path):
     assert total == 5000 and whole["a"].tolist() == list(range(5000))
 
 
+def test_labelled_normal_rows_are_read_from_the_whole_column_chunk_by_chunk(tmp_path):
+    """fit --label samples among the normal rows: the rows a label calls anomalous are left out chunk by
+    chunk, though which values mean normal is only known from the whole column (an attack name before any
+    'normal'; a '0' that is an attack where 'normal' is the column's normal value)."""
+    from vaeguard.errors import InputError
+    from vaeguard.evaluate import LabelledNormalRows
+    from vaeguard.sources import open_source, read_table
+
+    path = tmp_path / "t.csv"
+    labels = ["neptune"] * 300 + ["normal"] * 150 + ["0"] * 50 + ["smurf"] * 300 + ["normal"] * 200
+    pd.DataFrame({"a": np.arange(len(labels)), "label": labels}).to_csv(path, index=False)
+    # A sample of 120 is drawn from the 500 rows that may be normal (the 50 '0' rows among them, left out
+    # after), not from all 1,000: about 42 would have been normal.
+    keys = np.random.default_rng(1).random(1000)
+    maybe = np.flatnonzero(np.isin(labels, ["normal", "0"]))
+    chosen = sorted(maybe[np.argsort(keys[maybe])[:120]].tolist())
+    for chunk_size, max_rows in ((97, None), (10_000, None), (97, 120), (10_000, 120)):
+        rows = LabelledNormalRows("label", None, "t.csv", "fit")
+        df, total = read_table(open_source(str(path)), max_rows=max_rows, seed=1, chunk_size=chunk_size, row_filter=rows)
+        df, anomalous = rows.finish(df)
+        assert total == 1000 and anomalous == 650 and set(df["label"]) == {"normal"}
+        expected = [i for i in (range(1000) if max_rows is None else chosen) if labels[i] == "normal"]
+        assert df["a"].tolist() == expected and len(expected) > 100
+    for values, positive, words in ((["good", "bad"], None, "cannot tell which values"), (["good", "bad"], "good", None),
+                                    (["1", "true"], None, "every row of"), (["normal", None], None, "1 missing values")):
+        pd.DataFrame({"a": [1, 2], "label": values}).to_csv(path, index=False)
+        rows = LabelledNormalRows("label", positive, "t.csv", "fit")
+        df, _ = read_table(open_source(str(path)), max_rows=10, row_filter=rows)
+        if words is None:
+            assert rows.finish(df)[0]["label"].tolist() == ["bad"]
+            continue
+        with pytest.raises(InputError, match=words):
+            rows.finish(df)
+
+
 def test_reading_parquet_in_chunks_holds_about_one_row_group(tmp_path):
     import pyarrow.parquet as pq
 

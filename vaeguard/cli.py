@@ -107,7 +107,8 @@ def fit(
     # Until the first epoch ends (reading, roles, encoding, an epoch: a minute on a large log) a spinner
     # says what is happening.
     status = render.Spinner(con, f"reading {source.name}")
-    ahead = read_table_ahead(source, max_rows, seed, on_rows=lambda n: status.update(f"reading {source.name}: {n:,} rows"))
+    ahead = read_table_ahead(source, max_rows, seed, on_rows=lambda n: status.update(f"reading {source.name}: {n:,} rows"), label=label,
+                             positive=positive)
     try:
         import torch  # noqa: F401 - training needs it: a second and a half, spent while the reader parses the file
 
@@ -138,7 +139,7 @@ def fit(
             keep_freed_memory(trim=1 << 30)
         status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
         if total > used:
-            con.print(f"sampled {used:,} of {total:,} rows (--max-rows)")
+            con.print(f"sampled {used:,} of {total:,} rows{' labelled normal' if label else ''} (--max-rows)")
         if skipped:
             render.warning(con, f"{source.name}: {skipped}")
 

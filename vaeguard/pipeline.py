@@ -108,12 +108,12 @@ def fit_file(
     on_calibration: see `Detector.fit`.
     label: a column of true labels (--label): fit on the rows it calls normal, read as `evaluate` reads it
     (positive: the value meaning anomaly); the column is left out of the model. A --max-rows sample is
-    drawn first, so fewer rows may remain.
+    drawn from the normal rows. `ahead` must have been started with the same label and positive.
     """
     from .checkpoint import check_not_foreign
     from .detector import MIN_FIT_ROWS, Detector, check_config
     from .schema import LABEL_HINT
-    from .sources import Source, open_source, read_table
+    from .sources import Source, open_source
 
     try:
         detector = detector if detector is not None else Detector()
@@ -131,7 +131,10 @@ def fit_file(
             raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
         source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names, encoding=encoding,
                                                                      events=events)
-        df, total = next(ahead) if ahead is not None else read_table(source, max_rows=max_rows, seed=detector.seed)
+        if ahead is not None:
+            df, total, normal_rows = next(ahead)
+        else:
+            df, total, normal_rows = read_fit_rows(source, max_rows, detector.seed, label=label, positive=positive)
     finally:
         if ahead is not None:
             ahead.close()
@@ -140,20 +143,20 @@ def fit_file(
         raise InputError(f"'{source.name}' has {len(df):,} row{'s' if len(df) != 1 else ''} that fit its header and "
                          f"{source.bad_lines:,} malformed line{'s' if source.bad_lines != 1 else ''} (e.g. {source.bad_example!r}); "
                          "check the header line and the delimiter")
+    hints, labelled_anomalous, unused = source.role_hints, None, None
+    offered = total
+    if normal_rows is not None:
+        df, labelled_anomalous = normal_rows.finish(df)
+        offered = total - labelled_anomalous
+        hints = {**(hints or {}), label: LABEL_HINT}
     if len(df) == 0:
         raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
     if on_read is not None:
-        on_read(len(df), total, source.skipped_summary())
-    hints, labelled_anomalous, unused = source.role_hints, None, None
+        on_read(len(df), offered, source.skipped_summary())
     if label is None:
         from .evaluate import unused_labels
 
         unused = unused_labels(df, detector.roles)
-    else:
-        from .evaluate import labelled_normal
-
-        df, labelled_anomalous = labelled_normal(df, label, positive, source.name, "fit")
-        hints = {**(hints or {}), label: LABEL_HINT}
     rows_used = len(df)
     read_as = source.describe(df.columns)
     # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
@@ -376,15 +379,30 @@ def check_not_input(out: str, source) -> None:
             raise InputError(f"--out '{out}' is the table being scored, which the scores would replace; write them to another file")
 
 
-def read_table_ahead(source, max_rows: int = DEFAULTS.max_rows, seed: int = DEFAULTS.seed, on_rows: Callable[[int], None] | None = None):
-    """Start reading the table `fit_file` trains on now, on a background thread: parsing a million rows
-    takes about as long as importing torch, and the two overlap on two cores. Pass it as `ahead`.
-    `on_rows` hears the running row count, from the reading thread."""
-    from .io import prefetch
+def read_fit_rows(source, max_rows: int | None, seed: int, on_rows: Callable[[int], None] | None = None, label: str | None = None,
+                  positive: str | None = None):
+    """(the rows fit learns from: a sample of `max_rows` when more, rows read, and with a `label` the
+    evaluate.LabelledNormalRows that left out the rows it calls anomalous, for its `finish`; else None)."""
     from .sources import read_table
 
+    normal_rows = None
+    if label is not None:
+        from .evaluate import LabelledNormalRows
+
+        normal_rows = LabelledNormalRows(label, positive, source.name, "fit")
+    df, total = read_table(source, max_rows=max_rows, seed=seed, on_rows=on_rows, row_filter=normal_rows)
+    return df, total, normal_rows
+
+
+def read_table_ahead(source, max_rows: int = DEFAULTS.max_rows, seed: int = DEFAULTS.seed, on_rows: Callable[[int], None] | None = None,
+                     label: str | None = None, positive: str | None = None):
+    """Start reading the table `fit_file` trains on now, on a background thread: parsing a million rows
+    takes about as long as importing torch, and the two overlap on two cores. Pass it as `ahead`, with
+    the same label and positive. `on_rows` hears the running row count, from the reading thread."""
+    from .io import prefetch
+
     def whole():
-        yield read_table(source, max_rows=max_rows, seed=seed, on_rows=on_rows)
+        yield read_fit_rows(source, max_rows, seed, on_rows, label, positive)
 
     return prefetch(whole())
 

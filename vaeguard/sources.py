@@ -1035,9 +1035,11 @@ def _arrow_message(source: Source, e: Exception) -> str:
 # ---- whole tables, sampled -------------------------------------------------------------------------
 def read_table(
     source: Source, max_rows: int | None = None, seed: int = 0, chunk_size: int = 200_000, on_rows: Callable[[int], None] | None = None,
+    row_filter: Callable[[pd.DataFrame], np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Read a whole table, or a uniform sample of `max_rows` rows drawn while streaming. `on_rows` hears
-    the running row count after each chunk.
+    the running row count after each chunk; `row_filter` (a chunk -> a boolean mask) leaves rows out before
+    the sample is drawn (fit --label: the sample is of the normal rows).
 
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
     sample), so memory is bounded by max_rows plus two chunks (or an eighth of max_rows and a chunk, where
@@ -1049,7 +1051,11 @@ def read_table(
         if whole is not None:
             if len(whole.columns) == 0:
                 raise InputError(f"'{source.name}' is empty: it has no columns")
-            return whole, len(whole)
+            rows = len(whole)
+            if row_filter is not None:
+                mask = row_filter(whole)
+                whole = whole if mask.all() else whole[mask].reset_index(drop=True)
+            return whole, rows
     rng = np.random.default_rng(seed)
     parts: list[pd.DataFrame] = []
     keys: list[np.ndarray] = []
@@ -1080,8 +1086,12 @@ def read_table(
     for chunk in source.chunks(chunk_size, split_up_to=sys.maxsize if max_rows is None else max_rows):
         chunk.index = pd.RangeIndex(total, total + len(chunk))
         columns = chunk.columns
-        k = rng.random(len(chunk))
+        k = rng.random(len(chunk))  # drawn for every row: the sample does not depend on what row_filter leaves
         total += len(chunk)
+        if row_filter is not None:
+            mask = row_filter(chunk)
+            if not mask.all():
+                chunk, k = chunk[mask], k[mask]
         if cut < np.inf:
             keep = k <= cut
             if not keep.all():
