@@ -426,12 +426,31 @@ def test_a_json_array_of_records_reads_as_json_lines(runner, trained_model, tmp_
         "numbers.json": (b"[1, 2, 3]", "a JSON array of numbers, not of records"),
         "empty.json": (b"[ ]\n", "its JSON array holds no records"),
         "bad.json": (files["compact.json"].replace(b'"proto"', b"proto", 1), "not a valid JSON array: Expecting property name enclosed in double quotes in record 1"),
+        # Python's parser gives up past about a thousand levels (a RecursionError: an internal error, exit 3, before).
+        "deep.json": (b"[" + b'{"a":' * 5000 + b"1" + b"}" * 5000 + b"]", "record 1 is nested deeper than Python reads"),
+        "long-line.csv": (NEW.read_bytes().replace(b"\n", b"\n" + b"1," * 1_500_000 + b"\n", 1), "has a line of more than a MiB"),
     }
     for name, (data, message) in broken.items():
         (tmp_path / name).write_bytes(data)
         res = invoke(runner, "score", tmp_path / name, "--model", trained_model, "--out", tmp_path / "o.csv")
         assert res.exit_code == 2 and message in res.stderr and len(res.stderr.strip().splitlines()) == 1, (name, res.output)
         assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_json_line_nested_deeper_than_python_parses_is_read(runner, trained_model, tmp_path):
+    """A record nested deeper than Python's parser goes (about a thousand levels) was an internal error
+    (exit 3) where the reader looked for Zeek's or Suricata's keys among the first lines; the rows are read
+    (the deep ones hold none of the model's columns: every one missing)."""
+    records = [json.dumps(r) for r in json.loads(pd.read_csv(NEW).to_json(orient="records"))]
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    path = tmp_path / "deep.json"
+    path.write_text("\n".join([deep] + records + [deep]) + "\n")
+    res = invoke(runner, "score", path, "--model", trained_model, "--out", tmp_path / "o.csv", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"] == len(records) + 2
+    path.write_text((deep + "\n") * 20)  # nothing else to learn from: the error names its column, shortened
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "--epochs", "2")
+    assert res.exit_code == 2 and "no usable columns" in res.stderr and len(res.stderr) < 300, res.stderr
 
 
 def test_lines_above_a_csv_header_are_left_out(runner, trained_model, tmp_path):

@@ -231,7 +231,7 @@ def set_lengths(s: pd.Series) -> pd.Series:
 def _json_members(text: str) -> int:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text.count(",") + 1
     return len(value) if isinstance(value, list) else text.count(",") + 1
 
@@ -1046,7 +1046,7 @@ def infer_schema(
     specs = thread_map(spec_for, df.columns, pandas_column_workers(len(df), copies=4))
     specs = _repeated_names([_second_copy(s, df, chosen) for s in specs], df, chosen)
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
-        reasons = "; ".join(f"{s.name}: {s.reason}" for s in specs[:10])
+        reasons = "; ".join(f"{s.name if len(s.name) <= 80 else s.name[:60] + '...'}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
     return specs
 

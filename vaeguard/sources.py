@@ -1027,6 +1027,9 @@ def _arrow_message(source: Source, e: Exception) -> str:
         return not_utf8_message(source)
     if "parse error" in text.lower() or "expected" in text.lower():
         return f"cannot parse '{source.name}' as {source.format}: {text}; check the delimiter and the row lengths"
+    if "straddl" in text:  # pyarrow, at a row longer than the block of bytes it parses at a time (1 MiB and up)
+        return (f"'{source.name}' has a line of more than a MiB, longer than any row it reads (lines joined without their "
+                "line breaks?); check the file")
     if text.startswith("Could not skip initial"):  # pyarrow, at a file that ends inside the lines it skips
         return f"'{source.name}' ends inside its header: the file was cut short before its first row"
     return f"cannot read '{source.name}' as {source.format}: {text}"

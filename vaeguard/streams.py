@@ -408,6 +408,9 @@ class JsonLinesFrom(_Produced):
                 if self._eof and not self._buf.rstrip().endswith("]"):
                     raise InputError(f"'{self._name}' ends before its JSON array closes: the file is cut short; copy it again") from None
                 raise InputError(f"'{self._name}' is not a valid JSON array: {e.msg} in record {self._count + len(lines) + 1:,}") from None
+            except RecursionError:
+                raise InputError(f"'{self._name}' is not a JSON array of flat records: record {self._count + len(lines) + 1:,} is nested "
+                                 "deeper than Python reads (about 1,000 levels)") from None
             if not isinstance(record, dict):
                 kind = {list: "arrays", str: "strings", bool: "true/false values", type(None): "nulls"}.get(type(record), "numbers")
                 raise InputError(f"'{self._name}' holds a JSON array of {kind}, not of records ({{\"field\": value, ...}})")
@@ -451,6 +454,8 @@ class AzureFlowLines(_Produced):
                     if eof:
                         raise InputError(f"'{self._name}' is not a valid Azure flow log: {e.msg} (line {e.lineno}, column {e.colno})") from None
                     tried = len(buf)
+                except RecursionError:
+                    raise InputError(f"'{self._name}' is not a valid Azure flow log: nested deeper than Python reads (about 1,000 levels)") from None
                 else:
                     yield doc
                     buf, tried = buf[end:], 0

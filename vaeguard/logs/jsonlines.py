@@ -77,11 +77,11 @@ def json_hints(text: str) -> dict[str, str]:
     for line in text.splitlines()[:50]:
         try:
             obj = json.loads(line)
-        except ValueError:
+            if isinstance(obj, dict):
+                records.append(_flatten(obj, lists=lists))
+                keys |= set(records[-1])
+        except (ValueError, RecursionError):  # see _records
             continue
-        if isinstance(obj, dict):
-            records.append(_flatten(obj, lists=lists))
-            keys |= set(records[-1])
     # An array is its member count, as a Zeek set is in TSV (the reader joins it as Zeek writes one): a
     # Zeek dns log's answers, say, which the conn fields below do not name.
     hints = dict.fromkeys(sorted(lists), "list")
@@ -272,17 +272,15 @@ def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_
     for line in lines:
         try:
             obj = json.loads(line)
-        except ValueError:
+            if not isinstance(obj, dict):
+                raise ValueError("not a record")
+            event = obj.get("event_type")
+            if event is not None and event not in kept:
+                source.left_out(event)
+                continue
+            records.append(_flatten(obj))
+        except (ValueError, RecursionError):  # RecursionError: a record nested deeper than Python parses, a malformed line too
             source.bad_line(line.decode("utf-8", "replace"))
-            continue
-        if not isinstance(obj, dict):
-            source.bad_line(line.decode("utf-8", "replace"))
-            continue
-        event = obj.get("event_type")
-        if event is not None and event not in kept:
-            source.left_out(event)
-            continue
-        records.append(_flatten(obj))
     return records
 
 
