@@ -402,28 +402,35 @@ class Detector:
         # fit scores its held-out rows. Among them, such rows pushed it up for every other row (a capture of services
         # its model's training never saw: 11.0 -> 74.8, and a third of the model's other flags gone).
         self.calibration_ = None
+        # Scored a chunk at a time, as score does: a million rows of a conn log at once peaked at 1.6 GiB.
+        scores, novel, rare_per_column = [], [], 0
         try:
-            rs = score_rows(self, df, strict=self.strict)
+            for start in range(0, len(df), DEFAULTS.chunk_size):
+                rs = score_rows(self, df.iloc[start:start + DEFAULTS.chunk_size], strict=self.strict)
+                rare = rare_novelty(rs.encoded, target)
+                scores.append(rs.scores)
+                novel.append(rare.any(axis=1))
+                rare_per_column = rare_per_column + rare.sum(axis=0)
+                del rs, rare
         finally:
             self.calibration_ = old
-        rare = rare_novelty(rs.encoded, target)
-        novel = rare.any(axis=1)
+        scores, novel = np.concatenate(scores), np.concatenate(novel)
         # With --contamination the rows hold anomalies, and these count among the share to flag.
         kept = ~novel if mode == "fpr" else np.ones(len(novel), dtype=bool)
         if kept.sum() < MIN_FIT_ROWS:
             raise InputError(f"{int(novel.sum()):,} of the {len(df):,} rows hold values training never held, and those are "
                              f"flagged whatever the threshold: fewer than {MIN_FIT_ROWS} are left to set it on; if this traffic "
                              "is normal, refit on it")
-        new = Calibration.from_scores(rs.scores[kept], fpr, contamination)
+        new = Calibration.from_scores(scores[kept], fpr, contamination)
         self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
             "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }]
         self.calibration_ = new
         # The hosts' own rates follow the threshold, from these rows (each row as scoring flags it now).
-        flags = np.maximum(new.flags(rs.scores), novel.astype(np.int8))
+        flags = np.maximum(new.flags(scores), novel.astype(np.int8))
         self.host_baselines_ = baseline_counts({c: pd.factorize(df[c]) for c in host_columns(self.schema_) if c in df.columns}, flags)
-        return new, int(novel.sum()), {name: int(k) for name, k in zip(self.preprocessor_.column_names, rare.sum(axis=0)) if k}
+        return new, int(novel.sum()), {name: int(k) for name, k in zip(self.preprocessor_.column_names, rare_per_column) if k}
 
     def explain(self, X) -> list[pd.DataFrame]:
         """For each row: every model column's contribution to its score, next to the value the model

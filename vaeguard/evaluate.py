@@ -28,14 +28,6 @@ def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
     return frame[label]
 
 
-def labelled_normal(frame: pd.DataFrame, label: str, positive: str | None, name: str, command: str) -> tuple[pd.DataFrame, int]:
-    """(the rows of `frame` that column `label` calls normal, how many it calls anomalous), for a command
-    (fit, calibrate) that wants normal rows from a labelled table."""
-    rows = LabelledNormalRows(label, positive, name, command)
-    rows(frame)
-    return rows.finish(frame)
-
-
 # The values label_vector may call normal, whatever else the column holds: a row with another value is
 # anomalous under every reading, so it can be dropped before the whole column has been seen.
 NORMAL_VALUES = frozenset({"normal", "benign", "0", "0.0", "false", "negative"})
