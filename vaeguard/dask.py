@@ -115,14 +115,15 @@ def _flat_partition(df, schema):
 
 
 def _flattened(ddf, first_file: str):
-    """The partitions with their struct columns as a column per field, as the default engine reads a
-    Parquet file (a conn log with Zeek's id fields nested in an `id` struct gives id.orig_h ... id.resp_p)."""
+    """The partitions with their struct columns as a column per field and binary columns as text, as the
+    default engine reads a Parquet file (a conn log with Zeek's id fields nested in an `id` struct gives
+    id.orig_h ... id.resp_p)."""
     import pyarrow.parquet as pq
 
-    from .parquetread import has_struct
+    from .parquetread import needs_flattening
 
     schema = pq.read_schema(first_file)
-    if not has_struct(schema):
+    if not needs_flattening(schema):
         return ddf
     schema = schema.remove_metadata()
     return ddf.map_partitions(_flat_partition, schema, meta=_flat_partition(ddf._meta, schema))

@@ -37,16 +37,43 @@ def parquet_hints(schema) -> dict[str, str]:
 def flattened(table):
     """A Parquet table's struct columns as a column per field, named as the JSON reader names nested keys:
     a conn log that a pipeline wrote to Parquet with Zeek's id fields nested in an `id` struct gives
-    id.orig_h ... id.resp_p, which then get their roles as in Zeek's own JSON."""
+    id.orig_h ... id.resp_p, which then get their roles as in Zeek's own JSON. Binary columns become
+    text (see `_as_text`)."""
     while has_struct(table.schema):
         table = table.flatten()
+    for i, f in enumerate(table.schema):
+        if _is_binary(f.type):
+            table = table.set_column(i, f.name, _as_text(table.column(i)))
     return table
+
+
+def _as_text(column):
+    """A binary column as text: UTF-8 where every value is (Hive and Impala write strings as binary, which
+    Spark reads back as text only when told to), else each value's bytes in hex (a hash, a payload:
+    pandas could make no text of them, an internal error)."""
+    import pyarrow as pa
+
+    try:
+        return column.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.chunked_array([pa.array([None if v is None else v.hex() for v in column.to_pylist()], pa.large_string())])
+
+
+def _is_binary(t) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
 
 
 def has_struct(schema) -> bool:
     import pyarrow as pa
 
     return any(pa.types.is_struct(f.type) for f in schema)
+
+
+def needs_flattening(schema) -> bool:
+    """Struct or binary columns: a batch is made a table to be flattened."""
+    return has_struct(schema) or any(_is_binary(f.type) for f in schema)
 
 
 def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -57,7 +84,7 @@ def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None) -
     # batch by batch grew to 1.3 GiB with it, and stays at 0.4 GiB without it.
     pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
-    nested = has_struct(pf.schema_arrow)  # a batch is made a table only to flatten it
+    nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
     reorder = order is not None and pf.schema_arrow.names != list(order)
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
