@@ -40,8 +40,8 @@ def evaluate(
     from .detector import Detector
     from .drift import labelled_drift
     from .errors import InputError
-    from .evaluate import host_detection, label_column, label_vector, metrics, write_report
-    from .pipeline import score_table
+    from .evaluate import host_detection, metrics, write_report
+    from .pipeline import evaluate_table
 
     quiet = quiet or json
     con = render.console(quiet)
@@ -49,19 +49,18 @@ def evaluate(
     source = open_input(data, format, strict, names, model, encoding, events)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
-        scored, run = score_table(source, detector, strict=strict)
-    if not len(scored):  # not "the labels hold only one class"
+        ev = evaluate_table(source, detector, label, positive, strict=strict)
+    if not len(ev.y):  # not "the labels hold only one class"
         raise InputError(f"'{source.name}' has no rows to evaluate; give a table of labelled rows")
-    y = label_vector(label_column(scored, label), positive)
-    result = metrics(y, scored["anomaly_score"].to_numpy(), scored["is_anomaly"].to_numpy())
+    result = metrics(ev.y, ev.scores, ev.flags)
     result["threshold"] = detector.calibration_.threshold
     # The labels say which rows are normal: drift is judged on those (the attacks are there to be flagged).
-    drift = labelled_drift(detector, scored, y == 0)
+    drift = labelled_drift(detector, ev.normal)
     result["drift"] = drift.to_dict()
-    result["hosts"] = host_detection(scored, y, run, detector)
+    result["hosts"] = host_detection(ev.host_labels, ev.run, detector)
     if report is not None:
-        result["report_files"] = [str(p) for p in write_report(report, y, scored["anomaly_score"].to_numpy(), detector.calibration_.threshold,
-                                                               result, scored)]
+        result["report_files"] = [str(p) for p in write_report(report, ev.y, ev.scores, detector.calibration_.threshold, result,
+                                                               ev.top, ev.top_y)]
     if json:
         render.emit_json(result)
         return

@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from .scoring import ChunkReport
 
 # One-sided p-value below which the flagged share counts as drift.
@@ -224,29 +222,16 @@ def flagged_hosts(hosts: dict, p_high: float, shown: int = HOSTS_SHOWN, baseline
 LABELLED_NORMAL = "rows labelled normal"
 
 
-def labelled_drift(detector, frame: "pd.DataFrame", normal: np.ndarray, chunk_size: int = 100_000) -> DriftCheck:
+def labelled_drift(detector, normal: "ChunkReport") -> DriftCheck:
     """The drift test where labels say which rows are normal (`evaluate`): labelled attacks are there to be
     flagged, and counted in, a test set's attacks alone read as drift (NSL-KDD's, 38.8% flagged where 1% was
-    expected, whatever the model). The test takes the normal rows' flags as scored (`frame`'s is_anomaly);
-    the columns that moved, the novelties and the respellings are counted by scoring those rows again, in
-    chunks, and only when they drifted."""
-    from .scoring import ChunkReport, chunk_report, score_rows
-
-    cal = detector.calibration_
-    p0, p_high = expected_rate(cal)
-    rows = int(np.count_nonzero(normal))
-    flagged = int(np.count_nonzero(frame["is_anomaly"].to_numpy()[normal]))
-    rate = flagged / rows if rows else 0.0
-    p = binomial_tail(flagged, rows, p_high) if rows else 1.0
-    if not (rows and rate > p_high and p < DRIFT_P):
-        return DriftCheck(p0, rate, p, False, flagged=flagged, judged_on=LABELLED_NORMAL)
-    report = ChunkReport()
-    at = np.flatnonzero(normal)
-    for start in range(0, len(at), chunk_size):
-        rs = score_rows(detector, frame.iloc[at[start : start + chunk_size]])
-        report.add(chunk_report(detector, rs, cal.flags(rs.scores)))
-    seen = check_drift(detector, report)
-    return DriftCheck(p0, rate, p, True, seen.columns, seen.novel_flagged, flagged, seen.respelled, LABELLED_NORMAL)
+    expected, whatever the model). `normal`: what scoring counted of the rows labelled normal, scored apart
+    from the others (pipeline.evaluate_table)."""
+    seen = check_drift(detector, normal)
+    if not seen.drift:
+        return DriftCheck(seen.expected_flag_rate, seen.flag_rate, seen.p_value, False, flagged=seen.flagged, judged_on=LABELLED_NORMAL)
+    return DriftCheck(seen.expected_flag_rate, seen.flag_rate, seen.p_value, True, seen.columns, seen.novel_flagged, seen.flagged,
+                      seen.respelled, LABELLED_NORMAL)
 
 
 @dataclass

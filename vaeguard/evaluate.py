@@ -33,53 +33,88 @@ def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
 NORMAL_VALUES = frozenset({"normal", "benign", "0", "0.0", "false", "negative"})
 
 
-class LabelledNormalRows:
+class LabelCodes:
+    """Each row's label, chunk by chunk, as a code for its text as label_vector reads it (`texts[code]`),
+    with the rows of each; `anomalous` reads the whole column's values as label_vector does. A label is
+    known only from the whole column ('neptune' is an attack where the column also holds 'normal'), and a
+    table read in chunks is never whole."""
+
+    def __init__(self, label: str, positive: str | None):
+        self.label, self.positive = label, positive
+        self.texts: list[str] = []
+        self.rows: list[int] = []  # per code
+        self._code: dict[str, int] = {}
+        self._seen = 0
+
+    def codes(self, chunk: pd.DataFrame) -> np.ndarray:
+        """The codes of `chunk`'s rows (int32). A missing label stops the read: the row has no answer."""
+        column = label_column(chunk, self.label)
+        missing = int(column.isna().sum())
+        if missing:
+            raise InputError(f"label column '{self.label}' has missing values ({missing:,} in rows {self._seen + 1:,} to "
+                             f"{self._seen + len(chunk):,}); fill them or drop those rows")
+        self._seen += len(chunk)
+        inverse, values = pd.factorize(column)
+        mine = np.empty(len(values), dtype=np.int32)
+        for i, v in enumerate(values):
+            text = str(v).strip().lower()
+            if text not in self._code:
+                self._code[text] = len(self.texts)
+                self.texts.append(text)
+                self.rows.append(0)
+            mine[i] = self._code[text]
+        codes = mine[inverse]
+        for c, n in enumerate(np.bincount(codes, minlength=len(self.texts))):
+            self.rows[c] += int(n)
+        return codes
+
+    def maybe_normal(self) -> np.ndarray:
+        """Per code, whether the whole column could still call it normal: a row of another is anomalous
+        under every reading of the column."""
+        if self.positive is None:
+            return np.array([t in NORMAL_VALUES for t in self.texts], dtype=bool)
+        return np.array([t != str(self.positive).strip().lower() for t in self.texts], dtype=bool)
+
+    def anomalous(self, need_positive: bool = True) -> np.ndarray:
+        """Per code, 1 where the whole column's values (label_vector) call it anomalous."""
+        return label_vector(pd.Series(self.texts, name=self.label, dtype=object), self.positive, need_positive=need_positive)
+
+
+# The values label_vector may call normal, whatever else the column holds: a row with another value is
+# anomalous under every reading, so it can be dropped before the whole column has been seen.
+NORMAL_VALUES = frozenset({"normal", "benign", "0", "0.0", "false", "negative"})
+
+
+class LabelledNormalRows(LabelCodes):
     """Chunk by chunk, the rows column `label` may call normal (a boolean mask per chunk, for read_table's
-    `row_filter`), and the values it held with their counts; `finish` reads the whole column's values as
-    label_vector does and keeps the rows it calls normal. fit --label --max-rows samples among the normal
-    rows this way: sampled first, a capture that is 92% attacks (IoT-23's) kept a twelfth of its sample."""
+    `row_filter`); `finish` keeps those the whole column calls normal. fit --label --max-rows samples
+    among the normal rows this way: sampled first, a capture that is 92% attacks (IoT-23's) kept a
+    twelfth of its sample."""
 
     def __init__(self, label: str, positive: str | None, name: str, command: str):
-        self.label, self.positive, self.name, self.command = label, positive, name, command
-        self.counts: dict[str, int] = {}  # each value as label_vector reads it -> rows
-        self.missing = 0
-        self.kept = 0  # rows that may be normal, offered to the sample
-
-    def _text(self, values: pd.Index) -> list[str]:
-        return [str(v).strip().lower() for v in values]
+        super().__init__(label, positive)
+        self.name, self.command = name, command
 
     def __call__(self, chunk: pd.DataFrame) -> np.ndarray:
-        column = label_column(chunk, self.label)
-        self.missing += int(column.isna().sum())
-        counts = column.value_counts(dropna=True)
-        texts = self._text(counts.index)
-        for text, n in zip(texts, counts.to_numpy()):
-            self.counts[text] = self.counts.get(text, 0) + int(n)
-        if self.positive is None:
-            maybe = [v for v, t in zip(counts.index, texts) if t in NORMAL_VALUES]
-        else:
-            maybe = [v for v, t in zip(counts.index, texts) if t != str(self.positive).strip().lower()]
-        mask = column.isin(maybe).to_numpy()
-        self.kept += int(np.count_nonzero(mask))
-        return mask
+        codes = self.codes(chunk)
+        return self.maybe_normal()[codes]
 
     def finish(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         """(the rows of `frame`, as kept chunk by chunk, that the whole column calls normal, how many rows
         of the whole table it calls anomalous)."""
-        if self.missing:
-            raise InputError(f"label column '{self.label}' has {self.missing} missing values; fill them or drop those rows")
-        if not self.counts:  # no rows at all: the caller says the table is empty
+        if not self.texts:  # no rows at all: the caller says the table is empty
             return frame, 0
-        texts = list(self.counts)
-        anomalous = label_vector(pd.Series(texts, name=self.label, dtype=object), self.positive, need_positive=False) == 1
-        n_anomalous = sum(self.counts[t] for t, a in zip(texts, anomalous) if a)
-        if n_anomalous == sum(self.counts.values()):
+        anomalous = self.anomalous(need_positive=False) == 1
+        n_anomalous = sum(n for n, a in zip(self.rows, anomalous) if a)
+        if n_anomalous == sum(self.rows):
             raise InputError(f"every row of '{self.name}' is labelled anomalous in '{self.label}': {self.command} needs normal rows")
-        normal = {t for t, a in zip(texts, anomalous) if not a}
-        column = frame[self.label]
-        values = column.drop_duplicates()
-        keep = column.isin([v for v, t in zip(values, self._text(values)) if t in normal]).to_numpy()
+        keep = ~anomalous[self.codes_again(frame)]
         return (frame if keep.all() else frame[keep].reset_index(drop=True)), n_anomalous
+
+    def codes_again(self, frame: pd.DataFrame) -> np.ndarray:
+        """The codes of rows already counted (the sample `finish` is given), without counting them again."""
+        inverse, values = pd.factorize(frame[self.label])
+        return np.array([self._code[str(v).strip().lower()] for v in values], dtype=np.int32)[inverse]
 
 
 def unused_labels(frame: pd.DataFrame, roles: dict | None) -> tuple[str, int] | None:
@@ -142,36 +177,32 @@ def metrics(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict:
     }
 
 
-def host_detection(scored: pd.DataFrame, y: np.ndarray, run, detector) -> dict[str, dict[str, int]]:
+def host_detection(host_labels: dict[str, dict[str, tuple[int, int]]], run, detector) -> dict[str, dict[str, int]]:
     """Per address column, the hosts score names as drifting on their own rows (drift.drifting_hosts, every
-    one) against the labels: how many it names, how many of those are anomalous hosts (most of their rows
-    labelled anomalous), how many such hosts the table holds, and how many hosts in all. Whose traffic the
-    flags are, measured as the flags themselves are."""
+    one) against the labels (`host_labels`: per column, each host's rows and rows labelled anomalous): how
+    many it names, how many of those are anomalous hosts (most of their rows labelled anomalous), how many
+    such hosts the table holds, and how many hosts in all. Whose traffic the flags are, measured as the
+    flags themselves are."""
     from .drift import drifting_hosts, expected_rate
-    from .schema import host_columns
 
     p0, p_high = expected_rate(detector.calibration_)
-    named = drifting_hosts(run.report.hosts, p_high, shown=len(scored) + 1, baselines=getattr(detector, "host_baselines_", None), p0=p0)
+    named = drifting_hosts(run.report.hosts, p_high, shown=run.report.rows + 1, baselines=getattr(detector, "host_baselines_", None), p0=p0)
     out = {}
-    for name in host_columns(detector.schema_):
-        if name not in scored.columns:
+    for name, counts in host_labels.items():
+        if not counts:
             continue
-        hosts = scored[name]
-        given = hosts.notna().to_numpy()
-        if not given.any():
-            continue
-        share = pd.Series(y[given]).groupby(hosts[given].astype(str).to_numpy()).mean()
-        anomalous = set(share.index[share > 0.5])
+        anomalous = {host for host, (rows, bad) in counts.items() if bad > 0.5 * rows}
         mine = [h["host"] for h in named if h["column"] == name]
         out[name] = {"named": len(mine), "named_anomalous": sum(h in anomalous for h in mine), "anomalous_hosts": len(anomalous),
-                     "hosts": int(share.size)}
+                     "hosts": len(counts)}
     return out
 
 
 def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict,
-                 scored: pd.DataFrame | None = None) -> list[Path]:
+                 top: pd.DataFrame | None = None, top_y: np.ndarray | None = None) -> list[Path]:
     """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON,
-    and report.html: all of it in one self-contained page (plots embedded) with the top flagged rows."""
+    and report.html: all of it in one self-contained page (plots embedded) with the top flagged rows (`top`,
+    as scored, with their labels `top_y`)."""
     try:
         import matplotlib
 
@@ -214,7 +245,7 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
     path = directory / "metrics.json"
     path.write_text(json.dumps(result, indent=1))
     written.append(path)
-    written.append(_write_html(directory / "report.html", written[:3], result, scored, y))
+    written.append(_write_html(directory / "report.html", written[:3], result, top, top_y))
     return written
 
 
