@@ -54,19 +54,23 @@ class LabelCodes:
             raise InputError(f"label column '{self.label}' has missing values ({missing:,} in rows {self._seen + 1:,} to "
                              f"{self._seen + len(chunk):,}); fill them or drop those rows")
         self._seen += len(chunk)
+        codes = self._coded(column, learn=True)
+        for c, n in enumerate(np.bincount(codes, minlength=len(self.texts))):
+            self.rows[c] += int(n)
+        return codes
+
+    def _coded(self, column: pd.Series, learn: bool) -> np.ndarray:
+        """Each value's code, a value at a time (a label holds a few); `learn`: new texts get codes."""
         inverse, values = pd.factorize(column)
         mine = np.empty(len(values), dtype=np.int32)
         for i, v in enumerate(values):
             text = str(v).strip().lower()
-            if text not in self._code:
+            if learn and text not in self._code:
                 self._code[text] = len(self.texts)
                 self.texts.append(text)
                 self.rows.append(0)
             mine[i] = self._code[text]
-        codes = mine[inverse]
-        for c, n in enumerate(np.bincount(codes, minlength=len(self.texts))):
-            self.rows[c] += int(n)
-        return codes
+        return mine[inverse]
 
     def maybe_normal(self) -> np.ndarray:
         """Per code, whether the whole column could still call it normal: a row of another is anomalous
@@ -78,11 +82,6 @@ class LabelCodes:
     def anomalous(self, need_positive: bool = True) -> np.ndarray:
         """Per code, 1 where the whole column's values (label_vector) call it anomalous."""
         return label_vector(pd.Series(self.texts, name=self.label, dtype=object), self.positive, need_positive=need_positive)
-
-
-# The values label_vector may call normal, whatever else the column holds: a row with another value is
-# anomalous under every reading, so it can be dropped before the whole column has been seen.
-NORMAL_VALUES = frozenset({"normal", "benign", "0", "0.0", "false", "negative"})
 
 
 class LabelledNormalRows(LabelCodes):
@@ -108,13 +107,8 @@ class LabelledNormalRows(LabelCodes):
         n_anomalous = sum(n for n, a in zip(self.rows, anomalous) if a)
         if n_anomalous == sum(self.rows):
             raise InputError(f"every row of '{self.name}' is labelled anomalous in '{self.label}': {self.command} needs normal rows")
-        keep = ~anomalous[self.codes_again(frame)]
+        keep = ~anomalous[self._coded(frame[self.label], learn=False)]  # rows counted as they were read
         return (frame if keep.all() else frame[keep].reset_index(drop=True)), n_anomalous
-
-    def codes_again(self, frame: pd.DataFrame) -> np.ndarray:
-        """The codes of rows already counted (the sample `finish` is given), without counting them again."""
-        inverse, values = pd.factorize(frame[self.label])
-        return np.array([self._code[str(v).strip().lower()] for v in values], dtype=np.int32)[inverse]
 
 
 def unused_labels(frame: pd.DataFrame, roles: dict | None) -> tuple[str, int] | None:
