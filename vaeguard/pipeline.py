@@ -133,6 +133,8 @@ def fit_file(
                                                                      events=events)
         if ahead is not None:
             df, total, normal_rows = next(ahead)
+            if (normal_rows is None) != (label is None) or (label is not None and (normal_rows.label, normal_rows.positive) != (label, positive)):
+                raise ConfigError("the table read ahead (read_table_ahead) was read with another label than fit_file's: give both the same")
         else:
             df, total, normal_rows = read_fit_rows(source, max_rows, detector.seed, label=label, positive=positive)
     finally:
