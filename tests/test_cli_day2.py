@@ -42,6 +42,28 @@ def test_evaluate_positive_value_and_report(runner, trained_model, tmp_path):
     assert json.loads((rep / "metrics.json").read_text())["roc_auc"] == pytest.approx(m["roc_auc"])
 
 
+def test_positive_names_labels_by_a_pattern(runner, trained_model, tmp_path):
+    """CTU-13's binetflow labels name each flow's bot and direction in hundreds of values
+    (flow=From-Botnet-V42-TCP-CC6-Plain-HTTP-Encrypted-Data): --positive '*botnet*' names them all, for
+    evaluate, and for fit and calibrate, which take the other rows as normal."""
+    df = pd.read_csv(NEW)
+    attack = (df["label"] != "normal").to_numpy()
+    rng = np.random.default_rng(0)
+    df["label"] = np.where(attack, [f"flow=From-Botnet-V{v}-TCP-CC{c}" for v, c in rng.integers(40, 55, (len(df), 2))],
+                           np.where(rng.random(len(df)) < 0.5, "flow=To-Normal-UDP-DNS", "flow=Background-TCP-Established"))
+    path = tmp_path / "ctu.csv"
+    df.to_csv(path, index=False)
+    m = as_json(invoke(runner, "evaluate", path, "-m", trained_model, "-l", "label", "--positive", "*BOTNET*", "--json"))
+    ref = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--json"))
+    assert m["anomalies"] == 20 and m["roc_auc"] == ref["roc_auc"] and m["confusion"] == ref["confusion"]
+    res = invoke(runner, "evaluate", path, "-m", trained_model, "-l", "label", "--positive", "*bot-net*")
+    assert res.exit_code == 2 and "no row of 'label' matches --positive '*bot-net*'" in res.stderr
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m", "-l", "label", "--positive", "*botnet*", "--epochs", "2", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["labelled_anomalous_left_out"] == 20, res.output
+    out = as_json(invoke(runner, "calibrate", path, "-m", tmp_path / "m", "-l", "label", "--positive", "*botnet*", "--json"))
+    assert out["rows"] == 980 and out["labelled_anomalous_left_out"] == 20
+
+
 def test_evaluate_judges_drift_on_the_rows_labelled_normal(runner, trained_model, tmp_path):
     """A test set of many attacks is not drift: they are there to be flagged (counted with the normal rows,
     this one's would have read as 46% flagged where 1% was expected). Normal rows that changed are."""

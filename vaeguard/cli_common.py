@@ -282,7 +282,8 @@ LabelOpt = Annotated[
                                 "read as evaluate reads it (see --positive); fit leaves the column out of the model.")
 ]
 PositiveOpt = Annotated[
-    Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")
+    Optional[str], typer.Option("--positive", help="With --label: the label value that means anomaly, or a pattern of them with * and ? "
+                                "('*botnet*': every label holding botnet; case aside). Default: 1/true, or anything other than normal/benign/0.")
 ]
 
 

@@ -25,7 +25,8 @@ def evaluate(
                                               "several files of one format or a folder are one table.", show_default=False)],
     label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
-    positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly. Default: 1/true, or anything other than normal/benign/0.")] = None,
+    positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly, or a pattern of them with * and ? ('*botnet*': "
+                                                    "every label holding botnet; case aside). Default: 1/true, or anything other than normal/benign/0.")] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, precision-recall) and metrics.json.")] = None,
     format: FormatOpt = None,
     names: NamesOpt = None,

@@ -77,7 +77,7 @@ class LabelCodes:
         under every reading of the column."""
         if self.positive is None:
             return np.array([t in NORMAL_VALUES for t in self.texts], dtype=bool)
-        return np.array([t != str(self.positive).strip().lower() for t in self.texts], dtype=bool)
+        return ~positive_texts(self.texts, self.positive)
 
     def anomalous(self, need_positive: bool = True) -> np.ndarray:
         """Per code, 1 where the whole column's values (label_vector) call it anomalous."""
@@ -132,6 +132,18 @@ def unused_labels(frame: pd.DataFrame, roles: dict | None) -> tuple[str, int] | 
     return None
 
 
+def positive_texts(texts, positive: str) -> np.ndarray:
+    """Which of `texts` (labels as label_vector reads them: stripped, lower case) --positive names: the value
+    itself, or, where it holds * or ?, each value the pattern matches ('*botnet*': CTU-13's labels name each
+    capture's bot, flow=From-Botnet-V42-TCP-CC6-Plain-HTTP-Encrypted-Data, in hundreds of values)."""
+    import fnmatch
+
+    wanted = str(positive).strip().lower()
+    if "*" in wanted or "?" in wanted:
+        return np.array([fnmatch.fnmatchcase(t, wanted) for t in texts], dtype=bool)
+    return np.array([t == wanted for t in texts], dtype=bool)
+
+
 def label_vector(labels: pd.Series, positive: str | None, need_positive: bool = True) -> np.ndarray:
     """1 for anomalous rows. Without --positive: 1/true/anomaly/attack-like values, or anything that is not
     'normal'/'benign'/0 when the column holds such a value. need_positive: a --positive value no row holds is
@@ -141,9 +153,11 @@ def label_vector(labels: pd.Series, positive: str | None, need_positive: bool = 
         raise InputError(f"label column '{labels.name}' has {int(s.isna().sum())} missing values; fill them or drop those rows")
     text = s.map(lambda v: str(v).strip().lower())
     if positive is not None:
-        y = (text == str(positive).strip().lower()).to_numpy()
+        distinct = pd.unique(text.to_numpy())
+        y = text.map(dict(zip(distinct, positive_texts(distinct, positive)))).to_numpy(dtype=bool)
         if need_positive and not y.any():
-            raise InputError(f"no row of '{labels.name}' equals --positive {positive!r}; values seen: {', '.join(sorted(set(text))[:10])}")
+            raise InputError(f"no row of '{labels.name}' {'matches' if set('*?') & set(str(positive)) else 'equals'} --positive "
+                             f"{positive!r}; values seen: {', '.join(sorted(set(text))[:10])}")
         return y.astype(int)
     values = set(text)
     if values <= {"0", "1", "0.0", "1.0", "true", "false"}:
