@@ -829,6 +829,11 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
     res = invoke(runner, "score", day2, "--model", model, "--out", tmp_path / "o.csv")
     assert "warning: drift on one host though not over all rows" in res.stderr
     assert "192.168.1.66 (id.orig_h): 12 of its 12 rows flagged" in " ".join(res.stderr.split())
+    # For cron (quiet: no warning to read), --fail-on-host-drift is the alarm; --fail-on-drift stays with the rows as a whole.
+    for args, code in ((["--fail-on-host-drift"], 1), (["--fail-on-drift"], 0), (["--fail-on-host-drift", "--fail-on-drift"], 1)):
+        res = invoke(runner, "score", day2, "--model", model, "--out", tmp_path / "o.csv", "-q", *args)
+        assert res.exit_code == code and res.stderr == "", (args, res.output)
+    assert invoke(runner, "score", quiet_day, "--model", model, "--out", tmp_path / "o.csv", "-q", "--fail-on-host-drift").exit_code == 0
     # With labels, evaluate measures the hosts it names as it measures the rows it flags.
     labelled = read_table(open_source(str(day2)))[0].assign(label=[0] * 3000 + [1] * 12)
     labelled.to_csv(tmp_path / "labelled.csv", index=False)
@@ -860,6 +865,12 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
     [news] = heard
     assert isinstance(news, LiveHosts) and [h["host"] for h in news.check.drifting_hosts] == ["192.168.1.66"]
     assert news.message().startswith("drift on one host though not over rows 1-3,012 (")
+    # --fail-on-host-drift's alarm there: the run ends at that pause, as the pipe's end would.
+    fifo, told, writer = live_pipe(tmp_path, b"".join(text[:cut]), b"".join(text[cut:]), name="live2")
+    run = score_file(open_source(str(fifo)), model, str(tmp_path / "live2.csv"), until=lambda report, drift: bool(drift.drifting_hosts))
+    told.set()
+    writer.join(30)
+    assert run.until_met and run.report.rows == 3012 and len(pd.read_csv(tmp_path / "live2.csv")) == 3012
     # Each host's own rate comes with the model, from its calibration rows; `calibrate` takes it from the new rows.
     from vaeguard.checkpoint import read_manifest
 

@@ -212,6 +212,9 @@ def score(
     fail_on_drift: Annotated[bool, typer.Option("--fail-on-drift", help="Exit with code 1 when far more rows are flagged than the calibration "
                                                 "expects (the drift warning): an alarm for change, quiet on the expected --fpr share; "
                                                 "a live pipe's run ends at the first pause that shows it.")] = False,
+    fail_on_host_drift: Annotated[bool, typer.Option("--fail-on-host-drift", help="Exit with code 1 when some host's own rows drift (the hosts the "
+                                                     "warning names, --json's drifting_hosts), though the rows as a whole may not: one infected "
+                                                     "host among hundreds; a live pipe's run ends at the first pause that names one.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu (the default: scoring is I/O-bound) or cuda; auto uses a CUDA GPU when present.")] = "cpu",
     threads: ThreadsOpt = None,
     strict: StrictOpt = False,
@@ -239,7 +242,8 @@ def score(
     if engine == "dask":
         if len(data) > 1:
             raise ConfigError("--engine dask takes one folder or one quoted glob of Parquet files ('flows/*.parquet')")
-        return _score_dask(data[0], model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, strict, quiet, json)
+        return _score_dask(data[0], model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, fail_on_host_drift, strict,
+                           quiet, json)
     if json and out == "-":
         raise ConfigError("--json prints a summary to stdout, so the scored rows need a file: add --out scored.csv")
     use_threads(threads)
@@ -266,6 +270,22 @@ def score(
             ahead.close()
         raise
     freeze_imports()  # as fit does: pandas' and pyarrow's objects out of the collector (0.15 s per 1M rows)
+    def alarm(flagged: int, drift) -> str:
+        """Why the exit code is 1 ('' where it is not): what the --fail-on-* options asked to hear of."""
+        if fail_on_anomaly and flagged:
+            return "a row was flagged (--fail-on-anomaly)"
+        if fail_on_drift and drift.drift:
+            return "drift (--fail-on-drift)"
+        if fail_on_host_drift and drift.drifting_hosts:
+            return f"drift on host {drift.drifting_hosts[0]['host']} (--fail-on-host-drift)"
+        return ""
+
+    stopped_at = [""]  # the alarm a live pipe's latest pause saw: its window's drift, not the whole run's
+
+    def until(report, drift) -> bool:
+        stopped_at[0] = alarm(report.flagged, drift)
+        return bool(stopped_at[0])
+
     progress = Progress(SpinnerColumn(), TextColumn("scoring"), TextColumn("{task.completed:,.0f} rows"), TimeElapsedColumn(),
                         console=con, transient=True)
     # The spinner only on a terminal: in a log it shows nothing, and rich ends it there with an empty
@@ -276,7 +296,7 @@ def score(
                          strict=strict, on_rows=lambda n: progress.update(task, advance=n), ahead=ahead,
                          on_drift=None if quiet else lambda told: render.print_live_drift(con, told),
                          on_bad_lines=None if quiet else lambda text: render.warning(con, text),
-                         until=lambda report, drift: (fail_on_anomaly and report.flagged) or (fail_on_drift and drift.drift))
+                         until=until)
     if run.report.rows == 0 and not quiet:
         render.warning(con, f"'{source.name}' has a header but no rows; the output holds the header only")
     if run.not_numbers and not quiet:
@@ -288,18 +308,18 @@ def score(
     elif not quiet:
         render.print_score_summary(con, detector, run, out)
     if run.until_met and not quiet:
-        why = "a row was flagged (--fail-on-anomaly)" if fail_on_anomaly and run.report.flagged else "drift (--fail-on-drift)"
-        render.warning(con, f"stopped reading the pipe at {why}: its {run.report.rows:,} rows so far are scored and written")
+        render.warning(con, f"stopped reading the pipe at {stopped_at[0]}: its {run.report.rows:,} rows so far are scored and written")
     if run.interrupted is not None:
         how, code = stopped_by(run.interrupted)
         if not quiet:
             render.warning(con, f"{how}: the {run.report.rows:,} rows read from the pipe so far are scored and written")
         raise typer.Exit(code)
-    if (fail_on_anomaly and run.report.flagged) or (fail_on_drift and run.drift.drift):
+    if run.until_met or alarm(run.report.flagged, run.drift):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 
-def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, strict, quiet, json) -> None:
+def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, fail_on_host_drift, strict, quiet,
+                json) -> None:
     from . import render
     from .dask import score_files
     from .errors import ConfigError
@@ -322,7 +342,7 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
         t.add_row("written to", f"{out} (Parquet files)")
         con.print(t)
         render.print_drift(con, drift)
-    if (fail_on_anomaly and summary.flagged) or (fail_on_drift and drift.drift):
+    if (fail_on_anomaly and summary.flagged) or (fail_on_drift and drift.drift) or (fail_on_host_drift and drift.drifting_hosts):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 

@@ -29,7 +29,7 @@ Autoencoder, then flag the rows that do not fit.
 
 \b
 Exit codes: 0 success; 1 `score --fail-on-anomaly` found anomalies (or
---fail-on-drift, drift); 2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error;
+--fail-on-drift, drift; --fail-on-host-drift, a host's drift); 2 usage or input error (bad file, missing column, corrupt model, unwritable path); 3 internal error;
 130 interrupted, 143 terminated.
 """
 
