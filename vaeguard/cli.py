@@ -270,6 +270,7 @@ def score(
             ahead.close()
         raise
     freeze_imports()  # as fit does: pandas' and pyarrow's objects out of the collector (0.15 s per 1M rows)
+
     def alarm(flagged: int, drift) -> str:
         """Why the exit code is 1 ('' where it is not): what the --fail-on-* options asked to hear of."""
         if fail_on_anomaly and flagged:
