@@ -260,6 +260,16 @@ def test_spark_scores_columns_whose_names_hold_dots(spark, tmp_path, runner):
     scored = vaeguard.spark.score(spark.read.parquet(str(tmp_path / "in.parquet")), model).toPandas()
     assert list(scored.columns[:3]) == ["ts", "uid", "id.orig_h"] and len(scored) == 600
     np.testing.assert_allclose(scored.sort_values("uid")["anomaly_score"], local.sort_values("uid")["anomaly_score"], rtol=1e-6)
+    # Text written as binary (Hive's and Impala's way), which Spark reads as bytes: scored as the text.
+    import pyarrow as pa
+    import pyarrow.parquet as papq
+
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    for name in ("proto", "query", "uid"):
+        table = table.set_column(table.schema.get_field_index(name), name, table.column(name).cast(pa.binary()))
+    papq.write_table(table, tmp_path / "binary.parquet")
+    scored = vaeguard.spark.score(spark.read.parquet(str(tmp_path / "binary.parquet")), model).toPandas()
+    np.testing.assert_allclose(scored.sort_values("uid")["anomaly_score"], local.sort_values("uid")["anomaly_score"], rtol=1e-6)
     # The same rows as Zeek's JSON, read by spark.read.json: id.orig_h ... id.resp_p nested in a struct `id`.
     records = rows.assign(ts=rows["ts"].astype(float))
     nested = [{**{k: v for k, v in r.items() if not k.startswith("id.")}, "id": {k[3:]: v for k, v in r.items() if k.startswith("id.")}}

@@ -32,9 +32,11 @@ def _flattened(spark_df):
     """Struct columns as a column per field, named with dots, as every other reader names them: a Zeek conn log
     read with spark.read.json nests id.orig_h ... id.resp_p in a struct `id`. A list of records (Suricata 8's
     dns.queries) stays whole, for its member count, and its first record's fields come beside it, as the
-    JSON reader gives them (logs.jsonlines)."""
+    JSON reader gives them (logs.jsonlines). A binary column is text, as the other readers give it: Hive and
+    Impala write strings as binary, which Spark reads back as bytes (the other engines' hex for bytes that
+    are not UTF-8 is for columns that identify, which no model reads)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType, StructType
+    from pyspark.sql.types import ArrayType, BinaryType, StructType
 
     def fields(schema, name: str, expr):
         for f in schema.fields:
@@ -44,11 +46,13 @@ def _flattened(spark_df):
             elif isinstance(f.dataType, ArrayType) and isinstance(f.dataType.elementType, StructType):
                 yield full, col
                 yield from fields(f.dataType.elementType, full, F.try_element_at(col, F.lit(1)))
+            elif isinstance(f.dataType, BinaryType):
+                yield full, col.cast("string")
             else:
                 yield full, col
 
     columns = list(fields(spark_df.schema, "", None))
-    if [name for name, _ in columns] == spark_df.columns:
+    if [name for name, _ in columns] == spark_df.columns and not any(isinstance(f.dataType, BinaryType) for f in spark_df.schema.fields):
         return spark_df
     return spark_df.select([col.alias(name) for name, col in columns])
 
