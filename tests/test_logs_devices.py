@@ -155,6 +155,9 @@ def test_a_fortigate_traffic_log_of_key_value_lines_from_another_device_is_not_f
     assert kept == {"srcport", "dstport", "transport", "proto", "action", "service", "duration", "sentbyte", "rcvdbyte", "sentpkt", "rcvdpkt"}, roles
     assert all(roles[k] == "ignored" for k in ("date", "time", "eventtime", "tz", "vd", "srcintf", "devname", "devid", "poluuid", "sessionid",
                                                "srcip", "dstip", "transip", "dstcountry")), roles
+    # The address after NAT is the firewall's own: the flags are counted by the hosts at each end, not by it.
+    res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "h.csv", "--json")
+    assert set(json.loads(res.stdout)["flagged_hosts"]) <= {"srcip", "dstip"}, res.stdout
     scored = assert_scored_as_home(runner, model, home, other, tmp_path)
     assert "1 malformed line skipped (e.g. 'a line that is not a record')" in " ".join(scored["other-stderr"].replace("│", " ").split())
     res = invoke(runner, "score", other, "--model", model, "--out", tmp_path / "s.csv", "--strict")

@@ -512,6 +512,20 @@ def _ip_share(values: pd.Series) -> tuple[float, bool]:
 HOST_REASON = "identifies a host"
 
 
+# A firewall's addresses after NAT (FortiGate's transip and tranip, PAN-OS' natsrc and natdst, Check Point's
+# xlatesrc and xlatedst, SonicWall's natSrc and natDst, ECS's source.nat.ip): the firewall's own public
+# address on every outbound flow, or the address the record's other end already names. Ignored as any address,
+# but no host to count flags by: the firewall's address headed the table of every day's outbound flags.
+_NAT_ADDRESSES = {"transip", "tranip", "natsrc", "natdst", "xlatesrc", "xlatedst", "source.nat.ip", "destination.nat.ip"}
+
+
+def _address_reason(name: str, what: str) -> str:
+    """An ignored IP address column's reason: it names a host (HOST_REASON), or is an address after NAT."""
+    if name.lower() in _NAT_ADDRESSES:
+        return f"{what} after NAT: the firewall's own, or one another column names; {role_flag(name, 'address')} adds its scope"
+    return f"{what}: {HOST_REASON}; {role_flag(name, 'address')} adds its scope"
+
+
 def host_columns(schema: list[ColumnSpec]) -> list[str]:
     """The columns that name one host a row: IP addresses, ignored or read for their scope (--role COL=address)."""
     return [s.name for s in schema if s.role == ADDRESS or (s.role == IGNORED and HOST_REASON in s.reason)]
@@ -526,7 +540,7 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     if share >= 0.95:
         if lists:
             return ColumnSpec(name, IGNORED, "IP addresses (lists of them): identify hosts")
-        return ColumnSpec(name, IGNORED, f"IP address: {HOST_REASON}; {role_flag(name, 'address')} adds its scope")
+        return ColumnSpec(name, IGNORED, _address_reason(name, "IP address"))
     if _share(values, _DATE_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
     if _words(name) & _TIME_WORDS and _share(values, _TIME_OF_DAY) >= 0.95:  # W3C logs: a date column and a time column
@@ -648,7 +662,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
     if base == "time":
         return ColumnSpec(name, IGNORED, _time_reason(f"type {hint}", name))
     if base in ("addr", "subnet"):
-        return ColumnSpec(name, IGNORED, f"IP address (type {hint}): {HOST_REASON}; {role_flag(name, 'address')} adds its scope")
+        return ColumnSpec(name, IGNORED, _address_reason(name, f"IP address (type {hint})"))
     if base == "id":
         return ColumnSpec(name, IGNORED, "identifier: a new value for every flow")
     if base == "label":  # pf's rule tracker: digits that name a rule (1000000103 read as a time by its size)
