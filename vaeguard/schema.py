@@ -980,9 +980,9 @@ def _one_value(name: str, non_null: pd.Series, n: int) -> ColumnSpec:
     return ColumnSpec(name, CATEGORICAL, "one value, sometimes missing")
 
 
-def _short(value) -> str:
+def _short(value, width: int = 20) -> str:
     text = str(value)
-    return text if len(text) <= 20 else text[:17] + "..."
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def parse_roles(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -1060,7 +1060,7 @@ def infer_schema(
     specs = thread_map(spec_for, df.columns, pandas_column_workers(len(df), copies=4))
     specs = _repeated_names([_second_copy(s, df, chosen) for s in specs], df, chosen)
     if not any(s.role not in (IGNORED, CONSTANT) for s in specs):
-        reasons = "; ".join(f"{s.name if len(s.name) <= 80 else s.name[:60] + '...'}: {s.reason}" for s in specs[:10])
+        reasons = "; ".join(f"{_short(s.name, 80)}: {s.reason}" for s in specs[:10])
         raise InputError(f"no usable columns: every column is ignored or constant ({reasons})")
     return specs
 
