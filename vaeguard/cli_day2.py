@@ -58,7 +58,7 @@ def evaluate(
     # The labels say which rows are normal: drift is judged on those (the attacks are there to be flagged).
     drift = labelled_drift(detector, ev.normal)
     result["drift"] = drift.to_dict()
-    result["hosts"] = host_detection(ev.host_labels, ev.run, detector)
+    result["hosts"] = host_detection(ev.host_labels, ev.report.hosts, detector)
     if report is not None:
         result["report_files"] = [str(p) for p in write_report(report, ev.y, ev.scores, detector.calibration_.threshold, result,
                                                                ev.top, ev.top_y)]

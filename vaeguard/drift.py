@@ -227,11 +227,9 @@ def labelled_drift(detector, normal: "ChunkReport") -> DriftCheck:
     flagged, and counted in, a test set's attacks alone read as drift (NSL-KDD's, 38.8% flagged where 1% was
     expected, whatever the model). `normal`: what scoring counted of the rows labelled normal, scored apart
     from the others (pipeline.evaluate_table)."""
-    seen = check_drift(detector, normal)
-    if not seen.drift:
-        return DriftCheck(seen.expected_flag_rate, seen.flag_rate, seen.p_value, False, flagged=seen.flagged, judged_on=LABELLED_NORMAL)
-    return DriftCheck(seen.expected_flag_rate, seen.flag_rate, seen.p_value, True, seen.columns, seen.novel_flagged, seen.flagged,
-                      seen.respelled, LABELLED_NORMAL)
+    seen = check_drift(detector, normal)  # its columns and respellings are counted only where the rows drifted
+    return DriftCheck(seen.expected_flag_rate, seen.flag_rate, seen.p_value, seen.drift, seen.columns, seen.novel_flagged if seen.drift else 0,
+                      seen.flagged, seen.respelled, LABELLED_NORMAL)
 
 
 @dataclass

@@ -185,16 +185,17 @@ def metrics(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict:
     }
 
 
-def host_detection(host_labels: dict[str, dict[str, tuple[int, int]]], run, detector) -> dict[str, dict[str, int]]:
-    """Per address column, the hosts score names as drifting on their own rows (drift.drifting_hosts, every
-    one) against the labels (`host_labels`: per column, each host's rows and rows labelled anomalous): how
-    many it names, how many of those are anomalous hosts (most of their rows labelled anomalous), how many
-    such hosts the table holds, and how many hosts in all. Whose traffic the flags are, measured as the
-    flags themselves are."""
+def host_detection(host_labels: dict[str, dict[str, tuple[int, int]]], tallies: dict, detector) -> dict[str, dict[str, int]]:
+    """Per address column, the hosts score names as drifting on their own rows (drift.drifting_hosts over
+    `tallies`, every one) against the labels (`host_labels`: per column, each host's rows and rows labelled
+    anomalous): how many it names, how many of those are anomalous hosts (most of their rows labelled
+    anomalous), how many such hosts the table holds, and how many hosts in all. Whose traffic the flags
+    are, measured as the flags themselves are."""
     from .drift import drifting_hosts, expected_rate
 
     p0, p_high = expected_rate(detector.calibration_)
-    named = drifting_hosts(run.report.hosts, p_high, shown=run.report.rows + 1, baselines=getattr(detector, "host_baselines_", None), p0=p0)
+    shown = sum(len(counts) for counts in host_labels.values()) + 1
+    named = drifting_hosts(tallies, p_high, shown=shown, baselines=getattr(detector, "host_baselines_", None), p0=p0)
     out = {}
     for name, counts in host_labels.items():
         if not counts:

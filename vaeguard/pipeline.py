@@ -434,9 +434,9 @@ class EvaluationRun:
     flags: object  # np.ndarray
     top: object  # pd.DataFrame: the highest-scoring rows as scored, highest first (evaluate.TOP_ROWS of them)
     top_y: object  # np.ndarray: their labels
-    normal: object  # scoring.ChunkReport of the rows labelled normal
+    normal: object  # scoring.ChunkReport of the rows labelled normal (without their hosts, which no check of them reads)
     host_labels: dict  # per address column: {host: (rows, rows labelled anomalous)}
-    run: ScoreRun  # of every row
+    report: object  # scoring.ChunkReport of every row
 
 
 def evaluate_table(source, detector, label: str, positive: str | None = None, strict: bool = False,
@@ -448,13 +448,12 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
     import numpy as np
     import pandas as pd
 
-    from .drift import check_drift
     from .evaluate import TOP_ROWS, LabelCodes
     from .schema import host_columns
     from .scoring import ChunkReport, score_chunk
 
     labels = LabelCodes(label, positive)
-    scores, flags, codes, tops, top_codes, columns = [], [], [], [], [], []
+    scores, flags, codes, tops, top_codes = [], [], [], [], []
     by_label: dict[int, ChunkReport] = {}  # by group: a label that may be normal, or SURELY_ANOMALOUS
     hosts: dict[str, dict[int, pd.Series]] = {}  # per address column and group, rows by host
     address_columns = host_columns(detector.schema_)
@@ -475,7 +474,7 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
             scores.append(scored["anomaly_score"].to_numpy(dtype=np.float64))
             flags.append(scored["is_anomaly"].to_numpy(dtype=np.int8))
             codes.append(chunk_codes if whole else chunk_codes[mine])
-            tops.append(scored.sort_values("anomaly_score", ascending=False, kind="stable").head(TOP_ROWS))
+            tops.append(scored.nlargest(TOP_ROWS, "anomaly_score", keep="first"))  # ties to the earlier row, as below
             top_codes.append(pd.Series(codes[-1], index=scored.index).reindex(tops[-1].index))
             for name in address_columns:
                 if name in scored.columns:
@@ -483,7 +482,6 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
                     by_group = hosts.setdefault(name, {})
                     by_group[int(group)] = counted if int(group) not in by_group else by_group[int(group)].add(counted, fill_value=0)
             del scored
-        columns = chunk.columns
         if len(tops) > 1:  # the running top rows, ties to the earlier row
             both = pd.concat(tops)
             order = np.lexsort((both.index.to_numpy(), -both["anomaly_score"].to_numpy()))
@@ -492,16 +490,16 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
     report = ChunkReport()
     for part in by_label.values():
         report.add(part)
-    run = ScoreRun(report, check_drift(detector, report), source.skipped_summary(), detector, read_as=source.describe(columns))
     if not report.rows:
         return EvaluationRun(np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=np.int8), pd.DataFrame(), np.zeros(0, dtype=int),
-                             ChunkReport(), {}, run)
+                             ChunkReport(), {}, report)
     anomalous = labels.anomalous()
     surely = {SURELY_ANOMALOUS: 1}
     normal = ChunkReport()
     for group, part in by_label.items():
         if not surely.get(group, anomalous[group]):
             normal.add(part)
+    normal.hosts = {}
     host_labels = {}
     for name, per_code in hosts.items():
         rows = hit = pd.Series(dtype=np.int64)
@@ -513,7 +511,7 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
         host_labels[name] = {str(h): (int(r), int(b)) for h, r, b in zip(rows.index, rows.to_numpy(), hit.to_numpy())}
     top = tops[0]
     return EvaluationRun(anomalous[np.concatenate(codes)], np.concatenate(scores), np.concatenate(flags), top,
-                         anomalous[top_codes[0].reindex(top.index).to_numpy()], normal, host_labels, run)
+                         anomalous[top_codes[0].reindex(top.index).to_numpy()], normal, host_labels, report)
 
 
 def score_table(data: str | list[str], model, *, fmt: str | None = None, strict: bool = False, chunk_size: int = 100_000):
