@@ -318,7 +318,7 @@ def test_text_in_numeric_column_fit_counts_it_or_stops_with_strict(runner, tmp_p
     num = {c["name"]: c for c in manifest(tmp_path / "m")["preprocessing"]["numeric"]}
     # Seen twice in 180 training rows at most: text there stays improbable, but less than in a clean column.
     assert 0 < num["bytes"]["malformed_cost"] < num["packets"]["malformed_cost"]
-    # Text in a held-out row alone (no calibration folds at this size) stops a --strict fit too.
+    # Text in a held-out row alone stops a --strict fit too (found as the model itself is fitted, before any calibration part is).
     big = make_flows(3000).astype({"bytes": object})
     big.loc[int(np.random.default_rng(0).permutation(len(big))[0]), "bytes"] = "n/a?"  # the first held-out row, seed 0
     big.to_csv(path, index=False)
@@ -526,9 +526,11 @@ def test_a_small_table_is_calibrated_on_every_row(runner, flows_csv, tmp_path):
     first = manifest(tmp_path / "m")["calibration"]["threshold"]
     assert invoke(runner, "fit", flows_csv, "--model", tmp_path / "m2", "-q", *FAST).exit_code == 0
     assert manifest(tmp_path / "m2")["calibration"]["threshold"] == first
-    # Where the held-out rows can show the rate, they alone calibrate.
+    # Parts only until ten rows lie above the threshold (200 at 5%); where the held-out rows hold ten, they alone calibrate.
     res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--fpr", "0.05", "--json", *FAST)
-    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.05, "rows": 40, "folds": 1, "extrapolated": False}
+    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.05, "rows": 200, "folds": 5, "extrapolated": False}
+    res = invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--fpr", "0.25", "--json", *FAST)
+    assert json.loads(res.stdout)["calibration"] == {"mode": "fpr", "target": 0.25, "rows": 40, "folds": 1, "extrapolated": False}
 
 
 def test_a_threshold_from_too_few_rows_is_called_an_estimate(runner, tmp_path):

@@ -881,7 +881,8 @@ def test_one_host_whose_rows_drift_is_named_where_the_rows_as_a_whole_do_not(tmp
     from vaeguard.checkpoint import read_manifest
 
     baselines = read_manifest(model)["host_baselines"]
-    assert set(baselines) == {"id.orig_h", "id.resp_h"} and sum(r for r, _ in baselines["id.orig_h"].values()) == 150
+    calibration_rows = len(read_manifest(model)["calibration"]["scores"])  # 1,050: the held-out 150 and six parts
+    assert set(baselines) == {"id.orig_h", "id.resp_h"} and sum(r for r, _ in baselines["id.orig_h"].values()) == calibration_rows == 1050
     info = json.loads(invoke(runner, "info", "--model", model, "--json").stdout)["host_baselines"]
     assert info == {col: len(hosts) for col, hosts in baselines.items()} and info["id.orig_h"] == 18
     assert invoke(runner, "calibrate", quiet_day, "--model", model, "-q").exit_code == 0

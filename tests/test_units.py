@@ -269,7 +269,7 @@ def test_rows_that_tie_at_the_threshold_flag_alike_wherever_they_are_scored():
     assert cal.flags(np.array([6.15, 7.0])).tolist() == [1, 1]  # a score really above is still flagged
 
 
-def test_small_tables_calibrate_on_folds_that_cover_every_row():
+def test_small_tables_calibrate_on_folds_until_ten_rows_lie_above_the_threshold():
     from vaeguard.detector import MIN_FIT_ROWS, calibration_folds
 
     perm = np.random.default_rng(0).permutation(211)
@@ -277,13 +277,17 @@ def test_small_tables_calibrate_on_folds_that_cover_every_row():
     assert len(folds) == 9 and all(19 <= len(f) <= 22 for f in folds)
     covered = np.sort(np.concatenate([perm[:21], *folds]))
     np.testing.assert_array_equal(covered, np.arange(211))  # every row held out once
-    assert calibration_folds(perm, 21, 0.05) == []  # 21 rows can show a 5% rate
-    assert calibration_folds(np.arange(2000), 200, 0.01) == []
+    assert calibration_folds(perm, 21, 0.5) == []  # ten of 21 rows lie above a 50% threshold
+    assert calibration_folds(np.arange(10_000), 1000, 0.01) == []
+    # 200 held-out rows hold two above a 1% threshold: parts of their size until a thousand rows hold ten.
+    some = calibration_folds(np.arange(2000), 200, 0.01)
+    assert [len(f) for f in some] == [200] * 4 and len(np.unique(np.concatenate(some))) == 800
+    assert [len(f) for f in calibration_folds(np.arange(1000), 100, 0.05)] == [100]  # 200 rows hold ten above 5%
     tiny = calibration_folds(np.arange(6), 1, 0.01)
     assert all(6 - len(f) >= MIN_FIT_ROWS for f in tiny)
-    # --val-fraction 0.01 holds out 50 of 5,000 rows: nine larger parts, not 99 of 50.
+    # --val-fraction 0.01 holds out 50 of 5,000 rows: larger parts (a ninth of the rest), not 99 of 50.
     wide = calibration_folds(np.arange(5000), 50, 0.01)
-    assert len(wide) == 9 and sum(map(len, wide)) == 4950
+    assert [len(f) for f in wide] == [550, 550]
 
 
 def test_fold_models_leave_the_model_itself_alone():
@@ -292,7 +296,7 @@ def test_fold_models_leave_the_model_itself_alone():
 
     df = make_flows(300, seed=2).drop(columns=["id"])
     folded = Detector(epochs=3, seed=0, device="cpu").fit(df)
-    plain = Detector(epochs=3, seed=0, device="cpu", fpr=0.05).fit(df)
+    plain = Detector(epochs=3, seed=0, device="cpu", fpr=0.4).fit(df)  # 12 of 30 held-out rows above it
     assert folded.calibration_.folds == 10 and len(folded.calibration_.scores) == 300
     assert plain.calibration_.folds == 1 and len(plain.calibration_.scores) == 30
     np.testing.assert_array_equal(folded.anomaly_score(df), plain.anomaly_score(df))

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import gc
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 
-from .calibrate import Calibration, check_rates, left_out_kinds, observable, target_rate
+from .calibrate import STEADY_ROWS_ABOVE, Calibration, check_rates, left_out_kinds, steady, target_rate
 from .defaults import DEFAULTS
 from .encode import Preprocessor
 from .errors import InputError, NotFittedError, ParamError
@@ -45,19 +46,19 @@ def check_seed(seed) -> None:
 
 
 def calibration_folds(perm: np.ndarray, n_val: int, target: float) -> list[np.ndarray]:
-    """Where the held-out rows are too few to show the target rate among them (21 rows cannot show 1 in
-    100), the rest of the table in parts of their size: a model of each part trains on the other rows, as
-    the model itself does, and scores its part. Every row then has a score from a model that never saw
-    it, and the threshold rests on all of them, not on a tenth, where one unusual held-out row could set
-    it (README, "Calibrates"). Parts only until the rate shows were tried: the threshold then sat at the
-    second-highest of about a hundred scores, as unsteady from seed to seed. [] where the held-out rows
-    suffice."""
-    if observable(n_val, target):
+    """Where the held-out rows are too few to hold STEADY_ROWS_ABOVE of them above the threshold (1,000 at
+    --fpr 0.01), more of the table in parts of their size until they do, or all of it: a model of each part
+    trains on the other rows, as the model itself does, and scores its part. The threshold then rests on
+    scores from models that never saw their rows, and on ten of them above it, not on one or two of a
+    held-out tenth, where the seed's choice of rows set it (README, "Calibrates"). [] where the held-out
+    rows suffice."""
+    if steady(n_val, target):
         return []
     # At most ten models in all, whatever --val-fraction is (0.01 would ask for a hundred): the parts
     # grow instead, and their models train on a little less than the model itself.
     parts = np.array_split(perm[n_val:], min(CALIBRATION_MODELS - 1, max(1, int(round(len(perm) / n_val)) - 1)))
-    return [np.sort(p) for p in parts if len(p) and len(perm) - len(p) >= MIN_FIT_ROWS]
+    wanted = max(1, math.ceil((STEADY_ROWS_ABOVE / target - n_val) / len(parts[0]) - 1e-9))
+    return [np.sort(p) for p in parts[:wanted] if len(p) and len(perm) - len(p) >= MIN_FIT_ROWS]
 
 
 def resolve_device(device: str) -> str:
@@ -214,16 +215,20 @@ class Detector:
         table = [df]
         del X, df
         held_scores, held_codes = self._train(table, specs, val_idx, score_kind, on_epoch, checkpoint_dir, resume)
-        scores = [held_scores]
+        scores, codes = [held_scores], [held_codes]
         for k, fold in enumerate(folds):
             if on_calibration is not None:
                 on_calibration(k + 1, len(folds))
             scores.append(self._fold_model()._train([kept], specs, fold, score_kind)[0])
+            # In this model's codes: a part's model numbers the categories by its own training rows.
+            codes.append(self.preprocessor_.transform(kept.iloc[fold], network_only=True).x_cat)
         scores = np.concatenate(scores)
         self.calibration_ = Calibration.from_scores(scores, self.fpr, self.contamination, folds=len(folds) + 1)
         self.host_baselines_ = baseline_counts(hosts, self.calibration_.flags(scores))
-        self.left_out_kinds_ = left_out_kinds(self.preprocessor_.categorical, held_codes, held_scores, self.calibration_.threshold,
-                                              float(self.trim))
+        # Judged on every calibration row, as the threshold is: a kind among the held-out tenth alone was
+        # judged against a threshold that the other parts' rows had set.
+        self.left_out_kinds_ = left_out_kinds(self.preprocessor_.categorical, np.concatenate(codes), scores,
+                                              self.calibration_.threshold, float(self.trim))
         return self
 
     def _fold_model(self) -> "Detector":

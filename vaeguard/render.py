@@ -136,7 +136,9 @@ def print_fit_summary(con, detector, model_dir: Path, rows: int, read_as: str = 
     t.add_row("epochs", f"{len(h.history)} (best {h.best_epoch}{', stopped early' if h.stopped_early else ''})")
     t.add_row("best validation loss", f"{h.best_val_loss:.4f}")
     t.add_row("score", detector.score_kind_)
-    how = f", on all {len(cal.scores):,} rows: {cal.folds} models, each holding out a part" if cal.folds > 1 else ""
+    n = len(cal.scores)
+    scored = f"all {n:,} rows" if n >= rows else f"{n:,} of the {rows:,} rows"  # parts until ten rows lie above it
+    how = f", on {scored}: {cal.folds} models, each holding out a part" if cal.folds > 1 else ""
     t.add_row("threshold", f"{cal.threshold:.4f} ({cal.mode} {cal.target:g}{how})")
     if threads:
         t.add_row("threads", threads)
