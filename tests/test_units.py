@@ -279,6 +279,8 @@ def test_small_tables_calibrate_on_folds_until_ten_rows_lie_above_the_threshold(
     np.testing.assert_array_equal(covered, np.arange(211))  # every row held out once
     assert calibration_folds(perm, 21, 0.5) == []  # ten of 21 rows lie above a 50% threshold
     assert calibration_folds(np.arange(10_000), 1000, 0.01) == []
+    assert calibration_folds(np.arange(100_000), 10_000, 0.0001) == []  # not kept for parts: a larger --val-fraction
+    assert len(calibration_folds(np.arange(99_990), 9_999, 0.0001)) == 9
     # 200 held-out rows hold two above a 1% threshold: parts of their size until a thousand rows hold ten.
     some = calibration_folds(np.arange(2000), 200, 0.01)
     assert [len(f) for f in some] == [200] * 4 and len(np.unique(np.concatenate(some))) == 800

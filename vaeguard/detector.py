@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 SCORE_KINDS = ("elbo", "recon")
 MIN_FIT_ROWS = 5
 CALIBRATION_MODELS = 10  # the most models a small table's calibration trains (see calibration_folds)
+PARTS_MAX_ROWS = 100_000  # a table of this many rows or more trains no models of its parts (see calibration_folds)
 COLLECT_ROWS = 100_000  # a table this large is worth a garbage collection to free before training
 SEED_MAX = 2**32 - 1  # scikit-learn's bound on random_state; numpy refuses negative seeds, torch larger ones
 
@@ -52,7 +53,9 @@ def calibration_folds(perm: np.ndarray, n_val: int, target: float) -> list[np.nd
     scores from models that never saw their rows, and on ten of them above it, not on one or two of a
     held-out tenth, where the seed's choice of rows set it (README, "Calibrates"). [] where the held-out
     rows suffice."""
-    if steady(n_val, target):
+    if steady(n_val, target) or len(perm) >= PARTS_MAX_ROWS:
+        # A large table is not kept for the parts' models (each costing what the model does): at a rate so
+        # rare that its held-out rows hold few above it (--fpr 0.0001: 1M rows), a larger --val-fraction does.
         return []
     # At most ten models in all, whatever --val-fraction is (0.01 would ask for a hundred): the parts
     # grow instead, and their models train on a little less than the model itself.
