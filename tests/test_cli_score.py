@@ -289,7 +289,7 @@ def test_a_live_pipe_ends_at_an_interrupt_with_its_rows_written(trained_model, t
     assert not (tmp_path / "f.csv").exists()
 
 
-def test_score_of_stdin_stopped_by_a_signal_or_an_alarm_sums_up_and_exits(trained_model, tmp_path):
+def test_score_of_stdin_stopped_by_a_signal_or_an_alarm_sums_up_and_exits(trained_model, tmp_path, request):
     """The command itself, in a process of its own with stdin a pipe its writer holds open, as
     `tail -F ... | vaeguard score -` runs: a signal ends it (exit 130 or 143), and so does --fail-on-anomaly
     at the first pause after a flagged row (exit 1: an alarm, which a run that never ends could not give);
@@ -300,6 +300,11 @@ def test_score_of_stdin_stopped_by_a_signal_or_an_alarm_sums_up_and_exits(traine
     import threading
 
     lines = NEW.read_bytes().splitlines(keepends=True)
+    # A shell that runs the suite in the background ignores SIGINT in it, and a child inherits that (as
+    # `nohup vaeguard score` should): the command is run here as a terminal runs it.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        request.addfinalizer(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     for sig, extra, code, told in (
         (signal.SIGINT, (), 130, "interrupted: the 300 rows read from the pipe so far are scored and written"),
         (signal.SIGTERM, (), 143, "terminated (SIGTERM): the 300 rows read from the pipe so far are scored and written"),
