@@ -272,14 +272,7 @@ def score(
     freeze_imports()  # as fit does: pandas' and pyarrow's objects out of the collector (0.15 s per 1M rows)
 
     def alarm(flagged: int, drift) -> str:
-        """Why the exit code is 1 ('' where it is not): what the --fail-on-* options asked to hear of."""
-        if fail_on_anomaly and flagged:
-            return "a row was flagged (--fail-on-anomaly)"
-        if fail_on_drift and drift.drift:
-            return "drift (--fail-on-drift)"
-        if fail_on_host_drift and drift.drifting_hosts:
-            return f"drift on host {drift.drifting_hosts[0]['host']} (--fail-on-host-drift)"
-        return ""
+        return _alarm(flagged, drift, fail_on_anomaly, fail_on_drift, fail_on_host_drift)
 
     stopped_at = [""]  # the alarm a live pipe's latest pause saw: its window's drift, not the whole run's
 
@@ -319,6 +312,18 @@ def score(
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 
+def _alarm(flagged: int, drift, fail_on_anomaly: bool, fail_on_drift: bool, fail_on_host_drift: bool) -> str:
+    """Why score's exit code is 1 ('' where it is not): what the --fail-on-* options asked to hear of, in
+    either engine."""
+    if fail_on_anomaly and flagged:
+        return "a row was flagged (--fail-on-anomaly)"
+    if fail_on_drift and drift.drift:
+        return "drift (--fail-on-drift)"
+    if fail_on_host_drift and drift.drifting_hosts:
+        return f"drift on host {drift.drifting_hosts[0]['host']} (--fail-on-host-drift)"
+    return ""
+
+
 def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_anomaly, fail_on_drift, fail_on_host_drift, strict, quiet,
                 json) -> None:
     from . import render
@@ -343,7 +348,7 @@ def _score_dask(data, model, out, scheduler, workers, only_anomalies, fail_on_an
         t.add_row("written to", f"{out} (Parquet files)")
         con.print(t)
         render.print_drift(con, drift)
-    if (fail_on_anomaly and summary.flagged) or (fail_on_drift and drift.drift) or (fail_on_host_drift and drift.drifting_hosts):
+    if _alarm(summary.flagged, drift, fail_on_anomaly, fail_on_drift, fail_on_host_drift):
         raise typer.Exit(EXIT_ANOMALIES_FOUND)
 
 

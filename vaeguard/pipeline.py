@@ -494,10 +494,13 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
         return EvaluationRun(np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=np.int8), pd.DataFrame(), np.zeros(0, dtype=int),
                              ChunkReport(), {}, report)
     anomalous = labels.anomalous()
-    surely = {SURELY_ANOMALOUS: 1}
+
+    def anomalous_group(group: int) -> bool:
+        return group == SURELY_ANOMALOUS or bool(anomalous[group])
+
     normal = ChunkReport()
     for group, part in by_label.items():
-        if not surely.get(group, anomalous[group]):
+        if not anomalous_group(group):
             normal.add(part)
     normal.hosts = {}
     host_labels = {}
@@ -505,7 +508,7 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
         rows = hit = pd.Series(dtype=np.int64)
         for group, counted in per_code.items():
             rows = rows.add(counted, fill_value=0)
-            if surely.get(group, anomalous[group]):
+            if anomalous_group(group):
                 hit = hit.add(counted, fill_value=0)
         hit = hit.reindex(rows.index, fill_value=0)
         host_labels[name] = {str(h): (int(r), int(b)) for h, r, b in zip(rows.index, rows.to_numpy(), hit.to_numpy())}
