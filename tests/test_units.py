@@ -304,6 +304,81 @@ def test_fold_models_leave_the_model_itself_alone():
     np.testing.assert_array_equal(folded.anomaly_score(df), plain.anomaly_score(df))
 
 
+def test_fold_models_in_forked_processes_score_as_one_after_another(monkeypatch):
+    """The parts' models train side by side in processes of their own where they can: the same scores, so
+    the same threshold, as trained one after another here (as --threads 1 and a one-CPU machine do)."""
+    import vaeguard.detector as detector_module
+    from vaeguard.detector import Detector
+
+    df = make_flows(300, seed=2).drop(columns=["id"])
+    monkeypatch.setattr(detector_module, "fork_workers", lambda tasks, bytes_each: 0)
+    here = Detector(epochs=3, seed=0, device="cpu").fit(df)
+    monkeypatch.setattr(detector_module, "fork_workers", lambda tasks, bytes_each: 2)
+    heard = []
+    forked = Detector(epochs=3, seed=0, device="cpu").fit(df, on_calibration=lambda done, folds: heard.append((done, folds)))
+    assert heard == [(done, 9) for done in range(10)]
+    np.testing.assert_array_equal(forked.calibration_.scores, here.calibration_.scores)
+    assert forked.calibration_.threshold == here.calibration_.threshold
+
+
+def test_forked_map_keeps_order_runs_elsewhere_and_finishes_what_a_lost_process_left():
+    import multiprocessing
+    import os
+    import time
+
+    from vaeguard.parallel import ForkedMap
+
+    def run(work, tasks, workers, on_done=None):
+        with ForkedMap(work, tasks, workers) as forked:
+            return forked.results(on_done)
+
+    parent = os.getpid()
+    heard = []
+    # A closure: the processes inherit the work, nothing of it is pickled.
+    out = run(lambda k: (k * k, os.getpid()), 5, 2, lambda done, tasks: heard.append((done, tasks)))
+    assert [value for value, _ in out] == [0, 1, 4, 9, 16]
+    assert parent not in {pid for _, pid in out}
+    assert heard == [(done, 5) for done in range(1, 6)]
+
+    def dies_elsewhere(k):  # a process killed for its memory ends as abruptly
+        if os.getpid() != parent:
+            os._exit(1)
+        return k
+
+    assert run(dies_elsewhere, 3, 2) == [0, 1, 2]  # done here instead
+
+    def fails(k):
+        if k == 1:
+            raise ValueError("part 1 failed")
+        return k
+
+    with pytest.raises(ValueError, match="part 1 failed"):
+        run(fails, 4, 2)
+    assert multiprocessing.active_children() == []
+    # Leaving the block early (Ctrl-C while the model itself trains) stops the processes, unwaited for.
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with ForkedMap(lambda k: time.sleep(60), 2, 2) as forked:
+            assert forked.forked
+            raise KeyboardInterrupt
+    assert time.monotonic() - start < 30 and multiprocessing.active_children() == []
+    assert run(lambda k: os.getpid(), 2, 0) == [parent, parent]  # no processes: here
+
+
+def test_fork_workers_are_bounded_by_the_cpus_and_the_memory_budget(monkeypatch):
+    import vaeguard.parallel as parallel
+
+    monkeypatch.setattr(parallel, "worker_count", lambda: 8)
+    assert parallel.fork_workers(5, 1 << 20) == 5
+    assert parallel.fork_workers(9, 1 << 20) == 8
+    assert parallel.fork_workers(9, 160 << 20) == 3  # 512 MiB hold three of 160 MiB
+    assert parallel.fork_workers(9, 300 << 20) == 1  # one process beside this one
+    assert parallel.fork_workers(9, 600 << 20) == 0  # here
+    assert parallel.fork_workers(1, 1) == 1
+    monkeypatch.setattr(parallel, "worker_count", lambda: 1)  # --threads 1, a quota of one CPU
+    assert parallel.fork_workers(9, 1) == 0
+
+
 def test_top_features_orders_by_excess():
     excess = np.array([[0.1, 5.0, 2.0, -1.0], [9.0, 0.0, 0.5, 3.0]])
     assert list(top_features(excess, ["a", "b", "c", "d"])) == ["b;c;a", "a;d;c"]

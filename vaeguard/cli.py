@@ -152,9 +152,9 @@ def fit(
         losses = f"train {rec.train_loss:.3f}  val {rec.val_loss:.3f}"
         progress.update(task, completed=rec.epoch, losses=losses)
 
-    def on_calibration(fold: int, folds: int) -> None:  # a small table: a model per fold, a few seconds
+    def on_calibration(done: int, folds: int) -> None:  # a small table: a model per fold, a few seconds
         if task is not None:
-            progress.update(task, losses=f"calibrating: fold {fold} of {folds}")
+            progress.update(task, losses=f"calibrating: {done} of {folds} models of its parts trained")
 
     try:
         run = fit_file(source, model, detector, max_rows=max_rows, resume=resume, on_epoch=on_epoch, on_read=on_read, ahead=ahead,

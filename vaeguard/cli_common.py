@@ -296,7 +296,8 @@ def check_label_options(label: str | None, positive: str | None) -> None:
 
 ThreadsOpt = Annotated[
     Optional[int],
-    typer.Option("--threads", help="CPU threads for the model, the CSV reader and preparing columns. Default: the CPUs this process may "
+    typer.Option("--threads", help="CPU threads for the model, the CSV reader and preparing columns, and the processes a small "
+                 "table's calibration trains its parts' models in (fit). Default: the CPUs this process may "
                  "use (its CPU affinity and a container's or service's CPU quota; OMP_NUM_THREADS is respected); 1 leaves the "
                  "other cores to other work."),
 ]

@@ -1,4 +1,4 @@
-"""Column-at-a-time work spread over the CPU threads the command may use.
+"""Work spread over the CPUs the command may use: columns on threads, whole models in forked processes.
 
 A fit decides every column's role and fits its transform (scaling statistics, vocabulary) on its own;
 numpy's sorts and partitions release the GIL, so two columns on two threads take about half the time
@@ -8,6 +8,7 @@ threads' copies would take."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
@@ -17,6 +18,9 @@ R = TypeVar("R")
 
 # The memory column-at-a-time work may hold in copies across its threads (see column_workers).
 COLUMN_MEMORY_BUDGET = 96 << 20
+# The memory forked processes may hold of their own, all together (see fork_workers): a fit of a table small
+# enough for them stays far under the 1 GiB a fit of 1M rows is held to.
+FORK_MEMORY_BUDGET = 512 << 20
 
 
 def worker_count() -> int:
@@ -127,6 +131,153 @@ def thread_map(fn: Callable[[T], R], items: Iterable[T], workers: int | None = N
 
     with ThreadPoolExecutor(workers, thread_name_prefix="vaeguard-columns") as pool:
         return list(pool.map(fn, items))
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """torch's threads set to `threads` inside the block (None: as they are)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# The work of a forked process, by its number: each sets its own, from what it inherited (ForkedMap).
+_FORKED_WORK: Callable[[int], object] | None = None
+
+
+def fork_workers(tasks: int, bytes_each: int) -> int:
+    """Processes that `ForkedMap` may run `tasks` pieces of work on side by side, each holding about
+    `bytes_each` of its own: the threads this command may use, no more than FORK_MEMORY_BUDGET holds, and 0
+    where the work stays in this process (one CPU). Forked only on Linux (on macOS a forked process may not use the
+    system's frameworks; Windows has no fork), and not from a process that may not have children (a
+    multiprocessing pool's own)."""
+    import multiprocessing
+    import sys
+
+    cpus = worker_count()
+    if cpus < 2 or not sys.platform.startswith("linux") or multiprocessing.current_process().daemon:
+        return 0  # one CPU: this process, busy beside them, would only take turns with them
+    return max(0, min(tasks, cpus, FORK_MEMORY_BUDGET // max(1, bytes_each)))
+
+
+def _forked_start(work: Callable[[int], object], parent: int) -> None:
+    import ctypes
+    import signal
+
+    import torch
+
+    global _FORKED_WORK
+    _FORKED_WORK = work
+    # Ended with the fit, however it ends: killed (SIGKILL, the OOM killer), its processes waited for work
+    # that would never come.
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it ended before that was asked for
+        os._exit(1)
+    # Ctrl-C reaches the whole process group: the parent stops these processes itself, and a process
+    # interrupted while it waited for work printed a traceback of its own. SIGTERM ends them as it would
+    # have before the parent's handler (cli_common.stop_on_sigterm) was inherited.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    torch.set_num_threads(1)
+
+
+def _forked_task(k: int):
+    return _FORKED_WORK(k)
+
+
+class ForkedMap:
+    """`[work(k) for k in range(tasks)]`, each on one torch thread in up to `workers` processes forked from
+    this one (`fork_workers`) as the `with` block starts, while this process goes on with other work;
+    `results` collects them. Where `workers` is 0, `results` runs them here, as torch's threads are.
+
+    Forked, not spawned: each process starts as this one is, torch and the table loaded, where a fresh
+    interpreter would import torch again, and `work` (a closure will do) is inherited, never pickled: only
+    the task numbers and the results are. The work must not need CUDA (a forked process cannot use it).
+    Where processes cannot be had (no /dev/shm for their semaphores) or one ends without a result (killed
+    for its memory), the work left runs here, one piece after another on one thread, with the same
+    results. Leaving the block early (Ctrl-C, SIGTERM, an error) stops the processes."""
+
+    def __init__(self, work: Callable[[int], R], tasks: int, workers: int):
+        self.work, self.tasks, self.workers = work, tasks, workers
+        self.pool = None
+        self.futures: dict = {}
+
+    def __enter__(self) -> "ForkedMap":
+        if self.workers < 1:
+            return self
+        import multiprocessing
+        import sys
+        import warnings
+        from concurrent.futures import ProcessPoolExecutor
+
+        # What is buffered now would be written again by each process as it ends.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12 and later warn of fork() in a process with threads (torch's, Arrow's, a
+                # progress bar's): a lock another thread held stays held in the child. These processes
+                # take none of them: they train a network on one thread and return its scores.
+                warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning)
+                self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=_forked_start, initargs=(self.work, os.getpid()))
+                # With fork, every process starts at the first task handed over.
+                self.futures = {self.pool.submit(_forked_task, k): k for k in range(self.tasks)}
+        except OSError:
+            self._stop()
+        return self
+
+    def results(self, on_done: Callable[[int, int], None] | None = None) -> list:
+        """Each piece's result, in order, once all are done. `on_done(done, tasks)` hears as each finishes."""
+        from concurrent.futures import as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        results: dict[int, object] = {}
+
+        def finished(k: int, result) -> None:
+            results[k] = result
+            if on_done is not None:
+                on_done(len(results), self.tasks)
+
+        try:
+            for future in as_completed(self.futures):
+                finished(self.futures[future], future.result())
+        except BrokenProcessPool:
+            pass  # the rest run here
+        left = [k for k in range(self.tasks) if k not in results]
+        with torch_threads(1 if self.workers else None):  # as in the processes: the same results
+            for k in left:
+                finished(k, self.work(k))
+        return [results[k] for k in range(self.tasks)]
+
+    @property
+    def forked(self) -> bool:
+        """Whether processes run the work (until `results` is called)."""
+        return self.pool is not None
+
+    def _stop(self) -> None:
+        if self.pool is not None:
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                process.terminate()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool, self.futures = None, {}
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is not None:
+            self._stop()  # the others are not waited for
+        elif self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 def release_freed_memory() -> None:
