@@ -329,8 +329,8 @@ def test_score_of_stdin_stopped_by_a_signal_or_an_alarm_sums_up_and_exits(traine
             assert scored.wait(60)
             if sig is not None:
                 p.send_signal(sig)
+            p.wait(60)  # before stderr is read, which a command that never ended would block for good
             err = p.stderr.read()
-            p.wait(60)
             reader.join(30)
         finally:
             p.kill()
