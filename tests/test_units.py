@@ -365,6 +365,21 @@ def test_forked_map_keeps_order_runs_elsewhere_and_finishes_what_a_lost_process_
     assert run(lambda k: os.getpid(), 2, 0) == [parent, parent]  # no processes: here
 
 
+def test_forked_map_works_here_where_processes_cannot_be_had(monkeypatch):
+    import concurrent.futures
+    import os
+
+    from vaeguard.parallel import ForkedMap
+
+    def no_semaphores(*args, **kwargs):  # a container without /dev/shm
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_semaphores)
+    with ForkedMap(lambda k: (k, os.getpid()), 3, 2) as forked:
+        assert not forked.forked
+        assert forked.results() == [(k, os.getpid()) for k in range(3)]
+
+
 def test_fork_workers_are_bounded_by_the_cpus_and_the_memory_budget(monkeypatch):
     import vaeguard.parallel as parallel
 
