@@ -250,11 +250,12 @@ class ForkedMap:
             if on_done is not None:
                 on_done(len(results), self.tasks)
 
-        try:
-            for future in as_completed(self.futures):
-                finished(self.futures[future], future.result())
-        except BrokenProcessPool:
-            pass  # the rest run here
+        for future in as_completed(self.futures):
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                continue  # run here below, with whatever else the pool left undone
+            finished(self.futures[future], result)
         left = [k for k in range(self.tasks) if k not in results]
         with torch_threads(1 if self.workers else None):  # as in the processes: the same results
             for k in left:
@@ -263,7 +264,7 @@ class ForkedMap:
 
     @property
     def forked(self) -> bool:
-        """Whether processes run the work (until `results` is called)."""
+        """Whether processes run the work (not where none could be had, or none were asked for)."""
         return self.pool is not None
 
     def _stop(self) -> None:
