@@ -142,11 +142,13 @@ def torch_threads(threads: int | None):
     import torch
 
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    if threads != before:
+        torch.set_num_threads(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        if threads != before:
+            torch.set_num_threads(before)
 
 
 # The work of a forked process, by its number: each sets its own, from what it inherited (ForkedMap).

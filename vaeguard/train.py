@@ -14,6 +14,7 @@ import torch
 from .defaults import DEFAULTS
 from .history import EpochRecord, TrainResult
 from .model import TabularAutoencoder
+from .parallel import torch_threads
 
 # A CPU step this small (batch rows x the network's columns, categories counted by vocabulary) runs on
 # one thread. torch's threads meet at a barrier after every operation, which costs about what a second
@@ -329,19 +330,13 @@ def train(
     result: TrainResult | None = None,
 ) -> TrainResult:
     n = train_tensors[0].shape[0]
-    before = torch.get_num_threads()
     threads = step_threads(model, min(n, config.batch_size), train_tensors[0].device)
-    if threads != before:
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         wall, cpu = time.perf_counter(), time.process_time()
         result = _train(model, train_tensors, val_tensors, config, generator, on_epoch, on_best, start_epoch, result)
         if train_tensors[0].device.type == "cpu":
             result.threads, result.seconds, result.cpu_seconds = threads, time.perf_counter() - wall, time.process_time() - cpu
         return result
-    finally:
-        if threads != before:
-            torch.set_num_threads(before)
 
 
 def _train(model, train_tensors, val_tensors, config: TrainConfig, generator, on_epoch, on_best, start_epoch, result) -> TrainResult:
