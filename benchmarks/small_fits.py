@@ -8,8 +8,8 @@ Below 10,000 rows (at the default --fpr 0.01) a fit trains models of the table's
 itself, as many as the CPUs allow. `--threads 1` trains them in the fit's own process, one after another,
 as every fit did before. The threshold must be the same either way: the table says so for each one.
 Tables: generated flows (sample_data/make_sample.py's normal rows, the quick start's sample among them) and,
-where ../shared is beside the checkout, the benign rows of IoT-23 captures 34 and 44 (their conn logs'
-header lines kept). Timings: the median of --repeat runs, each a process of its own, nothing else running.
+where ../shared is beside the checkout, the benign rows of IoT-23 captures 34 and 44 (flows.zeek_benign).
+Timings: the median of --repeat runs, each a process of its own, nothing else running.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "sample_data"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 RESULTS = ROOT / "benchmarks" / "results"
-IOT = ROOT.parent / "shared" / "data" / "iot23"
 MODES = {"side by side": [], "one after another (--threads 1)": ["--threads", "1"]}
 
 
@@ -40,21 +40,6 @@ def generated(folder: Path, rows: int) -> Path:
 
     path = folder / f"flows_{rows}.csv"
     normal_flows(np.random.default_rng(rows), rows).to_csv(path, index=False)
-    return path
-
-
-def benign_rows(folder: Path, capture: int) -> Path:
-    """A capture's benign rows as a conn log: its header lines (less #close) and the rows labelled 0."""
-    labels = (IOT / f"labels{capture}.csv").read_text().splitlines()[1:]
-    path = folder / f"benign{capture}.log"
-    rows = iter(labels)
-    with open(IOT / f"conn{capture}.log") as src, open(path, "w") as out:
-        for line in src:
-            if line.startswith("#"):
-                if not line.startswith("#close"):
-                    out.write(line)
-            elif next(rows).split(",")[0] == "0":
-                out.write(line)
     return path
 
 
@@ -92,9 +77,11 @@ def main() -> None:
                   ("the quick start's sample, 2,000 rows", ROOT / "sample_data" / "flows_train.csv"),
                   ("generated flows, 5,000 rows", generated(folder, 5000)),
                   ("generated flows, 9,000 rows", generated(folder, 9000))]
+        from flows import IOT, zeek_benign  # a capture's benign rows as flows.py fits them
+
         if IOT.is_dir():
-            tables += [("IoT-23 capture 44, benign rows (211)", benign_rows(folder, 44)),
-                       ("IoT-23 capture 34, benign rows (1,923)", benign_rows(folder, 34))]
+            tables += [("IoT-23 capture 44, benign rows (211)", zeek_benign("44", folder)),
+                       ("IoT-23 capture 34, benign rows (1,923)", zeek_benign("34", folder))]
         for name, table in tables:
             medians, thresholds, calibration = {}, {}, None
             for mode, extra in MODES.items():
