@@ -420,6 +420,23 @@ def test_evaluate_report_html_is_one_self_contained_page(runner, trained_model, 
         < rows.index("<th>duration</th>")  # why first, then the row's own columns
 
 
+def test_evaluate_report_to_an_html_path_writes_that_page_alone(runner, trained_model, tmp_path):
+    """`--report report.html` had made a folder named report.html: a path ending in .html is the page itself."""
+    pytest.importorskip("matplotlib")
+    page = tmp_path / "out" / "Evaluation.HTML"
+    page.parent.mkdir()
+    m = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", page, "--json"))
+    assert page.is_file() and m["report_files"] == [str(page)]
+    assert sorted(p.name for p in page.parent.iterdir()) == ["Evaluation.HTML"]  # no plots, metrics or temporary files beside it
+    text = page.read_text()
+    assert text.startswith("<!doctype html>") and text.count("data:image/png;base64,") == 3 and "Top 25 rows" in text
+    # A folder whose name ends in .html that is there already stays a folder for the report's files.
+    folder = tmp_path / "old.html"
+    folder.mkdir()
+    assert invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", folder, "-q").exit_code == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["metrics.json", "precision_recall.png", "report.html", "roc.png", "score_histogram.png"]
+
+
 def test_the_report_of_a_wide_table_leaves_pandas_quiet(tmp_path):
     import warnings
 

@@ -27,7 +27,8 @@ def evaluate(
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly, or a pattern of them with * and ? ('*botnet*': "
                                                     "every label holding botnet; case aside). Default: 1/true, or anything other than normal/benign/0.")] = None,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, precision-recall) and metrics.json.")] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Where to write a report: a folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, "
+                                                 "precision-recall) and metrics.json; or a path ending in .html for that page alone.")] = None,
     format: FormatOpt = None,
     names: NamesOpt = None,
     encoding: EncodingOpt = None,

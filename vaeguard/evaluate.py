@@ -12,6 +12,7 @@ import pandas as pd
 from .drift import DriftCheck
 from .encode import MISSING
 from .errors import ConfigError, InputError
+from .io import atomic_write_bytes
 from .schema import SCORE_COLUMNS
 
 # A label column with more distinct values than this is not read for unused_labels (ids, free text).
@@ -207,11 +208,16 @@ def host_detection(host_labels: dict[str, dict[str, tuple[int, int]]], tallies: 
     return out
 
 
-def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict,
+PAGE_SUFFIXES = (".html", ".htm")
+
+
+def write_report(target: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict,
                  top: pd.DataFrame | None = None, top_y: np.ndarray | None = None) -> list[Path]:
     """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON,
     and report.html: all of it in one self-contained page (plots embedded) with the top flagged rows (`top`,
-    as scored, with their labels `top_y`)."""
+    as scored, with their labels `top_y`). `target` is the folder for those files, or a path ending in .html
+    for the page alone (`--report report.html` wrote a folder of that name). Each file is written whole or
+    not at all."""
     try:
         import matplotlib
 
@@ -221,8 +227,8 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
         raise ConfigError("--report needs matplotlib: pip install 'vaeguard[report]'") from None
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    page_only = target.suffix.lower() in PAGE_SUFFIXES and not target.is_dir()
+    plots = []
     # Scores span orders of magnitude (an exfiltration row can score 1e8): plot them on a log axis.
     shown = np.log10(np.maximum(scores - min(scores.min(), threshold) + 1.0, 1.0))
     thr = np.log10(threshold - min(scores.min(), threshold) + 1.0)
@@ -235,7 +241,7 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
     ax.set_ylabel("density")
     ax.legend()
     ax.set_title("anomaly scores")
-    written.append(_save(fig, directory / "score_histogram.png"))
+    plots.append(("score_histogram", _png(fig)))
     fpr, tpr, _ = roc_curve(y, scores)
     fig, ax = plt.subplots(figsize=(4.4, 4))  # as tall as the histogram: the page shows them at one height, one text size
     ax.plot(fpr, tpr, label=f"ROC-AUC {result['roc_auc']:.3f}")
@@ -243,18 +249,24 @@ def write_report(directory: Path, y: np.ndarray, scores: np.ndarray, threshold: 
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
     ax.legend(loc="lower right")
-    written.append(_save(fig, directory / "roc.png"))
+    plots.append(("roc", _png(fig)))
     prec, rec, _ = precision_recall_curve(y, scores)
     fig, ax = plt.subplots(figsize=(4.4, 4))  # as tall as the histogram: the page shows them at one height, one text size
     ax.plot(rec, prec, label=f"PR-AUC {result['pr_auc']:.3f}")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.legend(loc="lower left")
-    written.append(_save(fig, directory / "precision_recall.png"))
-    path = directory / "metrics.json"
-    path.write_text(json.dumps(result, indent=1))
-    written.append(path)
-    written.append(_write_html(directory / "report.html", written[:3], result, top, top_y))
+    plots.append(("precision_recall", _png(fig)))
+    if page_only:
+        return [_write_html(target, plots, result, top, top_y)]
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in plots:
+        atomic_write_bytes(target / f"{name}.png", data)
+        written.append(target / f"{name}.png")
+    atomic_write_bytes(target / "metrics.json", json.dumps(result, indent=1).encode("utf-8"))
+    written.append(target / "metrics.json")
+    written.append(_write_html(target / "report.html", plots, result, top, top_y))
     return written
 
 
@@ -278,8 +290,9 @@ def report_value(v) -> str:
     return str(v)
 
 
-def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFrame | None, y: np.ndarray) -> Path:
-    """One page that can be mailed or opened from a cron host: no external files, no scripts."""
+def _write_html(path: Path, images: list[tuple[str, bytes]], result: dict, scored: pd.DataFrame | None, y: np.ndarray) -> Path:
+    """One page that can be mailed or opened from a cron host: no external files, no scripts. `images`: each
+    plot's name and PNG bytes."""
     import base64
     import html
 
@@ -292,8 +305,8 @@ def _write_html(path: Path, images: list[Path], result: dict, scored: pd.DataFra
     drift = result.get("drift") or {}
     drift_line = f"<p class=warn>{html.escape(DriftCheck(**drift).message())}</p>" if drift.get("drift") else ""
     plots = "".join(
-        f'<figure><img alt="{p.stem.replace("_", " ")}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
-        f"<figcaption>{p.stem.replace('_', ' ')}</figcaption></figure>" for p in images
+        f'<figure><img alt="{name.replace("_", " ")}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+        f"<figcaption>{name.replace('_', ' ')}</figcaption></figure>" for name, data in images
     )
     hosts = ""
     if result.get("hosts"):
@@ -335,14 +348,17 @@ figure{{display:inline-block;vertical-align:top;margin:0 1em 1em 0}}img{{height:
 {rows}
 </body></html>
 """
-    path.write_text(page, encoding="utf-8")
+    atomic_write_bytes(path, page.encode("utf-8"))
     return path
 
 
-def _save(fig, path: Path) -> Path:
+def _png(fig) -> bytes:
+    import io
+
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=110)
     plt.close(fig)
-    return path
+    return out.getvalue()
