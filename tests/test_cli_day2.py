@@ -158,6 +158,12 @@ def test_info(runner, trained_model, tmp_path):
     png = tmp_path / "curve.png"
     assert invoke(runner, "info", trained_model, "--plot", png).exit_code == 0
     assert png.read_bytes()[:4] == b"\x89PNG"
+    # The format the suffix names, written whole: an SVG is one; a suffix matplotlib cannot write is one line, no file.
+    svg = tmp_path / "curve.svg"
+    assert invoke(runner, "info", trained_model, "--plot", svg).exit_code == 0 and b"<svg" in svg.read_bytes()[:1000]
+    res = invoke(runner, "info", trained_model, "--plot", tmp_path / "curve.xyz")
+    assert res.exit_code == 2 and "cannot write .xyz" in res.stderr and not (tmp_path / "curve.xyz").exists()
+    assert not list(tmp_path.glob(".curve*"))  # no temporary file left beside them
 
 
 def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_path):

@@ -108,7 +108,7 @@ def info(
     ctx: typer.Context,
     model_dir: ModelDirArg = None,
     model: ModelDirOpt = None,
-    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve as a PNG to this path.")] = None,
+    plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve to this path: a PNG, or the format its suffix names (.svg, .pdf).")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""

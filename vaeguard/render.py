@@ -337,8 +337,19 @@ def plot_history(hist: list[dict], path: Path) -> None:
     ax.set_ylabel("loss (negative ELBO per row)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    # In the format the path's suffix names (a PNG without one), written whole or not at all.
+    kind = path.suffix[1:].lower() or "png"
+    if kind not in fig.canvas.get_supported_filetypes():
+        plt.close(fig)
+        raise ConfigError(f"--plot '{path}': matplotlib cannot write .{kind} files; end the path with .png, .svg or .pdf")
+    import io
+
+    from .io import atomic_write_bytes
+
+    out = io.BytesIO()
+    fig.savefig(out, format=kind, dpi=110)
     plt.close(fig)
+    atomic_write_bytes(path, out.getvalue())
 
 
 # ---- explain -----------------------------------------------------------------------------------------
