@@ -42,6 +42,30 @@ def test_evaluate_positive_value_and_report(runner, trained_model, tmp_path):
     assert json.loads((rep / "metrics.json").read_text())["roc_auc"] == pytest.approx(m["roc_auc"])
 
 
+def test_evaluate_takes_the_column_named_as_a_label_without_label(runner, trained_model, tmp_path):
+    given = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--json"))
+    guessed = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "--json"))
+    assert guessed["label"] == given["label"] == "label" and guessed["roc_auc"] == given["roc_auc"] and guessed["anomalies"] == 20
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model)
+    assert res.exit_code == 0 and "label column: label (by its name" in res.stderr
+    # No column named as a label: one line that asks for --label and points at a name that may be one.
+    df = pd.read_csv(NEW).rename(columns={"label": "class"})
+    df.to_csv(tmp_path / "unnamed.csv", index=False)
+    res = invoke(runner, "evaluate", tmp_path / "unnamed.csv", "-m", trained_model)
+    assert res.exit_code == 2 and "--label COLUMN ('class' may be one)" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_guess_label_prefers_the_yes_or_no_answer():
+    from vaeguard.evaluate import LABEL_GUESSES, guess_label
+    from vaeguard.schema import ground_truth_name
+
+    assert all(ground_truth_name(n) for n in LABEL_GUESSES)
+    assert guess_label(["dur", "attack_cat", "label"]) == "label"  # UNSW-NB15
+    assert guess_label(["ts", "uid", "detailed-label", "label"]) == "label"  # IoT-23's conn.log.labeled
+    assert guess_label([" Flow Duration", " Label"]) == " Label"  # CIC-IDS2017, spaces and all
+    assert guess_label(["bytes", "Attack_Cat"]) == "Attack_Cat"
+
+
 def test_positive_names_labels_by_a_pattern(runner, trained_model, tmp_path):
     """CTU-13's binetflow labels name each flow's bot and direction in hundreds of values
     (flow=From-Botnet-V42-TCP-CC6-Plain-HTTP-Encrypted-Data): --positive '*botnet*' names them all, for

@@ -23,7 +23,9 @@ EXPLAIN_TOP = 50
 def evaluate(
     data: Annotated[list[str], typer.Argument(help="Labelled table: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
                                               "several files of one format or a folder are one table.", show_default=False)],
-    label: Annotated[str, typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score).")],
+    label: Annotated[Optional[str], typer.Option("--label", "-l", help="Column holding the true label (it need not be ignored at fit: it is never used to score). "
+                                                 "Default: the column named as one (label, is_attack, malicious, attack_cat...: the names fit leaves out).",
+                                                 show_default=False)] = None,
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly, or a pattern of them with * and ? ('*botnet*': "
                                                     "every label holding botnet; case aside). Default: 1/true, or anything other than normal/benign/0.")] = None,
@@ -55,6 +57,7 @@ def evaluate(
     if not len(ev.y):  # not "the labels hold only one class"
         raise InputError(f"'{source.name}' has no rows to evaluate; give a table of labelled rows")
     result = metrics(ev.y, ev.scores, ev.flags)
+    result["label"] = ev.label
     result["threshold"] = detector.calibration_.threshold
     # The labels say which rows are normal: drift is judged on those (the attacks are there to be flagged).
     drift = labelled_drift(detector, ev.normal)
@@ -66,6 +69,8 @@ def evaluate(
     if json:
         render.emit_json(result)
         return
+    if label is None:
+        con.print(f"label column: {ev.label} (by its name; --label names another)")
     render.print_evaluation(con, result)
     render.print_drift(con, drift)
     if report is not None:

@@ -29,6 +29,30 @@ def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
     return frame[label]
 
 
+# The names `evaluate` takes for its label column when --label is not given, in this order: a yes/no
+# answer before an attack's name (UNSW-NB15 has label and attack_cat, IoT-23 label and detailed-label).
+# Each is a name fit leaves out as a data set's answer (schema.ground_truth_name).
+LABEL_GUESSES = ("label", "is_attack", "malicious", "is_malicious", "ground_truth", "labels", "attack", "attack_type",
+                 "attack_cat", "detailed-label", "detailed_label")
+
+
+def guess_label(columns) -> str:
+    """The column `evaluate` reads as the label when --label is not given: the first of LABEL_GUESSES that
+    names one (case and surrounding spaces aside: CIC-IDS2017's ' Label'), or an error that asks for --label."""
+    by_name = {}
+    for c in columns:
+        by_name.setdefault(str(c).strip().lower(), str(c))
+    for name in LABEL_GUESSES:
+        if name in by_name:
+            return by_name[name]
+    from .schema import maybe_label_name
+
+    maybe = [str(c) for c in columns if maybe_label_name(c)]
+    hint = f" ({', '.join(repr(c) for c in maybe)} may be one)" if maybe else ""
+    raise InputError(f"no column is named as a label ({', '.join(LABEL_GUESSES[:3])}...); give the one that holds each row's "
+                     f"answer with --label COLUMN{hint}; columns: {', '.join(map(str, list(columns)[:30]))}")
+
+
 # The values label_vector may call normal, whatever else the column holds: a row with another value is
 # anomalous under every reading, so it can be dropped before the whole column has been seen.
 NORMAL_VALUES = frozenset({"normal", "benign", "0", "0.0", "false", "negative"})
@@ -40,8 +64,8 @@ class LabelCodes:
     known only from the whole column ('neptune' is an attack where the column also holds 'normal'), and a
     table read in chunks is never whole."""
 
-    def __init__(self, label: str, positive: str | None):
-        self.label, self.positive = label, positive
+    def __init__(self, label: str | None, positive: str | None):
+        self.label, self.positive = label, positive  # label None: guess_label on the first chunk
         self.texts: list[str] = []
         self.rows: list[int] = []  # per code
         self._code: dict[str, int] = {}
@@ -49,6 +73,8 @@ class LabelCodes:
 
     def codes(self, chunk: pd.DataFrame) -> np.ndarray:
         """The codes of `chunk`'s rows (int32). A missing label stops the read: the row has no answer."""
+        if self.label is None:
+            self.label = guess_label(chunk.columns)
         column = label_column(chunk, self.label)
         missing = int(column.isna().sum())
         if missing:

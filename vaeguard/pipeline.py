@@ -437,9 +437,10 @@ class EvaluationRun:
     normal: object  # scoring.ChunkReport of the rows labelled normal (without their hosts, which no check of them reads)
     host_labels: dict  # per address column: {host: (rows, rows labelled anomalous)}
     report: object  # scoring.ChunkReport of every row
+    label: str | None = None  # the label column read (evaluate.guess_label's where none was given)
 
 
-def evaluate_table(source, detector, label: str, positive: str | None = None, strict: bool = False,
+def evaluate_table(source, detector, label: str | None, positive: str | None = None, strict: bool = False,
                    chunk_size: int = 100_000) -> EvaluationRun:
     """Score a labelled table a chunk at a time, each chunk's rows a label at a time, keeping each row's
     label, score and flag, the top rows and what scoring counted by label: 3M rows of a conn log held
@@ -492,7 +493,7 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
         report.add(part)
     if not report.rows:
         return EvaluationRun(np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=np.int8), pd.DataFrame(), np.zeros(0, dtype=int),
-                             ChunkReport(), {}, report)
+                             ChunkReport(), {}, report, labels.label)
     anomalous = labels.anomalous()
 
     def anomalous_group(group: int) -> bool:
@@ -514,7 +515,7 @@ def evaluate_table(source, detector, label: str, positive: str | None = None, st
         host_labels[name] = {str(h): (int(r), int(b)) for h, r, b in zip(rows.index, rows.to_numpy(), hit.to_numpy())}
     top = tops[0]
     return EvaluationRun(anomalous[np.concatenate(codes)], np.concatenate(scores), np.concatenate(flags), top,
-                         anomalous[top_codes[0].reindex(top.index).to_numpy()], normal, host_labels, report)
+                         anomalous[top_codes[0].reindex(top.index).to_numpy()], normal, host_labels, report, labels.label)
 
 
 def score_table(data: str | list[str], model, *, fmt: str | None = None, strict: bool = False, chunk_size: int = 100_000):

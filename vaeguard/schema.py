@@ -1115,9 +1115,14 @@ def as_datetimes(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
 
 
+def maybe_label_name(name) -> bool:
+    """Whether a column's name may say it holds the answer, or may not (class, target...)."""
+    return str(name).strip().lower() in _LABEL_NAMES
+
+
 def label_like(specs: list[ColumnSpec]) -> list[str]:
     """Columns used as features whose name may say they hold the answer (class, target...)."""
-    return [s.name for s in specs if s.role != IGNORED and s.name.strip().lower() in _LABEL_NAMES]
+    return [s.name for s in specs if s.role != IGNORED and maybe_label_name(s.name)]
 
 
 def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str] | tuple[str, ...] = ()) -> None:
