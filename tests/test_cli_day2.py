@@ -345,6 +345,20 @@ def test_explain(runner, trained_model):
     assert invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row), "--top", "-1").exit_code == 2
 
 
+def test_explain_without_row_takes_the_highest_scoring_row(runner, trained_model, tmp_path):
+    scored = tmp_path / "scored.csv"
+    assert invoke(runner, "score", NEW, "--model", trained_model, "--out", scored, "-q").exit_code == 0
+    best = int(pd.read_csv(scored)["anomaly_score"].to_numpy().argmax())
+    m = as_json(invoke(runner, "explain", NEW, "--model", trained_model, "--json"))
+    assert m["row"] == best and m == as_json(invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(best), "--json"))
+    res = invoke(runner, "explain", NEW, "--model", trained_model, "--top", "3")
+    assert res.exit_code == 0 and f"row {best:,}: the highest-scoring of 1,000 rows" in res.stderr
+    header = (NEW.read_text().splitlines()[0] + "\n")
+    (tmp_path / "empty.csv").write_text(header)
+    res = invoke(runner, "explain", tmp_path / "empty.csv", "--model", trained_model)
+    assert res.exit_code == 2 and "no rows" in res.stderr and "Traceback" not in res.stderr
+
+
 def test_json_outputs_parse(runner, flows_csv, tmp_path):
     fit = as_json(invoke(runner, "fit", flows_csv, "--model", tmp_path / "m", "--epochs", "2", "--json"))
     assert fit["epochs"] == 2 and fit["threshold"] > 0

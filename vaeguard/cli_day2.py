@@ -17,6 +17,22 @@ from .defaults import DEFAULTS
 EXPLAIN_TOP = 50
 
 
+def highest_scoring_row(detector, chunks) -> tuple[int, object, int]:
+    """The row number and the one-row frame of the highest score in `chunks` (the first of a tie), and the
+    rows read: a chunk at a time, so a table of any size is explained in bounded memory."""
+    import numpy as np
+
+    best, best_row, picked, seen = -np.inf, 0, None, 0
+    for chunk in chunks:
+        if len(chunk):
+            scores = detector.score_frame(chunk)["anomaly_score"].to_numpy()
+            i = int(np.argmax(scores))
+            if scores[i] > best:
+                best, best_row, picked = scores[i], seen + i, chunk.iloc[[i]]
+        seen += len(chunk)
+    return best_row, picked, seen
+
+
 # ---- evaluate ----------------------------------------------------------------------------------------
 @app.command()
 @handles_errors
@@ -249,8 +265,9 @@ def generate(
 def explain(
     data: Annotated[list[str], typer.Argument(help="Table holding the row: CSV, Parquet, Zeek log or JSON lines (gzip, bzip2 or xz too), or - for stdin; "
                                               "several files of one format or a folder are one table.", show_default=False)],
-    row: Annotated[int, typer.Option("--row", "-r", help="Row number to explain (0 = the first data row; across several files, "
-                                     "counted as score numbers its output rows).")],
+    row: Annotated[Optional[int], typer.Option("--row", "-r", help="Row number to explain (0 = the first data row; across several files, "
+                                               "counted as score numbers its output rows). Default: the table's highest-scoring row.",
+                                               show_default=False)] = None,
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     format: FormatOpt = None,
     names: NamesOpt = None,
@@ -268,17 +285,25 @@ def explain(
 
     detector = Detector.load(model)
     detector.strict = strict
-    if row < 0:
+    if row is not None and row < 0:
         raise InputError(f"--row must be 0 or more; got {row}")
-    seen, picked = 0, None
     source = open_input(data, format, strict, names, model, encoding, events)
-    for chunk in source.chunks(columns=detector.preprocessor_.optional_columns):
-        if row < seen + len(chunk):
-            picked = chunk.iloc[[row - seen]]
-            break
-        seen += len(chunk)
-    if picked is None:
-        raise InputError(f"--row {row} is past the end of '{source.name}' ({seen:,} rows; the first is row 0)")
+    chunks = source.chunks(columns=detector.preprocessor_.optional_columns)
+    if row is None:
+        row, picked, seen = highest_scoring_row(detector, chunks)
+        if picked is None:
+            raise InputError(f"'{source.name}' has no rows to explain")
+        if not json:
+            render.console().print(f"row {row:,}: the highest-scoring of {seen:,} rows (--row picks another)")
+    else:
+        picked, seen = None, 0
+        for chunk in chunks:
+            if row < seen + len(chunk):
+                picked = chunk.iloc[[row - seen]]
+                break
+            seen += len(chunk)
+        if picked is None:
+            raise InputError(f"--row {row} is past the end of '{source.name}' ({seen:,} rows; the first is row 0)")
     scored = detector.score_frame(picked).iloc[0]
     table = detector.explain(picked)[0]
     if json:
