@@ -220,6 +220,10 @@ def test_calibrate_with_labels_sets_the_threshold_on_the_rows_labelled_normal(ru
     assert b["threshold"] == pytest.approx(a["threshold"])
     unlabelled = as_json(invoke(runner, "calibrate", NEW, "-m", labelled, "--fpr", "0.05", "--json"))
     assert unlabelled["rows"] == 1000 and unlabelled["threshold"] > b["threshold"]  # the 20 attacks count as normal there
+    # ... and calibrate says so, as fit does: the label column called them anomalous.
+    assert unlabelled["unused_label"] == {"column": "label", "anomalous_rows": 20} and "unused_label" not in a and "unused_label" not in b
+    res = invoke(runner, "calibrate", NEW, "-m", labelled, "--fpr", "0.05")
+    assert res.exit_code == 0 and "--label label calibrates on the rows it calls normal" in " ".join(res.stderr.split())
     res = invoke(runner, "calibrate", NEW, "-m", labelled, "-l", "label", "--fpr", "0.05")
     assert res.exit_code == 0 and "980 rows labelled normal; 20 labelled anomalous left out" in " ".join(res.output.split())
     # --positive names a value no row holds: every row is normal then, as calibrate wants

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -206,6 +207,11 @@ def calibrate(
         raise InputError(f"'{source.name}' has no rows to calibrate on; give at least 5 normal rows")
     if total - left_out > len(df) and not (quiet or json):
         con.print(f"sampled {len(df):,} of {total - left_out:,} rows{' labelled normal' if label else ''} (--max-rows)")
+    unused = None
+    if label is None:
+        from .evaluate import unused_labels
+
+        unused = unused_labels(df, detector.roles)
     old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
@@ -213,6 +219,8 @@ def calibrate(
               "extrapolated": new.extrapolated, "flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel}
     if label is not None:
         result["labelled_anomalous_left_out"] = left_out
+    if unused:
+        result["unused_label"] = {"column": unused[0], "anomalous_rows": unused[1]}
     if json:
         render.emit_json(result)
     else:
@@ -222,6 +230,10 @@ def calibrate(
         few = new.small_sample_warning()
         if few:
             render.warning(con, few)
+        if unused:
+            # As fit warns: rows their own label calls anomalous set the threshold as normal ones.
+            render.warning(con, f"column '{unused[0]}' calls {unused[1]:,} of the {len(df):,} rows anomalous, and the threshold was set on "
+                                f"every row: --label {shlex.quote(unused[0])} calibrates on the rows it calls normal")
         if novel_rows:
             where = ", ".join(f"{name}: {n:,}" for name, n in sorted(novel.items(), key=lambda kv: -kv[1])[:5])
             render.warning(con, f"{novel_rows:,} of these rows ({novel_rows / len(df):.1%}) hold values training never held ({where}), "
