@@ -188,6 +188,8 @@ def test_info(runner, trained_model, tmp_path):
     res = invoke(runner, "info", trained_model, "--plot", tmp_path / "curve.xyz")
     assert res.exit_code == 2 and "cannot write .xyz" in res.stderr and not (tmp_path / "curve.xyz").exists()
     assert not list(tmp_path.glob(".curve*"))  # no temporary file left beside them
+    res = invoke(runner, "info", trained_model, "--plot", tmp_path / "nowhere" / "curve.png")
+    assert res.exit_code == 2 and "output folder" in res.stderr and "does not exist" in res.stderr
 
 
 def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_path):
@@ -483,6 +485,9 @@ def test_evaluate_report_to_an_html_path_writes_that_page_alone(runner, trained_
     folder.mkdir()
     assert invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", folder, "-q").exit_code == 0
     assert sorted(p.name for p in folder.iterdir()) == ["metrics.json", "precision_recall.png", "report.html", "roc.png", "score_histogram.png"]
+    # A page whose folder is not there: one line, as for --out, before any scoring.
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", tmp_path / "nowhere" / "r.html")
+    assert res.exit_code == 2 and "output folder" in res.stderr and "does not exist" in res.stderr and not (tmp_path / "nowhere").exists()
 
 
 def test_the_report_of_a_wide_table_leaves_pandas_quiet(tmp_path):

@@ -61,12 +61,14 @@ def evaluate(
     from .detector import Detector
     from .drift import labelled_drift
     from .errors import InputError
-    from .evaluate import host_detection, metrics, write_report
+    from .evaluate import host_detection, metrics, report_page_only, write_report
     from .pipeline import evaluate_table
 
     quiet = quiet or json
     con = render.console(quiet)
 
+    if report is not None:
+        report_page_only(report)  # a page whose folder is not there stops now, not after the scoring
     source = open_input(data, format, strict, names, model, encoding, events)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):

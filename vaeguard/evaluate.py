@@ -237,6 +237,15 @@ def host_detection(host_labels: dict[str, dict[str, tuple[int, int]]], tallies: 
 PAGE_SUFFIXES = (".html", ".htm")
 
 
+def report_page_only(target: Path) -> bool:
+    """Whether --report names the page itself (a path ending in .html that is no folder), not a folder for
+    the report's files; such a page's folder must be there, as --out's must (checked before the scoring)."""
+    page = target.suffix.lower() in PAGE_SUFFIXES and not target.is_dir()
+    if page and not target.parent.exists():
+        raise InputError(f"output folder '{target.parent}' does not exist; create it first")
+    return page
+
+
 def write_report(target: Path, y: np.ndarray, scores: np.ndarray, threshold: float, result: dict,
                  top: pd.DataFrame | None = None, top_y: np.ndarray | None = None) -> list[Path]:
     """Score histogram (normal vs anomalous, with the threshold), ROC and precision-recall curves, metrics JSON,
@@ -253,7 +262,7 @@ def write_report(target: Path, y: np.ndarray, scores: np.ndarray, threshold: flo
         raise ConfigError("--report needs matplotlib: pip install 'vaeguard[report]'") from None
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    page_only = target.suffix.lower() in PAGE_SUFFIXES and not target.is_dir()
+    page_only = report_page_only(target)
     plots = []
     # Scores span orders of magnitude (an exfiltration row can score 1e8): plot them on a log axis.
     shown = np.log10(np.maximum(scores - min(scores.min(), threshold) + 1.0, 1.0))

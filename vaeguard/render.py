@@ -321,7 +321,7 @@ def sparkline(values: list[float]) -> str:
 
 
 def plot_history(hist: list[dict], path: Path) -> None:
-    from .errors import ConfigError
+    from .errors import ConfigError, InputError
 
     try:
         import matplotlib
@@ -339,6 +339,9 @@ def plot_history(hist: list[dict], path: Path) -> None:
     fig.tight_layout()
     # In the format the path's suffix names (a PNG without one), written whole or not at all.
     kind = path.suffix[1:].lower() or "png"
+    if not path.parent.exists():
+        plt.close(fig)
+        raise InputError(f"output folder '{path.parent}' does not exist; create it first")
     if kind not in fig.canvas.get_supported_filetypes():
         plt.close(fig)
         raise ConfigError(f"--plot '{path}': matplotlib cannot write .{kind} files; end the path with .png, .svg or .pdf")
