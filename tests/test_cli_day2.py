@@ -55,6 +55,39 @@ def test_evaluate_takes_the_column_named_as_a_label_without_label(runner, traine
     assert res.exit_code == 2 and "--label COLUMN ('class' may be one)" in res.stderr and "Traceback" not in res.stderr
 
 
+def test_evaluate_by_breaks_the_results_down_by_a_column(runner, trained_model, tmp_path):
+    m = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "--by", "service", "--json"))
+    src = pd.read_csv(NEW)
+    values = m["by"]["values"]
+    assert m["by"]["column"] == "service" and {v["value"] for v in values} == set(src["service"].astype(str))
+    assert [v["rows"] for v in values] == sorted((v["rows"] for v in values), reverse=True)  # most rows first
+    assert sum(v["rows"] for v in values) == 1000 and sum(v["anomalous"] for v in values) == 20
+    c = m["confusion"]
+    assert sum(v["flagged"] for v in values) == c["true_positive"] + c["false_positive"]
+    for v in values:
+        mine = src["service"].astype(str) == v["value"]
+        assert v["rows"] == mine.sum() and v["anomalous"] == (mine & (src["label"] == "attack")).sum()
+    # Each value's ROC-AUC ranks its anomalous rows against every normal row, so weighted by those rows they make the whole.
+    whole = sum(v["roc_auc_against_normal"] * v["anomalous"] for v in values if v["anomalous"]) / 20
+    assert whole == pytest.approx(m["roc_auc"]) and all(v["roc_auc_against_normal"] is None for v in values if not v["anomalous"])
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model, "--by", "service")
+    assert res.exit_code == 0 and "by service" in res.stderr and "ROC-AUC" in res.stderr
+    res = invoke(runner, "evaluate", NEW, "-m", trained_model, "--by", "servce")
+    assert res.exit_code == 2 and "--by column 'servce' is not in the table" in res.stderr and "service" in res.stderr
+
+
+def test_by_values_count_a_gap_as_a_value_and_refuse_an_id_column(monkeypatch):
+    from vaeguard import evaluate
+
+    codes = evaluate.ValueCodes("kind")
+    first = codes.codes(pd.DataFrame({"kind": ["DDoS", None, "C&C", "DDoS"]}))
+    second = codes.codes(pd.DataFrame({"kind": [None, "Okiru"]}))
+    assert [codes.texts[c] for c in [*first, *second]] == ["DDoS", evaluate.MISSING, "C&C", "DDoS", evaluate.MISSING, "Okiru"]
+    monkeypatch.setattr(evaluate, "BY_VALUES", 5)
+    with pytest.raises(evaluate.InputError, match="more than 5 values"):
+        evaluate.ValueCodes("id").codes(pd.DataFrame({"id": [f"C{i}" for i in range(10)]}))
+
+
 def test_guess_label_prefers_the_yes_or_no_answer():
     from vaeguard.evaluate import LABEL_GUESSES, guess_label
     from vaeguard.schema import ground_truth_name
@@ -475,8 +508,9 @@ def test_evaluate_report_to_an_html_path_writes_that_page_alone(runner, trained_
     pytest.importorskip("matplotlib")
     page = tmp_path / "out" / "Evaluation.HTML"
     page.parent.mkdir()
-    m = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--report", page, "--json"))
+    m = as_json(invoke(runner, "evaluate", NEW, "-m", trained_model, "-l", "label", "--by", "proto", "--report", page, "--json"))
     assert page.is_file() and m["report_files"] == [str(page)]
+    assert "<h2>By proto</h2>" in page.read_text() and "<td>tcp</td>" in page.read_text()
     assert sorted(p.name for p in page.parent.iterdir()) == ["Evaluation.HTML"]  # no plots, metrics or temporary files beside it
     text = page.read_text()
     assert text.startswith("<!doctype html>") and text.count("data:image/png;base64,") == 3 and "Top 25 rows" in text

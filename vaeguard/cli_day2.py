@@ -46,6 +46,10 @@ def evaluate(
     model: ModelDir = Path(DEFAULT_MODEL_DIR),
     positive: Annotated[Optional[str], typer.Option("--positive", help="Label value that means anomaly, or a pattern of them with * and ? ('*botnet*': "
                                                     "every label holding botnet; case aside). Default: 1/true, or anything other than normal/benign/0.")] = None,
+    by: Annotated[Optional[str], typer.Option("--by", help="Also break the results down by this column's values (an attack's type, "
+                                              "IoT-23's detailed-label, UNSW-NB15's attack_cat, a protocol): each value's rows, those labelled "
+                                              "anomalous and those flagged, and how its anomalous rows rank against the normal ones.",
+                                              show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Where to write a report: a folder for report.html (one self-contained page), the PNG plots (score histogram, ROC, "
                                                  "precision-recall) and metrics.json; or a path ending in .html for that page alone.")] = None,
     format: FormatOpt = None,
@@ -61,7 +65,7 @@ def evaluate(
     from .detector import Detector
     from .drift import labelled_drift
     from .errors import InputError
-    from .evaluate import host_detection, metrics, report_page_only, write_report
+    from .evaluate import breakdown, host_detection, metrics, report_page_only, write_report
     from .pipeline import evaluate_table
 
     quiet = quiet or json
@@ -72,7 +76,7 @@ def evaluate(
     source = open_input(data, format, strict, names, model, encoding, events)
     detector = Detector.load(model)
     with con.status(f"scoring {source.name}"):
-        ev = evaluate_table(source, detector, label, positive, strict=strict)
+        ev = evaluate_table(source, detector, label, positive, strict=strict, by=by)
     if not len(ev.y):  # not "the labels hold only one class"
         raise InputError(f"'{source.name}' has no rows to evaluate; give a table of labelled rows")
     result = metrics(ev.y, ev.scores, ev.flags)
@@ -82,6 +86,8 @@ def evaluate(
     drift = labelled_drift(detector, ev.normal)
     result["drift"] = drift.to_dict()
     result["hosts"] = host_detection(ev.host_labels, ev.report.hosts, detector)
+    if ev.by is not None:
+        result["by"] = {"column": ev.by.name, "values": breakdown(ev.by.texts, ev.by_codes, ev.y, ev.scores, ev.flags)}
     if report is not None:
         result["report_files"] = [str(p) for p in write_report(report, ev.y, ev.scores, detector.calibration_.threshold, result,
                                                                ev.top, ev.top_y)]

@@ -19,12 +19,12 @@ from .schema import SCORE_COLUMNS
 LABEL_VALUES = 1000
 
 
-def label_column(frame: pd.DataFrame, label: str) -> pd.Series:
+def label_column(frame: pd.DataFrame, label: str, what: str = "label column") -> pd.Series:
     """The label column `label` of `frame`, or an error that names the columns there are."""
     if label not in frame.columns:
         from .schema import did_you_mean
 
-        raise InputError(f"label column '{label}' is not in the table{did_you_mean([label], [str(c) for c in frame.columns])}; "
+        raise InputError(f"{what} '{label}' is not in the table{did_you_mean([label], [str(c) for c in frame.columns])}; "
                          f"columns: {', '.join(map(str, frame.columns[:30]))}")
     return frame[label]
 
@@ -212,6 +212,57 @@ def metrics(y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> dict:
     }
 
 
+# A --by column with more distinct values than this is no kind of row (an id, a time): evaluate says so.
+BY_VALUES = 1000
+
+
+class ValueCodes:
+    """Each row's value of the --by column, chunk by chunk, as a code for its text (`texts[code]`); a gap
+    is a value of its own (IoT-23's detailed-label is unset, '-', on its benign rows)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.texts: list[str] = []
+        self._code: dict[str, int] = {}
+
+    def codes(self, chunk: pd.DataFrame) -> np.ndarray:
+        column = label_column(chunk, self.name, what="--by column")
+        inverse, values = pd.factorize(column, use_na_sentinel=True)
+        mine = np.empty(len(values) + 1, dtype=np.int32)
+        for i, v in enumerate([*values, None]):
+            text = MISSING if v is None else str(v).strip()
+            if text not in self._code:
+                if len(self.texts) >= BY_VALUES:
+                    raise InputError(f"--by column '{self.name}' has more than {BY_VALUES:,} values; it takes a column of kinds "
+                                     "(an attack's type, a protocol, a service), not one of ids or times")
+                self._code[text] = len(self.texts)
+                self.texts.append(text)
+            mine[i] = self._code[text]
+        return mine[inverse]  # the sentinel -1 picks the last entry: the gap's code
+
+
+def breakdown(texts: list[str], codes: np.ndarray, y: np.ndarray, scores: np.ndarray, flags: np.ndarray) -> list[dict]:
+    """Per value of the --by column (most rows first): its rows, those labelled anomalous, those flagged,
+    and how its anomalous rows rank against every row labelled normal (ROC-AUC; None without any): which
+    kinds of attack the model finds, and which it misses."""
+    normal = np.sort(scores[y == 0])
+    out = []
+    for code in np.argsort(-np.bincount(codes, minlength=len(texts)), kind="stable"):
+        mine = codes == code
+        if not mine.any():
+            continue
+        bad = scores[mine & (y == 1)]
+        auc = None
+        if len(bad) and len(normal):
+            # The share of normal rows each anomalous row outscores, ties counted half: the Mann-Whitney form of ROC-AUC.
+            below = np.searchsorted(normal, bad, side="left")
+            ties = np.searchsorted(normal, bad, side="right") - below
+            auc = float((below + 0.5 * ties).mean() / len(normal))
+        out.append({"value": texts[code], "rows": int(mine.sum()), "anomalous": int((mine & (y == 1)).sum()),
+                    "flagged": int(flags[mine].sum()), "roc_auc_against_normal": auc})
+    return out
+
+
 def host_detection(host_labels: dict[str, dict[str, tuple[int, int]]], tallies: dict, detector) -> dict[str, dict[str, int]]:
     """Per address column, the hosts score names as drifting on their own rows (drift.drifting_hosts over
     `tallies`, every one) against the labels (`host_labels`: per column, each host's rows and rows labelled
@@ -349,6 +400,14 @@ def _write_html(path: Path, images: list[tuple[str, bytes]], result: dict, score
                        f"<td>{h['anomalous_hosts']:,}</td><td>{h['hosts']:,}</td></tr>" for name, h in result["hosts"].items())
         hosts = ("<h2>Hosts named as drifting on their own rows</h2><table class=hosts><tr><th>column</th><th>named</th>"
                  f"<th>of them anomalous</th><th>anomalous hosts</th><th>hosts</th></tr>{body}</table>")
+    by = ""
+    if result.get("by"):
+        body = "".join(f"<tr><td>{html.escape(v['value'])}</td><td>{v['rows']:,}</td><td>{v['anomalous']:,}</td>"
+                       f"<td>{v['flagged']:,} ({v['flagged'] / v['rows']:.1%})</td>"
+                       f"<td>{'' if v['roc_auc_against_normal'] is None else format(v['roc_auc_against_normal'], '.3f')}</td></tr>"
+                       for v in result["by"]["values"])
+        by = (f"<h2>By {html.escape(result['by']['column'])}</h2><table class=by><tr><th>value</th><th>rows</th><th>anomalous</th>"
+              f"<th>flagged</th><th>ROC-AUC against the normal rows</th></tr>{body}</table>")
     rows = ""
     if scored is not None and len(scored):
         # The rows picked before the label is put beside them: a column added to a wide table (a block per column)
@@ -379,6 +438,7 @@ figure{{display:inline-block;vertical-align:top;margin:0 1em 1em 0}}img{{height:
 <tr><th>anomalous</th><td>{c['true_positive']:,}</td><td>{c['false_negative']:,}</td></tr>
 <tr><th>normal</th><td>{c['false_positive']:,}</td><td>{c['true_negative']:,}</td></tr></table>
 {hosts}
+{by}
 <h2>Plots</h2>{plots}
 {rows}
 </body></html>

@@ -280,6 +280,27 @@ def print_evaluation(con, result: dict) -> None:
         for name, h in result["hosts"].items():
             ht.add_row(name, f"{h['named']:,}", f"{h['named_anomalous']:,}", f"{h['anomalous_hosts']:,}", f"{h['hosts']:,}")
         con.print(ht)
+    if result.get("by"):
+        con.print(breakdown_table(result["by"]))
+
+
+BY_SHOWN = 30  # the values of a --by column a console shows (--json lists each)
+
+
+def breakdown_table(by: dict):
+    from rich.table import Table
+
+    t = Table(title=f"by {by['column']}", title_justify="left",
+              caption="ROC-AUC: how the value's anomalous rows rank against every row labelled normal", caption_justify="left")
+    t.add_column("value", overflow="fold")
+    for col in ("rows", "anomalous", "flagged", "ROC-AUC"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for v in by["values"][:BY_SHOWN]:
+        auc = "" if v["roc_auc_against_normal"] is None else f"{v['roc_auc_against_normal']:.3f}"
+        t.add_row(v["value"], f"{v['rows']:,}", f"{v['anomalous']:,}", f"{v['flagged']:,} ({v['flagged'] / v['rows']:.1%})", auc)
+    if len(by["values"]) > BY_SHOWN:
+        t.caption += f"; {len(by['values']) - BY_SHOWN:,} more values, fewer rows each (--json lists each)"
+    return t
 
 
 # ---- info --------------------------------------------------------------------------------------------
