@@ -26,7 +26,7 @@ def highest_scoring_row(detector, chunks) -> tuple[int, object, int]:
     best, best_row, picked, seen = -np.inf, 0, None, 0
     for chunk in chunks:
         if len(chunk):
-            scores = detector.score_frame(chunk)["anomaly_score"].to_numpy()
+            scores = detector.anomaly_score(chunk)  # the score alone: p-values and top features are for the one row picked
             i = int(np.argmax(scores))
             if scores[i] > best:
                 best, best_row, picked = scores[i], seen + i, chunk.iloc[[i]]
