@@ -12,7 +12,7 @@ import pandas as pd
 from .drift import DriftCheck
 from .encode import MISSING
 from .errors import ConfigError, InputError
-from .io import atomic_write_bytes
+from .io import atomic_write_bytes, check_output_folder
 from .schema import SCORE_COLUMNS
 
 # A label column with more distinct values than this is not read for unused_labels (ids, free text).
@@ -292,8 +292,8 @@ def report_page_only(target: Path) -> bool:
     """Whether --report names the page itself (a path ending in .html that is no folder), not a folder for
     the report's files; such a page's folder must be there, as --out's must (checked before the scoring)."""
     page = target.suffix.lower() in PAGE_SUFFIXES and not target.is_dir()
-    if page and not target.parent.exists():
-        raise InputError(f"output folder '{target.parent}' does not exist; create it first")
+    if page:
+        check_output_folder(target)
     return page
 
 

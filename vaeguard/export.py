@@ -21,7 +21,7 @@ from torch import nn
 
 from . import __version__
 from .errors import ConfigError, InputError
-from .io import atomic_write_bytes
+from .io import atomic_write_bytes, check_output_folder
 from .scoring import fixed_terms, score_encoded
 
 if TYPE_CHECKING:
@@ -91,8 +91,7 @@ def export_onnx(guard: "Detector", path: str | Path, check_rows: int = 512, seed
     onnx, ort = _require_onnx()
     guard._check_fitted()
     target = Path(path)
-    if not target.parent.exists():
-        raise InputError(f"output folder '{target.parent}' does not exist; create it first")
+    check_output_folder(target)
     if target.is_dir():
         raise InputError(f"--onnx '{target}' is a folder; give a file name such as model.onnx")
     graph = ScoreGraph(guard).eval()

@@ -237,8 +237,7 @@ class AtomicTableWriter:
         self._stream = is_stream(self.path)
         # A link to a file is followed: the file it points to is replaced, and the link stays.
         target = Path(self.path if self._stream else os.path.realpath(self.path))
-        if not target.parent.exists():
-            raise InputError(f"output folder '{Path(self.path).parent}' does not exist; create it first")
+        check_output_folder(target, self.path)
         if target.is_dir():
             raise InputError(f"--out '{self.path}' is a folder; give a file name such as scored.csv")
         self._target = str(target)
@@ -636,6 +635,13 @@ def _csv_header(names: list[str], delimiter: str) -> bytes:
     from .csvread import csv_line
 
     return csv_line(names, delimiter).encode("utf-8")  # a name quoted only where it needs it, as pyarrow quotes the body
+
+
+def check_output_folder(target: Path, named: str | Path | None = None) -> None:
+    """An output's folder must be there already: one line that says so (`named`: the path as the user gave
+    it, where `target` is where it leads), not the OS's error about a temporary file in it."""
+    if not target.parent.exists():
+        raise InputError(f"output folder '{Path(named if named is not None else target).parent}' does not exist; create it first")
 
 
 def temp_file_beside(target: Path) -> tuple[int, str]:

@@ -342,15 +342,24 @@ def sparkline(values: list[float]) -> str:
 
 
 def plot_history(hist: list[dict], path: Path) -> None:
-    from .errors import ConfigError, InputError
+    import io
+
+    from .errors import ConfigError
+    from .io import atomic_write_bytes, check_output_folder
 
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.backend_bases import FigureCanvasBase
     except ImportError:
         raise ConfigError("--plot needs matplotlib: pip install 'vaeguard[report]'") from None
+    # In the format the path's suffix names (a PNG without one), written whole or not at all.
+    kind = path.suffix[1:].lower() or "png"
+    check_output_folder(path)
+    if kind not in FigureCanvasBase.get_supported_filetypes():
+        raise ConfigError(f"--plot '{path}': matplotlib cannot write .{kind} files; end the path with .png, .svg or .pdf")
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot([h["epoch"] for h in hist], [h["train_loss"] for h in hist], label="train")
     ax.plot([h["epoch"] for h in hist], [h["val_loss"] for h in hist], label="validation")
@@ -358,18 +367,6 @@ def plot_history(hist: list[dict], path: Path) -> None:
     ax.set_ylabel("loss (negative ELBO per row)")
     ax.legend()
     fig.tight_layout()
-    # In the format the path's suffix names (a PNG without one), written whole or not at all.
-    kind = path.suffix[1:].lower() or "png"
-    if not path.parent.exists():
-        plt.close(fig)
-        raise InputError(f"output folder '{path.parent}' does not exist; create it first")
-    if kind not in fig.canvas.get_supported_filetypes():
-        plt.close(fig)
-        raise ConfigError(f"--plot '{path}': matplotlib cannot write .{kind} files; end the path with .png, .svg or .pdf")
-    import io
-
-    from .io import atomic_write_bytes
-
     out = io.BytesIO()
     fig.savefig(out, format=kind, dpi=110)
     plt.close(fig)
