@@ -20,7 +20,7 @@ from vaeguard.sources import open_source, read_table
 
 from .conftest import ROOT, SHARED, invoke, make_flows
 from .logdata import (
-    FIELDS, TYPES, assert_scored_as_home, attack_rows, conn_rows, eve_text, fit_log, gcp_flow_log, nfdump_csv, vpc_flow_log,
+    FIELDS, TYPES, assert_scored_as_home, attack_rows, conn_rows, dns_log, eve_text, fit_log, gcp_flow_log, nfdump_csv, vpc_flow_log,
     windows_firewall_log, zeek_json_text, zeek_text,
 )
 
@@ -119,6 +119,24 @@ def test_logs_joined_across_a_change_of_fields(tmp_path, runner, monkeypatch):
                      for ln in zeek_text([]).splitlines()) + "\n1.0\tC1\texample.com\t1\t(empty)\n"
     res = invoke(runner, "score", "-", "--model", model, "--out", tmp_path / "x.csv", input=zeek_text(conn_rows(5)) + dns)
     assert res.exit_code == 2 and "different kinds" in res.stderr
+
+
+def test_a_sensors_log_folder_of_several_kinds_names_them_and_the_glob_for_one(tmp_path, runner):
+    # Zeek's log folder for a day holds every kind side by side; the conn logs alone are a flow table.
+    day = tmp_path / "2026-12-06"
+    day.mkdir()
+    dns = dns_log(50)[0]
+    for hour in ("00", "01"):
+        (day / f"conn.{hour}:00:00-{hour}:59:59.log.gz").write_bytes(gzip.compress(zeek_text(conn_rows(40, seed=int(hour))).encode()))
+        (day / f"dns.{hour}:00:00-{hour}:59:59.log").write_text(dns)
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", day, "--model", model, "--epochs", "1")
+    assert res.exit_code == 2 and not model.exists()
+    assert "Zeek logs of different kinds: conn (2 files), dns (2 files)" in res.stderr
+    assert f"'{day / 'conn'}.*' for the conn logs" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    res = invoke(runner, "fit", str(day / "conn.*"), "--model", model, "--epochs", "1", "--quiet")
+    assert res.exit_code == 0, res.output
+    assert invoke(runner, "info", model, "--json").exit_code == 0
 
 
 def test_iot23_labelled_conn_log_splits_its_space_joined_fields(tmp_path, runner):

@@ -500,12 +500,39 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
             # Parquet names its columns: the same names in another order (one writer's parts against
             # another's) read in the first file's order. Other names are another table.
             _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
+    if first.format == "zeek":
+        _one_zeek_kind(sources)
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
     table = replace(first, parts=sources, extra_fields=set(), by_part=by_part, lines_above_header=sum(s.lines_above_header for s in sources))
     if first.format == "parquet":
         table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
         table.hints = parquet_hints(table.arrow_schema)
     return table
+
+
+def _one_zeek_kind(sources: list[Source]) -> None:
+    """Stop where the files are Zeek logs of several kinds: a sensor's log folder holds its conn, dns, http...
+    logs side by side. Each kind is named with its files, and with the glob that takes one kind's files where
+    they are named as Zeek names them (conn.00:00:00-01:00:00.log.gz). The rule for another kind is the
+    reader's for a stream that changes logs part way: under half of the first log's fields."""
+    first = set(sources[0].zeek.fields)
+    if all(2 * len(set(s.zeek.fields) & first) >= len(first) for s in sources[1:]):
+        return
+    kinds: dict[str, list[str]] = {}
+    for s in sources:
+        kinds.setdefault(s.zeek.path or f"#fields {', '.join(s.zeek.fields[:3])}, ...", []).append(str(s.path))
+    listed = ", ".join(f"{kind} ({len(files):,} file{'s' if len(files) > 1 else ''})" for kind, files in kinds.items())
+    kind = "conn" if "conn" in kinds else next(iter(kinds))  # a flow detector's log, where the folder has one
+    files = kinds[kind]
+    folders = {str(Path(f).parent) for f in files}
+    if any(isinstance(s.path, Member) for s in sources):  # no glob reaches inside an archive
+        hint = f"unpack the archive and give one kind's files, e.g. its {kind} logs"
+    elif len(folders) == 1 and all(Path(f).name.startswith(f"{kind}.") for f in files):
+        hint = f"give one kind's files, e.g. '{Path(folders.pop()) / kind}.*' for the {kind} logs (quoted, as one argument)"
+    else:
+        hint = f"give one kind's files, e.g. {quoted_names(files, 3)}"
+    raise InputError(f"'{sources[0].path}' and {len(sources) - 1:,} other file{'s' if len(sources) > 2 else ''} are Zeek logs of "
+                     f"different kinds: {listed}; {hint}")
 
 
 def _unified(schemas: list, files: list[str]):
