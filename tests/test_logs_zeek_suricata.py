@@ -137,6 +137,16 @@ def test_a_sensors_log_folder_of_several_kinds_names_them_and_the_glob_for_one(t
     res = invoke(runner, "fit", str(day / "conn.*"), "--model", model, "--epochs", "1", "--quiet")
     assert res.exit_code == 0, res.output
     assert invoke(runner, "info", model, "--json").exit_code == 0
+    # Zeek writing JSON: the reader would have taken the union of both logs' fields, one table of both kinds.
+    as_json = tmp_path / "json"
+    as_json.mkdir()
+    (as_json / "conn.log").write_text(zeek_json_text(conn_rows(40)))
+    names = next(line for line in dns.splitlines() if line.startswith("#fields")).split("\t")[1:]
+    (as_json / "dns.log").write_text("".join(json.dumps({k: v for k, v in zip(names, line.split("\t")) if v != "-"}) + "\n"
+                                             for line in dns.splitlines() if not line.startswith("#")))
+    res = invoke(runner, "score", as_json, "--model", model, "--out", tmp_path / "o.csv")
+    assert res.exit_code == 2 and "JSON lines of different kinds: conn (1 file), dns (1 file)" in res.stderr
+    assert f"'{as_json / 'conn'}.*'" in res.stderr and not (tmp_path / "o.csv").exists()
 
 
 def test_iot23_labelled_conn_log_splits_its_space_joined_fields(tmp_path, runner):

@@ -500,8 +500,7 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
             # Parquet names its columns: the same names in another order (one writer's parts against
             # another's) read in the first file's order. Other names are another table.
             _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
-    if first.format == "zeek":
-        _one_zeek_kind(sources)
+    _one_kind(sources)
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
     table = replace(first, parts=sources, extra_fields=set(), by_part=by_part, lines_above_header=sum(s.lines_above_header for s in sources))
     if first.format == "parquet":
@@ -510,20 +509,43 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
     return table
 
 
-def _one_zeek_kind(sources: list[Source]) -> None:
-    """Stop where the files are Zeek logs of several kinds: a sensor's log folder holds its conn, dns, http...
-    logs side by side. Each kind is named with its files, and with the glob that takes one kind's files where
-    they are named as Zeek names them (conn.00:00:00-01:00:00.log.gz). The rule for another kind is the
-    reader's for a stream that changes logs part way: under half of the first log's fields."""
-    first = set(sources[0].zeek.fields)
-    if all(2 * len(set(s.zeek.fields) & first) >= len(first) for s in sources[1:]):
+def _one_kind(sources: list[Source]) -> None:
+    """Stop where the files are logs of several kinds: a sensor's log folder holds its conn, dns, http... logs
+    side by side, in Zeek's TSV or as JSON lines (where the reader would take the union of their fields, one
+    table of every kind). Each kind is named with its files, and with the glob that takes one kind's files
+    where they are named as Zeek names them (conn.00:00:00-01:00:00.log.gz). A file is of another kind where
+    it shares under half of the fields of the kind's first file: the reader's rule for a Zeek stream that
+    changes logs part way."""
+    if sources[0].format == "zeek":
+        fields = [set(s.zeek.fields) for s in sources]
+    elif sources[0].format == "json" and not (sources[0].log_lines or sources[0].azure or sources[0].json_array):
+        fields = [_json_keys(s) for s in sources]
+        if any("event_type" in f for f in fields):  # Suricata's eve.json: its event types are picked as it is read
+            return
+    else:
         return
-    kinds: dict[str, list[str]] = {}
-    for s in sources:
-        kinds.setdefault(s.zeek.path or f"#fields {', '.join(s.zeek.fields[:3])}, ...", []).append(str(s.path))
-    listed = ", ".join(f"{kind} ({len(files):,} file{'s' if len(files) > 1 else ''})" for kind, files in kinds.items())
-    kind = "conn" if "conn" in kinds else next(iter(kinds))  # a flow detector's log, where the folder has one
-    files = kinds[kind]
+    kinds: list[tuple[set[str], list[Source]]] = []
+    for source, own in zip(sources, fields):
+        kind = next((k for k in kinds if 2 * len(own & k[0]) >= len(k[0])), None)
+        if kind is None:
+            kinds.append((own, [source]))
+        else:
+            kind[1].append(source)
+    if len(kinds) == 1:
+        return
+
+    def name_of(s: Source) -> str:
+        return (s.zeek.path if s.zeek is not None else "") or Path(str(s.path)).name.split(".")[0]
+
+    named: dict[str, list[str]] = {}
+    for own, members in kinds:
+        label = name_of(members[0])
+        if label in named or any(name_of(m) != label for m in members):
+            label = f"records with {', '.join(sorted(own)[:3])}..."
+        named[label] = [str(m.path) for m in members]
+    listed = ", ".join(f"{kind} ({len(files):,} file{'s' if len(files) > 1 else ''})" for kind, files in named.items())
+    kind = "conn" if "conn" in named else next(iter(named))  # a flow detector's log, where the folder has one
+    files = named[kind]
     folders = {str(Path(f).parent) for f in files}
     if any(isinstance(s.path, Member) for s in sources):  # no glob reaches inside an archive
         hint = f"unpack the archive and give one kind's files, e.g. its {kind} logs"
@@ -531,8 +553,19 @@ def _one_zeek_kind(sources: list[Source]) -> None:
         hint = f"give one kind's files, e.g. '{Path(folders.pop()) / kind}.*' for the {kind} logs (quoted, as one argument)"
     else:
         hint = f"give one kind's files, e.g. {quoted_names(files, 3)}"
-    raise InputError(f"'{sources[0].path}' and {len(sources) - 1:,} other file{'s' if len(sources) > 2 else ''} are Zeek logs of "
+    what = "Zeek logs" if sources[0].format == "zeek" else "JSON lines"
+    raise InputError(f"'{sources[0].path}' and {len(sources) - 1:,} other file{'s' if len(sources) > 2 else ''} are {what} of "
                      f"different kinds: {listed}; {hint}")
+
+
+def _json_keys(source: Source) -> set[str]:
+    """The fields of a JSON lines file's first records; none where it cannot be read twice (a pipe)."""
+    from .logs.jsonlines import head_keys
+
+    if source.path == STDIO or _read_once(source.path):
+        return set()
+    with source.binary() as f:
+        return head_keys(f.read(1 << 16).decode("utf-8", "replace"))
 
 
 def _unified(schemas: list, files: list[str]):

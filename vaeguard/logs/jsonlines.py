@@ -98,6 +98,19 @@ def json_hints(text: str) -> dict[str, str]:
     return hints
 
 
+def head_keys(text: str) -> set[str]:
+    """The fields of the first 50 records of JSON lines, nested keys joined with dots, as `json_hints` reads them."""
+    keys: set[str] = set()
+    for line in text.splitlines()[:50]:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # a line cut at the block's end, or not a record
+            continue
+        if isinstance(record, dict):
+            keys |= set(_flatten(record))
+    return keys
+
+
 def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | None = None) -> dict:
     """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values or of records
     (arrays of arrays, joined as JSON text, hold commas of their own)."""
