@@ -121,6 +121,38 @@ def test_logs_joined_across_a_change_of_fields(tmp_path, runner, monkeypatch):
     assert res.exit_code == 2 and "different kinds" in res.stderr
 
 
+def test_a_zeek_json_stream_of_several_logs_reads_its_conn_records(tmp_path, runner):
+    # Zeek's JSON streams (json-streaming-logs, a Kafka topic, an export of every log) name each record's log in _path.
+    conn = [json.dumps({"_path": "conn", "_write_ts": "2026-12-06T10:00:00.000000Z", **json.loads(line)})
+            for line in zeek_json_text(conn_rows(300)).splitlines()]
+    dns_text = dns_log(150)[0]
+    names = next(line for line in dns_text.splitlines() if line.startswith("#fields")).split("\t")[1:]
+    dns = [json.dumps({"_path": "dns", **{k: v for k, v in zip(names, line.split("\t")) if v != "-"}})
+           for line in dns_text.splitlines() if not line.startswith("#")]
+    mixed = tmp_path / "zeek.json"
+    mixed.write_text("".join(c + "\n" + (dns[i // 2] + "\n" if i % 2 == 0 else "") for i, c in enumerate(conn)))
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", mixed, "--model", model, "--epochs", "1")
+    assert res.exit_code == 0, res.output
+    assert "150 records of other Zeek logs left out (dns 150)" in res.stderr
+    roles = {c["name"]: c["role"] for c in json.loads(invoke(runner, "info", model, "--json").stdout)["columns"]}
+    assert "query" not in roles and roles["conn_state"] != "ignored"
+    out = tmp_path / "o.csv"
+    res = invoke(runner, "score", mixed, "--model", model, "--out", out, "--quiet")
+    assert res.exit_code == 0 and len(pd.read_csv(out)) == 300 and set(pd.read_csv(out)["_path"]) == {"conn"}
+    # --events dns: the dns records are the rows, and the model keeps that for the next stream.
+    res = invoke(runner, "fit", mixed, "--model", tmp_path / "d", "--events", "dns", "--epochs", "1", "--quiet")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "score", mixed, "--model", tmp_path / "d", "--out", out, "--quiet")
+    assert res.exit_code == 0 and len(pd.read_csv(out)) == 150 and "query" in pd.read_csv(out)
+    # A stream of one log other than conn (json-streaming-logs writes a file per log) is read as it is.
+    only_dns = tmp_path / "dns.json"
+    only_dns.write_text("\n".join(dns) + "\n")
+    res = invoke(runner, "fit", only_dns, "--model", tmp_path / "o", "--epochs", "1", "--json")
+    assert res.exit_code == 0, res.output
+    assert "Zeek's dns records" in json.loads(res.stdout)["read_as"]
+
+
 def test_a_sensors_log_folder_of_several_kinds_names_them_and_the_glob_for_one(tmp_path, runner):
     # Zeek's log folder for a day holds every kind side by side; the conn logs alone are a flow table.
     day = tmp_path / "2026-12-06"

@@ -270,7 +270,8 @@ EncodingOpt = Annotated[
 EventsOpt = Annotated[
     Optional[str],
     typer.Option("--events", help="Suricata eve.json event types to read as the rows, comma separated: dns, tls, http, ... "
-                 "(their nested fields as columns: dns.rrname, tls.sni). Default: the flow events (fit), or the types the "
+                 "(their nested fields as columns: dns.rrname, tls.sni); in a Zeek JSON stream of several logs, the logs "
+                 "named in _path (dns, http). Default: the flow events, Zeek's conn records (fit), or the types the "
                  "model was fitted on.", show_default=False),
 ]
 StrictOpt = Annotated[

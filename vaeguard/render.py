@@ -317,7 +317,8 @@ def print_info(con, m: dict, detector) -> None:
     if detector.given_names_:
         t.add_row("header", f"none in the table: {len(detector.given_names_)} names from --names, used again for files without one")
     if detector.events_:
-        t.add_row("events", f"Suricata's {', '.join(detector.events_)} events (--events), read again from the next eve.json")
+        t.add_row("events", f"{', '.join(detector.events_)} records (--events: Suricata's event types, Zeek's logs in _path), "
+                            "read again from the next JSON log")
     if detector.calibration_history_:
         t.add_row("earlier thresholds", ", ".join(f"{h['threshold']:.4f}" for h in detector.calibration_history_))
     if getattr(detector, "host_baselines_", None):

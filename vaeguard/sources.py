@@ -92,6 +92,7 @@ class Source:
     # The Suricata event types read as rows (--events dns); () reads the flows (logs.jsonlines.FLOW_EVENTS).
     events: tuple[str, ...] = ()
     netflow_events: int = 0  # Suricata netflow records left out because the log's flow records hold the same connections
+    zeek_logs: list[str] = field(default_factory=list)  # the logs a Zeek JSON stream's first records name in _path, most common first
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
@@ -182,7 +183,9 @@ class Source:
             how = LOG_LINES_WORDS.get(self.log_lines, how)
             if self.names_from_model:
                 how += ", no header line: named as at fit (--names)"
-        if self.events:
+        if self.events and self.zeek_logs:
+            how += f", Zeek's {', '.join(self.events)} records (_path; --events picks others)"
+        elif self.events:
             how += f", Suricata's {', '.join(self.events)} events (--events)"
         if self.encoding:
             how += f", {self.encoding} text"
@@ -268,6 +271,9 @@ class Source:
         if self.other_events:
             if self.log_lines == "dnsquery":  # dnsmasq's forwarded and reply lines for each query: no event of another kind
                 parts.append(f"{self.other_events:,} line{'s' if self.other_events != 1 else ''} other than queries left out")
+            elif self.zeek_logs:  # a Zeek JSON stream of several logs: which ones, as _path names them
+                logs = ", ".join(f"{k} {n:,}" for k, n in sorted(self.other_kinds.items(), key=lambda kv: -kv[1])[:5])
+                parts.append(f"{self.other_events:,} record{'s' if self.other_events != 1 else ''} of other Zeek logs left out ({logs})")
             else:
                 kind = f"other than {', '.join(self.events)}" if self.events else "non-flow"
                 parts.append(f"{self.other_events:,} {kind} event{'s' if self.other_events != 1 else ''} left out")
@@ -477,6 +483,10 @@ def _with_events(source: Source, events: list[str] | None, model_events: Callabl
                          f"{describe_format(source)}: leave out --events")
     if events is None and model_events is not None and eve_like:
         events = model_events()
+    if events is None and source.zeek_logs and "conn" not in source.zeek_logs:
+        # A Zeek JSON stream without conn records (json-streaming-logs' dns file): its most common log is the
+        # rows, as it was before the stream's other logs were left out; the model keeps it for the next stream.
+        events = source.zeek_logs[:1]
     source.events = tuple(events or ())
     return source
 
@@ -875,13 +885,14 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
         source.hints = dict(zip(source.zeek.fields, source.zeek.types))
     elif kind == "json":
         from .logs.cloud import AZURE_TYPES, is_azure_flow_log
-        from .logs.jsonlines import json_hints
+        from .logs.jsonlines import json_hints, zeek_logs_in
 
         source.json_array = text.lstrip().startswith("[")
         if source.json_array and text.lstrip()[1:].lstrip().startswith("]"):
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.azure = not source.json_array and is_azure_flow_log(text)
         source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
+        source.zeek_logs = [] if source.azure or source.json_array else zeek_logs_in(text)
     elif records:
         pass  # the records' names type themselves (logs.recognise.table_hints), as a CSV header's do
     else:

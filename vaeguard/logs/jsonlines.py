@@ -40,7 +40,11 @@ EVE_FLOW_TYPES = {
 # outputs on, Suricata writes a connection three times: a flow event holding both directions, and a netflow
 # event per direction. The reader then keeps the flow events (see json_chunks). pmacct's JSON (a NetFlow,
 # IPFIX and sFlow collector) names its flow records "purge", between "purge_init" and "purge_close" markers.
-FLOW_EVENTS = ("flow", "netflow", "purge")
+# Zeek's JSON streams (the json-streaming-logs package, a Kafka topic, an export of every log) name each
+# record's log in `_path`: its conn records are the flows, its dns, http, files... records other kinds.
+FLOW_EVENTS = ("flow", "netflow", "purge", "conn")
+# The keys that name a record's kind: Suricata's event type, Zeek's log.
+KIND_KEYS = ("event_type", "_path")
 
 
 # nProbe writes its JSON keyed by the IPFIX / NetFlow v9 information element numbers unless told to write
@@ -267,17 +271,30 @@ OTHER_EVENTS = {
 
 
 # The event type of an eve.json line, found without parsing it (the first "event_type" key: Suricata
-# writes it before any nested object).
-_EVENT = re.compile(rb'"event_type"\s*:\s*"([^"\\]*)"')
+# writes it before any nested object; Zeek writes "_path" first).
+_EVENT = re.compile(rb'"(?:event_type|_path)"\s*:\s*"([^"\\]*)"')
 
 
 def _event(line: bytes) -> str | None:
-    """The event type of a whole eve.json line; None for other lines (a cut line is left to the parser,
-    which counts it)."""
-    if b'"event_type"' not in line or not line.endswith(b"}"):
+    """The event type (or Zeek log) of a whole JSON line; None for other lines (a cut line is left to the
+    parser, which counts it)."""
+    if (b'"event_type"' not in line and b'"_path"' not in line) or not line.endswith(b"}"):
         return None
     event = _EVENT.search(line)
     return None if event is None else event.group(1).decode("utf-8", "replace")
+
+
+def zeek_logs_in(text: str) -> list[str]:
+    """The Zeek logs the first records of JSON lines name in `_path` (a stream of several logs), most common first."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines()[:200]:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("_path"), str) and "event_type" not in record:
+            counts[record["_path"]] = counts.get(record["_path"], 0) + 1
+    return sorted(counts, key=lambda k: -counts[k])
 
 
 def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS) -> list[dict]:
@@ -287,7 +304,7 @@ def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not a record")
-            event = obj.get("event_type")
+            event = obj.get("event_type", obj.get("_path"))
             if event is not None and event not in kept:
                 source.left_out(event)
                 continue
@@ -347,7 +364,7 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
                 return None
         elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
             return None  # a nested date or time, say: Python keeps it as written
-        if field.name == "event_type" and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
+        if field.name in KIND_KEYS and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
             return None  # an event the line filter missed: Python's reading counts it
         cols.append(col)
         names.append(field.name)
