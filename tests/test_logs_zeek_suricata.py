@@ -1037,7 +1037,9 @@ def test_another_sensor_writing_the_same_traffic_is_quiet(tmp_path, runner):
 
     def zeek_json_from(rows, sensor):
         recs = [json.loads(line) for line in zeek_json_text(rows).splitlines()]
-        return "".join(json.dumps({"_path": "conn", "_system_name": sensor, "_write_ts": "2019-01-10T20:06:30.753992Z", **r}) + "\n"
+        # Corelight's Smart PCAP: a link to each flow's packets on the sensor that kept them, and the rule that did.
+        return "".join(json.dumps({"_path": "conn", "_system_name": sensor, "_write_ts": "2019-01-10T20:06:30.753992Z", **r,
+                                   "spcap.url": f"https://{sensor}.corp/spcap/{r['uid']}.pcap", "spcap.rule": 3}) + "\n"
                        for r in recs)
 
     cases = {
@@ -1052,7 +1054,7 @@ def test_another_sensor_writing_the_same_traffic_is_quiet(tmp_path, runner):
         model, out = tmp_path / f"m-{name}", tmp_path / f"{name}.csv"
         assert invoke(runner, "fit", train, "--model", model, "-q").exit_code == 0
         schema = {c["name"]: c for c in json.loads((model / "manifest.json").read_text())["schema"]}
-        sensor_fields = ["host", "in_iface", "capture_file", "flow.reason"] if name == "eve" else ["_path", "_system_name"]
+        sensor_fields = ["host", "in_iface", "capture_file", "flow.reason"] if name == "eve" else ["_path", "_system_name", "spcap.url", "spcap.rule"]
         for field in sensor_fields:
             assert schema[field]["role"] == "ignored" and "sensor" in schema[field]["reason"], (name, schema[field])
         res = invoke(runner, "score", other, "--model", model, "--out", out, "--json")

@@ -748,6 +748,9 @@ _DOCUMENT_FIELDS = {"_index", "_id", "_type", "_score", "_version", "_routing", 
                     "_path", "_system_name", "_node", "_node_name", "_write_ts"}
 # ECS's related.* fields gather the record's addresses, users and hashes for search: copies, not the traffic.
 _COPY_PREFIXES = ("related.",)
+# Corelight's Smart PCAP fields in a conn log: the link to the flow's packets (a new URL for every flow) and
+# the rule that chose to keep them: what the sensor did with the flow.
+_CAPTURE_PREFIXES = ("spcap.",)
 # ECS enrichment of an address: where it sits (source.geo.country_iso_code, destination.as.number,
 # destination.as.organization.name). Another network's peers sit elsewhere, as their addresses differ.
 _ENRICHMENT_PARTS = {"geo", "as"}
@@ -827,6 +830,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if name in _DOCUMENT_FIELDS:
         return ColumnSpec(name, IGNORED, "the store's bookkeeping (Elasticsearch's index, named by day, and document id; a "
                                          "shipper's log and sensor name), not the traffic")
+    if name.startswith(_CAPTURE_PREFIXES):
+        return ColumnSpec(name, IGNORED, "the sensor's capture of the flow's packets (Corelight's Smart PCAP: its link, the rule "
+                                         "that kept it), not the traffic")
     if name.startswith(_COPY_PREFIXES):
         return ColumnSpec(name, IGNORED, "ECS related.*: the record's addresses, users or hashes gathered for search, "
                                          "copies of other fields")
