@@ -151,6 +151,15 @@ def test_a_zeek_json_stream_of_several_logs_reads_its_conn_records(tmp_path, run
     res = invoke(runner, "fit", only_dns, "--model", tmp_path / "o", "--epochs", "1", "--json")
     assert res.exit_code == 0, res.output
     assert "Zeek's dns records" in json.loads(res.stdout)["read_as"]
+    # A model of the conn records does not take another log for them.
+    res = invoke(runner, "score", only_dns, "--model", model, "--out", out)
+    assert res.exit_code == 2 and "150 records of other kinds (dns 150)" in res.stderr and "--events dns" in res.stderr
+    # Another tool's _path (a URL's path) names no Zeek log: every record is a row.
+    api = tmp_path / "api.json"
+    api.write_text("".join(json.dumps({"ts": 1.7e9 + i, "_path": ["/login", "/api/v1/users"][i % 2], "bytes": 100 + (i * 37) % 91, "status": [200, 404][i % 3 == 0]}) + "\n"
+                           for i in range(200)))
+    res = invoke(runner, "fit", api, "--model", tmp_path / "api", "--epochs", "1", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows_read"] == 200, res.output
 
 
 def test_a_sensors_log_folder_of_several_kinds_names_them_and_the_glob_for_one(tmp_path, runner):

@@ -93,6 +93,7 @@ class Source:
     events: tuple[str, ...] = ()
     netflow_events: int = 0  # Suricata netflow records left out because the log's flow records hold the same connections
     zeek_logs: list[str] = field(default_factory=list)  # the logs a Zeek JSON stream's first records name in _path, most common first
+    head_fields: set[str] = field(default_factory=set)  # the fields of a JSON lines file's first records (nested keys joined with '.')
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
     parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
@@ -483,10 +484,12 @@ def _with_events(source: Source, events: list[str] | None, model_events: Callabl
                          f"{describe_format(source)}: leave out --events")
     if events is None and model_events is not None and eve_like:
         events = model_events()
-    if events is None and source.zeek_logs and "conn" not in source.zeek_logs:
-        # A Zeek JSON stream without conn records (json-streaming-logs' dns file): its most common log is the
-        # rows, as it was before the stream's other logs were left out; the model keeps it for the next stream.
-        events = source.zeek_logs[:1]
+    if events is None and model_events is None and source.zeek_logs[:1] != ["conn"] and len(source.zeek_logs) == 1:
+        # A Zeek JSON stream of one log other than conn (json-streaming-logs' dns file), at fit: its records are
+        # the rows, as they were before a stream's other logs were left out, and the model keeps the log for the
+        # next stream. Several logs and no conn among the first records: the conn records, which Zeek writes
+        # when a connection ends, after its dns and ssl records, may come later.
+        events = source.zeek_logs
     source.events = tuple(events or ())
     return source
 
@@ -529,7 +532,7 @@ def _one_kind(sources: list[Source]) -> None:
     if sources[0].format == "zeek":
         fields = [set(s.zeek.fields) for s in sources]
     elif sources[0].format == "json" and not (sources[0].log_lines or sources[0].azure or sources[0].json_array):
-        fields = [_json_keys(s) for s in sources]
+        fields = [s.head_fields for s in sources]
         if any("event_type" in f for f in fields):  # Suricata's eve.json: its event types are picked as it is read
             return
     else:
@@ -566,16 +569,6 @@ def _one_kind(sources: list[Source]) -> None:
     what = "Zeek logs" if sources[0].format == "zeek" else "JSON lines"
     raise InputError(f"'{sources[0].path}' and {len(sources) - 1:,} other file{'s' if len(sources) > 2 else ''} are {what} of "
                      f"different kinds: {listed}; {hint}")
-
-
-def _json_keys(source: Source) -> set[str]:
-    """The fields of a JSON lines file's first records; none where it cannot be read twice (a pipe)."""
-    from .logs.jsonlines import head_keys
-
-    if source.path == STDIO or _read_once(source.path):
-        return set()
-    with source.binary() as f:
-        return head_keys(f.read(1 << 16).decode("utf-8", "replace"))
 
 
 def _unified(schemas: list, files: list[str]):
@@ -885,14 +878,15 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
         source.hints = dict(zip(source.zeek.fields, source.zeek.types))
     elif kind == "json":
         from .logs.cloud import AZURE_TYPES, is_azure_flow_log
-        from .logs.jsonlines import json_hints, zeek_logs_in
+        from .logs.jsonlines import head_keys, json_hints, zeek_logs_in
 
         source.json_array = text.lstrip().startswith("[")
         if source.json_array and text.lstrip()[1:].lstrip().startswith("]"):
             raise InputError(f"'{name}' is empty: its JSON array holds no records")
         source.azure = not source.json_array and is_azure_flow_log(text)
         source.hints = dict(AZURE_TYPES) if source.azure else json_hints(json_array_head(text) if source.json_array else text)
-        source.zeek_logs = [] if source.azure or source.json_array else zeek_logs_in(text)
+        if not (source.azure or source.json_array):
+            source.zeek_logs, source.head_fields = zeek_logs_in(text), head_keys(text)
     elif records:
         pass  # the records' names type themselves (logs.recognise.table_hints), as a CSV header's do
     else:

@@ -43,8 +43,6 @@ EVE_FLOW_TYPES = {
 # Zeek's JSON streams (the json-streaming-logs package, a Kafka topic, an export of every log) name each
 # record's log in `_path`: its conn records are the flows, its dns, http, files... records other kinds.
 FLOW_EVENTS = ("flow", "netflow", "purge", "conn")
-# The keys that name a record's kind: Suricata's event type, Zeek's log.
-KIND_KEYS = ("event_type", "_path")
 
 
 # nProbe writes its JSON keyed by the IPFIX / NetFlow v9 information element numbers unless told to write
@@ -183,12 +181,13 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
     lines: list[bytes] = []
     yielded = False
     kept = source.events or FLOW_EVENTS
+    key = kind_key(source)
 
     def frame(lines: list[bytes]) -> pd.DataFrame:
         nonlocal fixed
-        table = _arrow_lines(lines, kept)
+        table = _arrow_lines(lines, kept, key)
         if table is None:
-            records = _records(lines, source, kept)
+            records = _records(lines, source, kept, key)
             if not (fixed and text):
                 for r in records:
                     known.update(dict.fromkeys(r))
@@ -204,7 +203,7 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
             line = line.strip()
             if not line:
                 continue
-            event = _event(line)
+            event = _event(line, key)
             if event is not None:
                 if event not in kept:
                     source.left_out(event)
@@ -232,12 +231,13 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
         if source.events:
             raise InputError(f"'{source.name}' holds no {' or '.join(source.events)} events, only {n:,} of other types ({counted}); "
                              f"name those to read with --events, such as --events {kinds[0][0]}")
-        hint = OTHER_EVENTS.get(source.log_lines, OTHER_EVENTS[""])
+        hint = OTHER_EVENTS.get(source.log_lines if not source.zeek_logs else "zeek", OTHER_EVENTS[""])
         rows = [kind for kind, _ in kinds if kind != "stats"]  # the engine's counters are no traffic
-        if not source.log_lines and rows:  # Suricata's: its other events can be the rows
-            hint += f"; or read its {rows[0]} events as the rows with --events {rows[0]}"
+        if not source.log_lines and rows:  # Suricata's or Zeek's: its other events can be the rows
+            hint += f"; or read its {rows[0]} {'records' if source.zeek_logs else 'events'} as the rows with --events {rows[0]}"
         counted = f" ({counted})" if not source.log_lines else ""  # a firewall's: every one a "message"
-        raise InputError(f"'{source.name}' holds no flow records, only {n:,} event{'s' if n != 1 else ''} of other kinds"
+        word = "record" if source.zeek_logs else "event"
+        raise InputError(f"'{source.name}' holds no flow records, only {n:,} {word}{'s' if n != 1 else ''} of other kinds"
                          f"{counted}: {hint}")
     if lines or not yielded:
         chunk = frame(lines)
@@ -248,6 +248,7 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
 # What a log holding no flows holds instead, and where its flows are, by the reader that read it (Source.log_lines).
 OTHER_EVENTS = {
     "": "Suricata's stats, dns, alert...; give a log with Suricata's flow events (eve-log types: flow)",
+    "zeek": "records of Zeek's other logs (named in _path: dns, http, ssl...); give the stream or file of its conn log",
     **dict.fromkeys(("cef", "leef"), "none names a connection's two ends (src and dst), as a device's policy, login and "
                                      "system events do not; give the log of its connections"),
     "checkpoint": "none names a connection's two ends (src and dst), as policy installs and the log server's own notices "
@@ -271,40 +272,51 @@ OTHER_EVENTS = {
 
 
 # The event type of an eve.json line, found without parsing it (the first "event_type" key: Suricata
-# writes it before any nested object; Zeek writes "_path" first).
-_EVENT = re.compile(rb'"(?:event_type|_path)"\s*:\s*"([^"\\]*)"')
+# writes it before any nested object), or the log of a Zeek JSON stream's record ("_path", which Zeek writes first).
+_KIND_KEYS = {"event_type": re.compile(rb'"event_type"\s*:\s*"([^"\\]*)"'), "_path": re.compile(rb'"_path"\s*:\s*"([^"\\]*)"')}
+# A Zeek log's name (conn, dns, smb_files...): another tool's "_path" (a URL's path) names no log.
+_ZEEK_LOG_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-def _event(line: bytes) -> str | None:
-    """The event type (or Zeek log) of a whole JSON line; None for other lines (a cut line is left to the
-    parser, which counts it)."""
-    if (b'"event_type"' not in line and b'"_path"' not in line) or not line.endswith(b"}"):
+def _event(line: bytes, key: str = "event_type") -> str | None:
+    """The event type (or, for key "_path", the Zeek log) of a whole JSON line; None for other lines (a cut line is
+    left to the parser, which counts it)."""
+    if f'"{key}"'.encode() not in line or not line.endswith(b"}"):
         return None
-    event = _EVENT.search(line)
+    event = _KIND_KEYS[key].search(line)
     return None if event is None else event.group(1).decode("utf-8", "replace")
 
 
+def kind_key(source: "Source") -> str:
+    """The key that names a record's kind in `source`: Zeek's _path in a Zeek JSON stream of logs, else Suricata's event_type."""
+    return "_path" if source.zeek_logs else "event_type"
+
+
 def zeek_logs_in(text: str) -> list[str]:
-    """The Zeek logs the first records of JSON lines name in `_path` (a stream of several logs), most common first."""
+    """The Zeek logs the first records of JSON lines name in `_path`, most common first: a stream of Zeek's logs
+    (json-streaming-logs, a Kafka topic) where each record has its time (ts) and a log's name; [] for others."""
     counts: dict[str, int] = {}
     for line in text.splitlines()[:200]:
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):
             continue
-        if isinstance(record, dict) and isinstance(record.get("_path"), str) and "event_type" not in record:
-            counts[record["_path"]] = counts.get(record["_path"], 0) + 1
+        if not isinstance(record, dict) or "ts" not in record or not isinstance(record.get("_path"), str):
+            continue
+        if not _ZEEK_LOG_NAME.fullmatch(record["_path"]):
+            return []
+        counts[record["_path"]] = counts.get(record["_path"], 0) + 1
     return sorted(counts, key=lambda k: -counts[k])
 
 
-def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS) -> list[dict]:
+def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS, key: str = "event_type") -> list[dict]:
     records = []
     for line in lines:
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("not a record")
-            event = obj.get("event_type", obj.get("_path"))
+            event = obj.get(key)
             if event is not None and event not in kept:
                 source.left_out(event)
                 continue
@@ -314,7 +326,7 @@ def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_
     return records
 
 
-def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
+def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS, key: str = "event_type"):
     """The lines as one flat Arrow table, or None where Python's reading could differ or is needed."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -364,7 +376,7 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS):
                 return None
         elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
             return None  # a nested date or time, say: Python keeps it as written
-        if field.name in KIND_KEYS and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
+        if field.name == key and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
             return None  # an event the line filter missed: Python's reading counts it
         cols.append(col)
         names.append(field.name)
