@@ -178,6 +178,9 @@ def test_a_sensors_log_folder_of_several_kinds_names_them_and_the_glob_for_one(t
     res = invoke(runner, "fit", str(day / "conn.*"), "--model", model, "--epochs", "1", "--quiet")
     assert res.exit_code == 0, res.output
     assert invoke(runner, "info", model, "--json").exit_code == 0
+    # The same logs joined in one stream (zcat *.log.gz): named by their #path as the second one starts.
+    res = invoke(runner, "score", "-", "--model", model, "--out", tmp_path / "s.csv", input=zeek_text(conn_rows(40)) + dns)
+    assert res.exit_code == 2 and "different kinds (a dns log after a conn log)" in res.stderr and "zcat conn.*" in res.stderr
     # Zeek writing JSON: the reader would have taken the union of both logs' fields, one table of both kinds.
     as_json = tmp_path / "json"
     as_json.mkdir()

@@ -124,6 +124,7 @@ class _ZeekSection(io.RawIOBase):
         self.buf, self.out, self.off = pending, b"", 0
         self.eof = self.ended = False
         self.rest = b""
+        self.later_path = ""  # the #path of the log after this one, where its header says
 
     def readable(self) -> bool:
         return True
@@ -157,6 +158,10 @@ class _ZeekSection(io.RawIOBase):
             line_end = block.find(b"\n", i)
             line = block[i : line_end if line_end >= 0 else len(block)].rstrip(b"\r")
             if (i == 0 or block[i - 1 : i] == b"\n") and line.decode("utf-8", "replace") != self.fields_line:
+                # The next log's kind, from the #path among the header lines just above its #fields, to name it.
+                p = block.rfind(b"\n#path", 0, i)
+                if p >= 0 and all(ln.startswith(b"#") for ln in block[p + 1 : i].split(b"\n") if ln):
+                    self.later_path = block[p + 6 : block.find(b"\n", p + 1)].strip().decode("utf-8", "replace")
                 self.out, self.off = block[:i], 0
                 self.rest, self.buf, self.ended = block[i:] + self.buf, b"", True
                 return
@@ -211,8 +216,13 @@ def _zeek_logs(source: "Source", fh, first: ZeekHeader, schema, chunk_size: int)
         header, pending = _next_header(source, fh, section.rest)
         if 2 * len(set(header.fields) & first_fields) < len(first.fields):
             # Not the same log with a field more or less: a dns log after a conn log, say.
-            raise InputError(f"'{source.name}' holds logs of different kinds (#fields {', '.join(header.fields[:8])}, ... after "
-                             f"{', '.join(first.fields[:8])}, ...); score one kind of log at a time")
+            later = header.path or section.later_path
+            if later and first.path and later != first.path:
+                kinds = f"a {later} log after a {first.path} log"
+            else:
+                kinds = f"#fields {', '.join(header.fields[:8])}, ... after {', '.join(first.fields[:8])}, ..."
+            raise InputError(f"'{source.name}' holds logs of different kinds ({kinds}); give one kind's logs, "
+                             f"e.g. zcat conn.*.log.gz | vaeguard ... -")
 
 
 def _next_header(source: "Source", fh, pending: bytes) -> tuple[ZeekHeader, bytes]:
