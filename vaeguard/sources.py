@@ -539,7 +539,8 @@ def _one_kind(sources: list[Source]) -> None:
         return
     kinds: list[tuple[set[str], list[Source]]] = []
     for source, own in zip(sources, fields):
-        kind = next((k for k in kinds if 2 * len(own & k[0]) >= len(k[0])), None)
+        # A file whose first records the look at its head did not reach (one record longer than it) is not told apart.
+        kind = next((k for k in kinds if not own or 2 * len(own & k[0]) >= len(k[0])), None)
         if kind is None:
             kinds.append((own, [source]))
         else:
