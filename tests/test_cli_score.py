@@ -774,3 +774,22 @@ def test_scores_as_json_lines_for_a_siem(runner, trained_model, tmp_path):
     assert [r["tags"] for r in rows[:2]] == [[], ["a", "b"]] and "level" not in rows[0] and rows[1]["level"] == 0.25
     assert invoke(runner, "score", tmp_path / "t.parquet", "--model", model, "--out", tmp_path / "z.json.gz", "-q").exit_code in (0, 1)
     assert len(gzip.decompress((tmp_path / "z.json.gz").read_bytes()).splitlines()) == n
+
+
+def test_a_finalizers_recursion_error_during_a_deep_parse_is_not_reported(monkeypatch):
+    """A finalizer the garbage collector runs while a deeply nested record is parsed fails at the stack's limit;
+    reported, the report failed the same way and its traceback stood beside the record's one-line error."""
+    import sys
+    import types
+
+    from vaeguard import sources
+
+    heard = []
+    monkeypatch.setattr(sys, "unraisablehook", heard.append)
+    monkeypatch.setattr(sources, "_UNDECODABLE_HOOKED", False)
+    sources._catch_undecodable_rows()
+    sys.unraisablehook(types.SimpleNamespace(exc_value=RecursionError("maximum recursion depth exceeded"), object=None))
+    assert heard == []
+    other = types.SimpleNamespace(exc_value=ValueError("a finalizer's own fault"), object=None)
+    sys.unraisablehook(other)
+    assert heard == [other]

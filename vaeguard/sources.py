@@ -1049,6 +1049,11 @@ def _catch_undecodable_rows() -> None:
     previous = sys.unraisablehook
 
     def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, RecursionError):
+            # A finalizer the garbage collector ran while a record nested a thousand levels deep was being
+            # parsed, the stack at Python's limit, fails for that alone, and reporting it fails the same way:
+            # a traceback beside the one-line error that the record itself gets.
+            return
         owner = getattr(unraisable.object, "undecodable_rows", None)
         if owner is None or not isinstance(unraisable.exc_value, UnicodeDecodeError):
             previous(unraisable)
