@@ -73,17 +73,9 @@ def _holds_addresses(records: list[dict]) -> bool:
 def json_hints(text: str) -> dict[str, str]:
     """Column types for JSON lines: Zeek's conn fields or Suricata's flow fields, by the records' keys, or
     IPFIX elements by number (nProbe's JSON without labels)."""
-    keys: set[str] = set()
     lists: set[str] = set()
-    records = []
-    for line in text.splitlines()[:50]:
-        try:
-            obj = json.loads(line)
-            if isinstance(obj, dict):
-                records.append(_flatten(obj, lists=lists))
-                keys |= set(records[-1])
-        except (ValueError, RecursionError):  # see _records
-            continue
+    records = _head_records(text, lists=lists)
+    keys = set().union(*records)
     # An array is its member count, as a Zeek set is in TSV (the reader joins it as Zeek writes one): a
     # Zeek dns log's answers, say, which the conn fields below do not name.
     hints = dict.fromkeys(sorted(lists), "list")
@@ -102,15 +94,21 @@ def json_hints(text: str) -> dict[str, str]:
 
 def head_keys(text: str) -> set[str]:
     """The fields of the first 50 records of JSON lines, nested keys joined with dots, as `json_hints` reads them."""
-    keys: set[str] = set()
-    for line in text.splitlines()[:50]:
+    return set().union(*_head_records(text))
+
+
+def _head_records(text: str, lines: int = 50, lists: set | None = None) -> list[dict]:
+    """The records among the first `lines` lines of JSON lines text, flattened (`lists`: see _flatten); a line cut
+    at the peek's end, or not a record, is passed over."""
+    records = []
+    for line in text.splitlines()[:lines]:
         try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):  # a line cut at the block's end, or not a record
+            obj = json.loads(line)
+            if isinstance(obj, dict):
+                records.append(_flatten(obj, lists=lists))
+        except (ValueError, RecursionError):  # see _records
             continue
-        if isinstance(record, dict):
-            keys |= set(_flatten(record))
-    return keys
+    return records
 
 
 def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | None = None) -> dict:
@@ -296,12 +294,8 @@ def zeek_logs_in(text: str) -> list[str]:
     """The Zeek logs the first records of JSON lines name in `_path`, most common first: a stream of Zeek's logs
     (json-streaming-logs, a Kafka topic) where each record has its time (ts) and a log's name; [] for others."""
     counts: dict[str, int] = {}
-    for line in text.splitlines()[:200]:
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(record, dict) or "ts" not in record or not isinstance(record.get("_path"), str):
+    for record in _head_records(text, 200):
+        if "ts" not in record or not isinstance(record.get("_path"), str):
             continue
         if not _ZEEK_LOG_NAME.fullmatch(record["_path"]):
             return []
