@@ -537,10 +537,12 @@ def _one_kind(sources: list[Source]) -> None:
             return
     else:
         return
+    from .logs.zeek import another_log
+
     kinds: list[tuple[set[str], list[Source]]] = []
     for source, own in zip(sources, fields):
         # A file whose first records the look at its head did not reach (one record longer than it) is not told apart.
-        kind = next((k for k in kinds if not own or 2 * len(own & k[0]) >= len(k[0])), None)
+        kind = next((k for k in kinds if not own or not another_log(own, k[0])), None)
         if kind is None:
             kinds.append((own, [source]))
         else:

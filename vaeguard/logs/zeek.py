@@ -169,6 +169,12 @@ class _ZeekSection(io.RawIOBase):
         self.out, self.off = block, 0
 
 
+def another_log(fields: set[str], first: set[str]) -> bool:
+    """Whether a log of `fields` is another kind than the log of `first`: it shares under half of them. A conn log
+    that gained a field (community_id) is the same kind; a dns log after a conn log is not."""
+    return 2 * len(fields & first) < len(first)
+
+
 def zeek_chunks(source: "Source", chunk_size: int) -> Iterator[pd.DataFrame]:
     """A Zeek TSV log as DataFrames of text columns (unset fields missing), bad lines counted.
 
@@ -214,7 +220,7 @@ def _zeek_logs(source: "Source", fh, first: ZeekHeader, schema, chunk_size: int)
         if not section.ended:
             return
         header, pending = _next_header(source, fh, section.rest)
-        if 2 * len(set(header.fields) & first_fields) < len(first.fields):
+        if another_log(set(header.fields), first_fields):
             # Not the same log with a field more or less: a dns log after a conn log, say.
             later = header.path or section.later_path
             if later and first.path and later != first.path:
