@@ -313,6 +313,8 @@ def write_report(target: Path, y: np.ndarray, scores: np.ndarray, threshold: flo
         raise ConfigError("--report needs matplotlib: pip install 'vaeguard[report]'") from None
     from sklearn.metrics import precision_recall_curve, roc_curve
 
+    from .render import figure_bytes
+
     page_only = report_page_only(target)
     plots = []
     # Scores span orders of magnitude (an exfiltration row can score 1e8): plot them on a log axis.
@@ -327,7 +329,7 @@ def write_report(target: Path, y: np.ndarray, scores: np.ndarray, threshold: flo
     ax.set_ylabel("density")
     ax.legend()
     ax.set_title("anomaly scores")
-    plots.append(("score_histogram", _png(fig)))
+    plots.append(("score_histogram", figure_bytes(fig)))
     fpr, tpr, _ = roc_curve(y, scores)
     fig, ax = plt.subplots(figsize=(4.4, 4))  # as tall as the histogram: the page shows them at one height, one text size
     ax.plot(fpr, tpr, label=f"ROC-AUC {result['roc_auc']:.3f}")
@@ -335,14 +337,14 @@ def write_report(target: Path, y: np.ndarray, scores: np.ndarray, threshold: flo
     ax.set_xlabel("false-positive rate")
     ax.set_ylabel("true-positive rate")
     ax.legend(loc="lower right")
-    plots.append(("roc", _png(fig)))
+    plots.append(("roc", figure_bytes(fig)))
     prec, rec, _ = precision_recall_curve(y, scores)
     fig, ax = plt.subplots(figsize=(4.4, 4))  # as tall as the histogram: the page shows them at one height, one text size
     ax.plot(rec, prec, label=f"PR-AUC {result['pr_auc']:.3f}")
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.legend(loc="lower left")
-    plots.append(("precision_recall", _png(fig)))
+    plots.append(("precision_recall", figure_bytes(fig)))
     if page_only:
         return [_write_html(target, plots, result, top, top_y)]
     target.mkdir(parents=True, exist_ok=True)
@@ -445,15 +447,3 @@ figure{{display:inline-block;vertical-align:top;margin:0 1em 1em 0}}img{{height:
 """
     atomic_write_bytes(path, page.encode("utf-8"))
     return path
-
-
-def _png(fig) -> bytes:
-    import io
-
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=110)
-    plt.close(fig)
-    return out.getvalue()

@@ -343,8 +343,6 @@ def sparkline(values: list[float]) -> str:
 
 
 def plot_history(hist: list[dict], path: Path) -> None:
-    import io
-
     from .errors import ConfigError
     from .io import atomic_write_bytes, check_output_folder
 
@@ -367,11 +365,21 @@ def plot_history(hist: list[dict], path: Path) -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (negative ELBO per row)")
     ax.legend()
+    atomic_write_bytes(path, figure_bytes(fig, kind))
+
+
+def figure_bytes(fig, kind: str = "png") -> bytes:
+    """A matplotlib figure drawn in memory in the format `kind` (png, svg, pdf...), and closed: written whole
+    or not at all by the caller's atomic write."""
+    import io
+
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format=kind, dpi=110)
     plt.close(fig)
-    atomic_write_bytes(path, out.getvalue())
+    return out.getvalue()
 
 
 # ---- explain -----------------------------------------------------------------------------------------
