@@ -340,7 +340,7 @@ def _plain_scores_and_role_check(runner, tmp_path, model, path, new, plain, scor
 def test_decimal_comma_numbers(runner, tmp_path):
     # A spreadsheet export from much of Europe: ';' between fields, ',' in numbers. Those columns are
     # numbers, not text categories or ids; the output keeps them as written.
-    from vaeguard.schema import decimal_comma
+    from vaeguard.numbertext import decimal_comma
 
     assert decimal_comma(["2,5", "3", "0,125", "-1,5e3"])
     assert not decimal_comma(["1,500", "2,000", "3"])  # a thousands separator could have written these
@@ -398,7 +398,8 @@ def test_a_model_of_decimal_points_reads_decimal_commas_when_scoring(runner, tmp
 
 def test_thousands_separators(runner, tmp_path):
     # A report or spreadsheet export writes counts as "3,833" and "1,234,567": numbers, not ids or categories.
-    from vaeguard.schema import infer_column, thousands_separated
+    from vaeguard.numbertext import thousands_separated
+    from vaeguard.schema import infer_column
 
     assert thousands_separated(["3,833", "12", "1,234,567", "12,345.5"])
     assert not thousands_separated(["2,5", "1,500"]) and not thousands_separated(["3", "4"])  # a decimal comma; no separator
@@ -430,7 +431,8 @@ def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, t
     "0 days 00:03:40" are numbers: they had been ignored as id-like text (or made categories), so a table
     exported from a spreadsheet lost its amounts. Each is read as the number it writes, at fit and score,
     a value that is not one counts as text, and the output keeps them as written."""
-    from vaeguard.schema import as_point_numbers, clock_durations, infer_column, with_units
+    from vaeguard.numbertext import as_point_numbers, clock_durations, with_units
+    from vaeguard.schema import infer_column
 
     assert with_units(["$1,234.50", "$12.00", "$0.99"]) == "units" and with_units(["45%", "3.5%", "100%"]) == "units"
     assert with_units(["(12.00)", "13.50", "1,200.00"]) == "units"  # an accountant's negative beside plain numbers
@@ -482,7 +484,8 @@ def test_sizes_rates_and_times_written_with_units(runner, tmp_path):
     """"40.6 KB", "1.2 MB", "512 B"; "340 ms", "1.5 s"; nfdump's "1.2 M": numbers in their kind's base unit,
     so a column that mixes units ranks its sizes as the bytes they are. Units of two kinds in one column,
     or "4G" and "5G" (kinds of network), stay text."""
-    from vaeguard.schema import as_point_numbers, infer_column, magnitude_kind
+    from vaeguard.numbertext import as_point_numbers, magnitude_kind
+    from vaeguard.schema import infer_column
 
     assert magnitude_kind(["40.6 KB", "1.2 MB", "512", "3 GiB"]) == "bytes" and magnitude_kind(["340 ms", "1.5 s", "2min"]) == "seconds"
     assert magnitude_kind(["1.2 M", "300", "4.5 k"]) == "ones" and magnitude_kind(["10 Mbps", "1 Gbps"]) == "bits per second"

@@ -267,7 +267,8 @@ def first_fields(fields: list[str]) -> str:
 
 
 def _fraction_or_address(field: str) -> bool:
-    from .schema import is_ip_address, is_number
+    from .numbertext import is_number
+    from .schema import is_ip_address
 
     text = field.strip()
     return (is_number(text) and not text.lstrip("+-").isdigit()) or is_ip_address(text)
@@ -275,7 +276,8 @@ def _fraction_or_address(field: str) -> bool:
 
 def value_like(field: str) -> bool:
     """A number, an IP address or a no-value mark: what a data row holds and a header rarely does."""
-    from .schema import is_ip_address, is_number
+    from .numbertext import is_number
+    from .schema import is_ip_address
 
     text = field.strip()
     return text in CSV_NULLS or is_number(text) or is_ip_address(text)

@@ -26,9 +26,10 @@ from pandas.api import types as pdt
 
 from .errors import InputError
 from .parallel import COLUMN_THREAD_ROWS, pandas_column_workers, thread_map, worker_count
+from .numbertext import DECIMAL_COMMA, arrow_floats, arrow_text, as_point_numbers, comma_to_point, decimal_comma, numeric_text_values
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, DECIMAL_COMMA, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, arrow_floats, arrow_text, as_datetimes,
-    as_point_numbers, comma_to_point, decimal_comma, distinct_values, holds_booleans, numeric_text_values, set_lengths, time_parts,
+    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, as_datetimes, distinct_values, holds_booleans,
+    set_lengths, time_parts,
 )
 from .shapes import PARTS as SHAPE_PARTS
 from .shapes import shapes

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .encode import MISSING, column_labels
-from .schema import CLOCK, MAGNITUDE, as_point_numbers, set_lengths
+from .numbertext import CLOCK, MAGNITUDE, as_point_numbers
+from .schema import set_lengths
 from .scoring import check_table, score_rows
 
 if TYPE_CHECKING:
