@@ -58,6 +58,27 @@ def test_schema_roles():
     assert price.role == "numeric" and price.reason == "numbers (decimal)"
 
 
+def test_a_column_of_mostly_distinct_values_is_an_id_only_where_none_is_a_number_in_any_written_form():
+    # Past SAMPLE distinct values, a sample of them decides whether a text column could be numbers at all;
+    # amounts and sizes each of them distinct are numbers, a Zeek uid's are not.
+    from vaeguard.numbertext import written_as_numbers
+    from vaeguard.schema import infer_column
+
+    got = written_as_numbers(pd.Series(["12", "2,5", "3,833", "$1,234.50", "(12.00)", "0:03:40", "40.6 KB", "1.234,50 €", "C1a2b3c4d5e6", "n/a"]))
+    assert got.tolist() == [True] * 8 + [False, False]
+    n = 5000
+    rng = np.random.default_rng(0)
+    amounts = pd.Series([f"${v:,.2f}" for v in rng.uniform(1000, 900000, n)])
+    # "573.628,56 €": the euro's amounts each distinct had been ignored as id-like text, where a few hundred
+    # of them were read as the numbers they are.
+    euros = pd.Series([f"{v:,.2f} €".replace(",", "_").replace(".", ",").replace("_", ".") for v in rng.uniform(1000, 900000, n)])
+    assert euros[0].count(".") == 1 and infer_column("amount", euros).transform == "units-decimal-comma"
+    sizes = pd.Series([f"{v:.3f} MB" for v in rng.uniform(1, 900, n)])
+    uids = pd.Series(["C" + "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz0123456789"), 17)) for _ in range(n)])
+    assert infer_column("amount", amounts).role == "numeric" and infer_column("size", sizes).role == "numeric"
+    assert infer_column("uid", uids).role == "ignored"
+
+
 def test_canonical_strings_agree_across_dtypes():
     a = canonical_strings(pd.Series([6, 7], dtype="int64"))
     b = canonical_strings(pd.Series([6.0, 7.0, np.nan]))

@@ -281,8 +281,10 @@ def _arrow_float(series: pd.Series) -> pd.Series | None:
 
 def written_as_numbers(text: pd.Series) -> pd.Series:
     """Which text values are numbers in any of the forms read here (plain, with a decimal comma, thousands
-    separators, signs, a clock or units)."""
+    separators, signs, a clock or units). A sign's decimal comma may come with dots between the thousands
+    ("1.234,50 €"), as with_units reads it."""
     bare = strip_units(text)
     return (pd.to_numeric(text, errors="coerce").notna() | text.str.fullmatch(_DECIMAL_COMMA) | text.str.fullmatch(_THOUSANDS)
-            | bare.str.fullmatch(_PLAIN_NUMBER) | bare.str.fullmatch(_THOUSANDS) | bare.str.fullmatch(_DECIMAL_COMMA)
+            | bare.str.fullmatch(_PLAIN_NUMBER) | bare.str.fullmatch(_THOUSANDS)
+            | bare.str.replace(_DOT_THOUSANDS, "", regex=True).str.fullmatch(_DECIMAL_COMMA)
             | text.str.fullmatch(_CLOCK) | text.str.fullmatch(_MAGNITUDE))
