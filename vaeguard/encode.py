@@ -26,7 +26,9 @@ from pandas.api import types as pdt
 
 from .errors import InputError
 from .parallel import COLUMN_THREAD_ROWS, pandas_column_workers, thread_map, worker_count
-from .numbertext import DECIMAL_COMMA, arrow_floats, arrow_text, as_point_numbers, comma_to_point, decimal_comma, numeric_text_values
+from .numbertext import (
+    DECIMAL_COMMA, DOT_THOUSANDS, arrow_floats, arrow_text, as_point_numbers, comma_to_point, decimal_comma, decimal_comma_kind, numeric_text_values,
+)
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, as_datetimes, distinct_values, holds_booleans,
     set_lengths, time_parts,
@@ -58,7 +60,7 @@ QUARTILE_ROWS = 1 << 18  # a numeric column's centre and scale come from this ma
 # Columns fitted together from one block of at most this many values (a short table's numeric columns).
 PLAIN_BLOCK_VALUES = 1 << 22
 # A numeric column's transforms that change its values even where they are numbers already.
-REWRITTEN = ("length", DECIMAL_COMMA)
+REWRITTEN = ("length", DECIMAL_COMMA, DOT_THOUSANDS)
 RARE_KEEP = 5000  # rare training values remembered per column, so they score as <other>, not as unseen
 
 
@@ -66,12 +68,13 @@ def respelled_numbers(s: pd.Series, values: pd.Series, n_bad: int, examples: lis
     """A numeric column's text, where training's numbers had a decimal point and these are written with a decimal
     comma ("5393,0", as a spreadsheet saves a CSV in much of Europe): read with the comma as the point, counted in
     `counts`, rather than each scored as malformed (every row of such a file flagged). Only where some of them
-    cannot be a thousands separator's (decimal_comma), so that "1,234" alone is never read as 1.234.
+    cannot be a thousands separator's (decimal_comma), so that "1,234" alone is never read as 1.234; where
+    some can only be grouped with dots ("1.234.567"), "99.781" among them is 99781 (decimal_comma_kind).
     Returns numeric_text_values' triple, for `s` read so or as it was."""
     text = s[values.isna() & s.notna()].astype(str).unique()
     if not decimal_comma(text):
         return values, n_bad, examples
-    read = numeric_text_values(comma_to_point(s))
+    read = numeric_text_values(comma_to_point(s, dots=decimal_comma_kind(text)[0] == DOT_THOUSANDS))
     if read[1] < n_bad:
         counts[name] = n_bad - read[1]
     return read
@@ -85,7 +88,7 @@ class NumericColumn:
     scale: float
     missing_flag: bool  # training had gaps: the network learns how likely a gap is
     integer: bool = False  # every training value was a whole number (generated rows are rounded)
-    transform: str = ""  # "length": Zeek set / vector member counts; "decimal-comma": 2,5 for 2.5
+    transform: str = ""  # "length": Zeek set / vector member counts; "decimal-comma": 2,5 for 2.5; "dot-thousands": 1.234,5 too
     low: float = -math.inf  # training range, in the original units (generated rows stay inside it)
     high: float = math.inf
     missing_cost: float = 0.0  # -log P(missing) when training had no gaps

@@ -17,6 +17,13 @@ from pandas.api import types as pdt
 NUMERIC_TEXT_FRACTION = 0.9
 DECIMAL_COMMA = "decimal-comma"
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$")
+# Dots between the thousands where the comma is the decimal point ("1.234.567", "573.628,56"), as much of Europe
+# groups digits. Two dots, or a comma after one, never write a number with a decimal point.
+_DOT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?$")
+_SURELY_DOT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}((\.\d{3}){2,}(,\d+)?|\.\d{3},\d+)$")
+# A decimal-comma column that training saw grouped with dots where nothing else could be meant: a value of
+# groups of three digits after dots is grouped too ("99.781" beside "1.234.567" is 99781).
+DOT_THOUSANDS = "dot-thousands"
 # What a thousands separator could also have written: "1,500" may be fifteen hundred.
 _GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
 # Numbers with thousands separators ("1,234,567", "12,345.5"), as spreadsheets and reports export counts.
@@ -90,13 +97,29 @@ def decimal_comma(values, weights=None) -> bool:
     """Whether distinct text values are numbers written with a decimal comma: numbers with at most one comma
     in NUMERIC_TEXT_FRACTION of the rows (`weights`: each value's row count), as for numbers with a decimal
     point, so that a stray "n/a" or "inf" does not turn the column into text; and at least one that no
-    thousands separator could have written ("2,5", "0,125")."""
+    thousands separator could have written ("2,5", "0,125"), or dots between the thousands that no decimal
+    point could have ("1.234.567", "573.628,56"; comma_to_point drops them)."""
     text, weights = _distinct_text(values, weights)
-    numbers = text.str.fullmatch(_DECIMAL_COMMA).to_numpy()
-    if not len(text) or weights[numbers].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
+    plain = text.str.fullmatch(_DECIMAL_COMMA).to_numpy()
+    grouped = text.str.fullmatch(_DOT_GROUPED).to_numpy()
+    if not len(text) or weights[plain | grouped].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
         return False
-    comma = text[numbers & text.str.contains(",", regex=False).to_numpy()]
-    return bool(len(comma)) and not comma.str.fullmatch(_GROUPED).all()
+    comma = text[plain & text.str.contains(",", regex=False).to_numpy()]
+    if len(comma) and not comma.str.fullmatch(_GROUPED).all():
+        return True
+    return bool(text.str.fullmatch(_SURELY_DOT_GROUPED).any())
+
+
+def decimal_comma_kind(values) -> tuple[str, str]:
+    """(transform, how it is written) for values decimal_comma takes: DOT_THOUSANDS where some can only be grouped
+    with dots ("1.234.567", "573.628,56"), so that every value grouped so reads that way ("99.781" too); else
+    DECIMAL_COMMA, under which "1.234" alone reads as written."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
+    if not text.str.fullmatch(_SURELY_DOT_GROUPED).any():
+        return DECIMAL_COMMA, "decimal comma"
+    if text.str.contains(",", regex=False).any():
+        return DOT_THOUSANDS, "dots between the thousands, decimal comma"
+    return DOT_THOUSANDS, "whole numbers with dots between the thousands"
 
 
 def thousands_separated(values, weights=None) -> bool:
@@ -209,8 +232,8 @@ def _clock_seconds(s: pd.Series) -> pd.Series:
 def as_point_numbers(s: pd.Series, transform: str) -> pd.Series:
     """A column's text as numbers are parsed: decimal commas made points, thousands separators dropped,
     currency and percent signs dropped, clock durations made seconds, units (KB, ms) their base unit's."""
-    if transform == DECIMAL_COMMA:
-        return comma_to_point(s)
+    if transform in (DECIMAL_COMMA, DOT_THOUSANDS):
+        return comma_to_point(s, dots=transform == DOT_THOUSANDS)
     if transform in (UNITS, UNITS_DECIMAL_COMMA, CLOCK, MAGNITUDE):
         if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s) or pdt.is_timedelta64_dtype(s):
             return s
@@ -232,16 +255,24 @@ def as_point_numbers(s: pd.Series, transform: str) -> pd.Series:
     return s.where(s.isna(), s.astype(str).str.replace(",", "", regex=False))
 
 
-def comma_to_point(s: pd.Series) -> pd.Series:
-    """A decimal-comma column's text with the decimal point numbers are parsed with (numbers pass as they are)."""
+def comma_to_point(s: pd.Series, dots: bool = False) -> pd.Series:
+    """A decimal-comma column's text with the decimal point numbers are parsed with (numbers pass as they are):
+    a value that can only be grouped with dots ("1.234.567", "573.628,56") loses them first. "1.234" alone
+    may be either and reads as written, as does a stray "0.125" among "2,5", but where the column was seen
+    grouped with dots (`dots`, DOT_THOUSANDS) every value of such groups loses them ("99.781" is 99781;
+    "0.125" and "1234.5" still read as written)."""
     if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s):
         return s
     text = arrow_text(s)
     if text is not None:
         import pyarrow.compute as pc
 
+        grouped = pc.match_substring_regex(text, (_DOT_GROUPED if dots else _SURELY_DOT_GROUPED).pattern)
+        text = pc.if_else(grouped, pc.replace_substring(text, ".", ""), text)
         return pd.Series(pd.arrays.ArrowStringArray(pc.replace_substring(text, ",", ".")), index=s.index)
-    return s.where(s.isna(), s.astype(str).str.replace(",", ".", regex=False))
+    t = s.astype(str)
+    t = t.where(~t.str.fullmatch(_DOT_GROUPED if dots else _SURELY_DOT_GROUPED), t.str.replace(".", "", regex=False))
+    return s.where(s.isna(), t.str.replace(",", ".", regex=False))
 
 
 def arrow_text(s: pd.Series):
@@ -286,5 +317,5 @@ def written_as_numbers(text: pd.Series) -> pd.Series:
     bare = strip_units(text)
     return (pd.to_numeric(text, errors="coerce").notna() | text.str.fullmatch(_DECIMAL_COMMA) | text.str.fullmatch(_THOUSANDS)
             | bare.str.fullmatch(_PLAIN_NUMBER) | bare.str.fullmatch(_THOUSANDS)
-            | bare.str.replace(_DOT_THOUSANDS, "", regex=True).str.fullmatch(_DECIMAL_COMMA)
+            | bare.str.replace(_DOT_THOUSANDS, "", regex=True).str.fullmatch(_DECIMAL_COMMA) | text.str.fullmatch(_DOT_GROUPED)
             | text.str.fullmatch(_CLOCK) | text.str.fullmatch(_MAGNITUDE))

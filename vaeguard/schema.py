@@ -20,7 +20,7 @@ from pandas.api import types as pdt
 
 from .errors import InputError, SchemaError, quoted_names
 from .numbertext import (
-    DECIMAL_COMMA, NUMERIC_TEXT_FRACTION, THOUSANDS, as_point_numbers, decimal_comma, is_number, marked_numbers, thousands_separated,
+    NUMERIC_TEXT_FRACTION, THOUSANDS, as_point_numbers, decimal_comma, decimal_comma_kind, is_number, marked_numbers, thousands_separated,
     written_as_numbers,
 )
 from .parallel import pandas_column_workers, thread_map
@@ -110,7 +110,9 @@ class ColumnSpec:
     # "length": the column holds Zeek sets or vectors; the member count is the feature.
     # "history": Zeek's connection history; each of its event letters is a feature too.
     # "decimal-comma": numbers written with a decimal comma (2,5), as spreadsheets export them in much
-    # of Europe; read with the comma as the decimal point.
+    # of Europe; read with the comma as the decimal point, and dots between the thousands dropped where they
+    # can be nothing else (1.234.567, 1.234,5). "dot-thousands": such a column that training saw grouped with dots,
+    # where every value of groups of three digits after dots is grouped (99.781 beside 1.234.567).
     # "bool": true/false by the format's types, however written (Zeek's TSV: T and F).
     # "category", on a domain or url column: the value itself is a category too (names repeat; see shape_spec).
     transform: str = ""
@@ -633,7 +635,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     # column named for ports: "80,443" there is a list of two).
     port_named = any(w.rstrip("s") in _PORT_WORDS for w in _words(name)) or _ZEEK_PORT.search(name) is not None
     if not plain_text and parsed < 1.0 and decimal_comma(counts.index, counts.to_numpy()):
-        return _written_numbers(name, text, n, DECIMAL_COMMA, "decimal comma")
+        return _written_numbers(name, text, n, *decimal_comma_kind(counts.index))
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
         return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
     if not plain_text and parsed < NUMERIC_TEXT_FRACTION and not port_named:
@@ -789,7 +791,7 @@ def infer_schema(
             if role == NUMERIC and not transform and not pdt.is_numeric_dtype(df[name]):
                 distinct = df[name].dropna().unique()
                 if len(distinct) and decimal_comma(distinct):
-                    transform = DECIMAL_COMMA
+                    transform = decimal_comma_kind(distinct)[0]
                 elif len(distinct) and thousands_separated(distinct):
                     transform = THOUSANDS
                 elif len(distinct):
