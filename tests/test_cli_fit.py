@@ -377,13 +377,20 @@ def _grouped_with_dots(v) -> str:
 
 def test_numbers_with_dots_between_the_thousands(runner, tmp_path):
     """"1.234.567" and "573.628,56" (much of Europe's grouping, with a decimal comma) are numbers: they had
-    been text categories. In a column that holds them, "99.781" is 99781 too. Read so at fit and score, they
-    score as the same numbers written plainly do, and a model of plain numbers reads them when scoring."""
-    from vaeguard.numbertext import as_point_numbers, decimal_comma, decimal_comma_kind
+    been text categories. In a column that holds them, "99.781" is 99781 too, and so it is beside "999" in
+    a column of whole numbers, which had been read as decimals (1.000 below 999). Read so at fit and score,
+    they score as the same numbers written plainly do, and a model of plain numbers reads them when scoring."""
+    from vaeguard.numbertext import as_point_numbers, decimal_comma, decimal_comma_kind, dots_between_thousands
 
     assert decimal_comma(["1.234.567", "999", "45.000"]) and decimal_comma(["573.628,56", "12,5"])
     assert not decimal_comma(["1.234", "5.5"]) and not decimal_comma(["99.781", "12"])  # one dot each: a decimal point, or not
     assert decimal_comma_kind(["1.234.567", "99.781"])[0] == "dot-thousands" and decimal_comma_kind(["2,5", "1.234"])[0] == "decimal-comma"
+    assert dots_between_thousands(["1.234", "999", "12", "45.000", "2.500", "7.777", "3.001"])
+    # Decimals with three places and no whole numbers beside them, or "1.5" or "5.0" among them, or a bare 1234: a decimal point.
+    assert not dots_between_thousands(["1.234", "2.500", "3.750", "4.125", "5.875"])
+    assert not dots_between_thousands(["1.5", "1.234", "12", "2.500", "7.777", "3.001", "4.000"])
+    assert not dots_between_thousands(["5.0", "1.234", "12", "2.500", "7.777", "3.001", "4.000"])
+    assert not dots_between_thousands(["1234", "1.234", "12", "2.500", "7.777", "3.001", "4.000"])
     text = pd.Series(["1.234.567", "99.781", "573.628,56", "2,5", "0.125", "1234.5", None])
     assert pd.to_numeric(as_point_numbers(text, "dot-thousands")).tolist()[:6] == [1234567, 99781, 573628.56, 2.5, 0.125, 1234.5]
     # Where grouping was not seen, "1.234" may be a decimal point's and reads as written; "1.234,5" cannot be.
@@ -391,11 +398,12 @@ def test_numbers_with_dots_between_the_thousands(runner, tmp_path):
     df = make_flows(300).drop(columns="rate")
     df["octets"] = df["bytes"] * 60  # up to millions: "5.986.860", beside "99.781"
     df["amount"] = (df["bytes"] * 1.25).round(2)
-    grouped = ("octets", "amount", "duration")
+    grouped = ("bytes", "octets", "amount", "duration")
     eu = df.assign(**{c: df[c].map(_grouped_with_dots) for c in grouped})
     path, new = tmp_path / "eu.csv", tmp_path / "eu_new.csv"
     eu.to_csv(path, sep=";", index=False)
     assert eu["octets"].str.count(r"\.").max() == 2 and (eu["octets"].str.count(r"\.") == 1).any() and eu["amount"].str.contains(r"\..*,").any()
+    assert eu["bytes"].str.count(r"\.").max() == 1 and (eu["bytes"].str.count(r"\.") == 0).any()  # "99.781" beside "416"
     odd = df.head(40).copy()
     odd.loc[:4, "octets"] = 400_000_000_000  # far more than any training row sent
     odd.assign(**{c: odd[c].map(_grouped_with_dots) for c in grouped}).to_csv(new, sep=";", index=False)
@@ -404,8 +412,9 @@ def test_numbers_with_dots_between_the_thousands(runner, tmp_path):
     assert res.exit_code == 0, res.output
     specs = {c["name"]: c for c in manifest(model)["schema"]}
     assert {c: (specs[c]["role"], specs[c]["transform"]) for c in grouped} == {
-        "octets": ("numeric", "dot-thousands"), "amount": ("numeric", "dot-thousands"), "duration": ("numeric", "decimal-comma")}
-    assert "whole numbers with dots between the thousands" in specs["octets"]["reason"]
+        "bytes": ("numeric", "dot-thousands"), "octets": ("numeric", "dot-thousands"), "amount": ("numeric", "dot-thousands"),
+        "duration": ("numeric", "decimal-comma")}
+    assert "whole numbers with dots between the thousands" in specs["octets"]["reason"] and "dots between the thousands" in specs["bytes"]["reason"]
     assert "dots between the thousands, decimal comma" in specs["amount"]["reason"]
     res = invoke(runner, "score", new, "--model", model, "--out", out, "-q")
     assert res.exit_code == 0 and "malformed" not in res.stderr, res.output

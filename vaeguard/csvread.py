@@ -52,6 +52,20 @@ def whole_lines(text: str, keepends: bool = False) -> list[str]:
     return lines[:-1] if len(lines) > 1 and not text.endswith(("\n", "\r")) else lines
 
 
+def dotted_columns(text: str, delimiter: str) -> list[int]:
+    """The places of the columns whose first rows (the peeked text below its header) hold whole numbers grouped
+    with dots ("1.234" beside "999", as much of Europe writes 1234). Typed by pandas, each would be a decimal
+    with three places and the text lost; read as text, the roles see the grouping (dots_between_thousands)."""
+    from .numbertext import dots_between_thousands, maybe_grouped_with_dots
+
+    if not maybe_grouped_with_dots(text):
+        return []
+    rows = list(csv.reader([line for line in whole_lines(text)[1:] if line.strip()], delimiter=delimiter))
+    width = max((len(row) for row in rows), default=0)
+    columns = ([row[i].strip() for row in rows if len(row) > i and row[i].strip()] for i in range(width))
+    return [i for i, values in enumerate(columns) if values and dots_between_thousands(values)]
+
+
 def layout(text: str, delimiter: str) -> tuple[bool, bool]:
     """Whether the peeked lines pad their fields with spaces, and whether each ends with the delimiter."""
     lines = whole_lines(text)
@@ -315,7 +329,8 @@ def _typed_from(source: Source, raw: IO[bytes], chunk_size: int) -> Iterator[pd.
     try:
         rows = _WholeRows(raw, source)
         with pd.read_csv(rows, sep=source.delimiter, chunksize=chunk_size, low_memory=False,
-                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False) as reader:
+                         encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False,
+                         dtype={i: str for i in source.dotted_columns} or None) as reader:
             for chunk in reader:
                 # The header's names as written, as score's reader takes them: pandas calls an empty one
                 # "Unnamed: 0" (the index column of a frame saved with to_csv), and score could not find it.

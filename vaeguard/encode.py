@@ -27,7 +27,8 @@ from pandas.api import types as pdt
 from .errors import InputError
 from .parallel import COLUMN_THREAD_ROWS, pandas_column_workers, thread_map, worker_count
 from .numbertext import (
-    DECIMAL_COMMA, DOT_THOUSANDS, arrow_floats, arrow_text, as_point_numbers, comma_to_point, decimal_comma, decimal_comma_kind, numeric_text_values,
+    DECIMAL_COMMA, DOT_THOUSANDS, arrow_floats, arrow_text, as_point_numbers, comma_to_point, decimal_comma, decimal_comma_kind, dots_between_thousands,
+    numeric_text_values,
 )
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, as_datetimes, distinct_values, holds_booleans,
@@ -77,6 +78,19 @@ def respelled_numbers(s: pd.Series, values: pd.Series, n_bad: int, examples: lis
     read = numeric_text_values(comma_to_point(s, dots=decimal_comma_kind(text)[0] == DOT_THOUSANDS))
     if read[1] < n_bad:
         counts[name] = n_bad - read[1]
+    return read
+
+
+def regrouped_numbers(s: pd.Series, values: np.ndarray, counts: dict[str, int], col: "NumericColumn") -> np.ndarray:
+    """A whole-number column's values, where its text holds decimals with three places beside bare integers
+    under 1,000 ("99.781" beside "416"): whole numbers grouped with dots, as a spreadsheet saves them in much of
+    Europe (dots_between_thousands), read as 99781 and counted in `counts`, not scored as decimals that
+    training never held."""
+    fractional = np.isfinite(values) & (values != np.round(values))
+    if not fractional.any() or not dots_between_thousands(pd.unique(s.dropna().astype(str))):
+        return values
+    read = numeric_text_values(comma_to_point(s, dots=True))[0].to_numpy(dtype=float, na_value=np.nan)
+    counts[col.name] = counts.get(col.name, 0) + int(np.sum((read != values) & ~(np.isnan(read) & np.isnan(values))))
     return read
 
 
@@ -694,7 +708,7 @@ class Preprocessor:
                 text = arrow_text(s) if col.transform != "length" else None
                 parsed = arrow_floats(text) if text is not None else None
                 if parsed is not None:
-                    v[j] = parsed
+                    v[j] = regrouped_numbers(s, parsed, enc.decimal_comma, col) if col.integer and not col.transform else parsed
                     continue
                 if col.transform == "length":
                     values, n_bad, examples = set_lengths(s), 0, []
@@ -703,6 +717,8 @@ class Preprocessor:
                     if n_bad and not col.transform:
                         values, n_bad, examples = respelled_numbers(s, values, n_bad, examples, enc.decimal_comma, col.name)
                 v[j] = values.to_numpy(dtype=float, na_value=np.nan)
+                if col.integer and not col.transform and not n_bad:
+                    v[j] = regrouped_numbers(s, v[j], enc.decimal_comma, col)
                 if n_bad:
                     if strict:
                         raise _text_in_numeric(col.name, n_bad, examples)

@@ -21,9 +21,15 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d+(,\d+)?([eE][+-]?\d+)?$")
 # groups digits. Two dots, or a comma after one, never write a number with a decimal point.
 _DOT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?$")
 _SURELY_DOT_GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2}((\.\d{3}){2,}(,\d+)?|\.\d{3},\d+)$")
-# A decimal-comma column that training saw grouped with dots where nothing else could be meant: a value of
-# groups of three digits after dots is grouped too ("99.781" beside "1.234.567" is 99781).
+# A decimal-comma column that training saw grouped with dots where nothing else could be meant, or whole numbers
+# grouped with one dot each (dots_between_thousands): a value of groups of three digits after dots is grouped
+# ("99.781" beside "1.234.567", or beside "999", is 99781).
 DOT_THOUSANDS = "dot-thousands"
+_BARE_INTEGER = re.compile(r"^[+-]?\d+$")
+# Whole numbers grouped with one dot each ("1.234" beside "999") are told from decimals by this many of them.
+MIN_GROUPED_VALUES = 5
+# A value a CSV reader would take for a decimal with three places, which grouping with dots also writes.
+_MAYBE_GROUPED = re.compile(r"(?:^|[^\d.,])[1-9]\d{0,2}\.\d{3}(?:$|[^\d.,])")
 # What a thousands separator could also have written: "1,500" may be fifteen hundred.
 _GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
 # Numbers with thousands separators ("1,234,567", "12,345.5"), as spreadsheets and reports export counts.
@@ -120,6 +126,29 @@ def decimal_comma_kind(values) -> tuple[str, str]:
     if text.str.contains(",", regex=False).any():
         return DOT_THOUSANDS, "dots between the thousands, decimal comma"
     return DOT_THOUSANDS, "whole numbers with dots between the thousands"
+
+
+def dots_between_thousands(values, weights=None) -> bool:
+    """Whether distinct text values that each read as a number with a decimal point are whole numbers grouped
+    with dots ("1.234" beside "999", as much of Europe writes 1234), to be read as DOT_THOUSANDS. A writer of
+    decimals with three places writes its whole numbers with them ("5.000"), and one that drops trailing
+    zeros writes "1.5" or "5.0": so every value with a dot has groups of three digits after it, bare integers
+    stand beside at least MIN_GROUPED_VALUES of them, and none reaches 1,000 (grouping would have put a dot
+    in it)."""
+    text, weights = _distinct_text(values, weights)
+    grouped = text.str.fullmatch(_DOT_GROUPED).to_numpy() & ~text.str.contains(",", regex=False).to_numpy()
+    bare = text.str.fullmatch(_BARE_INTEGER).to_numpy()
+    if grouped.sum() < MIN_GROUPED_VALUES or not bare.any() or text[~bare].str.contains(".", regex=False).sum() != grouped.sum():
+        return False
+    if weights[grouped | bare].sum() < NUMERIC_TEXT_FRACTION * weights.sum():
+        return False
+    return bool(np.abs(text[bare].astype(float)).max() < 1000)
+
+
+def maybe_grouped_with_dots(text: str) -> bool:
+    """Whether a stretch of text holds a value that grouping with dots writes and a reader takes for a decimal
+    ("1.234"): the cheap look before dots_between_thousands' careful one."""
+    return _MAYBE_GROUPED.search(text) is not None
 
 
 def thousands_separated(values, weights=None) -> bool:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from .archives import ARCHIVE_WORDS, Member, packed_kind
 from .csvread import (
-    BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_line, csv_text_chunks, csv_typed_chunks, first_fields, layout,
+    BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_line, csv_text_chunks, csv_typed_chunks, dotted_columns, first_fields, layout,
     lines_above_header, names_not_for, renamed_repeats, repeated_names, sniff_delimiter, unpadded, value_like, whole_lines,
     wrapped_header,
 )
@@ -112,6 +112,7 @@ class Source:
     # Logs without their header line, as CSV rows named `names_by_place`.
     log_lines: str = ""
     names_by_place: list[str] = field(default_factory=list)
+    dotted_columns: list[int] = field(default_factory=list)  # CSV columns of whole numbers grouped with dots, read as text at fit
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     header_line: bytes = b""  # a CSV without one: the header line the user's names make (--names), read before the rows
     given_names: list[str] = field(default_factory=list)  # those names (--names, or the model's: names_from_model)
@@ -928,6 +929,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
+        source.dotted_columns = dotted_columns(text, source.delimiter)
         read = [n.strip(" ") for n in header] if source.padded else header  # padded names are read without the spaces
         unique = renamed_repeats(read)
         if unique != read:
