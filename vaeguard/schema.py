@@ -21,7 +21,7 @@ from pandas.api import types as pdt
 from .errors import InputError, SchemaError, quoted_names
 from .numbertext import (
     DOT_THOUSANDS, NUMERIC_TEXT_FRACTION, THOUSANDS, as_point_numbers, decimal_comma, decimal_comma_kind, dots_between_thousands, is_number,
-    marked_numbers, thousands_separated, written_as_numbers,
+    marked_numbers, maybe_grouped_with_dots, thousands_separated, written_as_numbers,
 )
 from .parallel import pandas_column_workers, thread_map
 from .shapes import holds, named_for
@@ -636,7 +636,8 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     port_named = any(w.rstrip("s") in _PORT_WORDS for w in _words(name)) or _ZEEK_PORT.search(name) is not None
     if not plain_text and parsed < 1.0 and decimal_comma(counts.index, counts.to_numpy()):
         return _written_numbers(name, text, n, *decimal_comma_kind(counts.index))
-    if not plain_text and parsed == 1.0 and not port_named and dots_between_thousands(counts.index, counts.to_numpy()):
+    if (not plain_text and parsed == 1.0 and not port_named and maybe_grouped_with_dots(" ".join(counts.index[:SAMPLE].astype(str)))
+            and dots_between_thousands(counts.index, counts.to_numpy())):
         return _written_numbers(name, text, n, DOT_THOUSANDS, "whole numbers with dots between the thousands")
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
         return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
