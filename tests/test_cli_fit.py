@@ -508,6 +508,10 @@ def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, t
     assert pd.to_numeric(got, errors="coerce").tolist()[:3] == [1234.5, -12.0, 45.0] and got.isna().tolist()[3]
     assert pd.to_numeric(as_point_numbers(pd.Series(["1.234,50 €", "0,5%"]), "units-decimal-comma")).tolist() == [1234.5, 0.5]
     assert clock_durations(["0:03:40", "12:00:01.5", "03:40", "2 days 01:00:00"]) and not clock_durations(["12:00", "n/a"])
+    # In a column not named for a duration in English ("Dauer"), a clock past 23 is on no clock of the day.
+    assert clock_durations(["5:22", "31:05", "0:45"], named=False) and not clock_durations(["05:22", "14:03", "23:59"], named=False)
+    assert infer_column("Dauer", pd.Series(["5:22", "31:05", "0:45", "12:47"] * 30)).transform == "clock"
+    assert infer_column("Uhrzeit", pd.Series(["05:22", "14:03", "23:59", "12:47"] * 30)).transform == ""  # times of day
     seconds = as_point_numbers(pd.Series(["0:03:40", "03:40.5", "1 day, 0:00:01", "soon", None]), "clock")
     assert seconds.tolist()[:4] == [220.0, 220.5, 86401.0, "soon"] and pd.isna(seconds.tolist()[4])
     assert infer_column("duration", pd.Series(["0:03:40", "0:00:12", "1:02:03"] * 30)).transform == "clock"
@@ -577,6 +581,40 @@ def test_sizes_rates_and_times_written_with_units(runner, tmp_path):
     assert invoke(runner, "score", new, "--model", model, "--out", out, "-q").exit_code == 0
     scored = pd.read_csv(out)
     assert scored["bytes"][0] == "250000000.0 KB" and scored["top_features"][:5].str.startswith("bytes").all()
+    res = invoke(runner, "explain", new, "--model", model, "--row", "0")
+    assert res.exit_code == 0 and "250000000000 " in res.output, res.output  # observed in bytes, as expected is
+
+
+def test_sizes_and_times_with_units_and_a_decimal_comma(runner, tmp_path):
+    """"287,1 KB", "0,5 s", as such tools write them in much of Europe: numbers in their unit's base unit, as
+    "287.1 KB" is. They had been id-like text (each size nearly unique) or a category. "1,500 KB" alone may
+    be a thousands separator's and reads as before."""
+    from vaeguard.numbertext import as_point_numbers, marked_numbers
+    from vaeguard.schema import infer_column
+
+    assert marked_numbers(["287,1 KB", "55,1 KB", "1 MB", "12 B"])[0] == "magnitude-decimal-comma"
+    assert marked_numbers(["0,5 s", "340 ms", "2,25 min"]) == ("magnitude-decimal-comma", "written with units and a decimal comma: seconds")
+    assert marked_numbers(["1,500 KB", "2,000 KB"])[0] == "magnitude"  # 1500 KB, as before
+    got = as_point_numbers(pd.Series(["287,1 KB", "1 MB", "huge", None]), "magnitude-decimal-comma")
+    assert got.tolist()[:3] == [287100.0, 1e6, "huge"] and pd.isna(got.tolist()[3])
+    sizes = pd.Series([f"{v:.1f} KB".replace(".", ",") for v in np.random.default_rng(0).uniform(1, 900, 3000)])
+    spec = infer_column("Groesse", sizes)  # 2,990 distinct values in 3,000 rows: not an id
+    assert spec.role == "numeric" and spec.transform == "magnitude-decimal-comma" and "bytes" in spec.reason, spec
+    df = make_flows(300)
+
+    def written(frame):
+        return frame.assign(bytes=[f"{b / 1e3:.1f} KB".replace(".", ",") if b >= 1e4 else f"{b} B" for b in frame["bytes"]])
+
+    path, new, model, out = tmp_path / "sizes.csv", tmp_path / "sizes_new.csv", tmp_path / "m", tmp_path / "o.csv"
+    written(df).to_csv(path, sep=";", index=False)
+    assert invoke(runner, "fit", path, "--model", model, *FAST).exit_code == 0
+    assert {c["name"]: c for c in manifest(model)["schema"]}["bytes"]["transform"] == "magnitude-decimal-comma"
+    odd = df.head(40).copy()
+    odd.loc[:4, "bytes"] = 250_000_000_000
+    written(odd).to_csv(new, sep=";", index=False)
+    assert invoke(runner, "score", new, "--model", model, "--out", out, "-q").exit_code == 0
+    scored = pd.read_csv(out, dtype=str)
+    assert scored["bytes"][0] == "250000000,0 KB" and scored["top_features"][:5].str.startswith("bytes").all()
     res = invoke(runner, "explain", new, "--model", model, "--row", "0")
     assert res.exit_code == 0 and "250000000000 " in res.output, res.output  # observed in bytes, as expected is
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .encode import MISSING, column_labels
-from .numbertext import CLOCK, MAGNITUDE, as_point_numbers
+from .numbertext import CLOCK, MAGNITUDE, MAGNITUDE_DECIMAL_COMMA, as_point_numbers
 from .schema import set_lengths
 from .scoring import check_table, score_rows
 
@@ -71,6 +71,6 @@ def _as_modelled(s: pd.Series, transform: str) -> np.ndarray:
     seconds (a clock's too), a size with units in bytes, a set or list as its member count."""
     if transform == "length":
         return set_lengths(s).to_numpy()
-    if transform in (CLOCK, MAGNITUDE):  # "0:03:40" or "40.6 KB" beside an expected 190.6 would read as two units
+    if transform in (CLOCK, MAGNITUDE, MAGNITUDE_DECIMAL_COMMA):  # "0:03:40" or "40.6 KB" beside an expected 190.6 would read as two units
         return as_point_numbers(s, transform).to_numpy()
     return s.dt.total_seconds().to_numpy() if pd.api.types.is_timedelta64_dtype(s) else s.to_numpy()

@@ -51,6 +51,10 @@ _CLOCK = re.compile(r"^\s*(?:([+-]?\d+) days?,? )?(?:(\d+):)?(\d{1,2}):(\d{2}(?:
 # A size, rate or time written with its unit ("40.6 KB", "1.2 M" as nfdump prints counts, "340 ms"): read
 # in bytes, bits per second, seconds or ones. The units a column holds must be of one kind.
 MAGNITUDE = "magnitude"
+# The same with a decimal comma ("287,1 KB", "0,5 s"), as such tools write them in much of Europe: a comma
+# that no thousands separator could have written, before a unit or at the end.
+MAGNITUDE_DECIMAL_COMMA = "magnitude-decimal-comma"
+_COMMA_DECIMAL = re.compile(r"\d,(?:\d{1,2}|\d{4,})(?:\D|$)")
 _K, _Ki = 1e3, 1024.0
 _UNITS_OF = {
     "bytes": {"B": 1, "byte": 1, "bytes": 1, "KB": _K, "kB": _K, "kb": _K, "MB": _K**2, "mb": _K**2, "GB": _K**3, "gb": _K**3,
@@ -186,9 +190,14 @@ def with_units(values, weights=None) -> str:
 
 def clock_durations(values, weights=None, named: bool = True) -> bool:
     """Whether distinct text values are durations written as a clock, NUMERIC_TEXT_FRACTION of the rows. In a
-    column not `named` for a duration, "12:30:00" may be a time of day: only pandas' "0 days 00:03:40" counts."""
+    column not `named` for a duration (in English: "Dauer" is not), "12:30:00" may be a time of day: pandas'
+    "0 days 00:03:40" counts, and clocks do where one of them starts past 23 ("31:05"), as no time of day does."""
     text, weights = _distinct_text(values, weights)
-    clocks = text.str.fullmatch(_CLOCK).to_numpy() if named else text.str.extract(_CLOCK)[0].notna().to_numpy()
+    clocks = text.str.fullmatch(_CLOCK).to_numpy()
+    if not named:
+        parts = text.str.extract(_CLOCK)
+        lead = pd.to_numeric(parts[1].fillna(parts[2]), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        clocks = clocks if np.any(lead[clocks] >= 24) else parts[0].notna().to_numpy()
     return bool(len(text)) and weights[clocks].sum() >= NUMERIC_TEXT_FRACTION * weights.sum()
 
 
@@ -202,7 +211,14 @@ def marked_numbers(values, weights=None, clock_named: bool = True) -> tuple[str,
     if clock_durations(values, weights, named=clock_named):
         return CLOCK, "a clock's h:mm:ss, as seconds"
     kind = magnitude_kind(values, weights)
-    return (MAGNITUDE, f"written with units: {kind}") if kind else ("", "")
+    if kind:
+        return MAGNITUDE, f"written with units: {kind}"
+    text = _distinct_text(values, weights)[0]
+    if text.str.contains(_COMMA_DECIMAL).any():
+        kind = magnitude_kind(comma_to_point(text), weights)
+        if kind:
+            return MAGNITUDE_DECIMAL_COMMA, f"written with units and a decimal comma: {kind}"
+    return "", ""
 
 
 def _magnitude_parts(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -263,13 +279,13 @@ def as_point_numbers(s: pd.Series, transform: str) -> pd.Series:
     currency and percent signs dropped, clock durations made seconds, units (KB, ms) their base unit's."""
     if transform in (DECIMAL_COMMA, DOT_THOUSANDS):
         return comma_to_point(s, dots=transform == DOT_THOUSANDS)
-    if transform in (UNITS, UNITS_DECIMAL_COMMA, CLOCK, MAGNITUDE):
+    if transform in (UNITS, UNITS_DECIMAL_COMMA, CLOCK, MAGNITUDE, MAGNITUDE_DECIMAL_COMMA):
         if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s) or pdt.is_timedelta64_dtype(s):
             return s
         if transform == CLOCK:
             return _clock_seconds(s)
-        if transform == MAGNITUDE:
-            return _magnitudes(s)
+        if transform in (MAGNITUDE, MAGNITUDE_DECIMAL_COMMA):
+            return _magnitudes(s if transform == MAGNITUDE else comma_to_point(s))
         bare = s.where(s.isna(), strip_units(s.astype(str)))
         if transform == UNITS:
             return bare.where(bare.isna(), bare.astype(str).str.replace(",", "", regex=False))
@@ -341,10 +357,10 @@ def _arrow_float(series: pd.Series) -> pd.Series | None:
 
 def written_as_numbers(text: pd.Series) -> pd.Series:
     """Which text values are numbers in any of the forms read here (plain, with a decimal comma, thousands
-    separators, signs, a clock or units). A sign's decimal comma may come with dots between the thousands
+    separators, signs, a clock or units, with a decimal point or comma). A sign's decimal comma may come with dots between the thousands
     ("1.234,50 €"), as with_units reads it."""
     bare = strip_units(text)
     return (pd.to_numeric(text, errors="coerce").notna() | text.str.fullmatch(_DECIMAL_COMMA) | text.str.fullmatch(_THOUSANDS)
             | bare.str.fullmatch(_PLAIN_NUMBER) | bare.str.fullmatch(_THOUSANDS)
             | bare.str.replace(_DOT_THOUSANDS, "", regex=True).str.fullmatch(_DECIMAL_COMMA) | text.str.fullmatch(_DOT_GROUPED)
-            | text.str.fullmatch(_CLOCK) | text.str.fullmatch(_MAGNITUDE))
+            | text.str.fullmatch(_CLOCK) | text.str.fullmatch(_MAGNITUDE) | text.str.replace(",", ".", regex=False).str.fullmatch(_MAGNITUDE))
