@@ -391,6 +391,14 @@ def test_numbers_with_dots_between_the_thousands(runner, tmp_path):
     assert not dots_between_thousands(["1.5", "1.234", "12", "2.500", "7.777", "3.001", "4.000"])
     assert not dots_between_thousands(["5.0", "1.234", "12", "2.500", "7.777", "3.001", "4.000"])
     assert not dots_between_thousands(["1234", "1.234", "12", "2.500", "7.777", "3.001", "4.000"])
+    # A column whose first rows hold millions and whose later rows only "207.391": every chunk is read as text,
+    # where the typed reader had made the later ones decimals.
+    from vaeguard.sources import open_source
+
+    column = [f"{x:,}".replace(",", ".") for x in [4_253_270, 3_185_171] * 100 + [207_391, 432_509] * 100]
+    pd.DataFrame({"octets": column, "n": range(400)}).to_csv(tmp_path / "g.csv", sep=";", index=False)
+    chunks = list(open_source(str(tmp_path / "g.csv")).chunks(chunk_size=200))
+    assert len(chunks) == 2 and all(c["octets"].map(type).eq(str).all() for c in chunks)
     text = pd.Series(["1.234.567", "99.781", "573.628,56", "2,5", "0.125", "1234.5", None])
     assert pd.to_numeric(as_point_numbers(text, "dot-thousands")).tolist()[:6] == [1234567, 99781, 573628.56, 2.5, 0.125, 1234.5]
     # Where grouping was not seen, "1.234" may be a decimal point's and reads as written; "1.234,5" cannot be.

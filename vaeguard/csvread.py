@@ -53,17 +53,18 @@ def whole_lines(text: str, keepends: bool = False) -> list[str]:
 
 
 def dotted_columns(text: str, delimiter: str) -> list[int]:
-    """The places of the columns whose first rows (the peeked text below its header) hold whole numbers grouped
-    with dots ("1.234" beside "999", as much of Europe writes 1234). Typed by pandas, each would be a decimal
-    with three places and the text lost; read as text, the roles see the grouping (dots_between_thousands)."""
-    from .numbertext import dots_between_thousands, maybe_grouped_with_dots
+    """The places of the columns whose first rows (the peeked text below its header) hold numbers grouped with
+    dots ("1.234" beside "999", or "1.234.567", as much of Europe writes 1234567). Typed by pandas, a chunk of
+    them with one dot each would be decimals with three places, the text lost; read as text, every chunk
+    keeps the grouping for the roles and the transform (grouped_with_dots)."""
+    from .numbertext import grouped_with_dots, maybe_grouped_with_dots
 
     if not maybe_grouped_with_dots(text):
         return []
     rows = list(csv.reader([line for line in whole_lines(text)[1:] if line.strip()], delimiter=delimiter))
     width = max((len(row) for row in rows), default=0)
     columns = ([row[i].strip() for row in rows if len(row) > i and row[i].strip()] for i in range(width))
-    return [i for i, values in enumerate(columns) if values and dots_between_thousands(values)]
+    return [i for i, values in enumerate(columns) if values and grouped_with_dots(values)]
 
 
 def layout(text: str, delimiter: str) -> tuple[bool, bool]:

@@ -28,8 +28,9 @@ DOT_THOUSANDS = "dot-thousands"
 _BARE_INTEGER = re.compile(r"^[+-]?\d+$")
 # Whole numbers grouped with one dot each ("1.234" beside "999") are told from decimals by this many of them.
 MIN_GROUPED_VALUES = 5
-# A value a CSV reader would take for a decimal with three places, which grouping with dots also writes.
-_MAYBE_GROUPED = re.compile(r"(?:^|[^\d.,])[1-9]\d{0,2}\.\d{3}(?:$|[^\d.,])")
+# The start of a value that grouping with dots writes ("1.234", "1.234.567", "573.628,56"), one a CSV reader
+# takes for a decimal with three places or leaves as text.
+_MAYBE_GROUPED = re.compile(r"(?:^|[^\d.,])[1-9]\d{0,2}\.\d{3}(?:$|\D)")
 # What a thousands separator could also have written: "1,500" may be fifteen hundred.
 _GROUPED = re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")
 # Numbers with thousands separators ("1,234,567", "12,345.5"), as spreadsheets and reports export counts.
@@ -117,6 +118,11 @@ def decimal_comma(values, weights=None) -> bool:
     comma = text[plain & text.str.contains(",", regex=False).to_numpy()]
     if len(comma) and not comma.str.fullmatch(_GROUPED).all():
         return True
+    return _surely_grouped(text)
+
+
+def _surely_grouped(text: pd.Series) -> bool:
+    """Whether some text value can only be a number grouped with dots ("1.234.567", "573.628,56")."""
     return bool(text.str.fullmatch(_SURELY_DOT_GROUPED).any())
 
 
@@ -124,8 +130,8 @@ def decimal_comma_kind(values) -> tuple[str, str]:
     """(transform, how it is written) for values decimal_comma takes: DOT_THOUSANDS where some can only be grouped
     with dots ("1.234.567", "573.628,56"), so that every value grouped so reads that way ("99.781" too); else
     DECIMAL_COMMA, under which "1.234" alone reads as written."""
-    text = pd.Series(np.asarray(values, dtype=object)).astype(str)
-    if not text.str.fullmatch(_SURELY_DOT_GROUPED).any():
+    text = _distinct_text(values)[0]
+    if not _surely_grouped(text):
         return DECIMAL_COMMA, "decimal comma"
     if text.str.contains(",", regex=False).any():
         return DOT_THOUSANDS, "dots between the thousands, decimal comma"
@@ -149,9 +155,15 @@ def dots_between_thousands(values, weights=None) -> bool:
     return bool(np.abs(text[bare].astype(float)).max() < 1000)
 
 
+def grouped_with_dots(values) -> bool:
+    """Whether text values show dots between the thousands: some that can only be grouped ("1.234.567",
+    "573.628,56"), or whole numbers grouped one dot each (dots_between_thousands)."""
+    return _surely_grouped(_distinct_text(values)[0]) or dots_between_thousands(values)
+
+
 def maybe_grouped_with_dots(text: str) -> bool:
-    """Whether a stretch of text holds a value that grouping with dots writes and a reader takes for a decimal
-    ("1.234"): the cheap look before dots_between_thousands' careful one."""
+    """Whether a stretch of text holds a value that grouping with dots writes ("1.234", "1.234.567"): the cheap
+    look before grouped_with_dots' careful one."""
     return _MAYBE_GROUPED.search(text) is not None
 
 
