@@ -82,10 +82,12 @@ def respelled_numbers(s: pd.Series, values: pd.Series, n_bad: int, examples: lis
 
 
 def regrouped_numbers(s: pd.Series, values: np.ndarray, counts: dict[str, int], col: "NumericColumn") -> np.ndarray:
-    """A whole-number column's values, where its text holds decimals with three places beside bare integers
-    under 1,000 ("99.781" beside "416"): whole numbers grouped with dots, as a spreadsheet saves them in much of
-    Europe (dots_between_thousands), read as 99781 and counted in `counts`, not scored as decimals that
-    training never held."""
+    """A column's values, where training's were whole numbers read plainly and this text holds decimals with
+    three places beside bare integers under 1,000 ("99.781" beside "416"): whole numbers grouped with dots, as
+    a spreadsheet saves them in much of Europe (dots_between_thousands), read as 99781 and counted in
+    `counts`, not scored as decimals that training never held."""
+    if not col.integer or col.transform:
+        return values
     fractional = np.isfinite(values) & (values != np.round(values))
     if not fractional.any() or not dots_between_thousands(pd.unique(s.dropna().astype(str))):
         return values
@@ -708,7 +710,7 @@ class Preprocessor:
                 text = arrow_text(s) if col.transform != "length" else None
                 parsed = arrow_floats(text) if text is not None else None
                 if parsed is not None:
-                    v[j] = regrouped_numbers(s, parsed, enc.decimal_comma, col) if col.integer and not col.transform else parsed
+                    v[j] = regrouped_numbers(s, parsed, enc.decimal_comma, col)
                     continue
                 if col.transform == "length":
                     values, n_bad, examples = set_lengths(s), 0, []
@@ -717,7 +719,7 @@ class Preprocessor:
                     if n_bad and not col.transform:
                         values, n_bad, examples = respelled_numbers(s, values, n_bad, examples, enc.decimal_comma, col.name)
                 v[j] = values.to_numpy(dtype=float, na_value=np.nan)
-                if col.integer and not col.transform and not n_bad:
+                if not n_bad:
                     v[j] = regrouped_numbers(s, v[j], enc.decimal_comma, col)
                 if n_bad:
                     if strict:
