@@ -446,6 +446,71 @@ def test_training_sums_category_embeddings_as_the_embedding_bag_does():
     assert not TabularAutoencoder(2, [], [200] * 3, 3, [16, 8], "vae").one_hot_sum  # wide vocabularies keep the bag
 
 
+
+def _autograd_categorical_nll(model: TabularAutoencoder, logits: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:
+    """The categorical likelihood as it was written before its gradient was (autograd through every step)."""
+    from vaeguard.forward import CAT_LOGIT_BOUND
+
+    logits = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
+    shift = logits.max(dim=-1, keepdim=True).values
+    weights = torch.exp(logits - shift)
+    parts = torch.split(weights, [stop - start for start, stop, _ in model.cat_blocks], dim=-1) if len(model.cat_blocks) > 1 else [weights]
+    sums = [part @ getattr(model, name) for part, (_, _, name) in zip(parts, model.cat_blocks)]
+    log_norm = torch.log(sums[0] if len(sums) == 1 else torch.cat(sums, dim=-1)) + shift
+    nll = log_norm - logits.gather(-1, x_cat + model.cat_offsets)
+    return torch.where(x_cat == 0, torch.zeros_like(nll), nll)
+
+
+@pytest.mark.parametrize("vocab", [[6, 7, 3, 2] + [3] * 25, [3] * 150 + [9, 2]])  # one block of columns; three
+def test_written_categorical_gradient_equals_autograds_bit_for_bit(vocab):
+    """model.CategoricalNLL writes out the gradient autograd took through a dozen operations: the same values
+    and the same gradient to the bit, with logits past the bound (whose gradient is cut) and <unknown> codes
+    among the rows, so training's weights do not move by a bit either."""
+    torch.manual_seed(0)
+    net = TabularAutoencoder(0, [], vocab, 4, [16, 8], "vae")
+    gen = torch.Generator().manual_seed(1)
+    x_cat = torch.stack([torch.randint(0, v, (512,), generator=gen) for v in vocab], dim=1)
+    logits = torch.randn(512, sum(vocab), generator=gen) * 20  # a fifth of them past the bound of 30
+    grad = torch.randn(512, len(vocab), generator=gen)
+    results = []
+    for nll in (lambda t: _autograd_categorical_nll(net, t, x_cat), lambda t: net.column_nll((None, None, t, None), None, None, x_cat)):
+        t = logits.clone().requires_grad_()
+        value = nll(t)
+        value.backward(grad)
+        results.append((value.detach(), t.grad))
+    assert torch.equal(results[0][0], results[1][0])
+    assert torch.equal(results[0][1], results[1][1])
+    assert (logits.abs() > 30).any() and (results[1][1][logits.abs() > 30] == 0).all() and (x_cat == 0).any()
+
+
+def test_training_with_the_written_categorical_gradient_gives_autograds_weights(monkeypatch):
+    """Thirty training steps of a network of numbers, flags and categories: the same weights, bit for bit,
+    as with autograd's pass through the categorical likelihood."""
+    import vaeguard.model as model_module
+    from vaeguard.train import FusedAdam
+
+    vocab = [4, 3, 2, 5]
+    gen = torch.Generator().manual_seed(4)
+    x_num = torch.randn(256, 3, generator=gen)
+    observed = (torch.rand(256, 3, generator=gen) > 0.1).float()
+    x_cat = torch.stack([torch.randint(0, v, (256,), generator=gen) for v in vocab], dim=1)
+    weights = []
+    for written in (True, False):
+        if not written:
+            monkeypatch.setattr(model_module.CategoricalNLL, "apply",
+                                lambda logits, x, offsets, column, *segments: model_module.categorical_nll(logits, x, offsets, segments)[0])
+        torch.manual_seed(0)
+        net = TabularAutoencoder(3, [1], vocab, 2, [16, 8], "vae")
+        opt = FusedAdam(net.parameters(), lr=1e-2, weight_decay=0.0)
+        torch.manual_seed(1)
+        for _ in range(30):
+            opt.zero_grad()
+            net.training_loss(x_num, observed, x_cat, trim=0.05).backward()
+            opt.step()
+        weights.append(net.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
 # ---- a CSV parsed in byte ranges on several threads --------------------------------------------------
 def _split_csv(tmp_path) -> Path:
     """Rows whose quoted fields hold delimiters, quotes and line breaks, a short and a long line in every

@@ -44,6 +44,54 @@ def run_layers(layers: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
     return h
 
 
+def categorical_nll(logits: torch.Tensor, x_cat: torch.Tensor, offsets: torch.Tensor, segments: tuple[torch.Tensor, ...]):
+    """Softmax cross-entropy of every categorical column at once, (..., rows, columns), with the tensors its
+    gradient reads: (nll, clamped logits, their row maxima and where, the weights, their per-column sums, the
+    observed entries). `segments`: the 0/1 matrices of NetworkShape.segments, end to end over the vocabulary.
+    An <unknown> code (0) costs nothing here: a fixed term outside."""
+    # Logits are bounded so that one shared shift per row keeps every exp() inside float32's range (e^-60 > 1e-38).
+    clamped = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
+    shift, argmax = clamped.max(dim=-1, keepdim=True)
+    weights = (clamped - shift).exp_()  # in place: one rows x vocabulary buffer fewer (the same values)
+    # The blocks lie end to end over the vocabulary: split, not sliced, since a slice's gradient is a
+    # zero-filled copy of the whole row of weights, one per block (1,555 columns: three quarters of a step).
+    parts = torch.split(weights, [s.shape[0] for s in segments], dim=-1) if len(segments) > 1 else [weights]
+    sums = [part @ s for part, s in zip(parts, segments)]
+    sums = sums[0] if len(sums) == 1 else torch.cat(sums, dim=-1)
+    index = (x_cat + offsets).expand(*logits.shape[:-1], -1)
+    nll = torch.log(sums) + shift - clamped.gather(-1, index)
+    return torch.where(x_cat == 0, torch.zeros_like(nll), nll), clamped, shift, argmax, weights, sums, index
+
+
+class CategoricalNLL(torch.autograd.Function):
+    """categorical_nll in training, its gradient written out. Autograd's pass through that chain of a dozen
+    operations made as many rows x vocabulary tensors (zero-filled buffers for the gather and the max, the
+    clamp's masks, a product with each block's matrix transposed); this one makes two. The same sums of the
+    same products in the same order (the row maximum's share, zero but for rounding, included), so the same
+    gradients to the bit, and the same weights after training (tests/test_fast_paths.py). A training step of a
+    Zeek conn log (2,048 rows, 29 categorical columns): 10.1 -> 9.2 ms; of ADBench InternetAds (1,024 rows,
+    1,555 columns): 177 -> 147 ms (medians of six rounds in one process, two cores)."""
+
+    @staticmethod
+    def forward(ctx, logits, x_cat, offsets, column, *segments):
+        nll, clamped, _, argmax, weights, sums, index = categorical_nll(logits, x_cat, offsets, segments)
+        ctx.save_for_backward(logits, clamped, argmax, weights, sums, index, x_cat, column)
+        return nll
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, clamped, argmax, weights, sums, index, x_cat, column = ctx.saved_tensors
+        grad = torch.where(x_cat == 0, torch.zeros_like(grad), grad)
+        # Each entry's share of its column's softmax (an <unknown> entry reads the zero column padded on).
+        out = F.pad(grad / sums, (0, 1)).index_select(-1, column).mul_(weights)
+        # The row maximum's gradient, as autograd adds it: the log-normaliser's plus the shifted weights'.
+        at_max = grad.sum(-1, keepdim=True) - out.sum(-1, keepdim=True)
+        out.scatter_add_(-1, index, -grad)
+        out.scatter_add_(-1, argmax, at_max)
+        out.masked_fill_(clamped != logits, 0.0)
+        return (out, *([None] * (len(ctx.needs_input_grad) - 1)))
+
+
 class TabularAutoencoder(nn.Module):
     def __init__(
         self,
@@ -71,16 +119,12 @@ class TabularAutoencoder(nn.Module):
         offsets = self.network_shape.offsets
         self.register_buffer("cat_offsets", torch.tensor(offsets, dtype=torch.long))
         total_vocab = sum(vocab_sizes)
-        # Every column's slice of the logits, padded to the longest vocabulary, so all the per-column
-        # softmaxes run as one tensor op (a Python loop over 1,000+ columns would dominate the run time).
-        width = max(vocab_sizes, default=1)
-        index = torch.zeros(len(vocab_sizes), width, dtype=torch.long)
-        valid = torch.zeros(len(vocab_sizes), width, dtype=torch.bool)
+        # Each vocabulary entry's column, for the training pass's gradient (CategoricalNLL); <unknown>, in no
+        # column's softmax, points past the last.
+        column = torch.full((total_vocab,), len(vocab_sizes), dtype=torch.long)
         for j, (off, size) in enumerate(zip(offsets, vocab_sizes)):
-            index[j, :size] = torch.arange(off, off + size)
-            valid[j, :size] = True
-        self.register_buffer("cat_index", index, persistent=False)
-        self.register_buffer("cat_valid", valid, persistent=False)
+            column[off + 1 : off + size] = j
+        self.register_buffer("cat_column", column, persistent=False)
         self.cat_blocks = []
         for i, (start, stop, segments) in enumerate(self.network_shape.segments()):
             self.register_buffer(f"cat_segments{i}", torch.from_numpy(segments), persistent=False)
@@ -188,19 +232,11 @@ class TabularAutoencoder(nn.Module):
                 nll = nll.reshape(-1, shape[-1]).index_add(1, self.flag_index, bce.reshape(-1, bce.shape[-1])).reshape(shape)
             cols.append(nll)
         if self.n_cat:
-            # Softmax cross-entropy of every categorical column at once. Logits are bounded so that one
-            # shared shift per row keeps every exp() inside float32's range (e^-60 > 1e-38).
-            logits = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
-            shift = logits.max(dim=-1, keepdim=True).values
-            weights = torch.exp(logits - shift)
-            # The blocks lie end to end over the vocabulary: split, not sliced, since a slice's gradient is a
-            # zero-filled copy of the whole row of weights, one per block (1,555 columns: three quarters of a step).
-            parts = torch.split(weights, [stop - start for start, stop, _ in self.cat_blocks], dim=-1) if len(self.cat_blocks) > 1 else [weights]
-            sums = [part @ getattr(self, name) for part, (_, _, name) in zip(parts, self.cat_blocks)]
-            log_norm = torch.log(sums[0] if len(sums) == 1 else torch.cat(sums, dim=-1)) + shift
-            index = (x_cat + self.cat_offsets).expand(*logits.shape[:-1], -1)
-            nll = log_norm - logits.gather(-1, index)
-            cols.append(torch.where(x_cat == 0, torch.zeros_like(nll), nll))  # <unknown>: a fixed term outside
+            segments = tuple(getattr(self, name) for _, _, name in self.cat_blocks)
+            if torch.is_grad_enabled() and logits.requires_grad and logits.dim() == 2 and not torch.jit.is_tracing():
+                cols.append(CategoricalNLL.apply(logits, x_cat, self.cat_offsets, self.cat_column, *segments))
+            else:
+                cols.append(categorical_nll(logits, x_cat, self.cat_offsets, segments)[0])
         return torch.cat(cols, dim=-1)
 
     @staticmethod
