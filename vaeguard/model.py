@@ -45,10 +45,10 @@ def run_layers(layers: nn.Sequential, h: torch.Tensor) -> torch.Tensor:
 
 
 def categorical_nll(logits: torch.Tensor, x_cat: torch.Tensor, offsets: torch.Tensor, segments: tuple[torch.Tensor, ...]):
-    """Softmax cross-entropy of every categorical column at once, (..., rows, columns), with the tensors its
-    gradient reads: (nll, clamped logits, their row maxima and where, the weights, their per-column sums, the
-    observed entries). `segments`: the 0/1 matrices of NetworkShape.segments, end to end over the vocabulary.
-    An <unknown> code (0) costs nothing here: a fixed term outside."""
+    """Softmax cross-entropy of every categorical column at once, (..., rows, columns), with what its gradient
+    reads: (nll, the logits clamped, where each row's maximum lies, the weights, their per-column sums, each
+    observed entry's position). `segments`: the 0/1 matrices of NetworkShape.segments, end to end over the
+    vocabulary. An <unknown> code (0) costs nothing here: a fixed term outside."""
     # Logits are bounded so that one shared shift per row keeps every exp() inside float32's range (e^-60 > 1e-38).
     clamped = logits.clamp(-CAT_LOGIT_BOUND, CAT_LOGIT_BOUND)
     shift, argmax = clamped.max(dim=-1, keepdim=True)
@@ -60,7 +60,7 @@ def categorical_nll(logits: torch.Tensor, x_cat: torch.Tensor, offsets: torch.Te
     sums = sums[0] if len(sums) == 1 else torch.cat(sums, dim=-1)
     index = (x_cat + offsets).expand(*logits.shape[:-1], -1)
     nll = torch.log(sums) + shift - clamped.gather(-1, index)
-    return torch.where(x_cat == 0, torch.zeros_like(nll), nll), clamped, shift, argmax, weights, sums, index
+    return torch.where(x_cat == 0, torch.zeros_like(nll), nll), clamped, argmax, weights, sums, index
 
 
 class CategoricalNLL(torch.autograd.Function):
@@ -74,13 +74,15 @@ class CategoricalNLL(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, logits, x_cat, offsets, column, *segments):
-        nll, clamped, _, argmax, weights, sums, index = categorical_nll(logits, x_cat, offsets, segments)
-        ctx.save_for_backward(logits, clamped, argmax, weights, sums, index, x_cat, column)
+        nll, clamped, argmax, weights, sums, index = categorical_nll(logits, x_cat, offsets, segments)
+        # The clamp's cut as a mask, not the two float tensors it compares: a wide table's batch of logits is
+        # tens of MiB, held until the backward pass.
+        ctx.save_for_backward(clamped != logits, argmax, weights, sums, index, x_cat, column)
         return nll
 
     @staticmethod
     def backward(ctx, grad):
-        logits, clamped, argmax, weights, sums, index, x_cat, column = ctx.saved_tensors
+        cut, argmax, weights, sums, index, x_cat, column = ctx.saved_tensors
         grad = torch.where(x_cat == 0, torch.zeros_like(grad), grad)
         # Each entry's share of its column's softmax (an <unknown> entry reads the zero column padded on).
         out = F.pad(grad / sums, (0, 1)).index_select(-1, column).mul_(weights)
@@ -88,7 +90,7 @@ class CategoricalNLL(torch.autograd.Function):
         at_max = grad.sum(-1, keepdim=True) - out.sum(-1, keepdim=True)
         out.scatter_add_(-1, index, -grad)
         out.scatter_add_(-1, argmax, at_max)
-        out.masked_fill_(clamped != logits, 0.0)
+        out.masked_fill_(cut, 0.0)
         return (out, *([None] * (len(ctx.needs_input_grad) - 1)))
 
 
