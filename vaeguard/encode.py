@@ -721,7 +721,7 @@ class Preprocessor:
                 v[j] = values.to_numpy(dtype=float, na_value=np.nan)
                 if not n_bad:
                     v[j] = regrouped_numbers(s, v[j], enc.decimal_comma, col)
-                if n_bad:
+                else:
                     if strict:
                         raise _text_in_numeric(col.name, n_bad, examples)
                     enc.malformed[col.name] = n_bad
