@@ -255,12 +255,27 @@ def test_missing_columns_at_score_time(runner, trained_model, tmp_path):
     res = invoke(runner, "score", p, "--model", trained_model)
     assert_clean_error(res, "'service'", "'src_bytes'", "trained on")
     assert "spells" not in res.stderr
+    # The table is of the model's kind, less two fields: the choice is between a table that has them and a
+    # model that does without them, spelled as fit takes it.
+    assert "Score a table that has them, or refit without them (--ignore service --ignore src_bytes)" in res.stderr
     # The same columns under another spelling (case, spaces): named, with the fix. A name padded with spaces
     # (' service') is read without them, so it is no other spelling.
     pd.read_csv(NEW).rename(columns={"src_bytes": "Src Bytes", "service": "SERVICE", "proto": " proto"}).to_csv(p, index=False)
     res = invoke(runner, "score", p, "--model", trained_model)
     assert_clean_error(res, "columns 'service', 'src_bytes' are missing (the table spells 'service' as 'SERVICE', "
                             "'src_bytes' as 'Src Bytes': rename them as the model does); the model was trained on")
+
+
+def test_a_wide_models_missing_column_names_its_first_columns_and_counts_the_rest(runner, tmp_path):
+    # 300 columns: one line naming every one was 2,000 characters, no help on a terminal.
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(120, 300)), columns=[f"c{i}" for i in range(300)])
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    assert invoke(runner, "fit", tmp_path / "wide.csv", "--model", tmp_path / "m", "--epochs", "1", "--quiet").exit_code == 0
+    wide.drop(columns=["c7"]).head(5).to_csv(tmp_path / "less.csv", index=False)
+    res = invoke(runner, "score", tmp_path / "less.csv", "--model", tmp_path / "m")
+    assert_clean_error(res, "column 'c7' is missing", "c0, c1,", "c29 and 270 more (`vaeguard info` lists them)", "(--ignore c7)")
+    assert "c30" not in res.stderr and len(res.stderr) < 600
 
 
 def test_missing_model(runner, tmp_path):

@@ -901,11 +901,26 @@ def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str
         if spelled:
             pairs = ", ".join(f"'{want}' as '{got}'" for want, got in spelled[:5]) + (f" and {len(spelled) - 5} more" if len(spelled) > 5 else "")
             what += f" (the table spells {pairs}: rename {'them' if len(spelled) > 1 else 'it'} as the model does)"
+        trained = f"the model was trained on: {_some_names(used, ' (`vaeguard info` lists them)')}"
         if len(missing) == len(used):  # nothing in common: the table's own names say what was given instead
             given = [str(c) for c in df.columns]
-            has = f"; the table has: {', '.join(given[:30])}{f' and {len(given) - 30} more' if len(given) > 30 else ''}" if given else "; the table has no columns"
-            raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}{has}")
-        raise SchemaError(f"{what}; the model was trained on: {', '.join(used)}")
+            has = f"; the table has: {_some_names(given)}" if given else "; the table has no columns"
+            raise SchemaError(f"{what}; {trained}{has}")
+        # Some of the model's columns are there: the table is of the kind trained on, less a field or two (a
+        # sensor or an export configured otherwise), and the fix is the user's to choose.
+        them = "them" if len(missing) > 1 else "it"
+        ignore = " ".join(f"--ignore {shlex.quote(c)}" for c in missing[:3]) + (" ..." if len(missing) > 3 else "")
+        raise SchemaError(f"{what}; {trained}. Score a table that has {them}, or refit without {them} ({ignore})")
+
+
+# Where a table or a model has more columns than this, an error names the first ones and counts the rest:
+# one line of 1,555 names (ADBench InternetAds) is no help on a terminal.
+NAMES_SHOWN = 30
+
+
+def _some_names(names: list[str], where: str = "") -> str:
+    rest = len(names) - NAMES_SHOWN
+    return ", ".join(names[:NAMES_SHOWN]) + (f" and {rest:,} more{where}" if rest > 0 else "")
 
 
 def did_you_mean(names: list[str], columns: list[str]) -> str:
