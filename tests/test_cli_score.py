@@ -793,3 +793,23 @@ def test_a_finalizers_recursion_error_during_a_deep_parse_is_not_reported(monkey
     other = types.SimpleNamespace(exc_value=ValueError("a finalizer's own fault"), object=None)
     sys.unraisablehook(other)
     assert heard == [other]
+
+
+def test_the_evidence_lines_count_the_columns_they_do_not_name(runner, tmp_path):
+    # Twelve columns with values training never held: eight named, most first, and the other four counted,
+    # so the summary does not read as if only eight had them (--json keeps every one).
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({f"k{i}": rng.choice(["a", "b"], 200) for i in range(12)} | {"bytes": rng.lognormal(5, 1, 200)})
+    train.to_csv(tmp_path / "t.csv", index=False)
+    assert invoke(runner, "fit", tmp_path / "t.csv", "--model", tmp_path / "m", "--epochs", "1", "--quiet").exit_code == 0
+    new = train.head(30).copy()
+    for i in range(12):
+        new.loc[: 29 - i, f"k{i}"] = "z"  # k0 most often, so the order is known
+    new.to_csv(tmp_path / "n.csv", index=False)
+    res = invoke(runner, "score", tmp_path / "n.csv", "--model", tmp_path / "m", "--out", tmp_path / "o.csv")
+    assert res.exit_code == 0, res.output
+    line = " ".join(res.stderr.replace("│", " ").split())
+    assert "values unseen in training k0: 30 (z x30), k1: 29 (z x29)," in line and "k7: 23 (z x23) and 4 more columns" in line
+    assert "k8" not in line.split("values unseen in training")[1].split("written to")[0]
+    res = invoke(runner, "score", tmp_path / "n.csv", "--model", tmp_path / "m", "--out", tmp_path / "o2.csv", "--json")
+    assert len(json.loads(res.stdout)["unseen_categories"]) == 12

@@ -183,13 +183,23 @@ def evidence_fields(report) -> dict:
             "new_missing": report.new_missing, "constants_changed": report.broken, "decimal_comma": report.decimal_comma}
 
 
+# Columns named in each line of score's evidence; the rest are counted, so a wide table's 200 columns with new
+# values do not read as the eight shown (`--json` has every one).
+EVIDENCE_COLUMNS = 8
+
+
 def add_evidence(t, report) -> None:
     for kind, counts in report.evidence().items():
         values = report.new_values if counts is report.unknown or counts is report.broken else {}
-        t.add_row(kind, ", ".join(f"{k}: {v:,}{_top_values(values.get(k))}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])[:8]))
+        t.add_row(kind, _most_counted(counts, lambda k, v: f"{k}: {v:,}{_top_values(values.get(k))}"))
     if report.decimal_comma:
-        t.add_row("read with a decimal comma", ", ".join(f"{k}: {v:,}" for k, v in sorted(report.decimal_comma.items(), key=lambda kv: -kv[1])[:8])
-                  + " (training's numbers had a decimal point)")
+        t.add_row("read with a decimal comma", _most_counted(report.decimal_comma, lambda k, v: f"{k}: {v:,}") + " (training's numbers had a decimal point)")
+
+
+def _most_counted(counts: dict[str, int], shown) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    rest = len(ranked) - EVIDENCE_COLUMNS
+    return ", ".join(shown(k, v) for k, v in ranked[:EVIDENCE_COLUMNS]) + (f" and {rest:,} more column{'s' if rest > 1 else ''}" if rest > 0 else "")
 
 
 def _top_values(counts: dict[str, int] | None, n: int = 3) -> str:
