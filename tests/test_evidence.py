@@ -116,3 +116,47 @@ def test_a_new_gap_flags_its_row_also_where_the_rest_of_the_row_scores_below_eve
     assert scored["top_features"].str.startswith("packets").all()
     # Rows the floor already flags keep their scores.
     assert np.allclose(scored["anomaly_score"][unlifted > threshold], unlifted[unlifted > threshold])
+
+
+def test_the_encoder_reads_a_value_past_the_training_range_as_the_ranges_end(guard, twins):
+    """As an unseen category is read as <unknown>: the encoder cannot pass a value training never held on
+    to the decoder to be copied back; the likelihood charges the value itself, so the row still scores higher
+    than its twin at the range's end."""
+    pre, net = guard.preprocessor_, guard.network_
+    low, high = pre.encoder_bounds()
+    top = next(c for c in pre.numeric if c.name == "bytes").high
+    at_end = twins.assign(bytes=int(top))
+    past = twins.assign(bytes=int(top) * 50)
+    a, b = pre.transform(at_end), pre.transform(past)
+    j = pre.column_names.index("bytes")
+    assert (b.x_num[:, j] > high[j]).all() and (a.x_num[:, j] <= high[j]).all()
+    # The same latent code but for the bound's margin past the range's end (1e-4 in the network's units).
+    np.testing.assert_allclose(net.encode(*a.inputs, (low, high))[0], net.encode(*b.inputs, (low, high))[0], atol=1e-4)
+    assert not np.allclose(net.encode(*a.inputs)[0], net.encode(*b.inputs)[0], atol=1e-2)  # read as it is, it differs
+    assert (raised(guard, at_end, past) > 0.5).all()  # fifty times the largest count training held
+    # And score reads it so (the CLI's, the API's and the engines' path alike).
+    from vaeguard.scoring import fixed_terms
+
+    network = guard.anomaly_score(past) - fixed_terms(guard, b).sum(axis=1)
+    kind, eps = guard.score_kind_, guard.eps_
+    np.testing.assert_allclose(network, net.score(*b.inputs, kind=kind, eps=eps, bounds=(low, high))[0], rtol=1e-5)
+    assert not np.allclose(network, net.score(*b.inputs, kind=kind, eps=eps)[0], rtol=1e-3)
+
+
+def test_training_rows_lie_inside_the_encoders_bounds_so_training_reads_them_unclipped():
+    from vaeguard.encode import Preprocessor
+    from vaeguard.schema import infer_schema
+
+    df = make_flows(800, seed=3).drop(columns=["id"])
+    pre = Preprocessor.fit(df, infer_schema(df, (), {}, None), max_categories=200, strict=False, rows=np.arange(len(df)))
+    low, high = pre.encoder_bounds()
+    x, seen = pre.transform(df), pre.numeric
+    assert len(seen) >= 4 and low.dtype == np.float32
+    present = x.observed.astype(bool)
+    lowest = np.where(present, x.x_num, np.inf).min(axis=0)
+    highest = np.where(present, x.x_num, -np.inf).max(axis=0)
+    # Every value fitted on lies inside, with room to spare, and the bounds are its range (a hair wider), not
+    # the +-10 clip: the training rows train as before.
+    assert (lowest > low).all() and (highest < high).all()
+    np.testing.assert_allclose(lowest, low, atol=2e-4)
+    np.testing.assert_allclose(highest, high, atol=2e-4)

@@ -233,11 +233,13 @@ class ScoringNetwork:
         out += self.weights[f"{name}.bias"]
         return out
 
-    def encode(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray):
+    def encode(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray, bounds: tuple[np.ndarray, np.ndarray] | None = None):
+        """The latent mean and log-variance. bounds: each numeric column's (low, high) in the network's units
+        (Preprocessor.encoder_bounds), which the scored values are read within; else +-INPUT_CLIP."""
         s = self.shape
         h = None
         if s.n_num + len(s.flag_index):
-            dense = np.clip(x_num, -INPUT_CLIP, INPUT_CLIP)
+            dense = np.clip(x_num, *bounds) if bounds is not None else np.clip(x_num, -INPUT_CLIP, INPUT_CLIP)
             if len(s.flag_index):
                 dense = np.concatenate([dense, 1.0 - observed[:, self.flag_index]], axis=1)
             h = self._linear(dense, "enc_dense")
@@ -319,11 +321,13 @@ class ScoringNetwork:
             cols.append(nll)
         return np.concatenate(cols, axis=-1) if len(cols) > 1 else cols[0]
 
-    def score(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray, kind: str, eps: np.ndarray):
+    def score(self, x_num: np.ndarray, observed: np.ndarray, x_cat: np.ndarray, kind: str, eps: np.ndarray,
+              bounds: tuple[np.ndarray, np.ndarray] | None = None):
         """Per-row score (higher = more anomalous) and per-column contributions, as TabularAutoencoder.score:
         the negative importance-weighted bound with the K fixed draws `eps` (K, latent), or ("recon", and
-        every variant but the VAE) the reconstruction NLL decoded from the latent mean."""
-        mu, logvar = self.encode(x_num, observed, x_cat)
+        every variant but the VAE) the reconstruction NLL decoded from the latent mean. bounds: as `encode`
+        reads them; the likelihood charges the values as they are."""
+        mu, logvar = self.encode(x_num, observed, x_cat, bounds)
         if kind == "recon" or self.shape.variant != "vae":
             contrib = self.column_nll(self.decode(mu), x_num, observed, x_cat)
             return contrib.sum(axis=1), contrib
