@@ -239,7 +239,13 @@ class ScoringNetwork:
         s = self.shape
         h = None
         if s.n_num + len(s.flag_index):
-            dense = np.clip(x_num, *bounds) if bounds is not None else np.clip(x_num, -INPUT_CLIP, INPUT_CLIP)
+            if bounds is not None:
+                # Not np.clip: with a bound per column it takes a slow path (4,096 rows x 36 columns: 195 us
+                # against 83 for these two passes, the same values).
+                dense = np.maximum(x_num, bounds[0])
+                np.minimum(dense, bounds[1], out=dense)
+            else:
+                dense = np.clip(x_num, -INPUT_CLIP, INPUT_CLIP)
             if len(s.flag_index):
                 dense = np.concatenate([dense, 1.0 - observed[:, self.flag_index]], axis=1)
             h = self._linear(dense, "enc_dense")
