@@ -469,6 +469,48 @@ def test_a_model_of_decimal_points_reads_decimal_commas_when_scoring(runner, tmp
     assert summary["malformed"] == {column: 20} and summary["decimal_comma"] == {}
 
 
+def test_whole_numbers_written_with_leading_zeros_are_codes(runner, tmp_path):
+    """A postal code or an account number written "02134" is a code, not a quantity: pandas had read the column as
+    numbers, the zeros lost and 02134 measured against 94103. Read as text at fit as score reads it, a column of a
+    few such values is a category (so a code training never held is unseen, and the training file scores with
+    none), one of nearly all distinct values an identifier; counts padded with zeros stay numbers (by name), and a
+    stray zero-led value among counts does not make codes."""
+    from vaeguard.numbertext import zero_led_codes
+    from vaeguard.schema import infer_column
+
+    assert zero_led_codes(["02134", "10001", "94103"]) == "02134"
+    assert zero_led_codes(["0", "10", "7"]) is None  # a zero is no leading zero
+    assert zero_led_codes(["02134", "10001", "-5"]) is None and zero_led_codes(["0.5", "12"]) is None
+    assert zero_led_codes(["007", "1", "2"], [1, 500, 500]) is None  # 0.1% of the rows: a stray value
+    assert infer_column("bytes", pd.Series(["000512", "001024"] * 20)).role == "numeric"
+    rng = np.random.default_rng(0)
+    zips = [f"{z:05d}" for z in rng.integers(1000, 99999, 40)]
+    df = pd.DataFrame({"zip": rng.choice(zips, 600), "account": [f"{a:09d}" for a in rng.permutation(10**6)[:600]],
+                       "bytes": rng.integers(100, 5000, 600), "duration": rng.exponential(1.0, 600).round(3)})
+    assert df["zip"].str.startswith("0").mean() > 0.01
+    path, new, model, out = tmp_path / "z.csv", tmp_path / "z_new.csv", tmp_path / "m", tmp_path / "o.csv"
+    df.to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    specs = {c["name"]: c for c in manifest(model)["schema"]}
+    assert specs["zip"]["role"] == "categorical" and "leading zeros" in specs["zip"]["reason"] and "--role zip=numeric" in specs["zip"]["reason"]
+    assert specs["account"]["role"] == "ignored" and "identifier" in specs["account"]["reason"]
+    assert specs["bytes"]["role"] == "numeric"
+    vocab = {c["name"]: c["vocab"] + c["rare"] for c in manifest(model)["preprocessing"]["categorical"]}
+    assert set(df["zip"]) <= set(vocab["zip"])  # as written, the zeros kept
+    res = invoke(runner, "score", path, "--model", model, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output[res.output.index("{"):])["unseen_categories"] == {}
+    assert pd.read_csv(out, dtype=str)["zip"].tolist() == df["zip"].tolist()
+    df.head(20).assign(zip=["00001"] + df["zip"].head(19).tolist()).to_csv(new, index=False)
+    res = invoke(runner, "score", new, "--model", model, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output[res.output.index("{"):])["new_values"] == {"zip": {"00001": 1}}
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--role", "zip=numeric", *FAST)
+    assert res.exit_code == 0, res.output
+    assert {c["name"]: c["role"] for c in manifest(tmp_path / "m2")["schema"]}["zip"] == "numeric"
+
+
 def test_thousands_separators(runner, tmp_path):
     # A report or spreadsheet export writes counts as "3,833" and "1,234,567": numbers, not ids or categories.
     from vaeguard.numbertext import thousands_separated

@@ -67,6 +67,23 @@ def dotted_columns(text: str, delimiter: str) -> list[int]:
     return [i for i, values in enumerate(columns) if values and grouped_with_dots(values)]
 
 
+def zero_led_columns(text: str, delimiter: str) -> list[int]:
+    """The places of the columns whose first rows (the peeked text below its header) hold whole numbers written with
+    leading zeros ("02134" beside "10001": codes, zero_led_codes). Typed by pandas they would be numbers, the zeros
+    lost before the roles are looked for; read as text, fit keeps them as score's text reader does."""
+    from .numbertext import maybe_zero_led, zero_led_codes
+
+    if not maybe_zero_led(text):
+        return []
+    nulls = set(CSV_NULLS)
+    rows = list(csv.reader([line for line in whole_lines(text)[1:] if line.strip()], delimiter=delimiter))
+    width = max((len(row) for row in rows), default=0)
+    columns = ([row[i].strip() for row in rows if len(row) > i and row[i].strip() not in nulls] for i in range(width))
+    # A plain look at each column first: a date's "-01" brings every file with dates here.
+    return [i for i, values in enumerate(columns)
+            if any(len(v) > 1 and v[0] == "0" and v[1].isdigit() for v in values) and zero_led_codes(values) is not None]
+
+
 def layout(text: str, delimiter: str) -> tuple[bool, bool]:
     """Whether the peeked lines pad their fields with spaces, and whether each ends with the delimiter."""
     lines = whole_lines(text)
@@ -331,7 +348,7 @@ def _typed_from(source: Source, raw: IO[bytes], chunk_size: int) -> Iterator[pd.
         rows = _WholeRows(raw, source)
         with pd.read_csv(rows, sep=source.delimiter, chunksize=chunk_size, low_memory=False,
                          encoding_errors="strict", na_values=CSV_NULLS, keep_default_na=False,
-                         dtype={i: str for i in source.dotted_columns} or None) as reader:
+                         dtype={i: str for i in source.text_columns} or None) as reader:
             for chunk in reader:
                 # The header's names as written, as score's reader takes them: pandas calls an empty one
                 # "Unnamed: 0" (the index column of a frame saved with to_csv), and score could not find it.

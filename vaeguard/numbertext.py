@@ -167,6 +167,34 @@ def maybe_grouped_with_dots(text: str) -> bool:
     return _MAYBE_GROUPED.search(text) is not None
 
 
+# Whole numbers written with a leading zero ("02134", "007", "00010010"): software writes a quantity without one,
+# so such a column holds codes as written (postal codes, account numbers, a flags byte in bits), which read as
+# numbers would lose the zeros and be measured. A stray value among counts is not enough: ZERO_LED_SHARE of the rows.
+_ZERO_LED = re.compile(r"^0\d+$")
+_DIGITS = re.compile(r"^\d+$")
+ZERO_LED_SHARE = 0.01
+# A field that may start such a value, for the cheap look at a file's first lines.
+_MAYBE_ZERO_LED = re.compile(r"(?:^|[^\d.])0\d")
+
+
+def zero_led_codes(values, weights=None) -> str | None:
+    """The first value written with a leading zero, where distinct text values (`weights`: each one's row count) are all
+    digits and ZERO_LED_SHARE of the rows or more start with a zero before another digit; else None."""
+    text, weights = _distinct_text(values, weights)
+    if not len(text) or not text.str.fullmatch(_DIGITS).all():
+        return None
+    led = text.str.fullmatch(_ZERO_LED).to_numpy()
+    if not led.any() or weights[led].sum() < ZERO_LED_SHARE * weights.sum():
+        return None
+    return str(text[led].iloc[0])
+
+
+def maybe_zero_led(text: str) -> bool:
+    """Whether a stretch of text holds a field that starts with a zero before another digit: the cheap look before
+    zero_led_codes' careful one."""
+    return _MAYBE_ZERO_LED.search(text) is not None
+
+
 def thousands_separated(values, weights=None) -> bool:
     """Whether distinct text values are numbers, NUMERIC_TEXT_FRACTION of the rows, some of them written with
     thousands separators ("3,833", "1,234,567.5") and every comma one ("2,5" is a decimal comma's)."""

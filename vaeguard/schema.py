@@ -21,7 +21,7 @@ from pandas.api import types as pdt
 from .errors import InputError, SchemaError, quoted_names
 from .numbertext import (
     DOT_THOUSANDS, NUMERIC_TEXT_FRACTION, THOUSANDS, as_point_numbers, decimal_comma, decimal_comma_kind, dots_between_thousands, is_number,
-    marked_numbers, maybe_grouped_with_dots, thousands_separated, written_as_numbers,
+    marked_numbers, maybe_grouped_with_dots, thousands_separated, written_as_numbers, zero_led_codes,
 )
 from .parallel import pandas_column_workers, thread_map
 from .shapes import holds, named_for
@@ -650,6 +650,13 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         if hexed > 0 and parsed + hexed >= 0.99:
             return ColumnSpec(name, PORT, "port, by name: the service port is a category, the rest pooled as ephemeral; "
                                           "a hex value (Argus' ICMP type and code) is a category of its own")
+    led = zero_led_codes(counts.index, counts.to_numpy()) if parsed == 1.0 and not port_named and not _words(name) & _MEASURE_WORDS else None
+    if led is not None:
+        written = f"whole numbers written with leading zeros (as {_short(led)})"
+        if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
+            return ColumnSpec(name, IGNORED, f"identifier: {written}, {nunique:,} distinct values; {role_flag(name, 'categorical')} uses it")
+        return ColumnSpec(name, CATEGORICAL, f"code: {written}, as postal codes are; {nunique} values; {role_flag(name, 'numeric')} "
+                                             "reads them as numbers")
     if parsed >= NUMERIC_TEXT_FRACTION:
         coerced = pd.to_numeric(text, errors="coerce")
         note = " (stored as text)" if parsed == 1.0 else " (some values are text)"

@@ -31,7 +31,7 @@ from .archives import ARCHIVE_WORDS, Member, packed_kind
 from .csvread import (
     BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_line, csv_text_chunks, csv_typed_chunks, dotted_columns, first_fields, layout,
     lines_above_header, names_not_for, renamed_repeats, repeated_names, sniff_delimiter, unpadded, value_like, whole_lines,
-    wrapped_header,
+    wrapped_header, zero_led_columns,
 )
 from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
@@ -112,7 +112,8 @@ class Source:
     # Logs without their header line, as CSV rows named `names_by_place`.
     log_lines: str = ""
     names_by_place: list[str] = field(default_factory=list)
-    dotted_columns: list[int] = field(default_factory=list)  # CSV columns of whole numbers grouped with dots, read as text at fit
+    # CSV columns read as text at fit: whole numbers grouped with dots, and whole numbers written with leading zeros.
+    text_columns: list[int] = field(default_factory=list)
     skip_bytes: int = 0  # lines above a CSV header (a tool's "# exported by ...", a title), left out as the file is read
     header_line: bytes = b""  # a CSV without one: the header line the user's names make (--names), read before the rows
     given_names: list[str] = field(default_factory=list)  # those names (--names, or the model's: names_from_model)
@@ -929,7 +930,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
-        source.dotted_columns = dotted_columns(text, source.delimiter)
+        source.text_columns = _text_columns(text, source.delimiter)
         read = [n.strip(" ") for n in header] if source.padded else header  # padded names are read without the spaces
         unique = renamed_repeats(read)
         if unique != read:
@@ -1012,6 +1013,12 @@ def _guess_text_format(text: str) -> str:
     return "csv"
 
 
+def _text_columns(text: str, delimiter: str) -> list[int]:
+    """The CSV columns fit reads as text, by the peeked lines below the header: whole numbers grouped with dots, and
+    whole numbers written with leading zeros."""
+    return sorted(set(dotted_columns(text, delimiter)) | set(zero_led_columns(text, delimiter)))
+
+
 def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], from_model: bool = False, **source) -> Source:
     """A CSV without a header line, its columns named by the user (--names; `from_model`: the names the
     model was fitted with): read as if the names' line stood above the rows."""
@@ -1037,6 +1044,7 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], fro
                          f"(split at {delimiter!r}); give one name per field")
     out = Source(path, "csv", header_line=csv_line(names + ([""] if closing else []), delimiter).encode(), given_names=list(names), names_from_model=from_model, **source)
     out.delimiter, out.padded, out.closing_delimiter = delimiter, padded, closing
+    out.text_columns = _text_columns("\n" + text, delimiter)  # the lines below a header: here, every line
     return out
 
 
