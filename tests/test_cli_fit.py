@@ -511,6 +511,37 @@ def test_whole_numbers_written_with_leading_zeros_are_codes(runner, tmp_path):
     assert {c["name"]: c["role"] for c in manifest(tmp_path / "m2")["schema"]}["zip"] == "numeric"
 
 
+def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
+    """A host's or an account's own name (CEF's shost and suser, src_host, computer_name) names an end of the traffic as
+    an address does: as categories, another network's hosts made every row new. Left out by name, shown with the way
+    back in; a host's name counts flagged rows by host as an address does; a count named for hosts stays a count."""
+    rng = np.random.default_rng(0)
+    hosts = [f"ws-{i:03d}.corp.example" for i in range(30)]
+    df = pd.DataFrame({"shost": rng.choice(hosts, 600), "computer_name": rng.choice(["WS-A", "WS-B", "LAPTOP-7"], 600),
+                       "suser": rng.choice(["alice", "bob", "carol"], 600), "dst_host_count": rng.integers(0, 255, 600),
+                       "bytes": rng.integers(100, 5000, 600), "proto": rng.choice(["tcp", "udp"], 600)})
+    path, new, model, out = tmp_path / "h.csv", tmp_path / "h_new.csv", tmp_path / "m", tmp_path / "o.csv"
+    df.to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    specs = {c["name"]: c for c in manifest(model)["schema"]}
+    for name in ("shost", "computer_name"):
+        assert specs[name]["role"] == "ignored" and "host name" in specs[name]["reason"] and f"--role {name}=categorical" in specs[name]["reason"]
+    assert specs["suser"]["role"] == "ignored" and "user name" in specs["suser"]["reason"]
+    assert specs["dst_host_count"]["role"] == "numeric" and specs["proto"]["role"] == "categorical"
+    # Another network's hosts and accounts: nothing new to the model, and the flags counted by host name.
+    other = df.assign(shost=[h.replace("corp", "lab") for h in df["shost"]], suser="mallory", computer_name="SRV-9")
+    other.to_csv(new, index=False)
+    res = invoke(runner, "score", new, "--model", model, "--out", out, "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output[res.output.index("{"):])
+    assert report["unseen_categories"] == {} and report["flag_rate"] < 0.05
+    assert "shost" in report["hosts_flagged"] and "suser" not in report["hosts_flagged"]
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--role", "suser=categorical", *FAST)
+    assert res.exit_code == 0, res.output
+    assert {c["name"]: c["role"] for c in manifest(tmp_path / "m2")["schema"]}["suser"] == "categorical"
+
+
 def test_thousands_separators(runner, tmp_path):
     # A report or spreadsheet export writes counts as "3,833" and "1,234,567": numbers, not ids or categories.
     from vaeguard.numbertext import thousands_separated

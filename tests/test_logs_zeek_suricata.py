@@ -585,8 +585,8 @@ def test_suricata_8s_dns_events_name_their_question_in_a_list(tmp_path, runner):
 
 def test_dns_names_are_told_by_name_and_values():
     """The shape is taken where a column's name says it holds names asked for (a DNS query, a TLS server name)
-    and its values are DNS names; a host's own name (CEF's dhost) identifies it, as an address does, and
-    stays as it was unless --role says domain."""
+    and its values are DNS names; a host's own name (CEF's dhost) identifies it, as an address does, and is
+    left out as an address is, unless --role says domain."""
     from vaeguard.schema import parse_roles
 
     rng = np.random.default_rng(0)
@@ -597,7 +597,7 @@ def test_dns_names_are_told_by_name_and_values():
     specs = {s.name: s for s in infer_schema(df.rename(columns={"words": "domain"}))}
     for name in ("query", "tls.sni", "dns.question.name", "http.hostname"):
         assert specs[name].role == "domain" and specs[name].transform == "category", specs[name]
-    assert specs["dhost"].role == "categorical" and specs["domain"].role == "categorical"  # a word is no DNS name
+    assert specs["dhost"].role == "ignored" and specs["domain"].role == "categorical"  # a word is no DNS name
     specs = {s.name: s for s in infer_schema(df, roles=parse_roles(["dhost=domain"]))}
     assert specs["dhost"].role == "domain" and specs["dhost"].reason.startswith("--role dhost=domain")
     # Names that hardly repeat (a tunnel's, a crawler's): their shape alone, no category of them.

@@ -276,6 +276,28 @@ def host_columns(schema: list[ColumnSpec]) -> list[str]:
     return [s.name for s in schema if s.role == ADDRESS or (s.role == IGNORED and HOST_REASON in s.reason)]
 
 
+# A host's or an account's own name (CEF's shost, dhost, suser and duser; FortiGate's srcname; PAN-OS's srcuser;
+# Zeek ntlm's hostname and username; ECS's user.name), in any spelling (src_host, sourceHostName): it names an end
+# of the traffic, as an address does, so another network's or another day's hosts and accounts would make every
+# row new. Text only (NSL-KDD's dst_host_count is a count). A host's name counts flagged rows by host, as an
+# address does.
+_HOST_NAMES = {"hostname", "shost", "dhost", "srchost", "dsthost", "sourcehost", "desthost", "destinationhost", "sourcehostname",
+               "destinationhostname", "srchostname", "dsthostname", "srcname", "dstname", "computer", "computername",
+               "machinename", "srcmachinename", "dstmachinename", "workstation", "workstationname", "clienthostname"}
+_USER_NAMES = {"user", "username", "suser", "duser", "srcuser", "dstuser", "sourceuser", "destinationuser", "sourceusername",
+               "destinationusername", "srcusername", "dstusername", "clientusername", "unauthuser", "accountname"}
+
+
+def _end_named(name: str) -> ColumnSpec | None:
+    squeezed = re.sub(r"[^0-9a-z]+", "", name.lower())
+    if squeezed in _HOST_NAMES:
+        return ColumnSpec(name, IGNORED, f"host name, by name: {HOST_REASON}, as its address does; {role_flag(name, 'categorical')} uses it")
+    if squeezed in _USER_NAMES:
+        return ColumnSpec(name, IGNORED, f"user name, by name: names an account, as an address names a host; "
+                                         f"{role_flag(name, 'categorical')} uses it")
+    return None
+
+
 def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
     """Text that names a host, a device or a moment: ignored however few values training had, since a
     single gateway or a single day in training says nothing about the next capture's. Looks at a sample."""
@@ -610,7 +632,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     # Addresses, ids, date-times are told by their patterns on a sample, before every distinct value is
     # counted: a million connection ids (Zeek's uid) took 0.2-0.5 s and a hash table of them to count. No
     # column that a later rule takes (true/false, numbers, numbers written with commas) matches them in 95%.
-    identity = _identity_role(name, non_null)
+    identity = _identity_role(name, non_null) or _end_named(name)
     if identity is not None:
         return identity
     # Text, booleans: each distinct value is looked at once, however many rows hold it.
