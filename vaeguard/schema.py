@@ -100,6 +100,7 @@ _COMMUNITY_ID = re.compile(r"^\d+:[A-Za-z0-9+/]{27}=$")  # version:base64(SHA-1)
 _ZEEK_UID = re.compile(r"^[CF][0-9A-Za-z]{11,21}$")
 _ZEEK_UID_WORDS = {"uid", "fuid", "uids", "fuids"}
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
 @dataclass
@@ -318,6 +319,9 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
         return ColumnSpec(name, IGNORED, "Zeek connection or file id (uid): names one connection, however often it repeats")
     if _share(values, _UUID) >= 0.95:
         return ColumnSpec(name, IGNORED, "UUID: a random identifier")
+    if _share(values, _EMAIL) >= 0.95:
+        return ColumnSpec(name, IGNORED, f"email addresses: each names an account, as an IP address names a host; "
+                                         f"{role_flag(name, 'categorical')} uses it")
     return None
 
 
