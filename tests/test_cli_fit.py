@@ -513,14 +513,15 @@ def test_whole_numbers_written_with_leading_zeros_are_codes(runner, tmp_path):
 
 def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
     """A host's or an account's own name (CEF's shost and suser, src_host, computer_name; an email address, by its
-    values) names an end of the traffic as an address does: as categories, another network's hosts made every row
-    new. Left out, shown with the way back in; a host's name counts flagged rows by host as an address does; a
-    count named for hosts stays a count."""
+    values), or where an end sits (DestinationCountry), names an end of the traffic as an address does: as
+    categories, another network's hosts made every row new. Left out, shown with the way back in; a host's name
+    counts flagged rows by host as an address does; a count named for hosts stays a count."""
     rng = np.random.default_rng(0)
     hosts = [f"ws-{i:03d}.corp.example" for i in range(30)]
     df = pd.DataFrame({"shost": rng.choice(hosts, 600), "computer_name": rng.choice(["WS-A", "WS-B", "LAPTOP-7"], 600),
                        "suser": rng.choice(["alice", "bob", "carol"], 600), "dst_host_count": rng.integers(0, 255, 600),
                        "sender": rng.choice(["alice@corp.example", "bob.smith+news@mail.corp.example"], 600),
+                       "DestinationCountry": rng.choice(["United States", "Germany"], 600), "country": rng.choice(["US", "DE"], 600),
                        "bytes": rng.integers(100, 5000, 600), "proto": rng.choice(["tcp", "udp"], 600)})
     path, new, model, out = tmp_path / "h.csv", tmp_path / "h_new.csv", tmp_path / "m", tmp_path / "o.csv"
     df.to_csv(path, index=False)
@@ -531,9 +532,12 @@ def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
         assert specs[name]["role"] == "ignored" and "host name" in specs[name]["reason"] and f"--role {name}=categorical" in specs[name]["reason"]
     assert specs["suser"]["role"] == "ignored" and "user name" in specs["suser"]["reason"]
     assert specs["sender"]["role"] == "ignored" and "email addresses" in specs["sender"]["reason"]  # by its values
+    assert specs["DestinationCountry"]["role"] == "ignored" and "where an end sits" in specs["DestinationCountry"]["reason"]
+    assert specs["country"]["role"] == "categorical"  # no end named: a customer's country in an orders table
     assert specs["dst_host_count"]["role"] == "numeric" and specs["proto"]["role"] == "categorical"
     # Another network's hosts and accounts: nothing new to the model, and the flags counted by host name.
-    other = df.assign(shost=[h.replace("corp", "lab") for h in df["shost"]], suser="mallory", computer_name="SRV-9", sender="eve@lab.example")
+    other = df.assign(shost=[h.replace("corp", "lab") for h in df["shost"]], suser="mallory", computer_name="SRV-9", sender="eve@lab.example",
+                      DestinationCountry="Brazil")
     other.to_csv(new, index=False)
     res = invoke(runner, "score", new, "--model", model, "--out", out, "--json")
     assert res.exit_code == 0, res.output

@@ -528,6 +528,10 @@ _ENRICHMENT_PARTS = {"geo", "as"}
 # An AS number by name (goflow2's src_as and dst_as, IPFIX's bgpSourceAsNumber in other spellings): it names
 # an end's network; as a count, another network's were out of range, as a constant, all new.
 _AS_WORDS = {"as", "asn"}
+# An end's country or city in an export's own spelling (dst_country, DestinationCountry, srccountry, remote_city):
+# the end named, so a customer table's plain country stays a feature.
+_END_PLACE = re.compile(r"^(src|dst|dest|source|destination|remote|local|client|server|orig|resp|peer)"
+                        r"(country|countrycode|countryname|countryiso|city|cityname)$")
 
 
 # The columns `vaeguard score` adds to each row.
@@ -613,6 +617,9 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if _words(name) & _AS_WORDS:
         return ColumnSpec(name, IGNORED, "AS number, by name: names the network an end sits in, as an address names a host; "
                                          f"{role_flag(name, 'categorical')} uses it")
+    if _END_PLACE.match(re.sub(r"[^0-9a-z]+", "", name.lower())):
+        return ColumnSpec(name, IGNORED, "where an end sits, by name (its country or city, as an export enriches its address): "
+                                         f"says where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
     segment = _segment_role(name, ", by name") or _sensor_named(name)
     if segment is not None:  # also where training saw none at all: another sensor's rows are not news
         return segment
