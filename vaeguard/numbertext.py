@@ -170,7 +170,6 @@ def maybe_grouped_with_dots(text: str) -> bool:
 # Whole numbers written with a leading zero ("02134", "007", "00010010"): software writes a quantity without one,
 # so such a column holds codes as written (postal codes, account numbers, a flags byte in bits), which read as
 # numbers would lose the zeros and be measured. A stray value among counts is not enough: ZERO_LED_SHARE of the rows.
-_ZERO_LED = re.compile(r"^0\d+$")
 _DIGITS = re.compile(r"^\d+$")
 ZERO_LED_SHARE = 0.01
 # A field that may start such a value, for the cheap look at a file's first lines.
@@ -181,10 +180,11 @@ def zero_led_codes(values, weights=None) -> str | None:
     """The first value written with a leading zero, where distinct text values (`weights`: each one's row count) are all
     digits and ZERO_LED_SHARE of the rows or more start with a zero before another digit; else None."""
     text, weights = _distinct_text(values, weights)
-    if not len(text) or not text.str.fullmatch(_DIGITS).all():
-        return None
-    led = text.str.fullmatch(_ZERO_LED).to_numpy()
+    # A zero first, before any pattern: most columns that get here (numbers stored as text) have none.
+    led = (text.str.startswith("0") & (text.str.len() > 1)).to_numpy()
     if not led.any() or weights[led].sum() < ZERO_LED_SHARE * weights.sum():
+        return None
+    if not text.str.fullmatch(_DIGITS).all():
         return None
     return str(text[led].iloc[0])
 
