@@ -790,6 +790,36 @@ def test_dates_with_no_time_of_day_give_the_day_of_week_alone(tmp_path, runner):
     assert res.exit_code == 0 and day["role"] == "ignored" and "no time of day" in day["reason"], res.output
 
 
+def test_times_as_syslog_web_servers_and_mail_write_them_are_times(tmp_path, runner):
+    """A time with its month named (syslog's 'Dec  7 08:04:15', a web server's '07/Dec/2026:08:04:15 +0000', ctime,
+    RFC 2822) had been a category, each second a value another day never repeats; so had a date written as a whole
+    number in a column named for time (20261207), a count whose next day is out of range. Ignored as times, they
+    give the hour of day with --role; an epoch time with gaps is read in seconds (it had been nanoseconds)."""
+    from vaeguard.schema import as_datetimes, infer_column
+
+    rng = np.random.default_rng(0)
+    moments = pd.Timestamp("2026-11-02") + pd.to_timedelta(rng.integers(0, 14 * 86400, 300), unit="s")
+    written = {"syslog_time": moments.strftime("%b %e %H:%M:%S"), "time_local": moments.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+               "logged": moments.strftime("%a %b %e %H:%M:%S %Y"), "Date": moments.strftime("%a, %d %b %Y %H:%M:%S +0000")}
+    for name, values in written.items():
+        spec = infer_column(name, pd.Series(values))
+        assert spec.role == "ignored" and "timestamp" in spec.reason and f"--role {name}=time" in spec.reason, spec
+    day = pd.Series(moments.strftime("%Y%m%d").astype(int))
+    assert infer_column("event_date", day).role == "ignored" and infer_column("bytes", day).role == "numeric"
+    assert infer_column("month", pd.Series(["Dec", "Jan"] * 20)).role == "categorical"
+    hours = moments.hour.tolist()
+    assert as_datetimes(pd.Series(written["time_local"])).dt.hour.tolist() == hours
+    assert as_datetimes(day).dt.day.tolist() == moments.day.tolist()
+    gaps = pd.Series([m.timestamp() if i % 3 else None for i, m in enumerate(moments)])
+    assert as_datetimes(gaps).dt.hour.dropna().tolist() == [h for i, h in enumerate(hours) if i % 3]
+    table = make_flows(300).assign(time_local=written["time_local"])
+    table.to_csv(tmp_path / "t.csv", index=False)
+    res = invoke(runner, "fit", tmp_path / "t.csv", "--model", tmp_path / "m", "--epochs", "1", "--json", "--role", "time_local=time")
+    assert res.exit_code == 0, res.output
+    names = json.loads((tmp_path / "m" / "manifest.json").read_text())["scoring"]["columns"]
+    assert [n for n in names if n.startswith("time_local:")] == ["time_local:hour", "time_local:weekday"]
+
+
 def test_local_nets_fields_never_set_in_training_are_the_sensors_not_the_traffics(tmp_path, runner):
     """local_orig and local_resp are set only where Zeek is told its local networks: a model of a sensor
     told none had flagged every row of a sensor told them (a value where training always had none)."""

@@ -89,6 +89,13 @@ _IP_CHARS = re.compile(r"^[0-9a-fA-F:.]+(%\w+)?$")  # what an IPv4 or IPv6 addre
 # Dates, with or without a time of day: ISO 8601, Argus' 2011/08/10 09:46:53, CICFlowMeter's 7/7/2017 8:59.
 _TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?$")
 _DATE_TIME = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4})([T ]\d{1,2}:\d{2}|$)")
+# A date with its month named and a time of day, as syslog (Dec  7 08:04:15), ctime (Mon Dec  7 08:04:15 2026), email and
+# HTTP (Mon, 07 Dec 2026 08:04:15 +0000) and web servers' logs (07/Dec/2026:08:04:15 +0000) write them.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+_NAMED_MONTH_TIME = re.compile(rf"^(?:[a-z]{{3}},? )?(?:\d{{1,2}}[ /-]{_MONTH}[ /-]\d{{2,4}}|{_MONTH}[ /-]{{1,2}}\d{{1,2}}(?:,? \d{{4}})?)"
+                               r"[ :T]\d{1,2}:\d{2}", re.IGNORECASE)
+# Dates written as whole numbers, YYYYMMDD or YYYYMMDDhhmmss (a named time's values: 20261207).
+DIGIT_DATE_RANGES = ((19000101, 21001231), (19000101000000, 21001231235959))
 # Zeek's connection history: one letter per event (s SYN, h SYN-ACK, a ACK, d data, f FIN, r reset, c bad
 # checksum, g gap, t retransmission, w zero window, i inconsistent, q multi-flag, ^ direction flipped);
 # upper case when the originator sent it.
@@ -309,7 +316,7 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
         if lists:
             return ColumnSpec(name, IGNORED, "IP addresses (lists of them): identify hosts")
         return ColumnSpec(name, IGNORED, _address_reason(name, "IP address"))
-    if _share(values, _DATE_TIME) >= 0.95:
+    if _share(values, _DATE_TIME) >= 0.95 or _share(values, _NAMED_MONTH_TIME) >= 0.95:
         return ColumnSpec(name, IGNORED, _time_reason("date-time text", name))
     if _words(name) & _TIME_WORDS and _share(values, _TIME_OF_DAY) >= 0.95:  # W3C logs: a date column and a time column
         return ColumnSpec(name, IGNORED, "time of day, by name: a moment, not a measure")
@@ -327,6 +334,16 @@ def _identity_role(name: str, values: pd.Series) -> ColumnSpec | None:
 
 def _epoch_like(values: np.ndarray) -> bool:
     return any(float(np.mean((values >= lo) & (values <= hi))) >= 0.95 for lo, hi in EPOCH_RANGES)
+
+
+def _digit_dates(values: np.ndarray) -> bool:
+    """Whole numbers that are all dates written YYYYMMDD (or YYYYMMDDhhmmss): a month 1-12 and a day 1-31 in each."""
+    for lo, hi in DIGIT_DATE_RANGES:
+        if values.min() >= lo and values.max() <= hi:
+            days = (values // (1 if hi < 1e9 else 1_000_000)).astype(np.int64)
+            month, day = days // 100 % 100, days % 100
+            return bool(np.all((month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)))
+    return False
 
 
 def _epoch_band(values: np.ndarray) -> bool:
@@ -373,6 +390,8 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
         how = ("epoch values, by name" if words & _TIME_WORDS else "epoch values in time order" if _ordered(values)
                else "epoch values close together for their size")
         return ColumnSpec(name, IGNORED, _time_reason(how, name))
+    if integer and words & _TIME_WORDS and _digit_dates(values):
+        return ColumnSpec(name, IGNORED, _time_reason("dates written as whole numbers, YYYYMMDD, by name", name))
     if words & _SEQ_WORDS:
         return ColumnSpec(name, IGNORED, "TCP sequence numbers: random per connection")
     if "sequence" in words:
@@ -900,11 +919,20 @@ def as_datetimes(s: pd.Series) -> pd.Series:
     if pdt.is_datetime64_any_dtype(s):
         return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
     values = pd.to_numeric(s, errors="coerce")
-    if values.notna().mean() >= 0.9:
+    # Numbers in 90% of the rows that hold a value: a gap is no date (a log's end time, unset on open flows).
+    if values.notna().sum() >= 0.9 * max(1, s.notna().sum()) and values.notna().any():
+        present = values.dropna().to_numpy(dtype=float)
+        if len(present) and np.all(present == np.round(present)) and _digit_dates(present):
+            digits = values.astype("Int64").astype(str)
+            return pd.to_datetime(digits, format="%Y%m%d%H%M%S" if present.max() > 1e9 else "%Y%m%d", utc=True, errors="coerce")
         top = float(np.nanmax(np.abs(values.to_numpy(dtype=float, na_value=np.nan)))) if values.notna().any() else 0.0
         unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
         return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
-    return pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+    out = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+    if out.isna().mean() > 0.5:  # a web server's 07/Dec/2026:08:04:15 +0000, which no ISO-minded parser reads
+        clf = pd.to_datetime(s, utc=True, errors="coerce", format="%d/%b/%Y:%H:%M:%S %z")
+        out = out.where(out.notna(), clf)
+    return out
 
 
 def maybe_label_name(name) -> bool:
