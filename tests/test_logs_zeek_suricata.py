@@ -818,6 +818,13 @@ def test_times_as_syslog_web_servers_and_mail_write_them_are_times(tmp_path, run
     assert res.exit_code == 0, res.output
     names = json.loads((tmp_path / "m" / "manifest.json").read_text())["scoring"]["columns"]
     assert [n for n in names if n.startswith("time_local:")] == ["time_local:hour", "time_local:weekday"]
+    table.assign(time_local=written["syslog_time"]).to_csv(tmp_path / "s.csv", index=False)
+    res = invoke(runner, "fit", tmp_path / "s.csv", "--model", tmp_path / "s", "--epochs", "1", "--json", "--role", "time_local=time")
+    assert res.exit_code == 0, res.output
+    spec = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["time_local"]
+    assert spec["role"] == "time" and "no year" in spec["reason"]  # syslog names no year: no day of week to tell
+    names = json.loads((tmp_path / "s" / "manifest.json").read_text())["scoring"]["columns"]
+    assert [n for n in names if n.startswith("time_local:")] == ["time_local:hour"]
 
 
 def test_local_nets_fields_never_set_in_training_are_the_sensors_not_the_traffics(tmp_path, runner):

@@ -897,8 +897,12 @@ def time_spec(name: str, s: pd.Series) -> ColumnSpec:
         if span >= WEEK_SPAN:
             return ColumnSpec(name, TIME, f"{told}: day of week (dates with no time of day)", "weekday")
         return ColumnSpec(name, IGNORED, f"{told}, but dates with no time of day and {spanned}: day of week needs a week of training rows")
-    if span >= WEEK_SPAN:
+    # Syslog's "Dec  7 08:04:15" names no year (read as year 1): its day of week would be a guess.
+    yearless = len(t) > 0 and bool((t.dt.year < 1000).all())
+    if span >= WEEK_SPAN and not yearless:
         return ColumnSpec(name, TIME, told)
+    if yearless and span >= HOUR_SPAN:
+        return ColumnSpec(name, TIME, f"{told}: hour of day; the text names no year, so no day of week", "hour")
     if span >= HOUR_SPAN:
         return ColumnSpec(name, TIME, f"{told}: hour of day; day of week needs a week of training rows ({spanned})", "hour")
     return ColumnSpec(name, IGNORED, f"{told}, but {spanned}: hour of day needs a day of training rows, day of week a week")
