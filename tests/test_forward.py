@@ -158,20 +158,3 @@ def test_training_likelihood_of_many_category_columns_matches_a_softmax_per_colu
     want.sum().backward()
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(got_grad, logits.grad, rtol=1e-5, atol=5e-5)  # the shared shift cancels, to rounding
-
-
-def test_numpy_and_torch_read_scored_values_within_the_same_bounds():
-    n_num, flags, vocab, hidden = SHAPES[0]
-    model = trained_like(n_num, flags, vocab, hidden)
-    net = model.to_scoring()
-    x_num, observed, x_cat = rows(n_num, vocab)
-    low, high = np.array([-1.0, -0.5, -2.0], np.float32), np.array([1.5, 0.5, 2.0], np.float32)
-    eps = torch.randn(4, 4, generator=torch.Generator().manual_seed(2))
-    want_s, want_c = model.score(torch.from_numpy(x_num), torch.from_numpy(observed), torch.from_numpy(x_cat), kind="elbo", eps=eps,
-                                 bounds=(torch.from_numpy(low), torch.from_numpy(high)))
-    with one_blas_thread():
-        got_s, got_c = net.score(x_num, observed, x_cat, kind="elbo", eps=eps.numpy(), bounds=(low, high))
-        free_s, _ = net.score(x_num, observed, x_cat, kind="elbo", eps=eps.numpy())
-    np.testing.assert_allclose(got_s, want_s.numpy(), rtol=2e-5, atol=2e-5)
-    np.testing.assert_allclose(got_c, want_c.numpy(), rtol=2e-5, atol=2e-5)
-    assert not np.allclose(got_s, free_s)  # the bounds are read, not ignored

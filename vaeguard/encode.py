@@ -45,10 +45,6 @@ EPHEMERAL = "ephemeral"  # ports from 1024 up that are not a service seen often 
 # Encoder inputs are clipped so one absurd value cannot saturate the network; the likelihood still sees
 # the (much larger) unclipped value, so the row scores as anomalous.
 INPUT_CLIP = 10.0
-# When scoring, the encoder reads a number past the range training held as that range's end
-# (Preprocessor.encoder_bounds), as it reads a category training never held as <unknown>. The margin, in
-# the network's units, keeps every training value inside whatever the last bit of its scaling.
-BOUND_MARGIN = 1e-4
 TARGET_CLIP = 1e4
 # Tried and not kept: scoring a value beyond the training range as the network's term at the range's end
 # plus a fixed Cauchy tail for the distance beyond it (in the column's scaled units), so that how far out
@@ -488,7 +484,6 @@ class Preprocessor:
         self._log_columns = np.array([c.log for c in numeric], dtype=bool)
         self._centers = np.array([c.center for c in numeric], dtype=np.float64)
         self._scales = np.array([c.scale for c in numeric], dtype=np.float64)
-        self._bounds: tuple[np.ndarray, np.ndarray] | None = None  # encoder_bounds, once asked for
 
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod
@@ -889,32 +884,6 @@ class Preprocessor:
             [CategoricalColumn(**c) for c in d["categorical"]],
             [ConstantColumn(**c) for c in d.get("constant", [])],
         )
-
-    def encoder_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each numeric column's training range in the network's units (float32, low and high), inside
-        +-INPUT_CLIP: what the encoder reads of a scored value past it; the likelihood still charges the value
-        itself.
-
-        Training taught the encoder nothing about a value beyond what it held. Read as it is, such a value
-        went through the encoder and could come back from the decoder half-copied, as far as that seed's
-        network happened to extrapolate, and where it costs the row little or much differed by seed: IoT-23
-        capture 44's model scoring capture 34, over seeds 0-29, reached ROC-AUC 0.967 or more with 12 seeds
-        read as is, 14 read at the range's end, and fell below 0.94 with 10 and 7 (capture 8's model: 0.95 or
-        more with 24 and 26)."""
-        if self._bounds is not None:  # every scoring chunk asks; the fitted columns never change
-            return self._bounds
-        # All columns at once, as transform scales them (signed log where logged, less the centre, over the
-        # scale): a wide table has thousands.
-        ends = np.array([[c.low for c in self.numeric], [c.high for c in self.numeric]], dtype=np.float64).reshape(2, -1)
-        ranged = np.isfinite(ends).all(axis=0)  # not a column training never saw set: it has no range to hold to
-        logged = self._log_columns & ranged
-        ends[:, logged] = _signed_log(ends[:, logged])
-        with np.errstate(invalid="ignore"):
-            ends = (ends - self._centers) / self._scales
-        low = np.where(ranged, np.maximum(ends[0] - BOUND_MARGIN, -INPUT_CLIP), -INPUT_CLIP)
-        high = np.where(ranged, np.minimum(ends[1] + BOUND_MARGIN, INPUT_CLIP), INPUT_CLIP)
-        self._bounds = low.astype(np.float32), high.astype(np.float32)
-        return self._bounds
 
     def inverse_numeric(self, z: np.ndarray) -> np.ndarray:
         """Scaled model values back to the original units (for explanations and generated rows)."""

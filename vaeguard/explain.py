@@ -23,7 +23,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     pre = d.preprocessor_
     rs = score_rows(d, df, strict=d.strict)
     net = d.network_
-    mean, _, logits = net.decode(net.encode(*rs.encoded.inputs, pre.encoder_bounds())[0])
+    mean, _, logits = net.decode(net.encode(*rs.encoded.inputs)[0])
     expected_num = pre.inverse_numeric(mean.astype(np.float64)) if mean is not None else np.zeros((len(df), 0))
     # Inside the training range, as generated rows are: the decoder's mean may lie a little past it, and a
     # count expected at -0.05 bytes (capture 44's missed_bytes, all zero in training) reads as nonsense.

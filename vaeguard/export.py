@@ -53,16 +53,13 @@ class ScoreGraph(nn.Module):
         self.model = model
         self.kind = guard.score_kind_
         self.register_buffer("eps", torch.from_numpy(guard.eps_.copy()))
-        low, high = guard.preprocessor_.encoder_bounds()
-        self.register_buffer("low", torch.from_numpy(low))
-        self.register_buffer("high", torch.from_numpy(high))
         cal = guard.calibration_
         self.threshold, self.floor, self.rare_cost = float(cal.threshold), float(cal.novelty_floor), -math.log(cal.target)
 
     def forward(self, x_num, observed, x_cat, fixed):
         # `fixed` holds the per-column terms the network never sees (unseen categories, constant checks,
         # gaps where training had none): computed with the preprocessing, added here.
-        s, c = self.model.score(x_num, observed, x_cat, kind=self.kind, eps=self.eps, bounds=(self.low, self.high))
+        s, c = self.model.score(x_num, observed, x_cat, kind=self.kind, eps=self.eps)
         pad = fixed.shape[1] - c.shape[1]
         if pad:
             c = torch.cat([c, torch.zeros(c.shape[0], pad, dtype=c.dtype)], dim=1)

@@ -164,12 +164,10 @@ class TabularAutoencoder(nn.Module):
         self.cat_logits = nn.Linear(hl, total_vocab) if total_vocab else None
 
     # ---- encoder / decoder ---------------------------------------------------------------------
-    def encode(self, x_num: torch.Tensor, observed: torch.Tensor, x_cat: torch.Tensor, bounds: tuple[torch.Tensor, torch.Tensor] | None = None):
-        """bounds: as forward.ScoringNetwork.encode's (scoring); training reads its rows within +-INPUT_CLIP,
-        inside which they lie in their own range anyway."""
+    def encode(self, x_num: torch.Tensor, observed: torch.Tensor, x_cat: torch.Tensor):
         h = None
         if self.enc_dense is not None:
-            parts = [torch.minimum(torch.maximum(x_num, bounds[0]), bounds[1]) if bounds is not None else x_num.clamp(-INPUT_CLIP, INPUT_CLIP)]
+            parts = [x_num.clamp(-INPUT_CLIP, INPUT_CLIP)]
             if self.n_flag:
                 parts.append(1.0 - observed[:, self.flag_index])
             h = self.enc_dense(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
@@ -281,16 +279,15 @@ class TabularAutoencoder(nn.Module):
 
     # ---- scoring -------------------------------------------------------------------------------
     @torch.no_grad()
-    def score(self, x_num, observed, x_cat, kind: str = "elbo", eps: torch.Tensor | None = None, bounds: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def score(self, x_num, observed, x_cat, kind: str = "elbo", eps: torch.Tensor | None = None):
         """Per-row anomaly score (higher = more anomalous) and per-column contributions.
 
         kind="elbo": negative importance-weighted bound (Burda, Grosse and Salakhutdinov 2016) with the K
         fixed draws in `eps` (K, latent_dim);
         shared draws make the score deterministic and independent of how rows are batched.
         kind="recon": reconstruction NLL decoded from the latent mean.
-        bounds: each numeric column's (low, high) the encoder reads the values within (encode).
         """
-        mu, logvar = self.encode(x_num, observed, x_cat, bounds)
+        mu, logvar = self.encode(x_num, observed, x_cat)
         if kind == "recon" or self.variant != "vae":
             contrib = self.column_nll(self.decode(mu), x_num, observed, x_cat)
             return contrib.sum(dim=1), contrib

@@ -89,9 +89,6 @@ def network_scores(detector: "Detector", enc: Encoded, workers: int = 1) -> tupl
 
         model = detector.model_.eval()
         eps = torch.from_numpy(detector.eps_).to(detector.device_)
-    bounds = detector.preprocessor_.encoder_bounds()
-    if on_gpu:
-        bounds = tuple(torch.from_numpy(b).to(detector.device_) for b in bounds)
     n = enc.x_num.shape[0]
     scores = np.empty(n, dtype=np.float64)
     contrib = np.empty((n, net.shape.n_num + len(net.shape.vocab_sizes)), dtype=np.float64)
@@ -107,10 +104,10 @@ def network_scores(detector: "Detector", enc: Encoded, workers: int = 1) -> tupl
             # Padding makes scores byte-identical whatever the chunking.
             part = [np.concatenate([a, np.zeros((rows - m, a.shape[1]), a.dtype)]) for a in part]
         if on_gpu:
-            s, c = model.score(*(torch.from_numpy(a).to(detector.device_) for a in part), kind=kind, eps=eps, bounds=bounds)
+            s, c = model.score(*(torch.from_numpy(a).to(detector.device_) for a in part), kind=kind, eps=eps)
             s, c = s.cpu().numpy(), c.cpu().numpy()
         else:
-            s, c = net.score(*part, kind=kind, eps=detector.eps_, bounds=bounds)
+            s, c = net.score(*part, kind=kind, eps=detector.eps_)
         scores[sl] = s[:m]  # float32 to float64 by numpy on assignment: one pass, not two
         contrib[sl] = c[:m]
 
