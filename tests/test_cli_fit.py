@@ -1067,6 +1067,24 @@ def test_fit_of_a_pipe_that_stays_open_says_it_reads_to_the_end(runner, tmp_path
     assert training["train_rows"] + training["val_rows"] == 400
 
 
+def test_a_value_far_past_the_training_range_moves_the_whole_row(tmp_path, runner):
+    """A DNS tunnel's query shape lies far past anything the office's queries held. Read as it is, it moves the
+    encoder, so the row's other columns cost more too, and the tunnel is flagged above the threshold that the
+    NXDOMAIN answers set. Read at the range's end (tried and taken back), it moved nothing else: 0% of these
+    tunnels flagged, where 100% are."""
+    from .logdata import dns_log
+
+    (tmp_path / "a.log").write_text(dns_log(3000, seed=0, nxdomain=0.03)[0])
+    day, tunnel = dns_log(3000, seed=1, tunnel=0.02, nxdomain=0.03)
+    (tmp_path / "b.log").write_text(day)
+    res = invoke(runner, "fit", tmp_path / "a.log", "--model", tmp_path / "m", "--trim", "0", "--quiet")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "score", tmp_path / "b.log", "--model", tmp_path / "m", "--out", tmp_path / "o.csv", "--quiet")
+    assert res.exit_code == 0, res.output
+    flagged = pd.read_csv(tmp_path / "o.csv", low_memory=False)["is_anomaly"].to_numpy() == 1
+    assert tunnel.sum() >= 40 and flagged[tunnel].mean() >= 0.9 and flagged[~tunnel].mean() < 0.03
+
+
 def test_fit_names_a_kind_of_held_out_rows_the_trim_may_have_left_out(tmp_path, runner):
     """A resolver answers 3% of the office's queries NXDOMAIN: rarer than the 5% of each batch the fit leaves
     out as worst-fitting, and unlike the rest, so the kind is never learned and its held-out rows are the
