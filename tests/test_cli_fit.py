@@ -600,6 +600,7 @@ def test_amounts_shares_and_clock_durations_as_spreadsheets_write_them(runner, t
     assert clock_durations(["5:22", "31:05", "0:45"], named=False) and not clock_durations(["05:22", "14:03", "23:59"], named=False)
     assert infer_column("Dauer", pd.Series(["5:22", "31:05", "0:45", "12:47"] * 30)).transform == "clock"
     assert infer_column("Uhrzeit", pd.Series(["05:22", "14:03", "23:59", "12:47"] * 30)).transform == ""  # times of day
+    assert infer_column("discount", pd.Series(["5%", "10%", "0%"] * 30)).reason.startswith("whole numbers (written with")  # not a count
     seconds = as_point_numbers(pd.Series(["0:03:40", "03:40.5", "1 day, 0:00:01", "soon", None]), "clock")
     assert seconds.tolist()[:4] == [220.0, 220.5, 86401.0, "soon"] and pd.isna(seconds.tolist()[4])
     assert infer_column("duration", pd.Series(["0:03:40", "0:00:12", "1:02:03"] * 30)).transform == "clock"

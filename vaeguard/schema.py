@@ -20,8 +20,8 @@ from pandas.api import types as pdt
 
 from .errors import InputError, SchemaError, quoted_names
 from .numbertext import (
-    DOT_THOUSANDS, NUMERIC_TEXT_FRACTION, THOUSANDS, as_point_numbers, decimal_comma, decimal_comma_kind, dots_between_thousands, is_number,
-    marked_numbers, maybe_grouped_with_dots, thousands_separated, written_as_numbers, zero_led_codes,
+    DOT_THOUSANDS, NUMERIC_TEXT_FRACTION, THOUSANDS, UNITS, UNITS_DECIMAL_COMMA, as_point_numbers, decimal_comma, decimal_comma_kind,
+    dots_between_thousands, is_number, marked_numbers, maybe_grouped_with_dots, thousands_separated, written_as_numbers, zero_led_codes,
 )
 from .parallel import pandas_column_workers, thread_map
 from .shapes import holds, named_for
@@ -754,6 +754,8 @@ def _written_numbers(name: str, text: pd.Series, n: int, transform: str, how: st
         spec.role = NUMERIC
     if spec.role == NUMERIC:
         spec.transform = transform
+        if transform in (UNITS, UNITS_DECIMAL_COMMA) and spec.reason.startswith("count"):
+            spec.reason = "whole numbers" + spec.reason[len("count"):]  # amounts and shares ($5, 15%) count nothing
     return spec
 
 
