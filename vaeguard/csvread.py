@@ -61,10 +61,14 @@ def dotted_columns(text: str, delimiter: str) -> list[int]:
 
     if not maybe_grouped_with_dots(text):
         return []
+    return [i for i, values in enumerate(_peeked_columns(text, delimiter, {""})) if values and grouped_with_dots(values)]
+
+
+def _peeked_columns(text: str, delimiter: str, blank: set[str]) -> Iterator[list[str]]:
+    """Each column's fields in the peeked lines below the header, stripped, those in `blank` left out."""
     rows = list(csv.reader([line for line in whole_lines(text)[1:] if line.strip()], delimiter=delimiter))
     width = max((len(row) for row in rows), default=0)
-    columns = ([row[i].strip() for row in rows if len(row) > i and row[i].strip()] for i in range(width))
-    return [i for i, values in enumerate(columns) if values and grouped_with_dots(values)]
+    return ([row[i].strip() for row in rows if len(row) > i and row[i].strip() not in blank] for i in range(width))
 
 
 def zero_led_columns(text: str, delimiter: str) -> list[int]:
@@ -75,12 +79,8 @@ def zero_led_columns(text: str, delimiter: str) -> list[int]:
 
     if not maybe_zero_led(text):
         return []
-    nulls = set(CSV_NULLS)
-    rows = list(csv.reader([line for line in whole_lines(text)[1:] if line.strip()], delimiter=delimiter))
-    width = max((len(row) for row in rows), default=0)
-    columns = ([row[i].strip() for row in rows if len(row) > i and row[i].strip() not in nulls] for i in range(width))
     # A plain look at each column first: a date's "-01" brings every file with dates here.
-    return [i for i, values in enumerate(columns)
+    return [i for i, values in enumerate(_peeked_columns(text, delimiter, set(CSV_NULLS)))
             if any(len(v) > 1 and v[0] == "0" and v[1].isdigit() for v in values) and zero_led_codes(values) is not None]
 
 

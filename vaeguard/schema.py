@@ -296,8 +296,13 @@ _USER_NAMES = {"user", "username", "suser", "duser", "srcuser", "dstuser", "sour
                "destinationusername", "srcusername", "dstusername", "clientusername", "unauthuser", "accountname"}
 
 
+def _squeezed(name: str) -> str:
+    """The name in lower case without its separators: src_host, srcHost and 'Source Host' read alike."""
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
+
 def _end_named(name: str) -> ColumnSpec | None:
-    squeezed = re.sub(r"[^0-9a-z]+", "", name.lower())
+    squeezed = _squeezed(name)
     if squeezed in _HOST_NAMES:
         return ColumnSpec(name, IGNORED, f"host name, by name: {HOST_REASON}, as its address does; {role_flag(name, 'categorical')} uses it")
     if squeezed in _USER_NAMES:
@@ -636,7 +641,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if _words(name) & _AS_WORDS:
         return ColumnSpec(name, IGNORED, "AS number, by name: names the network an end sits in, as an address names a host; "
                                          f"{role_flag(name, 'categorical')} uses it")
-    if _END_PLACE.match(re.sub(r"[^0-9a-z]+", "", name.lower())):
+    if _END_PLACE.match(_squeezed(name)):
         return ColumnSpec(name, IGNORED, "where an end sits, by name (its country or city, as an export enriches its address): "
                                          f"says where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
     segment = _segment_role(name, ", by name") or _sensor_named(name)
@@ -928,10 +933,10 @@ def as_datetimes(s: pd.Series) -> pd.Series:
     # Numbers in 90% of the rows that hold a value: a gap is no date (a log's end time, unset on open flows).
     if values.notna().sum() >= 0.9 * max(1, s.notna().sum()) and values.notna().any():
         present = values.dropna().to_numpy(dtype=float)
-        if len(present) and np.all(present == np.round(present)) and _digit_dates(present):
+        if np.all(present == np.round(present)) and _digit_dates(present):
             digits = values.astype("Int64").astype(str)
             return pd.to_datetime(digits, format="%Y%m%d%H%M%S" if present.max() > 1e9 else "%Y%m%d", utc=True, errors="coerce")
-        top = float(np.nanmax(np.abs(values.to_numpy(dtype=float, na_value=np.nan)))) if values.notna().any() else 0.0
+        top = float(np.max(np.abs(present)))
         unit = "s" if top < 1e11 else "ms" if top < 1e14 else "us" if top < 1e17 else "ns"
         return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
     out = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
