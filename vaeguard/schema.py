@@ -546,16 +546,19 @@ _COPY_PREFIXES = ("related.",)
 # Corelight's Smart PCAP fields in a conn log: the link to the flow's packets (a new URL for every flow) and
 # the rule that chose to keep them: what the sensor did with the flow.
 _CAPTURE_PREFIXES = ("spcap.",)
-# ECS enrichment of an address: where it sits (source.geo.country_iso_code, destination.as.number,
-# destination.as.organization.name). Another network's peers sit elsewhere, as their addresses differ.
+# Enrichment of an address: where it sits (ECS's source.geo.country_iso_code, destination.as.number,
+# destination.as.organization.name; Zeek's geoip-conn package writes geo.resp.city and geo.orig_latitude).
+# Another network's peers sit elsewhere, as their addresses differ.
 _ENRICHMENT_PARTS = {"geo", "as"}
 # An AS number by name (goflow2's src_as and dst_as, IPFIX's bgpSourceAsNumber in other spellings): it names
 # an end's network; as a count, another network's were out of range, as a constant, all new.
 _AS_WORDS = {"as", "asn"}
-# An end's country or city in an export's own spelling (dst_country, DestinationCountry, srccountry, remote_city):
-# the end named, so a customer table's plain country stays a feature.
+# An end's country, city or coordinates in an export's own spelling (dst_country, DestinationCountry, srccountry,
+# remote_city; Zeek's orig_cc and resp_cc from conn-add-geodata; dst_latitude): the end named, so a customer
+# table's plain country stays a feature.
 _END_PLACE = re.compile(r"^(src|dst|dest|source|destination|remote|local|client|server|orig|resp|peer)"
-                        r"(country|countrycode|countryname|countryiso|city|cityname)$")
+                        r"(country|countrycode|countryname|countryiso|cc|city|cityname|region|regionname"
+                        r"|latitude|longitude|lat|lon|lng|location)$")
 
 
 # The columns `vaeguard score` adds to each row.
@@ -635,14 +638,14 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if name.startswith(_COPY_PREFIXES):
         return ColumnSpec(name, IGNORED, "ECS related.*: the record's addresses, users or hashes gathered for search, "
                                          "copies of other fields")
-    if _ENRICHMENT_PARTS & set(name.lower().split(".")[1:-1]):
-        return ColumnSpec(name, IGNORED, "enrichment of an address (its country, city, AS number or organisation): says "
+    if _ENRICHMENT_PARTS & set(name.lower().split(".")[:-1]):
+        return ColumnSpec(name, IGNORED, "enrichment of an address (its country, city, coordinates, AS number or organisation): says "
                                          f"where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
     if _words(name) & _AS_WORDS:
         return ColumnSpec(name, IGNORED, "AS number, by name: names the network an end sits in, as an address names a host; "
                                          f"{role_flag(name, 'categorical')} uses it")
     if _END_PLACE.match(_squeezed(name)):
-        return ColumnSpec(name, IGNORED, "where an end sits, by name (its country or city, as an export enriches its address): "
+        return ColumnSpec(name, IGNORED, "where an end sits, by name (its country, city or coordinates, as an export enriches its address): "
                                          f"says where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
     segment = _segment_role(name, ", by name") or _sensor_named(name)
     if segment is not None:  # also where training saw none at all: another sensor's rows are not news
