@@ -1069,6 +1069,20 @@ def test_a_suricata_7_eve_log_from_the_next_day_is_quiet(tmp_path, runner):
     assert summary["flag_rate"] <= 0.03 and summary["drift"] is False and not summary["unseen_categories"], summary
 
 
+def test_a_field_set_on_a_few_flows_is_not_an_identifier_for_being_unique_there():
+    """Suricata writes its tcp object on TCP flows alone: in a capture of NTP and DNS with two TCP flows,
+    their flags ("18", "19") and states were unique and in order among two values, and had been ignored as
+    a row number and as id-like text. Twenty values present are the least that tell an identifier."""
+    n = 300
+    few = lambda values: pd.Series([*values, *[None] * (n - len(values))], dtype=object)  # noqa: E731
+    df = pd.DataFrame({"proto": ["UDP"] * (n - 2) + ["TCP"] * 2, "tcp.tcp_flags": few(["18", "19"])[::-1].to_numpy(),
+                       "tcp.state": few(["established", "closed"])[::-1].to_numpy(), "bytes": np.arange(n) % 7 * 40,
+                       "row": np.arange(n), "ticket": [f"T{i:05d}" for i in range(n)], "some_ids": few([f"T{i:05d}" for i in range(25)])})
+    specs = {s.name: s for s in infer_schema(df)}
+    assert specs["tcp.tcp_flags"].role == "categorical" and specs["tcp.state"].role == "categorical", specs
+    assert "row number" in specs["row"].reason and "id-like" in specs["ticket"].reason and "id-like" in specs["some_ids"].reason
+
+
 def test_another_sensor_writing_the_same_traffic_is_quiet(tmp_path, runner):
     """Which sensor, interface or capture file wrote a record, and why then, describe the sensor, not the
     traffic: a model fit on one sensor's log scores the same kind of traffic from another sensor, and the

@@ -378,7 +378,7 @@ def _time_reason(how: str, name: str) -> str:
     return f"timestamp ({how}); {role_flag(name, 'time')} adds hour of day and day of week"
 
 
-def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> ColumnSpec:
+def _numeric_role(name: str, values: np.ndarray, note: str = "") -> ColumnSpec:
     """Roles for a column of numbers (non-missing values, as floats)."""
     words = _words(name)
     integer = _is_integer_valued(values)
@@ -416,7 +416,7 @@ def _numeric_role(name: str, values: np.ndarray, n: int, note: str = "") -> Colu
                                              "query, an event or a rule, measures nothing")
         return ColumnSpec(name, CATEGORICAL, f"integer code, by name: an id of {distinct()} values names a kind" + note)
     if integer:
-        if distinct() == len(values) and n >= 20 and (np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)):
+        if distinct() == len(values) and len(values) >= 20 and (np.all(np.diff(values) > 0) or np.all(np.diff(values) < 0)):
             return ColumnSpec(name, IGNORED, "row number (unique, ordered)")
         if _random_ids(values, distinct()) and not words & _MEASURE_WORDS:
             return ColumnSpec(name, IGNORED, "random identifier (distinct, spread evenly over a huge range)")
@@ -523,7 +523,7 @@ def _hinted(name: str, s: pd.Series, hint: str) -> ColumnSpec | None:
         if len(values) and _is_integer_valued(values):
             if values.min() == values.max():  # as infer_column: the distinct count is sorted for once, if a rule needs it
                 return _one_value(name, s.dropna(), len(s))
-            return _numeric_role(name, values, len(s), f" (type {hint})")
+            return _numeric_role(name, values, f" (type {hint})")
     if base in ("count", "int", "interval", "double"):
         return ColumnSpec(name, NUMERIC, f"{'count' if base == 'count' else 'number'} (type {hint})")
     if base == "bool":
@@ -663,7 +663,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         values = non_null.to_numpy(dtype=float)
         if values.min() == values.max():
             return _one_value(name, non_null, n)
-        return _numeric_role(name, values, n)
+        return _numeric_role(name, values)
     history = _history_role(name, non_null)
     if history is not None:
         return history
@@ -695,16 +695,16 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     # column named for ports: "80,443" there is a list of two).
     port_named = any(w.rstrip("s") in _PORT_WORDS for w in _words(name)) or _ZEEK_PORT.search(name) is not None
     if not plain_text and parsed < 1.0 and decimal_comma(counts.index, counts.to_numpy()):
-        return _written_numbers(name, text, n, *decimal_comma_kind(counts.index))
+        return _written_numbers(name, text, *decimal_comma_kind(counts.index))
     if (not plain_text and parsed == 1.0 and not port_named and maybe_grouped_with_dots(" ".join(counts.index[:SAMPLE].astype(str)))
             and dots_between_thousands(counts.index, counts.to_numpy())):
-        return _written_numbers(name, text, n, DOT_THOUSANDS, "whole numbers with dots between the thousands")
+        return _written_numbers(name, text, DOT_THOUSANDS, "whole numbers with dots between the thousands")
     if not plain_text and parsed < 1.0 and not port_named and thousands_separated(counts.index, counts.to_numpy()):
-        return _written_numbers(name, text, n, THOUSANDS, "thousands separators")
+        return _written_numbers(name, text, THOUSANDS, "thousands separators")
     if not plain_text and parsed < NUMERIC_TEXT_FRACTION and not port_named:
         transform, how = marked_numbers(counts.index, counts.to_numpy(), clock_named=bool(_words(name) & _DURATION_WORDS))
         if transform:
-            return _written_numbers(name, text, n, transform, how)
+            return _written_numbers(name, text, transform, how)
     if port_named and not plain_text and 0.0 < parsed < 1.0:
         hexed = counts.to_numpy()[counts.index.astype(str).str.match(_HEX_NUMBER)].sum() / max(1, counts.sum())
         if hexed > 0 and parsed + hexed >= 0.99:
@@ -713,7 +713,7 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     led = zero_led_codes(counts.index, counts.to_numpy()) if parsed == 1.0 and not port_named and not _words(name) & _MEASURE_WORDS else None
     if led is not None:
         written = f"whole numbers written with leading zeros (as {_short(led)})"
-        if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
+        if len(non_null) >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
             return ColumnSpec(name, IGNORED, f"identifier: {written}, {nunique:,} distinct values; {role_flag(name, 'categorical')} uses it")
         return ColumnSpec(name, CATEGORICAL, f"code: {written}, as postal codes are; {nunique} values; {role_flag(name, 'numeric')} "
                                              "reads them as numbers")
@@ -722,14 +722,14 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
         note = " (stored as text)" if parsed == 1.0 else " (some values are text)"
         if parsed == 1.0 and pdt.infer_dtype(non_null, skipna=True) == "decimal":  # Parquet's decimal128
             note = " (decimal)"
-        spec = _numeric_role(name, coerced.dropna().to_numpy(dtype=float), n, note)
+        spec = _numeric_role(name, coerced.dropna().to_numpy(dtype=float), note)
         if parsed < 1.0 and spec.role == CATEGORICAL:
             spec.role = NUMERIC
         return spec
     for kind in SHAPED:
         if named_for(kind, name) and holds(kind, non_null):
             return shape_spec(kind, name, non_null, f"{_SHAPE_WORDS[kind]}, by name and values", nunique)
-    if n >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
+    if len(non_null) >= 20 and nunique > ID_UNIQUE_FRACTION * len(non_null):
         return ColumnSpec(name, IGNORED, f"id-like text ({nunique:,} distinct values)")
     return ColumnSpec(name, CATEGORICAL, f"text, {nunique} values")
 
@@ -753,11 +753,11 @@ def shape_spec(kind: str, name: str, present: pd.Series, how: str, nunique: int 
     return ColumnSpec(name, kind, f"{how}: {_SHAPE_REASONS[kind]}{also}", "category" if repeat else "")
 
 
-def _written_numbers(name: str, text: pd.Series, n: int, transform: str, how: str) -> ColumnSpec:
+def _written_numbers(name: str, text: pd.Series, transform: str, how: str) -> ColumnSpec:
     """The role of numbers written with a decimal comma or thousands separators (`how`), read with `transform`."""
     values = pd.to_numeric(as_point_numbers(text, transform), errors="coerce")
     dirty = bool(values.isna().any())
-    spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), n, f" ({how}; some values are text)" if dirty else f" ({how})")
+    spec = _numeric_role(name, values.dropna().to_numpy(dtype=float), f" ({how}; some values are text)" if dirty else f" ({how})")
     if dirty and spec.role == CATEGORICAL:
         spec.role = NUMERIC
     if spec.role == NUMERIC:
