@@ -513,7 +513,8 @@ def test_whole_numbers_written_with_leading_zeros_are_codes(runner, tmp_path):
 
 def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
     """A host's or an account's own name (CEF's shost and suser, src_host, computer_name; an email address, by its
-    values), or where an end sits (DestinationCountry; Zeek's resp_cc and geo.resp.latitude), names an end of the traffic as an address does: as
+    values), where an end sits (DestinationCountry; Zeek's resp_cc and geo.resp.latitude; Arkime's dstGEO) or its network card's
+    maker (Arkime's srcOui), names an end of the traffic as an address does: as
     categories, another network's hosts made every row new. Left out, shown with the way back in; a host's name
     counts flagged rows by host as an address does; a count named for hosts stays a count."""
     rng = np.random.default_rng(0)
@@ -523,6 +524,7 @@ def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
                        "sender": rng.choice(["alice@corp.example", "bob.smith+news@mail.corp.example"], 600),
                        "DestinationCountry": rng.choice(["United States", "Germany"], 600), "country": rng.choice(["US", "DE"], 600),
                        "resp_cc": rng.choice(["US", "DE", "NL"], 600), "geo.resp.latitude": rng.choice([52.5, 48.8, 41.9], 600),
+                       "dstGEO": rng.choice(["USA", "DEU"], 600), "srcOui": rng.choice(["Apple, Inc.", "Espressif Inc."], 600),
                        "bytes": rng.integers(100, 5000, 600), "proto": rng.choice(["tcp", "udp"], 600)})
     path, new, model, out = tmp_path / "h.csv", tmp_path / "h_new.csv", tmp_path / "m", tmp_path / "o.csv"
     df.to_csv(path, index=False)
@@ -536,11 +538,12 @@ def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
     assert specs["DestinationCountry"]["role"] == "ignored" and "where an end sits" in specs["DestinationCountry"]["reason"]
     assert specs["resp_cc"]["role"] == "ignored" and "where an end sits" in specs["resp_cc"]["reason"]
     assert specs["geo.resp.latitude"]["role"] == "ignored" and "enrichment of an address" in specs["geo.resp.latitude"]["reason"]
+    assert specs["dstGEO"]["role"] == "ignored" and specs["srcOui"]["role"] == "ignored" and "maker" in specs["srcOui"]["reason"]
     assert specs["country"]["role"] == "categorical"  # no end named: a customer's country in an orders table
     assert specs["dst_host_count"]["role"] == "numeric" and specs["proto"]["role"] == "categorical"
     # Another network's hosts and accounts: nothing new to the model, and the flags counted by host name.
     other = df.assign(shost=[h.replace("corp", "lab") for h in df["shost"]], suser="mallory", computer_name="SRV-9", sender="eve@lab.example",
-                      DestinationCountry="Brazil", resp_cc="BR", **{"geo.resp.latitude": -23.5})
+                      DestinationCountry="Brazil", resp_cc="BR", dstGEO="BRA", srcOui="Tuya Smart Inc.", **{"geo.resp.latitude": -23.5})
     other.to_csv(new, index=False)
     res = invoke(runner, "score", new, "--model", model, "--out", out, "--json")
     assert res.exit_code == 0, res.output

@@ -553,12 +553,17 @@ _ENRICHMENT_PARTS = {"geo", "as"}
 # An AS number by name (goflow2's src_as and dst_as, IPFIX's bgpSourceAsNumber in other spellings): it names
 # an end's network; as a count, another network's were out of range, as a constant, all new.
 _AS_WORDS = {"as", "asn"}
-# An end's country, city or coordinates in an export's own spelling (dst_country, DestinationCountry, srccountry,
-# remote_city; Zeek's orig_cc and resp_cc from conn-add-geodata; dst_latitude): the end named, so a customer
-# table's plain country stays a feature.
-_END_PLACE = re.compile(r"^(src|dst|dest|source|destination|remote|local|client|server|orig|resp|peer)"
-                        r"(country|countrycode|countryname|countryiso|cc|city|cityname|region|regionname"
-                        r"|latitude|longitude|lat|lon|lng|location)$")
+# An end's country, city, coordinates or network's owner in an export's own spelling (dst_country,
+# DestinationCountry, srccountry, remote_city; Zeek's orig_cc and resp_cc from conn-add-geodata; dst_latitude;
+# Arkime's srcGEO, dstRIR and, as its older queries name them, country.src; dst_org, dst_isp): the end named,
+# so a customer table's plain country stays a feature.
+_ENDS = r"(src|dst|dest|source|destination|remote|local|client|server|orig|resp|peer)"
+_PLACES = (r"(country|countrycode|countryname|countryiso|cc|geo|city|cityname|region|regionname|continent|continentcode"
+           r"|latitude|longitude|lat|lon|lng|location|rir|org|organization|organisation|isp)")
+_END_PLACE = re.compile(rf"^(?:{_ENDS}{_PLACES}|{_PLACES}{_ENDS})$")
+# The maker of an end's network card, read from its MAC address (Arkime's srcOui and dstOui): a device's make
+# names the device as its MAC address does.
+_END_MAKER = re.compile(rf"^{_ENDS}(oui|macvendor)$")
 
 
 # The columns `vaeguard score` adds to each row.
@@ -644,8 +649,12 @@ def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
     if _words(name) & _AS_WORDS:
         return ColumnSpec(name, IGNORED, "AS number, by name: names the network an end sits in, as an address names a host; "
                                          f"{role_flag(name, 'categorical')} uses it")
+    if _END_MAKER.match(_squeezed(name)):
+        return ColumnSpec(name, IGNORED, "the maker of an end's network card, by name (read from its MAC address): names a device as "
+                                         f"the address does; {role_flag(name, 'categorical')} uses it")
     if _END_PLACE.match(_squeezed(name)):
-        return ColumnSpec(name, IGNORED, "where an end sits, by name (its country, city or coordinates, as an export enriches its address): "
+        return ColumnSpec(name, IGNORED, "where an end sits, by name (its country, city, coordinates or network's owner, as an export "
+                                         "enriches its address): "
                                          f"says where a host sits, as the address does; {role_flag(name, 'categorical')} uses it")
     segment = _segment_role(name, ", by name") or _sensor_named(name)
     if segment is not None:  # also where training saw none at all: another sensor's rows are not news
