@@ -1184,3 +1184,25 @@ def as_scores(runner, model, out) -> np.ndarray:
     res = invoke(runner, "score", SAMPLE / "flows_new.csv", "--model", model, "--out", out, "-q")
     assert res.exit_code == 0, res.output
     return pd.read_csv(out)["anomaly_score"].to_numpy()
+
+
+def test_dry_run_shows_the_roles_and_writes_nothing(runner, tmp_path):
+    """fit --dry-run reads the rows as fit does and shows the roles table, with --role and --ignore applied,
+    then stops: no model folder, and --json gives the same columns as a fitted model's manifest."""
+    df = make_flows(300)
+    df["ts"] = 1_700_000_000.0 + np.arange(len(df))
+    path, model = tmp_path / "flows.csv", tmp_path / "m"
+    df.to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", model, "--dry-run", "--role", "proto=ignore", "--ignore", "packets")
+    assert res.exit_code == 0, res.output
+    assert "columns" in res.output and "--dry-run" in res.output and "300 rows" in res.output
+    assert "--role proto=ignore" in res.output and "epoch values" in res.output
+    assert not model.exists()
+    res = invoke(runner, "fit", path, "--model", model, "--dry-run", "--json")
+    assert res.exit_code == 0, res.output
+    shown = json.loads(res.stdout)
+    assert shown["dry_run"] is True and shown["rows_used"] == 300 and not model.exists()
+    assert invoke(runner, "fit", path, "--model", model, *FAST).exit_code == 0
+    assert shown["columns"] == manifest(model)["schema"]
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--dry-run", "--role", "protocol=ignore")
+    assert res.exit_code == 2 and "protocol" in res.output and "proto" in res.output  # a name the table lacks, and the nearest

@@ -85,6 +85,10 @@ def fit(
     threads: ThreadsOpt = None,
     strict: StrictOpt = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted fit from its last saved epoch (same data and options).")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read the rows and show the role each column would get, and why, then stop: no training, "
+                           "nothing written. --role and --ignore apply, so a large log's roles can be settled before a long fit.")
+    ] = False,
     quiet: QuietOpt = False,
     json: JsonOpt = False,
 ) -> None:
@@ -109,6 +113,9 @@ def fit(
     status = render.Spinner(con, f"reading {source.name}")
     ahead = read_table_ahead(source, max_rows, seed, on_rows=lambda n: status.update(f"reading {source.name}: {n:,} rows"), label=label,
                              positive=positive)
+    if dry_run:
+        _show_roles(con, source, ahead, status, ignore, role, max_rows, seed, label, positive, json)
+        return
     try:
         import torch  # noqa: F401 - training needs it: a second and a half, spent while the reader parses the file
 
@@ -189,6 +196,37 @@ def fit(
         render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
                             f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "
                             + " ".join(f"--ignore {shlex.quote(s)}" for s in suspects) + " unless that is intended")
+
+
+def _show_roles(con, source, ahead, status, ignore, role, max_rows, seed, label, positive, json) -> None:
+    """fit --dry-run: the roles table fit would print, from the same rows, and nothing trained or written."""
+    from . import render
+    from .pipeline import roles_of_file
+    from .schema import label_like, parse_roles
+
+    def on_read(used: int, total: int, skipped: str) -> None:
+        if total > used:
+            con.print(f"sampled {used:,} of {total:,} rows{' labelled normal' if label else ''} (--max-rows)")
+        if skipped:
+            render.warning(con, f"{source.name}: {skipped}")
+
+    try:
+        run = roles_of_file(source, ignore=tuple(ignore or ()), roles=parse_roles(role or ()), max_rows=max_rows, seed=seed, ahead=ahead,
+                            label=label, positive=positive, on_read=on_read)
+    finally:
+        status.stop()
+    columns = [s.to_dict() for s in run.schema]
+    if json:
+        render.emit_json({"dry_run": True, "read_as": run.read_as, "rows_read": run.rows_read, "rows_used": run.rows_used,
+                          "skipped": run.skipped, "columns": columns})
+        return
+    con.print(render.roles_table(columns))
+    con.print(f"read as {run.read_as}: {run.rows_used:,} rows. Nothing trained or written (--dry-run): change a role with --role COLUMN=ROLE "
+              "or --ignore COLUMN, then fit without --dry-run", soft_wrap=True)
+    suspects = label_like(run.schema)
+    if suspects:
+        render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} "
+                            "like a label and would be used as a feature: " + " ".join(f"--ignore {shlex.quote(s)}" for s in suspects) + " leaves it out")
 
 
 # ---- score -------------------------------------------------------------------------------------------

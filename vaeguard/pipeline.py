@@ -111,18 +111,13 @@ def fit_file(
     drawn from the normal rows. `ahead` must have been started with the same label and positive.
     """
     from .checkpoint import check_not_foreign
-    from .detector import MIN_FIT_ROWS, Detector, check_config
-    from .schema import LABEL_HINT
+    from .detector import Detector, check_config
     from .sources import Source, open_source
 
     try:
         detector = detector if detector is not None else Detector()
         check_config(detector)
-        if max_rows < 10:
-            raise ParamError("max_rows", f"{{name}} must be at least 10; got {max_rows}")
-        if label is not None and (detector.roles or {}).get(label, "ignore") not in ("ignore", "ignored"):
-            # Constant in the rows it chose, the column would flag every labelled attack scored later by its label alone.
-            raise ConfigError(f"'{label}' is the --label column, each row's answer: it cannot also be a feature (--role {label}={detector.roles[label]})")
+        _check_fit_rows(max_rows, label, detector.roles)
         model_dir = Path(model_dir)
         check_writable_folder(model_dir)
         check_not_foreign(model_dir)
@@ -131,21 +126,64 @@ def fit_file(
             raise ConfigError(f"nothing to resume: '{in_progress}' holds no interrupted fit; run fit without --resume")
         source = data if isinstance(data, Source) else open_source(data, fmt, strict=detector.strict, names=names, encoding=encoding,
                                                                      events=events)
-        if ahead is not None:
-            df, total, normal_rows = next(ahead)
-            if (normal_rows is None) != (label is None) or (label is not None and (normal_rows.label, normal_rows.positive) != (label, positive)):
-                raise ConfigError("the table read ahead (read_table_ahead) was read with another label than fit_file's: give both the same")
-        else:
-            df, total, normal_rows = read_fit_rows(source, max_rows, detector.seed, label=label, positive=positive)
+        rows = _fit_rows(source, max_rows, detector.seed, ahead, label, positive, on_read)
     finally:
         if ahead is not None:
             ahead.close()
+    unused = None
+    if label is None:
+        from .evaluate import unused_labels
+
+        unused = unused_labels(rows.df, detector.roles)
+    rows_used = len(rows.df)
+    read_as = source.describe(rows.df.columns)
+    # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
+    table = [rows.df]
+    rows.df = None
+    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=rows.hints,
+                 on_calibration=on_calibration)
+    # A table without a header line: score reads the next such file with the same names.
+    detector.given_names_ = list(source.given_names) or None
+    detector.events_ = list(source.events) or None  # and Suricata's events of the types it was fitted on
+    detector.save(model_dir)
+    shutil.rmtree(in_progress, ignore_errors=True)
+    return FitRun(detector, rows.total, rows_used, source.skipped_summary(), read_as, rows.labelled_anomalous, unused)
+
+
+@dataclass
+class FitRows:
+    """The rows fit learns from, as `_fit_rows` read them."""
+    df: object  # pandas.DataFrame; None once handed to the detector
+    total: int  # rows read
+    hints: dict | None  # what the file format says each column holds
+    labelled_anomalous: int | None  # with a label: the rows it called anomalous, left out
+
+
+def _check_fit_rows(max_rows: int, label: str | None, roles: dict[str, str] | None) -> None:
+    if max_rows < 10:
+        raise ParamError("max_rows", f"{{name}} must be at least 10; got {max_rows}")
+    if label is not None and (roles or {}).get(label, "ignore") not in ("ignore", "ignored"):
+        # Constant in the rows it chose, the column would flag every labelled attack scored later by its label alone.
+        raise ConfigError(f"'{label}' is the --label column, each row's answer: it cannot also be a feature (--role {label}={roles[label]})")
+
+
+def _fit_rows(source, max_rows: int, seed: int, ahead, label: str | None, positive: str | None, on_read: Callable | None) -> FitRows:
+    """The rows of `source` fit learns from (read by `ahead` when given), checked as fit checks them."""
+    from .detector import MIN_FIT_ROWS
+    from .schema import LABEL_HINT
+
+    if ahead is not None:
+        df, total, normal_rows = next(ahead)
+        if (normal_rows is None) != (label is None) or (label is not None and (normal_rows.label, normal_rows.positive) != (label, positive)):
+            raise ConfigError("the table read ahead (read_table_ahead) was read with another label than fit_file's: give both the same")
+    else:
+        df, total, normal_rows = read_fit_rows(source, max_rows, seed, label=label, positive=positive)
     if len(df) < MIN_FIT_ROWS and source.bad_lines > len(df):
         # Most lines did not fit the header: say so, not that the file is (nearly) empty.
         raise InputError(f"'{source.name}' has {len(df):,} row{'s' if len(df) != 1 else ''} that fit its header and "
                          f"{source.bad_lines:,} malformed line{'s' if source.bad_lines != 1 else ''} (e.g. {source.bad_example!r}); "
                          "check the header line and the delimiter")
-    hints, labelled_anomalous, unused = source.role_hints, None, None
+    hints, labelled_anomalous = source.role_hints, None
     offered = total
     if normal_rows is not None:
         df, labelled_anomalous = normal_rows.finish(df)
@@ -155,23 +193,34 @@ def fit_file(
         raise InputError(f"'{source.name}' has a header but no rows; nothing to learn from")
     if on_read is not None:
         on_read(len(df), offered, source.skipped_summary())
-    if label is None:
-        from .evaluate import unused_labels
+    return FitRows(df, total, hints, labelled_anomalous)
 
-        unused = unused_labels(df, detector.roles)
-    rows_used = len(df)
-    read_as = source.describe(df.columns)
-    # Hand the table over without keeping a reference here, so fit can free it once it is encoded.
-    table = [df]
-    del df
-    detector.fit(table.pop(), on_epoch=on_epoch, checkpoint_dir=in_progress, resume=in_progress if resume else None, hints=hints,
-                 on_calibration=on_calibration)
-    # A table without a header line: score reads the next such file with the same names.
-    detector.given_names_ = list(source.given_names) or None
-    detector.events_ = list(source.events) or None  # and Suricata's events of the types it was fitted on
-    detector.save(model_dir)
-    shutil.rmtree(in_progress, ignore_errors=True)
-    return FitRun(detector, total, rows_used, source.skipped_summary(), read_as, labelled_anomalous, unused)
+
+@dataclass
+class RolesRun:
+    """What `roles_of_file` found: each column's role as fit would give it, on the rows fit would read."""
+    schema: list  # schema.ColumnSpec, one per column
+    rows_read: int
+    rows_used: int
+    skipped: str
+    read_as: str
+
+
+def roles_of_file(source, *, ignore: tuple[str, ...] = (), roles: dict[str, str] | None = None, max_rows: int = DEFAULTS.max_rows,
+                  seed: int = DEFAULTS.seed, ahead=None, label: str | None = None, positive: str | None = None,
+                  on_read: Callable | None = None) -> RolesRun:
+    """The roles `fit_file` would give the columns of `source` (an open sources.Source), from the same rows,
+    without training or writing anything: `vaeguard fit --dry-run`."""
+    from .schema import infer_schema
+
+    try:
+        _check_fit_rows(max_rows, label, roles)
+        rows = _fit_rows(source, max_rows, seed, ahead, label, positive, on_read)
+    finally:
+        if ahead is not None:
+            ahead.close()
+    schema = infer_schema(rows.df, tuple(ignore), roles, rows.hints)
+    return RolesRun(schema, rows.total, len(rows.df), source.skipped_summary(), source.describe(rows.df.columns))
 
 
 def _detector(model, device: str = "cpu"):
