@@ -845,6 +845,12 @@ def test_local_nets_fields_never_set_in_training_are_the_sensors_not_the_traffic
     # Set in training, they say which end is local: modelled.
     res = invoke(runner, "fit", other, "--model", tmp_path / "m2", "--epochs", "2", "--json")
     assert {c["name"]: c for c in json.loads(res.stdout)["columns"]}["local_orig"]["role"] != "ignored"
+    # And a sensor told none (a capture read with `zeek -r`) scored against that model: its rows are read
+    # without the field, counted as unset, not flagged for it (every row had been).
+    res = invoke(runner, "score", train, "--model", tmp_path / "m2", "--out", tmp_path / "o2.csv", "--json")
+    summary = json.loads(res.stdout)
+    assert summary["flag_rate"] < 0.1 and summary["new_missing"] == {"local_orig": 300}, summary
+    assert "local_orig" not in pd.read_csv(tmp_path / "o2.csv")["top_features"].str.cat(sep=";")
 
 
 def test_the_hint_for_a_column_without_a_name_is_one_role_takes(tmp_path, runner):

@@ -31,8 +31,8 @@ from .numbertext import (
     numeric_text_values,
 )
 from .schema import (
-    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, as_datetimes, distinct_values, holds_booleans,
-    set_lengths, time_parts,
+    ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, LOCAL_NETS_FIELDS, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, as_datetimes, distinct_values,
+    holds_booleans, set_lengths, time_parts,
 )
 from .shapes import PARTS as SHAPE_PARTS
 from .shapes import shapes
@@ -809,6 +809,11 @@ class Preprocessor:
                     gap = pd.isna(new) | (np.asarray(new, dtype=object) == MISSING)  # elementwise whatever the labels' type
                     if gap.any():
                         enc.new_missing[col.name] = int(gap.sum())
+                        if col.name in LOCAL_NETS_FIELDS:
+                            # A sensor told none of its local networks: the row is read without the field (its
+                            # network term is 0 at <unknown>, as a missing value's marginal is), counted, not costed.
+                            silent = np.zeros(len(idx), dtype=bool)
+                            silent[np.flatnonzero(unseen)[~pooled][gap]] = True
                     if not gap.all():
                         enc.unknown[col.name] = int((~gap).sum())
                         enc.new_values[col.name] = most_common(new[~gap])

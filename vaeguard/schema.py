@@ -568,8 +568,10 @@ _END_MAKER = re.compile(rf"^{_ENDS}(oui|macvendor)$")
 
 # The columns `vaeguard score` adds to each row.
 SCORE_COLUMNS = ("anomaly_score", "p_value", "is_anomaly", "top_features")
-# Zeek's conn log fields that say whether each end lies in the networks the sensor was told are local.
-_LOCAL_NETS_FIELDS = ("local_orig", "local_resp")
+# Zeek's conn log fields that say whether each end lies in the networks the sensor was told are local. A
+# sensor told none (`zeek -r` on a capture, no networks.cfg) leaves them unset: set in training, unset at
+# scoring is the sensor's configuration, not news (encode.Preprocessor.transform reads such a row without them).
+LOCAL_NETS_FIELDS = ("local_orig", "local_resp")
 
 
 # Share of the rows where a column of DNS names is set on which it holds another's names for it to be that
@@ -619,7 +621,7 @@ def _second_copy(spec: ColumnSpec, df: pd.DataFrame, chosen: dict[str, str]) -> 
 
 
 def infer_column(name: str, s: pd.Series, hint: str = "") -> ColumnSpec:
-    if name in _LOCAL_NETS_FIELDS and s.isna().all():
+    if name in LOCAL_NETS_FIELDS and s.isna().all():
         # Set from the sensor's configuration, not the traffic: a model of a sensor told none of its networks
         # had flagged every row of one told them (a value where training always had none).
         return ColumnSpec(name, IGNORED, "unset in every training row: Zeek sets it only where the sensor is told its local networks "
