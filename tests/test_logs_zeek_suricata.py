@@ -851,6 +851,13 @@ def test_local_nets_fields_never_set_in_training_are_the_sensors_not_the_traffic
     summary = json.loads(res.stdout)
     assert summary["flag_rate"] < 0.1 and summary["new_missing"] == {"local_orig": 300}, summary
     assert "local_orig" not in pd.read_csv(tmp_path / "o2.csv")["top_features"].str.cat(sep=";")
+    # Its JSON log leaves the fields out altogether: read as unset, not a missing column.
+    unset = tmp_path / "c.json"
+    unset.write_text("".join(json.dumps({k: v for k, v in json.loads(line).items() if k not in ("local_orig", "local_resp")}) + "\n"
+                             for line in zeek_json_text(conn_rows(300)).splitlines()))
+    res = invoke(runner, "score", unset, "--model", tmp_path / "m2", "--out", tmp_path / "o3.csv", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["flag_rate"] < 0.1
 
 
 def test_the_hint_for_a_column_without_a_name_is_one_role_takes(tmp_path, runner):

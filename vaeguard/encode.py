@@ -853,17 +853,20 @@ class Preprocessor:
         return list(dict.fromkeys([c.column for c in self.numeric] + [c.column for c in self.categorical] + [c.name for c in self.constant]))
 
     @property
-    def never_set(self) -> list[str]:
-        """Columns training never saw a value in (always unset, or a set always empty): a table may leave
-        them out, and then reads as unset there. A Zeek conn log written to Parquet from its JSON has no
-        local_orig or tunnel_parents at all where the TSV log has them unset on every line."""
-        return [c.name for c in self.constant if c.value == MISSING or (c.transform == "length" and c.value == "0")]
+    def may_be_absent(self) -> list[str]:
+        """Columns a table may leave out, read as unset there: those training never saw a value in (always
+        unset, or a set always empty; a Zeek conn log written to Parquet from its JSON has no local_orig or
+        tunnel_parents at all where the TSV log has them unset on every line), and Zeek's local-nets fields,
+        which the JSON log of a sensor told no local networks leaves out (Preprocessor.transform)."""
+        return ([c.name for c in self.constant if c.value == MISSING or (c.transform == "length" and c.value == "0")]
+                + [c.name for c in self.categorical if c.name in LOCAL_NETS_FIELDS])
 
     @property
     def optional_columns(self) -> list[str]:
-        """Input columns a record may leave out (JSON logs omit unset fields): those training saw missing."""
+        """Input columns a record may leave out (JSON logs omit unset fields): those training saw missing,
+        and Zeek's local-nets fields (may_be_absent)."""
         out = [c.column for c in self.numeric if c.missing_flag or c.transform == "length"]
-        out += [c.column for c in self.categorical if MISSING in c.vocab or MISSING in c.rare]
+        out += [c.column for c in self.categorical if MISSING in c.vocab or MISSING in c.rare or c.name in LOCAL_NETS_FIELDS]
         out += [c.name for c in self.constant if c.value == MISSING or c.transform == "length"]
         return list(dict.fromkeys(out))
 

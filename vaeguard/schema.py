@@ -970,15 +970,15 @@ def label_like(specs: list[ColumnSpec]) -> list[str]:
     return [s.name for s in specs if s.role != IGNORED and maybe_label_name(s.name)]
 
 
-def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], never_set: list[str] | tuple[str, ...] = ()) -> None:
+def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], may_be_absent: list[str] | tuple[str, ...] = ()) -> None:
     """Raise a SchemaError naming every model column that `df` lacks. Extra columns are fine, and so is the
-    absence of a column training never saw set (`Preprocessor.never_set`)."""
+    absence of one a table may leave out (`Preprocessor.may_be_absent`)."""
     used = [s.name for s in specs if s.role != IGNORED]
     dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
     if dupes:
         raise InputError(f"duplicate column names: {', '.join(dupes)}; rename them so each is unique")
     have = set(map(str, df.columns))
-    missing = [c for c in used if c not in have and c not in never_set]
+    missing = [c for c in used if c not in have and c not in may_be_absent]
     if missing:
         what = f"column{'s' if len(missing) > 1 else ''} {quoted_names(missing)} {'are' if len(missing) > 1 else 'is'} missing"
         other = _other_sensor(set(used), have) or _other_exporter([s.name for s in specs], have)

@@ -215,16 +215,16 @@ def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) ->
 
 def check_table(detector: "Detector", df: pd.DataFrame) -> pd.DataFrame:
     """Check that the model's columns are all in `df`, but for those training never saw set
-    (Preprocessor.never_set), and return `df` with any of those it leaves out added as unset, for the
+    (Preprocessor.may_be_absent), and return `df` with any of those it leaves out added as unset, for the
     encoder: the scored output keeps the table's own columns."""
-    never_set = detector.preprocessor_.never_set
+    may_be_absent = detector.preprocessor_.may_be_absent
     # A model fitted before padded CSV names were read without their spaces (CICFlowMeter's ' Flow Duration')
     # still finds its columns under those names.
     padded = {s.name.strip(" "): s.name for s in detector.schema_ if s.name != s.name.strip(" ")}
     if padded:
         df = df.rename(columns={bare: name for bare, name in padded.items() if bare in df.columns and name not in df.columns})
-    check_columns(df, detector.schema_, never_set)
-    absent = [c for c in never_set if c not in df.columns]
+    check_columns(df, detector.schema_, may_be_absent)
+    absent = [c for c in may_be_absent if c not in df.columns]
     return df.assign(**{c: pd.Series(None, index=df.index, dtype=object) for c in absent}) if absent else df
 
 
