@@ -829,6 +829,10 @@ def test_a_label_column_is_left_out_and_one_that_may_be_gets_a_warning(runner, t
     assert res.exit_code == 0 and "warning:" in res.stderr and "--ignore class" in res.stderr
     res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--epochs", "2", "--ignore", "class")
     assert "warning:" not in res.stderr
+    # NSL-KDD's difficulty is made from the labels (how many classifiers got each record right): warned of too.
+    df.rename(columns={"label": "difficulty"}).assign(difficulty=np.where(np.arange(1000) % 10 == 0, 15, 21)).to_csv(path, index=False)
+    res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--epochs", "2")
+    assert res.exit_code == 0 and "--ignore difficulty" in res.stderr
     # CICFlowMeter's header puts a space before most names: read without it, still a label.
     df.rename(columns={"label": " Label"}).to_csv(path, index=False)
     res = invoke(runner, "fit", path, "--model", tmp_path / "m3", "--epochs", "2", "--json")

@@ -81,6 +81,9 @@ def ground_truth_name(name) -> bool:
 
 # Names that may hold the answer or may not (a traffic class, a coordinate): used, with a warning.
 _LABEL_NAMES = {"class", "target", "y", "anomaly", "outlier"}
+# Made from the labels, not the traffic (NSL-KDD's difficulty: how many of 21 classifiers labelled the record
+# right, higher on normal rows): used, with the same warning, and never offered as the label itself.
+_FROM_LABEL_NAMES = {"difficulty", "difficulty_level"}
 # The hint `fit --label` gives its label column: the rows were chosen by it, so it is never a feature.
 LABEL_HINT = "--label"
 _HEX_NUMBER = re.compile(r"^0x[0-9a-fA-F]+$")
@@ -967,7 +970,7 @@ def maybe_label_name(name) -> bool:
 
 def label_like(specs: list[ColumnSpec]) -> list[str]:
     """Columns used as features whose name may say they hold the answer (class, target...)."""
-    return [s.name for s in specs if s.role != IGNORED and maybe_label_name(s.name)]
+    return [s.name for s in specs if s.role != IGNORED and (maybe_label_name(s.name) or str(s.name).strip().lower() in _FROM_LABEL_NAMES)]
 
 
 def check_columns(df: pd.DataFrame, specs: list[ColumnSpec], may_be_absent: list[str] | tuple[str, ...] = ()) -> None:
