@@ -145,10 +145,7 @@ def fit(
         if used < KEEP_FREED_ROWS:
             keep_freed_memory(trim=1 << 30)
         status.update(f"{used:,} row{'s' if used != 1 else ''} read: choosing roles, encoding, first epoch")
-        if total > used:
-            con.print(f"sampled {used:,} of {total:,} rows{' labelled normal' if label else ''} (--max-rows)")
-        if skipped:
-            render.warning(con, f"{source.name}: {skipped}")
+        _say_what_was_read(con, source, label, used, total, skipped)
 
     def on_epoch(rec, total_epochs):
         nonlocal task, losses
@@ -193,9 +190,27 @@ def fit(
         render.warning(con, f"column '{name}' calls {anomalous:,} of the {run.rows_used:,} rows anomalous, and fit learned from every row: "
                             f"--label {shlex.quote(name)} fits on the rows it calls normal")
     if suspects and not quiet:
-        render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} like "
-                            f"a label but {'were' if len(suspects) > 1 else 'was'} used as a feature; refit with "
-                            + " ".join(f"--ignore {shlex.quote(s)}" for s in suspects) + " unless that is intended")
+        render.warning(con, _label_suspects_warning(suspects, fitted=True))
+
+
+def _say_what_was_read(con, source, label, used: int, total: int, skipped: str) -> None:
+    """What reading the rows for fit left out: a --max-rows sample, lines that were not rows."""
+    from . import render
+
+    if total > used:
+        con.print(f"sampled {used:,} of {total:,} rows{' labelled normal' if label else ''} (--max-rows)")
+    if skipped:
+        render.warning(con, f"{source.name}: {skipped}")
+
+
+def _label_suspects_warning(suspects: list[str], fitted: bool) -> str:
+    """The warning for columns used as features whose name may say they hold the answer (schema.label_like)."""
+    many = len(suspects) > 1
+    ignore = " ".join(f"--ignore {shlex.quote(s)}" for s in suspects)
+    said = f"column{'s' if many else ''} {', '.join(map(shlex.quote, suspects))} look{'' if many else 's'} like a label"
+    if fitted:
+        return f"{said} but {'were' if many else 'was'} used as a feature; refit with {ignore} unless that is intended"
+    return f"{said} and would be used as a feature: {ignore} leaves {'them' if many else 'it'} out"
 
 
 def _show_roles(con, source, ahead, status, ignore, role, max_rows, seed, label, positive, json) -> None:
@@ -205,10 +220,7 @@ def _show_roles(con, source, ahead, status, ignore, role, max_rows, seed, label,
     from .schema import label_like, parse_roles
 
     def on_read(used: int, total: int, skipped: str) -> None:
-        if total > used:
-            con.print(f"sampled {used:,} of {total:,} rows{' labelled normal' if label else ''} (--max-rows)")
-        if skipped:
-            render.warning(con, f"{source.name}: {skipped}")
+        _say_what_was_read(con, source, label, used, total, skipped)
 
     try:
         run = roles_of_file(source, ignore=tuple(ignore or ()), roles=parse_roles(role or ()), max_rows=max_rows, seed=seed, ahead=ahead,
@@ -225,8 +237,7 @@ def _show_roles(con, source, ahead, status, ignore, role, max_rows, seed, label,
               "or --ignore COLUMN, then fit without --dry-run", soft_wrap=True)
     suspects = label_like(run.schema)
     if suspects:
-        render.warning(con, f"column{'s' if len(suspects) > 1 else ''} {', '.join(map(shlex.quote, suspects))} look{'s' if len(suspects) == 1 else ''} "
-                            "like a label and would be used as a feature: " + " ".join(f"--ignore {shlex.quote(s)}" for s in suspects) + " leaves it out")
+        render.warning(con, _label_suspects_warning(suspects, fitted=False))
 
 
 # ---- score -------------------------------------------------------------------------------------------

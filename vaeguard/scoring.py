@@ -214,7 +214,7 @@ def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) ->
 
 
 def check_table(detector: "Detector", df: pd.DataFrame) -> pd.DataFrame:
-    """Check that the model's columns are all in `df`, but for those training never saw set
+    """Check that the model's columns are all in `df`, but for those a table may leave out
     (Preprocessor.may_be_absent), and return `df` with any of those it leaves out added as unset, for the
     encoder: the scored output keeps the table's own columns."""
     may_be_absent = detector.preprocessor_.may_be_absent
