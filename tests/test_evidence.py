@@ -116,3 +116,63 @@ def test_a_new_gap_flags_its_row_also_where_the_rest_of_the_row_scores_below_eve
     assert scored["top_features"].str.startswith("packets").all()
     # Rows the floor already flags keep their scores.
     assert np.allclose(scored["anomaly_score"][unlifted > threshold], unlifted[unlifted > threshold])
+
+
+def test_a_count_far_past_the_training_range_is_flagged_on_that_column(guard, twins):
+    """A flow of ten times the largest training flow's bytes (an exfiltration's size): past the range, a
+    log-scaled count costs the log of its ratio to the range's end (a Pareto tail of index 1), on top of the
+    network's term, whose Cauchy on the log charges only the log of that log: the network alone flagged 25
+    of these 60 rows."""
+    from vaeguard.scoring import network_scores
+
+    col = next(c for c in guard.preprocessor_.numeric if c.name == "bytes")
+    assert col.log and col.range_tail
+    huge = twins.assign(bytes=int(col.high) * 10)
+    enc = guard.preprocessor_.transform(huge)
+    j = guard.preprocessor_.column_names.index("bytes")
+    np.testing.assert_allclose(enc.fixed[:, j], np.log1p(col.high * 10) - np.log1p(col.high), rtol=1e-9)
+    assert (network_scores(guard, enc)[0] < guard.calibration_.threshold).any()  # the network alone leaves some
+    assert (guard.predict(huge) == -1).all()
+    assert guard.score_frame(huge)["top_features"].str.startswith("bytes").all()
+    # Ten times farther costs log(10) more; at the range's end, nothing.
+    farther = guard.preprocessor_.transform(twins.assign(bytes=int(col.high) * 100)).fixed[:, j]
+    np.testing.assert_allclose(farther - enc.fixed[:, j], math.log(10), rtol=1e-6)
+    assert not guard.preprocessor_.transform(twins.assign(bytes=col.high)).fixed[:, j].any()
+
+
+def test_a_count_below_the_training_range_costs_too(guard, twins):
+    """Fewer bytes than any training flow held: the log of the ratio again."""
+    col = next(c for c in guard.preprocessor_.numeric if c.name == "bytes")
+    assert col.low >= 1
+    j = guard.preprocessor_.column_names.index("bytes")
+    np.testing.assert_allclose(guard.preprocessor_.transform(twins.assign(bytes=0)).fixed[:, j], np.log1p(col.low), rtol=1e-9)
+    assert (raised(guard, twins, twins.assign(bytes=0)) > 0).all()
+
+
+def test_only_log_scaled_columns_are_charged_past_the_range(guard, twins):
+    """A column left unscaled has the Cauchy on its value, which already charges the log of a deviation."""
+    rate = next(c for c in guard.preprocessor_.numeric if c.name == "rate")
+    assert not rate.log
+    j = guard.preprocessor_.column_names.index("rate")
+    assert not guard.preprocessor_.transform(twins.assign(rate=rate.high * 100)).fixed[:, j].any()
+
+
+def test_training_rows_are_charged_nothing_for_the_range(guard):
+    """The range ends are the training rows' own: their values never lie past them (the held-out ones may)."""
+    from vaeguard.encode import Preprocessor
+
+    rows = make_flows(1200, seed=1).drop(columns=["id"]).assign(fragment=0, packets=lambda d: d["packets"].astype(float))
+    pre = Preprocessor.fit(rows, guard.schema_)
+    assert not pre.transform(rows).fixed[:, : len(pre.numeric)].any()
+
+
+def test_a_model_saved_before_the_range_term_charges_nothing_past_the_range(guard, twins):
+    from vaeguard.encode import Preprocessor
+
+    d = guard.preprocessor_.to_dict()
+    for c in d["numeric"]:
+        del c["range_tail"]
+    old = Preprocessor.from_dict(d)
+    huge = twins.assign(bytes=next(c.high for c in guard.preprocessor_.numeric if c.name == "bytes") * 1000)
+    j = old.column_names.index("bytes")
+    assert not old.transform(huge).fixed[:, j].any() and guard.preprocessor_.transform(huge).fixed[:, j].all()

@@ -342,6 +342,11 @@ def test_onnx_export_matches_torch(runner, trained_model, new_rows, tmp_path):
     gaps = new_rows.assign(src_bytes=np.nan)
     np.testing.assert_allclose(onnx_scores(gaps), guard.anomaly_score(gaps), rtol=1e-4, atol=1e-3)
     assert (onnx_scores(gaps) > guard.calibration_.threshold).all()
+    # A count far past the training range: its range term, as large as the novelty floor, flags the row
+    # in both (the graph reads a term that large as a raised novelty).
+    huge = new_rows.assign(src_bytes=new_rows["src_bytes"].max() * 10**6)
+    np.testing.assert_allclose(onnx_scores(huge), guard.anomaly_score(huge), rtol=1e-4, atol=1e-3)
+    assert (onnx_scores(huge) > guard.calibration_.threshold).all()
     # The same rows are flagged against the calibrated threshold stored in the file.
     meta = {p.key: p.value for p in __import__("onnx").load(str(path)).metadata_props}
     assert ((got > float(meta["threshold"])) == (want > guard.calibration_.threshold)).mean() > 0.99

@@ -7,6 +7,7 @@ whichever way it is scored.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -128,18 +129,24 @@ def fixed_terms(detector: "Detector", enc: Encoded) -> np.ndarray:
 
 def _fixed_and_rare(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.ndarray | None]:
     """`fixed_terms`, and the rare novelties it raised (`rare_novelty`; None where no floor applies: no
-    calibration yet, or nothing training never held)."""
+    calibration yet, or neither a value training never held nor a term as large as the floor)."""
     cal = getattr(detector, "calibration_", None)
-    if cal is None or not cal.novelty_floor or not enc.novel.any():
+    if cal is None or not cal.novelty_floor:
         return enc.fixed, None
-    rare = rare_novelty(enc, cal.target)
+    far = bool(enc.fixed.size) and enc.fixed.max() >= cal.novelty_floor  # a range term that large (rare_novelty)
+    if not far and not enc.novel.any():
+        return enc.fixed, None
+    rare = rare_novelty(enc, cal.target, cal.novelty_floor if far else math.inf)
     return np.where(rare, np.maximum(enc.fixed, cal.novelty_floor), enc.fixed), rare
 
 
-def rare_novelty(enc: Encoded, target: float) -> np.ndarray:
+def rare_novelty(enc: Encoded, target: float, floor: float = math.inf) -> np.ndarray:
     """Per row and model column: a value training never held, where the training counts put the chance of
-    such a value below `target` (the calibrated rate), which flags the row whatever the threshold."""
-    return enc.novel & (enc.fixed > -np.log(target))
+    such a value below `target` (the calibrated rate), which flags the row whatever the threshold; and a
+    term as large as the calibration's `floor` on its own (a number far past the training range), as the
+    exported graph tells a raised novelty, which flags it too."""
+    rare_cost = -np.log(target)
+    return (enc.novel | (enc.fixed >= floor)) & (enc.fixed > rare_cost)
 
 
 def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
