@@ -713,7 +713,7 @@ def test_fail_on_drift_exit_code(runner, trained_model, tmp_path):
     assert res.exit_code == 1
     on_dask = json.loads(res.stdout)
     keys = ("rows", "flagged", "flag_rate", "drift", "drift_p_value", "drift_columns", "drift_respelled", "flagged_whatever_the_threshold", "unseen_categories", "flagged_hosts",
-            "new_values", "malformed", "new_missing")
+            "new_values", "malformed", "new_missing", "past_training_range")
     assert {k: on_dask[k] for k in keys} == {k: local[k] for k in keys}
     res = invoke(runner, "score", tmp_path / "moved", "--model", trained_model, "--out", tmp_path / "d3", "--engine", "dask", "--workers", "1",
                  "--fail-on-drift")

@@ -83,6 +83,10 @@ def test_unseen_values_are_counted_per_column(guard, twins):
     assert report.unknown == {"proto": 60} and report.broken == {"fragment": 60}
     assert report.new_values == {"proto": {"sctp": 60}, "fragment": {"1": 60}}  # which values, for the summary
     assert report.malformed == {"bytes": 4} and report.new_missing == {"packets": 5}
+    assert report.past_range == {}  # the twins' counts lie inside training's
+    high = next(c.high for c in guard.preprocessor_.numeric if c.name == "bytes")
+    _, report = score_chunk(guard, twins.assign(bytes=np.where(np.arange(len(twins)) < 7, high * 10, high)))
+    assert report.past_range == {"bytes": 7} and report.evidence()["past the training range"] == {"bytes": 7}
 
 
 def test_new_values_are_summed_over_chunks_and_kept_to_the_most_frequent():

@@ -187,6 +187,7 @@ class Encoded:
     new_values: dict[str, dict[str, int]] = field(default_factory=dict)
     # column -> values read with a decimal comma where training's numbers had a decimal point (respelled_numbers)
     decimal_comma: dict[str, int] = field(default_factory=dict)
+    past_range: dict[str, int] = field(default_factory=dict)  # log-scaled column -> values past the training range
 
     @property
     def inputs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -763,7 +764,8 @@ class Preprocessor:
                 v /= self._scales[:, None]
             np.clip(v, -TARGET_CLIP, TARGET_CLIP, out=v)  # NaN, a gap, stays NaN: no cost below
             if evidence:
-                range_costs(v, self._range_ends, self._per_nat, fixed)
+                for j, k in range_costs(v, self._range_ends, self._per_nat, fixed).items():
+                    enc.past_range[self.numeric[j].name] = k
             np.nan_to_num(v, copy=False, nan=0.0)
             x_num[:] = v.T
         columns: dict[str, pd.Series] = {}  # a history's 23 letter columns share one read of it
@@ -987,17 +989,21 @@ def _scaled_ranges(numeric: list[NumericColumn]) -> tuple[np.ndarray, np.ndarray
     return ends, per_nat
 
 
-def range_costs(v: np.ndarray, ends: np.ndarray, per_nat: np.ndarray, fixed: np.ndarray) -> None:
+def range_costs(v: np.ndarray, ends: np.ndarray, per_nat: np.ndarray, fixed: np.ndarray) -> dict[int, int]:
     """Add to `fixed` (rows x columns) what each value of `v` (columns x rows, scaled) past its column's
-    training range costs: its distance beyond the end over `per_nat` (the scaled distance a nat buys)."""
+    training range costs: its distance beyond the end over `per_nat` (the scaled distance a nat buys).
+    Returns how many values of each column (by position) lay past it."""
+    past_counts: dict[int, int] = {}
     if not v.shape[1]:
-        return
+        return past_counts
     # A column's extremes first (NaN, a gap, passed over): most chunks hold nothing past the range.
     past = (np.fmin.reduce(v, axis=1) < ends[:, 0]) | (np.fmax.reduce(v, axis=1) > ends[:, 1])
     for j in np.flatnonzero(past):
         x = v[j]
         cost = np.maximum(x - ends[j, 1], 0.0) / per_nat[j, 1] + np.maximum(ends[j, 0] - x, 0.0) / per_nat[j, 0]
         fixed[:, j] += np.nan_to_num(cost, nan=0.0)
+        past_counts[int(j)] = int(np.count_nonzero(cost > 0))
+    return past_counts
 
 
 def _text_in_numeric(name: str, n_bad: int, examples: list[str]) -> InputError:

@@ -180,7 +180,8 @@ def evidence_fields(report) -> dict:
     """What scoring saw that training never had, as score's --json gives it, whichever engine scored."""
     return {"flagged_whatever_the_threshold": report.novel_flagged, "malformed": report.malformed, "unseen_categories": report.unknown,
             "new_values": {k: dict(list(v.items())[:10]) for k, v in report.new_values.items()},
-            "new_missing": report.new_missing, "constants_changed": report.broken, "decimal_comma": report.decimal_comma}
+            "new_missing": report.new_missing, "constants_changed": report.broken, "decimal_comma": report.decimal_comma,
+            "past_training_range": report.past_range}
 
 
 # Columns named in each line of score's evidence; the rest are counted, so a wide table's 200 columns with new

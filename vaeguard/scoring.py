@@ -46,13 +46,15 @@ class ChunkReport:
     novel_flagged: int = 0  # rows flagged whatever the threshold, for values training never held (rare_novelty)
     hosts: dict[str, HostTally] = field(default_factory=dict)  # rows and flagged rows by host, per address column
     decimal_comma: dict[str, int] = field(default_factory=dict)  # numbers read with a decimal comma training's lacked
+    past_range: dict[str, int] = field(default_factory=dict)  # log-scaled numbers past the training range, per column
 
     def add(self, other: "ChunkReport") -> None:
         self.rows += other.rows
         self.flagged += other.flagged
         self.novel_flagged += other.novel_flagged
         for mine, theirs in ((self.malformed, other.malformed), (self.unknown, other.unknown),
-                             (self.new_missing, other.new_missing), (self.broken, other.broken), (self.decimal_comma, other.decimal_comma)):
+                             (self.new_missing, other.new_missing), (self.broken, other.broken), (self.decimal_comma, other.decimal_comma),
+                             (self.past_range, other.past_range)):
             for k, v in theirs.items():
                 mine[k] = mine.get(k, 0) + v
         for name, theirs in other.new_values.items():
@@ -67,7 +69,8 @@ class ChunkReport:
     def evidence(self) -> dict[str, dict[str, int]]:
         """The non-empty per-column counts of things training never had, by kind."""
         kinds = {"text in numeric columns": self.malformed, "values unseen in training": self.unknown,
-                 "missing where training had none": self.new_missing, "constant columns changed": self.broken}
+                 "missing where training had none": self.new_missing, "constant columns changed": self.broken,
+                 "past the training range": self.past_range}
         return {k: v for k, v in kinds.items() if v}
 
 
@@ -273,7 +276,7 @@ def chunk_report(detector: "Detector", rs: RowScores, flags: np.ndarray, df: pd.
     novel = int((rare_novelty(e, detector.calibration_.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
     hosts = tally_hosts(df, host_columns(detector.schema_), flags) if df is not None else {}
     return ChunkReport(len(flags), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
-                       rs.contributions.sum(axis=0), novel, hosts, e.decimal_comma)
+                       rs.contributions.sum(axis=0), novel, hosts, e.decimal_comma, e.past_range)
 
 
 def output_meta(meta: pd.DataFrame) -> pd.DataFrame:
