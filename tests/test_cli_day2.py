@@ -204,7 +204,7 @@ def test_info(runner, trained_model, tmp_path):
     assert res.exit_code == 0, res.output
     assert "src_bytes" in res.stderr and "threshold" in res.stderr and "validation loss" in res.stderr
     m = as_json(invoke(runner, "info", trained_model, "--json"))
-    assert m["model"]["variant"] == "vae" and m["format_version"] == 2
+    assert m["model"]["variant"] == "vae" and m["format_version"] == 3
     assert 1 <= m["training"]["best_epoch"] <= len(m["history"]) == len({h["epoch"] for h in m["history"]})
     assert {c["name"] for c in m["columns"]} >= {"flow_id", "service"}
     # --model, as every other command takes it; two different folders are an error, not a silent choice.

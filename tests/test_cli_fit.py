@@ -30,7 +30,7 @@ def test_fit_writes_self_describing_checkpoint(runner, flows_csv, tmp_path):
     res = invoke(runner, "fit", flows_csv, "--model", model, "--epochs", "3")
     assert res.exit_code == 0, res.output
     m = manifest(model)
-    assert m["format_version"] == 2 and m["state"] == "trained"
+    assert m["format_version"] == 3 and m["state"] == "trained"
     roles = {c["name"]: c["role"] for c in m["schema"]}
     assert roles == {
         "id": "ignored", "proto": "categorical", "service": "categorical",

@@ -170,7 +170,12 @@ def test_training_rows_are_charged_nothing_for_the_range(guard):
     assert not pre.transform(rows).fixed[:, : len(pre.numeric)].any()
 
 
-def test_a_model_saved_before_the_range_term_charges_nothing_past_the_range(guard, twins):
+def test_a_model_saved_before_the_range_term_charges_nothing_past_the_range(guard, twins, tmp_path):
+    """A format 2 model (before the term) is still read, and scores as it did; the test of the whole folder
+    rewrites a saved model's manifest as format 2 wrote it."""
+    import json
+
+    from vaeguard import VAEGuard
     from vaeguard.encode import Preprocessor
 
     d = guard.preprocessor_.to_dict()
@@ -180,3 +185,13 @@ def test_a_model_saved_before_the_range_term_charges_nothing_past_the_range(guar
     huge = twins.assign(bytes=next(c.high for c in guard.preprocessor_.numeric if c.name == "bytes") * 1000)
     j = old.column_names.index("bytes")
     assert not old.transform(huge).fixed[:, j].any() and guard.preprocessor_.transform(huge).fixed[:, j].all()
+    guard.save(tmp_path / "m")
+    m = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert m["format_version"] == 3
+    m["format_version"] = 2
+    for c in m["preprocessing"]["numeric"]:
+        del c["range_tail"]
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(m))
+    loaded = VAEGuard.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.anomaly_score(huge), guard.anomaly_score(huge) - guard.preprocessor_.transform(huge).fixed[:, j],
+                               rtol=1e-6)

@@ -25,7 +25,10 @@ from .io import atomic_write_bytes
 MANIFEST = "manifest.json"
 FORMAT = "vaeguard-checkpoint"
 # 2: per-column fixed terms (unseen categories, constant checks, missingness) and flow-aware roles.
-FORMAT_VERSION = 2
+# 3: a numeric column's range_tail (counts charged past the training range). A vaeguard that reads 2 at
+# most then says a format 3 model is newer, where the key had read as a corrupt manifest to it.
+FORMAT_VERSION = 3
+OLDEST_FORMAT_READ = 2  # format 2 models are read as they were written: nothing charged past the range
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 # Top-level manifest keys and the JSON types they must hold.
@@ -198,7 +201,7 @@ def parse_manifest(raw: bytes, where: str, folder: str | None = None) -> dict:
             raise CheckpointError(f"'{where}': key '{key}' has the wrong type ({type(value).__name__}); the model folder is corrupt")
     if version < 1:
         raise CheckpointError(f"'{where}': format_version {version} is not valid")
-    if version < FORMAT_VERSION:
+    if version < OLDEST_FORMAT_READ:
         raise CheckpointError(
             f"the model in '{folder}' was written by an older vaeguard (checkpoint format {version}); "
             f"retrain it with `vaeguard fit` (this version scores with evidence the old one did not keep)"
