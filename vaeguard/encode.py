@@ -497,7 +497,7 @@ class Preprocessor:
         self._log_columns = np.array([c.log for c in numeric], dtype=bool)
         self._centers = np.array([c.center for c in numeric], dtype=np.float64)
         self._scales = np.array([c.scale for c in numeric], dtype=np.float64)
-        self._range_ends, self._per_nat = _scaled_ranges(numeric)
+        self._range_ends = _scaled_ranges(numeric)
 
     # ---- fitting -------------------------------------------------------------------------------
     @classmethod
@@ -764,7 +764,7 @@ class Preprocessor:
                 v /= self._scales[:, None]
             np.clip(v, -TARGET_CLIP, TARGET_CLIP, out=v)  # NaN, a gap, stays NaN: no cost below
             if evidence:
-                for j, k in range_costs(v, self._range_ends, self._per_nat, fixed).items():
+                for j, k in range_costs(v, self._range_ends, self._scales, fixed).items():
                     enc.past_range[self.numeric[j].name] = k
             np.nan_to_num(v, copy=False, nan=0.0)
             x_num[:] = v.T
@@ -973,26 +973,23 @@ def _scalings(present: np.ndarray) -> tuple:
     return (log.tolist(), center.tolist(), scale.tolist(), integer.tolist(), present.min(axis=1).tolist(), present.max(axis=1).tolist())
 
 
-def _scaled_ranges(numeric: list[NumericColumn]) -> tuple[np.ndarray, np.ndarray]:
-    """((low, high) ends of each column's training range, scaled as the network reads the column, and the
-    scaled distance that costs a nat past each): a log-scaled column's distance of one in the log, an
-    endless range for the other columns and for models saved before."""
+def _scaled_ranges(numeric: list[NumericColumn]) -> np.ndarray:
+    """The (low, high) ends of each log-scaled column's training range, scaled as the network reads the
+    column; an endless range for the other columns and for models saved before (range_costs)."""
     ends = np.array([[c.low, c.high] for c in numeric], dtype=np.float64).reshape(-1, 2)
-    scales = np.array([c.scale for c in numeric], dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        ends = (_signed_log(ends) - np.array([c.center for c in numeric], dtype=np.float64)[:, None]) / scales[:, None]
-        per_nat = np.repeat(1.0 / scales[:, None], 2, axis=1)
-    charged = np.array([c.log and c.range_tail for c in numeric], dtype=bool)
-    charged &= np.isfinite(ends).all(axis=1) & np.isfinite(per_nat).all(axis=1)
+    centers = np.array([c.center for c in numeric], dtype=np.float64)[:, None]
+    scales = np.array([c.scale for c in numeric], dtype=np.float64)[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        ends = (_signed_log(ends) - centers) / scales
+    charged = np.array([c.log and c.range_tail for c in numeric], dtype=bool) & np.isfinite(ends).all(axis=1)
     ends[~charged] = (-np.inf, np.inf)
-    per_nat[~charged] = 1.0
-    return ends, per_nat
+    return ends
 
 
-def range_costs(v: np.ndarray, ends: np.ndarray, per_nat: np.ndarray, fixed: np.ndarray) -> dict[int, int]:
+def range_costs(v: np.ndarray, ends: np.ndarray, scales: np.ndarray, fixed: np.ndarray) -> dict[int, int]:
     """Add to `fixed` (rows x columns) what each value of `v` (columns x rows, scaled) past its column's
-    training range costs: its distance beyond the end over `per_nat` (the scaled distance a nat buys).
-    Returns how many values of each column (by position) lay past it."""
+    training range costs: its distance beyond the end, unscaled by the column's `scales` back to the log,
+    a nat each. Returns how many values of each column (by position) lay past it."""
     past_counts: dict[int, int] = {}
     if not v.shape[1]:
         return past_counts
@@ -1000,7 +997,7 @@ def range_costs(v: np.ndarray, ends: np.ndarray, per_nat: np.ndarray, fixed: np.
     past = (np.fmin.reduce(v, axis=1) < ends[:, 0]) | (np.fmax.reduce(v, axis=1) > ends[:, 1])
     for j in np.flatnonzero(past):
         x = v[j]
-        cost = np.maximum(x - ends[j, 1], 0.0) / per_nat[j, 1] + np.maximum(ends[j, 0] - x, 0.0) / per_nat[j, 0]
+        cost = (np.maximum(x - ends[j, 1], 0.0) + np.maximum(ends[j, 0] - x, 0.0)) * scales[j]
         fixed[:, j] += np.nan_to_num(cost, nan=0.0)
         past_counts[int(j)] = int(np.count_nonzero(cost > 0))
     return past_counts
