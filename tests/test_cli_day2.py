@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from vaeguard.render import nats
+
 from .conftest import SAMPLE, invoke
 
 NEW = SAMPLE / "flows_new.csv"
@@ -380,8 +382,15 @@ def test_explain(runner, trained_model):
     shown = [line.split("│")[1].strip() for line in res.stderr.splitlines() if line.startswith("│")]
     rest = len(m["columns"]) - 2
     assert res.exit_code == 0 and shown == [c["column"] for c in m["columns"][:2]], res.stderr
-    assert f"{rest} more columns, none adding more than {m['columns'][2]['excess']:+.3g}" in res.stderr
+    assert f"{rest} more columns, none adding more than {nats(m['columns'][2]['excess'], sign=True)}" in res.stderr
     assert invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row), "--top", "-1").exit_code == 2
+
+
+def test_nats_reads_as_a_reader_weighs_them():
+    """explain's nats: a density's 1e-23 (a Zeek log's duration, typically) is no cost, and 12,345 nats is not 1.23e+04."""
+    assert [nats(x) for x in (1.28e-23, -4.8e-05, 0.0876, -0.0876, 36.41, 999.4, 999.7, 12345.6)] == [
+        "0", "0", "0.0876", "-0.0876", "36.4", "999", "1,000", "12,346"]
+    assert [nats(x, sign=True) for x in (4.29e-05, 10.3, -3.7, 2e6, float("inf"))] == ["0", "+10.3", "-3.7", "+2,000,000", "+inf"]
 
 
 def test_explain_without_row_takes_the_highest_scoring_row(runner, trained_model, tmp_path):

@@ -394,6 +394,19 @@ def figure_bytes(fig, kind: str = "png") -> bytes:
 
 
 # ---- explain -----------------------------------------------------------------------------------------
+def nats(x: float, sign: bool = False) -> str:
+    """A contribution in nats as explain shows it: three significant digits; 0 under half a thousandth (a
+    density's 1e-23 or a near-certain category's 4.8e-05 read as a cost to weigh); whole nats from a
+    thousand up, not 1.23e+04."""
+    if not math.isfinite(x):
+        return f"{x:+}" if sign else f"{x}"
+    if abs(x) < 0.0005:
+        return "0"
+    if abs(x) >= 999.5:  # where three digits would round to 1e+03
+        return f"{x:+,.0f}" if sign else f"{x:,.0f}"
+    return f"{x:+.3g}" if sign else f"{x:.3g}"
+
+
 def print_explanation(con, row: int, scored, table, threshold: float, top: int = 0) -> None:
     """`table` (explain.explain's, largest excess first) as a table; its first `top` columns where `top` is set."""
     from rich.markup import escape
@@ -408,10 +421,10 @@ def print_explanation(con, row: int, scored, table, threshold: float, top: int =
     rest = table.iloc[top:] if top else table.iloc[:0]
     if len(rest):
         table = table.iloc[:top]
-        t.caption = f"{len(rest):,} more columns, none adding more than {rest['excess'].max():+.3g} (--top 0 shows every column)"
+        t.caption = f"{len(rest):,} more columns, none adding more than {nats(rest['excess'].max(), sign=True)} (--top 0 shows every column)"
         t.caption_justify = "left"
     for r in table.itertuples():
         exp = f"{r.expected:.4g}" if isinstance(r.expected, float) else str(r.expected)
-        t.add_row(escape(str(r.column)), escape(str(r.observed)), escape(exp), f"{r.contribution:.3g}", f"{r.typical:.3g}", f"{r.excess:+.3g}",
+        t.add_row(escape(str(r.column)), escape(str(r.observed)), escape(exp), nats(r.contribution), nats(r.typical), nats(r.excess, sign=True),
                   style="bold" if r.excess > 1 else None)
     con.print(t)
