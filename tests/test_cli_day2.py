@@ -209,6 +209,15 @@ def test_info(runner, trained_model, tmp_path):
     assert m["model"]["variant"] == "vae" and m["format_version"] == 3
     assert 1 <= m["training"]["best_epoch"] <= len(m["history"]) == len({h["epoch"] for h in m["history"]})
     assert {c["name"] for c in m["columns"]} >= {"flow_id", "service"}
+    # What training held, column by column, to read score's "past the training range" against: a count's range
+    # and median in bytes (not the log-scaled centre the network reads), a category's values.
+    assert "what training held" in res.stderr
+    train = pd.read_csv(SAMPLE / "flows_train.csv")
+    held = {v["column"]: v for v in m["training_values"]}
+    b = held["src_bytes"]
+    assert b["kind"] == "numeric" and train["src_bytes"].min() <= b["low"] <= b["median"] <= b["high"] <= train["src_bytes"].max()
+    assert b["median"] == pytest.approx(train["src_bytes"].median(), rel=0.1) and b["median"] > 100
+    assert held["service"] == {"column": "service", "kind": "categorical", "values": train["service"].nunique(), "pooled": False}
     # --model, as every other command takes it; two different folders are an error, not a silent choice.
     assert as_json(invoke(runner, "info", "--model", trained_model, "--json"))["model_dir"] == str(trained_model)
     res = invoke(runner, "info", trained_model, "--model", tmp_path / "other")

@@ -141,7 +141,7 @@ def info(
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Also write the training curve to this path: a PNG, or the format its suffix names (.svg, .pdf).")] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Describe a model: columns and roles, hyper-parameters, training curve, threshold, versions."""
+    """Describe a model: columns and roles, what training held in each, hyper-parameters, training curve, threshold, versions."""
     from . import render
     from .checkpoint import read_manifest
     from .detector import Detector
@@ -158,7 +158,7 @@ def info(
         "calibration": {"mode": cal.mode, "target": cal.target, "rows": len(cal.scores)},
         "calibration_history": detector.calibration_history_, "given_names": detector.given_names_,
         "host_baselines": {col: len(hosts) for col, hosts in (getattr(detector, "host_baselines_", None) or {}).items()},
-        "events": detector.events_,
+        "events": detector.events_, "training_values": render.training_values(detector),
     }
     if plot is not None:
         render.plot_history(m["training"]["history"], plot)

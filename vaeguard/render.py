@@ -315,8 +315,59 @@ def breakdown_table(by: dict):
 
 
 # ---- info --------------------------------------------------------------------------------------------
+# info lists what training held of at most this many model columns (--json lists each).
+TRAINING_VALUES_SHOWN = 40
+
+
+def training_values(detector) -> list[dict]:
+    """What training held in each model column: a number's range and median, in its own units (a log-scaled
+    column's median read back from its centre), and whether it had gaps; a category's count of values, and
+    whether rarer ones were pooled as <other>. Read beside score's "past the training range" and "values
+    unseen in training"."""
+    from .encode import OTHER
+
+    pre = detector.preprocessor_
+    out: list[dict] = []
+    for c in pre.numeric:
+        median = math.copysign(math.expm1(abs(c.center)), c.center) if c.log else c.center
+        out.append({"column": c.name, "kind": "numeric", "low": c.low if math.isfinite(c.low) else None,
+                    "high": c.high if math.isfinite(c.high) else None, "median": median, "gaps": bool(c.missing_flag)})
+    for c in pre.categorical:
+        pooled = OTHER in c.vocab
+        out.append({"column": c.name, "kind": "categorical", "values": len(c.vocab) - 1 - int(pooled), "pooled": pooled})
+    return out
+
+
+def _number(x: float | None) -> str:
+    if x is None:
+        return "?"
+    if x == int(x) and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:.4g}"
+
+
+def training_values_table(values: list[dict]):
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title="what training held", title_justify="left")
+    for c in ("column", "values"):
+        t.add_column(c, overflow="fold")
+    for v in values[:TRAINING_VALUES_SHOWN]:
+        if v["kind"] == "numeric":
+            held = f"{_number(v['low'])} to {_number(v['high'])}, median {_number(v['median'])}" + (", with gaps" if v["gaps"] else "")
+        else:
+            held = f"{v['values']:,} value{'s' if v['values'] != 1 else ''}" + (", rarer ones pooled as <other>" if v["pooled"] else "")
+        t.add_row(escape(v["column"]), held)
+    if len(values) > TRAINING_VALUES_SHOWN:
+        t.caption = f"{len(values) - TRAINING_VALUES_SHOWN:,} more model columns (`vaeguard info --json` lists each)"
+        t.caption_justify = "left"
+    return t
+
+
 def print_info(con, m: dict, detector) -> None:
     con.print(roles_table(m["schema"]))
+    con.print(training_values_table(training_values(detector)))
     cal = detector.calibration_
     t = _pairs("model")
     mm, tr, hist = m["model"], m["training"], m["training"]["history"]
