@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from vaeguard.render import nats
+from vaeguard.render import _number, nats
 
 from .conftest import SAMPLE, invoke
 
@@ -400,6 +400,12 @@ def test_nats_reads_as_a_reader_weighs_them():
     assert [nats(x) for x in (1.28e-23, -4.8e-05, 0.0876, -0.0876, 36.41, 999.4, 999.7, 12345.6)] == [
         "0", "0", "0.0876", "-0.0876", "36.4", "999", "1,000", "12,346"]
     assert [nats(x, sign=True) for x in (4.29e-05, 10.3, -3.7, 2e6, float("inf"))] == ["0", "+10.3", "-3.7", "+2,000,000", "+inf"]
+
+
+def test_info_shows_training_values_as_numbers_read():
+    """info's training values: a duration's 48,977 seconds, not 4.898e+04; small ones to four digits."""
+    assert [_number(x) for x in (48976.819, 75546624.0, 0.0, 0.000497, 3.1109, -2.5, None)] == [
+        "48,977", "75,546,624", "0", "0.000497", "3.111", "-2.5", "?"]
 
 
 def test_explain_without_row_takes_the_highest_scoring_row(runner, trained_model, tmp_path):

@@ -339,10 +339,14 @@ def training_values(detector) -> list[dict]:
 
 
 def _number(x: float | None) -> str:
+    """A training value as info shows it: whole numbers and those from a thousand up with thousands
+    separators (a duration's 48,977, not 4.898e+04), the rest to four significant digits."""
     if x is None:
         return "?"
-    if x == int(x) and abs(x) < 1e15:
-        return f"{int(x):,}"
+    if abs(x) >= 1e15:
+        return f"{x:.4g}"
+    if x == int(x) or abs(x) >= 1000:
+        return f"{x:,.0f}"
     return f"{x:.4g}"
 
 
@@ -446,8 +450,8 @@ def figure_bytes(fig, kind: str = "png") -> bytes:
 
 # ---- explain -----------------------------------------------------------------------------------------
 def nats(x: float, sign: bool = False) -> str:
-    """A contribution in nats as explain shows it: three significant digits; 0 under half a thousandth (a
-    density's 1e-23 or a near-certain category's 4.8e-05 read as a cost to weigh); whole nats from a
+    """A contribution in nats as explain shows it: three significant digits; 0 under half a thousandth, where
+    a density's 1e-23 or a near-certain category's 4.8e-05 had read as a cost to weigh; whole nats from a
     thousand up, not 1.23e+04."""
     if not math.isfinite(x):
         return f"{x:+}" if sign else f"{x}"
