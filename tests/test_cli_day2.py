@@ -382,13 +382,27 @@ def test_explain(runner, trained_model):
     top = m["columns"][0]
     assert top["column"] == "src_bytes" and top["excess"] > 0
     assert float(top["observed"]) == src.loc[row, "src_bytes"] and top["expected"] < 1e6
+    # The training range beside a number, and how far past it this one lies (the largest training held: 6,413 bytes).
+    train = pd.read_csv(SAMPLE / "flows_train.csv")
+    low, high = top["training_range"]
+    assert train["src_bytes"].min() <= low <= high <= train["src_bytes"].max() < top["observed"]
+    assert all(c["training_range"] is None for c in m["columns"] if c["role"] != "numeric")
     res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row))
     assert res.exit_code == 0 and "FLAGGED" in res.stderr
+    cells: dict[str, str] = {}  # each row's observed cell, its wrapped lines joined
+    name = ""
+    for line in res.stderr.splitlines():
+        if line.startswith("│"):
+            parts = [p.strip() for p in line.split("│")]
+            name = parts[1] or name
+            cells[name] = f"{cells.get(name, '')} {parts[2]}".strip()
+    assert cells["src_bytes"] == f"{src.loc[row, 'src_bytes']} (past {high:,.0f})", res.stderr
     res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", "5000")
     assert res.exit_code == 2 and "past the end" in res.stderr
     # --top: the columns adding most, the others counted below them (--json lists each, as above).
     res = invoke(runner, "explain", NEW, "--model", trained_model, "--row", str(row), "--top", "2")
     shown = [line.split("│")[1].strip() for line in res.stderr.splitlines() if line.startswith("│")]
+    shown = [c for c in shown if c]  # a cell wrapped onto a second line leaves the column's cell empty there
     rest = len(m["columns"]) - 2
     assert res.exit_code == 0 and shown == [c["column"] for c in m["columns"][:2]], res.stderr
     assert f"{rest} more columns, none adding more than {nats(m['columns'][2]['excess'], sign=True)}" in res.stderr

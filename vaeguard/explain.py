@@ -43,6 +43,10 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
     observed = ([shaped[c.source][c.shape[1]] if c.source else _as_modelled(df[c.name], c.transform) for c in pre.numeric]
                 + [column_labels(c, df[c.column]) if c.derived else df[c.column].to_numpy() for c in pre.categorical]
                 + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
+    # A number's training range beside it: a value past it is charged for how far (encode.range_costs), and
+    # "past the largest training held" says more to a reader than its share of the nats.
+    ranges = ([[_finite_or_none(c.low), _finite_or_none(c.high)] for c in pre.numeric]
+              + [None] * (len(pre.categorical) + len(pre.constant)))
     tables = []
     for i in range(len(df)):
         expected = list(expected_num[i]) + [c[i] for c in expected_cat] + [c.value for c in pre.constant]
@@ -54,9 +58,14 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
             "contribution": rs.contributions[i],
             "typical": d.baselines_,
             "excess": rs.contributions[i] - d.baselines_,
+            "training_range": ranges,
         }).sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
         tables.append(t)
     return tables
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
 
 
 def _shown(value):

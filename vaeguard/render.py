@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -462,6 +463,25 @@ def nats(x: float, sign: bool = False) -> str:
     return f"{x:+.3g}" if sign else f"{x:.3g}"
 
 
+def _observed(value, training_range) -> str:
+    """explain's observed value, and where a number lies past what training held, how far: "129941 (past
+    128,348)", "0 (under 48)"."""
+    shown = str(value)
+    if training_range is None or isinstance(value, bool):
+        return shown
+    if not isinstance(value, numbers.Real):
+        try:  # a log's numbers are read as text and converted as they are encoded
+            value = float(value)
+        except (TypeError, ValueError):
+            return shown
+    low, high = training_range
+    if high is not None and value > high:
+        return f"{shown} (past {_number(high)})"
+    if low is not None and value < low:
+        return f"{shown} (under {_number(low)})"
+    return shown
+
+
 def print_explanation(con, row: int, scored, table, threshold: float, top: int = 0) -> None:
     """`table` (explain.explain's, largest excess first) as a table; its first `top` columns where `top` is set."""
     from rich.markup import escape
@@ -480,6 +500,6 @@ def print_explanation(con, row: int, scored, table, threshold: float, top: int =
         t.caption_justify = "left"
     for r in table.itertuples():
         exp = f"{r.expected:.4g}" if isinstance(r.expected, float) else str(r.expected)
-        t.add_row(escape(str(r.column)), escape(str(r.observed)), escape(exp), nats(r.contribution), nats(r.typical), nats(r.excess, sign=True),
+        t.add_row(escape(str(r.column)), escape(_observed(r.observed, getattr(r, "training_range", None))), escape(exp), nats(r.contribution), nats(r.typical), nats(r.excess, sign=True),
                   style="bold" if r.excess > 1 else None)
     con.print(t)
