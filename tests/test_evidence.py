@@ -144,6 +144,19 @@ def test_a_count_far_past_the_training_range_is_flagged_on_that_column(guard, tw
     assert not guard.preprocessor_.transform(twins.assign(bytes=col.high)).fixed[:, j].any()
 
 
+def test_a_count_as_far_past_the_range_as_the_novelty_floor_is_counted_as_flagged_whatever_the_threshold(guard, twins):
+    """Such a row is raised as an unseen value is (scoring._fixed_and_rare), and the summary's
+    flagged_whatever_the_threshold counts it as one: the count had been recomputed without the floor."""
+    from vaeguard.scoring import score_chunk
+
+    col = next(c for c in guard.preprocessor_.numeric if c.name == "bytes")
+    far = col.high * math.exp(guard.calibration_.novelty_floor + 1.0)
+    _, report = score_chunk(guard, twins.assign(bytes=np.where(np.arange(len(twins)) < 9, far, col.high)))
+    assert report.past_range == {"bytes": 9} and report.novel_flagged == 9 <= report.flagged
+    _, report = score_chunk(guard, twins)
+    assert report.novel_flagged == 0
+
+
 def test_a_count_below_the_training_range_costs_too(guard, twins):
     """Fewer bytes than any training flow held: the log of the ratio again."""
     col = next(c for c in guard.preprocessor_.numeric if c.name == "bytes")

@@ -43,7 +43,7 @@ class ChunkReport:
     # The most frequent of the unseen and changed values by column, counted (approximate past UNSEEN_VALUES_KEPT).
     new_values: dict[str, dict[str, int]] = field(default_factory=dict)
     contribution_sum: np.ndarray | None = None  # per model column, for the drift check
-    novel_flagged: int = 0  # rows flagged whatever the threshold, for values training never held (rare_novelty)
+    novel_flagged: int = 0  # rows flagged whatever the threshold: values training never held, counts far past its range
     hosts: dict[str, HostTally] = field(default_factory=dict)  # rows and flagged rows by host, per address column
     decimal_comma: dict[str, int] = field(default_factory=dict)  # numbers read with a decimal comma training's lacked
     past_range: dict[str, int] = field(default_factory=dict)  # log-scaled numbers past the training range, per column
@@ -79,6 +79,9 @@ class RowScores:
     scores: np.ndarray  # (n,) higher = more anomalous, in nats
     contributions: np.ndarray  # (n, model columns): each column's share of the score
     encoded: Encoded
+    # (n, model columns) where scoring flagged a row whatever the threshold (`rare_novelty`, as
+    # `_fixed_and_rare` found it), or None where nothing was
+    rare: np.ndarray | None = None
 
 
 def network_scores(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +157,11 @@ def rare_novelty(enc: Encoded, target: float, floor: float = math.inf) -> np.nda
 
 def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Network terms plus the fixed terms the network never sees (unseen categories, new gaps, ...)."""
+    return _scored(detector, enc, workers)[:2]
+
+
+def _scored(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """`score_encoded`, and the rare novelties that flagged rows whatever the threshold (`_fixed_and_rare`)."""
     scores, contrib = network_scores(detector, enc, workers)
     fixed, rare = _fixed_and_rare(detector, enc)
     extra = fixed.shape[1] - contrib.shape[1]
@@ -163,7 +171,7 @@ def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple
     scores = scores + fixed.sum(axis=1)
     if rare is not None:
         scores, contrib = lift_rare_novelty(detector.calibration_.threshold, rare, scores, contrib)
-    return scores, contrib
+    return scores, contrib, rare
 
 
 def lift_rare_novelty(threshold: float, rare: np.ndarray, scores: np.ndarray, contrib: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -245,8 +253,8 @@ def encode_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -
 
 def score_network(detector: "Detector", enc: Encoded) -> RowScores:
     """The second third of `score_chunk`: the network and the fixed terms."""
-    scores, contrib = score_encoded(detector, enc)
-    return RowScores(scores, contrib, enc)
+    scores, contrib, rare = _scored(detector, enc)
+    return RowScores(scores, contrib, enc, rare)
 
 
 def finish_chunk(detector: "Detector", df: pd.DataFrame, rs: RowScores) -> tuple[pd.DataFrame, ChunkReport]:
@@ -273,7 +281,9 @@ def chunk_report(detector: "Detector", rs: RowScores, flags: np.ndarray, df: pd.
     """What the summary and the drift check count of scored rows `rs` flagged as `flags`; with the rows
     themselves (`df`), their flags by host too."""
     e = rs.encoded
-    novel = int((rare_novelty(e, detector.calibration_.target).any(axis=1) & (flags == 1)).sum()) if e.novel.any() else 0
+    # The rows scoring raised, not recomputed here: a count far past the training range is among them
+    # (`_fixed_and_rare`), which rare_novelty without the calibration's floor had left out of this count.
+    novel = int((rs.rare.any(axis=1) & (flags == 1)).sum()) if rs.rare is not None else 0
     hosts = tally_hosts(df, host_columns(detector.schema_), flags) if df is not None else {}
     return ChunkReport(len(flags), int(flags.sum()), e.malformed, e.unknown, e.new_missing, e.broken, e.new_values,
                        rs.contributions.sum(axis=0), novel, hosts, e.decimal_comma, e.past_range)
