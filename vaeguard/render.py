@@ -321,16 +321,18 @@ TRAINING_VALUES_SHOWN = 40
 
 
 def training_values(detector) -> list[dict]:
-    """What training held in each model column: a number's range and median, in its own units (a log-scaled
-    column's median read back from its centre), and whether it had gaps; a category's count of values, and
+    """What training held in each model column: a number's range and median, in its own units (its centre
+    read back as explain's expected values are), and whether it had gaps; a category's count of values, and
     whether rarer ones were pooled as <other>. Read beside score's "past the training range" and "values
     unseen in training"."""
+    import numpy as np
+
     from .encode import OTHER
 
     pre = detector.preprocessor_
     out: list[dict] = []
-    for c in pre.numeric:
-        median = math.copysign(math.expm1(abs(c.center)), c.center) if c.log else c.center
+    medians = pre.inverse_numeric(np.zeros((1, len(pre.numeric))))[0]  # each column's centre, unscaled
+    for c, median in zip(pre.numeric, medians.tolist()):
         out.append({"column": c.name, "kind": "numeric", "low": c.low if math.isfinite(c.low) else None,
                     "high": c.high if math.isfinite(c.high) else None, "median": median, "gaps": bool(c.missing_flag)})
     for c in pre.categorical:
@@ -500,6 +502,6 @@ def print_explanation(con, row: int, scored, table, threshold: float, top: int =
         t.caption_justify = "left"
     for r in table.itertuples():
         exp = f"{r.expected:.4g}" if isinstance(r.expected, float) else str(r.expected)
-        t.add_row(escape(str(r.column)), escape(_observed(r.observed, getattr(r, "training_range", None))), escape(exp), nats(r.contribution), nats(r.typical), nats(r.excess, sign=True),
+        t.add_row(escape(str(r.column)), escape(_observed(r.observed, r.training_range)), escape(exp), nats(r.contribution), nats(r.typical), nats(r.excess, sign=True),
                   style="bold" if r.excess > 1 else None)
     con.print(t)
