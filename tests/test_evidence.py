@@ -208,3 +208,25 @@ def test_a_model_saved_before_the_range_term_charges_nothing_past_the_range(guar
     loaded = VAEGuard.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.anomaly_score(huge), guard.anomaly_score(huge) - guard.preprocessor_.transform(huge).fixed[:, j],
                                rtol=1e-6)
+
+
+def test_calibrate_sets_the_threshold_without_the_rows_a_count_far_past_the_range_flags(guard):
+    """Such a row is flagged whatever the threshold (scoring._fixed_and_rare), as a row with an unseen value
+    is: recalibrate leaves it out of the rows the threshold is set on and counts it. Left in, a fifth of
+    rows with a far count had set the threshold for every other row."""
+    import copy
+
+    rows = make_flows(400, seed=11).drop(columns=["id"])
+    rows["fragment"] = 0
+    col = next(c for c in guard.preprocessor_.numeric if c.name == "bytes")
+    far = np.arange(len(rows)) % 5 == 0
+    # Far enough past the range to pass whatever floor the new calibration brings.
+    farther = rows.assign(bytes=np.where(far, col.high * math.exp(guard.calibration_.novelty_floor + 40.0), rows["bytes"]))
+    clean, _, _ = copy.deepcopy(guard).recalibrate(rows[~far])
+    moved = copy.deepcopy(guard)
+    new, flagged, per_column = moved.recalibrate(farther)
+    assert flagged == int(far.sum()) and per_column == {"bytes": int(far.sum())}
+    assert len(new.scores) == int((~far).sum()) and new.threshold == pytest.approx(clean.threshold)
+    assert moved.score_frame(farther)["is_anomaly"][far].all()
+    # The old way (the far rows among the threshold's rows) would have set it on them too.
+    assert np.quantile(moved.anomaly_score(farther), 0.99) > 2 * new.threshold

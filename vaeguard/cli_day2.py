@@ -244,7 +244,7 @@ def calibrate(
                                 f"every row: --label {shlex.quote(unused[0])} calibrates on the rows it calls normal")
         if novel_rows:
             where = ", ".join(f"{name}: {n:,}" for name, n in sorted(novel.items(), key=lambda kv: -kv[1])[:5])
-            render.warning(con, f"{novel_rows:,} of these rows ({novel_rows / len(df):.1%}) hold values training never held ({where}), "
+            render.warning(con, f"{novel_rows:,} of these rows ({novel_rows / len(df):.1%}) hold values training never held or numbers far past its range ({where}), "
                                 f"each rarer there than the {new.target:g} rate: they are flagged whatever the threshold"
                                 f"{', which was set on the other rows' if new.mode == 'fpr' else ''}. If this traffic is normal, refit on it "
                                 f"(vaeguard fit) so that the model learns them")
