@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import itertools
@@ -509,6 +510,30 @@ def test_whole_numbers_written_with_leading_zeros_are_codes(runner, tmp_path):
     res = invoke(runner, "fit", path, "--model", tmp_path / "m2", "--role", "zip=numeric", *FAST)
     assert res.exit_code == 0, res.output
     assert {c["name"]: c["role"] for c in manifest(tmp_path / "m2")["schema"]}["zip"] == "numeric"
+
+
+def test_zero_led_codes_that_show_only_past_the_head_of_a_csv_are_codes(runner, tmp_path):
+    """A file sorted by postal code from the largest down holds its zero-led codes at its end: the look at the
+    head's text alone had typed the column as numbers, the zeros lost. Windows further into the file are looked
+    at too (csvread.later_lines), kept to whole lines of the head's width where one starts inside a quoted field."""
+    from vaeguard.csvread import later_lines
+
+    rng = np.random.default_rng(1)
+    zips = [f"{z:05d}" for z in [2134, 6511, 8854, *rng.integers(10000, 99999, 37)]]
+    df = pd.DataFrame({"zip": rng.choice(zips, 8000), "bytes": rng.integers(100, 5000, 8000),
+                       "note": rng.choice(["ok", "two\nlines, quoted"], 8000)}).sort_values("zip", ascending=False, ignore_index=True)
+    path, model = tmp_path / "sorted.csv", tmp_path / "m"
+    df.to_csv(path, index=False)
+    head = path.read_bytes()[:1 << 16].decode()
+    assert not re.search(r"\n0\d{4},", head) and path.stat().st_size > 2 * len(head)  # the head holds no zero-led code
+    later = list(csv.reader(later_lines(str(path), head, ",").splitlines(), delimiter=","))
+    assert later and all(len(row) == 3 for row in later) and any(row[0].startswith("0") for row in later)
+    assert {row[2] for row in later} <= {"ok"}  # a line of a quoted field's break is never taken for a row
+    res = invoke(runner, "fit", path, "--model", model, *FAST)
+    assert res.exit_code == 0, res.output
+    assert {c["name"]: c for c in manifest(model)["schema"]}["zip"]["role"] == "categorical"
+    vocab = {c["name"]: c["vocab"] + c["rare"] for c in manifest(model)["preprocessing"]["categorical"]}
+    assert {"02134", "06511", "08854"} <= set(vocab["zip"])
 
 
 def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):

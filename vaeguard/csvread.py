@@ -44,12 +44,25 @@ SPLIT_MIN_BYTES = 32 << 20
 SPLIT_PARTS_MAX = 2
 # How far past its target a range's end is looked for, outside quotes, before the file is read on one thread.
 SPLIT_SEARCH_BYTES = 1 << 20
+# How much of a CSV file past its head the columns' text is looked at in (later_lines): so many windows of that size.
+LATER_WINDOWS = 4
+LATER_WINDOW_BYTES = 16 << 10
 
 
 def whole_lines(text: str, keepends: bool = False) -> list[str]:
     """The peeked text's lines, less the last where the peek may have cut it (no line end after it)."""
     lines = text.splitlines(keepends=keepends)
     return lines[:-1] if len(lines) > 1 and not text.endswith(("\n", "\r")) else lines
+
+
+def whole_rows(text: str) -> str:
+    """The peeked text up to the end of its last whole row: its whole lines, less those of a quoted field the peek cut
+    (an odd count of quotes before its end)."""
+    lines = whole_lines(text, keepends=True)
+    quotes = sum(line.count('"') for line in lines)
+    while lines and quotes % 2:
+        quotes -= lines.pop().count('"')
+    return "".join(lines)
 
 
 def dotted_columns(text: str, delimiter: str) -> list[int]:
@@ -82,6 +95,36 @@ def zero_led_columns(text: str, delimiter: str) -> list[int]:
     # A plain look at each column first: a date's "-01" brings every file with dates here.
     return [i for i, values in enumerate(_peeked_columns(text, delimiter, set(CSV_NULLS)))
             if any(len(v) > 1 and v[0] == "0" and v[1].isdigit() for v in values) and zero_led_codes(values) is not None]
+
+
+def later_lines(path: str, text: str, delimiter: str) -> str:
+    """Whole lines from further into a file than its peeked head `text`: a window each at a quarter, half and three
+    quarters of the way and at its end (LATER_WINDOWS), for the looks that type a column from its text (zero-led
+    codes, grouped numbers). The head alone missed a column whose zero-led codes show later (rows sorted from the
+    largest value down, or such codes rare). A window may start inside a quoted field that holds a line break:
+    only lines of as many fields as the head's rows, and closed quotes, are kept. Only for a plain (uncompressed,
+    UTF-8) file that can be read from any place: '' for the rest."""
+    try:
+        size = os.path.getsize(path)
+    except (OSError, TypeError, ValueError):
+        return ""
+    head = len(text.encode())
+    widths = Counter(len(row) for row in csv.reader(whole_lines(text)[1:50], delimiter=delimiter))
+    if not widths or size <= head + LATER_WINDOW_BYTES:
+        return ""
+    width = widths.most_common(1)[0][0]
+    kept = []
+    with open(path, "rb") as f:
+        for k in range(1, LATER_WINDOWS + 1):
+            at = max(head, size * k // LATER_WINDOWS - LATER_WINDOW_BYTES)
+            f.seek(at)
+            block = f.read(LATER_WINDOW_BYTES)
+            lines = block.decode("utf-8", errors="replace").splitlines()[1:]  # the first is cut, or the one before it
+            if not block.endswith((b"\n", b"\r")):
+                lines = lines[:-1]
+            lines = [ln for ln in lines if ln.strip() and ln.count('"') % 2 == 0]
+            kept += [ln for ln, row in zip(lines, csv.reader(lines, delimiter=delimiter)) if len(row) == width]
+    return "".join(ln + "\n" for ln in kept)
 
 
 def layout(text: str, delimiter: str) -> tuple[bool, bool]:

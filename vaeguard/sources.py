@@ -29,9 +29,9 @@ import pandas as pd
 
 from .archives import ARCHIVE_WORDS, Member, packed_kind
 from .csvread import (
-    BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_line, csv_text_chunks, csv_typed_chunks, dotted_columns, first_fields, layout,
-    lines_above_header, names_not_for, renamed_repeats, repeated_names, sniff_delimiter, unpadded, value_like, whole_lines,
-    wrapped_header, zero_led_columns,
+    BOM, DELIMITER_WORDS, W3C_FIELDS, check_header, csv_line, csv_text_chunks, csv_typed_chunks, dotted_columns, first_fields, later_lines,
+    layout, lines_above_header, names_not_for, renamed_repeats, repeated_names, sniff_delimiter, unpadded, value_like, whole_lines,
+    whole_rows, wrapped_header, zero_led_columns,
 )
 from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
@@ -930,7 +930,13 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
-        source.text_columns = _text_columns(text, source.delimiter)
+        later = "" if compressed or encoding or stream is not None or isinstance(path, Member) or path == STDIO else \
+            later_lines(path, text, source.delimiter)
+        peeked = text
+        if later:
+            peeked = whole_rows(text)
+            peeked += ("" if peeked.endswith(("\n", "\r")) else "\n") + later
+        source.text_columns = _text_columns(peeked, source.delimiter)
         read = [n.strip(" ") for n in header] if source.padded else header  # padded names are read without the spaces
         unique = renamed_repeats(read)
         if unique != read:
@@ -1014,8 +1020,8 @@ def _guess_text_format(text: str) -> str:
 
 
 def _text_columns(text: str, delimiter: str) -> list[int]:
-    """The CSV columns fit reads as text, by the peeked lines below the header: whole numbers grouped with dots, and
-    whole numbers written with leading zeros."""
+    """The CSV columns fit reads as text, by the peeked lines below the header (and those from further into a file,
+    later_lines): whole numbers grouped with dots, and whole numbers written with leading zeros."""
     return sorted(set(dotted_columns(text, delimiter)) | set(zero_led_columns(text, delimiter)))
 
 
