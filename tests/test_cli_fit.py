@@ -536,6 +536,27 @@ def test_zero_led_codes_that_show_only_past_the_head_of_a_csv_are_codes(runner, 
     assert {"02134", "06511", "08854"} <= set(vocab["zip"])
 
 
+def test_zero_led_codes_in_a_later_file_of_a_folder_are_codes_in_every_file(runner, tmp_path):
+    """A folder of exports read as one table: the second file's zero-led postal codes make the column text in the
+    first file too (where the same column's order differs, by its name). The table had read on in the first
+    file's types: numbers, the zeros lost, the column a count."""
+    rng = np.random.default_rng(0)
+    folder, model = tmp_path / "exports", tmp_path / "m"
+    folder.mkdir()
+    first = pd.DataFrame({"zip": rng.choice([str(z) for z in rng.integers(10000, 99999, 30)], 500), "bytes": rng.integers(100, 5000, 500)})
+    later = pd.DataFrame({"zip": rng.choice(["02134", "06511", *(str(z) for z in rng.integers(10000, 99999, 20))], 500),
+                          "bytes": rng.integers(100, 5000, 500)})
+    first.to_csv(folder / "a.csv", index=False)
+    later.to_csv(folder / "b.csv", index=False)
+    for order in (["zip", "bytes"], ["bytes", "zip"]):
+        later[order].to_csv(folder / "b.csv", index=False)
+        res = invoke(runner, "fit", folder, "--model", model, *FAST)
+        assert res.exit_code == 0, res.output
+        assert {c["name"]: c for c in manifest(model)["schema"]}["zip"]["role"] == "categorical"
+        vocab = {c["name"]: c["vocab"] + c["rare"] for c in manifest(model)["preprocessing"]["categorical"]}
+        assert {"02134", "06511"} <= set(vocab["zip"]) and set(first["zip"]) <= set(vocab["zip"])
+
+
 def test_host_and_user_names_are_left_out_as_addresses_are(runner, tmp_path):
     """A host's or an account's own name (CEF's shost and suser, src_host, computer_name; an email address, by its
     values), where an end sits (DestinationCountry; Zeek's resp_cc and geo.resp.latitude; Arkime's dstGEO) or its network card's

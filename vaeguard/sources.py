@@ -516,6 +516,14 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
             # another's) read in the first file's order. Other names are another table.
             _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
     _one_kind(sources)
+    if first.format == "csv" and any(s.text_columns for s in sources):
+        # A column one file's text says to read as text (zero-led codes, grouping dots) is read as text in every
+        # file: a folder's later export holding zero-led codes the first file's did not had been read as numbers,
+        # its zeros lost, as the table read on in the first file's types.
+        names = [next(csv.reader([_header_of(s)], delimiter=s.delimiter), []) for s in sources]
+        textual = {n[j].strip(" ") for n, s in zip(names, sources) for j in s.text_columns if j < len(n)}
+        for n, s in zip(names, sources):
+            s.text_columns = [j for j, name in enumerate(n) if name.strip(" ") in textual]
     # The table reads as its first file says (format, delimiter, Zeek header, hints), its files one after another.
     table = replace(first, parts=sources, extra_fields=set(), by_part=by_part, lines_above_header=sum(s.lines_above_header for s in sources))
     if first.format == "parquet":
