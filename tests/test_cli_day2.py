@@ -250,6 +250,29 @@ def test_calibrate_moves_threshold_and_keeps_history(runner, model_copy, tmp_pat
     assert as_json(res)["flagged"] > 90
 
 
+def test_calibrate_on_traffic_the_model_did_not_learn_warns_of_drift(runner, model_copy, tmp_path):
+    """Moving the threshold up to rows the model never learned hides the shift from every later score: the
+    old threshold's share of them is tested against its promise, as score tests its own, and the warning
+    suggests a refit. Normal rows like the training rows pass quietly."""
+    import shutil
+
+    normal = pd.read_csv(NEW).query("label == 'normal'")
+    same, moved = tmp_path / "same.csv", tmp_path / "moved.csv"
+    normal.to_csv(same, index=False)
+    # Connections to the same service half as often as the training rows made them.
+    normal.assign(same_srv_rate=normal["same_srv_rate"] * 0.5).to_csv(moved, index=False)
+    m = as_json(invoke(runner, "calibrate", same, "--model", model_copy, "--json"))
+    assert m["drift"] is False and m["old_threshold_flag_rate"] < 0.05
+    twin = tmp_path / "twin"
+    shutil.copytree(model_copy, twin)
+    m = as_json(invoke(runner, "calibrate", moved, "--model", model_copy, "--json"))
+    assert m["drift"] is True and m["old_threshold_flag_rate"] > 3 * m["expected_flag_rate"]
+    res = invoke(runner, "calibrate", moved, "--model", twin)
+    assert res.exit_code == 0 and "drift: the old threshold flags" in res.stderr and "refit" in res.stderr
+    # Once moved, the threshold keeps its promise on those rows.
+    assert as_json(invoke(runner, "calibrate", moved, "--model", twin, "--json"))["drift"] is False
+
+
 def test_calibrate_with_labels_sets_the_threshold_on_the_rows_labelled_normal(runner, trained_model, tmp_path):
     """evaluate's drift is judged on the rows labelled normal, and its fix names calibrate on them: --label
     leaves the labelled attacks out, as a table of the normal rows alone would."""

@@ -123,6 +123,17 @@ def expected_rate(calibration) -> tuple[float, float]:
     return p0, min(1.0, p0 + 3.0 * math.sqrt(p0 * (1.0 - p0) / max(1, n)))
 
 
+def drift_from(old, new) -> DriftCheck:
+    """The drift test of a recalibration: how many of the rows the new calibration `new` was set on the old one,
+    `old`, flagged, against the share its own calibration rows promised. Far above it, the rows are not the
+    traffic the model learned, and the new threshold hides that from every later score."""
+    p0, p_high = expected_rate(old)
+    n = len(new.scores)
+    k = int(np.sum(new.scores > old.threshold))
+    p = binomial_tail(k, n, p_high) if n else 1.0
+    return DriftCheck(p0, k / n if n else 0.0, p, bool(n and k / n > p_high and p < DRIFT_P), flagged=k)
+
+
 def _spelling(value) -> str:
     """A value as its respellings share it: without surrounding spaces, in one case."""
     return str(value).strip().casefold()
