@@ -534,6 +534,11 @@ def test_zero_led_codes_that_show_only_past_the_head_of_a_csv_are_codes(runner, 
     assert {c["name"]: c for c in manifest(model)["schema"]}["zip"]["role"] == "categorical"
     vocab = {c["name"]: c["vocab"] + c["rare"] for c in manifest(model)["preprocessing"]["categorical"]}
     assert {"02134", "06511", "08854"} <= set(vocab["zip"])
+    # The same rows with no header line, named with --names.
+    df.to_csv(tmp_path / "sorted.txt", index=False, header=False)
+    res = invoke(runner, "fit", tmp_path / "sorted.txt", "--names", "zip,bytes,note", "--model", tmp_path / "named", *FAST)
+    assert res.exit_code == 0, res.output
+    assert {c["name"]: c for c in manifest(tmp_path / "named")["schema"]}["zip"]["role"] == "categorical"
 
 
 def test_zero_led_codes_in_a_later_file_of_a_folder_are_codes_in_every_file(runner, tmp_path):

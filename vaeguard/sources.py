@@ -938,13 +938,7 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
             return _named_csv(path, name, kind, text, given, from_model=True, compressed=compressed, codec=codec or "gzip",
                               strict=strict, _stream=stream, encoding=encoding)
         source.padded, source.closing_delimiter = layout(text, source.delimiter)
-        later = "" if compressed or encoding or stream is not None or isinstance(path, Member) or path == STDIO else \
-            later_lines(path, text, source.delimiter)
-        peeked = text
-        if later:
-            peeked = whole_rows(text)
-            peeked += ("" if peeked.endswith(("\n", "\r")) else "\n") + later
-        source.text_columns = _text_columns(peeked, source.delimiter)
+        source.text_columns = _text_columns(_looked_at(source, text), source.delimiter)
         read = [n.strip(" ") for n in header] if source.padded else header  # padded names are read without the spaces
         unique = renamed_repeats(read)
         if unique != read:
@@ -1027,6 +1021,18 @@ def _guess_text_format(text: str) -> str:
     return "csv"
 
 
+def _looked_at(source: Source, text: str) -> str:
+    """What fit types a CSV's columns by from their text: the peeked `text` (a header line first), and in a plain
+    file that can be read from any place, lines from further into it (later_lines)."""
+    if source.compressed or source.encoding or source._stream is not None or isinstance(source.path, Member) or source.path == STDIO:
+        return text
+    later = later_lines(source.path, text, source.delimiter)
+    if not later:
+        return text
+    peeked = whole_rows(text)
+    return peeked + ("" if peeked.endswith(("\n", "\r")) else "\n") + later
+
+
 def _text_columns(text: str, delimiter: str) -> list[int]:
     """The CSV columns fit reads as text, by the peeked lines below the header (and those from further into a file,
     later_lines): whole numbers grouped with dots, and whole numbers written with leading zeros."""
@@ -1058,7 +1064,7 @@ def _named_csv(path: str, name: str, kind: str, text: str, names: list[str], fro
                          f"(split at {delimiter!r}); give one name per field")
     out = Source(path, "csv", header_line=csv_line(names + ([""] if closing else []), delimiter).encode(), given_names=list(names), names_from_model=from_model, **source)
     out.delimiter, out.padded, out.closing_delimiter = delimiter, padded, closing
-    out.text_columns = _text_columns("\n" + text, delimiter)  # the lines below a header: here, every line
+    out.text_columns = _text_columns(_looked_at(out, "\n" + text), delimiter)  # the lines below a header: here, every line
     return out
 
 
