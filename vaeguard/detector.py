@@ -430,44 +430,46 @@ class Detector:
         # its model's training never saw: 11.0 -> 74.8, and a third of the model's other flags gone).
         self.calibration_ = None
         # Scored a chunk at a time, as score does: a million rows of a conn log at once peaked at 1.6 GiB.
-        # Kept of each chunk: its scores, which rows hold a rare unseen value, and the terms outside the network of
-        # the rows with one past the rate's cost, which a number far past the training range may hold.
+        # Kept of each chunk: its scores, which rows hold a rare unseen value (and per column how many), and each
+        # other term outside the network past the rate's cost, with its row and column: a number far past the
+        # training range may be one (a few per row, where the traffic changed; not the rows x columns of terms).
         rare_cost = -math.log(target)
-        scores, novel, terms = [], [], []
+        scores, novel, unseen_per_column, far = [], [], 0, []
         try:
             for start in range(0, len(df), DEFAULTS.chunk_size):
                 rs = score_rows(self, df.iloc[start:start + DEFAULTS.chunk_size], strict=self.strict)
+                unseen = rare_novelty(rs.encoded, target)
                 scores.append(rs.scores)
-                novel.append(rare_novelty(rs.encoded, target).any(axis=1))
-                big = np.flatnonzero((rs.encoded.fixed > rare_cost).any(axis=1))
-                terms.append((start + big, rs.encoded.fixed[big], rs.encoded.novel[big]))
-                del rs
+                novel.append(unseen.any(axis=1))
+                unseen_per_column = unseen_per_column + unseen.sum(axis=0)
+                r, c = np.nonzero((rs.encoded.fixed > rare_cost) & ~unseen)
+                far.append((start + r, c, rs.encoded.fixed[r, c]))
+                del rs, unseen
         finally:
             self.calibration_ = old
         scores, novel = np.concatenate(scores), np.concatenate(novel)
-        rows = np.concatenate([t[0] for t in terms])
-        fixed, unseen = np.concatenate([t[1] for t in terms]), np.concatenate([t[2] for t in terms])
+        far_rows, far_columns, far_terms = (np.concatenate(part) for part in zip(*far))
         # A term as large as the calibration's floor flags its row whatever the threshold too (a count far past
         # the training range, rare_novelty's floor), and the floor follows the threshold (Calibration.from_scores):
         # from the old one's, until the rows it leaves out are the rows the new one would (a couple of rounds).
         # Left in, a capture's far counts had set the threshold for every other row, as unseen values had.
         floor, seen = old.novelty_floor or math.inf, None
         for _ in range(5):
-            rare = (unseen | (fixed >= floor)) & (fixed > rare_cost)
+            past = far_terms >= floor
             flagged = novel.copy()
-            flagged[rows[rare.any(axis=1)]] = True
+            flagged[far_rows[past]] = True
             # With --contamination the rows hold anomalies, and these count among the share to flag.
             kept = ~flagged if mode == "fpr" else np.ones(len(flagged), dtype=bool)
             if seen is not None and np.array_equal(flagged, seen):
                 break
             if kept.sum() < MIN_FIT_ROWS:
                 raise InputError(f"{int(flagged.sum()):,} of the {len(df):,} rows hold values training never held or numbers far "
-                                 f"past its range, and those are flagged whatever the threshold: fewer than {MIN_FIT_ROWS} are left to set it on; if this traffic "
-                                 "is normal, refit on it")
+                                 f"past its range, and those are flagged whatever the threshold: fewer than {MIN_FIT_ROWS} are left to "
+                                 "set it on; if this traffic is normal, refit on it")
             new = Calibration.from_scores(scores[kept], fpr, contamination)
             floor, seen = new.novelty_floor, flagged
         novel = flagged
-        rare_per_column = rare.sum(axis=0)
+        rare_per_column = unseen_per_column + np.bincount(far_columns[past], minlength=len(self.preprocessor_.column_names))
         self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
             "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
