@@ -193,9 +193,9 @@ def calibrate(
     quiet: QuietOpt = False,
     json: JsonOpt = False,
 ) -> None:
-    """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history. Warns of
-    drift where the old threshold flags far more of these rows than it promised: then the model did not learn
-    this traffic, and a refit does."""
+    """Move the threshold using fresh normal rows, without retraining; the old one is kept in the history.
+
+    Warns of drift where the old threshold flags far more of these rows than it promised: a refit learns them."""
     from . import render
     from .detector import Detector
     from .drift import drift_from
