@@ -269,6 +269,10 @@ def test_calibrate_on_traffic_the_model_did_not_learn_warns_of_drift(runner, mod
     assert m["drift"] is True and m["old_threshold_flag_rate"] > 3 * m["expected_flag_rate"]
     res = invoke(runner, "calibrate", moved, "--model", twin)
     assert res.exit_code == 0 and "drift: the old threshold flags" in res.stderr and "refit" in res.stderr
+    # The model keeps it with the threshold it replaced, and info shows it.
+    assert json.loads((twin / "manifest.json").read_text())["calibration_history"][-1]["drift"] is True
+    res = invoke(runner, "info", "--model", twin)
+    assert res.exit_code == 0 and "on the rows that moved it: " in " ".join(res.output.split())
     # Once moved, the threshold keeps its promise on those rows.
     assert as_json(invoke(runner, "calibrate", moved, "--model", twin, "--json"))["drift"] is False
 

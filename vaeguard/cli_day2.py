@@ -198,7 +198,6 @@ def calibrate(
     Warns of drift where the old threshold flags far more of these rows than it promised: a refit learns them."""
     from . import render
     from .detector import Detector
-    from .drift import drift_from
     from .errors import InputError, ParamError
     from .pipeline import read_fit_rows
 
@@ -223,14 +222,13 @@ def calibrate(
         from .evaluate import unused_labels
 
         unused = unused_labels(df, detector.roles)
-    before = detector.calibration_
-    old = before.threshold
+    old = detector.calibration_.threshold
     new, novel_rows, novel = detector.recalibrate(df, fpr=fpr, contamination=contamination)
     detector.save(model)
-    drift = drift_from(before, new)
+    drift = detector.calibration_history_[-1]  # the old threshold on these rows (drift.drift_from)
     result = {"rows": len(df), "rows_read": total, "old_threshold": old, "threshold": new.threshold, "mode": new.mode, "target": new.target,
               "extrapolated": new.extrapolated, "flagged_whatever_the_threshold": novel_rows, "never_seen_in_training": novel,
-              "expected_flag_rate": drift.expected_flag_rate, "old_threshold_flag_rate": drift.flag_rate, "drift": drift.drift}
+              "expected_flag_rate": drift["expected_flag_rate"], "old_threshold_flag_rate": drift["next_rows_flag_rate"], "drift": drift["drift"]}
     if label is not None:
         result["labelled_anomalous_left_out"] = left_out
     if unused:
@@ -248,10 +246,10 @@ def calibrate(
             # As fit warns: rows their own label calls anomalous set the threshold as normal ones.
             render.warning(con, f"column '{unused[0]}' calls {unused[1]:,} of the {len(df):,} rows anomalous, and the threshold was set on "
                                 f"every row: --label {shlex.quote(unused[0])} calibrates on the rows it calls normal")
-        if drift.drift:
+        if drift["drift"]:
             # Moving the threshold hides the shift from every later score: said here, as score says it.
-            render.warning(con, f"drift: the old threshold flags {drift.flag_rate:.1%} of the {len(new.scores):,} rows the new one was set on, "
-                                f"where {drift.expected_flag_rate:.1%} was expected (binomial p = {drift.p_value:.1g}): this traffic is not "
+            render.warning(con, f"drift: the old threshold flags {drift['next_rows_flag_rate']:.1%} of the {len(new.scores):,} rows the new one "
+                                f"was set on, where {drift['expected_flag_rate']:.1%} was expected (binomial p = {drift['p_value']:.1g}): this traffic is not "
                                 f"what the model learned, and from now on a row that scores under {new.threshold:.4f} passes. "
                                 "If this traffic is normal, refit on it (vaeguard fit) so that the model learns it")
         if novel_rows:

@@ -409,8 +409,10 @@ class Detector:
     # ---- day-two operations ----------------------------------------------------------------------
     def recalibrate(self, X, fpr: float | None = None, contamination: float | None = None) -> tuple[Calibration, int, dict[str, int]]:
         """Move the threshold using fresh normal rows, without retraining. The old calibration is kept in
-        `calibration_history_` (threshold, mode, target, size and date; not its scores). Returns the new
+        `calibration_history_` (threshold, mode, target, size and date, and how many of these rows it flagged against
+        its promise, with the drift test's verdict; not its scores). Returns the new
         calibration, the rows left out of it as flagged whatever the threshold, and those per column."""
+        from .drift import drift_from
         from .scoring import rare_novelty, score_rows
 
         self._check_fitted()
@@ -470,9 +472,14 @@ class Detector:
             floor, seen = new.novelty_floor, flagged
         novel = flagged
         rare_per_column = unseen_per_column + np.bincount(far_columns[past], minlength=len(self.preprocessor_.column_names))
+        # Whether the old threshold kept its promise on the rows that replace it (drift.drift_from): far above
+        # it, these rows are traffic the model did not learn, which the move hides from every later score.
+        moved = drift_from(old, new)
         self.calibration_history_ = list(getattr(self, "calibration_history_", [])) + [{
             "mode": old.mode, "target": old.target, "threshold": old.threshold, "rows": int(len(old.scores)),
             "replaced": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "expected_flag_rate": moved.expected_flag_rate, "next_rows_flag_rate": moved.flag_rate, "p_value": moved.p_value,
+            "drift": moved.drift,
         }]
         self.calibration_ = new
         # The hosts' own rates follow the threshold, from these rows (each row as scoring flags it now).

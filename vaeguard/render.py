@@ -341,6 +341,14 @@ def training_values(detector) -> list[dict]:
     return out
 
 
+def _earlier(entry: dict) -> str:
+    """An earlier threshold, and where calibrate found the rows that replaced it drifted (drift.drift_from), so."""
+    if not entry.get("drift"):
+        return f"{entry['threshold']:.4f}"
+    return (f"{entry['threshold']:.4f} (on the rows that moved it: {entry['next_rows_flag_rate']:.1%} flagged, "
+            f"{entry['expected_flag_rate']:.1%} expected: drift)")
+
+
 def _number(x: float | None) -> str:
     """A training value as info shows it: whole numbers and those from a thousand up with thousands
     separators (a duration's 48,977, not 4.898e+04), the rest to four significant digits."""
@@ -389,7 +397,7 @@ def print_info(con, m: dict, detector) -> None:
         t.add_row("events", f"{', '.join(detector.events_)} records (--events: Suricata's event types, Zeek's logs in _path), "
                             "read again from the next JSON log")
     if detector.calibration_history_:
-        t.add_row("earlier thresholds", ", ".join(f"{h['threshold']:.4f}" for h in detector.calibration_history_))
+        t.add_row("earlier thresholds", ", ".join(_earlier(h) for h in detector.calibration_history_))
     if getattr(detector, "host_baselines_", None):
         t.add_row("hosts' own rates", "; ".join(f"{col}: {len(hosts):,} host{'s' if len(hosts) != 1 else ''}, "
                                                 f"{sum(r for r, _ in hosts.values()):,} calibration rows"
