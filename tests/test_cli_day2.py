@@ -265,10 +265,13 @@ def test_calibrate_on_traffic_the_model_did_not_learn_warns_of_drift(runner, mod
     assert m["drift"] is False and m["old_threshold_flag_rate"] < 0.05
     twin = tmp_path / "twin"
     shutil.copytree(model_copy, twin)
+    shutil.copytree(model_copy, tmp_path / "twin2")
     m = as_json(invoke(runner, "calibrate", moved, "--model", model_copy, "--json"))
     assert m["drift"] is True and m["old_threshold_flag_rate"] > 3 * m["expected_flag_rate"]
     res = invoke(runner, "calibrate", moved, "--model", twin)
     assert res.exit_code == 0 and "drift: the old threshold flags" in res.stderr and "refit" in res.stderr
+    # Rows said to hold anomalies (--contamination) are not judged so: the old threshold flags those too.
+    assert as_json(invoke(runner, "calibrate", moved, "--model", tmp_path / "twin2", "--contamination", "0.1", "--json"))["drift"] is False
     # The model keeps it with the threshold it replaced, and info shows it.
     assert json.loads((twin / "manifest.json").read_text())["calibration_history"][-1]["drift"] is True
     res = invoke(runner, "info", "--model", twin)

@@ -126,12 +126,14 @@ def expected_rate(calibration) -> tuple[float, float]:
 def drift_from(old, new) -> DriftCheck:
     """The drift test of a recalibration: how many of the rows the new calibration `new` was set on the old one,
     `old`, flagged, against the share its own calibration rows promised. Far above it, the rows are not the
-    traffic the model learned, and the new threshold hides that from every later score."""
+    traffic the model learned, and the new threshold hides that from every later score. Judged only where the rows
+    are said to be normal (a false-positive rate): with --contamination they hold anomalies, which the old
+    threshold flags too."""
     p0, p_high = expected_rate(old)
     n = len(new.scores)
     k = int(np.sum(new.scores > old.threshold))
     p = binomial_tail(k, n, p_high) if n else 1.0
-    return DriftCheck(p0, k / n if n else 0.0, p, bool(n and k / n > p_high and p < DRIFT_P), flagged=k)
+    return DriftCheck(p0, k / n if n else 0.0, p, bool(new.mode == "fpr" and n and k / n > p_high and p < DRIFT_P), flagged=k)
 
 
 def _spelling(value) -> str:
