@@ -541,6 +541,18 @@ def test_zero_led_codes_that_show_only_past_the_head_of_a_csv_are_codes(runner, 
     assert {c["name"]: c for c in manifest(tmp_path / "named")["schema"]}["zip"]["role"] == "categorical"
 
 
+def test_the_windows_further_into_a_csv_take_only_whole_rows(tmp_path):
+    """A log cut by a crash ends in NUL bytes (Python 3.10's csv module refuses them), and a window may fall
+    inside one long line: neither is a row to look at, and the rest of the windows still tell."""
+    from vaeguard.csvread import later_lines
+
+    path = tmp_path / "cut.csv"
+    path.write_bytes(b"a,b\n" + b"1,2\n" * 20000 + b"3," + b"x" * 100_000 + b"\n" + b"04,5\n" * 5000 + b"\x00" * 8_000)
+    head = path.read_bytes()[:1 << 16].decode()
+    rows = list(csv.reader(later_lines(str(path), head, ",").splitlines()))
+    assert rows and all(len(row) == 2 and "x" not in row[1] and "\x00" not in row[1] for row in rows) and ["04", "5"] in rows
+
+
 def test_zero_led_codes_in_a_later_file_of_a_folder_are_codes_in_every_file(runner, tmp_path):
     """A folder of exports read as one table: the second file's zero-led postal codes make the column text in the
     first file too (where the same column's order differs, by its name). The table had read on in the first

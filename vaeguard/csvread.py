@@ -122,8 +122,12 @@ def later_lines(path: str, text: str, delimiter: str) -> str:
             lines = block.decode("utf-8", errors="replace").splitlines()[1:]  # the first is cut, or the one before it
             if not block.endswith((b"\n", b"\r")):
                 lines = lines[:-1]
-            lines = [ln for ln in lines if ln.strip() and ln.count('"') % 2 == 0]
-            kept += [ln for ln, row in zip(lines, csv.reader(lines, delimiter=delimiter)) if len(row) == width]
+            # A log preallocated or cut by a crash ends in NUL bytes, which Python 3.10's csv module refuses.
+            lines = [ln for ln in lines if ln.strip() and ln.count('"') % 2 == 0 and "\x00" not in ln]
+            try:
+                kept += [ln for ln, row in zip(lines, csv.reader(lines, delimiter=delimiter)) if len(row) == width]
+            except csv.Error:  # whatever else the csv module refuses: this window tells nothing
+                continue
     return "".join(ln + "\n" for ln in kept)
 
 
