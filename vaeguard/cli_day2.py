@@ -167,7 +167,7 @@ def info(
         render.emit_json(summary)
         return
     con = render.console()
-    render.print_info(con, m, detector)
+    render.print_info(con, m, detector, summary["training_values"])
     if plot is not None:
         con.print(f"training curve written to {plot}")
 

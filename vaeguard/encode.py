@@ -128,6 +128,11 @@ class NumericColumn:
         return self.source or self.name
 
     @property
+    def training_range(self) -> tuple[float | None, float | None]:
+        """(low, high) as info and explain show them (JSON too): an end training left open is None."""
+        return (float(self.low) if math.isfinite(self.low) else None, float(self.high) if math.isfinite(self.high) else None)
+
+    @property
     def shape(self) -> tuple[str, str]:
         """A derived column's (kind, part) of its source's shape: ("domain", "length"); ("", "") for others."""
         kind, _, part = self.transform.partition(":") if self.source else ("", "", "")

@@ -45,7 +45,7 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
                 + [_as_modelled(df[c.name], c.transform) for c in pre.constant])
     # A number's training range beside it: a value past it is charged for how far (encode.range_costs), and
     # "past the largest training held" says more to a reader than its share of the nats.
-    ranges = ([[_finite_or_none(c.low), _finite_or_none(c.high)] for c in pre.numeric]
+    ranges = ([list(c.training_range) for c in pre.numeric]
               + [None] * (len(pre.categorical) + len(pre.constant)))
     tables = []
     for i in range(len(df)):
@@ -62,10 +62,6 @@ def explain_rows(d: "Detector", df: pd.DataFrame) -> list[pd.DataFrame]:
         }).sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
         tables.append(t)
     return tables
-
-
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
 
 
 def _shown(value):

@@ -333,8 +333,8 @@ def training_values(detector) -> list[dict]:
     out: list[dict] = []
     medians = pre.inverse_numeric(np.zeros((1, len(pre.numeric))))[0]  # each column's centre, unscaled
     for c, median in zip(pre.numeric, medians.tolist()):
-        out.append({"column": c.name, "kind": "numeric", "low": c.low if math.isfinite(c.low) else None,
-                    "high": c.high if math.isfinite(c.high) else None, "median": median, "gaps": bool(c.missing_flag)})
+        low, high = c.training_range
+        out.append({"column": c.name, "kind": "numeric", "low": low, "high": high, "median": median, "gaps": bool(c.missing_flag)})
     for c in pre.categorical:
         pooled = OTHER in c.vocab
         out.append({"column": c.name, "kind": "categorical", "values": len(c.vocab) - 1 - int(pooled), "pooled": pooled})
@@ -380,9 +380,10 @@ def training_values_table(values: list[dict]):
     return t
 
 
-def print_info(con, m: dict, detector) -> None:
+def print_info(con, m: dict, detector, values: list[dict]) -> None:
+    """`values`: training_values(detector), as info's --json gives them."""
     con.print(roles_table(m["schema"]))
-    con.print(training_values_table(training_values(detector)))
+    con.print(training_values_table(values))
     cal = detector.calibration_
     t = _pairs("model")
     mm, tr, hist = m["model"], m["training"], m["training"]["history"]

@@ -500,16 +500,18 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
     sources = [_open_file(f, fmt, strict, names, model_names, text_encoding) for f in files]
     first = sources[0]
     header = _header_of(first) if first.format == "csv" else None
+    headers = [header]  # each CSV file's header line, read once
     by_part = False
     for other in sources[1:]:
         if other.format != first.format:
             raise InputError(f"'{other.path}' is {_FORMAT_NAMES[other.format]} and '{first.path}' is {_FORMAT_NAMES[first.format]}: "
                              "give files of one format")
-        if other.format == "csv" and (other.delimiter != first.delimiter or _header_of(other) != header):
+        headers.append(_header_of(other) if other.format == "csv" else None)
+        if other.format == "csv" and (other.delimiter != first.delimiter or headers[-1] != header):
             # The same names in another order (an export whose columns were rearranged, or another delimiter)
             # read file by file, in the first file's order, as Parquet parts do. Other names are another table.
             _same_names(first, other, check_header(first.path, header, first.delimiter),
-                        check_header(other.path, _header_of(other), other.delimiter))
+                        check_header(other.path, headers[-1], other.delimiter))
             by_part = True
         if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
             # Parquet names its columns: the same names in another order (one writer's parts against
@@ -520,7 +522,7 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
         # A column one file's text says to read as text (zero-led codes, grouping dots) is read as text in every
         # file: a folder's later export holding zero-led codes the first file's did not had been read as numbers,
         # its zeros lost, as the table read on in the first file's types.
-        names = [next(csv.reader([_header_of(s)], delimiter=s.delimiter), []) for s in sources]
+        names = [next(csv.reader([h], delimiter=s.delimiter), []) for h, s in zip(headers, sources)]
         textual = {n[j].strip(" ") for n, s in zip(names, sources) for j in s.text_columns if j < len(n)}
         for n, s in zip(names, sources):
             s.text_columns = [j for j, name in enumerate(n) if name.strip(" ") in textual]
