@@ -345,7 +345,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
     from vaeguard.logs import jsonlines
 
     rows = [json.dumps({"ts": 1.5 + i, "id.orig_p": i, "n": i if i % 7 else None, "ok": bool(i % 2),
-                        **({"tunnel_parents": ["a", "b"] if i % 10 else []} if i % 5 == 0 else {}),
+                        **({"tunnel_parents": ["a", "b,c"] if i % 10 else []} if i % 5 == 0 else {}),
                         **({"nested": {"x": i, "y": {"z": "q"}}} if i % 13 == 0 else {}),
                         **({"late": "v"} if i > 150 else {})}) for i in range(200)]
     mixed = rows[:80] + ['{"ts": 2.0, "id.orig_p": "eighty"}', '{"cut": ', "[1, 2]"] + rows[80:]
@@ -384,6 +384,8 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
         pd.testing.assert_frame_equal(by_arrow[0], by_python[0])
         assert by_arrow[1] == by_python[1]
         summaries[name] = by_arrow
+    # A comma within a member is written as Zeek writes one within a set's member: the member count holds.
+    assert set(summaries["flat.json"][0]["tunnel_parents"].dropna()) == {"(empty)", "a,b\\x2cc"}
     by_arrow = summaries["eve.json"]
     assert "1 malformed line" in by_arrow[1]  # the cut eve line: counted, not taken for a non-flow event
     assert any(used) and not all(used)  # both paths ran: the chunk with bad lines went through Python
@@ -1474,6 +1476,39 @@ def test_a_zeek_log_scored_into_json_lines_keeps_zeeks_json_types(tmp_path, runn
     for path, name in ((log, "from_log.csv"), (out, "from_json.csv")):
         assert invoke(runner, "score", path, "--model", model, "--out", tmp_path / name, "-q").exit_code in (0, 1)
     np.testing.assert_allclose(pd.read_csv(tmp_path / "from_json.csv")["anomaly_score"], pd.read_csv(tmp_path / "from_log.csv")["anomaly_score"], rtol=1e-9)
+
+
+def test_suricata_eve_scored_into_json_lines_keeps_its_arrays(tmp_path, runner):
+    """`--out flagged.json` from eve.json writes a list as the array it was: numbers as numbers (a vlan), text
+    as text with a comma inside a member kept there (flowbits), [] for an empty list, and a list of records
+    (Suricata 8's dns.answers) as its records. Read back, the JSON scores as the eve.json did."""
+    from vaeguard.logs.jsonlines import json_hints
+    from vaeguard.schema import set_lengths
+
+    rng = np.random.default_rng(0)
+    events = []
+    for i in range(300):
+        events.append({"timestamp": f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}.000000+0000", "flow_id": 10**15 + i, "event_type": "flow",
+                       "src_ip": f"10.0.0.{i % 20}", "src_port": 40000 + i, "dest_ip": "10.0.1.1", "dest_port": 53, "proto": "UDP",
+                       "vlan": [100 + i % 2], "metadata": {"flowbits": ["seen", "x,y"] if i % 3 else []},
+                       "flow": {"pkts_toserver": int(rng.integers(1, 5)), "bytes_toserver": int(rng.integers(60, 200)),
+                                "bytes_toclient": int(rng.integers(60, 400)), "age": 1, "state": "established"},
+                       "dns": {"answers": [{"rrname": "a.example", "ttl": 300, "rdata": f"10.0.2.{i % 3}"}] if i % 2 else []}})
+    eve = tmp_path / "eve.json"
+    eve.write_text("".join(json.dumps(e) + "\n" for e in events))
+    hints = json_hints(eve.read_text())
+    assert (hints["vlan"], hints["metadata.flowbits"], hints["dns.answers"]) == ("list[int]", "list[string]", "list[record]")
+    model, out = tmp_path / "m", tmp_path / "flagged.json"
+    assert invoke(runner, "fit", eve, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", eve, "--model", model, "--out", out, "-q").exit_code in (0, 1)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert written[0]["vlan"] == [100] and written[0]["metadata.flowbits"] == [] and written[0]["dns.answers"] == []
+    assert written[1]["vlan"] == [101] and written[1]["metadata.flowbits"] == ["seen", "x,y"]
+    assert written[1]["dns.answers"] == [{"rdata": "10.0.2.1", "rrname": "a.example", "ttl": 300}]
+    assert set_lengths(pd.Series(["seen,x\\x2cy", "(empty)"])).tolist() == [2, 0]  # two flowbits, not three
+    for path, name in ((eve, "from_eve.csv"), (out, "from_json.csv")):
+        assert invoke(runner, "score", path, "--model", model, "--out", tmp_path / name, "-q").exit_code in (0, 1)
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "from_json.csv")["anomaly_score"], pd.read_csv(tmp_path / "from_eve.csv")["anomaly_score"], rtol=1e-9)
 
 
 def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):

@@ -581,18 +581,22 @@ def _json_lines(table, types: dict[str, str] | None = None) -> bytes:
         key = json.dumps(str(name), ensure_ascii=False) + ":"
         base = zeek_base_type(types.get(name, ""))
         is_text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
-        if pa.types.is_nested(given.type) or (base in ("set", "vector") and is_text):
-            # A Parquet input's lists, structs and maps, and a Zeek set's members as the log joins them ("a,b",
-            # "(empty)"): JSON's arrays and objects.
+        if pa.types.is_nested(given.type) or (base in ("set", "vector", "list") and is_text):
+            # A Parquet input's lists, structs and maps, and a Zeek set's or a JSON array's members as the readers
+            # join them ("a,b", "(empty)"; a list of records as its JSON text): JSON's arrays and objects.
             if not pa.types.is_nested(given.type) and pc.all(pc.equal(col, "(empty)")).as_py() is not False:
                 # Empty sets alone (a conn log's tunnel_parents, mostly): no row to look at one by one.
                 fields.append(pc.binary_join_element_wise(key, pc.if_else(pc.equal(col, "(empty)"), "[]", pa.scalar(None, pa.string())), ""))
                 continue
-            values = given.to_pylist()
-            if not pa.types.is_nested(given.type):
-                kind = types[name].split("[", 1)[-1].rstrip("]").lower()
-                values = [None if v is None else [] if v == "(empty)" else [_json_member(m, kind) for m in v.split(",")] for v in values]
-            value = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string())
+            if pa.types.is_nested(given.type):
+                values = given.to_pylist()
+                value = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string())
+            else:
+                # Each distinct text once: a log's sets and a sensor's vlan lists repeat from row to row.
+                kind = types[name].split("[", 1)[-1].rstrip("]").lower() if "[" in types[name] else ""
+                coded = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+                arrays = [json.dumps([] if v == "(empty)" else _json_members(v, kind), ensure_ascii=False) for v in coded.dictionary.to_pylist()]
+                value = pa.array(arrays, pa.string()).take(coded.indices)
             fields.append(pc.binary_join_element_wise(key, value, ""))
             continue
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
@@ -617,17 +621,36 @@ def _json_lines(table, types: dict[str, str] | None = None) -> bytes:
     return _line_bytes(pc.binary_join_element_wise("{", body, "}\n", ""))
 
 
-_ZEEK_NUMBERS = {"count", "int", "double", "interval", "time", "port"}
+_ZEEK_NUMBERS = {"count", "int", "double", "interval", "time", "port"}  # and JSON arrays' int and double
+
+
+def _json_members(text: str, kind: str) -> list:
+    """The members of a set, vector or array as a reader joined them, of `kind` (its type's inner part: count,
+    string, addr...; "record" for a list of records, kept as its JSON text; "" where the type is not known)."""
+    import json
+
+    from .logs.jsonlines import SET_COMMA
+
+    if kind == "record" or text.startswith("[{"):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            pass  # text that only starts as a list of records does: its members as written
+    return [_json_member(m.replace(SET_COMMA, ","), kind) for m in text.split(",")]
 
 
 def _json_member(member: str, kind: str):
-    """A member of a Zeek set or vector of `kind` (its type's inner part: count, string, addr...): a number
-    where the type is one and the member is written as JSON writes a number, else text."""
+    """A member of a Zeek set or vector of `kind`: a number where the type is one and the member is written
+    as JSON writes a number, true or false for a bool, else text. Of a type not known, any member written
+    as a JSON number or as true or false is one, as a text column's value is."""
     import json
     import re
 
-    if kind in _ZEEK_NUMBERS and re.fullmatch(_JSON_LITERAL, member) and member not in ("true", "false"):
-        return json.loads(member)
+    if kind in _ZEEK_NUMBERS or not kind:
+        if re.fullmatch(_JSON_LITERAL, member) and (not kind or member not in ("true", "false")):
+            return json.loads(member)
+    elif kind == "bool" and member in ("true", "false", "T", "F"):
+        return member in ("true", "T")
     return member
 
 

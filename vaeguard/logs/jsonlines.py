@@ -73,12 +73,13 @@ def _holds_addresses(records: list[dict]) -> bool:
 def json_hints(text: str) -> dict[str, str]:
     """Column types for JSON lines: Zeek's conn fields or Suricata's flow fields, by the records' keys, or
     IPFIX elements by number (nProbe's JSON without labels)."""
-    lists: set[str] = set()
+    lists: dict[str, set] = {}
     records = _head_records(text, lists=lists)
     keys = set().union(*records)
     # An array is its member count, as a Zeek set is in TSV (the reader joins it as Zeek writes one): a
-    # Zeek dns log's answers, say, which the conn fields below do not name.
-    hints = dict.fromkeys(sorted(lists), "list")
+    # Zeek dns log's answers, say, which the conn fields below do not name. Its members' type goes with
+    # it, for the JSON output to write them back as they were.
+    hints = {name: _list_hint(lists[name]) for name in sorted(lists)}
     if "event_type" in keys or "flow.start" in keys:
         hints.update(EVE_FLOW_TYPES)
     elif "uid" in keys or "id.orig_h" in keys:
@@ -97,7 +98,7 @@ def head_keys(text: str) -> set[str]:
     return set().union(*_head_records(text))
 
 
-def _head_records(text: str, lines: int = 50, lists: set | None = None) -> list[dict]:
+def _head_records(text: str, lines: int = 50, lists: dict | None = None) -> list[dict]:
     """The records among the first `lines` lines of JSON lines text, flattened (`lists`: see _flatten); a line cut
     at the peek's end, or not a record, is passed over."""
     records = []
@@ -111,9 +112,9 @@ def _head_records(text: str, lines: int = 50, lists: set | None = None) -> list[
     return records
 
 
-def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | None = None) -> dict:
-    """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values or of records
-    (arrays of arrays, joined as JSON text, hold commas of their own)."""
+def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: dict | None = None) -> dict:
+    """`obj` with nested keys joined by '.'; `lists` collects the keys of arrays of plain values or of records,
+    each with the kinds of members it held (see _member_kind)."""
     out = {} if out is None else out
     for key, value in obj.items():
         name = f"{prefix}{key}"
@@ -124,20 +125,41 @@ def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: set | 
             # JSON text is kept, for the output and for counting), and its first record's fields under its name,
             # dns.queries.rrname: where Suricata 7 wrote the question's rrname, Suricata 8 writes it only there.
             if lists is not None:
-                lists.add(name)
+                lists.setdefault(name, set()).add("record")
             out[name] = records_text(value)
             _flatten(value[0], name + ".", out, lists)
         elif isinstance(value, list):
             if lists is not None and not any(isinstance(v, (dict, list)) for v in value):
-                lists.add(name)
-            # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV.
-            out[name] = ",".join(_text(v) for v in value) if value else "(empty)"
+                lists.setdefault(name, set()).update(map(_member_kind, value))
+            # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV, a comma within a
+            # member written as \x2c (Zeek's escape of its set separator), so that the count of members holds.
+            out[name] = ",".join(_text(v).replace(",", SET_COMMA) for v in value) if value else "(empty)"
         else:
             out[name] = value
     return out
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
+SET_COMMA = "\\x2c"  # a comma within a member of a joined list, as Zeek's TSV writes one within a set's member
+
+
+def _member_kind(value) -> str:
+    """A plain list member's type, as Zeek names a set's (set[count], set[string]): the JSON output writes the
+    members back as what they were."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "double"
+    return "string" if isinstance(value, str) else ""
+
+
+def _list_hint(kinds: set) -> str:
+    """JSON's hint for an array: "list[int]", "list[string]", "list[record]"...; "list" where the head's members
+    were of more than one type (an int among doubles is a double)."""
+    kinds = {"double"} if kinds == {"int", "double"} else kinds
+    return f"list[{next(iter(kinds))}]" if len(kinds) == 1 and "" not in kinds else "list"
 
 
 def records_text(records: list[dict]) -> str:
@@ -416,6 +438,10 @@ def joined_list(col):
     if not (pa.types.is_null(value_type) or pa.types.is_string(value_type) or pa.types.is_int64(value_type)):
         return None
     items = col.cast(pa.list_(pa.string()))
+    if isinstance(items, pa.ChunkedArray):
+        items = items.combine_chunks()
+    if pc.any(pc.match_substring(items.values, ",")).as_py():  # a comma within a member: see SET_COMMA
+        items = pa.ListArray.from_arrays(items.offsets, pc.replace_substring(items.values, ",", SET_COMMA), mask=items.is_null())
     joined = pc.binary_join(items, ",")
     empty = pc.equal(pc.list_value_length(items), 0)
     return pc.if_else(empty, pa.scalar("(empty)"), joined)
