@@ -346,6 +346,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
 
     rows = [json.dumps({"ts": 1.5 + i, "id.orig_p": i, "n": i if i % 7 else None, "ok": bool(i % 2),
                         **({"tunnel_parents": ["a", "b,c"] if i % 10 else []} if i % 5 == 0 else {}),
+                        **({"tags": ["t", None] if i % 3 else [None]} if i % 11 == 0 else {}),
                         **({"nested": {"x": i, "y": {"z": "q"}}} if i % 13 == 0 else {}),
                         **({"late": "v"} if i > 150 else {})}) for i in range(200)]
     mixed = rows[:80] + ['{"ts": 2.0, "id.orig_p": "eighty"}', '{"cut": ', "[1, 2]"] + rows[80:]
@@ -386,6 +387,7 @@ def test_json_lines_read_by_arrow_as_python_reads_them(tmp_path, monkeypatch, te
         summaries[name] = by_arrow
     # A comma within a member is written as Zeek writes one within a set's member: the member count holds.
     assert set(summaries["flat.json"][0]["tunnel_parents"].dropna()) == {"(empty)", "a,b\\x2cc"}
+    assert set(summaries["flat.json"][0]["tags"].dropna()) == {"t", "(empty)"}  # a null in a list is no member
     by_arrow = summaries["eve.json"]
     assert "1 malformed line" in by_arrow[1]  # the cut eve line: counted, not taken for a non-flow event
     assert any(used) and not all(used)  # both paths ran: the chunk with bad lines went through Python

@@ -129,6 +129,7 @@ def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: dict |
             out[name] = records_text(value)
             _flatten(value[0], name + ".", out, lists)
         elif isinstance(value, list):
+            value = [v for v in value if v is not None]  # a null is no member (Arrow's reading: see joined_list)
             if lists is not None and not any(isinstance(v, (dict, list)) for v in value):
                 lists.setdefault(name, set()).update(map(_member_kind, value))
             # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV, a comma within a
@@ -440,11 +441,25 @@ def joined_list(col):
     items = col.cast(pa.list_(pa.string()))
     if isinstance(items, pa.ChunkedArray):
         items = items.combine_chunks()
-    if pc.any(pc.match_substring(items.values, ",")).as_py():  # a comma within a member: see SET_COMMA
-        items = pa.ListArray.from_arrays(items.offsets, pc.replace_substring(items.values, ",", SET_COMMA), mask=items.is_null())
+    members, rows = pc.list_flatten(items), pc.list_parent_indices(items)
+    if members.null_count:  # a null is no member, as Python's reading has it (binary_join would give a null list)
+        kept = pc.is_valid(members)
+        members, rows = members.filter(kept), rows.filter(kept)
+        items = _lists_of(members, rows, items)
+    if pc.any(pc.match_substring(members, ",")).as_py():  # a comma within a member: see SET_COMMA
+        items = _lists_of(pc.replace_substring(members, ",", SET_COMMA), rows, items)
     joined = pc.binary_join(items, ",")
     empty = pc.equal(pc.list_value_length(items), 0)
     return pc.if_else(empty, pa.scalar("(empty)"), joined)
+
+
+def _lists_of(members, rows, like):
+    """Lists of `members`, each in row `rows[i]` of a list array as long as `like`, null where `like`'s is."""
+    import pyarrow as pa
+
+    counts = np.bincount(rows.to_numpy(zero_copy_only=False), minlength=len(like)) if len(rows) else np.zeros(len(like), np.int64)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+    return pa.ListArray.from_arrays(offsets, members, mask=like.is_null())
 
 
 def _arrow_frame(table, columns: list[str], text: bool) -> pd.DataFrame:
