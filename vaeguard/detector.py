@@ -413,7 +413,7 @@ class Detector:
         its promise, with the drift test's verdict; not its scores). Returns the new
         calibration, the rows left out of it as flagged whatever the threshold, and those per column."""
         from .drift import drift_from
-        from .scoring import rare_novelty, score_rows
+        from .scoring import rare_cost, rare_novelty, score_rows
 
         self._check_fitted()
         df = as_frame(X)
@@ -435,7 +435,7 @@ class Detector:
         # Kept of each chunk: its scores, which rows hold a rare unseen value (and per column how many), and each
         # other term outside the network past the rate's cost, with its row and column: a number far past the
         # training range may be one (a few per row, where the traffic changed; not the rows x columns of terms).
-        rare_cost = -math.log(target)
+        cost = rare_cost(target)
         scores, novel, unseen_per_column, far = [], [], 0, []
         try:
             for start in range(0, len(df), DEFAULTS.chunk_size):
@@ -444,7 +444,7 @@ class Detector:
                 scores.append(rs.scores)
                 novel.append(unseen.any(axis=1))
                 unseen_per_column = unseen_per_column + unseen.sum(axis=0)
-                r, c = np.nonzero((rs.encoded.fixed > rare_cost) & ~unseen)
+                r, c = np.nonzero((rs.encoded.fixed > cost) & ~unseen)
                 far.append((start + r, c, rs.encoded.fixed[r, c]))
                 del rs, unseen
         finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import math
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +21,7 @@ from torch import nn
 from . import __version__
 from .errors import ConfigError, InputError
 from .io import atomic_write_bytes, check_output_folder
-from .scoring import fixed_terms, score_encoded
+from .scoring import fixed_terms, rare_cost, score_encoded
 
 if TYPE_CHECKING:
     from .detector import Detector
@@ -54,7 +53,7 @@ class ScoreGraph(nn.Module):
         self.kind = guard.score_kind_
         self.register_buffer("eps", torch.from_numpy(guard.eps_.copy()))
         cal = guard.calibration_
-        self.threshold, self.floor, self.rare_cost = float(cal.threshold), float(cal.novelty_floor), -math.log(cal.target)
+        self.threshold, self.floor, self.rare_cost = float(cal.threshold), float(cal.novelty_floor), rare_cost(cal.target)
 
     def forward(self, x_num, observed, x_cat, fixed):
         # `fixed` holds the per-column terms the network never sees (unseen categories, constant checks,

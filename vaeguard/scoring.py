@@ -146,13 +146,18 @@ def _fixed_and_rare(detector: "Detector", enc: Encoded) -> tuple[np.ndarray, np.
     return np.where(rare, np.maximum(enc.fixed, cal.novelty_floor), enc.fixed), rare
 
 
+def rare_cost(target: float) -> float:
+    """The term (nats) past which a value is rarer than the calibrated rate `target`: one this large on its own may
+    flag its row whatever the threshold (rare_novelty; the exported graph and recalibrate use it too)."""
+    return -math.log(target)
+
+
 def rare_novelty(enc: Encoded, target: float, floor: float = math.inf) -> np.ndarray:
     """Per row and model column: a value training never held, where the training counts put the chance of
     such a value below `target` (the calibrated rate), which flags the row whatever the threshold; and a
     term as large as the calibration's `floor` on its own (a number far past the training range), as the
     exported graph tells a raised novelty, which flags it too."""
-    rare_cost = -np.log(target)
-    return (enc.novel | (enc.fixed >= floor)) & (enc.fixed > rare_cost)
+    return (enc.novel | (enc.fixed >= floor)) & (enc.fixed > rare_cost(target))
 
 
 def score_encoded(detector: "Detector", enc: Encoded, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
