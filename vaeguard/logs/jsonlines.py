@@ -441,13 +441,17 @@ def joined_list(col):
     items = col.cast(pa.list_(pa.string()))
     if isinstance(items, pa.ChunkedArray):
         items = items.combine_chunks()
-    members, rows = pc.list_flatten(items), pc.list_parent_indices(items)
-    if members.null_count:  # a null is no member, as Python's reading has it (binary_join would give a null list)
-        kept = pc.is_valid(members)
-        members, rows = members.filter(kept), rows.filter(kept)
+    # The members are rebuilt into lists only where one is null or holds a comma: most chunks have neither.
+    members = pc.list_flatten(items)
+    nulls, commas = members.null_count > 0, pc.any(pc.match_substring(members, ",")).as_py()
+    if nulls or commas:
+        rows = pc.list_parent_indices(items)
+        if nulls:  # a null is no member, as Python's reading has it (binary_join would give a null list)
+            kept = pc.is_valid(members)
+            members, rows = members.filter(kept), rows.filter(kept)
+        if commas:  # a comma within a member: see SET_COMMA
+            members = pc.replace_substring(members, ",", SET_COMMA)
         items = _lists_of(members, rows, items)
-    if pc.any(pc.match_substring(members, ",")).as_py():  # a comma within a member: see SET_COMMA
-        items = _lists_of(pc.replace_substring(members, ",", SET_COMMA), rows, items)
     joined = pc.binary_join(items, ",")
     empty = pc.equal(pc.list_value_length(items), 0)
     return pc.if_else(empty, pa.scalar("(empty)"), joined)
