@@ -538,6 +538,30 @@ def test_parquet_output_from_csv_keeps_numbers_typed(runner, trained_model, tmp_
     assert "written to the Parquet output as nulls: src_bytes (1), packets (1)" in " ".join(res.stderr.split())
 
 
+def test_parquet_output_of_a_list_column_past_its_first_chunk(tmp_path):
+    """A set's members are typed by the first chunk: a member there that is no such value keeps the column's
+    lists as text; a later one is a null member, counted as a number column's is. A column no format calls a
+    list stays as it is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vaeguard.io import AtomicTableWriter
+
+    out = tmp_path / "o.parquet"
+    hints = {"ports": "vector[count]", "flags": "set[bool]", "names": "vector[count]"}
+    with AtomicTableWriter(str(out), value_types=hints) as writer:
+        writer.write(pd.DataFrame({"ports": ["80,443", "(empty)", None], "flags": ["T,F", "T", "(empty)"],
+                                   "names": ["1,two", "3", "4"], "plain": ["1,2", "3", "4"]}))
+        writer.write(pd.DataFrame({"ports": ["22,x", "1.5"], "flags": ["F,maybe", None], "names": ["5", "six"], "plain": ["5", "6"]}))
+    got = pq.read_table(out)
+    assert got.schema.field("ports").type == pa.list_(pa.int64()) and got.schema.field("names").type == pa.list_(pa.string())
+    assert got.schema.field("flags").type == pa.list_(pa.bool_()) and got["plain"].to_pylist() == ["1,2", "3", "4", "5", "6"]
+    assert got["ports"].to_pylist() == [[80, 443], [], None, [22, None], [None]]
+    assert got["flags"].to_pylist() == [[True, False], [True], [], [False, None], None]
+    assert got["names"].to_pylist() == [["1", "two"], ["3"], ["4"], ["5"], ["six"]]
+    assert writer.not_numbers == {"ports": 2, "flags": 1}
+
+
 def test_parquet_output_keeps_a_parquet_inputs_types(runner, trained_model, tmp_path):
     """Through pandas, an int64 column with a gap became float64, decimal128(12, 4) took the precision of
     its values and a dictionary's int32 indices shrank to int8; the output now has the input's types."""

@@ -1513,6 +1513,46 @@ def test_suricata_eve_scored_into_json_lines_keeps_its_arrays(tmp_path, runner):
     np.testing.assert_allclose(pd.read_csv(tmp_path / "from_json.csv")["anomaly_score"], pd.read_csv(tmp_path / "from_eve.csv")["anomaly_score"], rtol=1e-9)
 
 
+def test_a_logs_sets_and_arrays_are_parquet_lists_in_a_parquet_output(tmp_path, runner):
+    """`--out flagged.parquet` from eve.json or a Zeek log writes a set or an array as a Parquet list of its
+    members' type (an eve.json vlan list as list<int64>, flowbits as list<string> with a comma inside a member
+    kept, Zeek's vector[interval] as list<double>, (empty) as [], unset as null), not as the joined text the
+    readers make of it. The model scores the Parquet as it scored the log, and a fit on the Parquet reads the
+    lists as lists (their member count), as the fit on the log did. A list of records stays its JSON text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .logdata import dns_log
+
+    events = [{"timestamp": f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}.000000+0000", "flow_id": 10**15 + i, "event_type": "flow",
+               "src_ip": f"10.0.0.{i % 20}", "src_port": 40000 + i, "dest_ip": "10.0.1.1", "dest_port": 53, "proto": "UDP",
+               "vlan": [100 + i % 2], "metadata": {"flowbits": ["seen", "x,y"] if i % 3 else []},
+               "flow": {"pkts_toserver": 1 + i % 4, "bytes_toserver": 60 + i % 140, "bytes_toclient": 60 + (7 * i) % 340, "age": 1},
+               "dns": {"answers": [{"rrname": "a.example", "ttl": 300}] if i % 2 else []}} for i in range(300)]
+    eve = tmp_path / "eve.json"
+    eve.write_text("".join(json.dumps(e) + "\n" for e in events))
+    dns, _ = dns_log(300, seed=0, nxdomain=0.2)
+    (tmp_path / "dns.log").write_text(dns)
+    for log, lists in ((eve, {"vlan": pa.int64(), "metadata.flowbits": pa.string()}), (tmp_path / "dns.log", {"answers": pa.string(), "TTLs": pa.float64()})):
+        out = tmp_path / f"{log.stem}.parquet"
+        model, roles = fit_log(runner, log, tmp_path, epochs=2)
+        assert invoke(runner, "score", log, "--model", model, "--out", out, "-q").exit_code in (0, 1)
+        schema = pq.read_schema(out)
+        for name, member in lists.items():
+            assert schema.field(name).type == pa.list_(member), (name, schema.field(name).type)
+        for path, name in ((log, "from_log.csv"), (out, "from_parquet.csv")):
+            assert invoke(runner, "score", path, "--model", model, "--out", tmp_path / name, "-q").exit_code in (0, 1)
+        np.testing.assert_allclose(pd.read_csv(tmp_path / "from_parquet.csv")["anomaly_score"], pd.read_csv(tmp_path / "from_log.csv")["anomaly_score"], rtol=1e-9)
+        (tmp_path / log.stem).mkdir()
+        again = fit_log(runner, out, tmp_path / log.stem, epochs=2)[1]
+        assert {n: again[n] for n in lists} == {n: roles[n] for n in lists}
+    written = pq.read_table(tmp_path / "eve.parquet").to_pydict()
+    assert written["vlan"][:2] == [[100], [101]] and written["metadata.flowbits"][:2] == [[], ["seen", "x,y"]]
+    assert written["dns.answers"][:2] == ["(empty)", '[{"rrname":"a.example","ttl":300}]']
+    answers = pq.read_table(tmp_path / "dns.parquet").to_pydict()
+    assert {len(a) for a in answers["answers"]} == {0, 1} and {tuple(t) for t in answers["TTLs"]} == {(), (300.0,)}
+
+
 def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
     """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which
     (in Zeek's JSON, its fields).

@@ -227,6 +227,7 @@ class AtomicTableWriter:
         self._writer = None
         self._schema = None
         self._number_types: dict = {}
+        self._list_types: dict = {}  # Parquet output: a set's or an array's member type (see _lists_typed)
         self.not_numbers: dict[str, int] = {}  # Parquet output: values that did not fit their column's number type
         self.rows = 0
 
@@ -267,6 +268,7 @@ class AtomicTableWriter:
         table = to_arrow(df)
         first = self._schema is None
         if self.fmt == "parquet":
+            table = self._lists_typed(table, first)
             table = self._numbers_typed(table, first)
             if self.input_schema is not None:
                 table = _as_input_types(table, self.input_schema)
@@ -290,6 +292,41 @@ class AtomicTableWriter:
         if self._tmp is None and self._writer is None:
             # stdout, a pipe or a device: whoever reads it (a live tail's next step) gets each chunk now.
             self._fh.flush()
+
+    def _lists_typed(self, table, first: bool):
+        """Parquet output: the sets and arrays a log or JSON input held (read as their joined text) as Parquet
+        lists of their members' type, so that a reader (and a fit on the output) sees the lists the input had.
+        The member type comes from the input's format (`value_types`) and holds where the first chunk's members
+        all are one; a list of records stays its JSON text. A later member that is no such value is a null,
+        counted in `self.not_numbers`."""
+        import pyarrow as pa
+
+        from .logs.jsonlines import split_list
+        from .schema import is_arrow_list
+
+        if first:
+            for name, field in zip(table.column_names, table.schema):
+                member = _list_member_type(self.value_types.get(name, ""))
+                if member is not None and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type) or pa.types.is_null(field.type)):
+                    self._list_types[name] = member
+        changed = False
+        for name, member in list(self._list_types.items()):
+            i = table.schema.get_field_index(name)
+            if i < 0 or is_arrow_list(table.schema.field(i).type):
+                continue
+            try:
+                lists = split_list(table.column(i), member)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                as_text = split_list(table.column(i), pa.string())
+                if first:  # members that are not all what the type says: kept as written
+                    lists = as_text
+                    self._list_types[name] = pa.string()
+                else:
+                    lists = pa.ListArray.from_arrays(as_text.offsets, _members_or_nulls(as_text.values, member), mask=as_text.is_null())
+                    self.not_numbers[name] = self.not_numbers.get(name, 0) + lists.values.null_count
+            table = table.set_column(i, pa.field(name, lists.type), lists)
+            changed = True
+        return table.replace_schema_metadata(None) if changed else table
 
     def _numbers_typed(self, table, first: bool):
         """Parquet output: text columns that hold numbers (a CSV or a log is read as text) become int64 or
@@ -362,6 +399,36 @@ class AtomicTableWriter:
                 os.unlink(self._tmp)
             if exc_type is None and not wrote:
                 raise InputError("nothing to write: the input produced no rows and no columns")
+
+
+def _list_member_type(hint: str):
+    """The Arrow type of a list's members by what the input's format calls the column (Zeek's set[count],
+    vector[string]; JSON's list[int], list[string]), or None where it is no list, or a list of records."""
+    import pyarrow as pa
+
+    from .schema import zeek_base_type
+
+    if zeek_base_type(hint) not in ("set", "vector", "list"):
+        return None
+    kind = hint.split("[", 1)[1].rstrip("]").lower() if "[" in hint else ""
+    if kind == "record":
+        return None
+    if kind in ("int", "count", "port"):
+        return pa.int64()
+    if kind in ("double", "interval", "time"):
+        return pa.float64()
+    return pa.bool_() if kind == "bool" else pa.string()
+
+
+def _members_or_nulls(members, kind):
+    """List members (text) as `kind`, a null wherever one is no such value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_boolean(kind):
+        known = pc.is_in(members, pa.array(["true", "false", "T", "F"]))
+        return pc.if_else(known, pc.is_in(members, pa.array(["true", "T"])), pa.scalar(None, pa.bool_()))
+    return _numbers_or_nulls(members, kind).combine_chunks()
 
 
 def _numbers_or_nulls(col, kind):

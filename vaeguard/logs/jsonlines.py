@@ -457,6 +457,28 @@ def joined_list(col):
     return pc.if_else(empty, pa.scalar("(empty)"), joined)
 
 
+def split_list(col, member_type):
+    """A text column of lists as the readers join them ("a,b", "(empty)"; see joined_list) as an Arrow list of
+    `member_type`, each member as it was written (a comma within one, \\x2c, a comma again). Raises
+    pa.ArrowInvalid where a member is no `member_type`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col = col.cast(pa.string())
+    col = pc.if_else(pc.equal(col, "(empty)"), "", col)
+    items = pc.split_pattern(col, ",")
+    rows = pc.list_parent_indices(items)
+    members = pc.list_flatten(items)
+    # "" splits into one empty member; it is an empty set (Zeek's "(empty)"; JSON's [] as the readers join it)
+    kept = pc.invert(pc.equal(pc.take(col, rows), ""))
+    members, rows = members.filter(kept), rows.filter(kept)
+    members = pc.replace_substring(members, SET_COMMA, ",")
+    if pa.types.is_boolean(member_type):  # Zeek's TSV writes a bool as T or F
+        members = pc.replace_substring_regex(pc.replace_substring_regex(members, "^T$", "true"), "^F$", "false")
+    return _lists_of(members.cast(member_type), rows, items)
+
+
 def _lists_of(members, rows, like):
     """Lists of `members`, each in row `rows[i]` of a list array as long as `like`, null where `like`'s is."""
     import pyarrow as pa
