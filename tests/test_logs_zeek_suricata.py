@@ -1553,6 +1553,51 @@ def test_a_logs_sets_and_arrays_are_parquet_lists_in_a_parquet_output(tmp_path, 
     assert {len(a) for a in answers["answers"]} == {0, 1} and {tuple(t) for t in answers["TTLs"]} == {(), (300.0,)}
 
 
+@pytest.mark.parametrize("reader", ["arrow", "python"])
+def test_an_array_first_seen_past_the_head_is_a_list(tmp_path, runner, reader):
+    """The head's first 50 records name a JSON input's arrays; one that starts later (flowbits set on few flows)
+    had been read as the text the reader joined it into (`seen,x\\x2cy`, a category of 3 values) and written back
+    as that text. Each chunk's arrays now join the hints as it is read: fit counts the members, the JSON output
+    writes arrays and the Parquet output lists, with either reader (a bad line sends a chunk to Python's)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lines = []
+    for i in range(400):
+        e = {"timestamp": f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}.000000+0000", "flow_id": 10**15 + i, "event_type": "flow",
+             "src_ip": f"10.0.0.{i % 20}", "src_port": 40000 + i, "dest_ip": "10.0.1.1", "dest_port": 53, "proto": "UDP",
+             "flow": {"pkts_toserver": 1 + i % 4, "bytes_toserver": 60 + i % 140, "bytes_toclient": 60 + (7 * i) % 340, "age": 1}}
+        if i >= 60:
+            e["metadata"], e["vlan"] = {"flowbits": ["seen", "x,y"][: i % 3]}, [100 + i % 2]
+        lines.append(json.dumps(e))
+    if reader == "python":
+        lines.insert(200, '{"cut": ')
+    eve = tmp_path / "eve.json"
+    eve.write_text("\n".join(lines) + "\n")
+    res = invoke(runner, "fit", eve, "--model", tmp_path / "m", "--epochs", "2", "--json")
+    assert res.exit_code == 0, res.output
+    column = {c["name"]: c for c in json.loads(res.stdout)["columns"]}["metadata.flowbits"]
+    assert column["role"] == "numeric" and "list[string]" in column["reason"], column
+    for out in ("o.json", "o.parquet"):
+        assert invoke(runner, "score", eve, "--model", tmp_path / "m", "--out", tmp_path / out, "-q").exit_code in (0, 1)
+    written = [json.loads(line) for line in (tmp_path / "o.json").read_text().splitlines()]
+    assert "vlan" not in written[0] and written[61]["vlan"] == [101] and written[62]["metadata.flowbits"] == ["seen", "x,y"]
+    table = pq.read_table(tmp_path / "o.parquet")
+    assert table.schema.field("vlan").type == pa.list_(pa.int64()) and table["metadata.flowbits"].to_pylist()[60:63] == [[], ["seen"], ["seen", "x,y"]]
+    if reader == "python":
+        return
+    # Arrays that start past the first chunk: the Parquet file's columns are set by that chunk, so the column is its
+    # text, however far ahead the reader was when it was written; the JSON output has them as arrays.
+    late = tmp_path / "late.json"
+    late.write_text("".join(json.dumps({**json.loads(lines[i % 60]), "flow_id": i} | ({"metadata": {"flowbits": ["seen"]}} if i >= 5000 else {})) + "\n"
+                            for i in range(6000)))
+    for out in ("late-out.json", "late.parquet"):
+        res = invoke(runner, "score", late, "--model", tmp_path / "m", "--out", tmp_path / out, "--chunk-size", "4096", "-q")
+        assert res.exit_code in (0, 1), res.output
+    assert pq.read_table(tmp_path / "late.parquet")["metadata.flowbits"].to_pylist()[4999:5001] == [None, "seen"]
+    assert [json.loads(line).get("metadata.flowbits") for line in (tmp_path / "late-out.json").read_text().splitlines()[4999:5001]] == [None, ["seen"]]
+
+
 def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
     """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which
     (in Zeek's JSON, its fields).

@@ -214,12 +214,15 @@ class AtomicTableWriter:
     """
 
     def __init__(self, path: str, fmt: str | None = None, input_schema=None, zeek_types: dict[str, str] | None = None,
-                 value_types: dict[str, str] | None = None):
+                 value_types: dict[str, str] | None = None, late_lists: set[str] | None = None):
         self.path = path
         self.fmt = output_format(path, fmt)
         self.input_schema = input_schema  # a Parquet input's Arrow schema: its columns keep their types
         self.zeek_types = zeek_types or {}
-        self.value_types = value_types or {}  # what the input's format says a column holds (Source.hints): JSON's sets, bools
+        self.value_types = value_types if value_types is not None else {}  # what the input's format says a column holds (Source.hints): JSON's sets, bools
+        # Of those, the JSON arrays found as the input is read (Source.late_lists; both grow as it is): the reader
+        # may be chunks ahead of the writer
+        self.late_lists = late_lists if late_lists is not None else set()
         self._tmp: str | None = None  # the temporary file written first; None for a device or a pipe written straight to
         self._target = path
         self._stream = False  # a device or a pipe (is_stream)
@@ -307,6 +310,10 @@ class AtomicTableWriter:
         if first:
             for name, field in zip(table.column_names, table.schema):
                 member = _list_member_type(self.value_types.get(name, ""))
+                if name in self.late_lists and table.column(name).null_count == len(table):
+                    # An array found past this chunk, by a reader that may or may not be that far ahead by now: the
+                    # column is its text, whatever the timing (a file's schema is set by its first chunk).
+                    continue
                 if member is not None and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type) or pa.types.is_null(field.type)):
                     self._list_types[name] = member
         changed = False

@@ -347,7 +347,7 @@ def score_file(
     chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
     # A Zeek log output keeps a Zeek TSV input's types; JSON's values (ISO times, nested ids) are strings there.
     zeek_types = source.hints if source.zeek is not None else None
-    with chunks, AtomicTableWriter(out, out_format, source.arrow_schema, zeek_types, value_types=source.hints) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
+    with chunks, AtomicTableWriter(out, out_format, source.arrow_schema, zeek_types, value_types=source.hints, late_lists=source.late_lists) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
             ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network, one_blas_thread():
         pending = None
         inflight: deque = deque()

@@ -82,6 +82,8 @@ class Source:
     delimiter: str = ","
     # What the file itself says a column holds (Zeek's #types, Arrow's types): column -> type name.
     hints: dict[str, str] = field(default_factory=dict)
+    # JSON arrays the head did not hold, added to `hints` by the chunk that first held one (logs.jsonlines.json_chunks)
+    late_lists: set[str] = field(default_factory=set)
     strict: bool = False
     zeek: object = None  # logs.zeek.ZeekHeader for Zeek logs
     bad_lines: int = 0  # lines that could not be read as a row (field count, truncated, invalid JSON)

@@ -206,9 +206,17 @@ def json_chunks(source: "Source", chunk_size: int, text: bool, columns: list[str
 
     def frame(lines: list[bytes]) -> pd.DataFrame:
         nonlocal fixed
-        table = _arrow_lines(lines, kept, key)
+        lists: dict[str, set] = {}
+        table = _arrow_lines(lines, kept, key, lists)
         if table is None:
-            records = _records(lines, source, kept, key)
+            records = _records(lines, source, kept, key, lists)
+        # An array the head's records did not hold (json_hints) is a list from the chunk that holds it on: its
+        # member count for fit's roles, an array for the output. The hints gain it before the chunk is handed on.
+        for name, kinds in lists.items():
+            if name not in source.hints:
+                source.hints[name] = _list_hint(kinds)
+                source.late_lists.add(name)
+        if table is None:
             if not (fixed and text):
                 for r in records:
                     known.update(dict.fromkeys(r))
@@ -326,7 +334,8 @@ def zeek_logs_in(text: str) -> list[str]:
     return sorted(counts, key=lambda k: -counts[k])
 
 
-def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS, key: str = "event_type") -> list[dict]:
+def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_EVENTS, key: str = "event_type",
+             lists: dict | None = None) -> list[dict]:
     records = []
     for line in lines:
         try:
@@ -337,14 +346,15 @@ def _records(lines: list[bytes], source: "Source", kept: tuple[str, ...] = FLOW_
             if event is not None and event not in kept:
                 source.left_out(event)
                 continue
-            records.append(_flatten(obj))
+            records.append(_flatten(obj, lists=lists))
         except (ValueError, RecursionError):  # RecursionError: a record nested deeper than Python parses, a malformed line too
             source.bad_line(line.decode("utf-8", "replace"))
     return records
 
 
-def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS, key: str = "event_type"):
-    """The lines as one flat Arrow table, or None where Python's reading could differ or is needed."""
+def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS, key: str = "event_type", lists: dict | None = None):
+    """The lines as one flat Arrow table, or None where Python's reading could differ or is needed. `lists`
+    collects the arrays' members' kinds, as _flatten's does."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pajson
@@ -377,7 +387,7 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS, key: s
         table = table.flatten()  # {"flow": {"bytes": 1}} -> "flow.bytes"
     if len(set(table.column_names)) != len(table.column_names):  # "a.b" written both nested and flat
         return None
-    cols, names = [], []
+    cols, names, kinds = [], [], {}
     for field, col in zip(table.schema, table.columns):
         t = field.type
         if is_arrow_list(t) and pa.types.is_struct(t.value_type):
@@ -386,11 +396,13 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS, key: s
                 return None
             cols += [c for _, c in records]
             names += [n for n, _ in records]
+            kinds[field.name] = {"record"}
             continue
         if is_arrow_list(t):
             col = joined_list(col)
             if col is None:
                 return None
+            kinds[field.name] = {"string"} if pa.types.is_string(t.value_type) else {"int"} if pa.types.is_int64(t.value_type) else set()
         elif not (pa.types.is_null(t) or pa.types.is_boolean(t) or pa.types.is_int64(t) or pa.types.is_float64(t) or pa.types.is_string(t)):
             return None  # a nested date or time, say: Python keeps it as written
         if field.name == key and any(k not in kept for k in pc.unique(col.drop_null()).to_pylist()):
@@ -399,6 +411,9 @@ def _arrow_lines(lines: list[bytes], kept: tuple[str, ...] = FLOW_EVENTS, key: s
         names.append(field.name)
     if len(set(names)) != len(names):
         return None
+    if lists is not None:
+        for name, kind in kinds.items():
+            lists.setdefault(name, set()).update(kind)
     return pa.table(cols, names=names)
 
 
