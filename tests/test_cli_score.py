@@ -562,6 +562,19 @@ def test_parquet_output_of_a_list_column_past_its_first_chunk(tmp_path):
     assert writer.not_numbers == {"ports": 2, "flags": 1}
 
 
+def test_a_parquet_list_of_numbers_or_bools_is_written_as_a_zeek_set():
+    """Text outputs write a Parquet input's list as a Zeek set whatever its members' type (an int32 or a
+    double list had been written as JSON, `[0, 1]`, and an empty one as `[]`)."""
+    import pyarrow as pa
+
+    from vaeguard.io import _as_text_columns
+
+    table = pa.table({"ints": pa.array([[0, 1], [], None], pa.list_(pa.int32())), "doubles": pa.array([[0.5], [300.0, 2.0], []]),
+                      "bools": pa.array([[True], [False, True], []])})
+    written = _as_text_columns(table).to_pydict()
+    assert written == {"ints": ["0,1", "(empty)", None], "doubles": ["0.5", "300,2", "(empty)"], "bools": ["true", "false,true", "(empty)"]}
+
+
 def test_parquet_output_keeps_a_parquet_inputs_types(runner, trained_model, tmp_path):
     """Through pandas, an int64 column with a gap became float64, decimal128(12, 4) took the precision of
     its values and a dictionary's int32 indices shrank to int8; the output now has the input's types."""

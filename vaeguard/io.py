@@ -495,8 +495,10 @@ def _as_text_columns(table):
         if is_arrow_list(t):
             from .logs.jsonlines import joined_list
 
+            # Numbers and bools as text first: an int32 or a double member is no less a set's member.
+            plain = pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type) or pa.types.is_boolean(t.value_type)
             try:
-                column = joined_list(table.column(i).cast(pa.list_(t.value_type)))
+                column = joined_list(table.column(i).cast(pa.list_(pa.string() if plain else t.value_type)))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 column = None
         if column is None:
