@@ -562,6 +562,27 @@ def test_parquet_output_of_a_list_column_past_its_first_chunk(tmp_path):
     assert writer.not_numbers == {"ports": 2, "flags": 1}
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "csv.gz", "json.gz"])
+def test_stdout_takes_every_output_format(runner, trained_model, tmp_path, monkeypatch, fmt):
+    """`--out - --out-format parquet` had written a file named '-' in the working folder and nothing to stdout,
+    and csv.gz or json.gz plain text: stdout now gets the format asked for, and no file is left behind."""
+    import gzip
+    import io as stdio
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    res = invoke(runner, "score", NEW, "--model", trained_model, "--out", "-", "--out-format", fmt, "-q")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    data = res.stdout_bytes
+    if fmt == "parquet":
+        got = pd.read_parquet(stdio.BytesIO(data))
+    else:
+        text = gzip.decompress(data)
+        got = pd.read_csv(stdio.BytesIO(text)) if fmt == "csv.gz" else pd.read_json(stdio.BytesIO(text), lines=True)
+    assert len(got) == len(pd.read_csv(NEW)) and "anomaly_score" in got
+
+
 def test_a_parquet_list_of_numbers_or_bools_is_written_as_a_zeek_set():
     """Text outputs write a Parquet input's list as a Zeek set whatever its members' type (an int32 or a
     double list had been written as JSON, `[0, 1]`, and an empty one as `[]`)."""

@@ -236,7 +236,14 @@ class AtomicTableWriter:
 
     def __enter__(self) -> "AtomicTableWriter":
         if self.path == STDIO:
-            self._fh = sys.stdout.buffer
+            if self.fmt == "parquet":
+                # Parquet's writer needs a file it can seek in: the finished file is copied to stdout.
+                fd, self._tmp = tempfile.mkstemp(prefix=".vaeguard-stdout.", suffix=".parquet.tmp")
+                os.close(fd)
+            elif self.fmt.endswith(".gz"):
+                self._fh = gzip.GzipFile(fileobj=sys.stdout.buffer, mode="wb")
+            else:
+                self._fh = sys.stdout.buffer
             return self
         self._stream = is_stream(self.path)
         # A link to a file is followed: the file it points to is replaced, and the link stays.
@@ -386,12 +393,19 @@ class AtomicTableWriter:
             if self._writer is not None:
                 self._writer.close()
             if self._fh is not None:
-                if self.path == STDIO:
+                if self._fh is sys.stdout.buffer:
                     self._fh.flush()
                 else:
-                    self._fh.close()
+                    self._fh.close()  # a gzip stream to stdout writes its end here, and leaves stdout open
+            if self.path == STDIO and exc_type is None and wrote and self._tmp is not None:
+                with open(self._tmp, "rb") as src:
+                    shutil.copyfileobj(src, sys.stdout.buffer, 1 << 20)
+            if self.path == STDIO:
+                sys.stdout.buffer.flush()
         finally:
             if self.path == STDIO:
+                if self._tmp is not None and os.path.exists(self._tmp):
+                    os.unlink(self._tmp)
                 return
             if self._tmp is None:
                 pass  # a device or a pipe, written straight to
