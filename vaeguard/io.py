@@ -315,14 +315,15 @@ class AtomicTableWriter:
         from .schema import is_arrow_list
 
         if first:
-            for name, field in zip(table.column_names, table.schema):
-                member = _list_member_type(self.value_types.get(name, ""))
-                if name in self.late_lists and table.column(name).null_count == len(table):
+            for i, field in enumerate(table.schema):
+                member = _list_member_type(self.value_types.get(field.name, ""))
+                if member is None or not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type) or pa.types.is_null(field.type)):
+                    continue
+                if field.name in self.late_lists and table.column(i).null_count == len(table):
                     # An array found past this chunk, by a reader that may or may not be that far ahead by now: the
                     # column is its text, whatever the timing (a file's schema is set by its first chunk).
                     continue
-                if member is not None and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type) or pa.types.is_null(field.type)):
-                    self._list_types[name] = member
+                self._list_types[field.name] = member
         changed = False
         for name, member in list(self._list_types.items()):
             i = table.schema.get_field_index(name)
