@@ -1598,6 +1598,23 @@ def test_an_array_first_seen_past_the_head_is_a_list(tmp_path, runner, reader):
     assert [json.loads(line).get("metadata.flowbits") for line in (tmp_path / "late-out.json").read_text().splitlines()[4999:5001]] == [None, ["seen"]]
 
 
+def test_calibrate_takes_a_log_whose_records_leave_out_a_field_training_saw_unset(tmp_path, runner):
+    """Suricata writes app_proto only where it told the protocol: a day of NTP alone has no app_proto at all.
+    score read such a log (the field is missing in every row, as some training rows had it); calibrate stopped
+    with "column 'app_proto' is missing"."""
+    from .logdata import conn_rows, eve_text
+
+    (tmp_path / "train.json").write_text(eve_text(conn_rows(400)))
+    (tmp_path / "ntp.json").write_text(eve_text([r for r in conn_rows(300, seed=1) if r[7] is None]))
+    assert "app_proto" not in (tmp_path / "ntp.json").read_text()
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", tmp_path / "train.json", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "ntp.json", "--model", model, "--out", tmp_path / "o.csv", "-q").exit_code == 0
+    res = invoke(runner, "calibrate", tmp_path / "ntp.json", "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"] == (tmp_path / "ntp.json").read_text().count('"event_type": "flow"')
+
+
 def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
     """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which
     (in Zeek's JSON, its fields).

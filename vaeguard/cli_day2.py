@@ -209,7 +209,8 @@ def calibrate(
     detector.strict = strict
     source = open_input(data, format, strict, names, model, encoding, events)
     # A sample, as fit takes: the whole of a day's log held at once took 4.4 GiB for 3M rows of a conn log.
-    df, total, normal_rows = read_fit_rows(source, max_rows, detector.seed, label=label, positive=positive, command="calibrate")
+    df, total, normal_rows = read_fit_rows(source, max_rows, detector.seed, label=label, positive=positive, command="calibrate",
+                                           columns=detector.preprocessor_.optional_columns)
     left_out = 0
     if normal_rows is not None:
         df, left_out = normal_rows.finish(df)

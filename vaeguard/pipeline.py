@@ -431,10 +431,10 @@ def check_not_input(out: str, source) -> None:
 
 
 def read_fit_rows(source, max_rows: int | None, seed: int, on_rows: Callable[[int], None] | None = None, label: str | None = None,
-                  positive: str | None = None, command: str = "fit"):
+                  positive: str | None = None, command: str = "fit", columns: list[str] | None = None):
     """(the rows fit or calibrate learns from: a sample of `max_rows` when more, rows read, and with a
     `label` the evaluate.LabelledNormalRows that left out the rows it calls anomalous, for its `finish`;
-    else None)."""
+    else None). `columns`: the fields a JSON log's records may leave out that a model reads (calibrate)."""
     from .sources import read_table
 
     normal_rows = None
@@ -442,7 +442,7 @@ def read_fit_rows(source, max_rows: int | None, seed: int, on_rows: Callable[[in
         from .evaluate import LabelledNormalRows
 
         normal_rows = LabelledNormalRows(label, positive, source.name, command)
-    df, total = read_table(source, max_rows=max_rows, seed=seed, on_rows=on_rows, row_filter=normal_rows)
+    df, total = read_table(source, max_rows=max_rows, seed=seed, on_rows=on_rows, row_filter=normal_rows, columns=columns)
     return df, total, normal_rows
 
 

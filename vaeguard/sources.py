@@ -1145,11 +1145,12 @@ def _arrow_message(source: Source, e: Exception) -> str:
 # ---- whole tables, sampled -------------------------------------------------------------------------
 def read_table(
     source: Source, max_rows: int | None = None, seed: int = 0, chunk_size: int = 200_000, on_rows: Callable[[int], None] | None = None,
-    row_filter: Callable[[pd.DataFrame], np.ndarray] | None = None,
+    row_filter: Callable[[pd.DataFrame], np.ndarray] | None = None, columns: list[str] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Read a whole table, or a uniform sample of `max_rows` rows drawn while streaming. `on_rows` hears
     the running row count after each chunk; `row_filter` (a chunk -> a boolean mask) leaves rows out before
-    the sample is drawn (fit --label: the sample is of the normal rows).
+    the sample is drawn (fit --label: the sample is of the normal rows); `columns`: see Source.chunks (a
+    model's optional columns, for calibrate).
 
     Returns (frame, total rows seen). Sampling keeps the rows with the smallest random keys (a bottom-k
     sample), so memory is bounded by max_rows plus two chunks (or an eighth of max_rows and a chunk, where
@@ -1171,7 +1172,7 @@ def read_table(
     keys: list[np.ndarray] = []
     held = 0
     total = 0
-    columns = None
+    read_columns = None
     # The sample is the max_rows rows with the smallest keys. Once more than that are held, the key of the
     # max_rows-th is a cut that no later row above it can pass, so such rows are dropped as they come, and
     # the parts held are cut to it a part at a time. A table 5x max_rows peaked at 2.2 GiB when the parts
@@ -1193,9 +1194,9 @@ def read_table(
         return edge, sum(len(k) for k in keys)
 
     # Every row is held until the sample is drawn: a file of at most max_rows lines may be parsed in parts at once.
-    for chunk in source.chunks(chunk_size, split_up_to=sys.maxsize if max_rows is None else max_rows):
+    for chunk in source.chunks(chunk_size, columns=columns, split_up_to=sys.maxsize if max_rows is None else max_rows):
         chunk.index = pd.RangeIndex(total, total + len(chunk))
-        columns = chunk.columns
+        read_columns = chunk.columns
         k = rng.random(len(chunk))  # drawn for every row: the sample does not depend on what row_filter leaves
         total += len(chunk)
         if row_filter is not None:
@@ -1215,7 +1216,7 @@ def read_table(
         if max_rows is not None and held > max_rows + max(max_rows // 8, chunk_size):
             cut, held = prune(parts, keys, max_rows)
             release_freed_memory()  # the parts' rows cut away, which malloc would keep for the next chunks
-    if columns is None or len(columns) == 0:
+    if read_columns is None or len(read_columns) == 0:
         if source.bad_lines:  # every line malformed: a format forced on a file of another
             how = LOG_LINES_WORDS.get(source.log_lines, source.format)
             raise InputError(f"none of the {source.bad_lines:,} lines of '{source.name}' could be read as {how} (e.g. {source.bad_example!r}); "
