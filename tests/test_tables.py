@@ -305,11 +305,24 @@ def test_what_is_not_read_from_an_archive_is_said_in_one_line(tmp_path, runner, 
     res = runner.invoke(__import__("vaeguard.cli", fromlist=["app"]).app, ["score", "-", "--model", str(trained_model), "--out", str(tmp_path / "o.csv")],
                         input=(tmp_path / "flows.tar").read_bytes())
     assert res.exit_code == 2 and "'stdin' is a tar archive: give the archive's path" in res.stderr, res.output
-    pd.DataFrame({"a": [1.0, 2.0]}).to_parquet(tmp_path / "t.parquet")
+    # Parquet inside an archive is read from a copy (its reader seeks); a cut one is named by its place in the archive.
+    pd.read_csv(ROOT / "sample_data" / "flows_new.csv").to_parquet(tmp_path / "t.parquet", index=False)
     with zipfile.ZipFile(tmp_path / "pq.zip", "w") as z:
         z.write(tmp_path / "t.parquet", "t.parquet")
-    assert_clean_error(invoke(runner, "score", tmp_path / "pq.zip", "--model", trained_model, "--out", tmp_path / "o.csv"),
-                       "pq.zip/t.parquet' is a Parquet file inside an archive", "unpack")
+    res = invoke(runner, "score", tmp_path / "pq.zip", "--model", trained_model, "--out", tmp_path / "pq.csv", "-q")
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(tmp_path / "pq.csv")) == len(pd.read_csv(ROOT / "sample_data" / "flows_new.csv"))
+    res = runner.invoke(__import__("vaeguard.cli", fromlist=["app"]).app, ["score", "-", "--model", str(trained_model), "--out", str(tmp_path / "in.csv"), "--json"],
+                        input=(tmp_path / "t.parquet").read_bytes())
+    assert res.exit_code == 0 and "Parquet" in json.loads(res.stdout)["read_as"], res.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "in.csv"), pd.read_csv(tmp_path / "pq.csv"))
+    res = runner.invoke(__import__("vaeguard.cli", fromlist=["app"]).app, ["score", "-", "--model", str(trained_model), "--out", str(tmp_path / "in.csv")],
+                        input=(tmp_path / "t.parquet").read_bytes()[:300])
+    assert res.exit_code == 2 and "cannot read 'stdin' as Parquet" in res.stderr, res.output
+    with zipfile.ZipFile(tmp_path / "cut.zip", "w") as z:
+        z.writestr("t.parquet", (tmp_path / "t.parquet").read_bytes()[:300])
+    assert_clean_error(invoke(runner, "score", tmp_path / "cut.zip", "--model", trained_model, "--out", tmp_path / "o.csv"),
+                       "cannot read '", "cut.zip/t.parquet' as Parquet")
     whole = (tmp_path / "flows.tar").read_bytes()
     (tmp_path / "cut.tar").write_bytes(whole[:len(whole) // 3])
     assert_clean_error(invoke(runner, "score", tmp_path / "cut.tar", "--model", trained_model, "--out", tmp_path / "o.csv"),

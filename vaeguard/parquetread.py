@@ -13,13 +13,48 @@ from .errors import InputError
 from .parallel import column_workers, worker_count
 
 
-def parquet_schema(path: str):
+def parquet_schema(path: str, name: str | None = None):
     import pyarrow.parquet as pq
 
     try:
         return pq.read_schema(path)
     except Exception as e:  # noqa: BLE001 - pyarrow's own error types
-        raise InputError(f"cannot read '{path}' as Parquet: {str(e).splitlines()[0]}") from None
+        said = str(e).splitlines()[0].replace(path, name or path)
+        raise InputError(f"cannot read '{name or path}' as Parquet: {said}") from None
+
+
+_SPOOLS: list[int] = []  # the open descriptors of spooled Parquet files (see spooled_parquet): held while the process lives
+
+
+def spooled_parquet(stream, name: str) -> str:
+    """A Parquet file that comes as a stream (stdin, a pipe, a file inside an archive) copied to a temporary
+    file, as its reader seeks (the footer, then each row group): a path that reads it. On Linux the file is
+    unlinked at once and read through /proc/self/fd, so nothing is left behind however the process ends;
+    elsewhere it is removed at exit."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix="vaeguard-", suffix=".parquet")
+    try:
+        with os.fdopen(os.dup(fd), "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+    except OSError as e:
+        os.close(fd)
+        os.unlink(tmp)
+        raise InputError(f"cannot copy the Parquet file {name} to a temporary file in {tempfile.gettempdir()} "
+                         f"({e.strerror or e}); set TMPDIR to a folder with room, or give the file's path") from None
+    finally:
+        stream.close()
+    held = f"/proc/self/fd/{fd}"
+    if os.path.exists(held):
+        os.unlink(tmp)
+        _SPOOLS.append(fd)
+        return held
+    os.close(fd)
+    atexit.register(lambda: os.path.exists(tmp) and os.unlink(tmp))
+    return tmp
 
 
 def parquet_hints(schema) -> dict[str, str]:

@@ -35,7 +35,7 @@ from .csvread import (
 )
 from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
-from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole
+from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole, spooled_parquet
 from .streams import (
     AzureFlowLines, HEAD_BYTES, Joined, JsonLinesFrom, LiveInput, MAGIC, Prefixed, RecordLines, STDIO, Utf8From, codec_of, decompressed_head,
     lzma_error, open_compressed, read_up_to,
@@ -78,6 +78,7 @@ class Source:
     path: str
     format: str
     compressed: bool = False
+    shown_as: str = ""  # the name messages give a table read from a copy (a Parquet file from stdin: "stdin")
     codec: str = "gzip"  # what compressed it, where it is: gzip, bz2 or xz (logrotate's compresscmd)
     delimiter: str = ","
     # What the file itself says a column holds (Zeek's #types, Arrow's types): column -> type name.
@@ -158,8 +159,8 @@ class Source:
     @property
     def name(self) -> str:
         if len(self.files) > 1:
-            return f"{self.files[0]} and {len(self.files) - 1:,} other file{'s' if len(self.files) > 2 else ''}"
-        return "stdin" if self.path == STDIO else self.path
+            return f"{self.parts[0].name} and {len(self.files) - 1:,} other file{'s' if len(self.files) > 2 else ''}"
+        return self.shown_as or ("stdin" if self.path == STDIO else self.path)
 
     @property
     def role_hints(self) -> dict[str, str]:
@@ -821,16 +822,16 @@ def _open_one(path: str, fmt: str | None = None, strict: bool = False, names: li
     if head[:4] == b"PAR1":
         if want not in (None, "parquet"):
             raise InputError(f"'{name}' is a Parquet file, not {want}; leave out --format to read it as Parquet")
-        if stream is not None:
-            raise InputError(f"Parquet cannot be read from {'stdin' if path == STDIO else 'a pipe'}; give the file's path")
-        if isinstance(path, Member):
-            raise InputError(f"'{name}' is a Parquet file inside an archive, which its reader cannot seek in: unpack '{path.archive}' "
-                             "and give the file (or the folder)")
         if names:
             raise names_not_for(name, "a Parquet file")
-        schema = parquet_schema(path)
+        shown = ""
+        if stream is not None or isinstance(path, Member):
+            # Its reader seeks (the footer first): a copy on disk is read, as the user would otherwise make one.
+            shown = "stdin" if path == STDIO else str(path)
+            path = spooled_parquet(stream if stream is not None else path.open(), f"'{shown}'")
+        schema = parquet_schema(path, shown or None)
         schema = flattened(schema.empty_table()).schema
-        return Source(path, "parquet", hints=parquet_hints(schema), strict=strict, arrow_schema=schema)
+        return Source(path, "parquet", hints=parquet_hints(schema), strict=strict, arrow_schema=schema, shown_as=shown)
     if want == "parquet":
         raise InputError(f"'{name}' is not a Parquet file; leave out --format to read it as the text table it is")
     codec = codec_of(head)
