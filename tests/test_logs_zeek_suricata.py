@@ -1553,6 +1553,29 @@ def test_a_logs_sets_and_arrays_are_parquet_lists_in_a_parquet_output(tmp_path, 
     assert {len(a) for a in answers["answers"]} == {0, 1} and {tuple(t) for t in answers["TTLs"]} == {(), (300.0,)}
 
 
+def test_a_list_taken_as_a_category_reads_the_same_from_json_and_parquet(tmp_path, runner):
+    """`--role vlan=categorical` on eve.json learns the vlan lists as the text the reader joins them into ("100");
+    the same lists as a Parquet list column (the scored Parquet output, a pipeline's export) had been read as
+    "[100]", a category never seen, and every row flagged. Both ways round, the model now scores both alike."""
+    lines = [json.dumps({"timestamp": f"2024-01-01T00:00:{i % 60:02d}.000000+0000", "event_type": "flow", "src_ip": "10.0.0.1",
+                         "src_port": 40000 + i, "dest_ip": "10.0.1.1", "dest_port": 53, "proto": "UDP", "vlan": [100 + i % 2],
+                         "metadata": {"flowbits": ["seen", "x,y"][: i % 3]}, "flow": {"bytes_toserver": 60 + i % 140, "age": 1}})
+             for i in range(300)]
+    (tmp_path / "eve.json").write_text("\n".join(lines) + "\n")
+    roles = ["--role", "vlan=categorical", "--role", "metadata.flowbits=categorical"]
+    for fitted_on in ("eve.json", "eve.parquet"):
+        model = tmp_path / f"m-{fitted_on}"
+        assert invoke(runner, "fit", tmp_path / fitted_on, "--model", model, "--epochs", "2", *roles, "-q").exit_code == 0
+        if fitted_on == "eve.json":
+            assert invoke(runner, "score", tmp_path / "eve.json", "--model", model, "--out", tmp_path / "eve.parquet", "-q").exit_code in (0, 1)
+        scores = {}
+        for name in ("eve.json", "eve.parquet"):
+            assert invoke(runner, "score", tmp_path / name, "--model", model, "--out", tmp_path / f"{name}.csv", "-q").exit_code in (0, 1)
+            scores[name] = pd.read_csv(tmp_path / f"{name}.csv")
+        np.testing.assert_allclose(scores["eve.parquet"]["anomaly_score"], scores["eve.json"]["anomaly_score"], rtol=1e-9)
+        assert scores["eve.parquet"]["is_anomaly"].mean() < 0.05, fitted_on
+
+
 @pytest.mark.parametrize("reader", ["arrow", "python"])
 def test_an_array_first_seen_past_the_head_is_a_list(tmp_path, runner, reader):
     """The head's first 50 records name a JSON input's arrays; one that starts later (flowbits set on few flows)

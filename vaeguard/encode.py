@@ -33,7 +33,7 @@ from .numbertext import (
 )
 from .schema import (
     ADDRESS, CATEGORICAL, CONSTANT, HISTORY_LETTERS, IGNORED, LOCAL_NETS_FIELDS, NUMERIC, PORT, SHAPED, TIME, ColumnSpec, as_datetimes, distinct_values,
-    holds_booleans, set_lengths, time_parts,
+    LIST_TYPES, holds_booleans, joined_lists, set_lengths, time_parts,
 )
 from .shapes import PARTS as SHAPE_PARTS
 from .shapes import shapes
@@ -258,6 +258,9 @@ def canonical_strings(s: pd.Series, kind: str | None = None) -> np.ndarray:
     if pdt.infer_dtype(s, skipna=True) == "string":
         out[present] = raw[present]
         return out
+    if present.any() and isinstance(raw[np.argmax(present)], LIST_TYPES):
+        # A list as a category (a Parquet list column, Spark's arrays): the text the log readers make of one.
+        return canonical_strings(joined_lists(s), kind)
     for i in np.flatnonzero(present):
         val = raw[i]
         if isinstance(val, (float, np.floating)) and float(val).is_integer():

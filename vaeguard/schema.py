@@ -180,6 +180,40 @@ def distinct_values(s: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     return (codes, pd.Series(uniques, dtype=s.dtype)) if 2 * len(uniques) <= len(s) else None
 
 
+def joined_lists(s: pd.Series) -> pd.Series | None:
+    """A column of lists (a Parquet list column; Python lists or arrays, as Spark hands them over) as the text
+    the JSON and Zeek readers make of a list ("a,b", "(empty)"; a comma within a member as \\x2c), so that a
+    list taken as a category reads the same from every format; None where `s` holds no lists."""
+    from .logs.jsonlines import SET_COMMA, joined_list, member_text, records_text
+
+    if isinstance(s.dtype, pd.ArrowDtype) and is_arrow_list(s.dtype.pyarrow_dtype):
+        import pyarrow as pa
+
+        t = s.dtype.pyarrow_dtype
+        plain = pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type) or pa.types.is_boolean(t.value_type)
+        col = s.array.__arrow_array__()
+        try:
+            joined = joined_list(col.cast(pa.list_(pa.string() if plain else t.value_type)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            joined = None
+        if joined is not None:
+            return pd.Series(joined.to_pandas(types_mapper=None), index=s.index, dtype=object)
+        s = pd.Series(col.to_pylist(), index=s.index, dtype=object)
+    first = s.dropna().iloc[:1]
+    if not (len(first) and isinstance(first.iloc[0], LIST_TYPES)):
+        return None
+
+    def joined(v):
+        if not isinstance(v, LIST_TYPES):
+            return v
+        members = [m for m in v if m is not None]
+        if members and all(isinstance(m, dict) for m in members):
+            return records_text(members)
+        return ",".join(member_text(m).replace(",", SET_COMMA) for m in members) if members else "(empty)"
+
+    return s.map(joined).astype(object)
+
+
 def set_lengths(s: pd.Series) -> pd.Series:
     """Members of Zeek sets and vectors as written in a log ("a,b"; "(empty)" or unset: none), or of the
     lists a Parquet list column holds (unset: none)."""

@@ -134,7 +134,7 @@ def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: dict |
                 lists.setdefault(name, set()).update(map(_member_kind, value))
             # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV, a comma within a
             # member written as \x2c (Zeek's escape of its set separator), so that the count of members holds.
-            out[name] = ",".join(_text(v).replace(",", SET_COMMA) for v in value) if value else "(empty)"
+            out[name] = ",".join(member_text(v).replace(",", SET_COMMA) for v in value) if value else "(empty)"
         else:
             out[name] = value
     return out
@@ -170,8 +170,9 @@ def records_text(records: list[dict]) -> str:
     return _COMPACT.encode([{k: v for k, v in sorted(r.items()) if v is not None} for r in records])
 
 
-def _text(v) -> str:
-    if isinstance(v, bool):
+def member_text(v) -> str:
+    """A JSON value as the readers write it in a joined list or a text column (a list from Spark: numpy's too)."""
+    if isinstance(v, (bool, np.bool_)):
         return "true" if v else "false"
     if isinstance(v, (dict, list)):
         return json.dumps(v, separators=(",", ":"))
@@ -533,5 +534,5 @@ def _frame(records: list[dict], columns: list[str], text: bool) -> pd.DataFrame:
             # NaN (Python's json writes and reads it) is a gap, as it is to fit's typed frame.
             data[c] = pa.array(values, from_pandas=True).cast(pa.large_string()).to_pandas()  # large: what pandas keeps
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed types in one column
-            data[c] = pd.Series([None if v is None or v != v else _text(v) for v in values], dtype=object)
+            data[c] = pd.Series([None if v is None or v != v else member_text(v) for v in values], dtype=object)
     return pd.DataFrame(data, columns=columns)
