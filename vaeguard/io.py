@@ -428,11 +428,11 @@ def _list_member_type(hint: str):
     vector[string]; JSON's list[int], list[string]), or None where it is no list, or a list of records."""
     import pyarrow as pa
 
-    from .schema import zeek_base_type
+    from .schema import zeek_base_type, zeek_member_type
 
     if zeek_base_type(hint) not in ("set", "vector", "list"):
         return None
-    kind = hint.split("[", 1)[1].rstrip("]").lower() if "[" in hint else ""
+    kind = zeek_member_type(hint)
     if kind == "record":
         return None
     if kind in ("int", "count", "port"):
@@ -508,14 +508,9 @@ def _as_text_columns(table):
             continue
         column = None
         if is_arrow_list(t):
-            from .logs.jsonlines import joined_list
+            from .logs.jsonlines import joined_plain_list
 
-            # Numbers and bools as text first: an int32 or a double member is no less a set's member.
-            plain = pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type) or pa.types.is_boolean(t.value_type)
-            try:
-                column = joined_list(table.column(i).cast(pa.list_(pa.string() if plain else t.value_type)))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                column = None
+            column = joined_plain_list(table.column(i))
         if column is None:
             column = pa.array([None if v is None else json.dumps(v, default=str) for v in table.column(i).to_pylist()], pa.large_string())
         table = table.set_column(i, pa.field(field.name, column.type), column)
@@ -662,7 +657,7 @@ def _json_lines(table, types: dict[str, str] | None = None) -> bytes:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .schema import zeek_base_type
+    from .schema import zeek_base_type, zeek_member_type
 
     if table.num_rows == 0:
         return b""
@@ -684,7 +679,7 @@ def _json_lines(table, types: dict[str, str] | None = None) -> bytes:
                 value = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string())
             else:
                 # Each distinct text once: a log's sets and a sensor's vlan lists repeat from row to row.
-                kind = types[name].split("[", 1)[-1].rstrip("]").lower() if "[" in types[name] else ""
+                kind = zeek_member_type(types[name])
                 coded = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
                 arrays = [json.dumps([] if v == "(empty)" else _json_members(v, kind), ensure_ascii=False) for v in coded.dictionary.to_pylist()]
                 value = pa.array(arrays, pa.string()).take(coded.indices)

@@ -170,6 +170,12 @@ def zeek_base_type(hint: str) -> str:
     return hint.split("[", 1)[0].lower() if hint else ""
 
 
+def zeek_member_type(hint: str) -> str:
+    """The members' type of a set, vector or JSON array: "count" of set[count], "record" of list[record]; "" where
+    the hint names none ("list": members of several types)."""
+    return hint.split("[", 1)[1].rstrip("]").lower() if "[" in hint else ""
+
+
 def distinct_values(s: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     """Each row's code and the distinct values of `s` (gaps among them), where working on each distinct
     value once pays: 64 rows or more, at most half of them distinct. None for objects too: Python's equality
@@ -184,18 +190,11 @@ def joined_lists(s: pd.Series) -> pd.Series | None:
     """A column of lists (a Parquet list column; Python lists or arrays, as Spark hands them over) as the text
     the JSON and Zeek readers make of a list ("a,b", "(empty)"; a comma within a member as \\x2c), so that a
     list taken as a category reads the same from every format; None where `s` holds no lists."""
-    from .logs.jsonlines import SET_COMMA, joined_list, member_text, records_text
+    from .logs.jsonlines import SET_COMMA, joined_plain_list, member_text, records_text
 
     if isinstance(s.dtype, pd.ArrowDtype) and is_arrow_list(s.dtype.pyarrow_dtype):
-        import pyarrow as pa
-
-        t = s.dtype.pyarrow_dtype
-        plain = pa.types.is_integer(t.value_type) or pa.types.is_floating(t.value_type) or pa.types.is_boolean(t.value_type)
         col = s.array.__arrow_array__()
-        try:
-            joined = joined_list(col.cast(pa.list_(pa.string() if plain else t.value_type)))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            joined = None
+        joined = joined_plain_list(col)
         if joined is not None:
             return pd.Series(joined.to_pandas(types_mapper=None), index=s.index, dtype=object)
         s = pd.Series(col.to_pylist(), index=s.index, dtype=object)

@@ -473,6 +473,19 @@ def joined_list(col):
     return pc.if_else(empty, pa.scalar("(empty)"), joined)
 
 
+def joined_plain_list(col):
+    """A Parquet list column as joined_list joins one, its numbers and bools first written as Arrow writes them as
+    text (an int32 or a double member is no less a set's member); None where its members are records or maps."""
+    import pyarrow as pa
+
+    value_type = col.type.value_type
+    plain = pa.types.is_integer(value_type) or pa.types.is_floating(value_type) or pa.types.is_boolean(value_type)
+    try:
+        return joined_list(col.cast(pa.list_(pa.string() if plain else value_type)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def split_list(col, member_type):
     """A text column of lists as the readers join them ("a,b", "(empty)"; see joined_list) as an Arrow list of
     `member_type`, each member as it was written (a comma within one, \\x2c, a comma again). Raises
