@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from vaeguard.scoring import SCORE_COLUMNS
 
-from .conftest import SAMPLE, invoke, live_pipe, make_flows
+from .conftest import SAMPLE, assert_scored_alike, invoke, live_pipe, make_flows
 
 NEW = SAMPLE / "flows_new.csv"
 
@@ -108,7 +108,7 @@ def test_chunk_size_does_not_change_scores(runner, trained_model, tmp_path):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     score_to(runner, trained_model, a, "--chunk-size", "100000")
     score_to(runner, trained_model, b, "--chunk-size", "37")
-    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+    assert_scored_alike(pd.read_csv(b), pd.read_csv(a))
 
 
 def test_stdin_to_stdout(runner, trained_model):

@@ -15,7 +15,7 @@ from vaeguard import VAEGuard, remote
 from vaeguard.checkpoint import Bundle
 from vaeguard.errors import CheckpointError, SchemaError
 
-from .conftest import SAMPLE, invoke
+from .conftest import SAMPLE, assert_scored_alike, invoke
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_large_partition_scores_in_chunks_with_the_same_scores(trained_model, ne
     bundle = remote.as_bundle(trained_model)
     whole = remote.score_partition(new_rows, bundle, chunk_size=len(new_rows))
     chunked = remote.score_partition(new_rows, bundle, chunk_size=128)
-    pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=1e-5)
+    assert_scored_alike(chunked, whole)
 
 
 def test_local_cluster_workers_keep_glibcs_trim_threshold():
