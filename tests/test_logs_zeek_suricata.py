@@ -1638,6 +1638,49 @@ def test_calibrate_takes_a_log_whose_records_leave_out_a_field_training_saw_unse
     assert json.loads(res.stdout)["rows"] == (tmp_path / "ntp.json").read_text().count('"event_type": "flow"')
 
 
+def test_a_parquet_day_without_a_column_training_saw_unset_reads_it_as_unset(tmp_path, runner):
+    """A pipeline that writes a day's JSON records to Parquet leaves out a column none of them set (no app_proto on a
+    day of NTP alone): score, calibrate, evaluate and the Dask engine read it as the JSON log's unset field, where
+    they stopped with "column 'app_proto' is missing". The scored output keeps the file's own columns."""
+    import pyarrow.parquet as pq
+
+    from .logdata import conn_rows, eve_text
+
+    (tmp_path / "train.json").write_text(eve_text(conn_rows(400)))
+    (tmp_path / "ntp.json").write_text(eve_text([r for r in conn_rows(300, seed=1) if r[7] is None]))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", tmp_path / "train.json", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    ntp = read_table(open_source(str(tmp_path / "ntp.json")))[0]
+    assert "app_proto" not in ntp.columns
+    ntp.to_parquet(tmp_path / "ntp.parquet")
+    # A column the model never saw unset is still one to name: the day's table is not of the kind trained on.
+    ntp.drop(columns=["proto"]).to_parquet(tmp_path / "noproto.parquet")
+    res = invoke(runner, "score", tmp_path / "noproto.parquet", "--model", model, "--out", tmp_path / "x.csv", "-q")
+    assert res.exit_code == 2 and "column 'proto' is missing" in res.output
+    assert invoke(runner, "score", tmp_path / "ntp.json", "--model", model, "--out", tmp_path / "from-json.csv", "-q").exit_code == 0
+    expected = pd.read_csv(tmp_path / "from-json.csv")["anomaly_score"].to_numpy()
+    for out in ("o.csv", "o.parquet"):
+        res = invoke(runner, "score", tmp_path / "ntp.parquet", "--model", model, "--out", tmp_path / out, "-q")
+        assert res.exit_code == 0, res.output
+    scored = pq.read_table(tmp_path / "o.parquet").to_pandas()
+    assert "app_proto" not in scored.columns and len(scored) == len(ntp)
+    np.testing.assert_allclose(scored["anomaly_score"].to_numpy(), expected, rtol=1e-6)
+    res = invoke(runner, "calibrate", tmp_path / "ntp.parquet", "--model", model, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"] == len(ntp)
+    ntp.assign(label=np.arange(len(ntp)) % 10 == 0).to_parquet(tmp_path / "labelled.parquet")
+    res = invoke(runner, "evaluate", tmp_path / "labelled.parquet", "--model", model, "--label", "label", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["rows"] == len(ntp)
+    if importlib.util.find_spec("distributed") is not None:
+        res = invoke(runner, "score", tmp_path / "ntp.parquet", "--model", model, "--engine", "dask", "--workers", "1",
+                     "--out", tmp_path / "dask-out", "-q")
+        assert res.exit_code == 0, res.output
+        by_dask = pd.read_parquet(tmp_path / "dask-out")
+        assert "app_proto" not in by_dask.columns
+        np.testing.assert_allclose(np.sort(by_dask["anomaly_score"].to_numpy()), np.sort(expected), rtol=1e-6)
+
+
 def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
     """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which
     (in Zeek's JSON, its fields).

@@ -153,6 +153,11 @@ def score_files(
     # Reading is lazy and the columns are checked against the model here, on the client: a file without a
     # column the model needs fails in a moment, not after a cluster has started (seconds) and stopped.
     ddf = _flattened(dd.read_parquet(files), files[0])
+    # A column the model saw sometimes unset that the files leave out is unset in every row, as the default
+    # engine reads it (parquet_chunks); the output keeps the files' own columns.
+    unset = [c for c in guard_for(bundle).preprocessor_.optional_columns if c not in ddf.columns]
+    if unset:
+        ddf = ddf.assign(**{c: float("nan") for c in unset})
     guard, shipped = _checked_and_shipped(ddf, bundle)
     target.parent.mkdir(parents=True, exist_ok=True)
 
@@ -184,6 +189,7 @@ def score_files(
         pairs = [dask.delayed(score_partition_report, nout=2, pure=True)(part, shipped, strict) for part in ddf.to_delayed()]
         scored = dd.from_delayed([frame for frame, _ in pairs], meta=output_meta(ddf._meta), verify_meta=False)
         written = scored[scored["is_anomaly"] == 1] if only_anomalies else scored
+        written = written.drop(columns=unset) if unset else written
         # As a Delayed, as the reports are: dask warns when it is given expressions and graphs together.
         store = written.to_parquet(str(tmp), write_index=False, compute=False, **PARQUET_OPTIONS).to_delayed()
         _, reports = dask.compute(store, [report for _, report in pairs])

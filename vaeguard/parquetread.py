@@ -111,7 +111,11 @@ def needs_flattening(schema) -> bool:
     return has_struct(schema) or any(_is_binary(f.type) for f in schema)
 
 
-def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None) -> Iterator[pd.DataFrame]:
+def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The file's rows a batch at a time, in `order` where given, with those of `columns` the file lacks added
+    as unset (NaN), as the JSON reader adds a field no record set: a pipeline that writes a day's JSON records
+    to Parquet leaves out a column none of them set (Zeek's `service` on a day no connection's was known), and
+    a model that saw it sometimes unset reads that day as it would the JSON log (with_unset, for score)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -121,14 +125,25 @@ def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None) -
     empty = True
     nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
     reorder = order is not None and pf.schema_arrow.names != list(order)
+    have = set(flattened(pf.schema_arrow.empty_table()).column_names) if nested else set(pf.schema_arrow.names)
+    absent = [c for c in columns or [] if c not in have]
+
+    def unset_added(df: pd.DataFrame) -> pd.DataFrame:
+        return with_unset(df, absent)
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
         if reorder:
             batch = batch.select(order)  # no copy: the columns taken in another order
-        yield (flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas()
+        yield unset_added((flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas())
     if empty:
         schema = pa.schema([pf.schema_arrow.field(n) for n in order]) if reorder else pf.schema_arrow
-        yield flattened(schema.empty_table()).to_pandas()
+        yield unset_added(flattened(schema.empty_table()).to_pandas())
+
+
+def with_unset(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """`df` with those of `columns` it lacks added as unset (NaN)."""
+    absent = [c for c in columns if c not in df.columns]
+    return df.assign(**{c: np.full(len(df), np.nan) for c in absent}) if absent else df
 
 
 def parquet_whole(path: str, max_rows: int | None) -> pd.DataFrame | None:

@@ -35,7 +35,7 @@ from .csvread import (
 )
 from .errors import InputError, NoHeaderError, printable, quoted_names
 from .parallel import release_freed_memory
-from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole, spooled_parquet
+from .parquetread import flattened, parquet_chunks, parquet_hints, parquet_schema, parquet_whole, spooled_parquet, with_unset
 from .streams import (
     AzureFlowLines, HEAD_BYTES, Joined, JsonLinesFrom, LiveInput, MAGIC, Prefixed, RecordLines, STDIO, Utf8From, codec_of, decompressed_head,
     lzma_error, open_compressed, read_up_to,
@@ -355,7 +355,8 @@ class Source:
 
         text=True keeps every field as the string it was (the scoring path: the model converts the columns
         it needs and every other value passes through as written); text=False types the columns (fit).
-        columns: for JSON lines, the fields every chunk must have (records may leave out unset fields).
+        columns: for JSON lines and Parquet, the fields every chunk must have (records may leave out unset fields,
+        and a Parquet file written from them a field none of them set).
         split_up_to: a typed CSV file of at most this many lines may be parsed in parts on several threads,
         its later parts read ahead (the caller holds every row anyway); None: one thread.
         A pipe written live is read as text in segments (`LiveInput`): the rows before each pause in the
@@ -397,7 +398,8 @@ class Source:
             if self.format == "parquet":
                 order = self.arrow_schema.names if self.files else None  # several files: the first one's column order
                 for path in self.files or [self.path]:
-                    yield from parquet_chunks(path, chunk_size, order)
+                    # Scored (text) rows keep the file's own columns, the output's schema: score adds them for its encoder.
+                    yield from parquet_chunks(path, chunk_size, order, None if text else columns)
             elif self.format == "zeek":
                 from .logs.zeek import zeek_chunks
 
@@ -1164,6 +1166,7 @@ def read_table(
             if len(whole.columns) == 0:
                 raise InputError(f"'{source.name}' is empty: it has no columns")
             rows = len(whole)
+            whole = with_unset(whole, columns or [])  # as parquet_chunks adds them
             if row_filter is not None:
                 mask = row_filter(whole)
                 whole = whole if mask.all() else whole[mask].reset_index(drop=True)
