@@ -125,19 +125,15 @@ def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None, c
     empty = True
     nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
     reorder = order is not None and pf.schema_arrow.names != list(order)
-    have = set(flattened(pf.schema_arrow.empty_table()).column_names) if nested else set(pf.schema_arrow.names)
-    absent = [c for c in columns or [] if c not in have]
-
-    def unset_added(df: pd.DataFrame) -> pd.DataFrame:
-        return with_unset(df, absent)
+    columns = columns or []
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
         if reorder:
             batch = batch.select(order)  # no copy: the columns taken in another order
-        yield unset_added((flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas())
+        yield with_unset((flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas(), columns)
     if empty:
         schema = pa.schema([pf.schema_arrow.field(n) for n in order]) if reorder else pf.schema_arrow
-        yield unset_added(flattened(schema.empty_table()).to_pandas())
+        yield with_unset(flattened(schema.empty_table()).to_pandas(), columns)
 
 
 def with_unset(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
