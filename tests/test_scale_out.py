@@ -389,3 +389,39 @@ def test_cli_dask_unwritable_output_folder_stops_before_a_cluster_and_names_it(r
     res = invoke(runner, "score", tmp_path / "part.parquet", "--model", trained_model, "--engine", "dask", "--out", tmp_path / "o")
     assert res.exit_code == 2, res.output
     assert f"cannot use '{tmp_path / 'o'}': Permission denied" in res.stderr and ".tmp" not in res.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_spark_and_dask_read_a_field_no_record_set_as_unset(spark, tmp_path, runner):
+    """spark.read.json of a day no record of which set a field (Suricata's app_proto on a day of NTP alone) has no
+    such column, nor has Dask's frame of that day's Parquet: each scores it as unset, as `vaeguard score` reads the
+    log, where both stopped with "column 'app_proto' is missing". A column the model always saw set is still named."""
+    import dask
+    import dask.dataframe as dd
+
+    import vaeguard.dask
+    import vaeguard.spark
+
+    from .logdata import conn_rows, eve_text
+
+    (tmp_path / "train.json").write_text(eve_text(conn_rows(400)))
+    (tmp_path / "ntp.json").write_text(eve_text([r for r in conn_rows(300, seed=1) if r[7] is None]))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", tmp_path / "train.json", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "ntp.json", "--model", model, "--out", tmp_path / "local.parquet", "-q").exit_code == 0
+    local = pd.read_parquet(tmp_path / "local.parquet").sort_values("flow_id")
+    sdf = spark.read.json(str(tmp_path / "ntp.json")).where("event_type = 'flow'")
+    assert "app_proto" not in sdf.columns
+    scored = vaeguard.spark.score(sdf, model).toPandas().sort_values("flow_id")
+    assert "app_proto" not in scored.columns and len(scored) == len(local)
+    np.testing.assert_allclose(scored["anomaly_score"], local["anomaly_score"], rtol=1e-5)
+    with pytest.raises(SchemaError, match="proto"):
+        vaeguard.spark.score(sdf.drop("proto"), model)
+    # The JSON reader gives the scored output the field, unset: a pipeline's Parquet of the day has no such column.
+    local.drop(columns=["anomaly_score", "p_value", "is_anomaly", "top_features", "app_proto"]).to_parquet(tmp_path / "ntp.parquet")
+    ddf = dd.read_parquet(str(tmp_path / "ntp.parquet"))
+    with dask.config.set(scheduler="sync"):
+        got = vaeguard.dask.score(ddf, model).compute().sort_values("flow_id")
+    assert "app_proto" not in got.columns
+    np.testing.assert_allclose(got["anomaly_score"], local["anomaly_score"], rtol=1e-5)

@@ -19,6 +19,7 @@ from .drift import DriftCheck, check_drift
 from .errors import ConfigError, InputError
 from .io import PARQUET_OPTIONS
 from .remote import ModelLike, as_bundle, guard_for, score_partition, score_partition_report
+from .parquetread import with_unset
 from .scoring import ChunkReport, check_table, output_meta
 
 
@@ -34,21 +35,23 @@ def _require_dask():
 def score(ddf, model: ModelLike, strict: bool = False):
     """Return `ddf` with anomaly_score, p_value, is_anomaly and top_features, computed lazily per partition."""
     _require_dask()
-    _, shipped = _checked_and_shipped(ddf, as_bundle(model))
-    return ddf.map_partitions(score_partition, shipped, strict, meta=output_meta(ddf._meta))
+    _, shipped, unset = _checked_and_shipped(ddf, as_bundle(model))
+    return ddf.map_partitions(score_partition, shipped, strict, None, unset, meta=output_meta(ddf._meta))
 
 
 def _checked_and_shipped(ddf, bundle):
-    """(the model, the checkpoint as a graph node) for scoring `ddf`'s partitions.
+    """(the model, the checkpoint as a graph node, the columns to read as unset) for scoring `ddf`'s partitions.
 
     The columns are checked on the client first, so a bad model or a missing column fails before any
     worker starts. One graph node holds the checkpoint bytes; every partition's task depends on it instead
-    of carrying its own copy."""
+    of carrying its own copy. A column the model saw sometimes unset that `ddf` leaves out (files of JSON
+    records, or their Parquet, where none set it) is unset in every row, as `vaeguard score` reads it."""
     import dask
 
     guard = guard_for(bundle)
-    check_table(guard, ddf._meta)
-    return guard, dask.delayed(bundle, pure=True)
+    unset = tuple(c for c in guard.preprocessor_.optional_columns if c not in ddf.columns)
+    check_table(guard, with_unset(ddf._meta, unset))
+    return guard, dask.delayed(bundle, pure=True), unset
 
 
 def local_cluster(workers: int | None = None):
@@ -153,12 +156,7 @@ def score_files(
     # Reading is lazy and the columns are checked against the model here, on the client: a file without a
     # column the model needs fails in a moment, not after a cluster has started (seconds) and stopped.
     ddf = _flattened(dd.read_parquet(files), files[0])
-    # A column the model saw sometimes unset that the files leave out is unset in every row, as the default
-    # engine reads it (parquet_chunks); the output keeps the files' own columns.
-    unset = [c for c in guard_for(bundle).preprocessor_.optional_columns if c not in ddf.columns]
-    if unset:
-        ddf = ddf.assign(**{c: float("nan") for c in unset})
-    guard, shipped = _checked_and_shipped(ddf, bundle)
+    guard, shipped, unset = _checked_and_shipped(ddf, bundle)
     target.parent.mkdir(parents=True, exist_ok=True)
 
     if quiet:
@@ -186,10 +184,9 @@ def score_files(
         # Each partition's task gives its scored rows and its report (what `vaeguard score` counts: unseen
         # values, malformed text, contribution sums for the drift check). The write and the reports share
         # one pass over the partitions: both hang off the same tasks.
-        pairs = [dask.delayed(score_partition_report, nout=2, pure=True)(part, shipped, strict) for part in ddf.to_delayed()]
+        pairs = [dask.delayed(score_partition_report, nout=2, pure=True)(part, shipped, strict, None, unset) for part in ddf.to_delayed()]
         scored = dd.from_delayed([frame for frame, _ in pairs], meta=output_meta(ddf._meta), verify_meta=False)
         written = scored[scored["is_anomaly"] == 1] if only_anomalies else scored
-        written = written.drop(columns=unset) if unset else written
         # As a Delayed, as the reports are: dask warns when it is given expressions and graphs together.
         store = written.to_parquet(str(tmp), write_index=False, compute=False, **PARQUET_OPTIONS).to_delayed()
         _, reports = dask.compute(store, [report for _, report in pairs])

@@ -136,7 +136,7 @@ def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None, c
         yield with_unset(flattened(schema.empty_table()).to_pandas(), columns)
 
 
-def with_unset(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def with_unset(df: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
     """`df` with those of `columns` it lacks added as unset (NaN)."""
     absent = [c for c in columns if c not in df.columns]
     return df.assign(**{c: np.full(len(df), np.nan) for c in absent}) if absent else df

@@ -58,12 +58,12 @@ def guard_for(bundle: Bundle) -> "Detector":
         return guard
 
 
-def score_partition(df: pd.DataFrame, bundle: Bundle, strict: bool = False, chunk_size: int | None = None) -> pd.DataFrame:
-    """score_frame for one partition, with the model taken from this process's cache."""
-    return score_partition_report(df, bundle, strict, chunk_size)[0]
+def score_partition(df: pd.DataFrame, bundle: Bundle, strict: bool = False, chunk_size: int | None = None, unset: tuple[str, ...] = ()) -> pd.DataFrame:
+    """score_frame for one partition, with the model taken from this process's cache. `unset`: see score_chunk."""
+    return score_partition_report(df, bundle, strict, chunk_size, unset)[0]
 
 
-def score_partition_report(df: pd.DataFrame, bundle: Bundle, strict: bool = False, chunk_size: int | None = None):
+def score_partition_report(df: pd.DataFrame, bundle: Bundle, strict: bool = False, chunk_size: int | None = None, unset: tuple[str, ...] = ()):
     """`score_partition` and what its scoring saw (a ChunkReport: counts, unseen values, contribution sums),
     so that a cluster's summary and drift check are those of `vaeguard score`."""
     from .defaults import DEFAULTS
@@ -72,13 +72,13 @@ def score_partition_report(df: pd.DataFrame, bundle: Bundle, strict: bool = Fals
     detector = guard_for(bundle)
     step = chunk_size or DEFAULTS.chunk_size
     if len(df) <= step:
-        return score_chunk(detector, df, strict=strict)
+        return score_chunk(detector, df, strict=strict, unset=unset)
     # A partition of half a million rows scores 17% faster in score's own chunks (its intermediates stay
     # in cache), with the same scores: a chunk of a multiple of 4,096 rows keeps each row's place in its
     # scoring batch.
     frames, report = [], ChunkReport()
     for i in range(0, len(df), step):
-        frame, part = score_chunk(detector, df.iloc[i : i + step], strict=strict)
+        frame, part = score_chunk(detector, df.iloc[i : i + step], strict=strict, unset=unset)
         frames.append(frame)
         report.add(part)
     return pd.concat(frames), report

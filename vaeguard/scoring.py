@@ -18,6 +18,7 @@ from .encode import UNSEEN_VALUES_KEPT, Encoded
 from .forward import one_blas_thread
 from .hosts import HostTally, add_tallies, tally_hosts
 from .parallel import thread_map
+from .parquetread import with_unset
 from .schema import SCORE_COLUMNS, check_columns, host_columns
 
 if TYPE_CHECKING:
@@ -232,8 +233,11 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K, copy: boo
     return pd.array(joined, dtype=TEXT_DTYPE)
 
 
-def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> tuple[pd.DataFrame, ChunkReport]:
-    return finish_chunk(detector, df, score_rows(detector, df, strict=strict))
+def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False, unset: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, ChunkReport]:
+    """`df` scored, and what its scoring saw. `unset`: columns a table may leave out and be read as unset there
+    (a model's optional columns, where a Spark or Dask frame read from JSON records or their Parquet lacks a
+    field none of them set); they are added for the encoder alone, and the output keeps `df`'s own columns."""
+    return finish_chunk(detector, df, score_rows(detector, with_unset(df, unset), strict=strict))
 
 
 def check_table(detector: "Detector", df: pd.DataFrame) -> pd.DataFrame:

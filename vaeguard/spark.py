@@ -66,7 +66,10 @@ def score(spark_df, model: ModelLike, strict: bool = False):
     guard = guard_for(bundle)  # validate on the driver before any executor works
     spark_df = _flattened(spark_df)
     # The same column check (missing and duplicate names) as every other scoring path, on the names alone.
-    check_table(guard, pd.DataFrame(columns=spark_df.columns))
+    # A column the model saw sometimes unset that the frame lacks (spark.read.json of a day no record of which
+    # set it) is unset in every row, as `vaeguard score` reads such a log.
+    unset = tuple(c for c in guard.preprocessor_.optional_columns if c not in spark_df.columns)
+    check_table(guard, pd.DataFrame(columns=list(spark_df.columns) + list(unset)))
     old = [c for c in SCORE_COLUMNS if c in spark_df.columns]
     if old:
         spark_df = spark_df.drop(*old)
@@ -84,6 +87,6 @@ def score(spark_df, model: ModelLike, strict: bool = False):
         local = guard_for(shipped.value)
         for pdf in batches:
             pdf.columns = names
-            yield score_chunk(local, pdf, strict=strict)[0]
+            yield score_chunk(local, pdf, strict=strict, unset=unset)[0]
 
     return spark_df.mapInPandas(score_batches, schema)
