@@ -18,8 +18,8 @@ from pathlib import Path
 from .drift import DriftCheck, check_drift
 from .errors import ConfigError, InputError
 from .io import PARQUET_OPTIONS
-from .remote import ModelLike, as_bundle, guard_for, score_partition, score_partition_report
 from .parquetread import with_unset
+from .remote import ModelLike, as_bundle, guard_for, score_partition, score_partition_report
 from .scoring import ChunkReport, check_table, output_meta
 
 
