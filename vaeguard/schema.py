@@ -190,7 +190,7 @@ def joined_lists(s: pd.Series) -> pd.Series | None:
     """A column of lists (a Parquet list column; Python lists or arrays, as Spark hands them over) as the text
     the JSON and Zeek readers make of a list ("a,b", "(empty)"; a comma within a member as \\x2c), so that a
     list taken as a category reads the same from every format; None where `s` holds no lists."""
-    from .logs.jsonlines import SET_COMMA, joined_plain_list, member_text, records_text
+    from .logs.jsonlines import joined_members, joined_plain_list, records_text
 
     if isinstance(s.dtype, pd.ArrowDtype) and is_arrow_list(s.dtype.pyarrow_dtype):
         col = s.array.__arrow_array__()
@@ -208,7 +208,7 @@ def joined_lists(s: pd.Series) -> pd.Series | None:
         members = [m for m in v if m is not None]
         if members and all(isinstance(m, dict) for m in members):
             return records_text(members)
-        return ",".join(member_text(m).replace(",", SET_COMMA) for m in members) if members else "(empty)"
+        return joined_members(members)
 
     return s.map(joined).astype(object)
 

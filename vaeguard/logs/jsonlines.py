@@ -134,7 +134,7 @@ def _flatten(obj: dict, prefix: str = "", out: dict | None = None, lists: dict |
                 lists.setdefault(name, set()).update(map(_member_kind, value))
             # Zeek sets and vectors, Suricata vlan lists: joined as Zeek writes them in TSV, a comma within a
             # member written as \x2c (Zeek's escape of its set separator), so that the count of members holds.
-            out[name] = ",".join(member_text(v).replace(",", SET_COMMA) for v in value) if value else "(empty)"
+            out[name] = joined_members(value)
         else:
             out[name] = value
     return out
@@ -168,6 +168,12 @@ def records_text(records: list[dict]) -> str:
     reading of a list gives every record every field) and the fields in the order of their names (Arrow's
     is the order it first met them in, Python's each record's own)."""
     return _COMPACT.encode([{k: v for k, v in sorted(r.items()) if v is not None} for r in records])
+
+
+def joined_members(members: list) -> str:
+    """A plain list's members as the readers join them (a Zeek set as its TSV writes one): "a,b", a comma within a
+    member as \\x2c, "(empty)" for none."""
+    return ",".join(member_text(v).replace(",", SET_COMMA) for v in members) if members else "(empty)"
 
 
 def member_text(v) -> str:
