@@ -18,7 +18,6 @@ from pathlib import Path
 from .drift import DriftCheck, check_drift
 from .errors import ConfigError, InputError
 from .io import PARQUET_OPTIONS
-from .parquetread import with_unset
 from .remote import ModelLike, as_bundle, guard_for, score_partition, score_partition_report
 from .scoring import ChunkReport, check_table, output_meta
 
@@ -50,7 +49,7 @@ def _checked_and_shipped(ddf, bundle):
 
     guard = guard_for(bundle)
     unset = tuple(c for c in guard.preprocessor_.optional_columns if c not in ddf.columns)
-    check_table(guard, with_unset(ddf._meta, unset))
+    check_table(guard, ddf._meta, unset)
     return guard, dask.delayed(bundle, pure=True), unset
 
 

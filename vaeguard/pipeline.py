@@ -306,7 +306,6 @@ def score_file(
     from .drift import DriftWatch, check_drift
     from .forward import one_blas_thread
     from .io import AtomicTableWriter, prefetch
-    from .parquetread import with_unset
     from .scoring import ChunkReport, encode_chunk, finish_chunk, score_network
     from .sources import Source, open_source
 
@@ -321,10 +320,10 @@ def score_file(
     columns = detector.preprocessor_.optional_columns
     # A Parquet file's rows are read ahead before the model names its optional columns, and the output keeps
     # the file's own columns: those it leaves out are added as unset for the encoder alone.
-    unset = columns if source.format == "parquet" else []
+    unset = tuple(columns) if source.format == "parquet" else ()
 
     def encode_and_score(chunk):
-        return score_network(detector, encode_chunk(detector, with_unset(chunk, unset), strict=strict))
+        return score_network(detector, encode_chunk(detector, chunk, strict=strict, unset=unset))
 
     wrote_any = False
 

@@ -18,7 +18,6 @@ from .encode import UNSEEN_VALUES_KEPT, Encoded
 from .forward import one_blas_thread
 from .hosts import HostTally, add_tallies, tally_hosts
 from .parallel import thread_map
-from .parquetread import with_unset
 from .schema import SCORE_COLUMNS, check_columns, host_columns
 
 if TYPE_CHECKING:
@@ -198,9 +197,9 @@ def lift_rare_novelty(threshold: float, rare: np.ndarray, scores: np.ndarray, co
     return scores, contrib
 
 
-def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> RowScores:
+def score_rows(detector: "Detector", df: pd.DataFrame, strict: bool = False, unset: tuple[str, ...] = ()) -> RowScores:
     """Score a table against a fitted detector: scores, per-column contributions and what was unusual."""
-    return score_network(detector, encode_chunk(detector, df, strict=strict))
+    return score_network(detector, encode_chunk(detector, df, strict=strict, unset=unset))
 
 
 def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K, copy: bool = True):
@@ -233,18 +232,18 @@ def top_features(excess: np.ndarray, names: list[str], k: int = TOP_K, copy: boo
     return pd.array(joined, dtype=TEXT_DTYPE)
 
 
-def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False, unset: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, ChunkReport]:
+def score_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False, unset: tuple[str, ...] = ()) -> tuple[pd.DataFrame, ChunkReport]:
     """`df` scored, and what its scoring saw. `unset`: columns a table may leave out and be read as unset there
     (a model's optional columns, where a Spark or Dask frame read from JSON records or their Parquet lacks a
-    field none of them set); they are added for the encoder alone, and the output keeps `df`'s own columns."""
-    return finish_chunk(detector, df, score_rows(detector, with_unset(df, unset), strict=strict))
+    field none of them set); see check_table."""
+    return finish_chunk(detector, df, score_rows(detector, df, strict=strict, unset=unset))
 
 
-def check_table(detector: "Detector", df: pd.DataFrame) -> pd.DataFrame:
+def check_table(detector: "Detector", df: pd.DataFrame, unset: tuple[str, ...] = ()) -> pd.DataFrame:
     """Check that the model's columns are all in `df`, but for those a table may leave out
-    (Preprocessor.may_be_absent), and return `df` with any of those it leaves out added as unset, for the
-    encoder: the scored output keeps the table's own columns."""
-    may_be_absent = detector.preprocessor_.may_be_absent
+    (Preprocessor.may_be_absent, and `unset`: see score_chunk), and return `df` with any of those it leaves out
+    added as unset, for the encoder: the scored output keeps the table's own columns."""
+    may_be_absent = [*detector.preprocessor_.may_be_absent, *unset]
     # A model fitted before padded CSV names were read without their spaces (CICFlowMeter's ' Flow Duration')
     # still finds its columns under those names.
     padded = {s.name.strip(" "): s.name for s in detector.schema_ if s.name != s.name.strip(" ")}
@@ -255,9 +254,9 @@ def check_table(detector: "Detector", df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(**{c: pd.Series(None, index=df.index, dtype=object) for c in absent}) if absent else df
 
 
-def encode_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False) -> Encoded:
+def encode_chunk(detector: "Detector", df: pd.DataFrame, strict: bool = False, unset: tuple[str, ...] = ()) -> Encoded:
     """The first third of `score_chunk` (checks and encoding), for pipelines that run it on another thread."""
-    return detector.preprocessor_.transform(check_table(detector, df), strict=strict)
+    return detector.preprocessor_.transform(check_table(detector, df, unset), strict=strict)
 
 
 def score_network(detector: "Detector", enc: Encoded) -> RowScores:

@@ -69,7 +69,7 @@ def score(spark_df, model: ModelLike, strict: bool = False):
     # A column the model saw sometimes unset that the frame lacks (spark.read.json of a day no record of which
     # set it) is unset in every row, as `vaeguard score` reads such a log.
     unset = tuple(c for c in guard.preprocessor_.optional_columns if c not in spark_df.columns)
-    check_table(guard, pd.DataFrame(columns=list(spark_df.columns) + list(unset)))
+    check_table(guard, pd.DataFrame(columns=spark_df.columns), unset)
     old = [c for c in SCORE_COLUMNS if c in spark_df.columns]
     if old:
         spark_df = spark_df.drop(*old)
