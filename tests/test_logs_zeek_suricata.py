@@ -1681,6 +1681,47 @@ def test_a_parquet_day_without_a_column_training_saw_unset_reads_it_as_unset(tmp
         np.testing.assert_allclose(np.sort(by_dask["anomaly_score"].to_numpy()), np.sort(expected), rtol=1e-6)
 
 
+def test_a_folder_of_parquet_days_one_without_a_column_is_one_table(tmp_path, runner):
+    """A pipeline that writes each day's JSON records to Parquet drops on one day a column none of its records set
+    (no app_proto on a day of NTP alone): the folder of days had stopped at open ("'ntp.parquet' does not have the
+    columns of 'day.parquet' (lacks 'app_proto')"). It is one table, the column unset in that day's rows, as the JSON
+    logs of the two days read together: fit, score and the Dask engine take it, the summary names the file. A file
+    sharing under half of the first's columns is still another table."""
+    from vaeguard.detector import Detector
+
+    from .logdata import conn_rows, eve_text
+    from .test_errors import assert_clean_error
+
+    (tmp_path / "day.json").write_text(eve_text(conn_rows(400)))
+    (tmp_path / "ntp.json").write_text(eve_text([r for r in conn_rows(300, seed=1) if r[7] is None]))
+    days = tmp_path / "days"
+    days.mkdir()
+    for name in ("day", "ntp"):
+        read_table(open_source(str(tmp_path / f"{name}.json")))[0].to_parquet(days / f"{name}.parquet", index=False)
+    assert "app_proto" not in pd.read_parquet(days / "ntp.parquet").columns
+    model = tmp_path / "m"
+    res = invoke(runner, "fit", days, "--model", model, "--epochs", "2")
+    assert res.exit_code == 0, res.output
+    assert "'ntp.parquet' lacks column 'app_proto'" in " ".join(res.output.split())
+    assert "app_proto" in Detector.load(model).preprocessor_.optional_columns
+    res = invoke(runner, "score", tmp_path / "day.json", tmp_path / "ntp.json", "--model", model, "--out", tmp_path / "json.csv", "-q")
+    assert res.exit_code == 0, res.output
+    expected = pd.read_csv(tmp_path / "json.csv")
+    res = invoke(runner, "score", days, "--model", model, "--out", tmp_path / "days.csv")
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(tmp_path / "days.csv")
+    assert len(got) == len(expected) and got["app_proto"].isna().sum() == expected["app_proto"].isna().sum() >= 150
+    np.testing.assert_allclose(got["anomaly_score"], expected["anomaly_score"], rtol=1e-5)
+    if importlib.util.find_spec("distributed") is not None:
+        res = invoke(runner, "score", days, "--model", model, "--engine", "dask", "--workers", "1", "--out", tmp_path / "dask-out", "-q")
+        assert res.exit_code == 0, res.output
+        by_dask = pd.read_parquet(tmp_path / "dask-out").sort_values("flow_id")
+        np.testing.assert_allclose(by_dask["anomaly_score"], expected.sort_values("flow_id")["anomaly_score"], rtol=1e-5)
+        assert by_dask["app_proto"].isna().sum() == expected["app_proto"].isna().sum()
+    pd.read_parquet(days / "day.parquet").iloc[:, :4].to_parquet(days / "zz.parquet", index=False)
+    assert_clean_error(invoke(runner, "score", days, "--model", model), "'", "zz.parquet' does not have the columns of", "lacks")
+
+
 def test_a_zeek_http_logs_host_is_a_name_asked_for(tmp_path, runner):
     """Zeek's http.log names its Host header `host`, as Suricata names its sensor: the log's #path says which
     (in Zeek's JSON, its fields).

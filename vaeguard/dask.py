@@ -116,18 +116,31 @@ def _flat_partition(df, schema):
     return flattened(pa.Table.from_pandas(df, schema=fields, preserve_index=False)).to_pandas()
 
 
-def _flattened(ddf, first_file: str):
-    """The partitions with their struct columns as a column per field and binary columns as text, as the
-    default engine reads a Parquet file (a conn log with Zeek's id fields nested in an `id` struct gives
-    id.orig_h ... id.resp_p)."""
-    import pyarrow.parquet as pq
+def _file_in(path: str, schema):
+    """A Parquet file's rows in the columns of `schema`, those it lacks unset (parquetread.parquet_chunks)."""
+    import pandas as pd
 
-    from .parquetread import needs_flattening
+    from .parquetread import parquet_chunks
 
-    schema = pq.read_schema(first_file)
+    return pd.concat(list(parquet_chunks(path, 1 << 30, schema)), ignore_index=True)
+
+
+def _read(dd, files: list[str]):
+    """The files as one Dask frame, as the default engine reads them (sources.open_source): files of one table
+    whose columns differ, a day's file without a column none of its records set, hold the union of their
+    columns, unset where a file lacks one (dask's read_parquet takes the first file's columns and fails on a
+    file without one); struct columns as a column per field and binary columns as text (a conn log with Zeek's
+    id fields nested in an `id` struct gives id.orig_h ... id.resp_p)."""
+    from .parquetread import flattened, needs_flattening
+    from .sources import open_source
+
+    table = open_source(files, "parquet")
+    schema = table.arrow_schema.remove_metadata()
+    if table.absent_in:  # read as the default engine reads them, flattened there
+        return dd.from_map(_file_in, files, schema=schema, meta=flattened(schema.empty_table()).to_pandas(), enforce_metadata=False)
+    ddf = dd.read_parquet(files)
     if not needs_flattening(schema):
         return ddf
-    schema = schema.remove_metadata()
     return ddf.map_partitions(_flat_partition, schema, meta=_flat_partition(ddf._meta, schema))
 
 
@@ -154,7 +167,7 @@ def score_files(
         raise ConfigError(f"--out '{out}' is a file; --engine dask writes a folder")
     # Reading is lazy and the columns are checked against the model here, on the client: a file without a
     # column the model needs fails in a moment, not after a cluster has started (seconds) and stopped.
-    ddf = _flattened(dd.read_parquet(files), files[0])
+    ddf = _read(dd, files)
     guard, shipped, unset = _checked_and_shipped(ddf, bundle)
     target.parent.mkdir(parents=True, exist_ok=True)
 

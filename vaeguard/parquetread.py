@@ -111,11 +111,13 @@ def needs_flattening(schema) -> bool:
     return has_struct(schema) or any(_is_binary(f.type) for f in schema)
 
 
-def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """The file's rows a batch at a time, in `order` where given, with those of `columns` the file lacks added
-    as unset (NaN), as the JSON reader adds a field no record set: a pipeline that writes a day's JSON records
-    to Parquet leaves out a column none of them set (Zeek's `service` on a day no connection's was known), and
-    a model that saw it sometimes unset reads that day as it would the JSON log (with_unset, for score)."""
+def parquet_chunks(path: str, chunk_size: int, schema=None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The file's rows a batch at a time, in the columns of `schema` where given (a table of several files:
+    their columns, in the first file's order; one the file lacks is unset, of the table's type), with those of
+    `columns` the file lacks added as unset (NaN), as the JSON reader adds a field no record set: a pipeline
+    that writes a day's JSON records to Parquet leaves out a column none of them set (Zeek's `service` on a day
+    no connection's was known), and a model that saw it sometimes unset reads that day as it would the JSON
+    log (with_unset, for score)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -123,17 +125,19 @@ def parquet_chunks(path: str, chunk_size: int, order: list[str] | None = None, c
     # batch by batch grew to 1.3 GiB with it, and stays at 0.4 GiB without it.
     pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
-    nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
-    reorder = order is not None and pf.schema_arrow.names != list(order)
+    own = pf.schema_arrow.names
+    reorder = schema is not None and own != schema.names
+    nested = needs_flattening(schema if reorder else pf.schema_arrow)  # a batch is made a table only to flatten it
     columns = columns or []
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
-        if reorder:
-            batch = batch.select(order)  # no copy: the columns taken in another order
+        if reorder:  # no copy: the columns taken in another order, and those the file lacks as nulls
+            batch = pa.RecordBatch.from_arrays([batch.column(n) if n in own else pa.nulls(batch.num_rows, schema.field(n).type)
+                                                for n in schema.names], names=schema.names)
         yield with_unset((flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas(), columns)
     if empty:
-        schema = pa.schema([pf.schema_arrow.field(n) for n in order]) if reorder else pf.schema_arrow
-        yield with_unset(flattened(schema.empty_table()).to_pandas(), columns)
+        empty_table = (schema if reorder else pf.schema_arrow).empty_table()
+        yield with_unset(flattened(empty_table).to_pandas(), columns)
 
 
 def with_unset(df: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:

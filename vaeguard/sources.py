@@ -99,6 +99,7 @@ class Source:
     head_fields: set[str] = field(default_factory=set)  # the fields of a JSON lines file's first records (nested keys joined with '.')
     arrow_schema: object = None  # a Parquet file's own column types, which a Parquet output keeps
     extra_fields: set[str] = field(default_factory=set)  # fields of later Zeek logs in the stream that the first lacks
+    absent_in: dict[str, list[str]] = field(default_factory=dict)  # Parquet files' columns that some lack: those files, by column
     parts: list["Source"] = field(default_factory=list)  # a table given as several files: each file's own Source
     by_part: bool = False  # CSV parts whose headers name the same columns in other orders: read file by file
     encoding: str = ""  # "utf-16" or "utf-32" where a byte-order mark says so; "" for UTF-8
@@ -295,6 +296,11 @@ class Source:
         if self.extra_fields:
             parts.append(f"fields of a later log that the first log lacks left out ({', '.join(sorted(self.extra_fields))}): "
                          "the first log's #fields are the table's")
+        for column, lacking in list(self.absent_in.items())[:3]:
+            files = f"'{Path(lacking[0]).name}'" + (f" and {len(lacking) - 1:,} other file{'s' if len(lacking) > 2 else ''}" if len(lacking) > 1 else "")
+            parts.append(f"{files} lack{'s' if len(lacking) == 1 else ''} column '{column}': unset in {'its' if len(lacking) == 1 else 'their'} rows")
+        if len(self.absent_in) > 3:
+            parts.append(f"{len(self.absent_in) - 3:,} more columns some files lack, unset in their rows")
         return "; ".join(parts)
 
     def binary(self) -> IO[bytes]:
@@ -396,10 +402,11 @@ class Source:
     def _chunks_once(self, chunk_size: int, text: bool, columns: list[str] | None, split_up_to: int | None) -> Iterator[pd.DataFrame]:
         with self.errors_as_input_errors():
             if self.format == "parquet":
-                order = self.arrow_schema.names if self.files else None  # several files: the first one's column order
+                # Several files: the first one's column order, and the columns a file lacks that others have, unset.
+                schema = self.arrow_schema if self.files else None
                 for path in self.files or [self.path]:
                     # Scored (text) rows keep the file's own columns, the output's schema: score adds them for its encoder.
-                    yield from parquet_chunks(path, chunk_size, order, None if text else columns)
+                    yield from parquet_chunks(path, chunk_size, schema, None if text else columns)
             elif self.format == "zeek":
                 from .logs.zeek import zeek_chunks
 
@@ -520,8 +527,15 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
             by_part = True
         if other.format == "parquet" and other.arrow_schema.names != first.arrow_schema.names:
             # Parquet names its columns: the same names in another order (one writer's parts against
-            # another's) read in the first file's order. Other names are another table.
-            _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
+            # another's) read in the first file's order. A day's file without a column, or with one more
+            # (a pipeline writing each day's JSON records drops a field none of them set), is the same table,
+            # the column unset in the rows of the files that lack it, as a JSON reader takes the union of its
+            # records' fields and logs joined end to end leave a field one log lacks unset. A file sharing
+            # under half of the first's columns is another table (logs.zeek.another_log: Zeek's rule).
+            from .logs.zeek import another_log
+
+            if another_log(set(other.arrow_schema.names), set(first.arrow_schema.names)):
+                _same_names(first, other, first.arrow_schema.names, other.arrow_schema.names)
     _one_kind(sources)
     if first.format == "csv" and any(s.text_columns for s in sources):
         # A column one file's text says to read as text (zero-led codes, grouping dots) is read as text in every
@@ -536,6 +550,8 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
     if first.format == "parquet":
         table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
         table.hints = parquet_hints(table.arrow_schema)
+        table.absent_in = {n: [str(s.path) for s in sources if n not in s.arrow_schema.names] for n in table.arrow_schema.names}
+        table.absent_in = {n: lacking for n, lacking in table.absent_in.items() if lacking}
     return table
 
 
