@@ -1685,8 +1685,9 @@ def test_a_folder_of_parquet_days_one_without_a_column_is_one_table(tmp_path, ru
     """A pipeline that writes each day's JSON records to Parquet drops on one day a column none of its records set
     (no app_proto on a day of NTP alone): the folder of days had stopped at open ("'ntp.parquet' does not have the
     columns of 'day.parquet' (lacks 'app_proto')"). It is one table, the column unset in that day's rows, as the JSON
-    logs of the two days read together: fit, score and the Dask engine take it, the summary names the file. A file
-    sharing under half of the first's columns is still another table."""
+    logs of the two days read together: fit, score and the Dask engine take it, the summary names the file; so do
+    days whose flow fields are nested in a struct. A file sharing under half of the first's columns is still
+    another table."""
     from vaeguard.detector import Detector
 
     from .logdata import conn_rows, eve_text
@@ -1718,6 +1719,30 @@ def test_a_folder_of_parquet_days_one_without_a_column_is_one_table(tmp_path, ru
         by_dask = pd.read_parquet(tmp_path / "dask-out").sort_values("flow_id")
         np.testing.assert_allclose(by_dask["anomaly_score"], expected.sort_values("flow_id")["anomaly_score"], rtol=1e-5)
         assert by_dask["app_proto"].isna().sum() == expected["app_proto"].isna().sum()
+    # The days as the pipeline may nest them, the flow fields in a `flow` struct: read flat as the JSON reader
+    # names them (a folder of nested files had stopped with an internal error, "Field "flow.age" does not exist").
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    for name in ("day", "ntp"):
+        table = pq.read_table(days / f"{name}.parquet")
+        flow = [n for n in table.column_names if n.startswith("flow.")]
+        struct = pa.StructArray.from_arrays([table.column(n).combine_chunks() for n in flow], [n[5:] for n in flow])
+        pq.write_table(table.drop_columns(flow).append_column("flow", struct), nested / f"{name}.parquet")
+    engines = [[], ["--engine", "dask", "--workers", "1"]] if importlib.util.find_spec("distributed") is not None else [[]]
+    for engine in engines:
+        out = tmp_path / ("nested-dask" if engine else "nested.csv")
+        res = invoke(runner, "score", nested, "--model", model, "--out", out, "-q", *engine)
+        assert res.exit_code == 0, res.output
+        scored = (pd.read_parquet(out) if engine else pd.read_csv(out)).sort_values("flow_id")
+        np.testing.assert_allclose(scored["anomaly_score"], expected.sort_values("flow_id")["anomaly_score"], rtol=1e-5)
+    # A struct a day's file writes without one of its fields: that field unset in its rows.
+    pq.write_table(pa.table({"proto": ["TCP"], "flow": pa.array([{"bytes": 1, "age": 3}])}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"proto": ["UDP"], "flow": pa.array([{"bytes": 4}])}), tmp_path / "b.parquet")
+    both = read_table(open_source([str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]))[0]
+    assert both["flow.bytes"].tolist() == [1, 4] and both["flow.age"].tolist()[0] == 3 and both["flow.age"].isna().tolist() == [False, True]
     pd.read_parquet(days / "day.parquet").iloc[:, :4].to_parquet(days / "zz.parquet", index=False)
     assert_clean_error(invoke(runner, "score", days, "--model", model), "'", "zz.parquet' does not have the columns of", "lacks")
 

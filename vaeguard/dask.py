@@ -126,21 +126,25 @@ def _file_in(path: str, schema):
 
 
 def _read(dd, files: list[str]):
-    """The files as one Dask frame, as the default engine reads them (sources.open_source): files of one table
-    whose columns differ, a day's file without a column none of its records set, hold the union of their
-    columns, unset where a file lacks one (dask's read_parquet takes the first file's columns and fails on a
-    file without one); struct columns as a column per field and binary columns as text (a conn log with Zeek's
-    id fields nested in an `id` struct gives id.orig_h ... id.resp_p)."""
-    from .parquetread import flattened, needs_flattening
+    """The files as one Dask frame, as the default engine reads them (sources.open_source): struct columns as a
+    column per field and binary columns as text (a conn log with Zeek's id fields nested in an `id` struct gives
+    id.orig_h ... id.resp_p); files of one table whose columns differ, a day's file without a column none of its
+    records set, hold the union of their columns, unset where a file lacks one (dask's read_parquet takes the
+    first file's columns and fails on a file without one)."""
+    import pyarrow.parquet as pq
+
+    from .parquetread import needs_flattening
     from .sources import open_source
 
     table = open_source(files, "parquet")
-    schema = table.arrow_schema.remove_metadata()
-    if table.absent_in:  # read as the default engine reads them, flattened there
-        return dd.from_map(_file_in, files, schema=schema, meta=flattened(schema.empty_table()).to_pandas(), enforce_metadata=False)
+    if table.absent_in:
+        schema = table.arrow_schema.remove_metadata()  # flattened, as parquet_chunks gives the rows
+        return dd.from_map(_file_in, files, schema=schema, meta=schema.empty_table().to_pandas(), enforce_metadata=False)
     ddf = dd.read_parquet(files)
+    schema = pq.read_schema(files[0])
     if not needs_flattening(schema):
         return ddf
+    schema = schema.remove_metadata()
     return ddf.map_partitions(_flat_partition, schema, meta=_flat_partition(ddf._meta, schema))
 
 

@@ -112,12 +112,12 @@ def needs_flattening(schema) -> bool:
 
 
 def parquet_chunks(path: str, chunk_size: int, schema=None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
-    """The file's rows a batch at a time, in the columns of `schema` where given (a table of several files:
-    their columns, in the first file's order; one the file lacks is unset, of the table's type), with those of
-    `columns` the file lacks added as unset (NaN), as the JSON reader adds a field no record set: a pipeline
-    that writes a day's JSON records to Parquet leaves out a column none of them set (Zeek's `service` on a day
-    no connection's was known), and a model that saw it sometimes unset reads that day as it would the JSON
-    log (with_unset, for score)."""
+    """The file's rows a batch at a time, struct columns flattened (see `flattened`), in the columns of `schema`
+    where given (a table of several files, flattened: their columns in the first file's order, one the file
+    lacks unset, of the table's type), with those of `columns` the file lacks added as unset (NaN), as the JSON
+    reader adds a field no record set: a pipeline that writes a day's JSON records to Parquet leaves out a
+    column none of them set (Zeek's `service` on a day no connection's was known), and a model that saw it
+    sometimes unset reads that day as it would the JSON log (with_unset, for score)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -125,19 +125,26 @@ def parquet_chunks(path: str, chunk_size: int, schema=None, columns: list[str] |
     # batch by batch grew to 1.3 GiB with it, and stays at 0.4 GiB without it.
     pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
-    own = pf.schema_arrow.names
-    reorder = schema is not None and own != schema.names
-    nested = needs_flattening(schema if reorder else pf.schema_arrow)  # a batch is made a table only to flatten it
+    nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
     columns = columns or []
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
-        if reorder:  # no copy: the columns taken in another order, and those the file lacks as nulls
-            batch = pa.RecordBatch.from_arrays([batch.column(n) if n in own else pa.nulls(batch.num_rows, schema.field(n).type)
-                                                for n in schema.names], names=schema.names)
-        yield with_unset((flattened(pa.Table.from_batches([batch])) if nested else batch).to_pandas(), columns)
+        data = flattened(pa.Table.from_batches([batch])) if nested else batch
+        if schema is not None and data.schema.names != schema.names:
+            data = in_columns(data, schema)
+        yield with_unset(data.to_pandas(), columns)
     if empty:
-        empty_table = (schema if reorder else pf.schema_arrow).empty_table()
-        yield with_unset(flattened(empty_table).to_pandas(), columns)
+        yield with_unset((schema.empty_table() if schema is not None else flattened(pf.schema_arrow.empty_table())).to_pandas(), columns)
+
+
+def in_columns(data, schema):
+    """A table or batch with the columns of `schema`, in its order (no copy), those it lacks as nulls of its type."""
+    import pyarrow as pa
+
+    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    have = set(table.column_names)
+    return pa.table([table.column(n) if n in have else pa.chunked_array([pa.nulls(table.num_rows, schema.field(n).type)])
+                     for n in schema.names], names=schema.names)
 
 
 def with_unset(df: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
