@@ -1703,7 +1703,7 @@ def test_a_folder_of_parquet_days_one_without_a_column_is_one_table(tmp_path, ru
     model = tmp_path / "m"
     res = invoke(runner, "fit", days, "--model", model, "--epochs", "2")
     assert res.exit_code == 0, res.output
-    assert "'ntp.parquet' lacks column 'app_proto'" in " ".join(res.output.split())
+    assert "'ntp.parquet' has no column 'app_proto'" in " ".join(res.output.split())
     assert "app_proto" in Detector.load(model).preprocessor_.optional_columns
     res = invoke(runner, "score", tmp_path / "day.json", tmp_path / "ntp.json", "--model", model, "--out", tmp_path / "json.csv", "-q")
     assert res.exit_code == 0, res.output

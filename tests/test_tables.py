@@ -191,7 +191,7 @@ def test_parts_with_their_columns_in_another_order_read_by_name(tmp_path, runner
     np.testing.assert_allclose(got["anomaly_score"], want["anomaly_score"], rtol=1e-5)
     if fmt == "parquet":  # a Parquet day without a column is the same table (test_a_folder_of_parquet_days_...)
         res = invoke(runner, "score", a, c, "--model", trained_model, "--out", parts)
-        assert res.exit_code == 0 and "'c.parquet' lacks column 'service'" in " ".join(res.output.split()), res.output
+        assert res.exit_code == 0 and "'c.parquet' has no column 'service'" in " ".join(res.output.split()), res.output
         assert pd.read_csv(parts)["service"].isna().sum() == len(rows) - 600
         return
     assert_clean_error(invoke(runner, "score", a, c, "--model", trained_model), "'", "does not have the columns of", "lacks 'service'")

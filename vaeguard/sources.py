@@ -298,9 +298,9 @@ class Source:
                          "the first log's #fields are the table's")
         for column, lacking in list(self.absent_in.items())[:3]:
             files = f"'{Path(lacking[0]).name}'" + (f" and {len(lacking) - 1:,} other file{'s' if len(lacking) > 2 else ''}" if len(lacking) > 1 else "")
-            parts.append(f"{files} lack{'s' if len(lacking) == 1 else ''} column '{column}': unset in {'its' if len(lacking) == 1 else 'their'} rows")
+            parts.append(f"{files} ha{'s' if len(lacking) == 1 else 've'} no column '{column}': read as unset in {'its' if len(lacking) == 1 else 'their'} rows")
         if len(self.absent_in) > 3:
-            parts.append(f"{len(self.absent_in) - 3:,} more columns some files lack, unset in their rows")
+            parts.append(f"{len(self.absent_in) - 3:,} more columns some files have not: read as unset in their rows")
         return "; ".join(parts)
 
     def binary(self) -> IO[bytes]:
