@@ -1292,6 +1292,39 @@ def test_a_zeek_log_scores_into_a_zeek_log(tmp_path, runner):
     assert again["is_anomaly"].astype(int).tolist() == pd.read_csv(tmp_path / "flagged.csv")["is_anomaly"].tolist()
 
 
+def test_a_zeek_log_written_from_json_keeps_the_fields_zeek_types(tmp_path, runner):
+    """A Zeek log written from Zeek's JSON (or Suricata's eve.json) types its fields as Zeek's TSV does (ts time,
+    ports port, counts count, a set set[string]), for a Zeek-aware reader: every column had been typed string,
+    so ts, the counts and the ports read back as text. A type the values do not read as is string: eve.json's
+    ISO times, JSON's true and false for a bool (Zeek's TSV writes T and F), a field no Zeek type names."""
+    from .logdata import eve_text, zeek_json_text
+
+    records = [json.loads(line) for line in zeek_json_text(conn_rows(300)).splitlines()]
+    for i, r in enumerate(records):
+        r["local_orig"] = i % 2 == 0
+        r["tunnel_parents"] = ["Cabc"] if i % 3 == 0 else []
+    log = tmp_path / "conn.json"
+    log.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", log, "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "score", log, "--model", model, "--out", tmp_path / "o.log", "-q")
+    assert res.exit_code == 0, res.output
+    head = dict(line.split("\t", 1) for line in (tmp_path / "o.log").read_text().splitlines() if line.startswith("#") and "\t" in line)
+    types = dict(zip(head["#fields"].split("\t"), head["#types"].split("\t")))
+    want = dict(zip(FIELDS, TYPES)) | {"local_orig": "string", "anomaly_score": "double", "p_value": "double", "is_anomaly": "count"}
+    assert types == {name: want.get(name, "string") for name in types}, types
+    assert {"ts", "id.orig_p", "orig_bytes", "tunnel_parents"} <= set(types) and types["tunnel_parents"] == "set[string]"
+    again = read_table(open_source(str(tmp_path / "o.log")))[0]
+    assert again["tunnel_parents"].tolist()[:2] == ["Cabc", "(empty)"] and len(again) == 300
+    (tmp_path / "eve.json").write_text(eve_text(conn_rows(300)))
+    assert invoke(runner, "fit", tmp_path / "eve.json", "--model", tmp_path / "me", "--epochs", "2", "-q").exit_code == 0
+    assert invoke(runner, "score", tmp_path / "eve.json", "--model", tmp_path / "me", "--out", tmp_path / "e.log", "-q").exit_code == 0
+    head = dict(line.split("\t", 1) for line in (tmp_path / "e.log").read_text().splitlines() if line.startswith("#") and "\t" in line)
+    types = dict(zip(head["#fields"].split("\t"), head["#types"].split("\t")))
+    assert types["timestamp"] == types["flow.start"] == types["flow_id"] == "string", types
+    assert types["src_port"] == "port" and types["src_ip"] == "addr" and types["flow.bytes_toserver"] == "count", types
+
+
 def test_a_zeek_log_written_escapes_what_zeek_escapes(tmp_path, runner):
     """Values from a table that is not a Zeek log (here Parquet) go into a Zeek log as Zeek writes them: a
     text that is '-' itself is escaped (it had been written as '-' and read back as unset), an empty text

@@ -293,7 +293,7 @@ class AtomicTableWriter:
             self._writer.write_table(table)
         elif self.fmt.startswith("zeek"):
             if first:
-                self._fh.write(_zeek_header(table.column_names, self.zeek_types))
+                self._fh.write(_zeek_header(table, self.zeek_types))
             self._fh.write(_zeek_rows(table))
         elif self.fmt.startswith("json"):
             self._fh.write(_json_lines(table, self.value_types))
@@ -592,9 +592,14 @@ def _zeek_time() -> str:
 _ZEEK_ESCAPES = (("\t", "\\x09"), ("\n", "\\x0a"), ("\r", "\\x0d"))  # as Zeek's writer escapes a tab or line break
 
 
-def _zeek_header(names: list[str], types: dict[str, str]) -> bytes:
-    """Zeek's TSV header: the columns' Zeek types where the input gave them, the scores' own, else string."""
-    zeek_types = [types.get(n) or SCORE_TYPES.get(n, "string") for n in names]
+def _zeek_header(table, types: dict[str, str]) -> bytes:
+    """Zeek's TSV header for the chunk `table`, the first: the columns' Zeek types where the input's format
+    gave them (a Zeek log's #types; the fields of Zeek's JSON, Suricata's eve.json) and its text is what the
+    type reads, the scores' own, else string."""
+    names = table.column_names
+    text = _as_text_columns(table)
+    zeek_types = [SCORE_TYPES[n] if n in SCORE_TYPES and n not in types else _zeek_type(types.get(n, ""), text.column(i))
+                  for i, n in enumerate(names)]
     # A name with a tab or a line break in it (a Parquet or CSV column may have one) is escaped as a value
     # is, or the #fields line would name more columns than each row holds; the Zeek reader undoes it.
     fields = list(names)
@@ -603,6 +608,39 @@ def _zeek_header(names: list[str], types: dict[str, str]) -> bytes:
     lines = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tvaeguard",
              f"#open\t{_zeek_time()}", "#fields\t" + "\t".join(fields), "#types\t" + "\t".join(zeek_types)]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_ZEEK_TYPES = {"addr", "bool", "count", "double", "enum", "int", "interval", "pattern", "port", "string", "subnet", "time"}
+_ZEEK_NUMBERS_WRITTEN = {"count", "double", "int", "interval", "port", "time"}
+_NUMBER_TEXT = r"^-?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$"
+
+
+def _zeek_type(hint: str, column) -> str:
+    """The Zeek type of a column its input's format calls `hint` (Source.hints), where its text as written
+    (`column`) reads as that type: a Zeek JSON log's fields as Zeek's TSV types them (its TSV output had typed
+    every column string: ts, counts and ports read back as text by a Zeek-aware reader), a JSON array as a
+    vector of its members' type. A hint that is no Zeek type (an id, a sensor's name) is string, as is a
+    number type over text that is no number (an ISO time, Zeek's JSON written with ISO8601 timestamps) and a
+    bool not written T and F (JSON's true and false)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .schema import zeek_base_type, zeek_member_type
+
+    base, member = zeek_base_type(hint), zeek_member_type(hint)
+    if base == "list":  # a JSON array, ordered: Zeek's vector; a list of records is its JSON text
+        base, member = "vector", {"": "string"}.get(member, member)
+    if base in ("set", "vector"):
+        return f"{base}[{member}]" if member in _ZEEK_TYPES else "string"
+    if base not in _ZEEK_TYPES:
+        return "string"
+    written = column if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else pc.cast(column, pa.string())
+    written = written.drop_null()
+    if base in _ZEEK_NUMBERS_WRITTEN and pc.all(pc.match_substring_regex(written, _NUMBER_TEXT)).as_py() is False:
+        return "string"
+    if base == "bool" and pc.all(pc.is_in(written, pa.array(["T", "F"]))).as_py() is False:
+        return "string"
+    return base
 
 
 def _zeek_rows(table) -> bytes:
