@@ -3,6 +3,7 @@ Parquet parts as one table."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -393,6 +394,17 @@ def test_parquet_parts_of_differing_number_types_keep_their_values(tmp_path, run
     out = tmp_path / "scored.parquet"
     assert invoke(runner, "score", parts, "--model", trained_model, "--out", out, "-q").exit_code == 0
     np.testing.assert_array_equal(pd.read_parquet(out)["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
+    # The text outputs too (they cast a chunk to the first one's types: 1221.5 had been written 1221), and the
+    # Dask engine, whose read_parquet took the first part's int64 and failed on the second's halves.
+    for text in (tmp_path / "scored.csv", tmp_path / "scored.json"):
+        assert invoke(runner, "score", parts, "--model", trained_model, "--out", text, "-q").exit_code == 0
+        got = pd.read_csv(text) if text.suffix == ".csv" else pd.read_json(text, lines=True)
+        np.testing.assert_array_equal(got["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
+    if importlib.util.find_spec("distributed") is not None:
+        res = invoke(runner, "score", parts, "--model", trained_model, "--engine", "dask", "--workers", "1", "--out", tmp_path / "dask-out", "-q")
+        assert res.exit_code == 0, res.output
+        got = pd.read_parquet(tmp_path / "dask-out").sort_values("flow_id")
+        np.testing.assert_array_equal(got["src_bytes"].to_numpy(), pd.concat(halves)["src_bytes"].to_numpy())
     halves[1].astype({"duration": str}).to_parquet(parts / "part-1.parquet", index=False)
     assert_clean_error(invoke(runner, "score", parts, "--model", trained_model, "--out", out), "type a column differently", "duration")
 

@@ -117,28 +117,30 @@ def _flat_partition(df, schema):
 
 
 def _file_in(path: str, schema):
-    """A Parquet file's rows in the columns of `schema`, those it lacks unset (parquetread.parquet_chunks)."""
-    import pandas as pd
+    """A Parquet file's rows in the columns and types of `schema`, flattened, those it lacks unset."""
+    import pyarrow.parquet as pq
 
-    from .parquetread import parquet_chunks
+    from .parquetread import flattened, in_columns
 
-    return pd.concat(list(parquet_chunks(path, 1 << 30, schema)), ignore_index=True)
+    return in_columns(flattened(pq.read_table(path)), schema).to_pandas()
 
 
 def _read(dd, files: list[str]):
     """The files as one Dask frame, as the default engine reads them (sources.open_source): struct columns as a
     column per field and binary columns as text (a conn log with Zeek's id fields nested in an `id` struct gives
-    id.orig_h ... id.resp_p); files of one table whose columns differ, a day's file without a column none of its
-    records set, hold the union of their columns, unset where a file lacks one (dask's read_parquet takes the
-    first file's columns and fails on a file without one)."""
+    id.orig_h ... id.resp_p); files of one table whose columns differ hold the union of their columns, unset
+    where a file lacks one (a day's file without a column none of its records set), each of the widest type
+    among them (a count written as int64 in one file and as double in the next: double). Dask's read_parquet
+    takes the first file's columns and types: it failed on a file without one of them, and on 1221.5 in a
+    column the first file wrote as int64 (an internal error, from the workers)."""
     import pyarrow.parquet as pq
 
     from .parquetread import needs_flattening
     from .sources import open_source
 
     table = open_source(files, "parquet")
-    if table.absent_in:
-        schema = table.arrow_schema.remove_metadata()  # flattened, as parquet_chunks gives the rows
+    schema = table.arrow_schema.remove_metadata()  # flattened, unified
+    if any(not part.arrow_schema.remove_metadata().equals(schema) for part in table.parts):
         return dd.from_map(_file_in, files, schema=schema, meta=schema.empty_table().to_pandas(), enforce_metadata=False)
     ddf = dd.read_parquet(files)
     schema = pq.read_schema(files[0])

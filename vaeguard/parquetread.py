@@ -127,24 +127,39 @@ def parquet_chunks(path: str, chunk_size: int, schema=None, columns: list[str] |
     empty = True
     nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
     columns = columns or []
+    target = schema.remove_metadata() if schema is not None else None
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
         data = flattened(pa.Table.from_batches([batch])) if nested else batch
-        if schema is not None and data.schema.names != schema.names:
-            data = in_columns(data, schema)
+        if target is not None and not data.schema.remove_metadata().equals(target):
+            data = in_columns(data, target)
         yield with_unset(data.to_pandas(), columns)
     if empty:
         yield with_unset((schema.empty_table() if schema is not None else flattened(pf.schema_arrow.empty_table())).to_pandas(), columns)
 
 
 def in_columns(data, schema):
-    """A table or batch with the columns of `schema`, in its order (no copy), those it lacks as nulls of its type."""
+    """A table or batch with the columns of `schema`, in its order, those it lacks as nulls, each of its type
+    where it has another (a table of files that wrote a count as int64 and as double: double, the widest,
+    or the text and JSON outputs, which cast a chunk to the first one's types, cut 1221.5 to 1221); a column
+    that will not take it keeps its own."""
     import pyarrow as pa
 
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     have = set(table.column_names)
-    return pa.table([table.column(n) if n in have else pa.chunked_array([pa.nulls(table.num_rows, schema.field(n).type)])
-                     for n in schema.names], names=schema.names)
+    columns = []
+    for field in schema:
+        if field.name not in have:
+            columns.append(pa.chunked_array([pa.nulls(table.num_rows, field.type)]))
+            continue
+        column = table.column(field.name)
+        if column.type != field.type:
+            try:
+                column = column.cast(field.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                pass
+        columns.append(column)
+    return pa.table(columns, names=schema.names)
 
 
 def with_unset(df: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
