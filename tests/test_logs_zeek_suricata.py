@@ -121,6 +121,42 @@ def test_logs_joined_across_a_change_of_fields(tmp_path, runner, monkeypatch):
     assert res.exit_code == 2 and "different kinds" in res.stderr
 
 
+def test_a_zeek_log_without_a_field_the_model_saw_unset_reads_it_as_unset(tmp_path, runner):
+    """Fit on a sensor's days across a Zeek upgrade that added ip_proto: the days before it lack the field, which
+    the fit read as unset on their rows. Scored alone, such a day had stopped with "column 'ip_proto' is missing"
+    (calibrate too); it reads the field as unset, as in the fit, and scores as its rows did among the days. The
+    output keeps the log's own fields. A field the model always saw set is still named."""
+    def with_ip_proto(text: str) -> str:
+        return "\n".join(line + ("\tip_proto" if line.startswith("#fields") else "\tcount" if line.startswith("#types") else
+                                 "" if line.startswith("#") else "\t17") for line in text.splitlines()) + "\n"
+
+    days = tmp_path / "days"
+    days.mkdir()
+    (days / "conn.1.log").write_text(zeek_text(conn_rows(300, seed=1)))
+    (days / "conn.2.log").write_text(with_ip_proto(zeek_text(conn_rows(300, seed=2))))
+    model = tmp_path / "m"
+    assert invoke(runner, "fit", days / "conn.2.log", days / "conn.1.log", "--model", model, "--epochs", "2", "-q").exit_code == 0
+    res = invoke(runner, "score", days / "conn.2.log", days / "conn.1.log", "--model", model, "--out", tmp_path / "both.csv", "-q")
+    assert res.exit_code == 0, res.output
+    res = invoke(runner, "score", days / "conn.1.log", "--model", model, "--out", tmp_path / "one.csv", "-q")
+    assert res.exit_code == 0, res.output
+    one, both = pd.read_csv(tmp_path / "one.csv"), pd.read_csv(tmp_path / "both.csv")
+    assert "ip_proto" not in one.columns and both["ip_proto"][300:].isna().all()
+    np.testing.assert_allclose(one["anomaly_score"], both["anomaly_score"][300:], rtol=1e-5)
+    res = invoke(runner, "calibrate", days / "conn.1.log", "--model", model, "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["rows"] == 300, res.output
+    lines = []
+    for line in zeek_text(conn_rows(50)).splitlines():
+        if not line.startswith("#") or line.startswith(("#fields", "#types")):
+            parts = line.split("\t")
+            at = FIELDS.index("history") + (1 if line.startswith("#") else 0)
+            line = "\t".join(parts[:at] + parts[at + 1:])
+        lines.append(line)
+    (tmp_path / "nohistory.log").write_text("\n".join(lines) + "\n")
+    res = invoke(runner, "score", tmp_path / "nohistory.log", "--model", model, "--out", tmp_path / "x.csv")
+    assert res.exit_code == 2 and "column 'history' is missing" in res.output
+
+
 def test_a_zeek_json_stream_of_several_logs_reads_its_conn_records(tmp_path, runner):
     # Zeek's JSON streams (json-streaming-logs, a Kafka topic, an export of every log) name each record's log in _path.
     conn = [json.dumps({"_path": "conn", "_write_ts": "2026-12-06T10:00:00.000000Z", **json.loads(line)})

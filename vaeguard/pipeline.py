@@ -318,9 +318,9 @@ def score_file(
     detector = _detector(model, device)
     report = ChunkReport()
     columns = detector.preprocessor_.optional_columns
-    # A Parquet file's rows are read ahead before the model names its optional columns, and the output keeps
-    # the file's own columns: those it leaves out are added as unset for the encoder alone.
-    unset = tuple(columns) if source.format == "parquet" else ()
+    # A Parquet file's or a Zeek log's rows are read ahead before the model names its optional columns, and the
+    # output keeps the file's own columns: those it leaves out are added as unset for the encoder alone.
+    unset = tuple(columns) if source.format in ("parquet", "zeek") else ()
 
     def encode_and_score(chunk):
         return score_network(detector, encode_chunk(detector, chunk, strict=strict, unset=unset))

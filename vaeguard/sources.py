@@ -361,8 +361,9 @@ class Source:
 
         text=True keeps every field as the string it was (the scoring path: the model converts the columns
         it needs and every other value passes through as written); text=False types the columns (fit).
-        columns: for JSON lines and Parquet, the fields every chunk must have (records may leave out unset fields,
-        and a Parquet file written from them a field none of them set).
+        columns: for JSON lines, Parquet and (typed) Zeek logs, the fields every chunk must have (records may leave
+        out unset fields, a Parquet file written from them a field none of them set, a Zeek log of another
+        day a field its Zeek did not write).
         split_up_to: a typed CSV file of at most this many lines may be parsed in parts on several threads,
         its later parts read ahead (the caller holds every row anyway); None: one thread.
         A pipe written live is read as text in segments (`LiveInput`): the rows before each pause in the
@@ -410,7 +411,10 @@ class Source:
             elif self.format == "zeek":
                 from .logs.zeek import zeek_chunks
 
-                yield from zeek_chunks(self, chunk_size)
+                # A log without a field the model saw unset in some training rows reads it as unset, as a fit on
+                # logs joined end to end read the log that lacked it (a day before a Zeek upgrade added ip_proto).
+                for chunk in zeek_chunks(self, chunk_size):
+                    yield chunk if text or not columns else with_unset(chunk, columns)
             elif self.format == "json":
                 from .logs.jsonlines import json_chunks
 
