@@ -1331,8 +1331,8 @@ def test_a_zeek_log_scores_into_a_zeek_log(tmp_path, runner):
 def test_a_zeek_log_written_from_json_keeps_the_fields_zeek_types(tmp_path, runner):
     """A Zeek log written from Zeek's JSON (or Suricata's eve.json) types its fields as Zeek's TSV does (ts time,
     ports port, counts count, a set set[string]), for a Zeek-aware reader: every column had been typed string,
-    so ts, the counts and the ports read back as text. A type the values do not read as is string: eve.json's
-    ISO times, JSON's true and false for a bool (Zeek's TSV writes T and F), a field no Zeek type names."""
+    so ts, the counts and the ports read back as text; a bool is written T and F, as Zeek's TSV writes one. A type
+    the values do not read as is string: eve.json's ISO times, a field no Zeek type names."""
     from .logdata import eve_text, zeek_json_text
 
     records = [json.loads(line) for line in zeek_json_text(conn_rows(300)).splitlines()]
@@ -1347,11 +1347,14 @@ def test_a_zeek_log_written_from_json_keeps_the_fields_zeek_types(tmp_path, runn
     assert res.exit_code == 0, res.output
     head = dict(line.split("\t", 1) for line in (tmp_path / "o.log").read_text().splitlines() if line.startswith("#") and "\t" in line)
     types = dict(zip(head["#fields"].split("\t"), head["#types"].split("\t")))
-    want = dict(zip(FIELDS, TYPES)) | {"local_orig": "string", "anomaly_score": "double", "p_value": "double", "is_anomaly": "count"}
+    want = dict(zip(FIELDS, TYPES)) | {"anomaly_score": "double", "p_value": "double", "is_anomaly": "count"}
     assert types == {name: want.get(name, "string") for name in types}, types
-    assert {"ts", "id.orig_p", "orig_bytes", "tunnel_parents"} <= set(types) and types["tunnel_parents"] == "set[string]"
+    assert {"ts", "id.orig_p", "orig_bytes", "local_orig", "tunnel_parents"} <= set(types) and types["tunnel_parents"] == "set[string]"
     again = read_table(open_source(str(tmp_path / "o.log")))[0]
     assert again["tunnel_parents"].tolist()[:2] == ["Cabc", "(empty)"] and len(again) == 300
+    # JSON's true and false are Zeek's T and F, as the log's JSON output writes T and F as true and false.
+    body = [line.split("\t") for line in (tmp_path / "o.log").read_text().splitlines() if not line.startswith("#")]
+    assert [r[head["#fields"].split("\t").index("local_orig")] for r in body[:2]] == ["T", "F"]
     (tmp_path / "eve.json").write_text(eve_text(conn_rows(300)))
     assert invoke(runner, "fit", tmp_path / "eve.json", "--model", tmp_path / "me", "--epochs", "2", "-q").exit_code == 0
     assert invoke(runner, "score", tmp_path / "eve.json", "--model", tmp_path / "me", "--out", tmp_path / "e.log", "-q").exit_code == 0

@@ -231,6 +231,7 @@ class AtomicTableWriter:
         self._schema = None
         self._number_types: dict = {}
         self._list_types: dict = {}  # Parquet output: a set's or an array's member type (see _lists_typed)
+        self._zeek_written: list[str] = []  # Zeek log output: its columns' types, as its header says
         self.not_numbers: dict[str, int] = {}  # Parquet output: values that did not fit their column's number type
         self.rows = 0
 
@@ -293,8 +294,9 @@ class AtomicTableWriter:
             self._writer.write_table(table)
         elif self.fmt.startswith("zeek"):
             if first:
-                self._fh.write(_zeek_header(table, self.zeek_types))
-            self._fh.write(_zeek_rows(table))
+                self._zeek_written = _zeek_column_types(table, self.zeek_types)
+                self._fh.write(_zeek_header(table.column_names, self._zeek_written))
+            self._fh.write(_zeek_rows(table, bools={i for i, t in enumerate(self._zeek_written) if t == "bool"}))
         elif self.fmt.startswith("json"):
             self._fh.write(_json_lines(table, self.value_types))
         else:
@@ -592,14 +594,17 @@ def _zeek_time() -> str:
 _ZEEK_ESCAPES = (("\t", "\\x09"), ("\n", "\\x0a"), ("\r", "\\x0d"))  # as Zeek's writer escapes a tab or line break
 
 
-def _zeek_header(table, types: dict[str, str]) -> bytes:
-    """Zeek's TSV header for the chunk `table`, the first: the columns' Zeek types where the input's format
-    gave them (a Zeek log's #types; the fields of Zeek's JSON, Suricata's eve.json) and its text is what the
-    type reads, the scores' own, else string."""
-    names = table.column_names
+def _zeek_column_types(table, types: dict[str, str]) -> list[str]:
+    """The Zeek types of a Zeek log output's columns, by its first chunk `table`: the columns' Zeek types where
+    the input's format gave them (a Zeek log's #types; the fields of Zeek's JSON, Suricata's eve.json) and
+    their text is what the type reads (_zeek_type), the scores' own, else string."""
     text = _as_text_columns(table)
-    zeek_types = [SCORE_TYPES[n] if n in SCORE_TYPES and n not in types else _zeek_type(types.get(n, ""), text.column(i))
-                  for i, n in enumerate(names)]
+    return [SCORE_TYPES[n] if n in SCORE_TYPES and n not in types else _zeek_type(types.get(n, ""), text.column(i))
+            for i, n in enumerate(table.column_names)]
+
+
+def _zeek_header(names: list[str], zeek_types: list[str]) -> bytes:
+    """Zeek's TSV header for columns `names` of `zeek_types`."""
     # A name with a tab or a line break in it (a Parquet or CSV column may have one) is escaped as a value
     # is, or the #fields line would name more columns than each row holds; the Zeek reader undoes it.
     fields = list(names)
@@ -620,8 +625,8 @@ def _zeek_type(hint: str, column) -> str:
     (`column`) reads as that type: a Zeek JSON log's fields as Zeek's TSV types them (its TSV output had typed
     every column string: ts, counts and ports read back as text by a Zeek-aware reader), a JSON array as a
     vector of its members' type. A hint that is no Zeek type (an id, a sensor's name) is string, as is a
-    number type over text that is no number (an ISO time, Zeek's JSON written with ISO8601 timestamps) and a
-    bool not written T and F (JSON's true and false)."""
+    number type over text that is no number (an ISO time, Zeek's JSON written with ISO8601 timestamps); a bool
+    is written T and F, as Zeek's TSV writes one (JSON's true and false too: _zeek_rows)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -638,24 +643,27 @@ def _zeek_type(hint: str, column) -> str:
     written = written.drop_null()
     if base in _ZEEK_NUMBERS_WRITTEN and pc.all(pc.match_substring_regex(written, _NUMBER_TEXT)).as_py() is False:
         return "string"
-    if base == "bool" and pc.all(pc.is_in(written, pa.array(["T", "F"]))).as_py() is False:
+    if base == "bool" and pc.all(pc.is_in(written, pa.array(["T", "F", "true", "false"]))).as_py() is False:
         return "string"
     return base
 
 
-def _zeek_rows(table) -> bytes:
+def _zeek_rows(table, bools: set[int] = frozenset()) -> bytes:
     """One chunk as Zeek's TSV rows: every value as text, `-` where it is missing, a tab or a line break
     inside a value escaped as Zeek escapes it (\\x09, \\x0a, \\x0d). As Zeek's writer does, an empty text is
     `(empty)` (an empty field is no Zeek value) and a text that is `-` itself starts escaped (`\\x2d`), or it
-    would read back as unset. `(empty)` is left as it is: a Zeek log read in holds it as its empty marker."""
+    would read back as unset. `(empty)` is left as it is: a Zeek log read in holds it as its empty marker.
+    The columns at `bools`, typed bool, are T and F where JSON wrote true and false."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if table.num_rows == 0:
         return b""
     columns = []
-    for col in _as_text_columns(table).columns:
+    for i, col in enumerate(_as_text_columns(table).columns):
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
+        if i in bools:
+            text = pc.replace_substring_regex(pc.replace_substring_regex(text, "^true$", "T"), "^false$", "F")
         for char, escaped in _ZEEK_ESCAPES:
             text = pc.replace_substring(text, char, escaped)
         for value, written in (("-", "\\x2d"), ("", "(empty)")):
