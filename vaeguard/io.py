@@ -294,7 +294,7 @@ class AtomicTableWriter:
             self._writer.write_table(table)
         elif self.fmt.startswith("zeek"):
             if first:
-                self._zeek_written = _zeek_column_types(table, self.zeek_types)
+                self._zeek_written = _zeek_column_types(table, self.zeek_types, self.value_types)
                 self._fh.write(_zeek_header(table.column_names, self._zeek_written))
             self._fh.write(_zeek_rows(table, bools={i for i, t in enumerate(self._zeek_written) if t == "bool"}))
         elif self.fmt.startswith("json"):
@@ -594,12 +594,12 @@ def _zeek_time() -> str:
 _ZEEK_ESCAPES = (("\t", "\\x09"), ("\n", "\\x0a"), ("\r", "\\x0d"))  # as Zeek's writer escapes a tab or line break
 
 
-def _zeek_column_types(table, types: dict[str, str]) -> list[str]:
-    """The Zeek types of a Zeek log output's columns, by its first chunk `table`: the columns' Zeek types where
-    the input's format gave them (a Zeek log's #types; the fields of Zeek's JSON, Suricata's eve.json) and
-    their text is what the type reads (_zeek_type), the scores' own, else string."""
+def _zeek_column_types(table, zeek_types: dict[str, str], hints: dict[str, str]) -> list[str]:
+    """The Zeek types of a Zeek log output's columns, by its first chunk `table`: a Zeek log input's own
+    (`zeek_types`, its #types), the scores' own, else what the input's format says a column holds (`hints`:
+    the fields of Zeek's JSON, Suricata's eve.json) where its text reads as that type (_zeek_type), else string."""
     text = _as_text_columns(table)
-    return [SCORE_TYPES[n] if n in SCORE_TYPES and n not in types else _zeek_type(types.get(n, ""), text.column(i))
+    return [zeek_types[n] if zeek_types.get(n) else SCORE_TYPES[n] if n in SCORE_TYPES else _zeek_type(hints.get(n, ""), text.column(i))
             for i, n in enumerate(table.column_names)]
 
 

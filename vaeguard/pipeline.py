@@ -348,9 +348,10 @@ def score_file(
     # and they are written in input order. The network's BLAS goes to one thread here, on this thread:
     # OpenBLAS would not take the change from the network's threads.
     chunks = ahead if ahead is not None else prefetch(source.chunks(chunk_size, text=True, columns=columns))
-    # A Zeek log output keeps the types the input's format gives (a Zeek log's, Zeek's JSON fields', where the
-    # values read as them: io._zeek_type).
-    with chunks, AtomicTableWriter(out, out_format, source.arrow_schema, source.hints, value_types=source.hints, late_lists=source.late_lists) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
+    # A Zeek log output keeps a Zeek TSV input's types, and types Zeek's JSON fields (value_types) where their
+    # values read as those types (io._zeek_type).
+    zeek_types = source.hints if source.zeek is not None else None
+    with chunks, AtomicTableWriter(out, out_format, source.arrow_schema, zeek_types, value_types=source.hints, late_lists=source.late_lists) as writer, ThreadPoolExecutor(1, thread_name_prefix="vaeguard-write") as pool, \
             ThreadPoolExecutor(NETWORK_WORKERS, thread_name_prefix="vaeguard-network") as network, one_blas_thread():
         pending = None
         inflight: deque = deque()

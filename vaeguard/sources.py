@@ -403,7 +403,8 @@ class Source:
     def _chunks_once(self, chunk_size: int, text: bool, columns: list[str] | None, split_up_to: int | None) -> Iterator[pd.DataFrame]:
         with self.errors_as_input_errors():
             if self.format == "parquet":
-                # Several files: the first one's column order, and the columns a file lacks that others have, unset.
+                # Several files: their columns in the first one's order, of the widest type among them, those a
+                # file lacks unset (parquetread.in_columns).
                 schema = self.arrow_schema if self.files else None
                 for path in self.files or [self.path]:
                     # Scored (text) rows keep the file's own columns, the output's schema: score adds them for its encoder.
@@ -554,8 +555,8 @@ def _table_of(files: list[str], fmt, strict, names, model_names, text_encoding) 
     if first.format == "parquet":
         table.arrow_schema = _unified([s.arrow_schema for s in sources], files)
         table.hints = parquet_hints(table.arrow_schema)
-        table.absent_in = {n: [str(s.path) for s in sources if n not in s.arrow_schema.names] for n in table.arrow_schema.names}
-        table.absent_in = {n: lacking for n, lacking in table.absent_in.items() if lacking}
+        lacking = {n: [str(s.path) for s in sources if n not in s.arrow_schema.names] for n in table.arrow_schema.names}
+        table.absent_in = {n: files for n, files in lacking.items() if files}
     return table
 
 
