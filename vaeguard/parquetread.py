@@ -111,13 +111,10 @@ def needs_flattening(schema) -> bool:
     return has_struct(schema) or any(_is_binary(f.type) for f in schema)
 
 
-def parquet_chunks(path: str, chunk_size: int, schema=None, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+def parquet_chunks(path: str, chunk_size: int, schema=None) -> Iterator[pd.DataFrame]:
     """The file's rows a batch at a time, struct columns flattened (see `flattened`), in the columns of `schema`
     where given (a table of several files, flattened: their columns in the first file's order, one the file
-    lacks unset, of the table's type), with those of `columns` the file lacks added as unset (NaN), as the JSON
-    reader adds a field no record set: a pipeline that writes a day's JSON records to Parquet leaves out a
-    column none of them set (Zeek's `service` on a day no connection's was known), and a model that saw it
-    sometimes unset reads that day as it would the JSON log (with_unset, for score)."""
+    lacks unset, of the table's type: `in_columns`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -126,16 +123,15 @@ def parquet_chunks(path: str, chunk_size: int, schema=None, columns: list[str] |
     pf = pq.ParquetFile(path, pre_buffer=False)
     empty = True
     nested = needs_flattening(pf.schema_arrow)  # a batch is made a table only to flatten it
-    columns = columns or []
     target = schema.remove_metadata() if schema is not None else None
     for batch in pf.iter_batches(batch_size=chunk_size):
         empty = False
         data = flattened(pa.Table.from_batches([batch])) if nested else batch
         if target is not None and not data.schema.remove_metadata().equals(target):
             data = in_columns(data, target)
-        yield with_unset(data.to_pandas(), columns)
+        yield data.to_pandas()
     if empty:
-        yield with_unset((schema.empty_table() if schema is not None else flattened(pf.schema_arrow.empty_table())).to_pandas(), columns)
+        yield (schema.empty_table() if schema is not None else flattened(pf.schema_arrow.empty_table())).to_pandas()
 
 
 def in_columns(data, schema):
@@ -163,7 +159,8 @@ def in_columns(data, schema):
 
 
 def with_unset(df: pd.DataFrame, columns: list[str] | tuple[str, ...]) -> pd.DataFrame:
-    """`df` with those of `columns` it lacks added as unset (NaN)."""
+    """`df` with those of `columns` it lacks added as unset (NaN): a model's optional columns, where a file
+    leaves one out (sources.ABSENT_AS_UNSET)."""
     absent = [c for c in columns if c not in df.columns]
     return df.assign(**{c: np.full(len(df), np.nan) for c in absent}) if absent else df
 

@@ -307,7 +307,7 @@ def score_file(
     from .forward import one_blas_thread
     from .io import AtomicTableWriter, prefetch
     from .scoring import ChunkReport, encode_chunk, finish_chunk, score_network
-    from .sources import Source, open_source
+    from .sources import ABSENT_AS_UNSET, Source, open_source
 
     if chunk_size < 1:
         raise ParamError("chunk_size", f"{{name}} must be at least 1; got {chunk_size}")
@@ -318,9 +318,9 @@ def score_file(
     detector = _detector(model, device)
     report = ChunkReport()
     columns = detector.preprocessor_.optional_columns
-    # A Parquet file's or a Zeek log's rows are read ahead before the model names its optional columns, and the
-    # output keeps the file's own columns: those it leaves out are added as unset for the encoder alone.
-    unset = tuple(columns) if source.format in ("parquet", "zeek") else ()
+    # Scored rows keep the file's own columns, the output's: those of a model's optional columns a file may
+    # leave out (ABSENT_AS_UNSET) are added as unset for the encoder alone.
+    unset = tuple(columns) if source.format in ABSENT_AS_UNSET else ()
 
     def encode_and_score(chunk):
         return score_network(detector, encode_chunk(detector, chunk, strict=strict, unset=unset))

@@ -71,6 +71,14 @@ def normalise_format(fmt: str) -> str:
     return name
 
 
+# The formats whose files may leave out a column the model saw unset in some training rows, read as unset there
+# (Source.chunks' `columns`): JSON records leave out unset fields, a Parquet file written from them a column
+# none of them set, a Zeek log of another day a field its Zeek did not write (the day before an upgrade added
+# ip_proto, which a fit on the days joined end to end read as unset). A CSV file, or a pandas frame handed to
+# the Python API, without such a column stops: more likely another table.
+ABSENT_AS_UNSET = ("json", "parquet", "zeek")
+
+
 @dataclass
 class Source:
     """An opened table: its format, what the format says about each column, and what reading skipped."""
@@ -401,21 +409,25 @@ class Source:
             first = self.later_zeek_header or preamble
 
     def _chunks_once(self, chunk_size: int, text: bool, columns: list[str] | None, split_up_to: int | None) -> Iterator[pd.DataFrame]:
+        # Typed rows of a format that may lack `columns` get those it lacks as unset (the JSON reader adds them
+        # itself, to text rows too); scored (text) rows keep the file's own columns, the output's: score adds
+        # them for its encoder.
+        absent = columns if columns and not text and self.format in ABSENT_AS_UNSET else None
+        for chunk in self._format_chunks(chunk_size, text, columns, split_up_to):
+            yield with_unset(chunk, absent) if absent else chunk
+
+    def _format_chunks(self, chunk_size: int, text: bool, columns: list[str] | None, split_up_to: int | None) -> Iterator[pd.DataFrame]:
         with self.errors_as_input_errors():
             if self.format == "parquet":
                 # Several files: their columns in the first one's order, of the widest type among them, those a
                 # file lacks unset (parquetread.in_columns).
                 schema = self.arrow_schema if self.files else None
                 for path in self.files or [self.path]:
-                    # Scored (text) rows keep the file's own columns, the output's schema: score adds them for its encoder.
-                    yield from parquet_chunks(path, chunk_size, schema, None if text else columns)
+                    yield from parquet_chunks(path, chunk_size, schema)
             elif self.format == "zeek":
                 from .logs.zeek import zeek_chunks
 
-                # A log without a field the model saw unset in some training rows reads it as unset, as a fit on
-                # logs joined end to end read the log that lacked it (a day before a Zeek upgrade added ip_proto).
-                for chunk in zeek_chunks(self, chunk_size):
-                    yield chunk if text or not columns else with_unset(chunk, columns)
+                yield from zeek_chunks(self, chunk_size)
             elif self.format == "json":
                 from .logs.jsonlines import json_chunks
 
@@ -1187,7 +1199,7 @@ def read_table(
             if len(whole.columns) == 0:
                 raise InputError(f"'{source.name}' is empty: it has no columns")
             rows = len(whole)
-            whole = with_unset(whole, columns or [])  # as parquet_chunks adds them
+            whole = with_unset(whole, columns or [])  # as _chunks_once adds them to typed rows
             if row_filter is not None:
                 mask = row_filter(whole)
                 whole = whole if mask.all() else whole[mask].reset_index(drop=True)
